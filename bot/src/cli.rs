@@ -1,0 +1,106 @@
+//! The command line: `brigade-bot --config bot.toml [--check-config] [--log-format json]`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, ValueEnum};
+use tokio::net::TcpListener;
+use tracing::error;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+
+/// Default log filter: the bot at info, the SDK only when something is wrong.
+const DEFAULT_LOG_FILTER: &str = "info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn";
+
+/// Brigade's Matrix bot: incident response in Matrix rooms.
+#[derive(Debug, Parser)]
+#[command(name = "brigade-bot", version, about)]
+pub struct Args {
+    /// The configuration file.
+    #[arg(long, env = "BRIGADE_CONFIG", default_value = "bot.toml")]
+    pub config: PathBuf,
+    /// Validate the configuration and exit: 0 when valid, 2 with the reason otherwise.
+    #[arg(long)]
+    pub check_config: bool,
+    /// How log lines are written (the level comes from RUST_LOG).
+    #[arg(long, value_enum, env = "BRIGADE_LOG_FORMAT", default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Text for people.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The program: parse arguments, load the configuration, set up logging, run until a signal.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match Config::load(&args.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("brigade-bot: {}: {error}", args.config.display());
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!("{}: configuration is valid", args.config.display());
+        return ExitCode::SUCCESS;
+    }
+    init_tracing(args.log_format);
+
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let listener = match TcpListener::bind(config.http.listen).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                error!(%error, listen = %config.http.listen, "cannot listen for HTTP");
+                return ExitCode::FAILURE;
+            }
+        };
+        match crate::run(config, listener, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                error!(%error, "brigade-bot stopped");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the bot");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,495 @@
+//! The bot's configuration: a raw serde shape read from a TOML file and `BRIGADE_…` environment
+//! variables, validated into [`Config`].
+//!
+//! Reading (file + environment, [`Config::load`]) is separate from validating
+//! ([`Config::from_figment`]) so tests can feed strings. Unknown keys are rejected by serde and
+//! reported by figment with the key and the file (or variable) it came from.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use figment::{
+    providers::{Env, Format, Toml},
+    Figment,
+};
+use matrix_sdk::ruma::{OwnedServerName, OwnedUserId};
+use serde::Deserialize;
+use url::Url;
+
+/// Environment variables that override configuration keys start with this; nested keys are
+/// separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
+pub const ENV_PREFIX: &str = "BRIGADE_";
+
+/// Variables with the prefix that belong to the command line, not to the file.
+const ENV_NOT_CONFIG: [&str; 2] = ["config", "log_format"];
+
+const DEFAULT_DISPLAY_NAME: &str = "Brigade";
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// A secret value (a password, a token) that never appears in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// The validated configuration of the bot.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How to reach and log in to the homeserver.
+    pub matrix: MatrixConfig,
+    /// Where the bot keeps its store, its Matrix session and its encryption keys.
+    pub storage: StorageConfig,
+    /// The HTTP server for `/healthz` and `/metrics`.
+    pub http: HttpConfig,
+    /// How the bot appears to people.
+    pub profile: ProfileConfig,
+    /// How commands are answered.
+    pub commands: CommandsConfig,
+    /// Who may use the bot.
+    pub access: AccessConfig,
+}
+
+/// `[matrix]`
+#[derive(Debug, Clone)]
+pub struct MatrixConfig {
+    /// The homeserver's client-server API.
+    pub homeserver_url: Url,
+    /// The bot's own user.
+    pub user_id: OwnedUserId,
+    /// The bot's password, used for the first login only.
+    pub password: Secret,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The directory holding the sled database and the matrix-sdk stores.
+    pub path: PathBuf,
+}
+
+/// `[http]`
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Where `/healthz` and `/metrics` listen.
+    pub listen: SocketAddr,
+}
+
+/// `[profile]`
+#[derive(Debug, Clone)]
+pub struct ProfileConfig {
+    /// The display name the bot sets on itself.
+    pub display_name: String,
+    /// An image file (PNG, JPEG, GIF or WebP) the bot sets as its avatar.
+    pub avatar: Option<PathBuf>,
+}
+
+/// `[commands]`
+#[derive(Debug, Clone)]
+pub struct CommandsConfig {
+    /// Commands older than this when the bot first sees them (it was down) are not run.
+    pub max_age: Duration,
+    /// Answer in a thread on the command (otherwise as a reply).
+    pub threads: bool,
+}
+
+/// `[access]`
+#[derive(Debug, Clone)]
+pub struct AccessConfig {
+    /// Users of these servers may invite the bot and run commands.
+    pub allowed_servers: Vec<OwnedServerName>,
+}
+
+impl AccessConfig {
+    /// Whether `user_id` belongs to an allowed server.
+    pub fn allows(&self, user_id: &matrix_sdk::ruma::UserId) -> bool {
+        self.allowed_servers
+            .iter()
+            .any(|server| server == user_id.server_name())
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or the environment could not be parsed into the expected shape (unknown key,
+    /// missing key, wrong type); figment's message names the key and where it came from.
+    #[error("{0}")]
+    Invalid(#[from] Box<figment::Error>),
+    /// Neither `matrix.password` nor `matrix.password_file` is set.
+    #[error("matrix: set either `password` or `password_file`")]
+    PasswordMissing,
+    /// Both `matrix.password` and `matrix.password_file` are set.
+    #[error("matrix: set only one of `password` and `password_file`")]
+    PasswordTwice,
+    /// `matrix.password_file` could not be read.
+    #[error("matrix.password_file: cannot read {path}: {source}")]
+    PasswordFile {
+        /// The file named in the configuration.
+        path: PathBuf,
+        /// Why reading it failed.
+        source: std::io::Error,
+    },
+    /// `matrix.password_file` is empty.
+    #[error("matrix.password_file: {path} is empty")]
+    PasswordFileEmpty {
+        /// The file named in the configuration.
+        path: PathBuf,
+    },
+    /// `profile.display_name` is blank.
+    #[error("profile.display_name: must not be empty")]
+    EmptyDisplayName,
+    /// `profile.avatar` is not a readable file of a known image type.
+    #[error("profile.avatar: {path}: {reason}")]
+    Avatar {
+        /// The file named in the configuration.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `commands.max_age` is zero.
+    #[error("commands.max_age: must be longer than zero")]
+    ZeroMaxAge,
+    /// `access.allowed_servers` is empty, so nobody could use the bot.
+    #[error("access.allowed_servers: must name at least one server")]
+    NoAllowedServers,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    matrix: RawMatrix,
+    storage: RawStorage,
+    http: RawHttp,
+    #[serde(default)]
+    profile: RawProfile,
+    #[serde(default)]
+    commands: RawCommands,
+    #[serde(default)]
+    access: RawAccess,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatrix {
+    homeserver_url: Url,
+    user_id: OwnedUserId,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: SocketAddr,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    display_name: Option<String>,
+    avatar: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommands {
+    #[serde(default, with = "humantime_serde")]
+    max_age: Option<Duration>,
+    threads: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    allowed_servers: Option<Vec<OwnedServerName>>,
+}
+
+impl Config {
+    /// Reads `path`, applies `BRIGADE_…` environment overrides and validates the result.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let figment = Figment::new().merge(Toml::file_exact(path)).merge(
+            Env::prefixed(ENV_PREFIX)
+                .split("__")
+                .ignore(&ENV_NOT_CONFIG),
+        );
+        Self::from_figment(&figment)
+    }
+
+    /// Validates configuration gathered by `figment`.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let raw: RawConfig = figment.extract().map_err(Box::new)?;
+        raw.validate()
+    }
+}
+
+impl RawConfig {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let password = match (self.matrix.password, self.matrix.password_file) {
+            (Some(password), None) => Secret(password),
+            (None, Some(path)) => read_password_file(path)?,
+            (None, None) => return Err(ConfigError::PasswordMissing),
+            (Some(_), Some(_)) => return Err(ConfigError::PasswordTwice),
+        };
+
+        let display_name = self
+            .profile
+            .display_name
+            .unwrap_or_else(|| DEFAULT_DISPLAY_NAME.to_owned());
+        if display_name.trim().is_empty() {
+            return Err(ConfigError::EmptyDisplayName);
+        }
+        if let Some(path) = &self.profile.avatar {
+            check_avatar(path)?;
+        }
+
+        let max_age = self.commands.max_age.unwrap_or(DEFAULT_MAX_AGE);
+        if max_age.is_zero() {
+            return Err(ConfigError::ZeroMaxAge);
+        }
+
+        let allowed_servers = self
+            .access
+            .allowed_servers
+            .unwrap_or_else(|| vec![self.matrix.user_id.server_name().to_owned()]);
+        if allowed_servers.is_empty() {
+            return Err(ConfigError::NoAllowedServers);
+        }
+
+        Ok(Config {
+            matrix: MatrixConfig {
+                homeserver_url: self.matrix.homeserver_url,
+                user_id: self.matrix.user_id,
+                password,
+            },
+            storage: StorageConfig {
+                path: self.storage.path,
+            },
+            http: HttpConfig {
+                listen: self.http.listen,
+            },
+            profile: ProfileConfig {
+                display_name,
+                avatar: self.profile.avatar,
+            },
+            commands: CommandsConfig {
+                max_age,
+                threads: self.commands.threads.unwrap_or(true),
+            },
+            access: AccessConfig { allowed_servers },
+        })
+    }
+}
+
+fn read_password_file(path: PathBuf) -> Result<Secret, ConfigError> {
+    let contents = match std::fs::read_to_string(&path) {
+        Ok(contents) => contents,
+        Err(source) => return Err(ConfigError::PasswordFile { path, source }),
+    };
+    // Files written by `echo` or an editor end in a newline that is not part of the password.
+    let password = contents.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(ConfigError::PasswordFileEmpty { path });
+    }
+    Ok(Secret(password.to_owned()))
+}
+
+/// The media type of an avatar file, from its extension.
+pub fn avatar_mime(path: &Path) -> Option<mime::Mime> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    match extension.as_str() {
+        "png" => Some(mime::IMAGE_PNG),
+        "jpg" | "jpeg" => Some(mime::IMAGE_JPEG),
+        "gif" => Some(mime::IMAGE_GIF),
+        "webp" => "image/webp".parse().ok(),
+        _ => None,
+    }
+}
+
+fn check_avatar(path: &Path) -> Result<(), ConfigError> {
+    let refuse = |reason: String| ConfigError::Avatar {
+        path: path.to_owned(),
+        reason,
+    };
+    if avatar_mime(path).is_none() {
+        return Err(refuse("not a .png, .jpg, .gif or .webp file".to_owned()));
+    }
+    match std::fs::metadata(path) {
+        Ok(metadata) if metadata.is_file() => Ok(()),
+        Ok(_) => Err(refuse("not a file".to_owned())),
+        Err(error) => Err(refuse(error.to_string())),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment's own error
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [matrix]
+        homeserver_url = "http://127.0.0.1:8008"
+        user_id = "@brigade:example.org"
+        password = "hunter2"
+        [storage]
+        path = "data/bot"
+        [http]
+        listen = "127.0.0.1:9100"
+    "#;
+
+    fn load_in_jail(jail: &mut Jail, toml: &str) -> Result<Config, ConfigError> {
+        jail.create_file("bot.toml", toml).expect("write config");
+        Config::load(Path::new("bot.toml"))
+    }
+
+    #[test]
+    fn minimal_config_runs_with_every_default() {
+        Jail::expect_with(|jail| {
+            let config = load_in_jail(jail, MINIMAL).expect("minimal config is valid");
+            assert_eq!(config.matrix.password.expose(), "hunter2");
+            assert_eq!(config.profile.display_name, "Brigade");
+            assert_eq!(config.commands.max_age, Duration::from_secs(900));
+            assert!(config.commands.threads);
+            assert_eq!(
+                config.access.allowed_servers,
+                vec!["example.org".to_owned()]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_file() {
+        Jail::expect_with(|jail| {
+            let toml = MINIMAL.replace("[http]", "[http]\nlisten_backlog = 5");
+            let error = load_in_jail(jail, &toml).expect_err("unknown key is refused");
+            let message = error.to_string();
+            assert!(message.contains("listen_backlog"), "{message}");
+            assert!(message.contains("bot.toml"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_section_is_refused() {
+        Jail::expect_with(|jail| {
+            let toml = format!("{MINIMAL}\n[telemetry]\nenabled = true\n");
+            let message = load_in_jail(jail, &toml).expect_err("refused").to_string();
+            assert!(message.contains("telemetry"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        Jail::expect_with(|jail| {
+            jail.set_env("BRIGADE_MATRIX__PASSWORD", "from-env");
+            jail.set_env("BRIGADE_COMMANDS__MAX_AGE", "2m");
+            jail.set_env("BRIGADE_CONFIG", "ignored: belongs to the command line");
+            let config = load_in_jail(jail, MINIMAL).expect("valid");
+            assert_eq!(config.matrix.password.expose(), "from-env");
+            assert_eq!(config.commands.max_age, Duration::from_secs(120));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn password_comes_from_a_file_without_its_newline() {
+        Jail::expect_with(|jail| {
+            jail.create_file("secret", "s3cret\n")?;
+            let toml = MINIMAL.replace(r#"password = "hunter2""#, r#"password_file = "secret""#);
+            let config = load_in_jail(jail, &toml).expect("valid");
+            assert_eq!(config.matrix.password.expose(), "s3cret");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn password_and_password_file_together_are_refused() {
+        Jail::expect_with(|jail| {
+            let toml = MINIMAL.replace(
+                r#"password = "hunter2""#,
+                "password = \"a\"\npassword_file = \"secret\"",
+            );
+            let error = load_in_jail(jail, &toml).expect_err("refused");
+            assert!(matches!(error, ConfigError::PasswordTwice), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_password_file_names_the_file() {
+        Jail::expect_with(|jail| {
+            let toml =
+                MINIMAL.replace(r#"password = "hunter2""#, r#"password_file = "nowhere/pw""#);
+            let message = load_in_jail(jail, &toml).expect_err("refused").to_string();
+            assert!(message.contains("nowhere/pw"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_required_key_is_named() {
+        Jail::expect_with(|jail| {
+            let toml = MINIMAL.replace(r#"user_id = "@brigade:example.org""#, "");
+            let message = load_in_jail(jail, &toml).expect_err("refused").to_string();
+            assert!(message.contains("user_id"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_the_key() {
+        Jail::expect_with(|jail| {
+            let toml = MINIMAL.replace("127.0.0.1:9100", "nine-thousand");
+            let message = load_in_jail(jail, &toml).expect_err("refused").to_string();
+            assert!(message.contains("listen"), "{message}");
+            let toml = format!("{MINIMAL}\n[commands]\nmax_age = \"soon\"\n");
+            let message = load_in_jail(jail, &toml).expect_err("refused").to_string();
+            assert!(message.contains("max_age"), "{message}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn avatar_of_unknown_type_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("face.bmp", "BM")?;
+            let toml = format!("{MINIMAL}\n[profile]\navatar = \"face.bmp\"\n");
+            let error = load_in_jail(jail, &toml).expect_err("refused");
+            assert!(matches!(error, ConfigError::Avatar { .. }), "{error}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        Jail::expect_with(|jail| {
+            let config = load_in_jail(jail, MINIMAL).expect("valid");
+            assert!(!format!("{config:?}").contains("hunter2"));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,106 @@
+//! brigade-bot: the Matrix bot that runs incidents.
+//!
+//! [`run`] is the whole program behind `main`: it takes its listener and its shutdown signal so
+//! tests can start it in-process on port 0 and stop it when they like.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod matrix;
+pub mod metrics;
+pub mod web;
+
+use std::{future::Future, sync::Arc};
+
+use brigade_core::{
+    clock::{Clock, SystemClock},
+    store::{SledStore, Store, StoreError},
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::{
+    config::Config,
+    matrix::{session::SessionError, sync::SyncError, Bot},
+    metrics::{Health, Metrics},
+    web::WebState,
+};
+
+/// The directory under `storage.path` that holds the bot's own sled database.
+const SLED_DIR: &str = "brigade.sled";
+
+/// Why the bot stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The bot could not log in or restore its session.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The sync loop failed for good.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The HTTP server failed.
+    #[error("http server: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Runs the bot until `shutdown` completes: HTTP on `listener`, the Matrix session, the sync loop.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let config = Arc::new(config);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let health = Arc::new(Health::new(clock.clone()));
+    let metrics = Arc::new(Metrics::new());
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            info!("shutting down");
+            stop.cancel();
+        }
+    });
+
+    // HTTP first: /healthz says "starting" while the bot logs in and syncs.
+    let http = tokio::spawn({
+        let router = web::router(WebState {
+            health: health.clone(),
+            metrics: metrics.clone(),
+        });
+        let stop = stop.clone();
+        async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+    });
+
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.storage.path.join(SLED_DIR))?);
+    let client = tokio::select! {
+        client = matrix::session::connect(&config) => client?,
+        () = stop.cancelled() => return Ok(()),
+    };
+    matrix::profile::apply(&client, store.as_ref(), &config.profile).await;
+
+    let bot = Arc::new(Bot {
+        client,
+        config,
+        store,
+        metrics,
+        health,
+        clock,
+    });
+    let synced = matrix::sync::run(bot, stop.clone()).await;
+    stop.cancel();
+    let served = http.await.map_err(std::io::Error::other)?;
+    synced?;
+    served?;
+    info!("stopped");
+    Ok(())
+}

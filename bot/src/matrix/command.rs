@@ -1,0 +1,107 @@
+//! A message that may be a command: checked against the store and its age, run, answered, and
+//! recorded as handled after its answer is sent.
+
+use std::time::Duration;
+
+use brigade_core::store::{Handled, Outcome, StoreError};
+use matrix_sdk::{
+    ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation},
+    Room,
+};
+use tracing::{info, instrument};
+
+use super::{reply, Bot};
+use crate::{
+    commands::{self, Answer},
+    metrics::CommandOutcome,
+};
+
+/// Why a command could not be finished; it will be looked at again at the next start.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The answer could not be sent.
+    #[error("cannot send the answer: {0}")]
+    Send(#[from] matrix_sdk::Error),
+}
+
+/// Handles `message` if it is a command the bot has not handled yet.
+#[instrument(skip_all, fields(room = %room.room_id(), event_id = %message.event_id, sender = %message.sender))]
+pub async fn handle(
+    bot: &Bot,
+    room: &Room,
+    message: &OriginalSyncRoomMessageEvent,
+) -> Result<(), CommandError> {
+    // Notices are what bots say (never commands); an edit of a command does not run it again.
+    let MessageType::Text(text) = &message.content.msgtype else {
+        return Ok(());
+    };
+    if matches!(message.content.relates_to, Some(Relation::Replacement(_))) {
+        return Ok(());
+    }
+    let Some(parsed) = commands::parse(&text.body) else {
+        return Ok(());
+    };
+    if bot.store.handled(&message.event_id).await?.is_some() {
+        return Ok(());
+    }
+    let name = parsed.as_ref().map_or("unknown", commands::Command::name);
+
+    let now = bot.clock.now_millis();
+    let sent = u64::from(message.origin_server_ts.get());
+    let age = Duration::from_millis(now.saturating_sub(sent));
+    if age > bot.config.commands.max_age {
+        info!(
+            command = name,
+            age_seconds = age.as_secs(),
+            "command older than commands.max_age: not run"
+        );
+        bot.metrics.command(name, CommandOutcome::Stale);
+        return record(bot, message, Outcome::Ignored).await;
+    }
+
+    let answer = if !bot.config.access.allows(&message.sender) {
+        let servers: Vec<String> = bot
+            .config
+            .access
+            .allowed_servers
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Answer::Refused(format!(
+            "Brigade takes commands from users of {} only",
+            servers.join(", ")
+        ))
+    } else {
+        match parsed {
+            Ok(command) => command.run(),
+            Err(error) => Answer::Refused(error.to_string()),
+        }
+    };
+    if let Err(error) = reply::answer(room, message, &answer, bot.config.commands.threads).await {
+        bot.metrics.command(name, CommandOutcome::Failed);
+        return Err(error.into());
+    }
+    let (outcome, counted) = match answer {
+        Answer::Done(_) => (Outcome::Done, CommandOutcome::Ok),
+        Answer::Refused(_) => (Outcome::Refused, CommandOutcome::Refused),
+    };
+    bot.metrics.command(name, counted);
+    info!(command = name, outcome = ?outcome, "command handled");
+    record(bot, message, outcome).await
+}
+
+async fn record(
+    bot: &Bot,
+    message: &OriginalSyncRoomMessageEvent,
+    outcome: Outcome,
+) -> Result<(), CommandError> {
+    let record = Handled {
+        at_millis: bot.clock.now_millis(),
+        outcome,
+    };
+    bot.store.mark_handled(&message.event_id, record).await?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Invites: accepted from users of allowed servers, declined from everyone else.
+
+use std::time::Duration;
+
+use matrix_sdk::{ruma::RoomId, RoomState};
+use tracing::{info, warn};
+
+use super::Bot;
+
+/// Synapse can answer a join that follows an invite too quickly with an error; a few retries
+/// ride that out.
+const JOIN_ATTEMPTS: u32 = 5;
+
+/// Accepts or declines the bot's invite to `room_id`.
+pub async fn handle(bot: &Bot, room_id: &RoomId) {
+    let Some(room) = bot.client.get_room(room_id) else {
+        return;
+    };
+    if room.state() != RoomState::Invited {
+        return;
+    }
+    let inviter = match room.invite_details().await {
+        Ok(invite) => invite.inviter_id,
+        Err(error) => {
+            warn!(%room_id, %error, "cannot tell who sent an invite; declining it");
+            decline(&room).await;
+            return;
+        }
+    };
+    if !bot.config.access.allows(&inviter) {
+        warn!(%room_id, %inviter, "invite declined: the inviter's server is not in access.allowed_servers");
+        decline(&room).await;
+        return;
+    }
+    for attempt in 1..=JOIN_ATTEMPTS {
+        match room.join().await {
+            Ok(()) => {
+                info!(%room_id, %inviter, "invite accepted");
+                return;
+            }
+            Err(error) if attempt < JOIN_ATTEMPTS => {
+                warn!(%room_id, %error, attempt, "join failed; retrying");
+                tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            }
+            Err(error) => warn!(%room_id, %error, "giving up joining"),
+        }
+    }
+}
+
+async fn decline(room: &matrix_sdk::Room) {
+    if let Err(error) = room.leave().await {
+        warn!(room_id = %room.room_id(), %error, "could not decline an invite");
+    }
+}

@@ -1,0 +1,37 @@
+//! Everything that touches `matrix_sdk::Client`: the session, the sync loop, and the handlers
+//! that turn events into effects exactly once.
+
+mod command;
+mod invites;
+pub mod profile;
+mod reply;
+pub mod session;
+pub mod sync;
+mod worker;
+
+use std::sync::Arc;
+
+use brigade_core::{clock::Clock, store::Store};
+use matrix_sdk::Client;
+
+use crate::{
+    config::Config,
+    metrics::{Health, Metrics},
+};
+
+/// What every handler works with.
+#[derive(Debug)]
+pub struct Bot {
+    /// The logged-in client.
+    pub client: Client,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// What has been handled, and small named values.
+    pub store: Arc<dyn Store>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Sync health for `/healthz`.
+    pub health: Arc<Health>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,204 @@
+//! The sync loop, and the catch-up that makes it exactly-once across restarts.
+//!
+//! matrix-sdk stores the sync token before it hands events over, so an event whose handling a
+//! crash interrupted would never come back from sync. The bot therefore keeps its own
+//! checkpoint: the time up to which every event has been worked through (see [`super::worker`]).
+//! At start-up it pages back through each joined room to a little before the checkpoint and
+//! queues what it finds; the store's record of handled events drops what was already done.
+
+use std::{sync::Arc, time::Duration};
+
+use brigade_core::store::StoreError;
+use matrix_sdk::{config::SyncSettings, room::MessagesOptions, ruma::UInt, LoopCtrl};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{
+    worker::{self, Work},
+    Bot,
+};
+
+const CHECKPOINT_KEY: &str = "sync.checkpoint_millis";
+/// Catch-up looks this far before the checkpoint, for clock skew between the homeserver (which
+/// stamps events) and the bot (which stamps checkpoints).
+const CATCH_UP_MARGIN: Duration = Duration::from_secs(120);
+const CATCH_UP_PAGE: u32 = 50;
+const CATCH_UP_MAX_PAGES: usize = 20;
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+const QUEUE_CAPACITY: usize = 1024;
+
+/// Why the sync loop stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The homeserver refused the bot (its session ended, or it was deactivated).
+    #[error("sync failed: {0}")]
+    Matrix(#[from] matrix_sdk::Error),
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Syncs until `shutdown`, handling every event once.
+pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncError> {
+    let checkpoint = load_checkpoint(&bot).await?;
+    if checkpoint.is_none() {
+        first_sync(&bot).await?;
+    }
+
+    let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    let worker = tokio::spawn({
+        let bot = bot.clone();
+        let shutdown = shutdown.clone();
+        async move { worker::run(&bot, receiver, shutdown).await }
+    });
+
+    for room in bot.client.invited_rooms() {
+        let _ = queue
+            .send(Work::Invite {
+                room_id: room.room_id().to_owned(),
+            })
+            .await;
+    }
+    if let Some(checkpoint) = checkpoint {
+        let since = checkpoint.saturating_sub(millis(CATCH_UP_MARGIN));
+        catch_up(&bot, &queue, since).await;
+    }
+
+    let settings = SyncSettings::default().timeout(SYNC_TIMEOUT);
+    let sync = bot.client.sync_with_result_callback(settings, |result| {
+        let bot = bot.clone();
+        let queue = queue.clone();
+        async move {
+            match result {
+                Ok(response) => {
+                    bot.health.synced();
+                    bot.metrics.sync(true);
+                    for (room_id, update) in response.rooms.joined {
+                        for event in update.timeline.events {
+                            let work = Work::Event {
+                                room_id: room_id.clone(),
+                                raw: event.into_raw(),
+                            };
+                            if queue.send(work).await.is_err() {
+                                return Ok(LoopCtrl::Break);
+                            }
+                        }
+                    }
+                    for room_id in response.rooms.invited.into_keys() {
+                        let _ = queue.send(Work::Invite { room_id }).await;
+                    }
+                    let _ = queue
+                        .send(Work::Checkpoint {
+                            at_millis: bot.clock.now_millis(),
+                        })
+                        .await;
+                }
+                Err(error) => {
+                    bot.metrics.sync(false);
+                    warn!(%error, "sync failed; retrying");
+                }
+            }
+            Ok(LoopCtrl::Continue)
+        }
+    });
+    let result = tokio::select! {
+        () = shutdown.cancelled() => Ok(()),
+        result = sync => result.map_err(SyncError::from),
+    };
+    drop(queue);
+    if let Err(error) = worker.await {
+        warn!(%error, "worker ended abnormally");
+    }
+    result
+}
+
+/// Records that every event up to `at_millis` is done.
+pub async fn store_checkpoint(bot: &Bot, at_millis: u64) -> Result<(), StoreError> {
+    bot.store
+        .set_meta(CHECKPOINT_KEY, at_millis.to_string().as_bytes())
+        .await
+}
+
+async fn load_checkpoint(bot: &Bot) -> Result<Option<u64>, StoreError> {
+    let Some(bytes) = bot.store.meta(CHECKPOINT_KEY).await? else {
+        return Ok(None);
+    };
+    Ok(std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| text.parse().ok()))
+}
+
+/// The very first start: sync once to learn the rooms, and treat what is already there as
+/// history, not as commands to run.
+async fn first_sync(bot: &Bot) -> Result<(), SyncError> {
+    let response = bot.client.sync_once(SyncSettings::default()).await?;
+    bot.health.synced();
+    let rooms = response.rooms.joined.len();
+    store_checkpoint(bot, bot.clock.now_millis()).await?;
+    info!(rooms, "first start: existing history is not acted on");
+    Ok(())
+}
+
+/// Queues each joined room's events since `since_millis`, oldest first.
+async fn catch_up(bot: &Bot, queue: &mpsc::Sender<Work>, since_millis: u64) {
+    for room in bot.client.joined_rooms() {
+        let room_id = room.room_id().to_owned();
+        let mut events = Vec::new();
+        let mut from = None;
+        let mut complete = false;
+        for _ in 0..CATCH_UP_MAX_PAGES {
+            let mut options = MessagesOptions::backward().from(from.as_deref());
+            options.limit = UInt::from(CATCH_UP_PAGE);
+            let page = match room.messages(options).await {
+                Ok(page) => page,
+                Err(error) => {
+                    warn!(%room_id, %error, "catch-up could not read the room; commands sent there while the bot was down may be missed");
+                    complete = true;
+                    break;
+                }
+            };
+            let mut reached = page.chunk.is_empty() || page.end.is_none();
+            for event in page.chunk {
+                let timestamp = event
+                    .raw()
+                    .get_field::<UInt>("origin_server_ts")
+                    .ok()
+                    .flatten()
+                    .map_or(0, u64::from);
+                if timestamp < since_millis {
+                    reached = true;
+                    break;
+                }
+                events.push(event.into_raw());
+            }
+            if reached {
+                complete = true;
+                break;
+            }
+            from = page.end;
+        }
+        if !complete {
+            warn!(%room_id, examined = events.len(), "catch-up stopped before the checkpoint; older commands are not looked at");
+        }
+        if !events.is_empty() {
+            info!(%room_id, events = events.len(), "catching up");
+        }
+        for raw in events.into_iter().rev() {
+            if queue
+                .send(Work::Event {
+                    room_id: room_id.clone(),
+                    raw,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

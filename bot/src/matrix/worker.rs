@@ -1,0 +1,107 @@
+//! The single queue every event goes through, in order, so that each is acted on once.
+//!
+//! The sync loop and the start-up catch-up only enqueue. The worker checks the store, acts, and
+//! records the event as handled after its effect; a checkpoint marker enqueued after each sync
+//! is stored only once everything before it is done, so a restart knows how far back to look.
+
+use std::time::Duration;
+
+use matrix_sdk::ruma::{
+    events::{AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent},
+    serde::Raw,
+    OwnedRoomId,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use super::{command, invites, sync, Bot};
+
+/// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
+/// redo: it is not marked handled, and its messages carry transaction IDs derived from the event.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// One unit of work.
+#[derive(Debug)]
+pub enum Work {
+    /// A timeline event of a joined room.
+    Event {
+        /// The room.
+        room_id: OwnedRoomId,
+        /// The event as the homeserver sent it (decrypted when it was encrypted).
+        raw: Raw<AnySyncTimelineEvent>,
+    },
+    /// The bot was invited to a room.
+    Invite {
+        /// The room.
+        room_id: OwnedRoomId,
+    },
+    /// Every event the homeserver sent up to this time is ahead in the queue.
+    Checkpoint {
+        /// The bot's time when the sync response arrived.
+        at_millis: u64,
+    },
+}
+
+/// Works through the queue until it closes or shutdown is asked for.
+pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: CancellationToken) {
+    loop {
+        let work = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            work = queue.recv() => match work {
+                Some(work) => work,
+                None => break,
+            },
+        };
+        let grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            () = handle(bot, work) => {}
+            () = grace => {
+                warn!("shutdown cut off work in progress; it will be redone at the next start");
+                break;
+            }
+        }
+    }
+    debug!("worker stopped");
+}
+
+async fn handle(bot: &Bot, work: Work) {
+    match work {
+        Work::Event { room_id, raw } => handle_event(bot, room_id, &raw).await,
+        Work::Invite { room_id } => invites::handle(bot, &room_id).await,
+        Work::Checkpoint { at_millis } => {
+            if let Err(error) = sync::store_checkpoint(bot, at_millis).await {
+                error!(%error, "could not store the sync checkpoint");
+            }
+        }
+    }
+}
+
+async fn handle_event(bot: &Bot, room_id: OwnedRoomId, raw: &Raw<AnySyncTimelineEvent>) {
+    let event = match raw.deserialize() {
+        Ok(event) => event,
+        Err(error) => {
+            debug!(%room_id, %error, "skipping an event that does not parse");
+            return;
+        }
+    };
+    if bot.client.user_id() == Some(event.sender()) {
+        return;
+    }
+    let Some(room) = bot.client.get_room(&room_id) else {
+        debug!(%room_id, "skipping an event of a room the bot does not know");
+        return;
+    };
+    if let AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+        SyncMessageLikeEvent::Original(message),
+    )) = event
+    {
+        if let Err(error) = command::handle(bot, &room, &message).await {
+            error!(%room_id, event_id = %message.event_id, %error, "command failed");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The bot's HTTP server: `/healthz` and `/metrics`.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
+
+use crate::metrics::{Health, Metrics};
+
+/// A sync older than this makes the bot unhealthy. Syncs long-poll for 30 s, so a healthy bot
+/// completes one at least every 30 s plus the request time.
+pub const HEALTHY_SYNC_LAG: Duration = Duration::from_secs(90);
+
+/// What the HTTP handlers read.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    /// Sync health.
+    pub health: Arc<Health>,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The HTTP routes.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
+    match state.health.sync_lag_seconds() {
+        Some(lag) if lag <= HEALTHY_SYNC_LAG.as_secs_f64() => {
+            (StatusCode::OK, format!("ok: last sync {lag:.1} s ago\n"))
+        }
+        Some(lag) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: no successful sync for {lag:.0} s\n"),
+        ),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: not synced yet\n".to_owned(),
+        ),
+    }
+}
+
+async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&state.health),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use brigade_core::clock::TestClock;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get_path(state: WebState, path: &str) -> (StatusCode, String) {
+        let request = axum::http::Request::get(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = router(state).oneshot(request).await.expect("response");
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn state(clock: Arc<TestClock>) -> WebState {
+        WebState {
+            health: Arc::new(Health::new(clock)),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    #[tokio::test]
+    async fn healthz_is_unavailable_until_the_first_sync() {
+        let (status, body) = get_path(state(Arc::new(TestClock::at_millis(1))), "/healthz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("not synced"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn healthz_follows_the_last_sync() {
+        let clock = Arc::new(TestClock::at_millis(1));
+        let state = state(clock.clone());
+        state.health.synced();
+        assert_eq!(get_path(state.clone(), "/healthz").await.0, StatusCode::OK);
+        clock.advance(HEALTHY_SYNC_LAG + Duration::from_secs(1));
+        assert_eq!(
+            get_path(state, "/healthz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+
+    #[tokio::test]
+    async fn metrics_are_in_prometheus_text_format() {
+        let state = state(Arc::new(TestClock::at_millis(1)));
+        state
+            .metrics
+            .command("help", crate::metrics::CommandOutcome::Ok);
+        let (status, body) = get_path(state, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("# TYPE brigade_commands counter"), "{body}");
+        assert!(body.ends_with("# EOF\n"), "{body}");
+    }
+}

@@ -1,0 +1,8 @@
+//! brigade-core: the incident domain shared by the bot and the bridge.
+//!
+//! Nothing in here touches the network. The bot and the bridge keep their working state behind
+//! the [`store::Store`] trait and read the time through [`clock::Clock`], so both can be tested
+//! without a homeserver and without sleeping.
+
+pub mod clock;
+pub mod store;

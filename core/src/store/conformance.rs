@@ -1,0 +1,107 @@
+//! One conformance suite, run against every [`Store`] implementation.
+
+use ruma::event_id;
+
+use super::{Handled, MemoryStore, Outcome, SledStore, Store};
+
+async fn unknown_events_are_not_handled(store: &dyn Store) {
+    assert_eq!(
+        store.handled(event_id!("$never")).await.expect("read"),
+        None
+    );
+}
+
+async fn a_handled_event_is_remembered_with_its_outcome(store: &dyn Store) {
+    let record = Handled {
+        at_millis: 1_700_000_000_000,
+        outcome: Outcome::Refused,
+    };
+    store
+        .mark_handled(event_id!("$cmd"), record)
+        .await
+        .expect("mark");
+    assert_eq!(
+        store.handled(event_id!("$cmd")).await.expect("read"),
+        Some(record)
+    );
+    assert_eq!(
+        store.handled(event_id!("$other")).await.expect("read"),
+        None
+    );
+}
+
+async fn marking_again_overwrites_the_record(store: &dyn Store) {
+    let first = Handled {
+        at_millis: 1,
+        outcome: Outcome::Ignored,
+    };
+    let second = Handled {
+        at_millis: 2,
+        outcome: Outcome::Done,
+    };
+    store
+        .mark_handled(event_id!("$twice"), first)
+        .await
+        .expect("mark");
+    store
+        .mark_handled(event_id!("$twice"), second)
+        .await
+        .expect("mark");
+    assert_eq!(
+        store.handled(event_id!("$twice")).await.expect("read"),
+        Some(second)
+    );
+}
+
+async fn meta_values_are_set_read_and_replaced(store: &dyn Store) {
+    assert_eq!(store.meta("checkpoint").await.expect("read"), None);
+    store.set_meta("checkpoint", b"1").await.expect("set");
+    store.set_meta("avatar", b"abc").await.expect("set");
+    store.set_meta("checkpoint", b"2").await.expect("set");
+    assert_eq!(
+        store.meta("checkpoint").await.expect("read"),
+        Some(b"2".to_vec())
+    );
+    assert_eq!(
+        store.meta("avatar").await.expect("read"),
+        Some(b"abc".to_vec())
+    );
+}
+
+macro_rules! conformance {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test]
+            async fn unknown_events_are_not_handled() {
+                let (store, _guard) = $make;
+                super::unknown_events_are_not_handled(&store).await;
+            }
+
+            #[tokio::test]
+            async fn a_handled_event_is_remembered_with_its_outcome() {
+                let (store, _guard) = $make;
+                super::a_handled_event_is_remembered_with_its_outcome(&store).await;
+            }
+
+            #[tokio::test]
+            async fn marking_again_overwrites_the_record() {
+                let (store, _guard) = $make;
+                super::marking_again_overwrites_the_record(&store).await;
+            }
+
+            #[tokio::test]
+            async fn meta_values_are_set_read_and_replaced() {
+                let (store, _guard) = $make;
+                super::meta_values_are_set_read_and_replaced(&store).await;
+            }
+        }
+    };
+}
+
+conformance!(memory, (MemoryStore::new(), ()));
+conformance!(sled, {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    (SledStore::open(dir.path()).expect("open sled"), dir)
+});

@@ -1,0 +1,49 @@
+//! An in-memory store for unit tests and for the conformance suite's reference.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use async_trait::async_trait;
+use ruma::{EventId, OwnedEventId};
+
+use super::{Handled, Store, StoreError};
+
+/// A store that forgets everything when dropped.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    handled: Mutex<HashMap<OwnedEventId, Handled>>,
+    meta: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn handled(&self, event_id: &EventId) -> Result<Option<Handled>, StoreError> {
+        Ok(lock(&self.handled).get(event_id).copied())
+    }
+
+    async fn mark_handled(&self, event_id: &EventId, record: Handled) -> Result<(), StoreError> {
+        lock(&self.handled).insert(event_id.to_owned(), record);
+        Ok(())
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.meta).get(key).cloned())
+    }
+
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        lock(&self.meta).insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+}

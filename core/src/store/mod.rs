@@ -1,0 +1,76 @@
+//! Storage behind a trait: what a process has already acted on, and small named values.
+//!
+//! The bot and the bridge each keep one store. Matrix rooms are the durable public record;
+//! the store is the working copy that makes effects happen exactly once across restarts. Two
+//! implementations pass the same conformance suite: [`MemoryStore`] for unit tests and
+//! [`SledStore`], the only module that names sled, so another engine is one module away.
+
+mod memory;
+mod sled_store;
+
+#[cfg(test)]
+mod conformance;
+
+use async_trait::async_trait;
+use ruma::EventId;
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+/// What became of an event the process acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The event's effect was carried out.
+    Done,
+    /// The event was answered with a refusal (malformed, not allowed).
+    Refused,
+    /// The event was deliberately not acted on (for example a command older than the maximum
+    /// age), and must not be reconsidered.
+    Ignored,
+}
+
+/// The record kept for an event once its effect is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handled {
+    /// When the process finished with the event, in milliseconds since the Unix epoch.
+    pub at_millis: u64,
+    /// What was done.
+    pub outcome: Outcome,
+}
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (I/O, corruption, a lock held by another process).
+    #[error("storage engine failed: {0}")]
+    Engine(String),
+    /// A stored value could not be read back.
+    #[error("stored value under {key:?} is unreadable: {source}")]
+    Corrupt {
+        /// The key whose value is unreadable.
+        key: String,
+        /// Why it could not be decoded.
+        source: serde_json::Error,
+    },
+}
+
+/// The store every Brigade process keeps.
+///
+/// Every write method returns only once the write is durable: callers acknowledge work (to a
+/// homeserver, a webhook sender, or their own sync loop) after it, never before.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// The record for `event_id`, if the process has acted on it.
+    async fn handled(&self, event_id: &EventId) -> Result<Option<Handled>, StoreError>;
+
+    /// Records that `event_id` has been acted on.
+    async fn mark_handled(&self, event_id: &EventId, record: Handled) -> Result<(), StoreError>;
+
+    /// A small named value (a checkpoint, a fingerprint), if set.
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Sets a small named value.
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+}

@@ -1,0 +1,123 @@
+//! The sled-backed store: the only module in Brigade that names sled.
+//!
+//! sled is durable only after `flush_async` returns (see the project's notes on sled), so every
+//! write flushes before it reports success. One process owns a database directory at a time:
+//! sled locks it, and opening it twice fails with [`StoreError::Engine`].
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use ruma::EventId;
+
+use super::{Handled, Store, StoreError};
+
+const HANDLED_TREE: &str = "handled";
+const META_TREE: &str = "meta";
+
+/// A store in a sled database directory.
+#[derive(Debug, Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    handled: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn engine(error: sled::Error) -> StoreError {
+    StoreError::Engine(error.to_string())
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = sled::open(path).map_err(engine)?;
+        let handled = db.open_tree(HANDLED_TREE).map_err(engine)?;
+        let meta = db.open_tree(META_TREE).map_err(engine)?;
+        Ok(Self { db, handled, meta })
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await.map_err(engine)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for SledStore {
+    async fn handled(&self, event_id: &EventId) -> Result<Option<Handled>, StoreError> {
+        let Some(bytes) = self.handled.get(event_id.as_bytes()).map_err(engine)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt {
+                key: event_id.to_string(),
+                source,
+            })
+    }
+
+    async fn mark_handled(&self, event_id: &EventId, record: Handled) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(&record).map_err(|source| StoreError::Corrupt {
+            key: event_id.to_string(),
+            source,
+        })?;
+        self.handled
+            .insert(event_id.as_bytes(), bytes)
+            .map_err(engine)?;
+        self.flush().await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .meta
+            .get(key)
+            .map_err(engine)?
+            .map(|value| value.to_vec()))
+    }
+
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(key, value).map_err(engine)?;
+        self.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ruma::event_id;
+
+    use super::*;
+    use crate::store::Outcome;
+
+    #[tokio::test]
+    async fn records_survive_reopening_the_database() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let record = Handled {
+            at_millis: 7,
+            outcome: Outcome::Done,
+        };
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            store
+                .mark_handled(event_id!("$a"), record)
+                .await
+                .expect("mark");
+            store.set_meta("checkpoint", b"42").await.expect("meta");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(
+            store.handled(event_id!("$a")).await.expect("read"),
+            Some(record)
+        );
+        assert_eq!(
+            store.meta("checkpoint").await.expect("read"),
+            Some(b"42".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_already_open_cannot_be_opened_again() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let _first = SledStore::open(dir.path()).expect("open");
+        let second = SledStore::open(dir.path());
+        assert!(matches!(second, Err(StoreError::Engine(_))), "{second:?}");
+    }
+}
