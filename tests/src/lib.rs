@@ -1,1 +1,10 @@
-//! placeholder
+//! The project's own test harness: real Synapse homeservers, people as matrix-sdk clients, and
+//! the bot as a process that can be killed and restarted.
+
+// matrix-sdk's futures are deep enough to overflow the compiler's default limit when spawned.
+#![recursion_limit = "256"]
+
+pub mod bot;
+pub mod client;
+pub mod synapse;
+pub mod wait;

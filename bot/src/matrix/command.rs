@@ -80,10 +80,12 @@ pub async fn handle(
             Err(error) => Answer::Refused(error.to_string()),
         }
     };
+    fail::fail_point!("command-before-answer", |_| crash());
     if let Err(error) = reply::answer(room, message, &answer, bot.config.commands.threads).await {
         bot.metrics.command(name, CommandOutcome::Failed);
         return Err(error.into());
     }
+    fail::fail_point!("command-after-answer", |_| crash());
     let (outcome, counted) = match answer {
         Answer::Done(_) => (Outcome::Done, CommandOutcome::Ok),
         Answer::Refused(_) => (Outcome::Refused, CommandOutcome::Refused),
@@ -91,6 +93,13 @@ pub async fn handle(
     bot.metrics.command(name, counted);
     info!(command = name, outcome = ?outcome, "command handled");
     record(bot, message, outcome).await
+}
+
+/// A crash, for the end-to-end tests' fault injection.
+#[cfg(feature = "failpoints")]
+fn crash() -> Result<(), CommandError> {
+    tracing::warn!("failpoint: crashing");
+    std::process::exit(137)
 }
 
 async fn record(

@@ -65,7 +65,10 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
         catch_up(&bot, &queue, since).await;
     }
 
-    let settings = SyncSettings::default().timeout(SYNC_TIMEOUT);
+    // The first sync returns at once, so /healthz turns healthy without waiting out a long poll.
+    let settings = SyncSettings::default()
+        .timeout(SYNC_TIMEOUT)
+        .ignore_timeout_on_first_sync(true);
     let sync = bot.client.sync_with_result_callback(settings, |result| {
         let bot = bot.clone();
         let queue = queue.clone();

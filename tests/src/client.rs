@@ -1,0 +1,184 @@
+//! A person in the tests: a matrix-sdk client that syncs in the background and keeps every
+//! timeline event it sees, so tests can wait for what the bot does.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::{Context, Result};
+use matrix_sdk::{
+    config::SyncSettings,
+    ruma::{
+        api::client::room::create_room::v3::Request as CreateRoomRequest,
+        events::room::message::RoomMessageEventContent, OwnedEventId, OwnedRoomId, OwnedUserId,
+        RoomId, UserId,
+    },
+    Client, LoopCtrl,
+};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::{synapse::Homeserver, wait::wait_for};
+
+type Timeline = Arc<Mutex<HashMap<OwnedRoomId, Vec<Value>>>>;
+
+/// A logged-in user whose client syncs until dropped.
+#[derive(Debug)]
+pub struct TestUser {
+    /// The client.
+    pub client: Client,
+    /// The user's ID.
+    pub user_id: OwnedUserId,
+    timeline: Timeline,
+    sync: JoinHandle<()>,
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        self.sync.abort();
+    }
+}
+
+impl TestUser {
+    /// Registers `localpart` (with a random suffix, so tests never share users) and logs in.
+    pub async fn register(homeserver: &Homeserver, localpart: &str) -> Result<Self> {
+        let localpart = format!(
+            "{localpart}-{}",
+            crate::synapse::random_string(6).to_lowercase()
+        );
+        let password = crate::synapse::random_string(16);
+        homeserver.register(&localpart, &password, false).await?;
+        Self::login(homeserver, &localpart, &password).await
+    }
+
+    /// Logs in an existing user.
+    pub async fn login(homeserver: &Homeserver, localpart: &str, password: &str) -> Result<Self> {
+        let client = Client::builder()
+            .homeserver_url(&homeserver.url)
+            .build()
+            .await?;
+        client
+            .matrix_auth()
+            .login_username(localpart, password)
+            .send()
+            .await?;
+        client.sync_once(SyncSettings::default()).await?;
+        let user_id = client
+            .user_id()
+            .context("logged in without a user ID")?
+            .to_owned();
+        let timeline: Timeline = Arc::default();
+        let sync = tokio::spawn({
+            let client = client.clone();
+            let timeline = timeline.clone();
+            async move {
+                let settings = SyncSettings::default().timeout(Duration::from_secs(5));
+                let _ = client
+                    .sync_with_callback(settings, |response| {
+                        let timeline = timeline.clone();
+                        async move {
+                            let mut timeline =
+                                timeline.lock().unwrap_or_else(|poison| poison.into_inner());
+                            for (room_id, update) in response.rooms.joined {
+                                let events = timeline.entry(room_id).or_default();
+                                for event in update.timeline.events {
+                                    if let Ok(value) = event.raw().deserialize_as::<Value>() {
+                                        events.push(value);
+                                    }
+                                }
+                            }
+                            LoopCtrl::Continue
+                        }
+                    })
+                    .await;
+            }
+        });
+        Ok(Self {
+            client,
+            user_id,
+            timeline,
+            sync,
+        })
+    }
+
+    /// Creates a private room inviting `invite`, and returns its ID.
+    pub async fn create_room(&self, name: &str, invite: &[&UserId]) -> Result<OwnedRoomId> {
+        let mut request = CreateRoomRequest::new();
+        request.name = Some(name.to_owned());
+        request.invite = invite.iter().map(|user| (*user).to_owned()).collect();
+        Ok(self.client.create_room(request).await?.room_id().to_owned())
+    }
+
+    /// Sends a plain text message and returns its event ID.
+    pub async fn send_text(&self, room_id: &RoomId, body: &str) -> Result<OwnedEventId> {
+        let room = self.client.get_room(room_id).context("not in that room")?;
+        Ok(room
+            .send(RoomMessageEventContent::text_plain(body))
+            .await?
+            .response
+            .event_id)
+    }
+
+    /// Every timeline event this user has seen in `room_id`, as JSON.
+    pub fn events(&self, room_id: &RoomId) -> Vec<Value> {
+        let timeline = self
+            .timeline
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        timeline.get(room_id).cloned().unwrap_or_default()
+    }
+
+    /// Waits until an event in `room_id` matches `predicate`, and returns it.
+    pub async fn wait_for_event(
+        &self,
+        room_id: &RoomId,
+        what: &str,
+        predicate: impl Fn(&Value) -> bool,
+    ) -> Result<Value> {
+        wait_for(what, || async {
+            self.events(room_id)
+                .into_iter()
+                .find(|event| predicate(event))
+        })
+        .await
+    }
+
+    /// Waits until `user` has joined `room_id`, as this user's homeserver sees it.
+    pub async fn wait_for_membership(
+        &self,
+        room_id: &RoomId,
+        user: &UserId,
+        membership: &str,
+    ) -> Result<()> {
+        let what = format!("{user} to be {membership} in {room_id}");
+        wait_for(&what, || async {
+            let room = self.client.get_room(room_id)?;
+            let member = room.get_member_no_sync(user).await.ok()??;
+            (member.membership().as_str() == membership).then_some(())
+        })
+        .await
+    }
+}
+
+/// Whether `event` is a reaction by `sender` with `key` on `target`.
+pub fn is_reaction(event: &Value, sender: &UserId, target: &str, key: &str) -> bool {
+    event["type"] == "m.reaction"
+        && event["sender"] == sender.as_str()
+        && event["content"]["m.relates_to"]["event_id"] == target
+        && event["content"]["m.relates_to"]["key"] == key
+}
+
+/// Whether `event` is a message by `sender` in the thread rooted at `root`.
+pub fn is_thread_reply(event: &Value, sender: &UserId, root: &str) -> bool {
+    event["type"] == "m.room.message"
+        && event["sender"] == sender.as_str()
+        && event["content"]["m.relates_to"]["rel_type"] == "m.thread"
+        && event["content"]["m.relates_to"]["event_id"] == root
+}
+
+/// The body of a message event.
+pub fn body(event: &Value) -> &str {
+    event["content"]["body"].as_str().unwrap_or_default()
+}
