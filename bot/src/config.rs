@@ -485,6 +485,35 @@ mod tests {
     }
 
     #[test]
+    fn every_example_in_the_config_directory_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("config directory") {
+            let path = entry.expect("entry").path();
+            if path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("bot") && name.ends_with(".toml"))
+            {
+                let figment = Figment::new().merge(Toml::file_exact(&path));
+                // The full example names a password file that exists only in deployments.
+                let figment = figment
+                    .merge(("matrix.password_file", None::<String>))
+                    .merge(("matrix.password", "x"));
+                if let Err(error) = Config::from_figment(&figment) {
+                    panic!("{}: {error}", path.display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 2,
+            "expected bot.toml and bot.full.toml in {}",
+            dir.display()
+        );
+    }
+
+    #[test]
     fn secrets_never_show_in_debug_output() {
         Jail::expect_with(|jail| {
             let config = load_in_jail(jail, MINIMAL).expect("valid");

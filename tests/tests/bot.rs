@@ -19,7 +19,10 @@ use brigade_tests::{
     synapse::{Homeserver, Options},
     wait::wait_for,
 };
-use matrix_sdk::ruma::{OwnedRoomId, UserId};
+use matrix_sdk::ruma::{
+    api::client::profile::{AvatarUrl, DisplayName},
+    OwnedRoomId, UserId,
+};
 use serde_json::Value;
 
 struct Servers {
@@ -388,27 +391,46 @@ async fn healthz_and_metrics_answer() -> Result<()> {
 }
 
 #[tokio::test]
-async fn display_name_is_set_from_the_configuration() -> Result<()> {
-    let scene = scene("[profile]\ndisplay_name = \"Incident Bot\"").await?;
+async fn display_name_and_avatar_are_set_from_the_configuration() -> Result<()> {
+    let avatar = brigade_tests::synapse::workspace_root()
+        .join("config")
+        .join("brigade-avatar.png");
+    let extra = format!(
+        "[profile]\ndisplay_name = \"Incident Bot\"\navatar = \"{}\"",
+        avatar.display()
+    );
+    let mut scene = scene(&extra).await?;
     let bot_id = scene.bot_id().to_owned();
-    let profile = wait_for("the bot's display name", || async {
-        let response = scene
+    let profile = || async {
+        let profile = scene
             .alice
             .client
-            .send(
-                matrix_sdk::ruma::api::client::profile::get_profile::v3::Request::new(
-                    bot_id.clone(),
-                ),
-            )
+            .account()
+            .fetch_user_profile_of(&bot_id)
             .await
             .ok()?;
-        let name: Option<String> = response
-            .get_static::<matrix_sdk::ruma::api::client::profile::DisplayName>()
-            .ok()?;
-        (name.as_deref() == Some("Incident Bot")).then_some(name)
+        let name: Option<String> = profile.get_static::<DisplayName>().ok()?;
+        let avatar = profile.get_static::<AvatarUrl>().ok()?;
+        Some((name, avatar))
+    };
+    let (name, first_avatar) = wait_for("the bot's profile", || async {
+        profile()
+            .await
+            .filter(|(name, avatar)| name.as_deref() == Some("Incident Bot") && avatar.is_some())
     })
     .await?;
-    assert_eq!(profile.as_deref(), Some("Incident Bot"));
+    assert_eq!(name.as_deref(), Some("Incident Bot"));
+
+    // A restart with the same picture does not upload it again.
+    scene.bot.kill()?;
+    scene.bot.start().await?;
+    scene.command("!inc help", "✅").await?;
+    assert_eq!(profile().await.and_then(|(_, avatar)| avatar), first_avatar);
+    assert!(
+        !scene.bot.last_log().contains("avatar set"),
+        "{}",
+        scene.bot.last_log()
+    );
     Ok(())
 }
 

@@ -1,0 +1,157 @@
+//! `cargo run -p brigade-tests --bin brigade-demo`: a local homeserver with Brigade in it, and
+//! an account to sign in with from Element. Everything lives in `.brigade-demo/` and is started
+//! afresh each time; Ctrl-C stops it all.
+
+#![recursion_limit = "256"]
+
+use std::{net::Ipv4Addr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+use brigade_tests::synapse::{random_string, workspace_root, Homeserver, Options};
+use clap::Parser;
+use serde_json::{json, Value};
+
+/// Runs a local Synapse with Brigade and prints how to sign in with Element.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The homeserver's port on localhost.
+    #[arg(long, default_value_t = 8008)]
+    port: u16,
+    /// The bot's /healthz and /metrics port on localhost.
+    #[arg(long, default_value_t = 9100)]
+    http_port: u16,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            brigade_bot::cli::DEFAULT_LOG_FILTER,
+        ))
+        .init();
+
+    let dir = workspace_root().join(".brigade-demo");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    println!(
+        "Starting a homeserver on http://localhost:{} (first run installs Synapse) …",
+        args.port
+    );
+    let homeserver = tokio::task::spawn_blocking({
+        let dir = dir.join("synapse");
+        let port = args.port;
+        move || {
+            Homeserver::start(Options {
+                ip: Ipv4Addr::LOCALHOST,
+                server_name: Some("localhost".to_owned()),
+                client_port: Some(port),
+                federation: false,
+                dir: Some(dir),
+                app_services: Vec::new(),
+            })
+        }
+    })
+    .await??;
+
+    let bot_password = random_string(24);
+    let bot_id = homeserver.register("brigade", &bot_password, false).await?;
+    let your_password = random_string(12);
+    let your_id = homeserver.register("you", &your_password, false).await?;
+
+    let bot_dir = dir.join("bot");
+    std::fs::create_dir_all(&bot_dir)?;
+    std::fs::write(bot_dir.join("password"), &bot_password)?;
+    let config_path = bot_dir.join("bot.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[matrix]\nhomeserver_url = \"{}\"\nuser_id = \"{bot_id}\"\npassword_file = \"{}\"\n\
+             [storage]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[profile]\navatar = \"{}\"\n",
+            homeserver.url,
+            bot_dir.join("password").display(),
+            bot_dir.join("data").display(),
+            args.http_port,
+            avatar().display(),
+        ),
+    )?;
+    let config = brigade_bot::config::Config::load(&config_path)?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen).await?;
+    let bot = tokio::spawn(brigade_bot::run(
+        config,
+        listener,
+        brigade_bot::cli::shutdown_signal(),
+    ));
+
+    let room = create_room_with_bot(&homeserver, "you", &your_password, &bot_id).await?;
+    wait_for_bot(args.http_port).await?;
+
+    println!(
+        "\nBrigade is running.\n\n\
+         Sign in with Element (Element Desktop, or https://app.element.io in a browser):\n  \
+         homeserver  http://localhost:{port}\n  \
+         user        {your_id}\n  \
+         password    {your_password}\n\n\
+         Open the room \"Brigade\" ({room}) and send:  !inc help\n\
+         You can also invite {bot_id} to any room or start a direct message with it.\n\n\
+         Bot health: http://127.0.0.1:{http}/healthz   metrics: http://127.0.0.1:{http}/metrics\n\
+         Homeserver files and logs: {dir}\n\
+         Ctrl-C stops Brigade and the homeserver.\n",
+        port = args.port,
+        http = args.http_port,
+        dir = dir.display(),
+    );
+
+    bot.await?.context("brigade-bot stopped")?;
+    drop(homeserver);
+    Ok(())
+}
+
+/// The avatar shipped in `config/`.
+fn avatar() -> PathBuf {
+    workspace_root().join("config").join("brigade-avatar.png")
+}
+
+/// Creates the room "Brigade" as `localpart` with the bot invited, then logs that session out
+/// so the reader's Element is their only device.
+async fn create_room_with_bot(
+    homeserver: &Homeserver,
+    localpart: &str,
+    password: &str,
+    bot: &str,
+) -> Result<String> {
+    let token = homeserver.access_token(localpart, password).await?;
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{}/_matrix/client/v3/createRoom", homeserver.url))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Brigade", "topic": "Try !inc help", "preset": "private_chat", "invite": [bot]}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    http.post(format!("{}/_matrix/client/v3/logout", homeserver.url))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    Ok(created["room_id"]
+        .as_str()
+        .context("no room_id")?
+        .to_owned())
+}
+
+async fn wait_for_bot(http_port: u16) -> Result<()> {
+    let url = format!("http://127.0.0.1:{http_port}/healthz");
+    for _ in 0..600 {
+        if reqwest::get(&url)
+            .await
+            .is_ok_and(|response| response.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the bot did not become healthy within a minute")
+}
