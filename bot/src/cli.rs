@@ -12,7 +12,8 @@ use crate::config::Config;
 /// Default log filter: the bot at info, the SDK only when something is wrong. The SDK's HTTP
 /// client logs expected 404s (absent account data, related events) as errors; every error that
 /// matters reaches the bot's own code, which logs it with context.
-pub const DEFAULT_LOG_FILTER: &str = "info,matrix_sdk=warn,matrix_sdk::http_client=off,\
+pub const DEFAULT_LOG_FILTER: &str =
+    "info,matrix_sdk=warn,matrix_sdk::http_client=off,matrix_sdk::sync=off,\
      matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_crypto::backups=error";
 
 /// Brigade's Matrix bot: incident response in Matrix rooms.

@@ -20,15 +20,18 @@ use matrix_sdk::ruma::{OwnedServerName, OwnedUserId};
 use serde::Deserialize;
 use url::Url;
 
-/// Environment variables that override configuration keys start with this; nested keys are
-/// separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
+/// Environment variables that override configuration keys start with this; the section and the
+/// key are separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
+/// Variables without the double underscore (`BRIGADE_CONFIG`, `BRIGADE_LOG_FORMAT`) belong to
+/// the command line or to other tools and are not configuration keys.
 pub const ENV_PREFIX: &str = "BRIGADE_";
-
-/// Variables with the prefix that belong to the command line, not to the file.
-const ENV_NOT_CONFIG: [&str; 2] = ["config", "log_format"];
+const ENV_SEPARATOR: &str = "__";
 
 const DEFAULT_DISPLAY_NAME: &str = "Brigade";
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+/// Syncs long-poll for 30 s, so a healthy bot completes one at least every 30 s plus the
+/// request's own time; three missed polls mean something is wrong.
+const DEFAULT_UNHEALTHY_AFTER: Duration = Duration::from_secs(90);
 
 /// A secret value (a password, a token) that never appears in logs or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -87,6 +90,8 @@ pub struct StorageConfig {
 pub struct HttpConfig {
     /// Where `/healthz` and `/metrics` listen.
     pub listen: SocketAddr,
+    /// `/healthz` answers 503 once the last successful sync is older than this.
+    pub unhealthy_after: Duration,
 }
 
 /// `[profile]`
@@ -164,6 +169,9 @@ pub enum ConfigError {
     /// `commands.max_age` is zero.
     #[error("commands.max_age: must be longer than zero")]
     ZeroMaxAge,
+    /// `http.unhealthy_after` is zero.
+    #[error("http.unhealthy_after: must be longer than zero")]
+    ZeroUnhealthyAfter,
     /// `access.allowed_servers` is empty, so nobody could use the bot.
     #[error("access.allowed_servers: must name at least one server")]
     NoAllowedServers,
@@ -202,6 +210,8 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     listen: SocketAddr,
+    #[serde(default, with = "humantime_serde")]
+    unhealthy_after: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,8 +240,8 @@ impl Config {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let figment = Figment::new().merge(Toml::file_exact(path)).merge(
             Env::prefixed(ENV_PREFIX)
-                .split("__")
-                .ignore(&ENV_NOT_CONFIG),
+                .filter(|key| key.as_str().contains(ENV_SEPARATOR))
+                .split(ENV_SEPARATOR),
         );
         Self::from_figment(&figment)
     }
@@ -268,6 +278,14 @@ impl RawConfig {
             return Err(ConfigError::ZeroMaxAge);
         }
 
+        if self
+            .http
+            .unhealthy_after
+            .is_some_and(|after| after.is_zero())
+        {
+            return Err(ConfigError::ZeroUnhealthyAfter);
+        }
+
         let allowed_servers = self
             .access
             .allowed_servers
@@ -287,6 +305,7 @@ impl RawConfig {
             },
             http: HttpConfig {
                 listen: self.http.listen,
+                unhealthy_after: self.http.unhealthy_after.unwrap_or(DEFAULT_UNHEALTHY_AFTER),
             },
             profile: ProfileConfig {
                 display_name,
@@ -408,9 +427,23 @@ mod tests {
             jail.set_env("BRIGADE_MATRIX__PASSWORD", "from-env");
             jail.set_env("BRIGADE_COMMANDS__MAX_AGE", "2m");
             jail.set_env("BRIGADE_CONFIG", "ignored: belongs to the command line");
+            jail.set_env("BRIGADE_SYNAPSE_VENV", "ignored: not a section and key");
             let config = load_in_jail(jail, MINIMAL).expect("valid");
             assert_eq!(config.matrix.password.expose(), "from-env");
             assert_eq!(config.commands.max_age, Duration::from_secs(120));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_from_the_environment_is_named() {
+        Jail::expect_with(|jail| {
+            jail.set_env("BRIGADE_MATRIX__PASWORD", "typo");
+            let message = load_in_jail(jail, MINIMAL)
+                .expect_err("refused")
+                .to_string();
+            assert!(message.contains("pasword"), "{message}");
+            assert!(message.contains("BRIGADE_"), "{message}");
             Ok(())
         });
     }

@@ -72,6 +72,7 @@ pub async fn run(
         let router = web::router(WebState {
             health: health.clone(),
             metrics: metrics.clone(),
+            unhealthy_after: config.http.unhealthy_after,
         });
         let stop = stop.clone();
         async move {

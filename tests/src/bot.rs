@@ -134,6 +134,18 @@ impl BotProcess {
         exited
     }
 
+    /// The running bot's process ID.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The running bot's resident memory in KiB, from `/proc`.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Waits for the bot to exit on its own (a crash) and returns how it exited.
     pub async fn wait_exit(&mut self) -> Result<ExitStatus> {
         let mut child = self.child.take().context("the bot is not running")?;

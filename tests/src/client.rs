@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use matrix_sdk::{
     config::SyncSettings,
     ruma::{
@@ -18,11 +18,19 @@ use matrix_sdk::{
     Client, LoopCtrl,
 };
 use serde_json::Value;
-use tokio::task::JoinHandle;
+use tokio::{sync::Notify, task::JoinHandle};
 
-use crate::{synapse::Homeserver, wait::wait_for};
+use crate::{
+    synapse::Homeserver,
+    wait::{wait_for, DEADLINE},
+};
 
 type Timeline = Arc<Mutex<HashMap<OwnedRoomId, Vec<Value>>>>;
+
+/// Locks the timeline, ignoring poisoning (a panicking test has failed already).
+fn lock(timeline: &Timeline) -> std::sync::MutexGuard<'_, HashMap<OwnedRoomId, Vec<Value>>> {
+    timeline.lock().unwrap_or_else(|poison| poison.into_inner())
+}
 
 /// A logged-in user whose client syncs until dropped.
 #[derive(Debug)]
@@ -32,6 +40,8 @@ pub struct TestUser {
     /// The user's ID.
     pub user_id: OwnedUserId,
     timeline: Timeline,
+    /// Woken after each sync response is stored, so waiting costs no polling delay.
+    arrived: Arc<Notify>,
     sync: JoinHandle<()>,
 }
 
@@ -70,17 +80,23 @@ impl TestUser {
             .context("logged in without a user ID")?
             .to_owned();
         let timeline: Timeline = Arc::default();
+        let arrived = Arc::new(Notify::new());
         let sync = tokio::spawn({
             let client = client.clone();
             let timeline = timeline.clone();
+            let arrived = arrived.clone();
             async move {
                 let settings = SyncSettings::default().timeout(Duration::from_secs(5));
+                // Errors (a homeserver outage) are retried, as a real client would.
                 let _ = client
-                    .sync_with_callback(settings, |response| {
+                    .sync_with_result_callback(settings, |response| {
                         let timeline = timeline.clone();
+                        let arrived = arrived.clone();
                         async move {
-                            let mut timeline =
-                                timeline.lock().unwrap_or_else(|poison| poison.into_inner());
+                            let Ok(response) = response else {
+                                return Ok(LoopCtrl::Continue);
+                            };
+                            let mut timeline = lock(&timeline);
                             for (room_id, update) in response.rooms.joined {
                                 let events = timeline.entry(room_id).or_default();
                                 for event in update.timeline.events {
@@ -89,7 +105,9 @@ impl TestUser {
                                     }
                                 }
                             }
-                            LoopCtrl::Continue
+                            drop(timeline);
+                            arrived.notify_waiters();
+                            Ok(LoopCtrl::Continue)
                         }
                     })
                     .await;
@@ -99,6 +117,7 @@ impl TestUser {
             client,
             user_id,
             timeline,
+            arrived,
             sync,
         })
     }
@@ -123,26 +142,36 @@ impl TestUser {
 
     /// Every timeline event this user has seen in `room_id`, as JSON.
     pub fn events(&self, room_id: &RoomId) -> Vec<Value> {
-        let timeline = self
-            .timeline
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        timeline.get(room_id).cloned().unwrap_or_default()
+        lock(&self.timeline)
+            .get(room_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
-    /// Waits until an event in `room_id` matches `predicate`, and returns it.
+    /// Waits until an event in `room_id` matches `predicate`, and returns it. Wakes as soon as
+    /// the sync response carrying it is stored.
     pub async fn wait_for_event(
         &self,
         room_id: &RoomId,
         what: &str,
         predicate: impl Fn(&Value) -> bool,
     ) -> Result<Value> {
-        wait_for(what, || async {
-            self.events(room_id)
-                .into_iter()
-                .find(|event| predicate(event))
-        })
-        .await
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            // Registered before looking, so an arrival between the look and the wait counts.
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let found = lock(&self.timeline)
+                .get(room_id)
+                .and_then(|events| events.iter().find(|event| predicate(event)).cloned());
+            if let Some(event) = found {
+                return Ok(event);
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                bail!("gave up after {} s waiting for {what}", DEADLINE.as_secs());
+            }
+        }
     }
 
     /// Waits until `user` has joined `room_id`, as this user's homeserver sees it.

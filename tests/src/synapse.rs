@@ -74,6 +74,8 @@ pub struct Homeserver {
     /// Its directory (configuration, database, log).
     pub dir: PathBuf,
     registration_secret: String,
+    python: PathBuf,
+    config: PathBuf,
     child: Child,
 }
 
@@ -118,27 +120,34 @@ impl Homeserver {
             &registration_secret,
         )?;
 
-        let log = fs::File::create(dir.join("stdout.log"))?;
-        let child = Command::new(&python)
-            .args(["-m", "synapse.app.homeserver", "-c"])
-            .arg(&config)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting Synapse")?;
-        spawn_watchdog(child.id(), &config)?;
-
+        let child = spawn(&python, &config, &dir)?;
         let mut homeserver = Self {
             server_name,
             url: format!("http://{}:{client_port}", options.ip),
             dir,
             registration_secret,
+            python,
+            config,
             child,
         };
         homeserver.wait_until_up()?;
         Ok(homeserver)
+    }
+
+    /// Kills the homeserver, as an outage would.
+    pub fn stop(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
+    /// Starts a stopped homeserver again with the same ports and database.
+    pub fn restart(&mut self) -> Result<()> {
+        if self.is_running() {
+            bail!("the homeserver is still running");
+        }
+        self.child = spawn(&self.python, &self.config, &self.dir)?;
+        self.wait_until_up()
     }
 
     fn wait_until_up(&mut self) -> Result<()> {
@@ -255,6 +264,25 @@ impl Drop for Homeserver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts Synapse with `config`, its output appended to `stdout.log`, under a watchdog.
+fn spawn(python: &Path, config: &Path, dir: &Path) -> Result<Child> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stdout.log"))?;
+    let child = Command::new(python)
+        .args(["-m", "synapse.app.homeserver", "-c"])
+        .arg(config)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting Synapse")?;
+    spawn_watchdog(child.id(), config)?;
+    Ok(child)
 }
 
 /// Makes sure a virtualenv holds the pinned Synapse, and returns its Python.

@@ -368,6 +368,40 @@ async fn command_older_than_max_age_sent_while_down_is_not_run() -> Result<()> {
 }
 
 #[tokio::test]
+async fn homeserver_outage_turns_healthz_unavailable_and_the_bot_recovers() -> Result<()> {
+    // A homeserver of its own: the shared ones must stay up for the other tests.
+    let mut hs =
+        tokio::task::spawn_blocking(|| Homeserver::start(Options::federating(Ipv4Addr::LOCALHOST)))
+            .await??;
+    let mut bot = BotProcess::new(bot_binary(), &hs, "").await?;
+    bot.start_with_env(&[("BRIGADE_HTTP__UNHEALTHY_AFTER", "2s")])
+        .await?;
+    let bot_id = UserId::parse(&bot.user_id)?;
+    let alice = TestUser::register(&hs, "alice").await?;
+    let room = alice.create_room("Outage", &[&bot_id]).await?;
+    alice
+        .wait_for_membership(&room, &bot_id, "join")
+        .await
+        .with_context(|| bot.log())?;
+
+    hs.stop()?;
+    let scene = Scene { bot, alice, room };
+    wait_for("/healthz to report the outage", || async {
+        let (status, body) = scene.bot.get("/healthz").await.ok()?;
+        (status == 503 && body.contains("no successful sync")).then_some(())
+    })
+    .await?;
+
+    // Blocks this test's runtime for the homeserver's start-up; the bot runs in its own process.
+    hs.restart()?;
+    let command = scene.command("!inc help", "✅").await?;
+    scene.wait_for_thread_reply(&command).await?;
+    let (status, body) = scene.bot.get("/healthz").await?;
+    assert_eq!(status, 200, "{body}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn healthz_and_metrics_answer() -> Result<()> {
     let scene = scene("").await?;
     scene.command("!inc help", "✅").await?;

@@ -6,13 +6,19 @@
 //! At start-up it pages back through each joined room to a little before the checkpoint and
 //! queues what it finds; the store's record of handled events drops what was already done.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use brigade_core::store::StoreError;
 use matrix_sdk::{config::SyncSettings, room::MessagesOptions, ruma::UInt, LoopCtrl};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{
     worker::{self, Work},
@@ -69,12 +75,19 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
     let settings = SyncSettings::default()
         .timeout(SYNC_TIMEOUT)
         .ignore_timeout_on_first_sync(true);
+    // Consecutive failed syncs: the first is a warning, the rest wait for the recovery line.
+    let failures = AtomicU32::new(0);
     let sync = bot.client.sync_with_result_callback(settings, |result| {
         let bot = bot.clone();
         let queue = queue.clone();
+        let failures = &failures;
         async move {
             match result {
                 Ok(response) => {
+                    let failed = failures.swap(0, Ordering::Relaxed);
+                    if failed > 0 {
+                        info!(failed, "sync restored");
+                    }
                     bot.health.synced();
                     bot.metrics.sync(true);
                     for (room_id, update) in response.rooms.joined {
@@ -99,7 +112,11 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
                 }
                 Err(error) => {
                     bot.metrics.sync(false);
-                    warn!(%error, "sync failed; retrying");
+                    if failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                        warn!(%error, "sync failed; retrying until the homeserver answers");
+                    } else {
+                        debug!(%error, "sync failed again");
+                    }
                 }
             }
             Ok(LoopCtrl::Continue)

@@ -6,10 +6,6 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::ge
 
 use crate::metrics::{Health, Metrics};
 
-/// A sync older than this makes the bot unhealthy. Syncs long-poll for 30 s, so a healthy bot
-/// completes one at least every 30 s plus the request time.
-pub const HEALTHY_SYNC_LAG: Duration = Duration::from_secs(90);
-
 /// What the HTTP handlers read.
 #[derive(Debug, Clone)]
 pub struct WebState {
@@ -17,6 +13,8 @@ pub struct WebState {
     pub health: Arc<Health>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// How old the last sync may be while the bot counts as healthy.
+    pub unhealthy_after: Duration,
 }
 
 /// The HTTP routes.
@@ -29,7 +27,7 @@ pub fn router(state: WebState) -> Router {
 
 async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
     match state.health.sync_lag_seconds() {
-        Some(lag) if lag <= HEALTHY_SYNC_LAG.as_secs_f64() => {
+        Some(lag) if lag <= state.unhealthy_after.as_secs_f64() => {
             (StatusCode::OK, format!("ok: last sync {lag:.1} s ago\n"))
         }
         Some(lag) => (
@@ -81,6 +79,7 @@ mod tests {
         WebState {
             health: Arc::new(Health::new(clock)),
             metrics: Arc::new(Metrics::new()),
+            unhealthy_after: Duration::from_secs(90),
         }
     }
 
@@ -97,7 +96,7 @@ mod tests {
         let state = state(clock.clone());
         state.health.synced();
         assert_eq!(get_path(state.clone(), "/healthz").await.0, StatusCode::OK);
-        clock.advance(HEALTHY_SYNC_LAG + Duration::from_secs(1));
+        clock.advance(Duration::from_secs(91));
         assert_eq!(
             get_path(state, "/healthz").await.0,
             StatusCode::SERVICE_UNAVAILABLE
