@@ -15,7 +15,7 @@ use matrix_sdk::{
         events::room::message::RoomMessageEventContent, OwnedEventId, OwnedRoomId, OwnedUserId,
         RoomId, UserId,
     },
-    Client, LoopCtrl,
+    Client,
 };
 use serde_json::Value;
 use tokio::{sync::Notify, task::JoinHandle};
@@ -86,31 +86,28 @@ impl TestUser {
             let timeline = timeline.clone();
             let arrived = arrived.clone();
             async move {
-                let settings = SyncSettings::default().timeout(Duration::from_secs(5));
+                // A loop of its own rather than `Client::sync`, which sleeps a second between
+                // syncs that come less than a second apart and would blur every measurement.
                 // Errors (a homeserver outage) are retried, as a real client would.
-                let _ = client
-                    .sync_with_result_callback(settings, |response| {
-                        let timeline = timeline.clone();
-                        let arrived = arrived.clone();
-                        async move {
-                            let Ok(response) = response else {
-                                return Ok(LoopCtrl::Continue);
-                            };
-                            let mut timeline = lock(&timeline);
-                            for (room_id, update) in response.rooms.joined {
-                                let events = timeline.entry(room_id).or_default();
-                                for event in update.timeline.events {
-                                    if let Ok(value) = event.raw().deserialize_as::<Value>() {
-                                        events.push(value);
-                                    }
-                                }
+                let mut settings = SyncSettings::default().timeout(Duration::from_secs(5));
+                loop {
+                    let Ok(response) = client.sync_once(settings.clone()).await else {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    };
+                    settings = settings.token(response.next_batch.clone());
+                    let mut timeline = lock(&timeline);
+                    for (room_id, update) in response.rooms.joined {
+                        let events = timeline.entry(room_id).or_default();
+                        for event in update.timeline.events {
+                            if let Ok(value) = event.raw().deserialize_as::<Value>() {
+                                events.push(value);
                             }
-                            drop(timeline);
-                            arrived.notify_waiters();
-                            Ok(LoopCtrl::Continue)
                         }
-                    })
-                    .await;
+                    }
+                    drop(timeline);
+                    arrived.notify_waiters();
+                }
             }
         });
         Ok(Self {

@@ -44,15 +44,20 @@ pub async fn handle(
     let Some(parsed) = commands::parse(&text.body) else {
         return Ok(());
     };
-    if bot.store.handled(&message.event_id).await?.is_some() {
-        return Ok(());
-    }
+    fail::fail_point!("command-received", |_| crash());
+    let resuming = match bot.store.handled(&message.event_id).await? {
+        None => false,
+        Some(record) if record.outcome == Outcome::Started => true,
+        Some(_) => return Ok(()),
+    };
     let name = parsed.as_ref().map_or("unknown", commands::Command::name);
 
     let now = bot.clock.now_millis();
     let sent = u64::from(message.origin_server_ts.get());
     let age = Duration::from_millis(now.saturating_sub(sent));
-    if age > bot.config.commands.max_age {
+    if resuming {
+        info!(command = name, "finishing a command a crash interrupted");
+    } else if age > bot.config.commands.max_age {
         info!(
             command = name,
             age_seconds = age.as_secs(),
@@ -60,6 +65,8 @@ pub async fn handle(
         );
         bot.metrics.command(name, CommandOutcome::Stale);
         return record(bot, message, Outcome::Ignored).await;
+    } else {
+        record(bot, message, Outcome::Started).await?;
     }
 
     let answer = if !bot.config.access.allows(&message.sender) {

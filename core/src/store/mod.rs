@@ -22,6 +22,10 @@ pub use sled_store::SledStore;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// Work on the event began; its effects may be partly done. A restart finishes it (its
+    /// messages carry transaction IDs derived from the event, so nothing is posted twice)
+    /// whatever its age, because the bot, not the sender, was late.
+    Started,
     /// The event's effect was carried out.
     Done,
     /// The event was answered with a refusal (malformed, not allowed).
