@@ -5,4 +5,5 @@
 //! without a homeserver and without sleeping.
 
 pub mod clock;
+pub mod incident;
 pub mod store;

@@ -2,9 +2,11 @@
 //!
 //! `cargo bench -p brigade-tests --bench latency` (add `--profile dev` for a quick debug build).
 //! One Synapse, the bot as its own process, two people in a room:
-//! - baseline: Alice sends a message, until Bob's sync has it (one send, one sync hop);
+//! - one hop: Alice sends a message, until Bob's sync has it (one send, one sync hop);
+//! - echo: Alice sends, Bob's client reacts as soon as its sync has the message, until Alice's
+//!   sync has the reaction: the path any bot's answer takes, with no work in between;
 //! - ✅: Alice sends `!inc help`, until her sync has the bot's ✅ (the bot's sync, its store
-//!   check and write, its send, and Alice's sync);
+//!   record, its send, and Alice's sync);
 //! - answer: the same command, until the threaded answer arrives.
 //!
 //! Then the bot's resident memory after it has idled.
@@ -17,13 +19,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use brigade_tests::{
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
     synapse::{Homeserver, Options},
 };
-use matrix_sdk::ruma::UserId;
+use matrix_sdk::ruma::{
+    events::{reaction::ReactionEventContent, relation::Annotation},
+    UserId,
+};
 
 const ROUNDS: usize = 50;
 const WARM_UP: usize = 3;
@@ -49,7 +54,9 @@ async fn bench() -> Result<()> {
         .wait_for_membership(&room, &bob.user_id, "join")
         .await?;
 
+    let bob_room = bob.client.get_room(&room).context("bob is in the room")?;
     let mut baseline = Vec::new();
+    let mut echo = Vec::new();
     let mut reaction = Vec::new();
     let mut answer = Vec::new();
     for round in 0..WARM_UP + ROUNDS {
@@ -61,6 +68,20 @@ async fn bench() -> Result<()> {
         bob.wait_for_event(&room, "the ping", |event| event["event_id"] == id.as_str())
             .await?;
         let plain = started.elapsed();
+
+        let started = Instant::now();
+        let id = alice.send_text(&room, &format!("echo {round}")).await?;
+        let key = id.to_string();
+        bob.wait_for_event(&room, "the echo", |event| event["event_id"] == key.as_str())
+            .await?;
+        let thumbs_up = ReactionEventContent::new(Annotation::new(id, "👍".to_owned()));
+        bob_room.send(thumbs_up).await?;
+        alice
+            .wait_for_event(&room, "the echo reaction", |event| {
+                is_reaction(event, &bob.user_id, &key, "👍")
+            })
+            .await?;
+        let echoed = started.elapsed();
 
         let started = Instant::now();
         let id = alice.send_text(&room, "!inc help").await?.to_string();
@@ -77,6 +98,7 @@ async fn bench() -> Result<()> {
 
         if round >= WARM_UP {
             baseline.push(plain);
+            echo.push(echoed);
             reaction.push(checked);
             answer.push(answered);
         }
@@ -89,9 +111,16 @@ async fn bench() -> Result<()> {
         "Brigade latency, {ROUNDS} rounds after {WARM_UP} warm-up, one Synapse on this machine"
     );
     println!("{:<44} {:>8} {:>8} {:>8}", "", "median", "p90", "max");
-    report("homeserver: send -> other client's sync", &mut baseline);
-    report("bot: `!inc help` -> ✅ seen", &mut reaction);
+    let one_hop = report("homeserver: send -> other client's sync", &mut baseline);
+    let echoed = report("homeserver: echo (send -> react -> seen)", &mut echo);
+    let checked = report("bot: `!inc help` -> ✅ seen", &mut reaction);
     report("bot: `!inc help` -> threaded answer seen", &mut answer);
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "median ✅ / echo: {:.2}x   median ✅ / one hop: {:.2}x",
+        ratio(checked, echoed),
+        ratio(checked, one_hop)
+    );
     match rss {
         Some(kib) => println!(
             "bot resident memory after 5 s idle: {:.1} MiB",
@@ -103,7 +132,8 @@ async fn bench() -> Result<()> {
     Ok(())
 }
 
-fn report(what: &str, samples: &mut [Duration]) {
+/// Prints median, p90 and max; returns the median.
+fn report(what: &str, samples: &mut [Duration]) -> Duration {
     samples.sort();
     let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
     let ms = |duration: Duration| format!("{:.1} ms", duration.as_secs_f64() * 1000.0);
@@ -113,4 +143,5 @@ fn report(what: &str, samples: &mut [Duration]) {
         ms(at(0.9)),
         ms(at(1.0))
     );
+    at(0.5)
 }

@@ -1,0 +1,692 @@
+//! The incident: number, severity, type, status, roles and the core timestamps, with every
+//! change a method that either applies a legal change or refuses it and changes nothing.
+//!
+//! This is what the bot stores and mirrors into the room as `org.brigade.incident` state, and
+//! what names, topics and headlines are rendered from.
+
+use std::{collections::BTreeMap, fmt, str::FromStr};
+
+use ruma::{OwnedRoomId, OwnedUserId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// `INC-N`: deployment-wide, increasing, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IncidentNumber(pub u64);
+
+impl fmt::Display for IncidentNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "INC-{}", self.0)
+    }
+}
+
+/// How bad it is: SEV1 (critical) to SEV4 (minor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    /// Critical.
+    #[serde(rename = "SEV1")]
+    Sev1,
+    /// Major.
+    #[serde(rename = "SEV2")]
+    Sev2,
+    /// Moderate.
+    #[serde(rename = "SEV3")]
+    Sev3,
+    /// Minor.
+    #[serde(rename = "SEV4")]
+    Sev4,
+}
+
+impl Severity {
+    /// Every severity, most critical first.
+    pub const ALL: [Self; 4] = [Self::Sev1, Self::Sev2, Self::Sev3, Self::Sev4];
+
+    /// 1 for SEV1 … 4 for SEV4.
+    pub fn level(self) -> u8 {
+        match self {
+            Self::Sev1 => 1,
+            Self::Sev2 => 2,
+            Self::Sev3 => 3,
+            Self::Sev4 => 4,
+        }
+    }
+
+    /// The weather of the headline, in the manner of Monzo Response.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Self::Sev1 => "⛈️",
+            Self::Sev2 => "🌧️",
+            Self::Sev3 => "🌦️",
+            Self::Sev4 => "🌤️",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SEV{}", self.level())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = IncidentError;
+
+    /// `2`, `sev2` and `SEV2` all name SEV2.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_ascii_lowercase();
+        let digits = lower.strip_prefix("sev").unwrap_or(&lower);
+        Self::ALL
+            .into_iter()
+            .find(|severity| digits == severity.level().to_string())
+            .ok_or_else(|| IncidentError::UnknownSeverity(text.to_owned()))
+    }
+}
+
+/// Where an incident is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Something is wrong; the cause is not known.
+    Investigating,
+    /// The cause is known.
+    Identified,
+    /// A fix is in place and being watched (the incident is mitigated).
+    Monitoring,
+    /// Over; may be reopened.
+    Resolved,
+    /// Over for good: the postmortem is posted and the room is read-only.
+    Closed,
+}
+
+impl Status {
+    /// The statuses `!inc status` accepts.
+    pub const SETTABLE: [Self; 4] = [
+        Self::Investigating,
+        Self::Identified,
+        Self::Monitoring,
+        Self::Resolved,
+    ];
+
+    /// The word people type and read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Investigating => "investigating",
+            Self::Identified => "identified",
+            Self::Monitoring => "monitoring",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Whether the incident is still being worked on.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Resolved | Self::Closed)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Status {
+    type Err = IncidentError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_ascii_lowercase();
+        [
+            Self::Investigating,
+            Self::Identified,
+            Self::Monitoring,
+            Self::Resolved,
+            Self::Closed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == lower)
+        .ok_or_else(|| IncidentError::UnknownStatus(text.to_owned()))
+    }
+}
+
+/// A role besides the commander's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Speaks for the incident to the rest of the organisation.
+    Comms,
+    /// Keeps the record.
+    Scribe,
+    /// Talks to partners and customers.
+    Liaison,
+}
+
+impl Role {
+    /// Every role, in the order they are listed.
+    pub const ALL: [Self; 3] = [Self::Comms, Self::Scribe, Self::Liaison];
+
+    /// The word people type and read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Comms => "comms",
+            Self::Scribe => "scribe",
+            Self::Liaison => "liaison",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = IncidentError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == lower)
+            .ok_or_else(|| IncidentError::UnknownRole(text.to_owned()))
+    }
+}
+
+/// The core timestamps of the field, in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamps {
+    /// When it started, as the declarer says (`--started`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
+    /// When it was declared.
+    pub declared: u64,
+    /// The first 👀 or first responder message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<u64>,
+    /// The first time the status became `monitoring`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigated: Option<u64>,
+    /// The last time the status became `resolved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<u64>,
+    /// When it was closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<u64>,
+}
+
+/// Why a change to an incident was refused. The messages are what people read after ❓.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncidentError {
+    /// `declare` without a title.
+    #[error("an incident needs a title: `!inc declare <title>`")]
+    EmptyTitle,
+    /// A severity that is not 1–4.
+    #[error("unknown severity `{0}`: use 1, 2, 3 or 4 (SEV1 is the most critical)")]
+    UnknownSeverity(String),
+    /// A status word that is not one of the statuses.
+    #[error("unknown status `{0}`: use investigating, identified, monitoring or resolved")]
+    UnknownStatus(String),
+    /// A role word that is not one of the roles.
+    #[error("unknown role `{0}`: use comms, scribe or liaison")]
+    UnknownRole(String),
+    /// A status change the lifecycle does not allow.
+    #[error("cannot go from {from} to {to}{hint}")]
+    IllegalTransition {
+        /// The current status.
+        from: Status,
+        /// The status asked for.
+        to: Status,
+        /// What would work instead.
+        hint: &'static str,
+    },
+    /// The change would change nothing.
+    #[error("the incident is already {0}")]
+    Unchanged(String),
+    /// The incident is closed: nothing changes any more.
+    #[error("the incident is closed; nothing about it changes any more")]
+    Closed,
+}
+
+/// An incident as the bot keeps it and mirrors it into `org.brigade.incident` state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `INC-N`.
+    pub number: IncidentNumber,
+    /// What is wrong, in the declarer's words. Empty in the state of a private incident.
+    pub title: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// One of the configured types (`security`, `operations`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where it is in its life.
+    pub status: Status,
+    /// Private incidents live in encrypted, unfederated rooms and say little in clear text.
+    #[serde(default)]
+    pub private: bool,
+    /// The one person in command.
+    pub commander: OwnedUserId,
+    /// Comms, scribe and liaison, when assigned.
+    #[serde(default)]
+    pub roles: BTreeMap<Role, OwnedUserId>,
+    /// The current understanding, shown in the pinned summary and the topic.
+    #[serde(default)]
+    pub summary: String,
+    /// The incident's room.
+    pub room_id: OwnedRoomId,
+    /// The core timestamps.
+    pub timestamps: Timestamps,
+}
+
+/// What a declaration says.
+#[derive(Debug, Clone)]
+pub struct Declaration {
+    /// The title.
+    pub title: String,
+    /// The severity.
+    pub severity: Severity,
+    /// The type.
+    pub kind: String,
+    /// Whether it is private.
+    pub private: bool,
+    /// Who declared it (the first commander).
+    pub declarer: OwnedUserId,
+    /// When it started, if the declarer said.
+    pub started: Option<u64>,
+}
+
+impl Incident {
+    /// A new incident from `declaration`, declared at `now`.
+    pub fn declare(
+        number: IncidentNumber,
+        declaration: Declaration,
+        room_id: OwnedRoomId,
+        now: u64,
+    ) -> Result<Self, IncidentError> {
+        let title = declaration.title.trim().to_owned();
+        if title.is_empty() {
+            return Err(IncidentError::EmptyTitle);
+        }
+        Ok(Self {
+            number,
+            title,
+            severity: declaration.severity,
+            kind: declaration.kind,
+            status: Status::Investigating,
+            private: declaration.private,
+            commander: declaration.declarer,
+            roles: BTreeMap::new(),
+            summary: String::new(),
+            room_id,
+            timestamps: Timestamps {
+                started: declaration.started,
+                declared: now,
+                ..Timestamps::default()
+            },
+        })
+    }
+
+    /// Moves to `to` at `now`, or refuses an illegal move and changes nothing.
+    pub fn set_status(&mut self, to: Status, now: u64) -> Result<(), IncidentError> {
+        let from = self.status;
+        if from == Status::Closed {
+            return Err(IncidentError::Closed);
+        }
+        if from == to {
+            return Err(IncidentError::Unchanged(to.to_string()));
+        }
+        let hint = match (from, to) {
+            (Status::Resolved, Status::Investigating) | (Status::Resolved, Status::Closed) => "",
+            (Status::Resolved, _) => ": reopen it first with `!inc reopen`",
+            (_, Status::Closed) => ": resolve it first with `!inc status resolved`",
+            _ => "",
+        };
+        if from == Status::Resolved && !matches!(to, Status::Investigating | Status::Closed)
+            || to == Status::Closed && from != Status::Resolved
+        {
+            return Err(IncidentError::IllegalTransition { from, to, hint });
+        }
+        self.status = to;
+        let stamps = &mut self.timestamps;
+        match to {
+            Status::Monitoring => {
+                stamps.mitigated.get_or_insert(now);
+            }
+            Status::Resolved => stamps.resolved = Some(now),
+            Status::Closed => stamps.closed = Some(now),
+            Status::Investigating if from == Status::Resolved => stamps.resolved = None,
+            Status::Investigating | Status::Identified => {}
+        }
+        Ok(())
+    }
+
+    /// Sets the severity, or refuses a change to nothing.
+    pub fn set_severity(&mut self, severity: Severity) -> Result<(), IncidentError> {
+        self.ensure_not_closed()?;
+        if self.severity == severity {
+            return Err(IncidentError::Unchanged(severity.to_string()));
+        }
+        self.severity = severity;
+        Ok(())
+    }
+
+    /// Hands command to `user`; returns the previous commander.
+    pub fn set_commander(&mut self, user: OwnedUserId) -> Result<OwnedUserId, IncidentError> {
+        self.ensure_not_closed()?;
+        if self.commander == user {
+            return Err(IncidentError::Unchanged(format!("commanded by {user}")));
+        }
+        Ok(std::mem::replace(&mut self.commander, user))
+    }
+
+    /// Gives `role` to `user`; returns who had it before.
+    pub fn assign(
+        &mut self,
+        role: Role,
+        user: OwnedUserId,
+    ) -> Result<Option<OwnedUserId>, IncidentError> {
+        self.ensure_not_closed()?;
+        if self.roles.get(&role) == Some(&user) {
+            return Err(IncidentError::Unchanged(format!("{role}: {user}")));
+        }
+        Ok(self.roles.insert(role, user))
+    }
+
+    /// Records the first acknowledgement; later ones change nothing. True when this was the first.
+    pub fn acknowledge(&mut self, now: u64) -> bool {
+        if self.timestamps.acknowledged.is_some() {
+            return false;
+        }
+        self.timestamps.acknowledged = Some(now);
+        true
+    }
+
+    /// Whether `user` holds any role (commander included).
+    pub fn has_role(&self, user: &UserId) -> bool {
+        self.commander == user || self.roles.values().any(|holder| holder == user)
+    }
+
+    fn ensure_not_closed(&self) -> Result<(), IncidentError> {
+        if self.status == Status::Closed {
+            return Err(IncidentError::Closed);
+        }
+        Ok(())
+    }
+
+    /// The room name: `🔥 INC-42 · SEV2 · Checkout latency`; `✅` once resolved; private
+    /// incidents show no title: `🔒 INC-42 · SEV2`.
+    pub fn room_name(&self) -> String {
+        if self.private {
+            return format!("🔒 {} · {}", self.number, self.severity);
+        }
+        let mark = if self.status.is_open() { "🔥" } else { "✅" };
+        format!(
+            "{mark} {} · {} · {}",
+            self.number, self.severity, self.title
+        )
+    }
+
+    /// The topic: `🚑 @commander · SEV2 · investigating · <summary>`; private incidents leave
+    /// the summary out (state is not encrypted).
+    pub fn topic(&self) -> String {
+        let mut topic = format!(
+            "🚑 {} · {} · {}",
+            self.commander, self.severity, self.status
+        );
+        let summary = self.summary.lines().next().unwrap_or_default().trim();
+        if !self.private && !summary.is_empty() {
+            topic.push_str(" · ");
+            topic.push_str(summary);
+        }
+        topic
+    }
+
+    /// The localpart of the room alias: `inc-YYYYMMDD-N-slug` (`inc-YYYYMMDD-N` when private).
+    pub fn alias_localpart(&self, date_yyyymmdd: &str) -> String {
+        let base = format!("inc-{date_yyyymmdd}-{}", self.number.0);
+        let slug = slug(&self.title);
+        if self.private || slug.is_empty() {
+            base
+        } else {
+            format!("{base}-{slug}")
+        }
+    }
+}
+
+/// The title in lower-case ASCII words joined by hyphens, at most 40 characters, cut at a word.
+pub fn slug(title: &str) -> String {
+    const MAX: usize = 40;
+    let mut slug = String::new();
+    let words = title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_ascii_lowercase);
+    for word in words {
+        let needed = if slug.is_empty() {
+            word.len()
+        } else {
+            word.len() + 1
+        };
+        if slug.len() + needed > MAX {
+            if slug.is_empty() {
+                slug.push_str(&word[..MAX]);
+            }
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word);
+    }
+    slug
+}
+
+#[cfg(test)]
+mod tests {
+    use ruma::{owned_room_id, owned_user_id};
+
+    use super::*;
+
+    fn incident() -> Incident {
+        let declaration = Declaration {
+            title: "  Checkout latency ".to_owned(),
+            severity: Severity::Sev2,
+            kind: "operations".to_owned(),
+            private: false,
+            declarer: owned_user_id!("@alice:example.org"),
+            started: None,
+        };
+        Incident::declare(
+            IncidentNumber(42),
+            declaration,
+            owned_room_id!("!room:example.org"),
+            1_000,
+        )
+        .expect("valid declaration")
+    }
+
+    #[test]
+    fn severities_parse_from_digits_and_names() {
+        assert_eq!("2".parse::<Severity>(), Ok(Severity::Sev2));
+        assert_eq!("sev1".parse::<Severity>(), Ok(Severity::Sev1));
+        assert_eq!("SEV4".parse::<Severity>(), Ok(Severity::Sev4));
+        assert!(matches!(
+            "5".parse::<Severity>(),
+            Err(IncidentError::UnknownSeverity(_))
+        ));
+        assert!(matches!(
+            "sev".parse::<Severity>(),
+            Err(IncidentError::UnknownSeverity(_))
+        ));
+    }
+
+    #[test]
+    fn declaring_needs_a_title() {
+        let declaration = Declaration {
+            title: "   ".to_owned(),
+            severity: Severity::Sev3,
+            kind: "operations".to_owned(),
+            private: false,
+            declarer: owned_user_id!("@alice:example.org"),
+            started: None,
+        };
+        let declared = Incident::declare(IncidentNumber(1), declaration, owned_room_id!("!r:x"), 0);
+        assert_eq!(declared, Err(IncidentError::EmptyTitle));
+    }
+
+    #[test]
+    fn lifecycle_stamps_mitigated_and_resolved() {
+        let mut incident = incident();
+        incident
+            .set_status(Status::Identified, 2_000)
+            .expect("identified");
+        incident
+            .set_status(Status::Monitoring, 3_000)
+            .expect("monitoring");
+        incident
+            .set_status(Status::Investigating, 4_000)
+            .expect("back to investigating");
+        incident
+            .set_status(Status::Monitoring, 5_000)
+            .expect("monitoring again");
+        incident
+            .set_status(Status::Resolved, 6_000)
+            .expect("resolved");
+        assert_eq!(
+            incident.timestamps.mitigated,
+            Some(3_000),
+            "the first mitigation counts"
+        );
+        assert_eq!(incident.timestamps.resolved, Some(6_000));
+        incident.set_status(Status::Closed, 7_000).expect("closed");
+        assert_eq!(incident.timestamps.closed, Some(7_000));
+    }
+
+    #[test]
+    fn resolved_goes_only_back_to_investigating_or_to_closed() {
+        let mut incident = incident();
+        incident
+            .set_status(Status::Resolved, 2_000)
+            .expect("resolved");
+        let refused = incident.clone().set_status(Status::Identified, 3_000);
+        assert!(matches!(
+            refused,
+            Err(IncidentError::IllegalTransition { .. })
+        ));
+        assert!(refused
+            .expect_err("refused")
+            .to_string()
+            .contains("!inc reopen"));
+        incident
+            .set_status(Status::Investigating, 3_000)
+            .expect("reopened");
+        assert_eq!(incident.timestamps.resolved, None);
+    }
+
+    #[test]
+    fn closing_needs_resolved_and_is_final() {
+        let mut incident = incident();
+        let refused = incident.set_status(Status::Closed, 2_000);
+        assert!(refused
+            .expect_err("refused")
+            .to_string()
+            .contains("resolve it first"));
+        assert_eq!(
+            incident.status,
+            Status::Investigating,
+            "a refusal changes nothing"
+        );
+        incident
+            .set_status(Status::Resolved, 2_000)
+            .expect("resolved");
+        incident.set_status(Status::Closed, 3_000).expect("closed");
+        assert_eq!(
+            incident.set_status(Status::Investigating, 4_000),
+            Err(IncidentError::Closed)
+        );
+        assert_eq!(
+            incident.set_severity(Severity::Sev1),
+            Err(IncidentError::Closed)
+        );
+    }
+
+    #[test]
+    fn same_status_or_severity_is_refused_as_unchanged() {
+        let mut incident = incident();
+        assert!(matches!(
+            incident.set_status(Status::Investigating, 1),
+            Err(IncidentError::Unchanged(_))
+        ));
+        assert!(matches!(
+            incident.set_severity(Severity::Sev2),
+            Err(IncidentError::Unchanged(_))
+        ));
+    }
+
+    #[test]
+    fn handoff_returns_the_previous_commander() {
+        let mut incident = incident();
+        let previous = incident
+            .set_commander(owned_user_id!("@bob:example.org"))
+            .expect("handoff");
+        assert_eq!(previous, owned_user_id!("@alice:example.org"));
+        assert!(incident.has_role(ruma::user_id!("@bob:example.org")));
+        assert!(!incident.has_role(ruma::user_id!("@alice:example.org")));
+    }
+
+    #[test]
+    fn only_the_first_acknowledgement_counts() {
+        let mut incident = incident();
+        assert!(incident.acknowledge(5));
+        assert!(!incident.acknowledge(9));
+        assert_eq!(incident.timestamps.acknowledged, Some(5));
+    }
+
+    #[test]
+    fn names_topics_and_aliases_follow_the_standard() {
+        let mut incident = incident();
+        incident.summary = "Payments time out\nmore detail".to_owned();
+        assert_eq!(incident.room_name(), "🔥 INC-42 · SEV2 · Checkout latency");
+        assert_eq!(
+            incident.topic(),
+            "🚑 @alice:example.org · SEV2 · investigating · Payments time out"
+        );
+        assert_eq!(
+            incident.alias_localpart("20261128"),
+            "inc-20261128-42-checkout-latency"
+        );
+        incident.set_status(Status::Resolved, 2).expect("resolved");
+        assert_eq!(incident.room_name(), "✅ INC-42 · SEV2 · Checkout latency");
+
+        incident.private = true;
+        assert_eq!(incident.room_name(), "🔒 INC-42 · SEV2");
+        assert_eq!(incident.topic(), "🚑 @alice:example.org · SEV2 · resolved");
+        assert_eq!(incident.alias_localpart("20261128"), "inc-20261128-42");
+    }
+
+    #[test]
+    fn slugs_are_short_lowercase_ascii() {
+        assert_eq!(slug("Checkout latency > 5s!"), "checkout-latency-5s");
+        assert_eq!(slug("Ünïcode only ✨"), "n-code-only");
+        assert_eq!(
+            slug("The quick brown fox jumps over the lazy dog again"),
+            "the-quick-brown-fox-jumps-over-the-lazy"
+        );
+        assert_eq!(slug(&"a".repeat(50)), "a".repeat(40));
+        assert_eq!(slug("🔥🔥"), "");
+    }
+
+    #[test]
+    fn incident_state_round_trips_through_json() {
+        let mut incident = incident();
+        incident
+            .assign(Role::Scribe, owned_user_id!("@sam:example.org"))
+            .expect("assign");
+        let json = serde_json::to_value(&incident).expect("serialize");
+        assert_eq!(json["severity"], "SEV2");
+        assert_eq!(json["type"], "operations");
+        assert_eq!(json["roles"]["scribe"], "@sam:example.org");
+        let back: Incident = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back, incident);
+    }
+}
