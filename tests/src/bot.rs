@@ -115,7 +115,7 @@ impl BotProcess {
 
     /// Stops the bot with SIGTERM and returns how it exited.
     pub async fn terminate(&mut self) -> Result<ExitStatus> {
-        let mut child = self.child.take().context("the bot is not running")?;
+        let child = self.child.take().context("the bot is not running")?;
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
@@ -123,15 +123,7 @@ impl BotProcess {
         if !status.success() {
             bail!("kill -TERM failed");
         }
-        let exited = wait_for("the bot to exit after SIGTERM", || {
-            let exited = child.try_wait().ok().flatten();
-            async move { exited }
-        })
-        .await;
-        if exited.is_err() {
-            let _ = child.kill();
-        }
-        exited
+        wait_for_exit(child, "the bot to exit after SIGTERM").await
     }
 
     /// The running bot's process ID.
@@ -148,16 +140,8 @@ impl BotProcess {
 
     /// Waits for the bot to exit on its own (a crash) and returns how it exited.
     pub async fn wait_exit(&mut self) -> Result<ExitStatus> {
-        let mut child = self.child.take().context("the bot is not running")?;
-        let exited = wait_for("the bot to exit", || {
-            let exited = child.try_wait().ok().flatten();
-            async move { exited }
-        })
-        .await;
-        if exited.is_err() {
-            let _ = child.kill();
-        }
-        exited
+        let child = self.child.take().context("the bot is not running")?;
+        wait_for_exit(child, "the bot to exit").await
     }
 
     /// What the bot logged in its latest run.
@@ -180,6 +164,20 @@ impl BotProcess {
         let response = reqwest::get(format!("http://{}{path}", self.http)).await?;
         Ok((response.status().as_u16(), response.text().await?))
     }
+}
+
+/// Waits for `child` to exit; kills it if it does not within the deadline.
+async fn wait_for_exit(mut child: Child, what: &str) -> Result<ExitStatus> {
+    let exited = wait_for(what, || {
+        let exited = child.try_wait().ok().flatten();
+        async move { exited }
+    })
+    .await;
+    if exited.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    exited
 }
 
 impl Drop for BotProcess {
