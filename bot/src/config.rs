@@ -16,7 +16,7 @@ use figment::{
     providers::{Env, Format, Toml},
     Figment,
 };
-use matrix_sdk::ruma::{OwnedServerName, OwnedUserId};
+use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId};
 use serde::Deserialize;
 use url::Url;
 
@@ -65,6 +65,21 @@ pub struct Config {
     pub commands: CommandsConfig,
     /// Who may use the bot.
     pub access: AccessConfig,
+    /// The standard rooms' alias localparts.
+    pub rooms: RoomsConfig,
+}
+
+/// `[rooms]`: the localparts of the standard rooms' aliases on the bot's server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomsConfig {
+    /// The Incidents space.
+    pub space: String,
+    /// Where reports land.
+    pub triage: String,
+    /// One headline per incident.
+    pub announcements: String,
+    /// Finished reports.
+    pub postmortems: String,
 }
 
 /// `[matrix]`
@@ -172,6 +187,14 @@ pub enum ConfigError {
     /// `http.unhealthy_after` is zero.
     #[error("http.unhealthy_after: must be longer than zero")]
     ZeroUnhealthyAfter,
+    /// A `[rooms]` alias localpart that makes no valid alias.
+    #[error("rooms.{key}: `{value}` is not a valid room alias localpart")]
+    RoomAlias {
+        /// The key.
+        key: &'static str,
+        /// The configured value.
+        value: String,
+    },
     /// `access.allowed_servers` is empty, so nobody could use the bot.
     #[error("access.allowed_servers: must name at least one server")]
     NoAllowedServers,
@@ -189,6 +212,17 @@ struct RawConfig {
     commands: RawCommands,
     #[serde(default)]
     access: RawAccess,
+    #[serde(default)]
+    rooms: RawRooms,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRooms {
+    space: Option<String>,
+    triage: Option<String>,
+    announcements: Option<String>,
+    postmortems: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -294,6 +328,36 @@ impl RawConfig {
             return Err(ConfigError::NoAllowedServers);
         }
 
+        let server = self.matrix.user_id.server_name().to_owned();
+        let rooms = RoomsConfig {
+            space: self.rooms.space.unwrap_or_else(|| "incidents".to_owned()),
+            triage: self
+                .rooms
+                .triage
+                .unwrap_or_else(|| "incident-triage".to_owned()),
+            announcements: self
+                .rooms
+                .announcements
+                .unwrap_or_else(|| "incidents-announce".to_owned()),
+            postmortems: self
+                .rooms
+                .postmortems
+                .unwrap_or_else(|| "postmortems".to_owned()),
+        };
+        for (key, value) in [
+            ("space", &rooms.space),
+            ("triage", &rooms.triage),
+            ("announcements", &rooms.announcements),
+            ("postmortems", &rooms.postmortems),
+        ] {
+            if value.is_empty() || RoomAliasId::parse(format!("#{value}:{server}")).is_err() {
+                return Err(ConfigError::RoomAlias {
+                    key,
+                    value: value.clone(),
+                });
+            }
+        }
+
         Ok(Config {
             matrix: MatrixConfig {
                 homeserver_url: self.matrix.homeserver_url,
@@ -316,6 +380,7 @@ impl RawConfig {
                 threads: self.commands.threads.unwrap_or(true),
             },
             access: AccessConfig { allowed_servers },
+            rooms,
         })
     }
 }
@@ -544,6 +609,22 @@ mod tests {
             "expected bot.toml and bot.full.toml in {}",
             dir.display()
         );
+    }
+
+    #[test]
+    fn room_aliases_default_to_the_spec_and_bad_ones_are_refused() {
+        Jail::expect_with(|jail| {
+            let config = load_in_jail(jail, MINIMAL).expect("valid");
+            assert_eq!(config.rooms.space, "incidents");
+            assert_eq!(config.rooms.announcements, "incidents-announce");
+            let toml = format!("{MINIMAL}\n[rooms]\ntriage = \"tri age:x\"\n");
+            let error = load_in_jail(jail, &toml).expect_err("refused");
+            assert!(
+                matches!(error, ConfigError::RoomAlias { key: "triage", .. }),
+                "{error}"
+            );
+            Ok(())
+        });
     }
 
     #[test]

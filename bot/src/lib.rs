@@ -39,6 +39,9 @@ pub enum RunError {
     /// The bot could not log in or restore its session.
     #[error(transparent)]
     Session(#[from] SessionError),
+    /// The standard rooms could not be found or created.
+    #[error("standard rooms: {0}")]
+    Rooms(#[from] matrix::rooms::RoomsError),
     /// The sync loop failed for good.
     #[error(transparent)]
     Sync(#[from] SyncError),
@@ -88,6 +91,8 @@ pub async fn run(
         () = stop.cancelled() => return Ok(()),
     };
     matrix::profile::apply(&client, store.as_ref(), &config.profile).await;
+    let rooms =
+        matrix::rooms::ensure(&client, config.matrix.user_id.server_name(), &config.rooms).await?;
 
     let bot = Arc::new(Bot {
         client,
@@ -96,6 +101,7 @@ pub async fn run(
         metrics,
         health,
         clock,
+        rooms,
     });
     let synced = matrix::sync::run(bot, stop.clone()).await;
     stop.cancel();

@@ -26,6 +26,9 @@ pub struct BotProcess {
     pub config: PathBuf,
     /// The bot's directory (storage and log).
     pub dir: PathBuf,
+    /// What the bot's standard room aliases start with (`#PREFIX-incidents:…`, `-triage`,
+    /// `-announce`, `-postmortems`): bots sharing a homeserver in the tests each get their own.
+    pub rooms_prefix: String,
     binary: PathBuf,
     child: Option<Child>,
     starts: u32,
@@ -53,7 +56,10 @@ impl BotProcess {
             &config,
             format!(
                 "[matrix]\nhomeserver_url = \"{}\"\nuser_id = \"{user_id}\"\npassword_file = \"{}\"\n\
-                 [storage]\npath = \"{}\"\n[http]\nlisten = \"{http}\"\n{extra}\n",
+                 [storage]\npath = \"{}\"\n[http]\nlisten = \"{http}\"\n\
+                 [rooms]\nspace = \"{localpart}-incidents\"\ntriage = \"{localpart}-triage\"\n\
+                 announcements = \"{localpart}-announce\"\npostmortems = \"{localpart}-postmortems\"\n\
+                 {extra}\n",
                 homeserver.url,
                 dir.join("password").display(),
                 dir.join("data").display(),
@@ -64,6 +70,7 @@ impl BotProcess {
             http,
             config,
             dir,
+            rooms_prefix: localpart,
             binary: binary.to_owned(),
             child: None,
             starts: 0,

@@ -20,9 +20,13 @@ use brigade_tests::{
     synapse::{Homeserver, Options},
     wait::wait_for,
 };
-use matrix_sdk::ruma::{
-    api::client::profile::{AvatarUrl, DisplayName},
-    OwnedRoomId, UserId,
+use matrix_sdk::{
+    deserialized_responses::RawAnySyncOrStrippedState,
+    ruma::{
+        api::client::profile::{AvatarUrl, DisplayName},
+        events::{room::message::RoomMessageEventContent, StateEventType},
+        OwnedRoomId, RoomAliasId, UserId,
+    },
 };
 use serde_json::Value;
 
@@ -558,4 +562,104 @@ async fn admin_token(hs: &Homeserver) -> Result<Arc<String>> {
     let password = brigade_tests::synapse::random_string(16);
     hs.register(&localpart, &password, true).await?;
     Ok(Arc::new(hs.access_token(&localpart, &password).await?))
+}
+
+#[tokio::test]
+async fn standard_rooms_are_created_once_and_found_again_after_a_restart() -> Result<()> {
+    let mut scene = scene("").await?;
+    let client = scene.alice.client.clone();
+    let (prefix, server) = (
+        scene.bot.rooms_prefix.clone(),
+        servers().first.server_name.clone(),
+    );
+    let resolve = |room: &'static str| {
+        let alias = RoomAliasId::parse(format!("#{prefix}-{room}:{server}"));
+        let client = client.clone();
+        async move { anyhow::Ok(client.resolve_room_alias(&alias?).await?.room_id) }
+    };
+    let space = resolve("incidents").await?;
+    let children = [
+        resolve("triage").await?,
+        resolve("announce").await?,
+        resolve("postmortems").await?,
+    ];
+
+    // Alice can join each of them and sees them in the space.
+    let space_room = client.join_room_by_id(&space).await?;
+    for child in &children {
+        client.join_room_by_id(child).await?;
+    }
+    let create = wait_for("the space's state", || {
+        state_json(&space_room, StateEventType::RoomCreate, "")
+    })
+    .await?;
+    assert_eq!(create["content"]["type"], "m.space", "{create}");
+    for child in &children {
+        let what = format!("{child} in the space");
+        wait_for(&what, || {
+            state_json(&space_room, StateEventType::SpaceChild, child.as_str())
+        })
+        .await?;
+    }
+
+    // Announcements are read-only for people without a moderator's level.
+    let announcements = client
+        .get_room(&children[1])
+        .context("joined announcements")?;
+    let refused = announcements
+        .send(RoomMessageEventContent::text_plain("hello"))
+        .await;
+    assert!(
+        refused.is_err(),
+        "a level-0 user could post in announcements"
+    );
+    // Triage is open for posting.
+    scene
+        .alice
+        .send_text(&children[0], "the database is slow")
+        .await?;
+
+    // A restart finds the same rooms and creates none.
+    let joined_before = joined_room_count(&scene.bot.user_id).await?;
+    scene.bot.kill()?;
+    scene.bot.start().await?;
+    scene.command("!inc help", "✅").await?;
+    assert_eq!(resolve("incidents").await?, space);
+    assert_eq!(resolve("announce").await?, children[1]);
+    assert_eq!(joined_room_count(&scene.bot.user_id).await?, joined_before);
+    assert!(
+        !scene.bot.last_log().contains("created a standard room"),
+        "{}",
+        scene.bot.last_log()
+    );
+    Ok(())
+}
+
+/// A state event of `room` as JSON, from this client's store.
+async fn state_json(room: &matrix_sdk::Room, kind: StateEventType, key: &str) -> Option<Value> {
+    match room.get_state_event(kind, key).await.ok()?? {
+        RawAnySyncOrStrippedState::Sync(raw) => raw.deserialize_as().ok(),
+        RawAnySyncOrStrippedState::Stripped(raw) => raw.deserialize_as().ok(),
+    }
+}
+
+/// How many rooms the bot user is in, as the homeserver's admin API counts them.
+async fn joined_room_count(user_id: &str) -> Result<usize> {
+    let hs = &servers().first;
+    let admin = admin_token(hs).await?;
+    let response: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/_synapse/admin/v1/users/{user_id}/joined_rooms",
+            hs.url
+        ))
+        .bearer_auth(admin.as_str())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(response["joined_rooms"]
+        .as_array()
+        .context("no joined_rooms")?
+        .len())
 }

@@ -5,6 +5,7 @@ mod command;
 mod invites;
 pub mod profile;
 mod reply;
+pub mod rooms;
 pub mod session;
 pub mod sync;
 mod worker;
@@ -34,4 +35,6 @@ pub struct Bot {
     pub health: Arc<Health>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// The space, triage, announcements and postmortems rooms.
+    pub rooms: rooms::StandardRooms,
 }

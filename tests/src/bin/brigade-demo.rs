@@ -94,7 +94,8 @@ async fn main() -> Result<()> {
          user        {your_id}\n  \
          password    {your_password}\n\n\
          Open the room \"Brigade\" ({room}) and send:  !inc help\n\
-         You can also invite {bot_id} to any room or start a direct message with it.\n\n\
+         You can also invite {bot_id} to any room or start a direct message with it.\n\
+         The Incidents space is #incidents:localhost: /join it from Element.\n\n\
          Bot health: http://127.0.0.1:{http}/healthz   metrics: http://127.0.0.1:{http}/metrics\n\
          Homeserver files and logs: {dir}\n\
          Ctrl-C stops Brigade and the homeserver.\n",

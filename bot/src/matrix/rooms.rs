@@ -1,0 +1,256 @@
+//! The standard rooms (SPEC §2): the Incidents space, triage, announcements and postmortems.
+//!
+//! Each is found by its alias; only a missing one is created, so a restart (or a second start
+//! racing the first) never makes duplicates. Announcements are read-only except for moderators.
+//! Each room is a child of the space and names the space as its parent.
+
+use matrix_sdk::{
+    ruma::{
+        api::{
+            client::room::{
+                create_room::{
+                    v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
+                    RoomPowerLevelsContentOverride,
+                },
+                Visibility,
+            },
+            error::ErrorKind,
+        },
+        events::{
+            space::{child::SpaceChildEventContent, parent::SpaceParentEventContent},
+            StateEventType,
+        },
+        int,
+        room::RoomType,
+        serde::Raw,
+        OwnedRoomAliasId, OwnedRoomId, RoomAliasId, ServerName,
+    },
+    Client, Room, RoomState,
+};
+use tracing::info;
+
+use crate::config::RoomsConfig;
+
+/// The standard rooms, by ID.
+#[derive(Debug, Clone)]
+pub struct StandardRooms {
+    /// The Incidents space.
+    pub space: OwnedRoomId,
+    /// Where reports land.
+    pub triage: OwnedRoomId,
+    /// One headline per incident.
+    pub announcements: OwnedRoomId,
+    /// Finished reports.
+    pub postmortems: OwnedRoomId,
+}
+
+/// Why the standard rooms could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomsError {
+    /// A configured alias is not a valid alias on the bot's server.
+    #[error("rooms.{key}: `{localpart}` does not make a valid room alias: {source}")]
+    Alias {
+        /// The configuration key.
+        key: &'static str,
+        /// The configured localpart.
+        localpart: String,
+        /// Why it is invalid.
+        source: matrix_sdk::IdParseError,
+    },
+    /// The homeserver refused to create, join or link a room.
+    #[error("{what} {alias}: {source}")]
+    Matrix {
+        /// What was being done.
+        what: &'static str,
+        /// The room's alias.
+        alias: OwnedRoomAliasId,
+        /// The homeserver's answer.
+        source: Box<matrix_sdk::Error>,
+    },
+}
+
+struct Spec {
+    key: &'static str,
+    name: &'static str,
+    topic: &'static str,
+    read_only: bool,
+    space: bool,
+}
+
+const SPACE: Spec = Spec {
+    key: "space",
+    name: "Incidents",
+    topic: "Every incident room, with triage, announcements and postmortems",
+    read_only: false,
+    space: true,
+};
+const TRIAGE: Spec = Spec {
+    key: "triage",
+    name: "Incident triage",
+    topic: "Reports land here: `!inc report <summary>`; `!inc declare <title>` opens an incident",
+    read_only: false,
+    space: false,
+};
+const ANNOUNCEMENTS: Spec = Spec {
+    key: "announcements",
+    name: "Incident announcements",
+    topic: "One headline per incident, kept up to date by Brigade",
+    read_only: true,
+    space: false,
+};
+const POSTMORTEMS: Spec = Spec {
+    key: "postmortems",
+    name: "Postmortems",
+    topic: "Finished incident reports",
+    read_only: false,
+    space: false,
+};
+
+/// Finds or creates every standard room on `server` and links them to the space.
+pub async fn ensure(
+    client: &Client,
+    server: &ServerName,
+    config: &RoomsConfig,
+) -> Result<StandardRooms, RoomsError> {
+    let space = ensure_room(client, &alias(server, &SPACE, &config.space)?, &SPACE).await?;
+    let child = |spec: &'static Spec, localpart: &str| {
+        let space = space.clone();
+        let alias = alias(server, spec, localpart);
+        async move {
+            let alias = alias?;
+            let room = ensure_room(client, &alias, spec).await?;
+            link(&space, &room, server, &alias).await?;
+            Ok::<_, RoomsError>(room.room_id().to_owned())
+        }
+    };
+    let triage = child(&TRIAGE, &config.triage).await?;
+    let announcements = child(&ANNOUNCEMENTS, &config.announcements).await?;
+    let postmortems = child(&POSTMORTEMS, &config.postmortems).await?;
+    Ok(StandardRooms {
+        space: space.room_id().to_owned(),
+        triage,
+        announcements,
+        postmortems,
+    })
+}
+
+fn alias(
+    server: &ServerName,
+    spec: &Spec,
+    localpart: &str,
+) -> Result<OwnedRoomAliasId, RoomsError> {
+    RoomAliasId::parse(format!("#{localpart}:{server}")).map_err(|source| RoomsError::Alias {
+        key: spec.key,
+        localpart: localpart.to_owned(),
+        source,
+    })
+}
+
+fn failed(what: &'static str, alias: &RoomAliasId) -> impl FnOnce(matrix_sdk::Error) -> RoomsError {
+    let alias = alias.to_owned();
+    move |source| RoomsError::Matrix {
+        what,
+        alias,
+        source: Box::new(source),
+    }
+}
+
+async fn ensure_room(
+    client: &Client,
+    alias: &RoomAliasId,
+    spec: &Spec,
+) -> Result<Room, RoomsError> {
+    match client.resolve_room_alias(alias).await {
+        Ok(found) => {
+            let joined = client
+                .get_room(&found.room_id)
+                .filter(|room| room.state() == RoomState::Joined);
+            if let Some(room) = joined {
+                return Ok(room);
+            }
+            let room = client
+                .join_room_by_id(&found.room_id)
+                .await
+                .map_err(failed("joining", alias))?;
+            info!(%alias, room_id = %room.room_id(), "joined an existing standard room");
+            return Ok(room);
+        }
+        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::NotFound)) => {}
+        Err(error) => return Err(failed("looking up", alias)(error.into())),
+    }
+
+    let mut request = CreateRoomRequest::new();
+    request.name = Some(spec.name.to_owned());
+    request.topic = Some(spec.topic.to_owned());
+    request.room_alias_name = Some(alias.alias().to_owned());
+    request.preset = Some(RoomPreset::PublicChat);
+    request.visibility = Visibility::Private;
+    if spec.space {
+        let mut creation = CreationContent::new();
+        creation.room_type = Some(RoomType::Space);
+        request.creation_content =
+            Some(Raw::new(&creation).map_err(|error| failed("creating", alias)(error.into()))?);
+    }
+    if spec.read_only {
+        // Everyone reads; only moderators (50) and up post.
+        let mut levels = RoomPowerLevelsContentOverride::default();
+        levels.events_default = Some(int!(50));
+        request.power_level_content_override =
+            Some(Raw::new(&levels).map_err(|error| failed("creating", alias)(error.into()))?);
+    }
+    match client.create_room(request).await {
+        Ok(room) => {
+            info!(%alias, room_id = %room.room_id(), "created a standard room");
+            Ok(room)
+        }
+        // Another start of this bot created it in between: use that one.
+        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
+            let found = client
+                .resolve_room_alias(alias)
+                .await
+                .map_err(|error| failed("looking up", alias)(error.into()))?;
+            client
+                .join_room_by_id(&found.room_id)
+                .await
+                .map_err(failed("joining", alias))
+        }
+        Err(error) => Err(failed("creating", alias)(error)),
+    }
+}
+
+/// Adds `room` to `space` (`m.space.child`) and names the space in it (`m.space.parent`),
+/// unless already done.
+async fn link(
+    space: &Room,
+    room: &Room,
+    server: &ServerName,
+    alias: &RoomAliasId,
+) -> Result<(), RoomsError> {
+    let via = vec![server.to_owned()];
+    let child = space
+        .get_state_event(StateEventType::SpaceChild, room.room_id().as_str())
+        .await;
+    if child
+        .map_err(failed("linking to the space", alias))?
+        .is_none()
+    {
+        space
+            .send_state_event_for_key(room.room_id(), SpaceChildEventContent::new(via.clone()))
+            .await
+            .map_err(failed("linking to the space", alias))?;
+    }
+    let parent = room
+        .get_state_event(StateEventType::SpaceParent, space.room_id().as_str())
+        .await;
+    if parent
+        .map_err(failed("linking to the space", alias))?
+        .is_none()
+    {
+        let mut parent = SpaceParentEventContent::new(via);
+        parent.canonical = true;
+        room.send_state_event_for_key(space.room_id(), parent)
+            .await
+            .map_err(failed("linking to the space", alias))?;
+    }
+    Ok(())
+}
