@@ -89,7 +89,10 @@ pub async fn handle(
     };
     fail::fail_point!("command-before-answer", |_| crash());
     if let Err(error) = reply::answer(room, message, &answer, bot.config.commands.threads).await {
+        // matrix-sdk retries transient failures itself, so this one is for good (the bot may no
+        // longer post here): record it, or every restart would try again.
         bot.metrics.command(name, CommandOutcome::Failed);
+        record(bot, message, Outcome::Ignored).await?;
         return Err(error.into());
     }
     fail::fail_point!("command-after-answer", |_| crash());
