@@ -68,6 +68,14 @@ async fn meta_values_are_set_read_and_replaced(store: &dyn Store) {
     );
 }
 
+async fn incident_numbers_start_at_one_and_never_repeat(store: &dyn Store) {
+    let mut numbers = Vec::new();
+    for _ in 0..5 {
+        numbers.push(store.next_incident_number().await.expect("number"));
+    }
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+}
+
 macro_rules! conformance {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -89,6 +97,12 @@ macro_rules! conformance {
             async fn marking_again_overwrites_the_record() {
                 let (store, _guard) = $make;
                 super::marking_again_overwrites_the_record(&store).await;
+            }
+
+            #[tokio::test]
+            async fn incident_numbers_start_at_one_and_never_repeat() {
+                let (store, _guard) = $make;
+                super::incident_numbers_start_at_one_and_never_repeat(&store).await;
             }
 
             #[tokio::test]

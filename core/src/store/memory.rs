@@ -12,6 +12,7 @@ use super::{Handled, Store, StoreError};
 pub struct MemoryStore {
     handled: Mutex<HashMap<OwnedEventId, Handled>>,
     meta: Mutex<HashMap<String, Vec<u8>>>,
+    incidents: Mutex<u64>,
 }
 
 impl MemoryStore {
@@ -45,5 +46,11 @@ impl Store for MemoryStore {
     async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         lock(&self.meta).insert(key.to_owned(), value.to_vec());
         Ok(())
+    }
+
+    async fn next_incident_number(&self) -> Result<u64, StoreError> {
+        let mut last = lock(&self.incidents);
+        *last += 1;
+        Ok(*last)
     }
 }

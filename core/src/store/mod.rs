@@ -77,4 +77,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Sets a small named value.
     async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// The next incident number: 1 for the first, then one more each time, never repeated,
+    /// durable before it is returned.
+    async fn next_incident_number(&self) -> Result<u64, StoreError>;
 }

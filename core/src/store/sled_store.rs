@@ -13,6 +13,7 @@ use super::{Handled, Store, StoreError};
 
 const HANDLED_TREE: &str = "handled";
 const META_TREE: &str = "meta";
+const INCIDENT_COUNTER_KEY: &str = "incident.last_number";
 
 /// A store in a sled database directory.
 #[derive(Debug, Clone)]
@@ -78,6 +79,23 @@ impl Store for SledStore {
         self.meta.insert(key, value).map_err(engine)?;
         self.flush().await
     }
+
+    async fn next_incident_number(&self) -> Result<u64, StoreError> {
+        let decode = |bytes: &[u8]| <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes);
+        // Atomic in sled, so two callers never get the same number.
+        let updated = self
+            .meta
+            .update_and_fetch(INCIDENT_COUNTER_KEY, |last| {
+                let last = last.and_then(decode).unwrap_or(0);
+                Some(last.saturating_add(1).to_be_bytes().to_vec())
+            })
+            .map_err(engine)?;
+        let number = updated.as_deref().and_then(decode).ok_or_else(|| {
+            StoreError::Engine("incident counter unreadable after update".to_owned())
+        })?;
+        self.flush().await?;
+        Ok(number)
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +128,14 @@ mod tests {
         assert_eq!(
             store.meta("checkpoint").await.expect("read"),
             Some(b"42".to_vec())
+        );
+        assert_eq!(store.next_incident_number().await.expect("number"), 1);
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen again");
+        assert_eq!(
+            store.next_incident_number().await.expect("number"),
+            2,
+            "numbers never repeat across restarts"
         );
     }
 
