@@ -87,7 +87,7 @@ const SPACE: Spec = Spec {
 const TRIAGE: Spec = Spec {
     key: "triage",
     name: "Incident triage",
-    topic: "Reports land here: `!inc report <summary>`; `!inc declare <title>` opens an incident",
+    topic: "Where problems are reported and incidents declared",
     read_only: false,
     space: false,
 };
