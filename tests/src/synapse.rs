@@ -74,6 +74,8 @@ pub struct Homeserver {
     /// Its directory (configuration, database, log).
     pub dir: PathBuf,
     registration_secret: String,
+    /// An administrator's access token, registered on first use of [`Self::admin_get`].
+    admin_token: std::sync::Mutex<Option<String>>,
     python: PathBuf,
     config: PathBuf,
     child: Child,
@@ -126,6 +128,7 @@ impl Homeserver {
             url: format!("http://{}:{client_port}", options.ip),
             dir,
             registration_secret,
+            admin_token: std::sync::Mutex::default(),
             python,
             config,
             child,
@@ -246,6 +249,36 @@ impl Homeserver {
             .as_str()
             .context("no access token")?
             .to_owned())
+    }
+
+    /// A GET on Synapse's admin API (`path` after `/_synapse/admin`), as an administrator.
+    pub async fn admin_get(&self, path: &str) -> Result<Value> {
+        let cached = self
+            .admin_token
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone();
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                let localpart = format!("admin-{}", random_string(6).to_lowercase());
+                let password = random_string(16);
+                self.register(&localpart, &password, true).await?;
+                let token = self.access_token(&localpart, &password).await?;
+                *self
+                    .admin_token
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner()) = Some(token.clone());
+                token
+            }
+        };
+        let response = reqwest::Client::new()
+            .get(format!("{}/_synapse/admin{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(response.json().await?)
     }
 
     /// The stdout/stderr log, for failure messages.

@@ -5,13 +5,7 @@
 
 #![recursion_limit = "256"]
 
-use std::{
-    net::Ipv4Addr,
-    path::Path,
-    process::Command,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{net::Ipv4Addr, path::Path, process::Command, sync::OnceLock, time::Duration};
 
 use anyhow::{Context, Result};
 use brigade_tests::{
@@ -531,18 +525,9 @@ fn check_config_names_an_unknown_key_and_exits_non_zero() -> Result<()> {
 
 /// The bot user's devices, as the homeserver's admin API lists them.
 async fn bot_devices(user_id: &str) -> Result<Vec<String>> {
-    let hs = &servers().first;
-    let admin = admin_token(hs).await?;
-    let response: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/_synapse/admin/v2/users/{user_id}/devices",
-            hs.url
-        ))
-        .bearer_auth(admin.as_str())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
+    let response = servers()
+        .first
+        .admin_get(&format!("/v2/users/{user_id}/devices"))
         .await?;
     let mut devices: Vec<String> = response["devices"]
         .as_array()
@@ -552,16 +537,6 @@ async fn bot_devices(user_id: &str) -> Result<Vec<String>> {
         .collect();
     devices.sort();
     Ok(devices)
-}
-
-async fn admin_token(hs: &Homeserver) -> Result<Arc<String>> {
-    let localpart = format!(
-        "admin-{}",
-        brigade_tests::synapse::random_string(6).to_lowercase()
-    );
-    let password = brigade_tests::synapse::random_string(16);
-    hs.register(&localpart, &password, true).await?;
-    Ok(Arc::new(hs.access_token(&localpart, &password).await?))
 }
 
 #[tokio::test]
@@ -645,18 +620,9 @@ async fn state_json(room: &matrix_sdk::Room, kind: StateEventType, key: &str) ->
 
 /// How many rooms the bot user is in, as the homeserver's admin API counts them.
 async fn joined_room_count(user_id: &str) -> Result<usize> {
-    let hs = &servers().first;
-    let admin = admin_token(hs).await?;
-    let response: Value = reqwest::Client::new()
-        .get(format!(
-            "{}/_synapse/admin/v1/users/{user_id}/joined_rooms",
-            hs.url
-        ))
-        .bearer_auth(admin.as_str())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
+    let response = servers()
+        .first
+        .admin_get(&format!("/v1/users/{user_id}/joined_rooms"))
         .await?;
     Ok(response["joined_rooms"]
         .as_array()
