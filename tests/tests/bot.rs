@@ -17,7 +17,10 @@ use brigade_tests::{
 use matrix_sdk::{
     deserialized_responses::RawAnySyncOrStrippedState,
     ruma::{
-        api::client::profile::{AvatarUrl, DisplayName},
+        api::{
+            client::profile::{AvatarUrl, DisplayName},
+            error::ErrorKind,
+        },
         events::{room::message::RoomMessageEventContent, StateEventType},
         OwnedRoomId, RoomAliasId, UserId,
     },
@@ -584,9 +587,12 @@ async fn standard_rooms_are_created_once_and_found_again_after_a_restart() -> Re
     let refused = announcements
         .send(RoomMessageEventContent::text_plain("hello"))
         .await;
+    let kind = refused
+        .err()
+        .and_then(|error| error.client_api_error_kind().cloned());
     assert!(
-        refused.is_err(),
-        "a level-0 user could post in announcements"
+        matches!(kind, Some(ErrorKind::Forbidden)),
+        "a level-0 user must get M_FORBIDDEN in announcements, got {kind:?}"
     );
     // Triage is open for posting.
     scene

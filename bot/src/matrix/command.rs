@@ -89,10 +89,16 @@ pub async fn handle(
     };
     fail::fail_point!("command-before-answer", |_| crash());
     if let Err(error) = reply::answer(room, message, &answer, bot.config.commands.threads).await {
-        // matrix-sdk retries transient failures itself, so this one is for good (the bot may no
-        // longer post here): record it, or every restart would try again.
+        // A 4xx answer is for good (the bot may no longer post here): record it, or every
+        // restart would try again. Anything else (network, 5xx) stays `Started`, so the next
+        // start finishes it.
         bot.metrics.command(name, CommandOutcome::Failed);
-        record(bot, message, Outcome::Ignored).await?;
+        let permanent = error
+            .as_client_api_error()
+            .is_some_and(|api| api.status_code.is_client_error());
+        if permanent {
+            record(bot, message, Outcome::Ignored).await?;
+        }
         return Err(error.into());
     }
     fail::fail_point!("command-after-answer", |_| crash());
