@@ -335,15 +335,14 @@ impl Incident {
         if from == to {
             return Err(IncidentError::Unchanged(to.to_string()));
         }
-        let hint = match (from, to) {
-            (Status::Resolved, Status::Investigating) | (Status::Resolved, Status::Closed) => "",
-            (Status::Resolved, _) => ": reopen it first with `!inc reopen`",
-            (_, Status::Closed) => ": resolve it first with `!inc status resolved`",
-            _ => "",
+        // The one place the lifecycle's rules live: what is refused, with what would work.
+        let refusal = match (from, to) {
+            (Status::Resolved, Status::Investigating | Status::Closed) => None,
+            (Status::Resolved, _) => Some(": reopen it first with `!inc reopen`"),
+            (_, Status::Closed) => Some(": resolve it first with `!inc status resolved`"),
+            _ => None,
         };
-        if from == Status::Resolved && !matches!(to, Status::Investigating | Status::Closed)
-            || to == Status::Closed && from != Status::Resolved
-        {
+        if let Some(hint) = refusal {
             return Err(IncidentError::IllegalTransition { from, to, hint });
         }
         self.status = to;
