@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeMap, fmt, str::FromStr};
 
-use ruma::{OwnedRoomId, OwnedUserId, UserId};
+use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// `INC-N`: deployment-wide, increasing, never reused.
@@ -272,10 +272,22 @@ pub struct Incident {
     /// The current understanding, shown in the pinned summary and the topic.
     #[serde(default)]
     pub summary: String,
-    /// The incident's room.
-    pub room_id: OwnedRoomId,
     /// The core timestamps.
     pub timestamps: Timestamps,
+    /// The status updates posted with `!inc update`, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<Update>,
+}
+
+/// A status update: what people outside the room are told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// When it was posted, in milliseconds since the Unix epoch.
+    pub at: u64,
+    /// Who posted it.
+    pub author: OwnedUserId,
+    /// What it says.
+    pub text: String,
 }
 
 /// What a declaration says.
@@ -295,12 +307,42 @@ pub struct Declaration {
     pub started: Option<u64>,
 }
 
+/// An incident with where it lives in Matrix: what the bot stores, keyed by room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRecord {
+    /// The incident.
+    pub incident: Incident,
+    /// Its room.
+    pub room_id: OwnedRoomId,
+    /// The room's alias.
+    pub alias: OwnedRoomAliasId,
+    /// The pinned summary message, edited in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_event: Option<OwnedEventId>,
+    /// The headline in the announcements room, edited in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline_event: Option<OwnedEventId>,
+    /// Pages sent in the room: 👀 on one of them acknowledges the incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<OwnedEventId>,
+    /// The due time of the last reminder sent, so each due time is reminded once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_for: Option<u64>,
+}
+
+impl IncidentRecord {
+    /// Whether 👀 on `event_id` acknowledges the incident.
+    pub fn acknowledges(&self, event_id: &ruma::EventId) -> bool {
+        self.summary_event.as_deref() == Some(event_id)
+            || self.pages.iter().any(|page| page == event_id)
+    }
+}
+
 impl Incident {
     /// A new incident from `declaration`, declared at `now`.
     pub fn declare(
         number: IncidentNumber,
         declaration: Declaration,
-        room_id: OwnedRoomId,
         now: u64,
     ) -> Result<Self, IncidentError> {
         let title = declaration.title.trim().to_owned();
@@ -317,12 +359,12 @@ impl Incident {
             commander: declaration.declarer,
             roles: BTreeMap::new(),
             summary: String::new(),
-            room_id,
             timestamps: Timestamps {
                 started: declaration.started,
                 declared: now,
                 ..Timestamps::default()
             },
+            updates: Vec::new(),
         })
     }
 
@@ -398,6 +440,27 @@ impl Incident {
         }
         self.timestamps.acknowledged = Some(now);
         true
+    }
+
+    /// Records a status update.
+    pub fn add_update(&mut self, update: Update) -> Result<(), IncidentError> {
+        self.ensure_not_closed()?;
+        self.updates.push(update);
+        Ok(())
+    }
+
+    /// When the next status update is due, if one is due at all: `every` after the last update
+    /// (or the declaration), while the incident is open and not yet mitigated.
+    pub fn update_due(&self, every: Option<std::time::Duration>) -> Option<u64> {
+        let every = u64::try_from(every?.as_millis()).ok()?;
+        if !matches!(self.status, Status::Investigating | Status::Identified) {
+            return None;
+        }
+        let last = self
+            .updates
+            .last()
+            .map_or(self.timestamps.declared, |update| update.at);
+        Some(last.saturating_add(every))
     }
 
     /// Whether `user` holds any role (commander included).
@@ -482,7 +545,7 @@ pub fn slug(title: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use ruma::{owned_room_id, owned_user_id};
+    use ruma::owned_user_id;
 
     use super::*;
 
@@ -495,12 +558,7 @@ mod tests {
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
         };
-        Incident::declare(
-            IncidentNumber(42),
-            declaration,
-            owned_room_id!("!room:example.org"),
-            1_000,
-        )
+        Incident::declare(IncidentNumber(42), declaration, 1_000)
         .expect("valid declaration")
     }
 
@@ -529,7 +587,7 @@ mod tests {
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
         };
-        let declared = Incident::declare(IncidentNumber(1), declaration, owned_room_id!("!r:x"), 0);
+        let declared = Incident::declare(IncidentNumber(1), declaration, 0);
         assert_eq!(declared, Err(IncidentError::EmptyTitle));
     }
 
@@ -661,6 +719,26 @@ mod tests {
         assert_eq!(incident.room_name(), "🔒 INC-42 · SEV2");
         assert_eq!(incident.topic(), "🚑 @alice:example.org · SEV2 · resolved");
         assert_eq!(incident.alias_localpart("20261128"), "inc-20261128-42");
+    }
+
+    #[test]
+    fn updates_fall_due_after_the_last_one_until_mitigated() {
+        let hour = std::time::Duration::from_secs(3_600);
+        let mut incident = incident();
+        assert_eq!(incident.update_due(None), None, "no reminders configured");
+        assert_eq!(incident.update_due(Some(hour)), Some(1_000 + 3_600_000));
+        incident
+            .add_update(Update {
+                at: 5_000,
+                author: owned_user_id!("@alice:example.org"),
+                text: "rolled back".to_owned(),
+            })
+            .expect("update");
+        assert_eq!(incident.update_due(Some(hour)), Some(5_000 + 3_600_000));
+        incident
+            .set_status(Status::Monitoring, 6_000)
+            .expect("monitoring");
+        assert_eq!(incident.update_due(Some(hour)), None, "mitigated");
     }
 
     #[test]

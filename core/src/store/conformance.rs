@@ -1,8 +1,9 @@
 //! One conformance suite, run against every [`Store`] implementation.
 
-use ruma::event_id;
+use ruma::{event_id, owned_room_alias_id, owned_user_id, room_id};
 
-use super::{Handled, MemoryStore, Outcome, SledStore, Store};
+use super::{Handled, IncidentRecord, MemoryStore, Outcome, SledStore, Store};
+use crate::incident::{Declaration, Incident, IncidentNumber, Severity, Status};
 
 async fn unknown_events_are_not_handled(store: &dyn Store) {
     assert_eq!(
@@ -76,6 +77,47 @@ async fn incident_numbers_start_at_one_and_never_repeat(store: &dyn Store) {
     assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
 }
 
+fn record(number: u64, room: &str) -> IncidentRecord {
+    let declaration = Declaration {
+        title: format!("incident {number}"),
+        severity: Severity::Sev2,
+        kind: "operations".to_owned(),
+        private: false,
+        declarer: owned_user_id!("@alice:example.org"),
+        started: None,
+    };
+    IncidentRecord {
+        incident: Incident::declare(IncidentNumber(number), declaration, 1_000)
+            .expect("declaration"),
+        room_id: room.try_into().expect("room ID"),
+        alias: owned_room_alias_id!("#inc:example.org"),
+        summary_event: Some(event_id!("$summary").to_owned()),
+        headline_event: None,
+        pages: Vec::new(),
+        reminded_for: None,
+    }
+}
+
+async fn incidents_are_stored_by_room_and_listed_by_number(store: &dyn Store) {
+    assert_eq!(store.incident(room_id!("!a:x")).await.expect("read"), None);
+    let mut second = record(2, "!b:x");
+    store.save_incident(&second).await.expect("save");
+    store.save_incident(&record(1, "!a:x")).await.expect("save");
+    second
+        .incident
+        .set_status(Status::Identified, 2_000)
+        .expect("status");
+    store.save_incident(&second).await.expect("save again");
+    assert_eq!(
+        store.incident(room_id!("!b:x")).await.expect("read"),
+        Some(second.clone())
+    );
+    let all = store.incidents().await.expect("list");
+    let numbers: Vec<_> = all.iter().map(|record| record.incident.number.0).collect();
+    assert_eq!(numbers, vec![1, 2]);
+    assert_eq!(all[1], second);
+}
+
 macro_rules! conformance {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -103,6 +145,12 @@ macro_rules! conformance {
             async fn incident_numbers_start_at_one_and_never_repeat() {
                 let (store, _guard) = $make;
                 super::incident_numbers_start_at_one_and_never_repeat(&store).await;
+            }
+
+            #[tokio::test]
+            async fn incidents_are_stored_by_room_and_listed_by_number() {
+                let (store, _guard) = $make;
+                super::incidents_are_stored_by_room_and_listed_by_number(&store).await;
             }
 
             #[tokio::test]

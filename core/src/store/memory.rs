@@ -3,16 +3,17 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
-use ruma::{EventId, OwnedEventId};
+use ruma::{EventId, OwnedEventId, OwnedRoomId, RoomId};
 
-use super::{Handled, Store, StoreError};
+use super::{Handled, IncidentRecord, Store, StoreError};
 
 /// A store that forgets everything when dropped.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     handled: Mutex<HashMap<OwnedEventId, Handled>>,
     meta: Mutex<HashMap<String, Vec<u8>>>,
-    incidents: Mutex<u64>,
+    last_number: Mutex<u64>,
+    incidents: Mutex<HashMap<OwnedRoomId, IncidentRecord>>,
 }
 
 impl MemoryStore {
@@ -49,8 +50,23 @@ impl Store for MemoryStore {
     }
 
     async fn next_incident_number(&self) -> Result<u64, StoreError> {
-        let mut last = lock(&self.incidents);
+        let mut last = lock(&self.last_number);
         *last += 1;
         Ok(*last)
+    }
+
+    async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError> {
+        Ok(lock(&self.incidents).get(room_id).cloned())
+    }
+
+    async fn save_incident(&self, record: &IncidentRecord) -> Result<(), StoreError> {
+        lock(&self.incidents).insert(record.room_id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut all: Vec<_> = lock(&self.incidents).values().cloned().collect();
+        all.sort_by_key(|record| record.incident.number);
+        Ok(all)
     }
 }

@@ -12,10 +12,11 @@ mod sled_store;
 mod conformance;
 
 use async_trait::async_trait;
-use ruma::EventId;
+use ruma::{EventId, RoomId};
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryStore;
+pub use crate::incident::IncidentRecord;
 pub use sled_store::SledStore;
 
 /// What became of an event the process acted on.
@@ -81,4 +82,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The next incident number: 1 for the first, then one more each time, never repeated,
     /// durable before it is returned.
     async fn next_incident_number(&self) -> Result<u64, StoreError>;
+
+    /// The incident whose room is `room_id`, if there is one.
+    async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError>;
+
+    /// Stores `record`, replacing what was stored for its room.
+    async fn save_incident(&self, record: &IncidentRecord) -> Result<(), StoreError>;
+
+    /// Every incident, in the order of their numbers.
+    async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError>;
 }

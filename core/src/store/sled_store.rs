@@ -7,12 +7,13 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use ruma::EventId;
+use ruma::{EventId, RoomId};
 
-use super::{Handled, Store, StoreError};
+use super::{Handled, IncidentRecord, Store, StoreError};
 
 const HANDLED_TREE: &str = "handled";
 const META_TREE: &str = "meta";
+const INCIDENTS_TREE: &str = "incidents";
 const INCIDENT_COUNTER_KEY: &str = "incident.last_number";
 
 /// A store in a sled database directory.
@@ -21,6 +22,7 @@ pub struct SledStore {
     db: sled::Db,
     handled: sled::Tree,
     meta: sled::Tree,
+    incidents: sled::Tree,
 }
 
 fn engine(error: sled::Error) -> StoreError {
@@ -33,7 +35,13 @@ impl SledStore {
         let db = sled::open(path).map_err(engine)?;
         let handled = db.open_tree(HANDLED_TREE).map_err(engine)?;
         let meta = db.open_tree(META_TREE).map_err(engine)?;
-        Ok(Self { db, handled, meta })
+        let incidents = db.open_tree(INCIDENTS_TREE).map_err(engine)?;
+        Ok(Self {
+            db,
+            handled,
+            meta,
+            incidents,
+        })
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
@@ -96,6 +104,41 @@ impl Store for SledStore {
         self.flush().await?;
         Ok(number)
     }
+
+    async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError> {
+        let Some(bytes) = self.incidents.get(room_id.as_bytes()).map_err(engine)? else {
+            return Ok(None);
+        };
+        decode_incident(room_id.as_str(), &bytes).map(Some)
+    }
+
+    async fn save_incident(&self, record: &IncidentRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(|source| StoreError::Corrupt {
+            key: record.room_id.to_string(),
+            source,
+        })?;
+        self.incidents
+            .insert(record.room_id.as_bytes(), bytes)
+            .map_err(engine)?;
+        self.flush().await
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut all = Vec::new();
+        for entry in &self.incidents {
+            let (key, bytes) = entry.map_err(engine)?;
+            all.push(decode_incident(&String::from_utf8_lossy(&key), &bytes)?);
+        }
+        all.sort_by_key(|record| record.incident.number);
+        Ok(all)
+    }
+}
+
+fn decode_incident(key: &str, bytes: &[u8]) -> Result<IncidentRecord, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
