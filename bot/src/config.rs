@@ -12,11 +12,12 @@ use std::{
     time::Duration,
 };
 
+use brigade_core::incident::{IncidentError, Severity};
 use figment::{
     providers::{Env, Format, Toml},
     Figment,
 };
-use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId};
+use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, RoomVersionId};
 use serde::Deserialize;
 use url::Url;
 
@@ -67,6 +68,69 @@ pub struct Config {
     pub access: AccessConfig,
     /// The standard rooms' alias localparts.
     pub rooms: RoomsConfig,
+    /// How incidents are declared and run.
+    pub incidents: IncidentsConfig,
+    /// When the commander is reminded that a status update is due.
+    pub reminders: RemindersConfig,
+    /// Groups people can page by name.
+    pub groups: Vec<Group>,
+}
+
+/// `[incidents]`
+#[derive(Debug, Clone)]
+pub struct IncidentsConfig {
+    /// The severity of a declaration without `--sev`.
+    pub default_severity: Severity,
+    /// The types a declaration may name; the first is the default.
+    pub types: Vec<String>,
+    /// Types whose incidents are private unless said otherwise.
+    pub private_types: Vec<String>,
+    /// The room version of incident rooms; the homeserver's default when absent.
+    pub room_version: Option<RoomVersionId>,
+    /// Who may take command with 🚑 on the summary.
+    pub take_command: TakeCommand,
+}
+
+impl IncidentsConfig {
+    /// The configured type named `name` (any case).
+    pub fn find_type(&self, name: &str) -> Option<&str> {
+        self.types
+            .iter()
+            .find(|kind| kind.eq_ignore_ascii_case(name))
+            .map(String::as_str)
+    }
+}
+
+/// Who may take command with 🚑.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakeCommand {
+    /// Anyone joined to the incident room.
+    Anyone,
+    /// Members of this group only.
+    Group(String),
+}
+
+/// `[reminders]`: how often a status update is due, by severity; none when absent.
+#[derive(Debug, Clone)]
+pub struct RemindersConfig {
+    /// Indexed by severity level minus one.
+    every: [Option<Duration>; 4],
+}
+
+impl RemindersConfig {
+    /// How often updates are due for `severity`.
+    pub fn every(&self, severity: Severity) -> Option<Duration> {
+        self.every[usize::from(severity.level()) - 1]
+    }
+}
+
+/// `[[groups]]`: people paged together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The name `!inc page` takes.
+    pub name: String,
+    /// Who is in it.
+    pub members: Vec<OwnedUserId>,
 }
 
 /// `[rooms]`: the localparts of the standard rooms' aliases on the bot's server.
@@ -198,6 +262,17 @@ pub enum ConfigError {
     /// `access.allowed_servers` is empty, so nobody could use the bot.
     #[error("access.allowed_servers: must name at least one server")]
     NoAllowedServers,
+    /// Something in `[incidents]` does not hold together.
+    #[error("incidents.{key}: {reason}")]
+    Incidents {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A `[[groups]]` entry that is unusable.
+    #[error("groups: {0}")]
+    Group(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +289,42 @@ struct RawConfig {
     access: RawAccess,
     #[serde(default)]
     rooms: RawRooms,
+    #[serde(default)]
+    incidents: RawIncidents,
+    #[serde(default)]
+    reminders: RawReminders,
+    #[serde(default)]
+    groups: Vec<RawGroup>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncidents {
+    default_severity: Option<String>,
+    types: Option<Vec<String>>,
+    private_types: Option<Vec<String>>,
+    room_version: Option<RoomVersionId>,
+    take_command: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReminders {
+    #[serde(default, with = "humantime_serde")]
+    sev1: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    sev2: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    sev3: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    sev4: Option<Duration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    name: String,
+    members: Vec<OwnedUserId>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -358,6 +469,10 @@ impl RawConfig {
             }
         }
 
+        let groups = validate_groups(self.groups)?;
+        let incidents = self.incidents.validate(&groups)?;
+        let reminders = self.reminders.validate();
+
         Ok(Config {
             matrix: MatrixConfig {
                 homeserver_url: self.matrix.homeserver_url,
@@ -381,8 +496,142 @@ impl RawConfig {
             },
             access: AccessConfig { allowed_servers },
             rooms,
+            incidents,
+            reminders,
+            groups,
         })
     }
+}
+
+/// The types of SPEC §3, security private by default.
+const DEFAULT_TYPES: [&str; 5] = [
+    "operations",
+    "security",
+    "facilities",
+    "product",
+    "customer",
+];
+const DEFAULT_PRIVATE_TYPES: [&str; 1] = ["security"];
+const DEFAULT_SEVERITY: Severity = Severity::Sev3;
+/// SEV1 wants an update every half hour, SEV2 every hour; below that none are due.
+const DEFAULT_REMINDERS: [Option<Duration>; 4] = [
+    Some(Duration::from_secs(30 * 60)),
+    Some(Duration::from_secs(60 * 60)),
+    None,
+    None,
+];
+
+impl RawIncidents {
+    fn validate(self, groups: &[Group]) -> Result<IncidentsConfig, ConfigError> {
+        let invalid = |key, reason: String| ConfigError::Incidents { key, reason };
+        let default_severity = match self.default_severity {
+            Some(text) => text
+                .parse()
+                .map_err(|error: IncidentError| invalid("default_severity", error.to_string()))?,
+            None => DEFAULT_SEVERITY,
+        };
+        let owned = |names: &[&str]| names.iter().map(|&name| name.to_owned()).collect();
+        let types: Vec<String> = self.types.unwrap_or_else(|| owned(&DEFAULT_TYPES));
+        if types.is_empty() {
+            return Err(invalid("types", "must name at least one type".to_owned()));
+        }
+        for kind in &types {
+            let word = !kind.is_empty()
+                && kind
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !word {
+                return Err(invalid(
+                    "types",
+                    format!("`{kind}` is not a lower-case word (a-z, 0-9, -)"),
+                ));
+            }
+        }
+        let private_types = self
+            .private_types
+            .unwrap_or_else(|| owned(&DEFAULT_PRIVATE_TYPES));
+        if let Some(unknown) = private_types.iter().find(|kind| !types.contains(kind)) {
+            return Err(invalid(
+                "private_types",
+                format!("`{unknown}` is not one of incidents.types"),
+            ));
+        }
+        let take_command = match self.take_command.as_deref() {
+            None | Some("anyone") => TakeCommand::Anyone,
+            Some(name) if groups.iter().any(|group| group.name == name) => {
+                TakeCommand::Group(name.to_owned())
+            }
+            Some(name) => {
+                return Err(invalid(
+                    "take_command",
+                    format!("`{name}` is neither `anyone` nor the name of a [[groups]] entry"),
+                ))
+            }
+        };
+        Ok(IncidentsConfig {
+            default_severity,
+            types,
+            private_types,
+            room_version: self.room_version,
+            take_command,
+        })
+    }
+}
+
+impl RawReminders {
+    /// A key set to zero turns that severity's reminders off.
+    fn validate(self) -> RemindersConfig {
+        let mut every = DEFAULT_REMINDERS;
+        for (slot, configured) in every
+            .iter_mut()
+            .zip([self.sev1, self.sev2, self.sev3, self.sev4])
+        {
+            if let Some(duration) = configured {
+                *slot = (!duration.is_zero()).then_some(duration);
+            }
+        }
+        RemindersConfig { every }
+    }
+}
+
+fn validate_groups(raw: Vec<RawGroup>) -> Result<Vec<Group>, ConfigError> {
+    let mut groups: Vec<Group> = Vec::with_capacity(raw.len());
+    for group in raw {
+        let word = !group.name.is_empty()
+            && group
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !word {
+            return Err(ConfigError::Group(format!(
+                "`{}` is not a usable name (letters, digits, - and _)",
+                group.name
+            )));
+        }
+        if group.name.eq_ignore_ascii_case("anyone") {
+            return Err(ConfigError::Group("`anyone` is reserved".to_owned()));
+        }
+        if groups
+            .iter()
+            .any(|known| known.name.eq_ignore_ascii_case(&group.name))
+        {
+            return Err(ConfigError::Group(format!(
+                "`{}` is defined twice",
+                group.name
+            )));
+        }
+        if group.members.is_empty() {
+            return Err(ConfigError::Group(format!(
+                "`{}` has no members",
+                group.name
+            )));
+        }
+        groups.push(Group {
+            name: group.name,
+            members: group.members,
+        });
+    }
+    Ok(groups)
 }
 
 fn read_password_file(path: PathBuf) -> Result<Secret, ConfigError> {
@@ -609,6 +858,45 @@ mod tests {
             "expected bot.toml and bot.full.toml in {}",
             dir.display()
         );
+    }
+
+    #[test]
+    fn incidents_reminders_and_groups_default_to_the_spec() {
+        Jail::expect_with(|jail| {
+            let config = load_in_jail(jail, MINIMAL).expect("minimal config is valid");
+            assert_eq!(config.incidents.default_severity, Severity::Sev3);
+            assert_eq!(config.incidents.find_type("SECURITY"), Some("security"));
+            assert_eq!(config.incidents.private_types, vec!["security".to_owned()]);
+            assert_eq!(config.incidents.take_command, TakeCommand::Anyone);
+            let minutes = |m: u64| Some(Duration::from_secs(m * 60));
+            assert_eq!(config.reminders.every(Severity::Sev1), minutes(30));
+            assert_eq!(config.reminders.every(Severity::Sev2), minutes(60));
+            assert_eq!(config.reminders.every(Severity::Sev3), None);
+            assert!(config.groups.is_empty());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unusable_incident_settings_and_groups_are_named() {
+        let cases = [
+            ("[incidents]\ndefault_severity = \"9\"", "incidents.default_severity: unknown severity `9`"),
+            ("[incidents]\ntypes = []", "incidents.types: must name at least one type"),
+            ("[incidents]\nprivate_types = [\"spies\"]", "incidents.private_types: `spies` is not one of incidents.types"),
+            ("[incidents]\ntake_command = \"sre\"", "incidents.take_command: `sre` is neither"),
+            ("[[groups]]\nname = \"dba\"\nmembers = []", "groups: `dba` has no members"),
+            ("[[groups]]\nname = \"d b\"\nmembers = [\"@a:x\"]", "groups: `d b` is not a usable name"),
+            ("[[groups]]\nname = \"dba\"\nmembers = [\"@a:x\"]\n[[groups]]\nname = \"DBA\"\nmembers = [\"@b:x\"]", "groups: `DBA` is defined twice"),
+        ];
+        for (extra, expected) in cases {
+            Jail::expect_with(|jail| {
+                let error = load_in_jail(jail, &format!("{MINIMAL}\n{extra}"))
+                    .expect_err(extra)
+                    .to_string();
+                assert!(error.starts_with(expected), "{extra}: {error}");
+                Ok(())
+            });
+        }
     }
 
     #[test]

@@ -558,8 +558,7 @@ mod tests {
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
         };
-        Incident::declare(IncidentNumber(42), declaration, 1_000)
-        .expect("valid declaration")
+        Incident::declare(IncidentNumber(42), declaration, 1_000).expect("valid declaration")
     }
 
     #[test]

@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use ruma::{EventId, RoomId};
 use serde::{Deserialize, Serialize};
 
-pub use memory::MemoryStore;
 pub use crate::incident::IncidentRecord;
+pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 
 /// What became of an event the process acted on.
