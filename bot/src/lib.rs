@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod matrix;
 pub mod metrics;
+pub mod render;
 pub mod web;
 
 use std::{future::Future, sync::Arc};
@@ -42,6 +43,9 @@ pub enum RunError {
     /// The standard rooms could not be found or created.
     #[error("standard rooms: {0}")]
     Rooms(#[from] matrix::rooms::RoomsError),
+    /// The homeserver's capabilities (its default room version) could not be read.
+    #[error("homeserver capabilities: {0}")]
+    Capabilities(Box<matrix_sdk::Error>),
     /// The sync loop failed for good.
     #[error(transparent)]
     Sync(#[from] SyncError),
@@ -93,6 +97,18 @@ pub async fn run(
     matrix::profile::apply(&client, store.as_ref(), &config.profile).await;
     let rooms =
         matrix::rooms::ensure(&client, config.matrix.user_id.server_name(), &config.rooms).await?;
+    let room_version = match &config.incidents.room_version {
+        Some(version) => version.clone(),
+        None => {
+            client
+                .homeserver_capabilities()
+                .room_versions()
+                .await
+                .map_err(|error| RunError::Capabilities(Box::new(error)))?
+                .default
+        }
+    };
+    info!(%room_version, "incident rooms use this room version");
 
     let bot = Arc::new(Bot {
         client,
@@ -102,6 +118,7 @@ pub async fn run(
         health,
         clock,
         rooms,
+        room_version,
     });
     let synced = matrix::sync::run(bot, stop.clone()).await;
     stop.cancel();

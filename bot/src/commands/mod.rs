@@ -1,9 +1,16 @@
 //! The chat grammar: `!inc <command> [arguments]` (or `!incident …`), one file per command.
 //!
-//! Parsing and running a command touch no network: a command produces an [`Answer`], and the
-//! Matrix layer alone turns it into a ✅ or ❓ reaction and a threaded reply.
+//! Parsing touches no network: a message becomes a [`Command`] or a [`ParseError`] that says
+//! what would work. The Matrix layer carries commands out and turns their [`Answer`] into a ✅
+//! or ❓ reaction and a threaded reply.
 
 mod help;
+mod incident;
+
+use brigade_core::incident::{Role, Severity, Status};
+use matrix_sdk::ruma::{OwnedUserId, ServerName};
+
+pub use incident::{DeclareArgs, PageTarget};
 
 /// The prefixes a command starts with; the first is the one shown to people.
 pub const PREFIXES: [&str; 2] = ["!inc", "!incident"];
@@ -32,7 +39,19 @@ impl CommandInfo {
 }
 
 /// Every command this version of the bot runs, in the order help lists them.
-pub const COMMANDS: &[CommandInfo] = &[help::INFO];
+pub const COMMANDS: &[CommandInfo] = &[
+    incident::DECLARE,
+    incident::LIST,
+    incident::STATUS,
+    incident::SEV,
+    incident::LEAD,
+    incident::ROLE,
+    incident::PAGE,
+    incident::UPDATE,
+    incident::SUMMARY,
+    incident::REOPEN,
+    help::INFO,
+];
 
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,22 +61,59 @@ pub enum Command {
         /// The command to explain; every command when absent.
         topic: Option<String>,
     },
+    /// `!inc declare <title> [--sev N] [--type T] [--private] [--started HH:MM]`
+    Declare(DeclareArgs),
+    /// `!inc list [--all]`
+    List {
+        /// Closed and resolved incidents too.
+        all: bool,
+    },
+    /// `!inc status <status> [note]`
+    Status {
+        /// The new status.
+        to: Status,
+        /// What changed, posted as an update.
+        note: Option<String>,
+    },
+    /// `!inc sev <1-4>`
+    Sev(Severity),
+    /// `!inc lead @user`
+    Lead(OwnedUserId),
+    /// `!inc role <role> @user`
+    Role(Role, OwnedUserId),
+    /// `!inc page <group|@user>…`
+    Page(Vec<PageTarget>),
+    /// `!inc update <text>`
+    Update(String),
+    /// `!inc summary <text>`
+    Summary(String),
+    /// `!inc reopen`
+    Reopen,
 }
 
 impl Command {
     /// The command's name, as counted in metrics.
     pub fn name(&self) -> &'static str {
-        match self {
-            Self::Help { .. } => help::INFO.name,
-        }
+        let info = match self {
+            Self::Help { .. } => help::INFO,
+            Self::Declare(_) => incident::DECLARE,
+            Self::List { .. } => incident::LIST,
+            Self::Status { .. } => incident::STATUS,
+            Self::Sev(_) => incident::SEV,
+            Self::Lead(_) => incident::LEAD,
+            Self::Role(..) => incident::ROLE,
+            Self::Page(_) => incident::PAGE,
+            Self::Update(_) => incident::UPDATE,
+            Self::Summary(_) => incident::SUMMARY,
+            Self::Reopen => incident::REOPEN,
+        };
+        info.name
     }
+}
 
-    /// Runs the command.
-    pub fn run(&self) -> Answer {
-        match self {
-            Self::Help { topic } => help::run(topic.as_deref()),
-        }
-    }
+/// The answer to `!inc help [topic]`.
+pub fn help(topic: Option<&str>) -> Answer {
+    help::run(topic)
 }
 
 /// What the bot says back to a command.
@@ -84,18 +140,31 @@ pub enum ParseError {
         /// The command's usage line.
         usage: String,
     },
+    /// An argument that is not what the command takes, with what would work.
+    #[error("{0}")]
+    Invalid(String),
 }
 
-/// Parses a message body. `None` when the message is not addressed to the bot at all.
-pub fn parse(body: &str) -> Option<Result<Command, ParseError>> {
-    let rest = strip_prefix(body.trim())?;
-    let mut words = rest.split_whitespace();
-    let Some(name) = words.next() else {
+/// Parses a message body; `@name` means a user of `server` (the sender's). `None` when the
+/// message is not addressed to the bot at all.
+pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseError>> {
+    let rest = strip_prefix(body.trim())?.trim_start();
+    let (name, arguments) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    if name.is_empty() {
         return Some(Err(ParseError::Empty));
-    };
-    let arguments: Vec<&str> = words.collect();
+    }
     Some(match name.to_lowercase().as_str() {
-        "help" => help::parse(&arguments),
+        "help" => help::parse(&arguments.split_whitespace().collect::<Vec<_>>()),
+        "declare" => incident::parse_declare(arguments),
+        "list" => incident::parse_list(arguments),
+        "status" => incident::parse_status(arguments),
+        "sev" | "severity" => incident::parse_sev(arguments),
+        "lead" => incident::parse_lead(arguments, server),
+        "role" => incident::parse_role(arguments, server),
+        "page" => incident::parse_page(arguments, server),
+        "update" => incident::parse_text(arguments, &incident::UPDATE, Command::Update),
+        "summary" => incident::parse_text(arguments, &incident::SUMMARY, Command::Summary),
+        "reopen" => incident::parse_reopen(arguments),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })
 }
@@ -123,32 +192,123 @@ pub fn find(name: &str) -> Option<&'static CommandInfo> {
 
 #[cfg(test)]
 mod tests {
+    use matrix_sdk::ruma::{owned_user_id, server_name};
+
     use super::*;
+
+
+    fn parsed(body: &str) -> Result<Command, ParseError> {
+        parse(body, server_name!("example.org")).expect("addressed to the bot")
+    }
+
+    fn refusal(body: &str) -> String {
+        parsed(body).expect_err(body).to_string()
+    }
+
+    #[test]
+    fn declare_takes_options_anywhere_and_the_rest_as_title() {
+        assert_eq!(
+            parsed("!inc declare Checkout  latency --sev 2 --type=security --started 09:40 in EU"),
+            Ok(Command::Declare(DeclareArgs {
+                title: "Checkout latency in EU".to_owned(),
+                severity: Some(Severity::Sev2),
+                kind: Some("security".to_owned()),
+                private: false,
+                started: Some((9, 40)),
+            }))
+        );
+        assert!(matches!(
+            parsed("!inc declare DNS --private"),
+            Ok(Command::Declare(DeclareArgs { private: true, .. }))
+        ));
+    }
+
+    #[test]
+    fn malformed_declarations_say_what_would_work() {
+        assert!(refusal("!inc declare").contains("needs a title"));
+        assert!(refusal("!inc declare --sev 2").contains("needs a title"));
+        assert!(refusal("!inc declare x --sev 7").contains("unknown severity `7`"));
+        assert!(refusal("!inc declare x --sev").contains("`--sev` needs a value"));
+        assert!(refusal("!inc declare x --started 25:00").contains("use HH:MM"));
+        assert!(refusal("!inc declare x --colour red").contains("unknown option `--colour`"));
+    }
+
+    #[test]
+    fn status_takes_a_settable_status_and_an_optional_note() {
+        assert_eq!(
+            parsed("!inc status Monitoring  rolled back the deploy"),
+            Ok(Command::Status {
+                to: Status::Monitoring,
+                note: Some("rolled back the deploy".to_owned())
+            })
+        );
+        assert!(refusal("!inc status closed").contains("!inc close"));
+        assert!(refusal("!inc status fixed").contains("unknown status `fixed`"));
+        assert!(refusal("!inc status").contains("usage"));
+    }
+
+    #[test]
+    fn people_are_named_in_full_or_by_local_name() {
+        assert_eq!(
+            parsed("!inc lead @bob"),
+            Ok(Command::Lead(owned_user_id!("@bob:example.org")))
+        );
+        assert_eq!(
+            parsed("!inc role scribe @sam:other.example"),
+            Ok(Command::Role(
+                Role::Scribe,
+                owned_user_id!("@sam:other.example")
+            ))
+        );
+        assert!(refusal("!inc lead bob").contains("not a user"));
+        assert!(refusal("!inc role boss @bob").contains("unknown role `boss`"));
+        assert_eq!(
+            parsed("!inc page dba @bob dba"),
+            Ok(Command::Page(vec![
+                PageTarget::Group("dba".to_owned()),
+                PageTarget::User(owned_user_id!("@bob:example.org")),
+            ]))
+        );
+        assert!(refusal("!inc page").contains("usage"));
+    }
+
+    #[test]
+    fn the_other_commands_parse() {
+        assert_eq!(parsed("!inc sev SEV1"), Ok(Command::Sev(Severity::Sev1)));
+        assert_eq!(
+            parsed("!inc update  DB failover done "),
+            Ok(Command::Update("DB failover done".to_owned()))
+        );
+        assert!(refusal("!inc summary").contains("usage"));
+        assert_eq!(parsed("!inc list --all"), Ok(Command::List { all: true }));
+        assert_eq!(parsed("!inc reopen"), Ok(Command::Reopen));
+        assert!(refusal("!inc reopen now").contains("usage"));
+    }
 
     #[test]
     fn plain_messages_are_not_commands() {
-        assert_eq!(parse("the database is on fire"), None);
-        assert_eq!(parse("!income report"), None);
-        assert_eq!(parse("please run !inc help"), None);
+        assert_eq!(parse("the database is on fire", server_name!("example.org")), None);
+        assert_eq!(parse("!income report", server_name!("example.org")), None);
+        assert_eq!(parse("please run !inc help", server_name!("example.org")), None);
     }
 
     #[test]
     fn both_prefixes_work_in_any_case() {
         let help = Some(Ok(Command::Help { topic: None }));
-        assert_eq!(parse("!inc help"), help);
-        assert_eq!(parse("!incident help"), help);
-        assert_eq!(parse("  !INC   HELP  "), help);
+        assert_eq!(parse("!inc help", server_name!("example.org")), help);
+        assert_eq!(parse("!incident help", server_name!("example.org")), help);
+        assert_eq!(parse("  !INC   HELP  ", server_name!("example.org")), help);
     }
 
     #[test]
     fn prefix_alone_asks_which_command() {
-        assert_eq!(parse("!inc"), Some(Err(ParseError::Empty)));
-        assert_eq!(parse("!incident   "), Some(Err(ParseError::Empty)));
+        assert_eq!(parse("!inc", server_name!("example.org")), Some(Err(ParseError::Empty)));
+        assert_eq!(parse("!incident   ", server_name!("example.org")), Some(Err(ParseError::Empty)));
     }
 
     #[test]
     fn unknown_command_points_at_help() {
-        let error = parse("!inc frobnicate now")
+        let error = parse("!inc frobnicate now", server_name!("example.org"))
             .expect("addressed")
             .expect_err("unknown");
         assert_eq!(error, ParseError::Unknown("frobnicate".to_owned()));

@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use brigade_core::store::{Handled, Outcome, StoreError};
 use matrix_sdk::{
-    ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, Relation},
+    ruma::events::room::message::{
+        MessageType, OriginalSyncRoomMessageEvent, Relation, TextMessageEventContent,
+    },
     Room,
 };
 use tracing::{info, instrument};
 
-use super::{reply, Bot};
+use super::{incident, reply, Bot};
 use crate::{
     commands::{self, Answer},
     metrics::CommandOutcome,
@@ -25,6 +27,40 @@ pub enum CommandError {
     /// The answer could not be sent.
     #[error("cannot send the answer: {0}")]
     Send(#[from] matrix_sdk::Error),
+    /// The command could not be carried out; it is taken up again at the next start.
+    #[error(transparent)]
+    Action(#[from] incident::ActionError),
+}
+
+/// The body with each mention pill (a `matrix.to` link in the HTML, shown by its display name
+/// in the plain body, as Element sends them) replaced by the user ID it links to, so
+/// `!inc lead` works with a pill as well as with a typed `@name`.
+fn with_mentioned_ids(text: &TextMessageEventContent) -> String {
+    const LINK: &str = "<a href=\"https://matrix.to/#/";
+    let mut body = text.body.clone();
+    let Some(html) = text
+        .formatted
+        .as_ref()
+        .map(|formatted| formatted.body.as_str())
+    else {
+        return body;
+    };
+    let mut rest = html;
+    while let Some(start) = rest.find(LINK) {
+        rest = &rest[start + LINK.len()..];
+        let Some((target, after)) = rest.split_once("\">") else {
+            break;
+        };
+        let Some((label, after)) = after.split_once("</a>") else {
+            break;
+        };
+        rest = after;
+        let user = target.split(['?', '/']).next().unwrap_or_default();
+        if user.starts_with('@') && !label.is_empty() && label != user {
+            body = body.replacen(label, user, 1);
+        }
+    }
+    body
 }
 
 /// Handles `message` if it is a command the bot has not handled yet.
@@ -41,7 +77,8 @@ pub async fn handle(
     if matches!(message.content.relates_to, Some(Relation::Replacement(_))) {
         return Ok(());
     }
-    let Some(parsed) = commands::parse(&text.body) else {
+    let body = with_mentioned_ids(text);
+    let Some(parsed) = commands::parse(&body, message.sender.server_name()) else {
         return Ok(());
     };
     fail::fail_point!("command-received", |_| crash());
@@ -83,7 +120,10 @@ pub async fn handle(
         ))
     } else {
         match parsed {
-            Ok(command) => command.run(),
+            Ok(command) => {
+                let sent = message.origin_server_ts;
+                incident::run(bot, room, &message.event_id, &message.sender, sent, command).await?
+            }
             Err(error) => Answer::Refused(error.to_string()),
         }
     };
@@ -129,4 +169,20 @@ async fn record(
     };
     bot.store.mark_handled(&message.event_id, record).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_pills_become_user_ids() {
+        let pill = TextMessageEventContent::html(
+            "!inc role scribe Sam Smith",
+            "!inc role scribe <a href=\"https://matrix.to/#/@sam:example.org\">Sam Smith</a>",
+        );
+        assert_eq!(with_mentioned_ids(&pill), "!inc role scribe @sam:example.org");
+        let typed = TextMessageEventContent::plain("!inc lead @bob");
+        assert_eq!(with_mentioned_ids(&typed), "!inc lead @bob");
+    }
 }

@@ -2,6 +2,7 @@
 //! that turn events into effects exactly once.
 
 mod command;
+pub mod incident;
 mod invites;
 pub mod profile;
 mod reply;
@@ -13,7 +14,7 @@ mod worker;
 use std::sync::Arc;
 
 use brigade_core::{clock::Clock, store::Store};
-use matrix_sdk::Client;
+use matrix_sdk::{ruma::RoomVersionId, Client};
 
 use crate::{
     config::Config,
@@ -37,4 +38,6 @@ pub struct Bot {
     pub clock: Arc<dyn Clock>,
     /// The space, triage, announcements and postmortems rooms.
     pub rooms: rooms::StandardRooms,
+    /// The version incident rooms are created in.
+    pub room_version: RoomVersionId,
 }

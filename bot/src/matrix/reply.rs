@@ -13,6 +13,7 @@ use matrix_sdk::{
                 AddMentions, ForwardThread, OriginalSyncRoomMessageEvent, Relation,
                 ReplyWithinThread, RoomMessageEventContent,
             },
+            Mentions,
         },
         EventId, OwnedTransactionId,
     },
@@ -31,6 +32,12 @@ pub const REFUSED: &str = "❓";
 pub fn transaction_id(event_id: &EventId, purpose: &str) -> OwnedTransactionId {
     let digest = Sha256::digest(format!("{event_id}\u{0}{purpose}"));
     format!("brigade-{}", hex::encode(&digest[..16])).into()
+}
+
+/// A notice from Markdown that mentions nobody: text people typed (`@room`, a name) and user
+/// IDs it quotes never notify anyone.
+pub fn notice(markdown: &str) -> RoomMessageEventContent {
+    RoomMessageEventContent::notice_markdown(markdown).add_mentions(Mentions::new())
 }
 
 /// Sends `answer` to `command`: the reaction, then the text.
@@ -52,7 +59,7 @@ pub async fn answer(
     .with_transaction_id(transaction_id(event_id, "reaction"))
     .await?;
     if let Some(text) = text {
-        let content = RoomMessageEventContent::notice_markdown(text);
+        let content = notice(text);
         let content = if threads {
             // In a thread already: answer there, as a reply; otherwise open one on the command.
             let in_thread = matches!(

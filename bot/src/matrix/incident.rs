@@ -1,0 +1,771 @@
+//! Incidents in Matrix: declaring one (its room in one `createRoom`), changing it, and keeping
+//! the room's name, topic, `org.brigade.incident` state, pinned summary and the announcements
+//! headline in step with every change.
+//!
+//! Every message sent here carries a transaction ID derived from the event that caused it, and
+//! the store is written after the room: a command a crash interrupted is run again from the
+//! stored record, and produces the same messages, which the homeserver does not post twice.
+
+use brigade_core::{
+    incident::{
+        Declaration, Incident, IncidentError, IncidentNumber, IncidentRecord, Status, Update,
+    },
+    store::StoreError,
+};
+use matrix_sdk::{
+    ruma::{
+        api::{
+            client::room::{
+                create_room::v3::{Request as CreateRoomRequest, RoomPreset},
+                Visibility,
+            },
+            error::ErrorKind,
+        },
+        events::{
+            room::{
+                member::MembershipState,
+                message::{ReplacementMetadata, RoomMessageEventContent},
+                pinned_events::RoomPinnedEventsEventContent,
+            },
+            space::child::SpaceChildEventContent,
+            Mentions,
+        },
+        serde::Raw,
+        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomAliasId, OwnedUserId,
+        RoomAliasId, UserId,
+    },
+    Room, RoomState,
+};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::{
+    reply::{notice, transaction_id},
+    Bot,
+};
+use crate::{
+    commands::{self, Answer, Command, DeclareArgs, PageTarget},
+    render,
+};
+
+/// The state event that mirrors the incident into its room.
+pub const INCIDENT_STATE: &str = "org.brigade.incident";
+/// Power levels of SPEC §6.
+const COMMANDER_LEVEL: i32 = 100;
+const ROLE_LEVEL: i32 = 50;
+const RESPONDER_LEVEL: i32 = 0;
+const DAY_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+/// Why an action could not be finished; the event stays unfinished and is taken up again.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The homeserver failed or refused.
+    #[error("homeserver: {0}")]
+    Matrix(#[from] matrix_sdk::Error),
+    /// The homeserver failed or refused a plain request.
+    #[error("homeserver: {0}")]
+    Http(#[from] matrix_sdk::HttpError),
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Content could not be serialized.
+    #[error("cannot serialize: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The incident's alias belongs to a room the bot is not in.
+    #[error("the alias {0} is taken by a room the bot is not in")]
+    AliasTaken(OwnedRoomAliasId),
+}
+
+/// What a command asks of an incident, once it is known to be allowed.
+type Refusal = String;
+
+/// Runs `command`, sent as `message` in `room`.
+pub async fn run(
+    bot: &Bot,
+    room: &Room,
+    cause: &EventId,
+    sender: &UserId,
+    sent: MilliSecondsSinceUnixEpoch,
+    command: Command,
+) -> Result<Answer, ActionError> {
+    let sent = u64::from(sent.get());
+    match command {
+        Command::Help { topic } => Ok(commands::help(topic.as_deref())),
+        Command::Declare(args) => declare(bot, cause, sender, sent, args).await,
+        Command::List { all } => list(bot, all).await,
+        command => {
+            let Some(record) = bot.store.incident(room.room_id()).await? else {
+                return Ok(Answer::Refused(format!(
+                    "`!inc {}` works in an incident room, and this is not one; `!inc list` links them",
+                    command.name()
+                )));
+            };
+            let change = Change {
+                bot,
+                room,
+                cause,
+                sender,
+                sent,
+            };
+            Ok(match change.apply(record, command).await? {
+                Ok(text) => Answer::Done(Some(text)),
+                Err(refusal) => Answer::Refused(refusal),
+            })
+        }
+    }
+}
+
+async fn declare(
+    bot: &Bot,
+    cause: &EventId,
+    declarer: &UserId,
+    sent: u64,
+    args: DeclareArgs,
+) -> Result<Answer, ActionError> {
+    let config = &bot.config.incidents;
+    let kind = match &args.kind {
+        Some(kind) => match config.find_type(kind) {
+            Some(kind) => kind.to_owned(),
+            None => {
+                return Ok(Answer::Refused(format!(
+                    "unknown type `{kind}`: use {}",
+                    config.types.join(", ")
+                )))
+            }
+        },
+        None => config.types[0].clone(),
+    };
+    if args.private || config.private_types.contains(&kind) {
+        return Ok(Answer::Refused(format!(
+            "private incidents (--private, or type {}) are not available in this version yet; declare it with another --type",
+            config.private_types.join(", ")
+        )));
+    }
+    let started = args.started.map(|(hours, minutes)| {
+        // The given time on the day of the command, or the day before if that is still to come.
+        let day = sent - sent % DAY_MILLIS;
+        let at = day + (u64::from(hours) * 60 + u64::from(minutes)) * 60_000;
+        if at > sent {
+            at - DAY_MILLIS
+        } else {
+            at
+        }
+    });
+    let number = incident_number(bot, cause).await?;
+    let declaration = Declaration {
+        title: args.title,
+        severity: args.severity.unwrap_or(config.default_severity),
+        kind,
+        private: false,
+        declarer: declarer.to_owned(),
+        started,
+    };
+    let incident = match Incident::declare(number, declaration, sent) {
+        Ok(incident) => incident,
+        Err(error) => return Ok(Answer::Refused(error.to_string())),
+    };
+    let server = bot.config.matrix.user_id.server_name();
+    let alias = RoomAliasId::parse(format!(
+        "#{}:{server}",
+        incident.alias_localpart(&render::alias_date(sent))
+    ))
+    .map_err(|error| ActionError::Matrix(error.into()))?;
+
+    let room = create_room(bot, &incident, &alias).await?;
+    let mut record = IncidentRecord {
+        incident,
+        room_id: room.room_id().to_owned(),
+        alias,
+        summary_event: None,
+        headline_event: None,
+        pages: Vec::new(),
+        reminded_for: None,
+    };
+    bot.store.save_incident(&record).await?;
+
+    // The summary, pinned; the room in the space; the headline. Independent of each other
+    // except the pin, which needs the summary.
+    let summary = async {
+        let sent = room
+            .send(notice(&render::summary(&record)))
+            .with_transaction_id(transaction_id(cause, "summary"))
+            .await?;
+        room.send_state_event(RoomPinnedEventsEventContent::new(vec![sent
+            .response
+            .event_id
+            .clone()]))
+            .await?;
+        Ok::<_, ActionError>(sent.response.event_id)
+    };
+    let space = async {
+        if let Some(space) = bot.client.get_room(&bot.rooms.space) {
+            space
+                .send_state_event_for_key(
+                    room.room_id(),
+                    SpaceChildEventContent::new(vec![server.to_owned()]),
+                )
+                .await?;
+        }
+        Ok::<_, ActionError>(())
+    };
+    let headline = announce(bot, &record, cause);
+    let (summary, (), headline) = tokio::try_join!(summary, space, headline)?;
+    record.summary_event = Some(summary);
+    record.headline_event = headline;
+    bot.store.save_incident(&record).await?;
+    info!(incident = %record.incident.number, room_id = %record.room_id, "incident declared");
+
+    Ok(Answer::Done(Some(format!(
+        "Declared **{}**: [{}]({}). You are in command and invited to the room.",
+        record.incident.number,
+        record.alias,
+        render::permalink(&record.alias)
+    ))))
+}
+
+/// The number for the declaration `cause`: a new one the first time, the same one when a
+/// declaration a crash interrupted is finished, so its room is found again by alias.
+async fn incident_number(bot: &Bot, cause: &EventId) -> Result<IncidentNumber, ActionError> {
+    let key = format!("declare.{cause}");
+    if let Some(number) = bot
+        .store
+        .meta(&key)
+        .await?
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse().ok())
+    {
+        return Ok(IncidentNumber(number));
+    }
+    let number = bot.store.next_incident_number().await?;
+    bot.store
+        .set_meta(&key, number.to_string().as_bytes())
+        .await?;
+    Ok(IncidentNumber(number))
+}
+
+/// The incident's room, in one `createRoom`; or the room made by an earlier, interrupted try.
+async fn create_room(
+    bot: &Bot,
+    incident: &Incident,
+    alias: &RoomAliasId,
+) -> Result<Room, ActionError> {
+    let version = &bot.room_version;
+    // Room version 12 gives the creator unlimited power and refuses it in `users`; before
+    // that the creator needs its 100 written down like anyone else.
+    let creator_listed = !version
+        .rules()
+        .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
+    let mut users = serde_json::Map::new();
+    users.insert(incident.commander.to_string(), json!(COMMANDER_LEVEL));
+    if creator_listed {
+        users.insert(
+            bot.config.matrix.user_id.to_string(),
+            json!(COMMANDER_LEVEL),
+        );
+    }
+    let levels = json!({
+        "users": users,
+        "users_default": RESPONDER_LEVEL,
+        "events_default": 0,
+        "state_default": COMMANDER_LEVEL,
+        "invite": ROLE_LEVEL,
+        "kick": COMMANDER_LEVEL,
+        "ban": COMMANDER_LEVEL,
+        "redact": ROLE_LEVEL,
+        "events": {
+            "m.room.name": COMMANDER_LEVEL,
+            "m.room.power_levels": COMMANDER_LEVEL,
+            "m.room.topic": ROLE_LEVEL,
+            "m.room.pinned_events": ROLE_LEVEL,
+            "m.room.history_visibility": COMMANDER_LEVEL,
+            "m.room.tombstone": 150,
+            INCIDENT_STATE: COMMANDER_LEVEL,
+        },
+    });
+    let server = bot.config.matrix.user_id.server_name();
+    let initial_state = [
+        json!({
+            "type": "m.room.join_rules",
+            "state_key": "",
+            // Members of the Incidents space join from the space; anyone else is invited.
+            "content": {
+                "join_rule": "restricted",
+                "allow": [{ "type": "m.room_membership", "room_id": bot.rooms.space }],
+            },
+        }),
+        json!({
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": { "history_visibility": "shared" },
+        }),
+        json!({
+            "type": "m.space.parent",
+            "state_key": bot.rooms.space,
+            "content": { "via": [server], "canonical": true },
+        }),
+        json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident }),
+    ];
+
+    let mut request = CreateRoomRequest::new();
+    request.name = Some(incident.room_name());
+    request.topic = Some(incident.topic());
+    request.room_alias_name = Some(alias.alias().to_owned());
+    request.preset = Some(RoomPreset::PrivateChat);
+    request.visibility = Visibility::Private;
+    request.room_version = Some(version.clone());
+    request.invite = vec![incident.commander.clone()];
+    request.power_level_content_override = Some(Raw::new(&levels)?.cast_unchecked());
+    request.initial_state = initial_state
+        .iter()
+        .map(|event| Raw::new(event).map(Raw::cast_unchecked))
+        .collect::<Result<_, _>>()?;
+
+    match bot.client.create_room(request).await {
+        Ok(room) => Ok(room),
+        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
+            // An earlier try created it before a crash: go on with that room.
+            let found = bot.client.resolve_room_alias(alias).await?;
+            let room = bot
+                .client
+                .get_room(&found.room_id)
+                .filter(|room| room.state() == RoomState::Joined);
+            room.ok_or_else(|| ActionError::AliasTaken(alias.to_owned()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Posts the headline in announcements; `None` when the bot cannot (logged: the incident goes
+/// on without it).
+async fn announce(
+    bot: &Bot,
+    record: &IncidentRecord,
+    cause: &EventId,
+) -> Result<Option<OwnedEventId>, ActionError> {
+    let Some(announcements) = bot.client.get_room(&bot.rooms.announcements) else {
+        warn!("the bot is not in the announcements room: no headline");
+        return Ok(None);
+    };
+    let sent = announcements
+        .send(notice(&render::headline(record)))
+        .with_transaction_id(transaction_id(cause, "headline"))
+        .await?;
+    Ok(Some(sent.response.event_id))
+}
+
+async fn list(bot: &Bot, all: bool) -> Result<Answer, ActionError> {
+    let incidents = bot.store.incidents().await?;
+    let shown: Vec<String> = incidents
+        .iter()
+        .rev()
+        .filter(|record| all || record.incident.status.is_open())
+        .map(render::list_line)
+        .collect();
+    if shown.is_empty() {
+        let none = if all {
+            "No incidents yet."
+        } else {
+            "No open incidents. `!inc list --all` shows resolved and closed ones too."
+        };
+        return Ok(Answer::Done(Some(none.to_owned())));
+    }
+    let heading = if all {
+        "All incidents"
+    } else {
+        "Open incidents"
+    };
+    Ok(Answer::Done(Some(format!(
+        "**{heading}**\n\n{}",
+        shown.join("\n")
+    ))))
+}
+
+/// A change to one incident, caused by one event (a command or a reaction).
+#[derive(Debug)]
+pub struct Change<'a> {
+    /// The bot.
+    pub bot: &'a Bot,
+    /// The incident's room.
+    pub room: &'a Room,
+    /// The event that causes the change: transaction IDs derive from it.
+    pub cause: &'a EventId,
+    /// Who caused it.
+    pub sender: &'a UserId,
+    /// When, by the homeserver's clock.
+    pub sent: u64,
+}
+
+impl Change<'_> {
+    /// Applies `command` to `record`: the room is brought in step, then the store. Returns the
+    /// answer's text, or why nothing changed.
+    async fn apply(
+        &self,
+        record: IncidentRecord,
+        command: Command,
+    ) -> Result<Result<String, Refusal>, ActionError> {
+        let name = command.name();
+        let directs = matches!(
+            command,
+            Command::Sev(_) | Command::Lead(_) | Command::Role(..) | Command::Page(_)
+        );
+        if directs && !self.may_direct(&record.incident).await? {
+            return Ok(Err(format!(
+                "only the commander ({}) or a moderator (power level 50 or more) may use `!inc {name}`",
+                record.incident.commander
+            )));
+        }
+        let mut next = record.clone();
+        let incident = &mut next.incident;
+        let mut levels: Vec<OwnedUserId> = Vec::new();
+        let mut update = None;
+        let text = match command {
+            Command::Status { to, note } => {
+                let from = incident.status;
+                if let Err(error) = incident.set_status(to, self.sent) {
+                    return Ok(Err(error.to_string()));
+                }
+                if let Some(note) = note {
+                    update = Some(note);
+                }
+                format!("Status: {from} → {to}")
+            }
+            Command::Reopen => {
+                if incident.status != Status::Resolved {
+                    return Ok(Err(format!(
+                        "only a resolved incident can be reopened; {} is {}",
+                        incident.number, incident.status
+                    )));
+                }
+                if let Err(error) = incident.set_status(Status::Investigating, self.sent) {
+                    return Ok(Err(error.to_string()));
+                }
+                format!("Reopened: {} is investigating again", incident.number)
+            }
+            Command::Sev(severity) => {
+                let from = incident.severity;
+                if let Err(error) = incident.set_severity(severity) {
+                    return Ok(Err(error.to_string()));
+                }
+                format!("Severity: {from} → {severity} {}", severity.emoji())
+            }
+            Command::Lead(user) => {
+                if let Some(refusal) = self.not_joined(&user).await? {
+                    return Ok(Err(refusal));
+                }
+                let previous = match incident.set_commander(user.clone()) {
+                    Ok(previous) => previous,
+                    Err(error) => return Ok(Err(error.to_string())),
+                };
+                levels.extend([user.clone(), previous.clone()]);
+                format!("🚑 {user} is now in command (was {previous})")
+            }
+            Command::Role(role, user) => {
+                if let Some(refusal) = self.not_joined(&user).await? {
+                    return Ok(Err(refusal));
+                }
+                let previous = match incident.assign(role, user.clone()) {
+                    Ok(previous) => previous,
+                    Err(error) => return Ok(Err(error.to_string())),
+                };
+                levels.push(user.clone());
+                levels.extend(previous.clone());
+                match previous {
+                    Some(previous) => format!("{role}: {user} (was {previous})"),
+                    None => format!("{role}: {user}"),
+                }
+            }
+            Command::Update(text) => {
+                update = Some(text);
+                "Update posted here and on the headline".to_owned()
+            }
+            Command::Summary(text) => {
+                if incident.status == Status::Closed {
+                    return Ok(Err(IncidentError::Closed.to_string()));
+                }
+                incident.summary = text;
+                "Summary updated".to_owned()
+            }
+            Command::Page(targets) => {
+                let Some(people) = self.page_targets(&targets) else {
+                    return Ok(Err(self.unknown_groups(&targets)));
+                };
+                return self.page(next, &people).await.map(Ok);
+            }
+            Command::Help { .. } | Command::Declare(_) | Command::List { .. } => {
+                unreachable!("handled before an incident is looked up")
+            }
+        };
+        if let Some(text) = update {
+            let posted = Update {
+                at: self.sent,
+                author: self.sender.to_owned(),
+                text,
+            };
+            if let Err(error) = next.incident.add_update(posted.clone()) {
+                return Ok(Err(error.to_string()));
+            }
+            let message = format!(
+                "📣 **Update on {}** ({}, {}): {}",
+                next.incident.number,
+                render::clock(posted.at),
+                posted.author,
+                render::escape(&posted.text)
+            );
+            self.room
+                .send(notice(&message))
+                .with_transaction_id(transaction_id(self.cause, "update"))
+                .await?;
+        }
+        if !levels.is_empty() {
+            self.set_levels(&next.incident, &levels).await?;
+        }
+        self.publish(&record, &next).await?;
+        Ok(Ok(text))
+    }
+
+    /// Whether the sender may direct the incident: its commander, or level 50 and up.
+    async fn may_direct(&self, incident: &Incident) -> Result<bool, ActionError> {
+        use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+        if incident.commander == self.sender {
+            return Ok(true);
+        }
+        let level = self.room.get_user_power_level(self.sender).await?;
+        Ok(level >= UserPowerLevel::Int(Int::from(ROLE_LEVEL)))
+    }
+
+    /// A refusal when `user` is not joined to the room.
+    async fn not_joined(&self, user: &UserId) -> Result<Option<Refusal>, ActionError> {
+        let member = self.room.get_member(user).await?;
+        let joined = member.is_some_and(|member| *member.membership() == MembershipState::Join);
+        Ok((!joined).then(|| {
+            format!("{user} is not in this room; page them first with `!inc page {user}`")
+        }))
+    }
+
+    /// Sets the power level of each of `users` to what their roles give them (§6).
+    async fn set_levels(
+        &self,
+        incident: &Incident,
+        users: &[OwnedUserId],
+    ) -> Result<(), ActionError> {
+        let updates = users
+            .iter()
+            .map(|user| (user.as_ref(), level_of(incident, user)))
+            .collect();
+        self.room.update_power_levels(updates).await?;
+        Ok(())
+    }
+
+    /// Brings the room's name, topic and state, the pinned summary and the headline in step
+    /// with `next`, then stores it.
+    pub async fn publish(
+        &self,
+        previous: &IncidentRecord,
+        next: &IncidentRecord,
+    ) -> Result<(), ActionError> {
+        let (before, after) = (&previous.incident, &next.incident);
+        let name = async {
+            if before.room_name() != after.room_name() {
+                self.room.set_name(after.room_name()).await?;
+            }
+            Ok::<_, ActionError>(())
+        };
+        let topic = async {
+            if before.topic() != after.topic() {
+                self.room.set_room_topic(&after.topic()).await?;
+            }
+            Ok::<_, ActionError>(())
+        };
+        let state = async {
+            if before != after {
+                self.room
+                    .send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(after)?)
+                    .await?;
+            }
+            Ok::<_, ActionError>(())
+        };
+        let summary = async {
+            if let Some(summary) = &next.summary_event {
+                let edit = notice(&render::summary(next)).make_replacement(
+                    ReplacementMetadata::new(summary.clone(), Some(Mentions::new())),
+                );
+                self.room
+                    .send(edit)
+                    .with_transaction_id(transaction_id(self.cause, "summary-edit"))
+                    .await?;
+            }
+            Ok::<_, ActionError>(())
+        };
+        let headline = async {
+            let announcements = self.bot.client.get_room(&self.bot.rooms.announcements);
+            if let (Some(headline), Some(announcements)) = (&next.headline_event, announcements) {
+                let edit = notice(&render::headline(next)).make_replacement(
+                    ReplacementMetadata::new(headline.clone(), Some(Mentions::new())),
+                );
+                announcements
+                    .send(edit)
+                    .with_transaction_id(transaction_id(self.cause, "headline-edit"))
+                    .await?;
+            }
+            Ok::<_, ActionError>(())
+        };
+        tokio::try_join!(name, topic, state, summary, headline)?;
+        self.bot.store.save_incident(next).await?;
+        Ok(())
+    }
+
+    /// The people `targets` name, or `None` when a group is unknown.
+    fn page_targets(&self, targets: &[PageTarget]) -> Option<Vec<(OwnedUserId, Option<String>)>> {
+        let mut people: Vec<(OwnedUserId, Option<String>)> = Vec::new();
+        for target in targets {
+            let found: Vec<(OwnedUserId, Option<String>)> = match target {
+                PageTarget::User(user) => vec![(user.clone(), None)],
+                PageTarget::Group(name) => {
+                    let group = self
+                        .bot
+                        .config
+                        .groups
+                        .iter()
+                        .find(|group| group.name.eq_ignore_ascii_case(name))?;
+                    group
+                        .members
+                        .iter()
+                        .map(|member| (member.clone(), Some(group.name.clone())))
+                        .collect()
+                }
+            };
+            for (user, group) in found {
+                if !people.iter().any(|(known, _)| *known == user) {
+                    people.push((user, group));
+                }
+            }
+        }
+        Some(people)
+    }
+
+    fn unknown_groups(&self, targets: &[PageTarget]) -> Refusal {
+        let groups = &self.bot.config.groups;
+        let unknown: Vec<&str> = targets
+            .iter()
+            .filter_map(|target| match target {
+                PageTarget::Group(name)
+                    if !groups
+                        .iter()
+                        .any(|group| group.name.eq_ignore_ascii_case(name)) =>
+                {
+                    Some(name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let known = if groups.is_empty() {
+            "no groups are configured; page people with @name".to_owned()
+        } else {
+            let names: Vec<&str> = groups.iter().map(|group| group.name.as_str()).collect();
+            format!("groups: {}", names.join(", "))
+        };
+        format!("no group named `{}` ({known})", unknown.join("`, `"))
+    }
+
+    /// Invites `people` who are not in the room and mentions them all in one `m.text` message
+    /// (`m.notice` never notifies), which 👀 acknowledges.
+    async fn page(
+        &self,
+        mut next: IncidentRecord,
+        people: &[(OwnedUserId, Option<String>)],
+    ) -> Result<String, ActionError> {
+        let mut not_invited = Vec::new();
+        for (user, _) in people {
+            let member = self.room.get_member(user).await?;
+            let present = member.is_some_and(|member| {
+                matches!(
+                    member.membership(),
+                    MembershipState::Join | MembershipState::Invite
+                )
+            });
+            if present {
+                continue;
+            }
+            if let Err(error) = self.room.invite_user_by_id(user).await {
+                let permanent = error
+                    .as_client_api_error()
+                    .is_some_and(|api| api.status_code.is_client_error());
+                if !permanent {
+                    return Err(error.into());
+                }
+                warn!(%user, %error, "could not invite a paged user");
+                not_invited.push(user.to_string());
+            }
+        }
+        let incident = &next.incident;
+        let pills = |html: bool| -> String {
+            people
+                .iter()
+                .map(|(user, group)| {
+                    let name = if html {
+                        format!("<a href=\"https://matrix.to/#/{user}\">{user}</a>")
+                    } else {
+                        user.to_string()
+                    };
+                    match group {
+                        Some(group) => format!("{name} ({group})"),
+                        None => name,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let title = render::escape(&incident.title);
+        let body = format!(
+            "📟 {}: {} needs you: {}. React 👀 when you are on it.",
+            incident.number,
+            incident.title,
+            pills(false)
+        );
+        let html = format!(
+            "📟 <b>{}</b>: {} needs you: {}. React 👀 when you are on it.",
+            incident.number,
+            html_escape(&title),
+            pills(true)
+        );
+        let content = RoomMessageEventContent::text_html(body, html).add_mentions(
+            Mentions::with_user_ids(people.iter().map(|(user, _)| user.clone())),
+        );
+        let sent = self
+            .room
+            .send(content)
+            .with_transaction_id(transaction_id(self.cause, "page"))
+            .await?;
+        if !next.pages.contains(&sent.response.event_id) {
+            next.pages.push(sent.response.event_id);
+        }
+        self.bot.store.save_incident(&next).await?;
+        let mut text = format!("Paged {}", pills(false));
+        if !not_invited.is_empty() {
+            text.push_str(&format!(
+                "; could not invite {} (their server refused)",
+                not_invited.join(", ")
+            ));
+        }
+        Ok(text)
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The power level `user`'s roles give them (§6).
+fn level_of(incident: &Incident, user: &UserId) -> Int {
+    let level = if incident.commander == user {
+        COMMANDER_LEVEL
+    } else if incident.has_role(user) {
+        ROLE_LEVEL
+    } else {
+        RESPONDER_LEVEL
+    };
+    Int::from(level)
+}

@@ -1,0 +1,250 @@
+//! What people read about an incident: the pinned summary, the announcements headline and the
+//! lines of `!inc list`, rendered as Markdown from the stored record. Pure, so every change to
+//! an incident renders the same way wherever it is shown.
+
+use brigade_core::incident::{Incident, IncidentRecord, Role, Status};
+use matrix_sdk::ruma::RoomAliasId;
+
+/// A `matrix.to` link to a room alias (public, so every client opens it).
+pub fn permalink(alias: &RoomAliasId) -> String {
+    format!("https://matrix.to/#/{alias}")
+}
+
+/// `2026-11-28 09:30 UTC`.
+pub fn date_time(millis: u64) -> String {
+    format_utc(millis, "%Y-%m-%d %H:%M UTC")
+}
+
+/// `09:30 UTC`.
+pub fn clock(millis: u64) -> String {
+    format_utc(millis, "%H:%M UTC")
+}
+
+/// `20261128`, the date in incident room aliases.
+pub fn alias_date(millis: u64) -> String {
+    format_utc(millis, "%Y%m%d")
+}
+
+fn format_utc(millis: u64, format: &str) -> String {
+    i64::try_from(millis)
+        .ok()
+        .and_then(|millis| jiff::Timestamp::from_millisecond(millis).ok())
+        .map_or_else(|| "?".to_owned(), |time| time.strftime(format).to_string())
+}
+
+/// 🔥 while open, 💧 once resolved, ✅ once closed: the headline's status mark (Monzo Response's
+/// manner, which people know).
+pub fn status_mark(status: Status) -> &'static str {
+    match status {
+        Status::Investigating | Status::Identified | Status::Monitoring => "🔥",
+        Status::Resolved => "💧",
+        Status::Closed => "✅",
+    }
+}
+
+/// Markdown metacharacters in text people typed, escaped so a title renders as typed.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
+        ) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+fn holder(incident: &Incident, role: Role) -> String {
+    incident
+        .roles
+        .get(&role)
+        .map_or_else(|| "—".to_owned(), ToString::to_string)
+}
+
+/// The pinned summary: everything about the incident at a glance, edited in place.
+pub fn summary(record: &IncidentRecord) -> String {
+    let incident = &record.incident;
+    let stamps = &incident.timestamps;
+    let mut text = format!(
+        "### {} {} · {}\n\n",
+        status_mark(incident.status),
+        incident.number,
+        escape(&incident.title)
+    );
+    text.push_str(&format!(
+        "**Severity** {} {} · **Status** {} · **Type** {}  \n",
+        incident.severity,
+        incident.severity.emoji(),
+        incident.status,
+        incident.kind
+    ));
+    text.push_str(&format!(
+        "**Commander** 🚑 {} · **Comms** {} · **Scribe** {} · **Liaison** {}  \n",
+        incident.commander,
+        holder(incident, Role::Comms),
+        holder(incident, Role::Scribe),
+        holder(incident, Role::Liaison)
+    ));
+    let mut moments = vec![format!("**Declared** {}", date_time(stamps.declared))];
+    let optional = [
+        ("Started", stamps.started),
+        ("Acknowledged", stamps.acknowledged),
+        ("Mitigated", stamps.mitigated),
+        ("Resolved", stamps.resolved),
+        ("Closed", stamps.closed),
+    ];
+    for (name, at) in optional {
+        if let Some(at) = at {
+            moments.push(format!("**{name}** {}", date_time(at)));
+        }
+    }
+    text.push_str(&moments.join(" · "));
+    text.push_str("\n\n**Current understanding:** ");
+    if incident.summary.is_empty() {
+        text.push_str("not known yet; set it with `!inc summary <text>`.");
+    } else {
+        text.push_str(&escape(&incident.summary));
+    }
+    if let Some(update) = incident.updates.last() {
+        text.push_str(&format!(
+            "\n\n**Latest update** ({}, {}): {}",
+            clock(update.at),
+            update.author,
+            escape(&update.text)
+        ));
+    }
+    if incident.status.is_open() {
+        text.push_str("\n\nReact 👀 if you are looking into it, 🚑 to take command.");
+    }
+    text
+}
+
+/// The headline in the announcements room: one line per incident, edited in place, with the
+/// latest update under it.
+pub fn headline(record: &IncidentRecord) -> String {
+    let incident = &record.incident;
+    let mut text = format!(
+        "{} {} **[{} · {} · {}]({})** · {} · 🚑 {}",
+        status_mark(incident.status),
+        incident.severity.emoji(),
+        incident.number,
+        incident.severity,
+        escape(&incident.title),
+        permalink(&record.alias),
+        incident.status,
+        incident.commander
+    );
+    if let Some(update) = incident.updates.last() {
+        text.push_str(&format!(
+            "  \n{}: {}",
+            clock(update.at),
+            escape(&update.text)
+        ));
+    }
+    text
+}
+
+/// One line of `!inc list`.
+pub fn list_line(record: &IncidentRecord) -> String {
+    let incident = &record.incident;
+    format!(
+        "- {} {} [{}]({}) · {} · {} · {} · 🚑 {}",
+        status_mark(incident.status),
+        incident.severity.emoji(),
+        incident.number,
+        permalink(&record.alias),
+        incident.severity,
+        escape(&incident.title),
+        incident.status,
+        incident.commander
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use brigade_core::incident::{Declaration, IncidentNumber, Severity, Update};
+    use matrix_sdk::ruma::{owned_room_alias_id, owned_room_id, owned_user_id};
+
+    use super::*;
+
+    /// 2026-11-28 09:30:00 UTC.
+    const DECLARED: u64 = 1_795_858_200_000;
+
+    fn record() -> IncidentRecord {
+        let declaration = Declaration {
+            title: "Checkout *latency*".to_owned(),
+            severity: Severity::Sev2,
+            kind: "operations".to_owned(),
+            private: false,
+            declarer: owned_user_id!("@alice:example.org"),
+            started: None,
+        };
+        IncidentRecord {
+            incident: Incident::declare(IncidentNumber(7), declaration, DECLARED)
+                .expect("declaration"),
+            room_id: owned_room_id!("!room:example.org"),
+            alias: owned_room_alias_id!("#inc-20261128-7-checkout-latency:example.org"),
+            summary_event: None,
+            headline_event: None,
+            pages: Vec::new(),
+            reminded_for: None,
+        }
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(date_time(DECLARED), "2026-11-28 09:30 UTC");
+        assert_eq!(clock(DECLARED), "09:30 UTC");
+        assert_eq!(alias_date(DECLARED), "20261128");
+    }
+
+    #[test]
+    fn the_headline_links_the_room_and_follows_status_and_updates() {
+        let mut record = record();
+        assert_eq!(
+            headline(&record),
+            "🔥 🌧️ **[INC-7 · SEV2 · Checkout \\*latency\\*](https://matrix.to/#/#inc-20261128-7-checkout-latency:example.org)** · investigating · 🚑 @alice:example.org"
+        );
+        record
+            .incident
+            .add_update(Update {
+                at: DECLARED + 60_000,
+                author: owned_user_id!("@alice:example.org"),
+                text: "rolled back".to_owned(),
+            })
+            .expect("update");
+        record
+            .incident
+            .set_status(Status::Resolved, DECLARED + 120_000)
+            .expect("resolved");
+        let text = headline(&record);
+        assert!(text.starts_with("💧 🌧️ "), "{text}");
+        assert!(text.ends_with("  \n09:31 UTC: rolled back"), "{text}");
+    }
+
+    #[test]
+    fn the_summary_shows_roles_moments_and_understanding() {
+        let mut record = record();
+        let text = summary(&record);
+        assert!(
+            text.contains("**Commander** 🚑 @alice:example.org · **Comms** —"),
+            "{text}"
+        );
+        assert!(text.contains("**Declared** 2026-11-28 09:30 UTC"), "{text}");
+        assert!(text.contains("not known yet"), "{text}");
+        record.incident.summary = "a bad deploy".to_owned();
+        record.incident.acknowledge(DECLARED + 5 * 60_000);
+        let text = summary(&record);
+        assert!(
+            text.contains("**Acknowledged** 2026-11-28 09:35 UTC"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**Current understanding:** a bad deploy"),
+            "{text}"
+        );
+    }
+}
