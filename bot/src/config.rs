@@ -118,6 +118,11 @@ pub struct RemindersConfig {
 }
 
 impl RemindersConfig {
+    /// Reminders every `every[0]` for SEV1 … `every[3]` for SEV4; `None` for none.
+    pub fn new(every: [Option<Duration>; 4]) -> Self {
+        Self { every }
+    }
+
     /// How often updates are due for `severity`.
     pub fn every(&self, severity: Severity) -> Option<Duration> {
         self.every[usize::from(severity.level()) - 1]

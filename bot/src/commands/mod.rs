@@ -196,7 +196,6 @@ mod tests {
 
     use super::*;
 
-
     fn parsed(body: &str) -> Result<Command, ParseError> {
         parse(body, server_name!("example.org")).expect("addressed to the bot")
     }
@@ -287,9 +286,15 @@ mod tests {
 
     #[test]
     fn plain_messages_are_not_commands() {
-        assert_eq!(parse("the database is on fire", server_name!("example.org")), None);
+        assert_eq!(
+            parse("the database is on fire", server_name!("example.org")),
+            None
+        );
         assert_eq!(parse("!income report", server_name!("example.org")), None);
-        assert_eq!(parse("please run !inc help", server_name!("example.org")), None);
+        assert_eq!(
+            parse("please run !inc help", server_name!("example.org")),
+            None
+        );
     }
 
     #[test]
@@ -302,8 +307,14 @@ mod tests {
 
     #[test]
     fn prefix_alone_asks_which_command() {
-        assert_eq!(parse("!inc", server_name!("example.org")), Some(Err(ParseError::Empty)));
-        assert_eq!(parse("!incident   ", server_name!("example.org")), Some(Err(ParseError::Empty)));
+        assert_eq!(
+            parse("!inc", server_name!("example.org")),
+            Some(Err(ParseError::Empty))
+        );
+        assert_eq!(
+            parse("!incident   ", server_name!("example.org")),
+            Some(Err(ParseError::Empty))
+        );
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! A message that may be a command: checked against the store and its age, run, answered, and
 //! recorded as handled after its answer is sent.
 
-use std::time::Duration;
-
-use brigade_core::store::{Handled, Outcome, StoreError};
+use brigade_core::store::{Outcome, StoreError};
 use matrix_sdk::{
     ruma::events::room::message::{
         MessageType, OriginalSyncRoomMessageEvent, Relation, TextMessageEventContent,
@@ -12,7 +10,11 @@ use matrix_sdk::{
 };
 use tracing::{info, instrument};
 
-use super::{incident, reply, Bot};
+use super::{
+    incident,
+    once::{self, Claim},
+    reply, Bot,
+};
 use crate::{
     commands::{self, Answer},
     metrics::CommandOutcome,
@@ -82,28 +84,22 @@ pub async fn handle(
         return Ok(());
     };
     fail::fail_point!("command-received", |_| crash());
-    let resuming = match bot.store.handled(&message.event_id).await? {
-        None => false,
-        Some(record) if record.outcome == Outcome::Started => true,
-        Some(_) => return Ok(()),
-    };
     let name = parsed.as_ref().map_or("unknown", commands::Command::name);
-
-    let now = bot.clock.now_millis();
-    let sent = u64::from(message.origin_server_ts.get());
-    let age = Duration::from_millis(now.saturating_sub(sent));
-    if resuming {
-        info!(command = name, "finishing a command a crash interrupted");
-    } else if age > bot.config.commands.max_age {
-        info!(
-            command = name,
-            age_seconds = age.as_secs(),
-            "command older than commands.max_age: not run"
-        );
-        bot.metrics.command(name, CommandOutcome::Stale);
-        return record(bot, message, Outcome::Ignored).await;
-    } else {
-        record(bot, message, Outcome::Started).await?;
+    match once::claim(bot, &message.event_id, message.origin_server_ts).await? {
+        Claim::Handled => return Ok(()),
+        Claim::Stale { age } => {
+            info!(
+                command = name,
+                age_seconds = age.as_secs(),
+                "command older than commands.max_age: not run"
+            );
+            bot.metrics.command(name, CommandOutcome::Stale);
+            return Ok(());
+        }
+        Claim::Run { resuming: true } => {
+            info!(command = name, "finishing a command a crash interrupted");
+        }
+        Claim::Run { resuming: false } => {}
     }
 
     let answer = if !bot.config.access.allows(&message.sender) {
@@ -137,7 +133,7 @@ pub async fn handle(
             .as_client_api_error()
             .is_some_and(|api| api.status_code.is_client_error());
         if permanent {
-            record(bot, message, Outcome::Ignored).await?;
+            once::record(bot, &message.event_id, Outcome::Ignored).await?;
         }
         return Err(error.into());
     }
@@ -148,7 +144,8 @@ pub async fn handle(
     };
     bot.metrics.command(name, counted);
     info!(command = name, outcome = ?outcome, "command handled");
-    record(bot, message, outcome).await
+    once::record(bot, &message.event_id, outcome).await?;
+    Ok(())
 }
 
 /// A crash, for the end-to-end tests' fault injection.
@@ -156,19 +153,6 @@ pub async fn handle(
 fn crash() -> Result<(), CommandError> {
     tracing::warn!("failpoint: crashing");
     std::process::exit(137)
-}
-
-async fn record(
-    bot: &Bot,
-    message: &OriginalSyncRoomMessageEvent,
-    outcome: Outcome,
-) -> Result<(), CommandError> {
-    let record = Handled {
-        at_millis: bot.clock.now_millis(),
-        outcome,
-    };
-    bot.store.mark_handled(&message.event_id, record).await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -181,7 +165,10 @@ mod tests {
             "!inc role scribe Sam Smith",
             "!inc role scribe <a href=\"https://matrix.to/#/@sam:example.org\">Sam Smith</a>",
         );
-        assert_eq!(with_mentioned_ids(&pill), "!inc role scribe @sam:example.org");
+        assert_eq!(
+            with_mentioned_ids(&pill),
+            "!inc role scribe @sam:example.org"
+        );
         let typed = TextMessageEventContent::plain("!inc lead @bob");
         assert_eq!(with_mentioned_ids(&typed), "!inc lead @bob");
     }

@@ -543,7 +543,7 @@ impl Change<'_> {
     }
 
     /// Sets the power level of each of `users` to what their roles give them (§6).
-    async fn set_levels(
+    pub async fn set_levels(
         &self,
         incident: &Incident,
         users: &[OwnedUserId],

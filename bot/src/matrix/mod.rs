@@ -4,7 +4,10 @@
 mod command;
 pub mod incident;
 mod invites;
+mod once;
 pub mod profile;
+mod reaction;
+mod reminders;
 mod reply;
 pub mod rooms;
 pub mod session;

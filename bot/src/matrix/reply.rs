@@ -15,7 +15,7 @@ use matrix_sdk::{
             },
             Mentions,
         },
-        EventId, OwnedTransactionId,
+        OwnedTransactionId,
     },
     Room,
 };
@@ -28,9 +28,10 @@ pub const DONE: &str = "✅";
 /// The reaction for a command refused or malformed.
 pub const REFUSED: &str = "❓";
 
-/// A transaction ID that is the same every time the bot answers `event_id` for `purpose`.
-pub fn transaction_id(event_id: &EventId, purpose: &str) -> OwnedTransactionId {
-    let digest = Sha256::digest(format!("{event_id}\u{0}{purpose}"));
+/// A transaction ID that is the same every time the bot acts on `source` (an event ID, or
+/// another stable name of what caused the message) for `purpose`.
+pub fn transaction_id(source: &(impl AsRef<str> + ?Sized), purpose: &str) -> OwnedTransactionId {
+    let digest = Sha256::digest(format!("{}\u{0}{purpose}", source.as_ref()));
     format!("brigade-{}", hex::encode(&digest[..16])).into()
 }
 

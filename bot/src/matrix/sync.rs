@@ -27,6 +27,8 @@ const CATCH_UP_PAGE: u32 = 50;
 const CATCH_UP_MAX_PAGES: usize = 20;
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 const QUEUE_CAPACITY: usize = 1024;
+/// How often the worker looks for reminders that are due.
+const TICK: Duration = Duration::from_secs(1);
 
 /// Why the sync loop stopped.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,7 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
     tokio::select! {
         () = shutdown.cancelled() => {}
         () = sync_forever(&bot, &queue) => {}
+        () = tick(&queue) => {}
     }
     drop(queue);
     if let Err(error) = worker.await {
@@ -130,6 +133,19 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
             at_millis: bot.clock.now_millis(),
         };
         if queue.send(checkpoint).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Queues a [`Work::Tick`] every [`TICK`], until the queue closes. A tick that would find the
+/// previous one still queued is skipped.
+async fn tick(queue: &mpsc::Sender<Work>) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        if queue.send(Work::Tick).await.is_err() {
             return;
         }
     }

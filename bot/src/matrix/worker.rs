@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
-use super::{command, invites, sync, Bot};
+use super::{command, invites, reaction, reminders, sync, Bot};
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
 /// redo: it is not marked handled, and its messages carry transaction IDs derived from the event.
@@ -36,6 +36,8 @@ pub enum Work {
         /// The room.
         room_id: OwnedRoomId,
     },
+    /// Time to look for status updates that are due.
+    Tick,
     /// Every event the homeserver sent up to this time is ahead in the queue.
     Checkpoint {
         /// The bot's time when the sync response arrived.
@@ -73,6 +75,11 @@ async fn handle(bot: &Bot, work: Work) {
     match work {
         Work::Event { room_id, raw } => handle_event(bot, room_id, &raw).await,
         Work::Invite { room_id } => invites::handle(bot, &room_id).await,
+        Work::Tick => {
+            if let Err(error) = reminders::check(bot).await {
+                error!(%error, "could not send reminders; trying again at the next tick");
+            }
+        }
         Work::Checkpoint { at_millis } => {
             if let Err(error) = sync::store_checkpoint(bot, at_millis).await {
                 error!(%error, "could not store the sync checkpoint");
@@ -102,6 +109,13 @@ async fn handle_event(bot: &Bot, room_id: OwnedRoomId, raw: &Raw<AnySyncTimeline
     {
         if let Err(error) = command::handle(bot, &room, &message).await {
             error!(%room_id, event_id = %message.event_id, %error, "command failed");
+        }
+    } else if let AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
+        SyncMessageLikeEvent::Original(reaction),
+    )) = event
+    {
+        if let Err(error) = reaction::handle(bot, &room, &reaction).await {
+            error!(%room_id, event_id = %reaction.event_id, %error, "reaction failed");
         }
     }
 }

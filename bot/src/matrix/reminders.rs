@@ -1,0 +1,144 @@
+//! Reminders (`[reminders]`): while an incident is investigating or identified, a status update
+//! is due a set time after the last one (by severity); the bot reminds the commander in the
+//! room, mentioning them so Element notifies them, once per due time.
+
+use brigade_core::incident::IncidentRecord;
+use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
+use tracing::info;
+
+use super::{incident::ActionError, reply::transaction_id, Bot};
+use crate::{config::RemindersConfig, render};
+
+/// Sends the reminders that are due at the bot's current time.
+pub async fn check(bot: &Bot) -> Result<(), ActionError> {
+    let now = bot.clock.now_millis();
+    for mut record in bot.store.incidents().await? {
+        let Some(due) = reminder_due(&record, &bot.config.reminders, now) else {
+            continue;
+        };
+        let Some(room) = bot.client.get_room(&record.room_id) else {
+            continue;
+        };
+        let incident = &record.incident;
+        let last = incident
+            .updates
+            .last()
+            .map_or(incident.timestamps.declared, |update| update.at);
+        let commander = &incident.commander;
+        let text = format!(
+            "⏰ {commander}: a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
+            incident.number,
+            render::clock(last)
+        );
+        let html = format!(
+            "⏰ <a href=\"https://matrix.to/#/{commander}\">{commander}</a>: a status update on {} is due (the last one was at {}). Post one with <code>!inc update &lt;text&gt;</code>: it goes here and on the headline.",
+            incident.number,
+            render::clock(last)
+        );
+        let content = RoomMessageEventContent::text_html(text, html)
+            .add_mentions(Mentions::with_user_ids([commander.clone()]));
+        room.send(content)
+            .with_transaction_id(transaction_id(
+                &format!("{}\u{0}{due}", record.room_id),
+                "reminder",
+            ))
+            .await?;
+        info!(incident = %incident.number, due, "reminded the commander of a due update");
+        record.reminded_for = Some(due);
+        bot.store.save_incident(&record).await?;
+    }
+    Ok(())
+}
+
+/// The due time to remind of now, if there is one not reminded of yet.
+pub fn reminder_due(record: &IncidentRecord, config: &RemindersConfig, now: u64) -> Option<u64> {
+    let incident = &record.incident;
+    let due = incident.update_due(config.every(incident.severity))?;
+    (now >= due && record.reminded_for != Some(due)).then_some(due)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use brigade_core::{
+        clock::{Clock, TestClock},
+        incident::{Declaration, Incident, IncidentNumber, Severity, Status, Update},
+    };
+    use matrix_sdk::ruma::{owned_room_alias_id, owned_room_id, owned_user_id};
+
+    use super::*;
+
+    const MINUTE: u64 = 60_000;
+
+    fn declared(severity: Severity, declared: u64) -> IncidentRecord {
+        let declaration = Declaration {
+            title: "Checkout latency".to_owned(),
+            severity,
+            kind: "operations".to_owned(),
+            private: false,
+            declarer: owned_user_id!("@alice:example.org"),
+            started: None,
+        };
+        IncidentRecord {
+            incident: Incident::declare(IncidentNumber(1), declaration, declared)
+                .expect("declaration"),
+            room_id: owned_room_id!("!room:example.org"),
+            alias: owned_room_alias_id!("#inc:example.org"),
+            summary_event: None,
+            headline_event: None,
+            pages: Vec::new(),
+            reminded_for: None,
+        }
+    }
+
+    #[test]
+    fn each_due_time_is_reminded_once_and_an_update_moves_it() {
+        let config = RemindersConfig::new([
+            Some(Duration::from_secs(30 * 60)),
+            Some(Duration::from_secs(60 * 60)),
+            None,
+            None,
+        ]);
+        let clock = TestClock::new(std::time::UNIX_EPOCH + Duration::from_millis(1_000_000));
+        let mut record = declared(Severity::Sev1, clock.now_millis());
+        clock.advance(Duration::from_secs(29 * 60));
+        assert_eq!(reminder_due(&record, &config, clock.now_millis()), None);
+        clock.advance(Duration::from_secs(60));
+        let due = reminder_due(&record, &config, clock.now_millis()).expect("due after 30 min");
+        assert_eq!(due, 1_000_000 + 30 * MINUTE);
+        record.reminded_for = Some(due);
+        clock.advance(Duration::from_secs(10 * 60));
+        assert_eq!(
+            reminder_due(&record, &config, clock.now_millis()),
+            None,
+            "once"
+        );
+
+        record
+            .incident
+            .add_update(Update {
+                at: clock.now_millis(),
+                author: owned_user_id!("@alice:example.org"),
+                text: "rolled back".to_owned(),
+            })
+            .expect("update");
+        clock.advance(Duration::from_secs(30 * 60));
+        assert!(reminder_due(&record, &config, clock.now_millis()).is_some());
+
+        record
+            .incident
+            .set_status(Status::Monitoring, clock.now_millis())
+            .expect("monitoring");
+        assert_eq!(
+            reminder_due(&record, &config, clock.now_millis()),
+            None,
+            "mitigated"
+        );
+        assert_eq!(
+            reminder_due(&declared(Severity::Sev3, 0), &config, u64::MAX),
+            None,
+            "none below SEV2"
+        );
+    }
+}
