@@ -12,8 +12,11 @@ use matrix_sdk::{
     config::SyncSettings,
     ruma::{
         api::client::room::create_room::v3::Request as CreateRoomRequest,
-        events::room::message::RoomMessageEventContent, OwnedEventId, OwnedRoomId, OwnedUserId,
-        RoomId, UserId,
+        events::{
+            reaction::ReactionEventContent, relation::Annotation,
+            room::message::RoomMessageEventContent,
+        },
+        EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomOrAliasId, UserId,
     },
     Client,
 };
@@ -135,6 +138,81 @@ impl TestUser {
             .await?
             .response
             .event_id)
+    }
+
+    /// Joins a room by ID or alias (waiting for an invitation to arrive first, if need be) and
+    /// returns its ID.
+    pub async fn join(&self, room: &str) -> Result<OwnedRoomId> {
+        let room = RoomOrAliasId::parse(room)?;
+        let last_error = Mutex::new(None);
+        let joined = wait_for(&format!("joining {room}"), || async {
+            match self.client.join_room_by_id_or_alias(&room, &[]).await {
+                Ok(joined) => Some(joined),
+                Err(error) => {
+                    *last_error
+                        .lock()
+                        .unwrap_or_else(|poison| poison.into_inner()) = Some(error.to_string());
+                    None
+                }
+            }
+        })
+        .await
+        .with_context(|| format!("last error: {:?}", last_error.lock().ok()))?;
+        Ok(joined.room_id().to_owned())
+    }
+
+    /// Reacts to `event_id` with `key`; returns the reaction's ID.
+    pub async fn react(&self, room_id: &RoomId, event_id: &str, key: &str) -> Result<OwnedEventId> {
+        let room = self.client.get_room(room_id).context("not in that room")?;
+        let content =
+            ReactionEventContent::new(Annotation::new(EventId::parse(event_id)?, key.to_owned()));
+        Ok(room.send(content).await?.response.event_id)
+    }
+
+    /// The room's current state event of `event_type` and `state_key`, asked of the
+    /// homeserver (not this client's cache), as its content.
+    pub async fn state(
+        &self,
+        room_id: &RoomId,
+        event_type: &str,
+        state_key: &str,
+    ) -> Result<Option<Value>> {
+        let homeserver = self.client.homeserver();
+        let url = format!(
+            "{}_matrix/client/v3/rooms/{room_id}/state/{event_type}/{state_key}",
+            homeserver
+        );
+        let token = self.client.access_token().context("no access token")?;
+        let response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = response.error_for_status()?;
+        Ok(Some(response.json().await?))
+    }
+
+    /// The text of message `event_id` as last edited (`m.new_content` of the latest edit this
+    /// user has seen), or as sent.
+    pub fn current_body(&self, room_id: &RoomId, event_id: &str) -> Option<String> {
+        let events = self.events(room_id);
+        let edit = events.iter().rev().find(|event| {
+            event["content"]["m.relates_to"]["rel_type"] == "m.replace"
+                && event["content"]["m.relates_to"]["event_id"] == event_id
+        });
+        if let Some(edit) = edit {
+            return edit["content"]["m.new_content"]["body"]
+                .as_str()
+                .map(str::to_owned);
+        }
+        events
+            .iter()
+            .find(|event| event["event_id"] == event_id)
+            .and_then(|event| event["content"]["body"].as_str())
+            .map(str::to_owned)
     }
 
     /// Every timeline event this user has seen in `room_id`, as JSON.

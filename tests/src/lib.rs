@@ -6,5 +6,6 @@
 
 pub mod bot;
 pub mod client;
+pub mod servers;
 pub mod synapse;
 pub mod wait;

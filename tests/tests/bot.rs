@@ -5,7 +5,7 @@
 
 #![recursion_limit = "256"]
 
-use std::{net::Ipv4Addr, path::Path, process::Command, sync::OnceLock, time::Duration};
+use std::{net::Ipv4Addr, path::Path, process::Command, time::Duration};
 
 use anyhow::{Context, Result};
 use brigade_tests::{
@@ -27,27 +27,7 @@ use matrix_sdk::{
 };
 use serde_json::Value;
 
-struct Servers {
-    first: Homeserver,
-    second: Homeserver,
-}
-
-/// The two homeservers, started on first use and stopped by their watchdogs when the tests end.
-fn servers() -> &'static Servers {
-    static SERVERS: OnceLock<Servers> = OnceLock::new();
-    SERVERS.get_or_init(|| {
-        let second = std::thread::spawn(|| {
-            Homeserver::start(Options::federating(Ipv4Addr::new(127, 0, 0, 2)))
-        });
-        let first =
-            Homeserver::start(Options::federating(Ipv4Addr::LOCALHOST)).expect("first homeserver");
-        let second = second
-            .join()
-            .expect("second homeserver thread")
-            .expect("second homeserver");
-        Servers { first, second }
-    })
-}
+use brigade_tests::servers::{shared as servers, Servers};
 
 fn bot_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))

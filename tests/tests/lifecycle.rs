@@ -1,0 +1,486 @@
+//! End-to-end: an incident's life as Element users run it, against real Synapse homeservers:
+//! declared from triage, changed by every lifecycle command and reaction, refused where it
+//! should be, across bot restarts.
+
+#![recursion_limit = "256"]
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use brigade_tests::{
+    bot::BotProcess,
+    client::{body, is_reaction, is_thread_reply, TestUser},
+    servers::shared as servers,
+    wait::wait_for,
+};
+use matrix_sdk::ruma::{OwnedRoomId, RoomId, UserId};
+use serde_json::Value;
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// A bot with its standard rooms, and Alice, who has joined triage, announcements and the space.
+struct Desk {
+    bot: BotProcess,
+    alice: TestUser,
+    triage: OwnedRoomId,
+    announcements: OwnedRoomId,
+    space: OwnedRoomId,
+}
+
+impl Desk {
+    async fn new(extra_config: &str) -> Result<Self> {
+        let hs = &servers().first;
+        let mut bot = BotProcess::new(bot_binary(), hs, extra_config).await?;
+        bot.start().await?;
+        let alice = TestUser::register(hs, "alice").await?;
+        let alias = |room: &str| format!("#{}-{room}:{}", bot.rooms_prefix, hs.server_name);
+        let triage = alice.join(&alias("triage")).await?;
+        let announcements = alice.join(&alias("announce")).await?;
+        let space = alice.join(&alias("incidents")).await?;
+        Ok(Self {
+            bot,
+            alice,
+            triage,
+            announcements,
+            space,
+        })
+    }
+
+    fn bot_id(&self) -> &UserId {
+        <&UserId>::try_from(self.bot.user_id.as_str()).expect("valid bot user ID")
+    }
+
+    /// `user` sends `command` in `room`; waits for the bot's `key` reaction and its threaded
+    /// answer, and returns the answer's text.
+    async fn command(
+        &self,
+        user: &TestUser,
+        room: &RoomId,
+        command: &str,
+        key: &str,
+    ) -> Result<String> {
+        let event_id = user.send_text(room, command).await?.to_string();
+        let bot = self.bot_id();
+        user.wait_for_event(room, &format!("{key} on `{command}`"), |event| {
+            is_reaction(event, bot, &event_id, key)
+        })
+        .await
+        .with_context(|| self.bot.log())?;
+        let answer = user
+            .wait_for_event(room, &format!("the answer to `{command}`"), |event| {
+                is_thread_reply(event, bot, &event_id)
+            })
+            .await
+            .with_context(|| self.bot.log())?;
+        Ok(body(&answer).to_owned())
+    }
+
+    /// Declares an incident from triage as Alice, joins its room, and returns it.
+    async fn declare(&self, arguments: &str) -> Result<Incident> {
+        let answer = self
+            .command(
+                &self.alice,
+                &self.triage,
+                &format!("!inc declare {arguments}"),
+                "✅",
+            )
+            .await?;
+        let alias = answer
+            .split(['[', ']', '(', ')'])
+            .find(|part| part.starts_with("#inc-"))
+            .with_context(|| format!("no room alias in the answer: {answer}"))?
+            .to_owned();
+        let room = self.alice.join(&alias).await?;
+        Ok(Incident { room, alias })
+    }
+
+    /// The bot's messages in `room` that are not edits, reactions or answers in threads.
+    fn bot_posts(&self, user: &TestUser, room: &RoomId) -> Vec<Value> {
+        user.events(room)
+            .into_iter()
+            .filter(|event| {
+                event["type"] == "m.room.message" && event["sender"] == self.bot_id().as_str()
+            })
+            .filter(|event| event["content"]["m.relates_to"].is_null())
+            .collect()
+    }
+
+    /// The text of the headline of `incident` in announcements, as last edited.
+    async fn headline(&self, number: &str) -> Result<String> {
+        let posts = wait_for(&format!("the headline of {number}"), || async {
+            let posts: Vec<Value> = self
+                .bot_posts(&self.alice, &self.announcements)
+                .into_iter()
+                .filter(|event| body(event).contains(&format!("{number} ·")))
+                .collect();
+            (!posts.is_empty()).then_some(posts)
+        })
+        .await?;
+        if posts.len() != 1 {
+            bail!("{} headlines for {number}: {posts:?}", posts.len());
+        }
+        let id = posts[0]["event_id"].as_str().context("headline ID")?;
+        self.alice
+            .current_body(&self.announcements, id)
+            .context("headline text")
+    }
+}
+
+struct Incident {
+    room: OwnedRoomId,
+    alias: String,
+}
+
+/// Waits until `probe` holds of what `user` sees, so edits and state have arrived.
+async fn eventually(what: &str, mut probe: impl FnMut() -> bool) -> Result<()> {
+    wait_for(what, || {
+        let held = probe();
+        async move { held.then_some(()) }
+    })
+    .await
+}
+
+async fn topic(user: &TestUser, room: &RoomId) -> Result<String> {
+    let topic = user
+        .state(room, "m.room.topic", "")
+        .await?
+        .context("no topic")?;
+    Ok(topic["topic"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn name(user: &TestUser, room: &RoomId) -> Result<String> {
+    let name = user
+        .state(room, "m.room.name", "")
+        .await?
+        .context("no name")?;
+    Ok(name["name"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn incident_state(user: &TestUser, room: &RoomId) -> Result<Value> {
+    user.state(room, "org.brigade.incident", "")
+        .await?
+        .context("no org.brigade.incident state")
+}
+
+async fn level(user: &TestUser, room: &RoomId, who: &UserId) -> Result<i64> {
+    let levels = user
+        .state(room, "m.room.power_levels", "")
+        .await?
+        .context("no power levels")?;
+    Ok(levels["users"][who.as_str()].as_i64().unwrap_or(0))
+}
+
+/// The pinned summary's event ID, and its text as last edited.
+async fn summary(user: &TestUser, room: &RoomId) -> Result<(String, String)> {
+    let pinned = user
+        .state(room, "m.room.pinned_events", "")
+        .await?
+        .context("nothing pinned")?;
+    let id = pinned["pinned"][0]
+        .as_str()
+        .context("no pinned event")?
+        .to_owned();
+    let text = wait_for("the summary to arrive", || async {
+        user.current_body(room, &id)
+    })
+    .await?;
+    Ok((id, text))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    let mut desk = Desk::new(&format!(
+        "[[groups]]\nname = \"dba\"\nmembers = [\"{}\"]\n",
+        bob.user_id
+    ))
+    .await?;
+    let alice = &desk.alice;
+
+    // Declared from triage: the declarer is invited, and the room is complete.
+    let inc = desk.declare("Checkout latency --sev 2").await?;
+    assert!(
+        inc.alias.starts_with("#inc-")
+            && inc
+                .alias
+                .ends_with(&format!("-1-checkout-latency:{}", hs.server_name)),
+        "{}",
+        inc.alias
+    );
+    assert_eq!(
+        name(alice, &inc.room).await?,
+        "🔥 INC-1 · SEV2 · Checkout latency"
+    );
+    assert_eq!(
+        topic(alice, &inc.room).await?,
+        format!("🚑 {} · SEV2 · investigating", alice.user_id)
+    );
+    let state = incident_state(alice, &inc.room).await?;
+    assert_eq!(state["number"], 1);
+    assert_eq!(state["status"], "investigating");
+    assert_eq!(state["severity"], "SEV2");
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 100);
+    let (summary_id, text) = summary(alice, &inc.room).await?;
+    assert!(text.contains("INC-1 · Checkout latency"), "{text}");
+    let child = alice
+        .state(&desk.space, "m.space.child", inc.room.as_str())
+        .await?;
+    assert!(child.is_some(), "the incident room is in the space");
+    let parent = alice
+        .state(&inc.room, "m.space.parent", desk.space.as_str())
+        .await?;
+    assert_eq!(parent.context("no space parent")?["canonical"], true);
+    let headline = desk.headline("INC-1").await?;
+    assert!(
+        headline.starts_with("🔥 🌧️ **[INC-1 · SEV2 · Checkout latency](https://matrix.to/#/#inc-"),
+        "{headline}"
+    );
+
+    // status, sev, summary, update: everything follows, by edits.
+    let answer = desk
+        .command(alice, &inc.room, "!inc status identified", "✅")
+        .await?;
+    assert!(answer.contains("investigating → identified"), "{answer}");
+    assert!(topic(alice, &inc.room)
+        .await?
+        .ends_with("SEV2 · identified"));
+    assert_eq!(
+        incident_state(alice, &inc.room).await?["status"],
+        "identified"
+    );
+    eventually("the summary to say identified", || {
+        alice
+            .current_body(&inc.room, &summary_id)
+            .is_some_and(|text| text.contains("**Status** identified"))
+    })
+    .await?;
+    desk.command(alice, &inc.room, "!inc sev 1", "✅").await?;
+    assert_eq!(
+        name(alice, &inc.room).await?,
+        "🔥 INC-1 · SEV1 · Checkout latency"
+    );
+    desk.command(
+        alice,
+        &inc.room,
+        "!inc summary A bad deploy of the cart service",
+        "✅",
+    )
+    .await?;
+    assert!(topic(alice, &inc.room)
+        .await?
+        .ends_with("SEV1 · identified · A bad deploy of the cart service"));
+    desk.command(alice, &inc.room, "!inc update Rolled back to 4.2", "✅")
+        .await?;
+    let headline = wait_for("the headline to carry the update", || async {
+        desk.headline("INC-1")
+            .await
+            .ok()
+            .filter(|text| text.contains("Rolled back to 4.2") && text.starts_with("🔥 ⛈️"))
+    })
+    .await?;
+    assert!(headline.contains("identified"), "{headline}");
+    assert!(
+        desk.bot_posts(alice, &inc.room)
+            .iter()
+            .any(|post| body(post).contains("Update on INC-1")
+                && body(post).contains("Rolled back to 4.2")),
+        "the update is posted in the room"
+    );
+
+    // Refusals change nothing.
+    let before = (
+        topic(alice, &inc.room).await?,
+        incident_state(alice, &inc.room).await?,
+    );
+    let refusals = [
+        ("!inc lead @nobody", "not in this room"),
+        (
+            &format!("!inc lead {}", bob.user_id) as &str,
+            "not in this room",
+        ),
+        ("!inc role boss @x", "unknown role `boss`"),
+        ("!inc status fixed", "unknown status `fixed`"),
+        ("!inc sev 9", "unknown severity `9`"),
+        ("!inc page sre", "no group named `sre` (groups: dba)"),
+        ("!inc reopen", "only a resolved incident can be reopened"),
+    ];
+    for (command, reason) in refusals {
+        let answer = desk.command(alice, &inc.room, command, "❓").await?;
+        assert!(answer.contains(reason), "{command}: {answer}");
+    }
+    let answer = desk
+        .command(alice, &desk.triage, "!inc status resolved", "❓")
+        .await?;
+    assert!(answer.contains("works in an incident room"), "{answer}");
+    for (command, reason) in [
+        ("!inc declare", "needs a title"),
+        ("!inc declare DNS --sev 7", "unknown severity `7`"),
+        ("!inc declare DNS --type weather", "unknown type `weather`"),
+    ] {
+        let answer = desk.command(alice, &desk.triage, command, "❓").await?;
+        assert!(answer.contains(reason), "{command}: {answer}");
+    }
+    assert_eq!(
+        (
+            topic(alice, &inc.room).await?,
+            incident_state(alice, &inc.room).await?
+        ),
+        before,
+        "refused commands changed the incident"
+    );
+
+    // A restart in the middle changes nothing.
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+
+    // Paging a group invites its members and mentions them; 👀 on the page acknowledges.
+    let answer = desk
+        .command(alice, &inc.room, "!inc page dba", "✅")
+        .await?;
+    assert!(answer.contains(bob.user_id.as_str()), "{answer}");
+    let page = alice
+        .wait_for_event(&inc.room, "the page", |event| {
+            event["sender"] == desk.bot.user_id.as_str()
+                && event["content"]["msgtype"] == "m.text"
+                && body(event).contains("📟")
+        })
+        .await?;
+    assert_eq!(
+        page["content"]["m.mentions"]["user_ids"],
+        serde_json::json!([bob.user_id.as_str()])
+    );
+    let invited = alice
+        .state(&inc.room, "m.room.member", bob.user_id.as_str())
+        .await?;
+    assert_eq!(
+        invited.context("bob has no membership")?["membership"],
+        "invite"
+    );
+    bob.join(inc.room.as_str()).await?;
+    let page_id = page["event_id"].as_str().context("page ID")?;
+    bob.react(&inc.room, page_id, "👀").await?;
+    alice
+        .wait_for_event(&inc.room, "the acknowledgement", |event| {
+            body(event).contains(&format!("👀 {} is looking into it", bob.user_id))
+        })
+        .await?;
+    wait_for("acknowledged in the state", || async {
+        let state = incident_state(alice, &inc.room).await.ok()?;
+        state["timestamps"]["acknowledged"].as_u64()
+    })
+    .await?;
+    // A second 👀 (by Alice, on the summary) changes nothing.
+    alice.react(&inc.room, &summary_id, "👀").await?;
+
+    // Only the commander or a moderator directs the incident.
+    let answer = desk.command(&bob, &inc.room, "!inc sev 2", "❓").await?;
+    assert!(
+        answer.contains(&format!("only the commander ({})", alice.user_id)),
+        "{answer}"
+    );
+    desk.command(
+        alice,
+        &inc.room,
+        &format!("!inc role scribe {}", bob.user_id),
+        "✅",
+    )
+    .await?;
+    assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 50);
+
+    // Handing over lowers the old commander.
+    desk.command(
+        alice,
+        &inc.room,
+        &format!("!inc lead {}", bob.user_id),
+        "✅",
+    )
+    .await?;
+    assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 100);
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
+    assert!(topic(alice, &inc.room)
+        .await?
+        .starts_with(&format!("🚑 {} ·", bob.user_id)));
+    let answer = desk.command(alice, &inc.room, "!inc sev 3", "❓").await?;
+    assert!(
+        answer.contains(&format!("only the commander ({})", bob.user_id)),
+        "{answer}"
+    );
+
+    desk.bot.kill()?;
+    desk.bot.start().await?;
+
+    // 🚑 on the summary: Carol takes command; Bob keeps his scribe level.
+    // Carol was not invited: she joins from the space, as Element offers.
+    let space_alias = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
+    carol.join(&space_alias).await?;
+    carol.join(inc.room.as_str()).await?;
+    carol.react(&inc.room, &summary_id, "🚑").await?;
+    alice
+        .wait_for_event(&inc.room, "Carol taking command", |event| {
+            body(event).contains(&format!("🚑 {} takes command of INC-1", carol.user_id))
+        })
+        .await?;
+    assert_eq!(level(alice, &inc.room, &carol.user_id).await?, 100);
+    assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 50);
+
+    // Resolved, an illegal move refused, reopened.
+    desk.command(
+        &carol,
+        &inc.room,
+        "!inc status resolved Cart is healthy again",
+        "✅",
+    )
+    .await?;
+    assert_eq!(
+        name(alice, &inc.room).await?,
+        "✅ INC-1 · SEV1 · Checkout latency"
+    );
+    let answer = desk
+        .command(&carol, &inc.room, "!inc status identified", "❓")
+        .await?;
+    assert!(answer.contains("reopen it first"), "{answer}");
+    assert_eq!(
+        incident_state(alice, &inc.room).await?["status"],
+        "resolved"
+    );
+    let headline = wait_for("the headline to show resolved", || async {
+        desk.headline("INC-1")
+            .await
+            .ok()
+            .filter(|text| text.starts_with("💧"))
+    })
+    .await?;
+    assert!(headline.contains("Cart is healthy again"), "{headline}");
+    desk.command(&carol, &inc.room, "!inc reopen", "✅").await?;
+    assert!(topic(alice, &inc.room).await?.contains("· investigating"));
+
+    // A second incident gets the next number; `list` links both.
+    let second = desk.declare("DNS flapping").await?;
+    assert!(
+        second.alias.contains("-2-dns-flapping:"),
+        "{}",
+        second.alias
+    );
+    let list = desk.command(alice, &desk.triage, "!inc list", "✅").await?;
+    assert!(list.contains("INC-1") && list.contains("INC-2"), "{list}");
+
+    // Nothing was posted twice across the restarts.
+    assert_eq!(desk.bot_posts(alice, &desk.announcements).len(), 2);
+    let summaries = desk
+        .bot_posts(alice, &inc.room)
+        .iter()
+        .filter(|post| body(post).contains("INC-1 · Checkout latency"))
+        .count();
+    assert_eq!(summaries, 1, "one summary, edited in place");
+    let acknowledgements = desk
+        .bot_posts(alice, &inc.room)
+        .iter()
+        .filter(|post| body(post).contains("is looking into it"))
+        .count();
+    assert_eq!(acknowledgements, 1, "only the first 👀 acknowledges");
+    Ok(())
+}
