@@ -484,3 +484,134 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     assert_eq!(acknowledgements, 1, "only the first 👀 acknowledges");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> Result<()> {
+    let hs = &servers().first;
+    let desk = Desk::new("[incidents]\nroom_version = \"11\"\n").await?;
+    let alice = &desk.alice;
+    let bob = TestUser::register(hs, "bob").await?;
+    let inc = desk.declare("Payments queue stuck").await?;
+    let create = alice
+        .state(&inc.room, "m.room.create", "")
+        .await?
+        .context("no create event")?;
+    assert_eq!(create["room_version"], "11");
+    assert_eq!(level(alice, &inc.room, desk.bot_id()).await?, 150);
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 100);
+    // Default severity from the configuration: SEV3.
+    assert!(topic(alice, &inc.room).await?.contains("· SEV3 ·"));
+
+    let space_alias = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
+    bob.join(&space_alias).await?;
+    bob.join(inc.room.as_str()).await?;
+    desk.command(
+        alice,
+        &inc.room,
+        &format!("!inc lead {}", bob.user_id),
+        "✅",
+    )
+    .await?;
+    assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 100);
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
+    assert_eq!(level(alice, &inc.room, desk.bot_id()).await?, 150);
+    desk.command(&bob, &inc.room, "!inc sev 2", "✅").await?;
+    assert_eq!(
+        name(alice, &inc.room).await?,
+        "🔥 INC-1 · SEV2 · Payments queue stuck"
+    );
+    Ok(())
+}
+
+/// The reminders the bot sent in `room`.
+fn reminders(desk: &Desk, room: &RoomId) -> Vec<Value> {
+    desk.bot_posts(&desk.alice, room)
+        .into_iter()
+        .filter(|post| body(post).starts_with("⏰"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commander_is_reminded_once_per_due_update() -> Result<()> {
+    let desk = Desk::new("[reminders]\nsev2 = \"2s\"\n").await?;
+    let alice = &desk.alice;
+    let inc = desk.declare("Search is slow --sev 2").await?;
+
+    let reminder = wait_for("a reminder", || async {
+        reminders(&desk, &inc.room).into_iter().next()
+    })
+    .await?;
+    assert_eq!(
+        reminder["content"]["msgtype"], "m.text",
+        "a notice would not notify"
+    );
+    assert_eq!(
+        reminder["content"]["m.mentions"]["user_ids"],
+        serde_json::json!([alice.user_id.as_str()])
+    );
+    assert!(body(&reminder).contains("a status update on INC-1 is due"));
+    // No new update, so the due time has not moved: no second reminder.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(reminders(&desk, &inc.room).len(), 1);
+
+    // An update moves the due time: one more reminder, 2 s later.
+    desk.command(alice, &inc.room, "!inc update Reindexing", "✅")
+        .await?;
+    wait_for("a second reminder", || async {
+        (reminders(&desk, &inc.room).len() == 2).then_some(())
+    })
+    .await?;
+    // Mitigated: no more reminders.
+    desk.command(alice, &inc.room, "!inc status monitoring", "✅")
+        .await?;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(reminders(&desk, &inc.room).len(), 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> Result<()> {
+    let mut desk = Desk::new("").await?;
+    desk.bot.terminate().await?;
+    desk.bot
+        .start_with_env(&[("FAILPOINTS", "declare-after-room=return")])
+        .await?;
+    let command = desk
+        .alice
+        .send_text(&desk.triage, "!inc declare Login failures")
+        .await?
+        .to_string();
+    let status = desk.bot.wait_exit().await?;
+    assert_eq!(status.code(), Some(137), "{}", desk.bot.log());
+    desk.bot.start().await?;
+
+    let bot = desk.bot_id();
+    let answer = desk
+        .alice
+        .wait_for_event(&desk.triage, "the declaration's answer", |event| {
+            is_thread_reply(event, bot, &command)
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(body(&answer).contains("INC-1"), "{}", body(&answer));
+    let headline = desk.headline("INC-1").await?;
+    assert!(headline.contains("Login failures"), "{headline}");
+    // One room: the next declaration is INC-2, and the bot is in exactly two incident rooms.
+    let second = desk.declare("Login failures again").await?;
+    assert!(
+        second.alias.contains("-2-login-failures-again:"),
+        "{}",
+        second.alias
+    );
+    let bot_rooms = servers()
+        .first
+        .admin_get(&format!("/v1/users/{}/joined_rooms", desk.bot.user_id))
+        .await?;
+    let rooms = bot_rooms["joined_rooms"]
+        .as_array()
+        .context("joined_rooms")?;
+    // Space, triage, announcements, postmortems and the two incidents.
+    assert_eq!(rooms.len(), 6, "{rooms:?}");
+    assert_eq!(desk.bot_posts(&desk.alice, &desk.announcements).len(), 2);
+    Ok(())
+}

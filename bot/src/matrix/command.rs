@@ -8,7 +8,7 @@ use matrix_sdk::{
     },
     Room,
 };
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
 use super::{
     incident,
@@ -83,7 +83,7 @@ pub async fn handle(
     let Some(parsed) = commands::parse(&body, message.sender.server_name()) else {
         return Ok(());
     };
-    fail::fail_point!("command-received", |_| crash());
+    fail::fail_point!("command-received", |_| super::crash());
     let name = parsed.as_ref().map_or("unknown", commands::Command::name);
     match once::claim(bot, &message.event_id, message.origin_server_ts).await? {
         Claim::Handled => return Ok(()),
@@ -118,12 +118,23 @@ pub async fn handle(
         match parsed {
             Ok(command) => {
                 let sent = message.origin_server_ts;
-                incident::run(bot, room, &message.event_id, &message.sender, sent, command).await?
+                let run =
+                    incident::run(bot, room, &message.event_id, &message.sender, sent, command);
+                match run.await {
+                    Ok(answer) => answer,
+                    Err(error) => match error.refusal() {
+                        Some(refusal) => {
+                            warn!(command = name, %error, "the homeserver refused part of a command");
+                            Answer::Refused(refusal)
+                        }
+                        None => return Err(error.into()),
+                    },
+                }
             }
             Err(error) => Answer::Refused(error.to_string()),
         }
     };
-    fail::fail_point!("command-before-answer", |_| crash());
+    fail::fail_point!("command-before-answer", |_| super::crash());
     if let Err(error) = reply::answer(room, message, &answer, bot.config.commands.threads).await {
         // A 4xx answer is for good (the bot may no longer post here): record it, or every
         // restart would try again. Anything else (network, 5xx) stays `Started`, so the next
@@ -137,7 +148,7 @@ pub async fn handle(
         }
         return Err(error.into());
     }
-    fail::fail_point!("command-after-answer", |_| crash());
+    fail::fail_point!("command-after-answer", |_| super::crash());
     let (outcome, counted) = match answer {
         Answer::Done(_) => (Outcome::Done, CommandOutcome::Ok),
         Answer::Refused(_) => (Outcome::Refused, CommandOutcome::Refused),
@@ -146,13 +157,6 @@ pub async fn handle(
     info!(command = name, outcome = ?outcome, "command handled");
     once::record(bot, &message.event_id, outcome).await?;
     Ok(())
-}
-
-/// A crash, for the end-to-end tests' fault injection.
-#[cfg(feature = "failpoints")]
-fn crash() -> Result<(), CommandError> {
-    tracing::warn!("failpoint: crashing");
-    std::process::exit(137)
 }
 
 #[cfg(test)]

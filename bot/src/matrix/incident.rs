@@ -54,6 +54,8 @@ pub const INCIDENT_STATE: &str = "org.brigade.incident";
 const COMMANDER_LEVEL: i32 = 100;
 const ROLE_LEVEL: i32 = 50;
 const RESPONDER_LEVEL: i32 = 0;
+/// The bot's own level in rooms before version 12 (from 12 on, the creator is above all).
+const BOT_LEVEL: i32 = 150;
 const DAY_MILLIS: u64 = 24 * 60 * 60 * 1000;
 
 /// Why an action could not be finished; the event stays unfinished and is taken up again.
@@ -74,6 +76,22 @@ pub enum ActionError {
     /// The incident's alias belongs to a room the bot is not in.
     #[error("the alias {0} is taken by a room the bot is not in")]
     AliasTaken(OwnedRoomAliasId),
+}
+
+impl ActionError {
+    /// What to tell people when the homeserver refused for good (a 4xx): trying again would
+    /// be refused again. `None` for failures worth another try (network, 5xx, the store).
+    pub fn refusal(&self) -> Option<String> {
+        let api = match self {
+            Self::Matrix(error) => error.as_client_api_error(),
+            Self::Http(error) => error.as_client_api_error(),
+            Self::AliasTaken(_) => return Some(self.to_string()),
+            Self::Store(_) | Self::Json(_) => None,
+        }?;
+        api.status_code
+            .is_client_error()
+            .then(|| format!("the homeserver refused: {api}"))
+    }
 }
 
 /// What a command asks of an incident, once it is known to be allowed.
@@ -182,6 +200,7 @@ async fn declare(
         reminded_for: None,
     };
     bot.store.save_incident(&record).await?;
+    fail::fail_point!("declare-after-room", |_| super::crash());
 
     // The summary, pinned; the room in the space; the headline. Independent of each other
     // except the pin, which needs the summary.
@@ -258,10 +277,9 @@ async fn create_room(
     let mut users = serde_json::Map::new();
     users.insert(incident.commander.to_string(), json!(COMMANDER_LEVEL));
     if creator_listed {
-        users.insert(
-            bot.config.matrix.user_id.to_string(),
-            json!(COMMANDER_LEVEL),
-        );
+        // Above the commander, as a version 12 creator is: a level can only be lowered by
+        // someone above it, and the bot must be able to hand command over.
+        users.insert(bot.config.matrix.user_id.to_string(), json!(BOT_LEVEL));
     }
     let levels = json!({
         "users": users,

@@ -24,6 +24,13 @@ use crate::{
     metrics::{Health, Metrics},
 };
 
+/// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.
+#[cfg(feature = "failpoints")]
+fn crash<T>() -> T {
+    tracing::warn!("failpoint: crashing");
+    std::process::exit(137)
+}
+
 /// What every handler works with.
 #[derive(Debug)]
 pub struct Bot {

@@ -1,9 +1,12 @@
 //! Reactions on an incident's messages (SPEC §8): 👀 on the summary or a page acknowledges the
 //! incident (the first one only); 🚑 on the summary makes the reactor commander, if allowed.
 
-use brigade_core::store::{Outcome, StoreError};
+use brigade_core::{
+    incident::IncidentRecord,
+    store::{Outcome, StoreError},
+};
 use matrix_sdk::{ruma::events::reaction::OriginalSyncReactionEvent, Room};
-use tracing::{debug, info, instrument};
+use tracing::{debug, info, instrument, warn};
 
 use super::{
     incident::{ActionError, Change},
@@ -66,6 +69,27 @@ pub async fn handle(
         }
     }
 
+    let outcome = match act(bot, room, record, key, reaction).await {
+        Ok(()) => Outcome::Done,
+        Err(error) => match error.refusal() {
+            Some(refusal) => {
+                warn!(%error, "{refusal}: the reaction is not acted on");
+                Outcome::Refused
+            }
+            None => return Err(error.into()),
+        },
+    };
+    once::record(bot, &reaction.event_id, outcome).await?;
+    Ok(())
+}
+
+async fn act(
+    bot: &Bot,
+    room: &Room,
+    record: IncidentRecord,
+    key: &str,
+    reaction: &OriginalSyncReactionEvent,
+) -> Result<(), ActionError> {
     let sent = u64::from(reaction.origin_server_ts.get());
     let change = Change {
         bot,
@@ -117,10 +141,8 @@ pub async fn handle(
     if let Some(text) = said {
         room.send(notice(&text))
             .with_transaction_id(transaction_id(&reaction.event_id, "reaction"))
-            .await
-            .map_err(ActionError::from)?;
+            .await?;
     }
-    once::record(bot, &reaction.event_id, Outcome::Done).await?;
     Ok(())
 }
 
