@@ -110,6 +110,7 @@ pub async fn run(
     };
     info!(%room_version, "incident rooms use this room version");
 
+    let (publisher, published) = matrix::publish::Publisher::new();
     let bot = Arc::new(Bot {
         client,
         config,
@@ -119,9 +120,19 @@ pub async fn run(
         clock,
         rooms,
         room_version,
+        publisher,
+        records: tokio::sync::Mutex::new(()),
+    });
+    let publishing = tokio::spawn({
+        let bot = bot.clone();
+        let stop = stop.clone();
+        async move { matrix::publish::run(&bot, published, stop).await }
     });
     let synced = matrix::sync::run(bot, stop.clone()).await;
     stop.cancel();
+    if let Err(error) = publishing.await {
+        tracing::warn!(%error, "publishing ended abnormally");
+    }
     let served = http.await.map_err(std::io::Error::other)?;
     synced?;
     served?;

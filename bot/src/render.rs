@@ -182,16 +182,11 @@ mod tests {
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
         };
-        IncidentRecord {
-            incident: Incident::declare(IncidentNumber(7), declaration, DECLARED)
-                .expect("declaration"),
-            room_id: owned_room_id!("!room:example.org"),
-            alias: owned_room_alias_id!("#inc-20261128-7-checkout-latency:example.org"),
-            summary_event: None,
-            headline_event: None,
-            pages: Vec::new(),
-            reminded_for: None,
-        }
+        IncidentRecord::new(
+            Incident::declare(IncidentNumber(7), declaration, DECLARED).expect("declaration"),
+            owned_room_id!("!room:example.org"),
+            owned_room_alias_id!("#inc-20261128-7-checkout-latency:example.org"),
+        )
     }
 
     #[test]

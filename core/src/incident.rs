@@ -328,9 +328,26 @@ pub struct IncidentRecord {
     /// The due time of the last reminder sent, so each due time is reminded once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_for: Option<u64>,
+    /// Counts the changes people can see; the room is brought in step with each version.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl IncidentRecord {
+    /// A just-declared incident in `room_id`, nothing posted about it yet.
+    pub fn new(incident: Incident, room_id: OwnedRoomId, alias: OwnedRoomAliasId) -> Self {
+        Self {
+            incident,
+            room_id,
+            alias,
+            summary_event: None,
+            headline_event: None,
+            pages: Vec::new(),
+            reminded_for: None,
+            version: 1,
+        }
+    }
+
     /// Whether 👀 on `event_id` acknowledges the incident.
     pub fn acknowledges(&self, event_id: &ruma::EventId) -> bool {
         self.summary_event.as_deref() == Some(event_id)

@@ -7,7 +7,13 @@
 //!   sync has the reaction: the path any bot's answer takes, with no work in between;
 //! - ✅: Alice sends `!inc help`, until her sync has the bot's ✅ (the bot's sync, its store
 //!   record, its send, and Alice's sync);
-//! - answer: the same command, until the threaded answer arrives.
+//! - answer: the same command, until the threaded answer arrives;
+//! - declare: `!inc declare` in triage, until Alice's sync has the ✅ the bot sends once the
+//!   room is complete (summary posted and pinned, room in the space, headline posted), next to
+//!   Alice's own bare `createRoom` with the same content (name, topic, alias, power levels,
+//!   initial state, an invite);
+//! - status: `!inc status` in the incident room (room name, topic, state, summary and
+//!   headline edits), until its ✅ is seen, next to the echo.
 //!
 //! Then the bot's resident memory after it has idled.
 
@@ -24,13 +30,18 @@ use brigade_tests::{
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
     synapse::{Homeserver, Options},
+    wait::wait_for,
 };
 use matrix_sdk::ruma::{
+    api::client::room::create_room::v3::{Request as CreateRoomRequest, RoomPreset},
     events::{reaction::ReactionEventContent, relation::Annotation},
-    UserId,
+    serde::Raw,
+    RoomAliasId, UserId,
 };
+use serde_json::json;
 
 const ROUNDS: usize = 50;
+const DECLARE_ROUNDS: usize = 20;
 const WARM_UP: usize = 3;
 
 fn main() -> Result<()> {
@@ -104,6 +115,8 @@ async fn bench() -> Result<()> {
         }
     }
 
+    let incidents = incident_rounds(&hs, &bot, &alice, &bob).await?;
+
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss = bot.rss_kib();
 
@@ -121,6 +134,21 @@ async fn bench() -> Result<()> {
         ratio(checked, echoed),
         ratio(checked, one_hop)
     );
+    let Incidents {
+        mut create,
+        mut declare,
+        mut acknowledged,
+        mut status,
+    } = incidents;
+    let created = report("homeserver: bare createRoom (same content)", &mut create);
+    report("bot: `!inc declare` -> ✅ seen", &mut acknowledged);
+    let declared = report("bot: `!inc declare` -> pinned + headline", &mut declare);
+    let changed = report("bot: `!inc status` -> ✅ seen", &mut status);
+    println!(
+        "median declare / createRoom: {:.2}x   median status ✅ / echo: {:.2}x",
+        ratio(declared, created),
+        ratio(changed, echoed)
+    );
     match rss {
         Some(kib) => println!(
             "bot resident memory after 5 s idle: {:.1} MiB",
@@ -130,6 +158,169 @@ async fn bench() -> Result<()> {
     }
     bot.terminate().await?;
     Ok(())
+}
+
+struct Incidents {
+    create: Vec<Duration>,
+    declare: Vec<Duration>,
+    acknowledged: Vec<Duration>,
+    status: Vec<Duration>,
+}
+
+/// Declarations next to bare `createRoom`s, then status changes in one incident room.
+async fn incident_rounds(
+    hs: &Homeserver,
+    bot: &BotProcess,
+    alice: &TestUser,
+    bob: &TestUser,
+) -> Result<Incidents> {
+    let bot_id = UserId::parse(&bot.user_id)?;
+    let alias = |room: &str| format!("#{}-{room}:{}", bot.rooms_prefix, hs.server_name);
+    let triage = alice.join(&alias("triage")).await?;
+    let announcements = alice.join(&alias("announce")).await?;
+    let mut create = Vec::new();
+    let mut declare = Vec::new();
+    let mut acknowledged = Vec::new();
+    let mut first_answer = None;
+    for round in 0..WARM_UP + DECLARE_ROUNDS {
+        let started = Instant::now();
+        alice
+            .client
+            .create_room(bare_room(round, &bob.user_id)?)
+            .await?;
+        let created = started.elapsed();
+
+        let started = Instant::now();
+        let title = format!("Bench incident {round}");
+        let command = format!("!inc declare {title} --sev 2");
+        let id = alice.send_text(&triage, &command).await?.to_string();
+        alice
+            .wait_for_event(&triage, "the declaration's ✅", |event| {
+                is_reaction(event, &bot_id, &id, "✅")
+            })
+            .await?;
+        let checked = started.elapsed();
+        // Complete: the headline is in announcements and the summary is pinned.
+        let headline = alice
+            .wait_for_event(&announcements, "the headline", |event| {
+                event["sender"] == bot_id.as_str()
+                    && event["content"]["body"]
+                        .as_str()
+                        .is_some_and(|body| body.contains(&format!("· {title}]")))
+            })
+            .await?;
+        let body = headline["content"]["body"].as_str().unwrap_or_default();
+        let incident_alias = body
+            .split(['(', ')'])
+            .find_map(|part| part.strip_prefix("https://matrix.to/#/"))
+            .context("no link in the headline")?;
+        let room = alice
+            .client
+            .resolve_room_alias(<&RoomAliasId>::try_from(incident_alias)?)
+            .await?
+            .room_id;
+        wait_for("the summary to be pinned", || async {
+            let state = hs
+                .admin_get(&format!("/v1/rooms/{room}/state"))
+                .await
+                .ok()?;
+            state["state"]
+                .as_array()?
+                .iter()
+                .any(|event| {
+                    event["type"] == "m.room.pinned_events"
+                        && event["content"]["pinned"]
+                            .as_array()
+                            .is_some_and(|pinned| !pinned.is_empty())
+                })
+                .then_some(())
+        })
+        .await?;
+        let declared = started.elapsed();
+        if first_answer.is_none() {
+            let answer = alice
+                .wait_for_event(&triage, "the declaration's answer", |event| {
+                    is_thread_reply(event, &bot_id, &id)
+                })
+                .await?;
+            first_answer = Some(
+                answer["content"]["body"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        if round >= WARM_UP {
+            create.push(created);
+            declare.push(declared);
+            acknowledged.push(checked);
+        }
+    }
+
+    let answer = first_answer.unwrap_or_default();
+    let incident_alias = answer
+        .split(['[', ']', '(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .with_context(|| format!("no alias in {answer}"))?
+        .to_owned();
+    let room = alice.join(&incident_alias).await?;
+    let mut status = Vec::new();
+    for round in 0..WARM_UP + ROUNDS {
+        let to = if round % 2 == 0 {
+            "identified"
+        } else {
+            "investigating"
+        };
+        let started = Instant::now();
+        let id = alice
+            .send_text(&room, &format!("!inc status {to}"))
+            .await?
+            .to_string();
+        alice
+            .wait_for_event(&room, "the status ✅", |event| {
+                is_reaction(event, &bot_id, &id, "✅")
+            })
+            .await?;
+        if round >= WARM_UP {
+            status.push(started.elapsed());
+        }
+    }
+    Ok(Incidents {
+        create,
+        declare,
+        acknowledged,
+        status,
+    })
+}
+
+/// A `createRoom` carrying what a declaration's does.
+fn bare_room(round: usize, invite: &UserId) -> Result<CreateRoomRequest> {
+    let mut request = CreateRoomRequest::new();
+    request.name = Some(format!("🔥 INC-{round} · SEV2 · Bare room {round}"));
+    request.topic = Some(format!("🚑 {invite} · SEV2 · investigating"));
+    request.room_alias_name = Some(format!(
+        "bare-{round}-{}",
+        brigade_tests::synapse::random_string(8).to_lowercase()
+    ));
+    request.preset = Some(RoomPreset::PrivateChat);
+    request.invite = vec![invite.to_owned()];
+    let levels = json!({
+        "users": { invite.as_str(): 100 },
+        "invite": 50, "kick": 100, "ban": 100, "redact": 50, "state_default": 100,
+        "events": { "m.room.topic": 50, "m.room.pinned_events": 50 },
+    });
+    request.power_level_content_override = Some(Raw::new(&levels)?.cast_unchecked());
+    let state = [
+        json!({ "type": "m.room.history_visibility", "state_key": "",
+                "content": { "history_visibility": "shared" } }),
+        json!({ "type": "org.brigade.incident", "state_key": "",
+                "content": { "number": round, "title": "Bare room", "status": "investigating" } }),
+    ];
+    request.initial_state = state
+        .iter()
+        .map(|event| Raw::new(event).map(Raw::cast_unchecked))
+        .collect::<Result<_, _>>()?;
+    Ok(request)
 }
 
 /// Prints median, p90 and max; returns the median.

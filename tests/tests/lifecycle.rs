@@ -142,6 +142,27 @@ async fn eventually(what: &str, mut probe: impl FnMut() -> bool) -> Result<()> {
     .await
 }
 
+/// Reads with `read` until what it reads satisfies `holds` (the bot brings rooms in step just
+/// after it answers), and returns it; the last reading is in the error.
+async fn until<T, F, Fut>(what: &str, read: F, holds: impl Fn(&T) -> bool) -> Result<T>
+where
+    T: std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let last = std::sync::Mutex::new(None);
+    wait_for(what, || async {
+        let value = read().await.ok()?;
+        if holds(&value) {
+            return Some(value);
+        }
+        *last.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(format!("{value:?}"));
+        None
+    })
+    .await
+    .with_context(|| format!("last read: {:?}", last.lock().ok()))
+}
+
 async fn topic(user: &TestUser, room: &RoomId) -> Result<String> {
     let topic = user
         .state(room, "m.room.topic", "")
@@ -174,10 +195,13 @@ async fn level(user: &TestUser, room: &RoomId, who: &UserId) -> Result<i64> {
 
 /// The pinned summary's event ID, and its text as last edited.
 async fn summary(user: &TestUser, room: &RoomId) -> Result<(String, String)> {
-    let pinned = user
-        .state(room, "m.room.pinned_events", "")
-        .await?
-        .context("nothing pinned")?;
+    let pinned = until(
+        "the summary to be pinned",
+        || async { user.state(room, "m.room.pinned_events", "").await },
+        Option::is_some,
+    )
+    .await?
+    .context("nothing pinned")?;
     let id = pinned["pinned"][0]
         .as_str()
         .context("no pinned event")?
@@ -226,10 +250,12 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 100);
     let (summary_id, text) = summary(alice, &inc.room).await?;
     assert!(text.contains("INC-1 · Checkout latency"), "{text}");
-    let child = alice
-        .state(&desk.space, "m.space.child", inc.room.as_str())
-        .await?;
-    assert!(child.is_some(), "the incident room is in the space");
+    until(
+        "the incident room in the space",
+        || alice.state(&desk.space, "m.space.child", inc.room.as_str()),
+        Option::is_some,
+    )
+    .await?;
     let parent = alice
         .state(&inc.room, "m.space.parent", desk.space.as_str())
         .await?;
@@ -245,13 +271,18 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         .command(alice, &inc.room, "!inc status identified", "✅")
         .await?;
     assert!(answer.contains("investigating → identified"), "{answer}");
-    assert!(topic(alice, &inc.room)
-        .await?
-        .ends_with("SEV2 · identified"));
-    assert_eq!(
-        incident_state(alice, &inc.room).await?["status"],
-        "identified"
-    );
+    until(
+        "the topic to say identified",
+        || topic(alice, &inc.room),
+        |topic| topic.ends_with("SEV2 · identified"),
+    )
+    .await?;
+    until(
+        "the state to say identified",
+        || incident_state(alice, &inc.room),
+        |state| state["status"] == "identified",
+    )
+    .await?;
     eventually("the summary to say identified", || {
         alice
             .current_body(&inc.room, &summary_id)
@@ -259,10 +290,12 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     })
     .await?;
     desk.command(alice, &inc.room, "!inc sev 1", "✅").await?;
-    assert_eq!(
-        name(alice, &inc.room).await?,
-        "🔥 INC-1 · SEV1 · Checkout latency"
-    );
+    until(
+        "the name to say SEV1",
+        || name(alice, &inc.room),
+        |name| name == "🔥 INC-1 · SEV1 · Checkout latency",
+    )
+    .await?;
     desk.command(
         alice,
         &inc.room,
@@ -270,9 +303,12 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         "✅",
     )
     .await?;
-    assert!(topic(alice, &inc.room)
-        .await?
-        .ends_with("SEV1 · identified · A bad deploy of the cart service"));
+    until(
+        "the topic to carry the summary",
+        || topic(alice, &inc.room),
+        |topic| topic.ends_with("SEV1 · identified · A bad deploy of the cart service"),
+    )
+    .await?;
     desk.command(alice, &inc.room, "!inc update Rolled back to 4.2", "✅")
         .await?;
     let headline = wait_for("the headline to carry the update", || async {
@@ -292,10 +328,18 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     );
 
     // Refusals change nothing.
-    let before = (
-        topic(alice, &inc.room).await?,
-        incident_state(alice, &inc.room).await?,
-    );
+    // Once the update is in the room's state, nothing else is on its way.
+    let state = until(
+        "the update in the state",
+        || incident_state(alice, &inc.room),
+        |state| {
+            state["updates"]
+                .as_array()
+                .is_some_and(|updates| updates.len() == 1)
+        },
+    )
+    .await?;
+    let before = (topic(alice, &inc.room).await?, state);
     let refusals = [
         ("!inc lead @nobody", "not in this room"),
         (
@@ -401,9 +445,12 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     .await?;
     assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 100);
     assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
-    assert!(topic(alice, &inc.room)
-        .await?
-        .starts_with(&format!("🚑 {} ·", bob.user_id)));
+    until(
+        "the topic to name Bob",
+        || topic(alice, &inc.room),
+        |topic| topic.starts_with(&format!("🚑 {} ·", bob.user_id)),
+    )
+    .await?;
     let answer = desk.command(alice, &inc.room, "!inc sev 3", "❓").await?;
     assert!(
         answer.contains(&format!("only the commander ({})", bob.user_id)),
@@ -435,18 +482,22 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         "✅",
     )
     .await?;
-    assert_eq!(
-        name(alice, &inc.room).await?,
-        "✅ INC-1 · SEV1 · Checkout latency"
-    );
+    until(
+        "the name to show resolved",
+        || name(alice, &inc.room),
+        |name| name == "✅ INC-1 · SEV1 · Checkout latency",
+    )
+    .await?;
     let answer = desk
         .command(&carol, &inc.room, "!inc status identified", "❓")
         .await?;
     assert!(answer.contains("reopen it first"), "{answer}");
-    assert_eq!(
-        incident_state(alice, &inc.room).await?["status"],
-        "resolved"
-    );
+    until(
+        "the state to say resolved",
+        || incident_state(alice, &inc.room),
+        |state| state["status"] == "resolved",
+    )
+    .await?;
     let headline = wait_for("the headline to show resolved", || async {
         desk.headline("INC-1")
             .await
@@ -456,7 +507,12 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     .await?;
     assert!(headline.contains("Cart is healthy again"), "{headline}");
     desk.command(&carol, &inc.room, "!inc reopen", "✅").await?;
-    assert!(topic(alice, &inc.room).await?.contains("· investigating"));
+    until(
+        "the topic to say investigating",
+        || topic(alice, &inc.room),
+        |topic| topic.contains("· investigating"),
+    )
+    .await?;
 
     // A second incident gets the next number; `list` links both.
     let second = desk.declare("DNS flapping").await?;
@@ -516,10 +572,12 @@ async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> R
     assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
     assert_eq!(level(alice, &inc.room, desk.bot_id()).await?, 150);
     desk.command(&bob, &inc.room, "!inc sev 2", "✅").await?;
-    assert_eq!(
-        name(alice, &inc.room).await?,
-        "🔥 INC-1 · SEV2 · Payments queue stuck"
-    );
+    until(
+        "the name to say SEV2",
+        || name(alice, &inc.room),
+        |name| name == "🔥 INC-1 · SEV2 · Payments queue stuck",
+    )
+    .await?;
     Ok(())
 }
 

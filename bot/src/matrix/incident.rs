@@ -22,17 +22,12 @@ use matrix_sdk::{
             error::ErrorKind,
         },
         events::{
-            room::{
-                member::MembershipState,
-                message::{ReplacementMetadata, RoomMessageEventContent},
-                pinned_events::RoomPinnedEventsEventContent,
-            },
-            space::child::SpaceChildEventContent,
+            room::{member::MembershipState, message::RoomMessageEventContent},
             Mentions,
         },
         serde::Raw,
-        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomAliasId, OwnedUserId,
-        RoomAliasId, UserId,
+        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedUserId, RoomAliasId,
+        UserId,
     },
     Room, RoomState,
 };
@@ -190,48 +185,18 @@ async fn declare(
     .map_err(|error| ActionError::Matrix(error.into()))?;
 
     let room = create_room(bot, &incident, &alias).await?;
-    let mut record = IncidentRecord {
-        incident,
-        room_id: room.room_id().to_owned(),
-        alias,
-        summary_event: None,
-        headline_event: None,
-        pages: Vec::new(),
-        reminded_for: None,
-    };
-    bot.store.save_incident(&record).await?;
-    fail::fail_point!("declare-after-room", |_| super::crash());
-
-    // The summary, pinned; the room in the space; the headline. Independent of each other
-    // except the pin, which needs the summary.
-    let summary = async {
-        let sent = room
-            .send(notice(&render::summary(&record)))
-            .with_transaction_id(transaction_id(cause, "summary"))
-            .await?;
-        room.send_state_event(RoomPinnedEventsEventContent::new(vec![sent
-            .response
-            .event_id
-            .clone()]))
-            .await?;
-        Ok::<_, ActionError>(sent.response.event_id)
-    };
-    let space = async {
-        if let Some(space) = bot.client.get_room(&bot.rooms.space) {
-            space
-                .send_state_event_for_key(
-                    room.room_id(),
-                    SpaceChildEventContent::new(vec![server.to_owned()]),
-                )
-                .await?;
+    let record = match bot.store.incident(room.room_id()).await? {
+        // Finishing a declaration a crash interrupted: the record may already be published.
+        Some(record) => record,
+        None => {
+            let record = IncidentRecord::new(incident, room.room_id().to_owned(), alias);
+            bot.store.save_incident(&record).await?;
+            record
         }
-        Ok::<_, ActionError>(())
     };
-    let headline = announce(bot, &record, cause);
-    let (summary, (), headline) = tokio::try_join!(summary, space, headline)?;
-    record.summary_event = Some(summary);
-    record.headline_event = headline;
-    bot.store.save_incident(&record).await?;
+    fail::fail_point!("declare-after-room", |_| super::crash());
+    // The summary (pinned), the room's place in the space and the headline follow at once.
+    bot.publisher.publish(&record.room_id);
     info!(incident = %record.incident.number, room_id = %record.room_id, "incident declared");
 
     Ok(Answer::Done(Some(format!(
@@ -351,24 +316,6 @@ async fn create_room(
         }
         Err(error) => Err(error.into()),
     }
-}
-
-/// Posts the headline in announcements; `None` when the bot cannot (logged: the incident goes
-/// on without it).
-async fn announce(
-    bot: &Bot,
-    record: &IncidentRecord,
-    cause: &EventId,
-) -> Result<Option<OwnedEventId>, ActionError> {
-    let Some(announcements) = bot.client.get_room(&bot.rooms.announcements) else {
-        warn!("the bot is not in the announcements room: no headline");
-        return Ok(None);
-    };
-    let sent = announcements
-        .send(notice(&render::headline(record)))
-        .with_transaction_id(transaction_id(cause, "headline"))
-        .await?;
-    Ok(Some(sent.response.event_id))
 }
 
 async fn list(bot: &Bot, all: bool) -> Result<Answer, ActionError> {
@@ -537,7 +484,7 @@ impl Change<'_> {
         if !levels.is_empty() {
             self.set_levels(&next.incident, &levels).await?;
         }
-        self.publish(&record, &next).await?;
+        self.commit(next).await?;
         Ok(Ok(text))
     }
 
@@ -574,61 +521,11 @@ impl Change<'_> {
         Ok(())
     }
 
-    /// Brings the room's name, topic and state, the pinned summary and the headline in step
-    /// with `next`, then stores it.
-    pub async fn publish(
-        &self,
-        previous: &IncidentRecord,
-        next: &IncidentRecord,
-    ) -> Result<(), ActionError> {
-        let (before, after) = (&previous.incident, &next.incident);
-        let name = async {
-            if before.room_name() != after.room_name() {
-                self.room.set_name(after.room_name()).await?;
-            }
-            Ok::<_, ActionError>(())
-        };
-        let topic = async {
-            if before.topic() != after.topic() {
-                self.room.set_room_topic(&after.topic()).await?;
-            }
-            Ok::<_, ActionError>(())
-        };
-        let state = async {
-            if before != after {
-                self.room
-                    .send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(after)?)
-                    .await?;
-            }
-            Ok::<_, ActionError>(())
-        };
-        let summary = async {
-            if let Some(summary) = &next.summary_event {
-                let edit = notice(&render::summary(next)).make_replacement(
-                    ReplacementMetadata::new(summary.clone(), Some(Mentions::new())),
-                );
-                self.room
-                    .send(edit)
-                    .with_transaction_id(transaction_id(self.cause, "summary-edit"))
-                    .await?;
-            }
-            Ok::<_, ActionError>(())
-        };
-        let headline = async {
-            let announcements = self.bot.client.get_room(&self.bot.rooms.announcements);
-            if let (Some(headline), Some(announcements)) = (&next.headline_event, announcements) {
-                let edit = notice(&render::headline(next)).make_replacement(
-                    ReplacementMetadata::new(headline.clone(), Some(Mentions::new())),
-                );
-                announcements
-                    .send(edit)
-                    .with_transaction_id(transaction_id(self.cause, "headline-edit"))
-                    .await?;
-            }
-            Ok::<_, ActionError>(())
-        };
-        tokio::try_join!(name, topic, state, summary, headline)?;
-        self.bot.store.save_incident(next).await?;
+    /// Stores `next` as a new version and has the room brought in step with it.
+    pub async fn commit(&self, mut next: IncidentRecord) -> Result<(), ActionError> {
+        next.version += 1;
+        self.bot.store.save_incident(&next).await?;
+        self.bot.publisher.publish(&next.room_id);
         Ok(())
     }
 

@@ -6,6 +6,7 @@ pub mod incident;
 mod invites;
 mod once;
 pub mod profile;
+pub mod publish;
 mod reaction;
 mod reminders;
 mod reply;
@@ -50,4 +51,8 @@ pub struct Bot {
     pub rooms: rooms::StandardRooms,
     /// The version incident rooms are created in.
     pub room_version: RoomVersionId,
+    /// Brings incident rooms in step with their records.
+    pub publisher: publish::Publisher,
+    /// Held while an incident record is read, changed and written back.
+    pub records: tokio::sync::Mutex<()>,
 }

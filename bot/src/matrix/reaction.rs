@@ -101,7 +101,7 @@ async fn act(
     let mut next = record.clone();
     let said = if key == ACKNOWLEDGE {
         if next.incident.acknowledge(sent) {
-            change.publish(&record, &next).await?;
+            change.commit(next.clone()).await?;
             Some(format!(
                 "👀 {} is looking into it: {} acknowledged at {}",
                 reaction.sender,
@@ -126,7 +126,7 @@ async fn act(
                 change
                     .set_levels(&next.incident, &[reaction.sender.clone(), previous.clone()])
                     .await?;
-                change.publish(&record, &next).await?;
+                change.commit(next.clone()).await?;
                 Some(format!(
                     "🚑 {} takes command of {} (was {previous})",
                     reaction.sender, next.incident.number

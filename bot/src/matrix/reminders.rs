@@ -80,16 +80,11 @@ mod tests {
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
         };
-        IncidentRecord {
-            incident: Incident::declare(IncidentNumber(1), declaration, declared)
-                .expect("declaration"),
-            room_id: owned_room_id!("!room:example.org"),
-            alias: owned_room_alias_id!("#inc:example.org"),
-            summary_event: None,
-            headline_event: None,
-            pages: Vec::new(),
-            reminded_for: None,
-        }
+        IncidentRecord::new(
+            Incident::declare(IncidentNumber(1), declaration, declared).expect("declaration"),
+            owned_room_id!("!room:example.org"),
+            owned_room_alias_id!("#inc:example.org"),
+        )
     }
 
     #[test]

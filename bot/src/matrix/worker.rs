@@ -72,6 +72,8 @@ pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: Cancellat
 }
 
 async fn handle(bot: &Bot, work: Work) {
+    // Commands, reactions and reminders read, change and write incident records.
+    let _records = bot.records.lock().await;
     match work {
         Work::Event { room_id, raw } => handle_event(bot, room_id, &raw).await,
         Work::Invite { room_id } => invites::handle(bot, &room_id).await,

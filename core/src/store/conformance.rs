@@ -86,15 +86,14 @@ fn record(number: u64, room: &str) -> IncidentRecord {
         declarer: owned_user_id!("@alice:example.org"),
         started: None,
     };
-    IncidentRecord {
-        incident: Incident::declare(IncidentNumber(number), declaration, 1_000)
-            .expect("declaration"),
-        room_id: room.try_into().expect("room ID"),
-        alias: owned_room_alias_id!("#inc:example.org"),
-        summary_event: Some(event_id!("$summary").to_owned()),
-        headline_event: None,
-        pages: Vec::new(),
-        reminded_for: None,
+    {
+        let mut record = IncidentRecord::new(
+            Incident::declare(IncidentNumber(number), declaration, 1_000).expect("declaration"),
+            room.try_into().expect("room ID"),
+            owned_room_alias_id!("#inc:example.org"),
+        );
+        record.summary_event = Some(event_id!("$summary").to_owned());
+        record
     }
 }
 

@@ -1,0 +1,284 @@
+//! Brings each incident's room in step with its stored record, off the command path.
+//!
+//! A command or reaction decides a change, stores it as a new version of the record and is
+//! answered at once; this task then makes the room show it: name, topic, `org.brigade.incident`
+//! state, the pinned summary and the announcements headline (posted for a new incident, edited
+//! in place afterwards), and the room's place in the space. Changes that come faster than they
+//! are published are published together. The version last published is stored, so after a
+//! crash every room that lags its record is brought up to date at the next start; messages
+//! carry transaction IDs derived from the room and the version, so a retry posts nothing twice.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use brigade_core::incident::IncidentRecord;
+use matrix_sdk::{
+    deserialized_responses::RawAnySyncOrStrippedState,
+    ruma::{
+        events::{
+            room::{message::ReplacementMetadata, pinned_events::RoomPinnedEventsEventContent},
+            space::child::SpaceChildEventContent,
+            Mentions, StateEventType,
+        },
+        OwnedEventId, OwnedRoomId, RoomId,
+    },
+    Room,
+};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, warn};
+
+use super::{
+    incident::{ActionError, INCIDENT_STATE},
+    reply::{notice, transaction_id},
+    Bot,
+};
+use crate::render;
+
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Asks for rooms to be published.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    queue: mpsc::UnboundedSender<OwnedRoomId>,
+}
+
+/// The receiving end, for [`run`].
+#[derive(Debug)]
+pub struct Queue(mpsc::UnboundedReceiver<OwnedRoomId>);
+
+impl Publisher {
+    /// A publisher and the queue [`run`] works through.
+    pub fn new() -> (Self, Queue) {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        (Self { queue }, Queue(receiver))
+    }
+
+    /// Has `room_id` brought in step with its stored record.
+    pub fn publish(&self, room_id: &RoomId) {
+        // Closed only at shutdown; the next start publishes what is left.
+        let _ = self.queue.send(room_id.to_owned());
+    }
+}
+
+/// Publishes every room that lags its record, then each room asked for, until shutdown.
+pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken) {
+    match bot.store.incidents().await {
+        Ok(incidents) => {
+            for record in incidents {
+                bot.publisher.publish(&record.room_id);
+            }
+        }
+        Err(error) => error!(%error, "cannot list incidents to publish"),
+    }
+    loop {
+        let first = tokio::select! {
+            () = shutdown.cancelled() => return,
+            room = queue.recv() => match room {
+                Some(room) => room,
+                None => return,
+            },
+        };
+        let mut rooms = BTreeSet::from([first]);
+        while let Ok(room) = queue.try_recv() {
+            rooms.insert(room);
+        }
+        for room_id in rooms {
+            let mut wait = RETRY_FIRST;
+            loop {
+                match publish(bot, &room_id).await {
+                    Ok(()) => break,
+                    Err(error) if error.refusal().is_some() => {
+                        // Trying again would be refused again: what could be shown is shown.
+                        error!(%room_id, %error, "the homeserver refused to update an incident room");
+                        if let Err(error) = mark_published(bot, &room_id).await {
+                            error!(%room_id, %error, "cannot record the room as published");
+                        }
+                        break;
+                    }
+                    Err(error) => {
+                        warn!(%room_id, %error, retry_in = ?wait, "cannot update an incident room yet");
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(wait) => {}
+                        }
+                        wait = (wait * 2).min(RETRY_MAX);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn published_key(room_id: &RoomId) -> String {
+    format!("published.{room_id}")
+}
+
+async fn published_version(bot: &Bot, room_id: &RoomId) -> Result<u64, ActionError> {
+    Ok(bot
+        .store
+        .meta(&published_key(room_id))
+        .await?
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(0))
+}
+
+async fn mark_published(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
+    let Some(record) = bot.store.incident(room_id).await? else {
+        return Ok(());
+    };
+    bot.store
+        .set_meta(
+            &published_key(room_id),
+            record.version.to_string().as_bytes(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Makes `room_id` show its stored record, if it does not yet.
+async fn publish(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
+    let Some(record) = bot.store.incident(room_id).await? else {
+        return Ok(());
+    };
+    if published_version(bot, room_id).await? >= record.version {
+        return Ok(());
+    }
+    let Some(room) = bot.client.get_room(room_id) else {
+        warn!(%room_id, "the bot is not in this incident room: it cannot be updated");
+        return mark_published(bot, room_id).await;
+    };
+    let incident = &record.incident;
+    // A new room has its name, topic and state from `createRoom` already.
+    let new = record.summary_event.is_none();
+    let name = async {
+        if !new && room.name().as_deref() != Some(incident.room_name().as_str()) {
+            room.set_name(incident.room_name()).await?;
+        }
+        Ok::<_, ActionError>(())
+    };
+    let topic = async {
+        if !new && room.topic().as_deref() != Some(incident.topic().as_str()) {
+            room.set_room_topic(&incident.topic()).await?;
+        }
+        Ok::<_, ActionError>(())
+    };
+    let state = async {
+        if !new && current_state(&room).await != Some(serde_json::to_value(incident)?) {
+            room.send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(incident)?)
+                .await?;
+        }
+        Ok::<_, ActionError>(())
+    };
+    let summary = summary(&room, &record);
+    let headline = headline(bot, &record);
+    let space = async {
+        if new {
+            if let Some(space) = bot.client.get_room(&bot.rooms.space) {
+                let via = vec![bot.config.matrix.user_id.server_name().to_owned()];
+                space
+                    .send_state_event_for_key(room_id, SpaceChildEventContent::new(via))
+                    .await?;
+            }
+        }
+        Ok::<_, ActionError>(())
+    };
+    let ((), (), (), summary_event, headline_event, ()) =
+        tokio::try_join!(name, topic, state, summary, headline, space)?;
+
+    // Written under the records lock: a command may have stored a newer version meanwhile.
+    let _records = bot.records.lock().await;
+    if let Some(mut latest) = bot.store.incident(room_id).await? {
+        if latest.summary_event.is_none() || latest.headline_event.is_none() {
+            latest.summary_event = latest.summary_event.or(summary_event);
+            latest.headline_event = latest.headline_event.or(headline_event);
+            bot.store.save_incident(&latest).await?;
+        }
+    }
+    bot.store
+        .set_meta(
+            &published_key(room_id),
+            record.version.to_string().as_bytes(),
+        )
+        .await?;
+    debug!(%room_id, version = record.version, "incident room published");
+    Ok(())
+}
+
+/// The `org.brigade.incident` state as the bot's client last saw it.
+async fn current_state(room: &Room) -> Option<Value> {
+    let state = room
+        .get_state_event(StateEventType::from(INCIDENT_STATE), "")
+        .await
+        .ok()??;
+    let RawAnySyncOrStrippedState::Sync(raw) = state else {
+        return None;
+    };
+    let event: Value = raw.deserialize_as().ok()?;
+    Some(event.get("content")?.clone())
+}
+
+/// Posts and pins the summary of a new incident, or edits it; returns a newly posted one.
+async fn summary(
+    room: &Room,
+    record: &IncidentRecord,
+) -> Result<Option<OwnedEventId>, ActionError> {
+    let text = render::summary(record);
+    let version = record.version.to_string();
+    if let Some(summary) = &record.summary_event {
+        let edit = notice(&text).make_replacement(ReplacementMetadata::new(
+            summary.clone(),
+            Some(Mentions::new()),
+        ));
+        room.send(edit)
+            .with_transaction_id(transaction_id(
+                &format!("{}\u{0}{version}", record.room_id),
+                "summary-edit",
+            ))
+            .await?;
+        return Ok(None);
+    }
+    let posted = room
+        .send(notice(&text))
+        .with_transaction_id(transaction_id(&record.room_id, "summary"))
+        .await?
+        .response
+        .event_id;
+    room.send_state_event(RoomPinnedEventsEventContent::new(vec![posted.clone()]))
+        .await?;
+    Ok(Some(posted))
+}
+
+/// Posts the headline of a new incident in announcements, or edits it; returns a newly posted
+/// one. Without the announcements room (the bot was removed) there is no headline.
+async fn headline(bot: &Bot, record: &IncidentRecord) -> Result<Option<OwnedEventId>, ActionError> {
+    let Some(announcements) = bot.client.get_room(&bot.rooms.announcements) else {
+        warn!("the bot is not in the announcements room: no headline");
+        return Ok(None);
+    };
+    let text = render::headline(record);
+    let version = record.version.to_string();
+    if let Some(headline) = &record.headline_event {
+        let edit = notice(&text).make_replacement(ReplacementMetadata::new(
+            headline.clone(),
+            Some(Mentions::new()),
+        ));
+        announcements
+            .send(edit)
+            .with_transaction_id(transaction_id(
+                &format!("{}\u{0}{version}", record.room_id),
+                "headline-edit",
+            ))
+            .await?;
+        return Ok(None);
+    }
+    let posted = announcements
+        .send(notice(&text))
+        .with_transaction_id(transaction_id(&record.room_id, "headline"))
+        .await?
+        .response
+        .event_id;
+    Ok(Some(posted))
+}
