@@ -26,6 +26,8 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use brigade_bot::matrix::incident::room_request;
+use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
@@ -33,15 +35,18 @@ use brigade_tests::{
     wait::wait_for,
 };
 use matrix_sdk::ruma::{
-    api::client::room::create_room::v3::{Request as CreateRoomRequest, RoomPreset},
+    api::client::room::create_room::v3::Request as CreateRoomRequest,
     events::{reaction::ReactionEventContent, relation::Annotation},
-    serde::Raw,
-    RoomAliasId, UserId,
+    RoomAliasId, RoomId, RoomVersionId, UserId,
 };
-use serde_json::json;
 
-const ROUNDS: usize = 50;
-const DECLARE_ROUNDS: usize = 20;
+/// Rounds per measurement; `BRIGADE_BENCH_ROUNDS` sets fewer for a quick look.
+fn rounds(default: usize) -> usize {
+    std::env::var("BRIGADE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(default)
+}
 const WARM_UP: usize = 3;
 
 fn main() -> Result<()> {
@@ -70,7 +75,7 @@ async fn bench() -> Result<()> {
     let mut echo = Vec::new();
     let mut reaction = Vec::new();
     let mut answer = Vec::new();
-    for round in 0..WARM_UP + ROUNDS {
+    for round in 0..WARM_UP + rounds(50) {
         let started = Instant::now();
         let id = alice
             .send_text(&room, &format!("ping {round}"))
@@ -121,7 +126,9 @@ async fn bench() -> Result<()> {
     let rss = bot.rss_kib();
 
     println!(
-        "Brigade latency, {ROUNDS} rounds after {WARM_UP} warm-up, one Synapse on this machine"
+        "Brigade latency, {} rounds ({} for declarations) after {WARM_UP} warm-up, one Synapse on this machine",
+        rounds(50),
+        rounds(20)
     );
     println!("{:<44} {:>8} {:>8} {:>8}", "", "median", "p90", "max");
     let one_hop = report("homeserver: send -> other client's sync", &mut baseline);
@@ -182,12 +189,21 @@ async fn incident_rounds(
     let mut declare = Vec::new();
     let mut acknowledged = Vec::new();
     let mut first_answer = None;
-    for round in 0..WARM_UP + DECLARE_ROUNDS {
+    let space = alice
+        .client
+        .resolve_room_alias(<&RoomAliasId>::try_from(alias("incidents").as_str())?)
+        .await?
+        .room_id;
+    let version = alice
+        .client
+        .homeserver_capabilities()
+        .room_versions()
+        .await?
+        .default;
+    for round in 0..WARM_UP + rounds(20) {
+        let request = bare_room(round, alice, &bob.user_id, &space, &version)?;
         let started = Instant::now();
-        alice
-            .client
-            .create_room(bare_room(round, &bob.user_id)?)
-            .await?;
+        alice.client.create_room(request).await?;
         let created = started.elapsed();
 
         let started = Instant::now();
@@ -265,7 +281,7 @@ async fn incident_rounds(
         .to_owned();
     let room = alice.join(&incident_alias).await?;
     let mut status = Vec::new();
-    for round in 0..WARM_UP + ROUNDS {
+    for round in 0..WARM_UP + rounds(50) {
         let to = if round % 2 == 0 {
             "identified"
         } else {
@@ -284,6 +300,18 @@ async fn incident_rounds(
         if round >= WARM_UP {
             status.push(started.elapsed());
         }
+        // Measured in a quiet room: the summary shows this change before the next command.
+        wait_for("the summary edit", || async {
+            let events = alice.events(&room);
+            let edits: Vec<&str> = events
+                .iter()
+                .filter_map(|event| event["content"]["m.new_content"]["body"].as_str())
+                .collect();
+            (edits.len() > round && edits.last()?.contains(&format!("**Status** {to}")))
+                .then_some(())
+        })
+        .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     Ok(Incidents {
         create,
@@ -293,34 +321,36 @@ async fn incident_rounds(
     })
 }
 
-/// A `createRoom` carrying what a declaration's does.
-fn bare_room(round: usize, invite: &UserId) -> Result<CreateRoomRequest> {
-    let mut request = CreateRoomRequest::new();
-    request.name = Some(format!("🔥 INC-{round} · SEV2 · Bare room {round}"));
-    request.topic = Some(format!("🚑 {invite} · SEV2 · investigating"));
-    request.room_alias_name = Some(format!(
-        "bare-{round}-{}",
-        brigade_tests::synapse::random_string(8).to_lowercase()
-    ));
-    request.preset = Some(RoomPreset::PrivateChat);
-    request.invite = vec![invite.to_owned()];
-    let levels = json!({
-        "users": { invite.as_str(): 100 },
-        "invite": 50, "kick": 100, "ban": 100, "redact": 50, "state_default": 100,
-        "events": { "m.room.topic": 50, "m.room.pinned_events": 50 },
-    });
-    request.power_level_content_override = Some(Raw::new(&levels)?.cast_unchecked());
-    let state = [
-        json!({ "type": "m.room.history_visibility", "state_key": "",
-                "content": { "history_visibility": "shared" } }),
-        json!({ "type": "org.brigade.incident", "state_key": "",
-                "content": { "number": round, "title": "Bare room", "status": "investigating" } }),
-    ];
-    request.initial_state = state
-        .iter()
-        .map(|event| Raw::new(event).map(Raw::cast_unchecked))
-        .collect::<Result<_, _>>()?;
-    Ok(request)
+/// The `createRoom` a declaration makes (the bot's own builder), made by Alice with Bob as the
+/// commander.
+fn bare_room(
+    round: usize,
+    alice: &TestUser,
+    commander: &UserId,
+    space: &RoomId,
+    version: &RoomVersionId,
+) -> Result<CreateRoomRequest> {
+    let declaration = Declaration {
+        title: format!("Bare room {round}"),
+        severity: Severity::Sev2,
+        kind: "operations".to_owned(),
+        private: false,
+        declarer: commander.to_owned(),
+        started: None,
+    };
+    let incident = Incident::declare(IncidentNumber(round as u64), declaration, 0)?;
+    let alias = RoomAliasId::parse(format!(
+        "#bare-{round}-{}:{}",
+        brigade_tests::synapse::random_string(8).to_lowercase(),
+        alice.user_id.server_name()
+    ))?;
+    Ok(room_request(
+        &incident,
+        &alias,
+        space,
+        &alice.user_id,
+        version,
+    )?)
 }
 
 /// Prints median, p90 and max; returns the median.

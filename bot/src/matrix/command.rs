@@ -73,6 +73,7 @@ pub async fn handle(
     message: &OriginalSyncRoomMessageEvent,
 ) -> Result<(), CommandError> {
     // Notices are what bots say (never commands); an edit of a command does not run it again.
+    let started = std::time::Instant::now();
     let MessageType::Text(text) = &message.content.msgtype else {
         return Ok(());
     };
@@ -135,7 +136,11 @@ pub async fn handle(
         }
     };
     fail::fail_point!("command-before-answer", |_| super::crash());
-    if let Err(error) = reply::answer(room, message, &answer, bot.config.commands.threads).await {
+    let answered = reply::answer(room, message, &answer, bot.config.commands.threads).await;
+    // Bring the room in step with what the command changed, if anything (a no-op otherwise),
+    // after the answer, so the answer does not wait behind the room's updates.
+    bot.publisher.publish(room.room_id());
+    if let Err(error) = answered {
         // A 4xx answer is for good (the bot may no longer post here): record it, or every
         // restart would try again. Anything else (network, 5xx) stays `Started`, so the next
         // start finishes it.
@@ -154,7 +159,8 @@ pub async fn handle(
         Answer::Refused(_) => (Outcome::Refused, CommandOutcome::Refused),
     };
     bot.metrics.command(name, counted);
-    info!(command = name, outcome = ?outcome, "command handled");
+    let elapsed_ms = started.elapsed().as_millis();
+    info!(command = name, outcome = ?outcome, elapsed_ms, "command handled");
     once::record(bot, &message.event_id, outcome).await?;
     Ok(())
 }

@@ -27,7 +27,7 @@ use matrix_sdk::{
         },
         serde::Raw,
         EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedUserId, RoomAliasId,
-        UserId,
+        RoomId, RoomVersionId, UserId,
     },
     Room, RoomState,
 };
@@ -35,6 +35,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::{
+    publish,
     reply::{notice, transaction_id},
     Bot,
 };
@@ -184,7 +185,9 @@ async fn declare(
     ))
     .map_err(|error| ActionError::Matrix(error.into()))?;
 
+    let creating = std::time::Instant::now();
     let room = create_room(bot, &incident, &alias).await?;
+    let create_room_ms = creating.elapsed().as_millis();
     let record = match bot.store.incident(room.room_id()).await? {
         // Finishing a declaration a crash interrupted: the record may already be published.
         Some(record) => record,
@@ -195,9 +198,14 @@ async fn declare(
         }
     };
     fail::fail_point!("declare-after-room", |_| super::crash());
-    // The summary (pinned), the room's place in the space and the headline follow at once.
-    bot.publisher.publish(&record.room_id);
-    info!(incident = %record.incident.number, room_id = %record.room_id, "incident declared");
+    // The summary (pinned), the headline and the room's place in the space, before the answer:
+    // its ✅ says the room is complete. If the homeserver is not up to it now, the publisher
+    // keeps trying while the answer goes out.
+    if let Err(error) = publish::publish(bot, &record.room_id, publish::Records::Held).await {
+        warn!(%error, "the new incident room is not complete yet; the publisher carries on");
+        bot.publisher.publish(&record.room_id);
+    }
+    info!(incident = %record.incident.number, room_id = %record.room_id, create_room_ms, "incident declared");
 
     Ok(Answer::Done(Some(format!(
         "Declared **{}**: [{}]({}). You are in command and invited to the room.",
@@ -233,7 +241,39 @@ async fn create_room(
     incident: &Incident,
     alias: &RoomAliasId,
 ) -> Result<Room, ActionError> {
-    let version = &bot.room_version;
+    let request = room_request(
+        incident,
+        alias,
+        &bot.rooms.space,
+        &bot.config.matrix.user_id,
+        &bot.room_version,
+    )?;
+    match bot.client.create_room(request).await {
+        Ok(room) => Ok(room),
+        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
+            // An earlier try created it before a crash: go on with that room.
+            let found = bot.client.resolve_room_alias(alias).await?;
+            let room = bot
+                .client
+                .get_room(&found.room_id)
+                .filter(|room| room.state() == RoomState::Joined);
+            room.ok_or_else(|| ActionError::AliasTaken(alias.to_owned()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The one `createRoom` of a declaration (SPEC §5): name, topic, alias, power levels (§6),
+/// join rule (members of `space` join; others are invited), history visibility, the space
+/// parent, the `org.brigade.incident` state, and the commander's invitation. `creator` is the
+/// bot; from room version 12 on it is above everyone without being listed.
+pub fn room_request(
+    incident: &Incident,
+    alias: &RoomAliasId,
+    space: &RoomId,
+    creator: &UserId,
+    version: &RoomVersionId,
+) -> Result<CreateRoomRequest, serde_json::Error> {
     // Room version 12 gives the creator unlimited power and refuses it in `users`; before
     // that the creator needs its 100 written down like anyone else.
     let creator_listed = !version
@@ -244,7 +284,7 @@ async fn create_room(
     if creator_listed {
         // Above the commander, as a version 12 creator is: a level can only be lowered by
         // someone above it, and the bot must be able to hand command over.
-        users.insert(bot.config.matrix.user_id.to_string(), json!(BOT_LEVEL));
+        users.insert(creator.to_string(), json!(BOT_LEVEL));
     }
     let levels = json!({
         "users": users,
@@ -265,7 +305,7 @@ async fn create_room(
             INCIDENT_STATE: COMMANDER_LEVEL,
         },
     });
-    let server = bot.config.matrix.user_id.server_name();
+    let server = creator.server_name();
     let initial_state = [
         json!({
             "type": "m.room.join_rules",
@@ -273,7 +313,7 @@ async fn create_room(
             // Members of the Incidents space join from the space; anyone else is invited.
             "content": {
                 "join_rule": "restricted",
-                "allow": [{ "type": "m.room_membership", "room_id": bot.rooms.space }],
+                "allow": [{ "type": "m.room_membership", "room_id": space }],
             },
         }),
         json!({
@@ -283,7 +323,7 @@ async fn create_room(
         }),
         json!({
             "type": "m.space.parent",
-            "state_key": bot.rooms.space,
+            "state_key": space,
             "content": { "via": [server], "canonical": true },
         }),
         json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident }),
@@ -302,20 +342,7 @@ async fn create_room(
         .iter()
         .map(|event| Raw::new(event).map(Raw::cast_unchecked))
         .collect::<Result<_, _>>()?;
-
-    match bot.client.create_room(request).await {
-        Ok(room) => Ok(room),
-        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
-            // An earlier try created it before a crash: go on with that room.
-            let found = bot.client.resolve_room_alias(alias).await?;
-            let room = bot
-                .client
-                .get_room(&found.room_id)
-                .filter(|room| room.state() == RoomState::Joined);
-            room.ok_or_else(|| ActionError::AliasTaken(alias.to_owned()))
-        }
-        Err(error) => Err(error.into()),
-    }
+    Ok(request)
 }
 
 async fn list(bot: &Bot, all: bool) -> Result<Answer, ActionError> {
@@ -521,11 +548,11 @@ impl Change<'_> {
         Ok(())
     }
 
-    /// Stores `next` as a new version and has the room brought in step with it.
+    /// Stores `next` as a new version. The caller has the room published once it has
+    /// answered, so the answer is not queued behind the room's updates at the homeserver.
     pub async fn commit(&self, mut next: IncidentRecord) -> Result<(), ActionError> {
         next.version += 1;
         self.bot.store.save_incident(&next).await?;
-        self.bot.publisher.publish(&next.room_id);
         Ok(())
     }
 

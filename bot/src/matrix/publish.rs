@@ -87,7 +87,7 @@ pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken
         for room_id in rooms {
             let mut wait = RETRY_FIRST;
             loop {
-                match publish(bot, &room_id).await {
+                match publish(bot, &room_id, Records::Free).await {
                     Ok(()) => break,
                     Err(error) if error.refusal().is_some() => {
                         // Trying again would be refused again: what could be shown is shown.
@@ -138,8 +138,17 @@ async fn mark_published(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> 
     Ok(())
 }
 
+/// Whether the caller holds [`Bot::records`] already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Records {
+    /// The caller (the worker) holds the lock.
+    Held,
+    /// Take the lock for the record's update.
+    Free,
+}
+
 /// Makes `room_id` show its stored record, if it does not yet.
-async fn publish(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
+pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<(), ActionError> {
     let Some(record) = bot.store.incident(room_id).await? else {
         return Ok(());
     };
@@ -150,6 +159,7 @@ async fn publish(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
         warn!(%room_id, "the bot is not in this incident room: it cannot be updated");
         return mark_published(bot, room_id).await;
     };
+    let started = std::time::Instant::now();
     let incident = &record.incident;
     // A new room has its name, topic and state from `createRoom` already.
     let new = record.summary_event.is_none();
@@ -189,7 +199,10 @@ async fn publish(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
         tokio::try_join!(name, topic, state, summary, headline, space)?;
 
     // Written under the records lock: a command may have stored a newer version meanwhile.
-    let _records = bot.records.lock().await;
+    let _records = match records {
+        Records::Free => Some(bot.records.lock().await),
+        Records::Held => None,
+    };
     if let Some(mut latest) = bot.store.incident(room_id).await? {
         if latest.summary_event.is_none() || latest.headline_event.is_none() {
             latest.summary_event = latest.summary_event.or(summary_event);
@@ -203,7 +216,8 @@ async fn publish(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
             record.version.to_string().as_bytes(),
         )
         .await?;
-    debug!(%room_id, version = record.version, "incident room published");
+    let elapsed_ms = started.elapsed().as_millis();
+    debug!(%room_id, version = record.version, elapsed_ms, "incident room published");
     Ok(())
 }
 

@@ -143,6 +143,7 @@ async fn act(
             .with_transaction_id(transaction_id(&reaction.event_id, "reaction"))
             .await?;
     }
+    bot.publisher.publish(room.room_id());
     Ok(())
 }
 
