@@ -9,7 +9,7 @@ use std::{net::Ipv4Addr, path::PathBuf, time::Duration};
 use anyhow::{Context, Result};
 use brigade_tests::synapse::{random_string, workspace_root, Homeserver, Options};
 use clap::Parser;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Runs a local Synapse with Brigade and prints how to sign in with Element.
 #[derive(Debug, Parser)]
@@ -84,8 +84,8 @@ async fn main() -> Result<()> {
         brigade_bot::cli::shutdown_signal(),
     ));
 
-    let room = create_room_with_bot(&homeserver, "you", &your_password, &bot_id).await?;
     wait_for_bot(args.http_port).await?;
+    join_standard_rooms(&homeserver, "you", &your_password).await?;
 
     println!(
         "\nBrigade is running.\n\n\
@@ -93,9 +93,12 @@ async fn main() -> Result<()> {
          homeserver  http://localhost:{port}\n  \
          user        {your_id}\n  \
          password    {your_password}\n\n\
-         Open the room \"Brigade\" ({room}) and send:  !inc help\n\
-         You can also invite {bot_id} to any room or start a direct message with it.\n\
-         The Incidents space is #incidents:localhost: /join it from Element.\n\n\
+         You are in the Incidents space with its triage and announcements rooms.\n\
+         In \"Incident triage\" send:  !inc declare Checkout is slow --sev 2\n\
+         Brigade invites you to the incident's room; there, try  !inc help  and the\n\
+         other commands (status, sev, summary, update, page, lead, role, reopen), and\n\
+         react 👀 or 🚑 on the pinned summary. Announcements shows the headline.\n\
+         You can also invite {bot_id} to any room or start a direct message with it.\n\n\
          Bot health: http://127.0.0.1:{http}/healthz   metrics: http://127.0.0.1:{http}/metrics\n\
          Homeserver files and logs: {dir}\n\
          Ctrl-C stops Brigade and the homeserver.\n",
@@ -114,33 +117,30 @@ fn avatar() -> PathBuf {
     workspace_root().join("config").join("brigade-avatar.png")
 }
 
-/// Creates the room "Brigade" as `localpart` with the bot invited, then logs that session out
-/// so the reader's Element is their only device.
-async fn create_room_with_bot(
+/// Joins `localpart` to the Incidents space, triage and announcements, then logs that session
+/// out so the reader's Element is their only device.
+async fn join_standard_rooms(
     homeserver: &Homeserver,
     localpart: &str,
     password: &str,
-    bot: &str,
-) -> Result<String> {
+) -> Result<()> {
     let token = homeserver.access_token(localpart, password).await?;
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(format!("{}/_matrix/client/v3/createRoom", homeserver.url))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Brigade", "topic": "Try !inc help", "preset": "private_chat", "invite": [bot]}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    for room in ["incidents", "incident-triage", "incidents-announce"] {
+        let alias = format!("#{room}:{}", homeserver.server_name).replace('#', "%23");
+        http.post(format!("{}/_matrix/client/v3/join/{alias}", homeserver.url))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("joining #{room}"))?;
+    }
     http.post(format!("{}/_matrix/client/v3/logout", homeserver.url))
         .bearer_auth(&token)
         .send()
         .await?;
-    Ok(created["room_id"]
-        .as_str()
-        .context("no room_id")?
-        .to_owned())
+    Ok(())
 }
 
 async fn wait_for_bot(http_port: u16) -> Result<()> {
