@@ -371,6 +371,40 @@ async fn command_older_than_max_age_sent_while_down_is_not_run() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_burst_larger_than_one_sync_is_read_back_and_each_command_answered_once() -> Result<()> {
+    // The bot is frozen (SIGSTOP) while more commands arrive than one sync carries (100 per
+    // room): its next sync is `limited`, and the bot reads back what it left out.
+    const BURST: usize = 120;
+    let scene = scene("").await?;
+    let pid = scene.bot.pid().context("bot running")?.to_string();
+    let signal = |name: &str| Command::new("kill").args([name, &pid]).status();
+    assert!(signal("-STOP")?.success());
+    let mut commands = Vec::with_capacity(BURST);
+    for _ in 0..BURST {
+        commands.push(
+            scene
+                .alice
+                .send_text(&scene.room, "!inc help help")
+                .await?
+                .to_string(),
+        );
+    }
+    assert!(signal("-CONT")?.success());
+    for command in &commands {
+        scene.wait_for_reaction(command, "✅").await?;
+    }
+    for command in &commands {
+        assert_eq!(
+            scene.answers_to(command).0,
+            1,
+            "{command}: {}",
+            scene.bot.log()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn homeserver_outage_turns_healthz_unavailable_and_the_bot_recovers() -> Result<()> {
     // A homeserver of its own: the shared ones must stay up for the other tests.
     let mut hs =

@@ -9,7 +9,15 @@
 use std::{sync::Arc, time::Duration};
 
 use brigade_core::store::StoreError;
-use matrix_sdk::{config::SyncSettings, room::MessagesOptions, ruma::UInt};
+use matrix_sdk::{
+    config::SyncSettings,
+    room::MessagesOptions,
+    ruma::{
+        api::client::{filter::FilterDefinition, sync::sync_events::v3::Filter},
+        UInt,
+    },
+    Room,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -87,8 +95,12 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
 /// back off.
 async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
     // The first sync returns at once, so /healthz turns healthy without waiting out a long poll.
-    let mut settings = SyncSettings::default().timeout(Duration::ZERO);
+    let mut settings = SyncSettings::default()
+        .timeout(Duration::ZERO)
+        .filter(timeline_filter());
     let mut failures: u32 = 0;
+    // When the last sync response came: a limited timeline is read back to a little before it.
+    let mut previous_sync = bot.clock.now_millis();
     loop {
         let response = match bot.client.sync_once(settings.clone()).await {
             Ok(response) => response,
@@ -114,6 +126,19 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
             .token(response.next_batch.clone())
             .timeout(SYNC_TIMEOUT);
         for (room_id, update) in response.rooms.joined {
+            if update.timeline.limited {
+                // More happened in this room than one sync carries: read back what was left out
+                // (events already handled are dropped by the store's record).
+                let Some(room) = bot.client.get_room(&room_id) else {
+                    continue;
+                };
+                let since = previous_sync.saturating_sub(millis(CATCH_UP_MARGIN));
+                warn!(%room_id, "sync skipped events in a busy room; reading them back");
+                let from = update.timeline.prev_batch.clone();
+                if !backfill(&room, queue, since, from).await {
+                    return;
+                }
+            }
             for event in update.timeline.events {
                 let work = Work::Event {
                     room_id: room_id.clone(),
@@ -129,8 +154,9 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
                 return;
             }
         }
+        previous_sync = bot.clock.now_millis();
         let checkpoint = Work::Checkpoint {
-            at_millis: bot.clock.now_millis(),
+            at_millis: previous_sync,
         };
         if queue.send(checkpoint).await.is_err() {
             return;
@@ -183,63 +209,86 @@ async fn first_sync(bot: &Bot) -> Result<(), SyncError> {
     Ok(())
 }
 
+/// Each sync carries up to this many events per room before it says `limited`.
+const TIMELINE_LIMIT: u32 = 100;
+
+fn timeline_filter() -> Filter {
+    let mut definition = FilterDefinition::default();
+    definition.room.timeline.limit = Some(UInt::from(TIMELINE_LIMIT));
+    Filter::FilterDefinition(definition)
+}
+
 /// Queues each joined room's events since `since_millis`, oldest first.
 async fn catch_up(bot: &Bot, queue: &mpsc::Sender<Work>, since_millis: u64) {
     for room in bot.client.joined_rooms() {
-        let room_id = room.room_id().to_owned();
-        let mut events = Vec::new();
-        let mut from = None;
-        let mut complete = false;
-        for _ in 0..CATCH_UP_MAX_PAGES {
-            let mut options = MessagesOptions::backward().from(from.as_deref());
-            options.limit = UInt::from(CATCH_UP_PAGE);
-            let page = match room.messages(options).await {
-                Ok(page) => page,
-                Err(error) => {
-                    warn!(%room_id, %error, "catch-up could not read the room; commands sent there while the bot was down may be missed");
-                    complete = true;
-                    break;
-                }
-            };
-            let mut reached = page.chunk.is_empty() || page.end.is_none();
-            for event in page.chunk {
-                let timestamp = event
-                    .raw()
-                    .get_field::<UInt>("origin_server_ts")
-                    .ok()
-                    .flatten()
-                    .map_or(0, u64::from);
-                if timestamp < since_millis {
-                    reached = true;
-                    break;
-                }
-                events.push(event.into_raw());
-            }
-            if reached {
+        if !backfill(&room, queue, since_millis, None).await {
+            return;
+        }
+    }
+}
+
+/// Queues `room`'s events since `since_millis`, oldest first, reading back from `from` (the
+/// latest event when `None`). False when the queue has closed.
+async fn backfill(
+    room: &Room,
+    queue: &mpsc::Sender<Work>,
+    since_millis: u64,
+    from: Option<String>,
+) -> bool {
+    let room_id = room.room_id().to_owned();
+    let mut events = Vec::new();
+    let mut from = from;
+    let mut complete = false;
+    for _ in 0..CATCH_UP_MAX_PAGES {
+        let mut options = MessagesOptions::backward().from(from.as_deref());
+        options.limit = UInt::from(CATCH_UP_PAGE);
+        let page = match room.messages(options).await {
+            Ok(page) => page,
+            Err(error) => {
+                warn!(%room_id, %error, "catch-up could not read the room; commands sent there while the bot was down may be missed");
                 complete = true;
                 break;
             }
-            from = page.end;
-        }
-        if !complete {
-            warn!(%room_id, examined = events.len(), "catch-up stopped before the checkpoint; older commands are not looked at");
-        }
-        if !events.is_empty() {
-            info!(%room_id, events = events.len(), "catching up");
-        }
-        for raw in events.into_iter().rev() {
-            if queue
-                .send(Work::Event {
-                    room_id: room_id.clone(),
-                    raw,
-                })
-                .await
-                .is_err()
-            {
-                return;
+        };
+        let mut reached = page.chunk.is_empty() || page.end.is_none();
+        for event in page.chunk {
+            let timestamp = event
+                .raw()
+                .get_field::<UInt>("origin_server_ts")
+                .ok()
+                .flatten()
+                .map_or(0, u64::from);
+            if timestamp < since_millis {
+                reached = true;
+                break;
             }
+            events.push(event.into_raw());
+        }
+        if reached {
+            complete = true;
+            break;
+        }
+        from = page.end;
+    }
+    if !complete {
+        warn!(%room_id, examined = events.len(), "catch-up stopped before the checkpoint; older commands are not looked at");
+    }
+    if !events.is_empty() {
+        info!(%room_id, events = events.len(), "catching up");
+    }
+    for raw in events.into_iter().rev() {
+        if queue
+            .send(Work::Event {
+                room_id: room_id.clone(),
+                raw,
+            })
+            .await
+            .is_err()
+        {
+            return false;
         }
     }
+    true
 }
 
 fn millis(duration: Duration) -> u64 {

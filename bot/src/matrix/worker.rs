@@ -20,6 +20,9 @@ use super::{command, invites, reaction, reminders, sync, Bot};
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
 /// redo: it is not marked handled, and its messages carry transaction IDs derived from the event.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The first retry of an event that failed, doubling up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// One unit of work.
 #[derive(Debug)]
@@ -61,7 +64,7 @@ pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: Cancellat
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         tokio::select! {
-            () = handle(bot, work) => {}
+            () = handle(bot, work, &shutdown) => {}
             () = grace => {
                 warn!("shutdown cut off work in progress; it will be redone at the next start");
                 break;
@@ -71,11 +74,11 @@ pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: Cancellat
     debug!("worker stopped");
 }
 
-async fn handle(bot: &Bot, work: Work) {
+async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
     // Commands, reactions and reminders read, change and write incident records.
     let _records = bot.records.lock().await;
     match work {
-        Work::Event { room_id, raw } => handle_event(bot, room_id, &raw).await,
+        Work::Event { room_id, raw } => handle_event(bot, room_id, &raw, shutdown).await,
         Work::Invite { room_id } => invites::handle(bot, &room_id).await,
         Work::Tick => {
             if let Err(error) = reminders::check(bot).await {
@@ -90,7 +93,12 @@ async fn handle(bot: &Bot, work: Work) {
     }
 }
 
-async fn handle_event(bot: &Bot, room_id: OwnedRoomId, raw: &Raw<AnySyncTimelineEvent>) {
+async fn handle_event(
+    bot: &Bot,
+    room_id: OwnedRoomId,
+    raw: &Raw<AnySyncTimelineEvent>,
+    shutdown: &CancellationToken,
+) {
     let event = match raw.deserialize() {
         Ok(event) => event,
         Err(error) => {
@@ -105,19 +113,34 @@ async fn handle_event(bot: &Bot, room_id: OwnedRoomId, raw: &Raw<AnySyncTimeline
         debug!(%room_id, "skipping an event of a room the bot does not know");
         return;
     };
-    if let AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
-        SyncMessageLikeEvent::Original(message),
-    )) = event
-    {
-        if let Err(error) = command::handle(bot, &room, &message).await {
-            error!(%room_id, event_id = %message.event_id, %error, "command failed");
+    // A failure here is one worth another try (the homeserver is down or failing, the store
+    // cannot write): the event is tried again until it goes through, and the queue waits, so
+    // the checkpoint never passes an event that was not handled.
+    let mut wait = RETRY_FIRST;
+    loop {
+        let failed = match &event {
+            AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+                SyncMessageLikeEvent::Original(message),
+            )) => command::handle(bot, &room, message)
+                .await
+                .err()
+                .map(|error| error.to_string()),
+            AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
+                SyncMessageLikeEvent::Original(reaction),
+            )) => reaction::handle(bot, &room, reaction)
+                .await
+                .err()
+                .map(|error| error.to_string()),
+            _ => None,
+        };
+        let Some(error) = failed else {
+            return;
+        };
+        error!(%room_id, event_id = %event.event_id(), %error, retry_in = ?wait, "could not act on an event; trying again");
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
         }
-    } else if let AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
-        SyncMessageLikeEvent::Original(reaction),
-    )) = event
-    {
-        if let Err(error) = reaction::handle(bot, &room, &reaction).await {
-            error!(%room_id, event_id = %reaction.event_id, %error, "reaction failed");
-        }
+        wait = (wait * 2).min(RETRY_MAX);
     }
 }
