@@ -95,8 +95,13 @@ pub async fn run(
         () = stop.cancelled() => return Ok(()),
     };
     matrix::profile::apply(&client, store.as_ref(), &config.profile).await;
-    let rooms =
-        matrix::rooms::ensure(&client, config.matrix.user_id.server_name(), &config.rooms).await?;
+    let rooms = matrix::rooms::ensure(
+        &client,
+        config.matrix.user_id.server_name(),
+        &config.rooms,
+        &config.access.allowed_servers,
+    )
+    .await?;
     let room_version = match &config.incidents.room_version {
         Some(version) => version.clone(),
         None => {

@@ -349,6 +349,7 @@ fn bare_room(
         &alias,
         space,
         &alice.user_id,
+        &[alice.user_id.server_name().to_owned()],
         version,
     )?)
 }

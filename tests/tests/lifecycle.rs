@@ -13,7 +13,7 @@ use brigade_tests::{
     servers::shared as servers,
     wait::wait_for,
 };
-use matrix_sdk::ruma::{OwnedRoomId, RoomId, UserId};
+use matrix_sdk::ruma::{OwnedRoomId, RoomId, RoomOrAliasId, UserId};
 use serde_json::Value;
 
 fn bot_binary() -> &'static Path {
@@ -555,10 +555,29 @@ async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> R
     assert_eq!(create["room_version"], "11");
     assert_eq!(level(alice, &inc.room, desk.bot_id()).await?, 150);
     assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 100);
+    // Only users of the bot's own server (the default `access.allowed_servers`) get in: a
+    // user of the partner server is kept out of the space and the incident room by ACL.
+    let acl = alice
+        .state(&inc.room, "m.room.server_acl", "")
+        .await?
+        .context("no server ACL")?;
+    assert_eq!(
+        acl["allow"],
+        serde_json::json!(["127.0.0.1", hs.server_name.as_str()])
+    );
+    let stranger = TestUser::register(&servers().second, "stranger").await?;
+    let space_alias = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
+    let refused = stranger
+        .client
+        .join_room_by_id_or_alias(<&RoomOrAliasId>::try_from(space_alias.as_str())?, &[])
+        .await;
+    assert!(
+        refused.is_err(),
+        "a user of another server joined the space"
+    );
     // Default severity from the configuration: SEV3.
     assert!(topic(alice, &inc.room).await?.contains("· SEV3 ·"));
 
-    let space_alias = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
     bob.join(&space_alias).await?;
     bob.join(inc.room.as_str()).await?;
     desk.command(

@@ -26,8 +26,8 @@ use matrix_sdk::{
             Mentions,
         },
         serde::Raw,
-        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedUserId, RoomAliasId,
-        RoomId, RoomVersionId, UserId,
+        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedServerName, OwnedUserId,
+        RoomAliasId, RoomId, RoomVersionId, UserId,
     },
     Room, RoomState,
 };
@@ -246,6 +246,7 @@ async fn create_room(
         alias,
         &bot.rooms.space,
         &bot.config.matrix.user_id,
+        &bot.config.access.allowed_servers,
         &bot.room_version,
     )?;
     match bot.client.create_room(request).await {
@@ -265,13 +266,15 @@ async fn create_room(
 
 /// The one `createRoom` of a declaration (SPEC §5): name, topic, alias, power levels (§6),
 /// join rule (members of `space` join; others are invited), history visibility, the space
-/// parent, the `org.brigade.incident` state, and the commander's invitation. `creator` is the
-/// bot; from room version 12 on it is above everyone without being listed.
+/// parent, the `org.brigade.incident` state, a server ACL admitting only `allowed` servers, and
+/// the commander's invitation. `creator` is the bot; from room version 12 on it is above
+/// everyone without being listed.
 pub fn room_request(
     incident: &Incident,
     alias: &RoomAliasId,
     space: &RoomId,
     creator: &UserId,
+    allowed: &[OwnedServerName],
     version: &RoomVersionId,
 ) -> Result<CreateRoomRequest, serde_json::Error> {
     // Room version 12 gives the creator unlimited power and refuses it in `users`; before
@@ -327,6 +330,7 @@ pub fn room_request(
             "content": { "via": [server], "canonical": true },
         }),
         json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident }),
+        super::rooms::server_acl(server, allowed),
     ];
 
     let mut request = CreateRoomRequest::new();
@@ -657,7 +661,6 @@ impl Change<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let title = render::escape(&incident.title);
         let body = format!(
             "📟 {}: {} needs you: {}. React 👀 when you are on it.",
             incident.number,
@@ -667,7 +670,7 @@ impl Change<'_> {
         let html = format!(
             "📟 <b>{}</b>: {} needs you: {}. React 👀 when you are on it.",
             incident.number,
-            html_escape(&title),
+            html_escape(&incident.title),
             pills(true)
         );
         let content = RoomMessageEventContent::text_html(body, html).add_mentions(

@@ -23,7 +23,7 @@ use matrix_sdk::{
         int,
         room::RoomType,
         serde::Raw,
-        OwnedRoomAliasId, OwnedRoomId, RoomAliasId, ServerName,
+        OwnedRoomAliasId, OwnedRoomId, OwnedServerName, RoomAliasId, ServerName,
     },
     Client, Room, RoomState,
 };
@@ -111,14 +111,18 @@ pub async fn ensure(
     client: &Client,
     server: &ServerName,
     config: &RoomsConfig,
+    allowed: &[OwnedServerName],
 ) -> Result<StandardRooms, RoomsError> {
-    let space = ensure_room(client, &alias(server, &SPACE, &config.space)?, &SPACE).await?;
+    let acl = server_acl(server, allowed);
+    let space_alias = alias(server, &SPACE, &config.space)?;
+    let space = ensure_room(client, &space_alias, &SPACE, &acl).await?;
     let child = |spec: &'static Spec, localpart: &str| {
         let space = space.clone();
         let alias = alias(server, spec, localpart);
+        let acl = &acl;
         async move {
             let alias = alias?;
-            let room = ensure_room(client, &alias, spec).await?;
+            let room = ensure_room(client, &alias, spec, acl).await?;
             link(&space, &room, server, &alias).await?;
             Ok::<_, RoomsError>(room.room_id().to_owned())
         }
@@ -155,10 +159,30 @@ fn failed(what: &'static str, alias: &RoomAliasId) -> impl FnOnce(matrix_sdk::Er
     }
 }
 
+/// The `m.room.server_acl` initial state that keeps users of servers other than `own` and
+/// `allowed` out of a room. Federation matches hosts without their port; Synapse checks its
+/// own name with the port when the ACL is created: both are listed.
+pub fn server_acl(own: &ServerName, allowed: &[OwnedServerName]) -> serde_json::Value {
+    let mut hosts: Vec<&str> = Vec::new();
+    for server in std::iter::once(own).chain(allowed.iter().map(|server| &**server)) {
+        for name in [server.host(), server.as_str()] {
+            if !hosts.contains(&name) {
+                hosts.push(name);
+            }
+        }
+    }
+    serde_json::json!({
+        "type": "m.room.server_acl",
+        "state_key": "",
+        "content": { "allow": hosts, "deny": [], "allow_ip_literals": true },
+    })
+}
+
 async fn ensure_room(
     client: &Client,
     alias: &RoomAliasId,
     spec: &Spec,
+    acl: &serde_json::Value,
 ) -> Result<Room, RoomsError> {
     match client.resolve_room_alias(alias).await {
         Ok(found) => {
@@ -185,6 +209,9 @@ async fn ensure_room(
     request.room_alias_name = Some(alias.alias().to_owned());
     request.preset = Some(RoomPreset::PublicChat);
     request.visibility = Visibility::Private;
+    request.initial_state = vec![Raw::new(acl)
+        .map_err(|error| failed("creating", alias)(error.into()))?
+        .cast_unchecked()];
     if spec.space {
         let mut creation = CreationContent::new();
         creation.room_type = Some(RoomType::Space);
