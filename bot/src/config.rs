@@ -91,6 +91,15 @@ pub struct IncidentsConfig {
     pub take_command: TakeCommand,
 }
 
+impl Config {
+    /// The group named `name` (any case).
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups
+            .iter()
+            .find(|group| group.name.eq_ignore_ascii_case(name))
+    }
+}
+
 impl IncidentsConfig {
     /// The configured type named `name` (any case).
     pub fn find_type(&self, name: &str) -> Option<&str> {

@@ -32,6 +32,20 @@ fn format_utc(millis: u64, format: &str) -> String {
         .map_or_else(|| "?".to_owned(), |time| time.strftime(format).to_string())
 }
 
+/// Text made safe to put in HTML.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A mention pill for `user`, as Element makes them.
+pub fn pill_html(user: &matrix_sdk::ruma::UserId) -> String {
+    let user = html_escape(user.as_str());
+    format!("<a href=\"https://matrix.to/#/{user}\">{user}</a>")
+}
+
 /// 🔥 while open, 💧 once resolved, ✅ once closed: the headline's status mark (Monzo Response's
 /// manner, which people know).
 pub fn status_mark(status: Status) -> &'static str {

@@ -331,7 +331,25 @@ pub struct IncidentRecord {
     /// Counts the changes people can see; the room is brought in step with each version.
     #[serde(default)]
     pub version: u64,
+    /// The latest events (commands, reactions) whose change this record holds, with what was
+    /// said about each: an event finished again after a crash is answered the same, not
+    /// applied twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Applied>,
 }
+
+/// An event whose change is stored, and the answer it got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The command or reaction.
+    pub cause: OwnedEventId,
+    /// What the bot said about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+/// How many applied events a record remembers: far more than can be in flight at a crash.
+const APPLIED_KEPT: usize = 32;
 
 impl IncidentRecord {
     /// A just-declared incident in `room_id`, nothing posted about it yet.
@@ -345,7 +363,24 @@ impl IncidentRecord {
             pages: Vec::new(),
             reminded_for: None,
             version: 1,
+            applied: Vec::new(),
         }
+    }
+
+    /// The stored change of `cause`, if this record holds it.
+    pub fn applied(&self, cause: &ruma::EventId) -> Option<&Applied> {
+        self.applied.iter().find(|applied| applied.cause == cause)
+    }
+
+    /// A new version holding the change of `cause`, which was answered with `answer`.
+    pub fn next_version(&mut self, cause: &ruma::EventId, answer: Option<String>) {
+        self.version += 1;
+        self.applied.push(Applied {
+            cause: cause.to_owned(),
+            answer,
+        });
+        let excess = self.applied.len().saturating_sub(APPLIED_KEPT);
+        self.applied.drain(..excess);
     }
 
     /// Whether 👀 on `event_id` acknowledges the incident.

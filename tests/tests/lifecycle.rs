@@ -692,3 +692,67 @@ async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> R
     assert_eq!(desk.bot_posts(&desk.alice, &desk.announcements).len(), 2);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_a_crash_interrupted_before_its_answer_is_applied_and_answered_once() -> Result<()>
+{
+    let mut desk = Desk::new("").await?;
+    let inc = desk.declare("Cache stampede").await?;
+    let alice = &desk.alice;
+    desk.bot.terminate().await?;
+    desk.bot
+        .start_with_env(&[("FAILPOINTS", "command-before-answer=return")])
+        .await?;
+    // Stored, then the crash: before the ✅, the thread answer and the room's update.
+    let command = alice
+        .send_text(&inc.room, "!inc update Purged the cache")
+        .await?
+        .to_string();
+    let status = desk.bot.wait_exit().await?;
+    assert_eq!(status.code(), Some(137), "{}", desk.bot.log());
+    desk.bot.start().await?;
+
+    let bot = desk.bot_id();
+    let answer = alice
+        .wait_for_event(&inc.room, "the update's answer", |event| {
+            is_thread_reply(event, bot, &command)
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(body(&answer).contains("Update posted"), "{}", body(&answer));
+    let state = until(
+        "the update in the state",
+        || incident_state(alice, &inc.room),
+        |state| {
+            state["updates"]
+                .as_array()
+                .is_some_and(|updates| !updates.is_empty())
+        },
+    )
+    .await?;
+    // A later command is answered after the interrupted one: nothing of it is still to come.
+    desk.command(alice, &inc.room, "!inc status identified", "✅")
+        .await?;
+    assert_eq!(
+        state["updates"].as_array().map(Vec::len),
+        Some(1),
+        "applied once"
+    );
+    let events = alice.events(&inc.room);
+    let checks = events
+        .iter()
+        .filter(|event| is_reaction(event, bot, &command, "✅"))
+        .count();
+    let replies = events
+        .iter()
+        .filter(|event| is_thread_reply(event, bot, &command))
+        .count();
+    assert_eq!((checks, replies), (1, 1), "answered once");
+    let posted = desk
+        .bot_posts(alice, &inc.room)
+        .iter()
+        .filter(|post| body(post).contains("Purged the cache"))
+        .count();
+    assert_eq!(posted, 1, "the update is posted once");
+    Ok(())
+}

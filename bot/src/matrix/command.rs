@@ -34,35 +34,50 @@ pub enum CommandError {
     Action(#[from] incident::ActionError),
 }
 
-/// The body with each mention pill (a `matrix.to` link in the HTML, shown by its display name
-/// in the plain body, as Element sends them) replaced by the user ID it links to, so
-/// `!inc lead` works with a pill as well as with a typed `@name`.
+/// The command text with each mention pill replaced by the user ID it links to. Element puts
+/// a pill's display name in the plain body and the link in the HTML, so when the HTML has
+/// pills the text is taken from the HTML: links to users become their IDs, other tags go,
+/// entities are decoded. `!inc lead` then works with a pill as well as with a typed `@name`.
 fn with_mentioned_ids(text: &TextMessageEventContent) -> String {
     const LINK: &str = "<a href=\"https://matrix.to/#/";
-    let mut body = text.body.clone();
     let Some(html) = text
         .formatted
         .as_ref()
         .map(|formatted| formatted.body.as_str())
+        .filter(|html| html.contains(LINK))
     else {
-        return body;
+        return text.body.clone();
     };
+    let mut plain = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(start) = rest.find(LINK) {
-        rest = &rest[start + LINK.len()..];
-        let Some((target, after)) = rest.split_once("\">") else {
+    while let Some(start) = rest.find('<') {
+        plain.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let Some(end) = rest.find('>') else {
             break;
         };
-        let Some((label, after)) = after.split_once("</a>") else {
-            break;
-        };
-        rest = after;
-        let user = target.split(['?', '/']).next().unwrap_or_default();
-        if user.starts_with('@') && !label.is_empty() && label != user {
-            body = body.replacen(label, user, 1);
+        let tag = &rest[..=end];
+        rest = &rest[end + 1..];
+        if let Some(target) = tag.strip_prefix(LINK) {
+            let user = target.split(['"', '?', '/']).next().unwrap_or_default();
+            if user.starts_with('@') {
+                // The link's text is the display name: the ID stands in for it.
+                plain.push_str(user);
+                rest = rest.find("</a>").map_or("", |close| &rest[close + 4..]);
+                continue;
+            }
+        }
+        if tag.starts_with("<br") || tag.starts_with("<p") || tag.starts_with("</p") {
+            plain.push(' ');
         }
     }
-    body
+    plain.push_str(rest);
+    plain
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// Handles `message` if it is a command the bot has not handled yet.
@@ -147,7 +162,7 @@ pub async fn handle(
         bot.metrics.command(name, CommandOutcome::Failed);
         let permanent = error
             .as_client_api_error()
-            .is_some_and(|api| api.status_code.is_client_error());
+            .is_some_and(reply::refused_for_good);
         if permanent {
             once::record(bot, &message.event_id, Outcome::Ignored).await?;
         }

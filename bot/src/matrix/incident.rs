@@ -15,15 +15,18 @@ use brigade_core::{
 use matrix_sdk::{
     ruma::{
         api::{
-            client::room::{
-                create_room::v3::{Request as CreateRoomRequest, RoomPreset},
-                Visibility,
+            client::{
+                room::{
+                    create_room::v3::{Request as CreateRoomRequest, RoomPreset},
+                    Visibility,
+                },
+                state::get_state_event_for_key,
             },
             error::ErrorKind,
         },
         events::{
             room::{member::MembershipState, message::RoomMessageEventContent},
-            Mentions,
+            Mentions, StateEventType,
         },
         serde::Raw,
         EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedServerName, OwnedUserId,
@@ -36,7 +39,7 @@ use tracing::{info, warn};
 
 use super::{
     publish,
-    reply::{notice, transaction_id},
+    reply::{notice, refused_for_good, transaction_id},
     Bot,
 };
 use crate::{
@@ -69,9 +72,15 @@ pub enum ActionError {
     /// Content could not be serialized.
     #[error("cannot serialize: {0}")]
     Json(#[from] serde_json::Error),
-    /// The incident's alias belongs to a room the bot is not in.
-    #[error("the alias {0} is taken by a room the bot is not in")]
+    /// The incident's alias belongs to a room the bot did not make for this incident.
+    #[error("the room alias {0} is taken; an administrator can free it")]
     AliasTaken(OwnedRoomAliasId),
+    /// The incident's room is not known to the bot's client yet.
+    #[error("the room {0} is not known yet")]
+    UnknownRoom(matrix_sdk::ruma::OwnedRoomId),
+    /// The incident's alias would not be a valid alias (a very long server name).
+    #[error("no valid room alias can be made for this incident: {0}")]
+    InvalidAlias(String),
 }
 
 impl ActionError {
@@ -81,12 +90,10 @@ impl ActionError {
         let api = match self {
             Self::Matrix(error) => error.as_client_api_error(),
             Self::Http(error) => error.as_client_api_error(),
-            Self::AliasTaken(_) => return Some(self.to_string()),
-            Self::Store(_) | Self::Json(_) => None,
+            Self::AliasTaken(_) | Self::InvalidAlias(_) => return Some(self.to_string()),
+            Self::Store(_) | Self::Json(_) | Self::UnknownRoom(_) => None,
         }?;
-        api.status_code
-            .is_client_error()
-            .then(|| format!("the homeserver refused: {api}"))
+        refused_for_good(api).then(|| format!("the homeserver refused: {api}"))
     }
 }
 
@@ -165,7 +172,7 @@ async fn declare(
             at
         }
     });
-    let number = incident_number(bot, cause).await?;
+    let (number, resuming) = incident_number(bot, cause).await?;
     let declaration = Declaration {
         title: args.title,
         severity: args.severity.unwrap_or(config.default_severity),
@@ -183,10 +190,10 @@ async fn declare(
         "#{}:{server}",
         incident.alias_localpart(&render::alias_date(sent))
     ))
-    .map_err(|error| ActionError::Matrix(error.into()))?;
+    .map_err(|error| ActionError::InvalidAlias(error.to_string()))?;
 
     let creating = std::time::Instant::now();
-    let room = create_room(bot, &incident, &alias).await?;
+    let room = create_room(bot, &incident, &alias, resuming).await?;
     let create_room_ms = creating.elapsed().as_millis();
     let record = match bot.store.incident(room.room_id()).await? {
         // Finishing a declaration a crash interrupted: the record may already be published.
@@ -216,8 +223,11 @@ async fn declare(
 }
 
 /// The number for the declaration `cause`: a new one the first time, the same one when a
-/// declaration a crash interrupted is finished, so its room is found again by alias.
-async fn incident_number(bot: &Bot, cause: &EventId) -> Result<IncidentNumber, ActionError> {
+/// declaration a crash interrupted is finished (then `true`), so its room is found again.
+async fn incident_number(
+    bot: &Bot,
+    cause: &EventId,
+) -> Result<(IncidentNumber, bool), ActionError> {
     let key = format!("declare.{cause}");
     if let Some(number) = bot
         .store
@@ -226,20 +236,23 @@ async fn incident_number(bot: &Bot, cause: &EventId) -> Result<IncidentNumber, A
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.parse().ok())
     {
-        return Ok(IncidentNumber(number));
+        return Ok((IncidentNumber(number), true));
     }
     let number = bot.store.next_incident_number().await?;
     bot.store
         .set_meta(&key, number.to_string().as_bytes())
         .await?;
-    Ok(IncidentNumber(number))
+    Ok((IncidentNumber(number), false))
 }
 
-/// The incident's room, in one `createRoom`; or the room made by an earlier, interrupted try.
+/// The incident's room, in one `createRoom`; or, when `resuming`, the room an earlier try
+/// made before a crash: the alias leads to it and its `org.brigade.incident` state carries
+/// this incident's number. Anyone else's room behind the alias is refused, never adopted.
 async fn create_room(
     bot: &Bot,
     incident: &Incident,
     alias: &RoomAliasId,
+    resuming: bool,
 ) -> Result<Room, ActionError> {
     let request = room_request(
         incident,
@@ -251,14 +264,31 @@ async fn create_room(
     )?;
     match bot.client.create_room(request).await {
         Ok(room) => Ok(room),
-        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
-            // An earlier try created it before a crash: go on with that room.
+        Err(error)
+            if resuming && matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) =>
+        {
+            let taken = || ActionError::AliasTaken(alias.to_owned());
             let found = bot.client.resolve_room_alias(alias).await?;
-            let room = bot
-                .client
-                .get_room(&found.room_id)
-                .filter(|room| room.state() == RoomState::Joined);
-            room.ok_or_else(|| ActionError::AliasTaken(alias.to_owned()))
+            let request = get_state_event_for_key::v3::Request::new(
+                found.room_id.clone(),
+                StateEventType::from(INCIDENT_STATE),
+                String::new(),
+            );
+            // Readable only by members: a room the bot is not in was not made by it.
+            let state = bot.client.send(request).await.map_err(|_| taken())?;
+            let number = serde_json::from_str::<serde_json::Value>(state.event_or_content.get())
+                .ok()
+                .and_then(|content| content["number"].as_u64());
+            if number != Some(incident.number.0) {
+                return Err(taken());
+            }
+            match bot.client.get_room(&found.room_id) {
+                Some(room) if room.state() == RoomState::Joined => Ok(room),
+                _ => Ok(bot.client.join_room_by_id(&found.room_id).await?),
+            }
+        }
+        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
+            Err(ActionError::AliasTaken(alias.to_owned()))
         }
         Err(error) => Err(error.into()),
     }
@@ -305,7 +335,8 @@ pub fn room_request(
             "m.room.pinned_events": ROLE_LEVEL,
             "m.room.history_visibility": COMMANDER_LEVEL,
             "m.room.tombstone": 150,
-            INCIDENT_STATE: COMMANDER_LEVEL,
+            // The room's durable record of the incident: Brigade's alone.
+            INCIDENT_STATE: BOT_LEVEL,
         },
     });
     let server = creator.server_name();
@@ -399,6 +430,10 @@ impl Change<'_> {
         record: IncidentRecord,
         command: Command,
     ) -> Result<Result<String, Refusal>, ActionError> {
+        // Finishing a command a crash interrupted after its change was stored: answer the same.
+        if let Some(applied) = record.applied(self.cause) {
+            return Ok(Ok(applied.answer.clone().unwrap_or_default()));
+        }
         let name = command.name();
         let directs = matches!(
             command,
@@ -445,7 +480,7 @@ impl Change<'_> {
                 format!("Severity: {from} → {severity} {}", severity.emoji())
             }
             Command::Lead(user) => {
-                if let Some(refusal) = self.not_joined(&user).await? {
+                if let Some(refusal) = self.not_a_person(&user).await? {
                     return Ok(Err(refusal));
                 }
                 let previous = match incident.set_commander(user.clone()) {
@@ -456,7 +491,7 @@ impl Change<'_> {
                 format!("🚑 {user} is now in command (was {previous})")
             }
             Command::Role(role, user) => {
-                if let Some(refusal) = self.not_joined(&user).await? {
+                if let Some(refusal) = self.not_a_person(&user).await? {
                     return Ok(Err(refusal));
                 }
                 let previous = match incident.assign(role, user.clone()) {
@@ -515,7 +550,7 @@ impl Change<'_> {
         if !levels.is_empty() {
             self.set_levels(&next.incident, &levels).await?;
         }
-        self.commit(next).await?;
+        self.commit(next, Some(text.clone())).await?;
         Ok(Ok(text))
     }
 
@@ -529,8 +564,13 @@ impl Change<'_> {
         Ok(level >= UserPowerLevel::Int(Int::from(ROLE_LEVEL)))
     }
 
-    /// A refusal when `user` is not joined to the room.
-    async fn not_joined(&self, user: &UserId) -> Result<Option<Refusal>, ActionError> {
+    /// A refusal when `user` cannot hold a role: Brigade itself, or someone not in the room.
+    async fn not_a_person(&self, user: &UserId) -> Result<Option<Refusal>, ActionError> {
+        if self.bot.config.matrix.user_id == user {
+            return Ok(Some(
+                "Brigade runs the room; roles are for people in it".to_owned(),
+            ));
+        }
         let member = self.room.get_member(user).await?;
         let joined = member.is_some_and(|member| *member.membership() == MembershipState::Join);
         Ok((!joined).then(|| {
@@ -552,10 +592,15 @@ impl Change<'_> {
         Ok(())
     }
 
-    /// Stores `next` as a new version. The caller has the room published once it has
-    /// answered, so the answer is not queued behind the room's updates at the homeserver.
-    pub async fn commit(&self, mut next: IncidentRecord) -> Result<(), ActionError> {
-        next.version += 1;
+    /// Stores `next` as a new version holding this change and its `answer`. The caller has
+    /// the room published once it has answered, so the answer does not queue behind the
+    /// room's updates at the homeserver.
+    pub async fn commit(
+        &self,
+        mut next: IncidentRecord,
+        answer: Option<String>,
+    ) -> Result<(), ActionError> {
+        next.next_version(self.cause, answer);
         self.bot.store.save_incident(&next).await?;
         Ok(())
     }
@@ -633,9 +678,7 @@ impl Change<'_> {
                 continue;
             }
             if let Err(error) = self.room.invite_user_by_id(user).await {
-                let permanent = error
-                    .as_client_api_error()
-                    .is_some_and(|api| api.status_code.is_client_error());
+                let permanent = error.as_client_api_error().is_some_and(refused_for_good);
                 if !permanent {
                     return Err(error.into());
                 }
@@ -649,7 +692,7 @@ impl Change<'_> {
                 .iter()
                 .map(|(user, group)| {
                     let name = if html {
-                        format!("<a href=\"https://matrix.to/#/{user}\">{user}</a>")
+                        render::pill_html(user)
                     } else {
                         user.to_string()
                     };
@@ -670,7 +713,7 @@ impl Change<'_> {
         let html = format!(
             "📟 <b>{}</b>: {} needs you: {}. React 👀 when you are on it.",
             incident.number,
-            html_escape(&incident.title),
+            render::html_escape(&incident.title),
             pills(true)
         );
         let content = RoomMessageEventContent::text_html(body, html).add_mentions(
@@ -694,13 +737,6 @@ impl Change<'_> {
         }
         Ok(text)
     }
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The power level `user`'s roles give them (§6).

@@ -8,22 +8,24 @@
 //! crash every room that lags its record is brought up to date at the next start; messages
 //! carry transaction IDs derived from the room and the version, so a retry posts nothing twice.
 
-use std::{collections::BTreeSet, time::Duration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    time::Duration,
+};
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::incident::{Incident, IncidentRecord};
 use matrix_sdk::{
-    deserialized_responses::RawAnySyncOrStrippedState,
     ruma::{
         events::{
             room::{message::ReplacementMetadata, pinned_events::RoomPinnedEventsEventContent},
             space::child::SpaceChildEventContent,
-            Mentions, StateEventType,
+            Mentions,
         },
         OwnedEventId, OwnedRoomId, RoomId,
     },
     Room,
 };
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
@@ -62,7 +64,9 @@ impl Publisher {
     }
 }
 
-/// Publishes every room that lags its record, then each room asked for, until shutdown.
+/// Publishes every room that lags its record, then each room asked for, until shutdown. A
+/// room that cannot be updated yet is asked for again later (backing off), without holding up
+/// the others.
 pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken) {
     match bot.store.incidents().await {
         Ok(incidents) => {
@@ -72,6 +76,7 @@ pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken
         }
         Err(error) => error!(%error, "cannot list incidents to publish"),
     }
+    let mut backoff: HashMap<OwnedRoomId, Duration> = HashMap::new();
     loop {
         let first = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -85,26 +90,29 @@ pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken
             rooms.insert(room);
         }
         for room_id in rooms {
-            let mut wait = RETRY_FIRST;
-            loop {
-                match publish(bot, &room_id, Records::Free).await {
-                    Ok(()) => break,
-                    Err(error) if error.refusal().is_some() => {
-                        // Trying again would be refused again: what could be shown is shown.
-                        error!(%room_id, %error, "the homeserver refused to update an incident room");
-                        if let Err(error) = mark_published(bot, &room_id).await {
-                            error!(%room_id, %error, "cannot record the room as published");
-                        }
-                        break;
+            match publish(bot, &room_id, Records::Free).await {
+                Ok(()) => {
+                    backoff.remove(&room_id);
+                }
+                Err(error) if error.refusal().is_some() => {
+                    // Trying again would be refused again: what could be shown is shown.
+                    error!(%room_id, %error, "the homeserver refused to update an incident room");
+                    backoff.remove(&room_id);
+                    if let Err(error) = mark_published(bot, &room_id).await {
+                        error!(%room_id, %error, "cannot record the room as published");
                     }
-                    Err(error) => {
-                        warn!(%room_id, %error, retry_in = ?wait, "cannot update an incident room yet");
-                        tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            () = tokio::time::sleep(wait) => {}
-                        }
-                        wait = (wait * 2).min(RETRY_MAX);
-                    }
+                }
+                Err(error) => {
+                    let wait = backoff
+                        .get(&room_id)
+                        .map_or(RETRY_FIRST, |wait| (*wait * 2).min(RETRY_MAX));
+                    backoff.insert(room_id.clone(), wait);
+                    warn!(%room_id, %error, retry_in = ?wait, "cannot update an incident room yet");
+                    let publisher = bot.publisher.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        publisher.publish(&room_id);
+                    });
                 }
             }
         }
@@ -115,27 +123,39 @@ fn published_key(room_id: &RoomId) -> String {
     format!("published.{room_id}")
 }
 
-async fn published_version(bot: &Bot, room_id: &RoomId) -> Result<u64, ActionError> {
-    Ok(bot
-        .store
-        .meta(&published_key(room_id))
-        .await?
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.parse().ok())
-        .unwrap_or(0))
+/// What the room was last brought in step with.
+#[derive(Debug, Serialize, Deserialize)]
+struct Published {
+    version: u64,
+    incident: Incident,
 }
 
-async fn mark_published(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
-    let Some(record) = bot.store.incident(room_id).await? else {
-        return Ok(());
+async fn published(bot: &Bot, room_id: &RoomId) -> Result<Option<Published>, ActionError> {
+    let Some(bytes) = bot.store.meta(&published_key(room_id)).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice(&bytes).ok())
+}
+
+async fn set_published(bot: &Bot, record: &IncidentRecord) -> Result<(), ActionError> {
+    let published = Published {
+        version: record.version,
+        incident: record.incident.clone(),
     };
     bot.store
         .set_meta(
-            &published_key(room_id),
-            record.version.to_string().as_bytes(),
+            &published_key(&record.room_id),
+            &serde_json::to_vec(&published)?,
         )
         .await?;
     Ok(())
+}
+
+async fn mark_published(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
+    match bot.store.incident(room_id).await? {
+        Some(record) => set_published(bot, &record).await,
+        None => Ok(()),
+    }
 }
 
 /// Whether the caller holds [`Bot::records`] already.
@@ -152,31 +172,41 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     let Some(record) = bot.store.incident(room_id).await? else {
         return Ok(());
     };
-    if published_version(bot, room_id).await? >= record.version {
+    let shown = published(bot, room_id).await?;
+    if shown
+        .as_ref()
+        .is_some_and(|shown| shown.version >= record.version)
+    {
         return Ok(());
     }
-    let Some(room) = bot.client.get_room(room_id) else {
-        warn!(%room_id, "the bot is not in this incident room: it cannot be updated");
-        return mark_published(bot, room_id).await;
-    };
+    // Not known yet (before the first sync after a start): the next try will find it.
+    let room = bot
+        .client
+        .get_room(room_id)
+        .ok_or_else(|| ActionError::UnknownRoom(room_id.to_owned()))?;
     let started = std::time::Instant::now();
     let incident = &record.incident;
-    // A new room has its name, topic and state from `createRoom` already.
+    // Compared with what was last shown; a room never shown has what `createRoom` gave it,
+    // which is version 1.
+    let before = shown.as_ref().map(|shown| &shown.incident);
+    let fresh = before.is_none() && record.version == 1;
+    let differs =
+        |render: fn(&Incident) -> String| !fresh && before.map(render) != Some(render(incident));
     let new = record.summary_event.is_none();
     let name = async {
-        if !new && room.name().as_deref() != Some(incident.room_name().as_str()) {
+        if differs(Incident::room_name) {
             room.set_name(incident.room_name()).await?;
         }
         Ok::<_, ActionError>(())
     };
     let topic = async {
-        if !new && room.topic().as_deref() != Some(incident.topic().as_str()) {
+        if differs(Incident::topic) {
             room.set_room_topic(&incident.topic()).await?;
         }
         Ok::<_, ActionError>(())
     };
     let state = async {
-        if !new && current_state(&room).await != Some(serde_json::to_value(incident)?) {
+        if !fresh && before != Some(incident) {
             room.send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(incident)?)
                 .await?;
         }
@@ -210,28 +240,10 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
             bot.store.save_incident(&latest).await?;
         }
     }
-    bot.store
-        .set_meta(
-            &published_key(room_id),
-            record.version.to_string().as_bytes(),
-        )
-        .await?;
+    set_published(bot, &record).await?;
     let elapsed_ms = started.elapsed().as_millis();
     debug!(%room_id, version = record.version, elapsed_ms, "incident room published");
     Ok(())
-}
-
-/// The `org.brigade.incident` state as the bot's client last saw it.
-async fn current_state(room: &Room) -> Option<Value> {
-    let state = room
-        .get_state_event(StateEventType::from(INCIDENT_STATE), "")
-        .await
-        .ok()??;
-    let RawAnySyncOrStrippedState::Sync(raw) = state else {
-        return None;
-    };
-    let event: Value = raw.deserialize_as().ok()?;
-    Some(event.get("content")?.clone())
 }
 
 /// Posts and pins the summary of a new incident, or edits it; returns a newly posted one.

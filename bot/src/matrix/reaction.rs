@@ -45,6 +45,10 @@ pub async fn handle(
     if key != ACKNOWLEDGE && key != TAKE_COMMAND {
         return Ok(());
     }
+    if !bot.config.access.allows(&reaction.sender) {
+        debug!("reaction by a user of a server that is not allowed: ignored");
+        return Ok(());
+    }
     let Some(record) = bot.store.incident(room.room_id()).await? else {
         return Ok(());
     };
@@ -98,46 +102,62 @@ async fn act(
         sender: &reaction.sender,
         sent,
     };
+    // Finishing a reaction a crash interrupted: its change is stored; say it again (the same
+    // transaction, so it is posted once).
+    if let Some(applied) = record.applied(&reaction.event_id) {
+        return say(bot, room, reaction, applied.answer.clone()).await;
+    }
     let mut next = record.clone();
-    let said = if key == ACKNOWLEDGE {
+    let number = next.incident.number;
+    let (changed, said) = if key == ACKNOWLEDGE {
         if next.incident.acknowledge(sent) {
-            change.commit(next.clone()).await?;
-            Some(format!(
-                "👀 {} is looking into it: {} acknowledged at {}",
+            let said = format!(
+                "👀 {} is looking into it: {number} acknowledged at {}",
                 reaction.sender,
-                next.incident.number,
                 render::clock(sent)
-            ))
+            );
+            (true, Some(said))
         } else {
             debug!("already acknowledged");
-            None
+            (false, None)
         }
-    } else if !may_take_command(bot, &reaction.sender) {
-        let TakeCommand::Group(group) = &bot.config.incidents.take_command else {
-            unreachable!("anyone may take command")
-        };
-        Some(format!(
+    } else if let Some(group) = refused_command(bot, &reaction.sender) {
+        let said = format!(
             "{}: only members of the group `{group}` may take command with 🚑; the commander can hand over with `!inc lead`",
             reaction.sender
-        ))
+        );
+        (false, Some(said))
     } else {
         match next.incident.set_commander(reaction.sender.clone()) {
             Ok(previous) => {
                 change
                     .set_levels(&next.incident, &[reaction.sender.clone(), previous.clone()])
                     .await?;
-                change.commit(next.clone()).await?;
-                Some(format!(
-                    "🚑 {} takes command of {} (was {previous})",
-                    reaction.sender, next.incident.number
-                ))
+                let said = format!(
+                    "🚑 {} takes command of {number} (was {previous})",
+                    reaction.sender
+                );
+                (true, Some(said))
             }
             Err(error) => {
                 debug!(%error, "take command changes nothing");
-                None
+                (false, None)
             }
         }
     };
+    if changed {
+        change.commit(next, said.clone()).await?;
+    }
+    say(bot, room, reaction, said).await
+}
+
+/// Posts what the bot says about `reaction`, if anything, and has the room published.
+async fn say(
+    bot: &Bot,
+    room: &Room,
+    reaction: &OriginalSyncReactionEvent,
+    said: Option<String>,
+) -> Result<(), ActionError> {
     if let Some(text) = said {
         room.send(notice(&text))
             .with_transaction_id(transaction_id(&reaction.event_id, "reaction"))
@@ -147,14 +167,14 @@ async fn act(
     Ok(())
 }
 
-fn may_take_command(bot: &Bot, user: &matrix_sdk::ruma::UserId) -> bool {
-    match &bot.config.incidents.take_command {
-        TakeCommand::Anyone => true,
-        TakeCommand::Group(name) => bot
-            .config
-            .groups
-            .iter()
-            .filter(|group| group.name == *name)
-            .any(|group| group.members.iter().any(|member| member == user)),
-    }
+/// The group `user` would have to be in to take command, when they are not in it.
+fn refused_command<'a>(bot: &'a Bot, user: &matrix_sdk::ruma::UserId) -> Option<&'a str> {
+    let TakeCommand::Group(name) = &bot.config.incidents.take_command else {
+        return None;
+    };
+    let member = bot
+        .config
+        .group(name)
+        .is_some_and(|group| group.members.iter().any(|member| member == user));
+    (!member).then_some(name.as_str())
 }

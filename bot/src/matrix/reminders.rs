@@ -4,49 +4,67 @@
 
 use brigade_core::incident::IncidentRecord;
 use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{incident::ActionError, reply::transaction_id, Bot};
 use crate::{config::RemindersConfig, render};
 
-/// Sends the reminders that are due at the bot's current time.
+/// Sends the reminders that are due at the bot's current time. A room that cannot be
+/// reminded now is tried again at the next tick; the others go ahead.
 pub async fn check(bot: &Bot) -> Result<(), ActionError> {
     let now = bot.clock.now_millis();
     for mut record in bot.store.incidents().await? {
         let Some(due) = reminder_due(&record, &bot.config.reminders, now) else {
             continue;
         };
-        let Some(room) = bot.client.get_room(&record.room_id) else {
-            continue;
-        };
-        let incident = &record.incident;
-        let last = incident
-            .updates
-            .last()
-            .map_or(incident.timestamps.declared, |update| update.at);
-        let commander = &incident.commander;
-        let text = format!(
-            "⏰ {commander}: a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
-            incident.number,
-            render::clock(last)
-        );
-        let html = format!(
-            "⏰ <a href=\"https://matrix.to/#/{commander}\">{commander}</a>: a status update on {} is due (the last one was at {}). Post one with <code>!inc update &lt;text&gt;</code>: it goes here and on the headline.",
-            incident.number,
-            render::clock(last)
-        );
-        let content = RoomMessageEventContent::text_html(text, html)
-            .add_mentions(Mentions::with_user_ids([commander.clone()]));
-        room.send(content)
-            .with_transaction_id(transaction_id(
-                &format!("{}\u{0}{due}", record.room_id),
-                "reminder",
-            ))
-            .await?;
-        info!(incident = %incident.number, due, "reminded the commander of a due update");
+        match remind(bot, &record, due).await {
+            Ok(()) => {}
+            Err(error) if error.refusal().is_some() => {
+                // Refused for good (the bot may no longer post there): not again for this due.
+                warn!(room_id = %record.room_id, %error, "cannot remind the commander");
+            }
+            Err(error) => {
+                warn!(room_id = %record.room_id, %error, "cannot remind the commander yet");
+                continue;
+            }
+        }
         record.reminded_for = Some(due);
         bot.store.save_incident(&record).await?;
     }
+    Ok(())
+}
+
+/// Mentions the commander in the incident room: an update was due at `due`.
+async fn remind(bot: &Bot, record: &IncidentRecord, due: u64) -> Result<(), ActionError> {
+    let Some(room) = bot.client.get_room(&record.room_id) else {
+        return Ok(());
+    };
+    let incident = &record.incident;
+    let last = incident
+        .updates
+        .last()
+        .map_or(incident.timestamps.declared, |update| update.at);
+    let commander = &incident.commander;
+    let rest = format!(
+        ": a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
+        incident.number,
+        render::clock(last)
+    );
+    let text = format!("⏰ {commander}{rest}");
+    let html = format!(
+        "⏰ {}{}",
+        render::pill_html(commander),
+        render::html_escape(&rest)
+    );
+    let content = RoomMessageEventContent::text_html(text, html)
+        .add_mentions(Mentions::with_user_ids([commander.clone()]));
+    room.send(content)
+        .with_transaction_id(transaction_id(
+            &format!("{}\u{0}{due}", record.room_id),
+            "reminder",
+        ))
+        .await?;
+    info!(incident = %incident.number, due, "reminded the commander of a due update");
     Ok(())
 }
 

@@ -75,12 +75,12 @@ pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: Cancellat
 }
 
 async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
-    // Commands, reactions and reminders read, change and write incident records.
-    let _records = bot.records.lock().await;
     match work {
         Work::Event { room_id, raw } => handle_event(bot, room_id, &raw, shutdown).await,
         Work::Invite { room_id } => invites::handle(bot, &room_id).await,
         Work::Tick => {
+            // Reminders, like commands and reactions, read, change and write incident records.
+            let _records = bot.records.lock().await;
             if let Err(error) = reminders::check(bot).await {
                 error!(%error, "could not send reminders; trying again at the next tick");
             }
@@ -118,6 +118,7 @@ async fn handle_event(
     // the checkpoint never passes an event that was not handled.
     let mut wait = RETRY_FIRST;
     loop {
+        let records = bot.records.lock().await;
         let failed = match &event {
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
@@ -133,6 +134,7 @@ async fn handle_event(
                 .map(|error| error.to_string()),
             _ => None,
         };
+        drop(records);
         let Some(error) = failed else {
             return;
         };
