@@ -136,8 +136,11 @@ pub fn summary(record: &IncidentRecord) -> String {
     text
 }
 
+/// How many of the latest updates the headline carries under its line.
+const HEADLINE_UPDATES: usize = 3;
+
 /// The headline in the announcements room: one line per incident, edited in place, with the
-/// latest update under it.
+/// latest updates appended under it, oldest first.
 pub fn headline(record: &IncidentRecord) -> String {
     let incident = &record.incident;
     let mut text = format!(
@@ -151,7 +154,8 @@ pub fn headline(record: &IncidentRecord) -> String {
         incident.status,
         incident.commander
     );
-    if let Some(update) = incident.updates.last() {
+    let shown = incident.updates.len().saturating_sub(HEADLINE_UPDATES);
+    for update in &incident.updates[shown..] {
         text.push_str(&format!(
             "  \n{}: {}",
             clock(update.at),

@@ -474,6 +474,40 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     assert_eq!(level(alice, &inc.room, &carol.user_id).await?, 100);
     assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 50);
 
+    // A role handed on leaves its last holder at 0; a moderator (50) directs the incident;
+    // the bot never takes a role.
+    desk.command(
+        &carol,
+        &inc.room,
+        &format!("!inc role comms {}", alice.user_id),
+        "✅",
+    )
+    .await?;
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 50);
+    desk.command(
+        &carol,
+        &inc.room,
+        &format!("!inc role comms {}", carol.user_id),
+        "✅",
+    )
+    .await?;
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
+    assert_eq!(
+        level(alice, &inc.room, &carol.user_id).await?,
+        100,
+        "still commander"
+    );
+    desk.command(&bob, &inc.room, "!inc sev 2", "✅").await?;
+    let answer = desk
+        .command(
+            &carol,
+            &inc.room,
+            &format!("!inc role scribe {}", desk.bot.user_id),
+            "❓",
+        )
+        .await?;
+    assert!(answer.contains("roles are for people"), "{answer}");
+
     // Resolved, an illegal move refused, reopened.
     desk.command(
         &carol,
@@ -485,7 +519,7 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     until(
         "the name to show resolved",
         || name(alice, &inc.room),
-        |name| name == "✅ INC-1 · SEV1 · Checkout latency",
+        |name| name == "✅ INC-1 · SEV2 · Checkout latency",
     )
     .await?;
     let answer = desk
@@ -514,14 +548,35 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     )
     .await?;
 
-    // A second incident gets the next number; `list` links both.
-    let second = desk.declare("DNS flapping").await?;
+    // A second incident gets the next number, its type and start time; `list` links both.
+    let second = desk
+        .declare("DNS flapping --type product --started 00:00")
+        .await?;
+    let state = incident_state(alice, &second.room).await?;
+    assert_eq!(state["type"], "product");
+    let declared = state["timestamps"]["declared"]
+        .as_u64()
+        .context("declared")?;
+    let started = state["timestamps"]["started"].as_u64().context("started")?;
+    assert!(
+        started <= declared && declared - started < 24 * 3_600_000,
+        "{state}"
+    );
+    assert_eq!(started % (24 * 3_600_000), 0, "midnight UTC: {state}");
     assert!(
         second.alias.contains("-2-dns-flapping:"),
         "{}",
         second.alias
     );
     let list = desk.command(alice, &desk.triage, "!inc list", "✅").await?;
+    assert!(list.contains("INC-1") && list.contains("INC-2"), "{list}");
+    desk.command(&carol, &inc.room, "!inc status resolved", "✅")
+        .await?;
+    let list = desk.command(alice, &desk.triage, "!inc list", "✅").await?;
+    assert!(!list.contains("INC-1") && list.contains("INC-2"), "{list}");
+    let list = desk
+        .command(alice, &desk.triage, "!inc list --all", "✅")
+        .await?;
     assert!(list.contains("INC-1") && list.contains("INC-2"), "{list}");
 
     // Nothing was posted twice across the restarts.

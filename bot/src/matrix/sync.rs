@@ -164,8 +164,8 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
     }
 }
 
-/// Queues a [`Work::Tick`] every [`TICK`], until the queue closes. A tick that would find the
-/// previous one still queued is skipped.
+/// Queues a [`Work::Tick`] every [`TICK`], until the queue closes. Ticks missed while the
+/// queue was full are skipped, not bunched up.
 async fn tick(queue: &mpsc::Sender<Work>) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
