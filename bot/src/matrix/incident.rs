@@ -1,10 +1,11 @@
-//! Incidents in Matrix: declaring one (its room in one `createRoom`), changing it, and keeping
-//! the room's name, topic, `org.brigade.incident` state, pinned summary and the announcements
-//! headline in step with every change.
+//! Incidents in Matrix: declaring one (its room in one `createRoom`) and changing it.
 //!
-//! Every message sent here carries a transaction ID derived from the event that caused it, and
-//! the store is written after the room: a command a crash interrupted is run again from the
-//! stored record, and produces the same messages, which the homeserver does not post twice.
+//! A change is decided against the stored record and stored as a new version that remembers
+//! the event that caused it and its answer; [`super::publish`] then brings the room's name,
+//! topic, `org.brigade.incident` state, pinned summary and headline in step. A command a crash
+//! interrupted is finished from the record: if its change is stored it is answered the same,
+//! not applied again. Messages carry transaction IDs derived from the causing event, so a
+//! resend is not posted twice.
 
 use brigade_core::{
     incident::{
@@ -97,7 +98,7 @@ impl ActionError {
     }
 }
 
-/// What a command asks of an incident, once it is known to be allowed.
+/// Why a command changes nothing: the one line after ❓.
 type Refusal = String;
 
 /// Runs `command`, sent as `message` in `room`.
@@ -423,8 +424,8 @@ pub struct Change<'a> {
 }
 
 impl Change<'_> {
-    /// Applies `command` to `record`: the room is brought in step, then the store. Returns the
-    /// answer's text, or why nothing changed.
+    /// Applies `command` to `record` and stores the change (the caller has the room published
+    /// after answering). Returns the answer's text, or why nothing changed.
     async fn apply(
         &self,
         record: IncidentRecord,

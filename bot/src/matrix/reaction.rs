@@ -77,7 +77,7 @@ pub async fn handle(
         Ok(()) => Outcome::Done,
         Err(error) => match error.refusal() {
             Some(refusal) => {
-                warn!(%error, "{refusal}: the reaction is not acted on");
+                warn!(%error, refusal, "the reaction is not acted on");
                 Outcome::Refused
             }
             None => return Err(error.into()),
