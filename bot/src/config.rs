@@ -355,8 +355,46 @@ struct RawRooms {
 struct RawMatrix {
     homeserver_url: Url,
     user_id: OwnedUserId,
-    password: Option<String>,
+    password: Option<Secret>,
     password_file: Option<PathBuf>,
+}
+
+/// A secret is read as a string only; anything else is refused without repeating the value
+/// (serde's usual message quotes it, and it would end up in logs).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string (in quotes)")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Secret, E> {
+                Ok(Secret(value.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
+                Err(E::custom(
+                    "must be a string (in quotes); the value is not shown",
+                ))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
+                Err(E::custom(
+                    "must be a string (in quotes); the value is not shown",
+                ))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
+                Err(E::custom(
+                    "must be a string (in quotes); the value is not shown",
+                ))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
+                Err(E::custom(
+                    "must be a string (in quotes); the value is not shown",
+                ))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,7 +453,7 @@ impl Config {
 impl RawConfig {
     fn validate(self) -> Result<Config, ConfigError> {
         let password = match (self.matrix.password, self.matrix.password_file) {
-            (Some(password), None) => Secret(password),
+            (Some(password), None) => password,
             (None, Some(path)) => read_password_file(path)?,
             (None, None) => return Err(ConfigError::PasswordMissing),
             (Some(_), Some(_)) => return Err(ConfigError::PasswordTwice),
@@ -925,6 +963,19 @@ mod tests {
                 matches!(error, ConfigError::RoomAlias { key: "triage", .. }),
                 "{error}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_password_of_the_wrong_type_is_refused_without_showing_it() {
+        Jail::expect_with(|jail| {
+            jail.set_env("BRIGADE_MATRIX__PASSWORD", "31415926");
+            let error = load_in_jail(jail, MINIMAL)
+                .expect_err("a number")
+                .to_string();
+            assert!(error.to_lowercase().contains("matrix.password"), "{error}");
+            assert!(!error.contains("31415926"), "{error}");
             Ok(())
         });
     }
