@@ -252,29 +252,19 @@ async fn summary(
     record: &IncidentRecord,
 ) -> Result<Option<OwnedEventId>, ActionError> {
     let text = render::summary(record);
-    let version = record.version.to_string();
-    if let Some(summary) = &record.summary_event {
-        let edit = notice(&text).make_replacement(ReplacementMetadata::new(
-            summary.clone(),
-            Some(Mentions::new()),
-        ));
-        room.send(edit)
-            .with_transaction_id(transaction_id(
-                &format!("{}\u{0}{version}", record.room_id),
-                "summary-edit",
-            ))
+    let posted = post_or_edit(
+        room,
+        record,
+        record.summary_event.as_ref(),
+        &text,
+        "summary",
+    )
+    .await?;
+    if let Some(posted) = &posted {
+        room.send_state_event(RoomPinnedEventsEventContent::new(vec![posted.clone()]))
             .await?;
-        return Ok(None);
     }
-    let posted = room
-        .send(notice(&text))
-        .with_transaction_id(transaction_id(&record.room_id, "summary"))
-        .await?
-        .response
-        .event_id;
-    room.send_state_event(RoomPinnedEventsEventContent::new(vec![posted.clone()]))
-        .await?;
-    Ok(Some(posted))
+    Ok(posted)
 }
 
 /// Posts the headline of a new incident in announcements, or edits it; returns a newly posted
@@ -285,24 +275,40 @@ async fn headline(bot: &Bot, record: &IncidentRecord) -> Result<Option<OwnedEven
         return Ok(None);
     };
     let text = render::headline(record);
-    let version = record.version.to_string();
-    if let Some(headline) = &record.headline_event {
-        let edit = notice(&text).make_replacement(ReplacementMetadata::new(
-            headline.clone(),
+    post_or_edit(
+        &announcements,
+        record,
+        record.headline_event.as_ref(),
+        &text,
+        "headline",
+    )
+    .await
+}
+
+/// Edits `existing` to say `text`, or posts `text` when there is nothing yet and returns the
+/// new message. The transaction ID names the incident's room, `purpose` and, for an edit, the
+/// record's version: a retry of the same step is posted once.
+async fn post_or_edit(
+    room: &Room,
+    record: &IncidentRecord,
+    existing: Option<&OwnedEventId>,
+    text: &str,
+    purpose: &str,
+) -> Result<Option<OwnedEventId>, ActionError> {
+    if let Some(existing) = existing {
+        let edit = notice(text).make_replacement(ReplacementMetadata::new(
+            existing.clone(),
             Some(Mentions::new()),
         ));
-        announcements
-            .send(edit)
-            .with_transaction_id(transaction_id(
-                &format!("{}\u{0}{version}", record.room_id),
-                "headline-edit",
-            ))
+        let source = format!("{}\u{0}{}", record.room_id, record.version);
+        room.send(edit)
+            .with_transaction_id(transaction_id(&source, &format!("{purpose}-edit")))
             .await?;
         return Ok(None);
     }
-    let posted = announcements
-        .send(notice(&text))
-        .with_transaction_id(transaction_id(&record.room_id, "headline"))
+    let posted = room
+        .send(notice(text))
+        .with_transaction_id(transaction_id(&record.room_id, purpose))
         .await?
         .response
         .event_id;
