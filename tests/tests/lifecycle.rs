@@ -633,6 +633,10 @@ async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> R
     // Default severity from the configuration: SEV3.
     assert!(topic(alice, &inc.room).await?.contains("· SEV3 ·"));
 
+    // The commander's own message acknowledges nothing.
+    alice
+        .send_text(&inc.room, "checking the dashboards")
+        .await?;
     bob.join(&space_alias).await?;
     bob.join(inc.room.as_str()).await?;
     desk.command(
@@ -642,6 +646,13 @@ async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> R
         "✅",
     )
     .await?;
+    let state = until(
+        "the state to show Bob in command",
+        || incident_state(alice, &inc.room),
+        |state| state["commander"] == bob.user_id.as_str(),
+    )
+    .await?;
+    assert!(state["timestamps"]["acknowledged"].is_null(), "{state}");
     assert_eq!(level(alice, &inc.room, &bob.user_id).await?, 100);
     assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
     assert_eq!(level(alice, &inc.room, desk.bot_id()).await?, 150);
@@ -652,6 +663,25 @@ async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> R
         |name| name == "🔥 INC-1 · SEV2 · Payments queue stuck",
     )
     .await?;
+    // A responder's first message acknowledges the incident (SPEC §3).
+    let said = alice
+        .send_text(&inc.room, "the consumers are stuck on one partition")
+        .await?;
+    let state = until(
+        "the first responder message to acknowledge",
+        || incident_state(alice, &inc.room),
+        |state| !state["timestamps"]["acknowledged"].is_null(),
+    )
+    .await?;
+    let event = alice
+        .wait_for_event(&inc.room, "Alice's message", |event| {
+            event["event_id"] == said.as_str()
+        })
+        .await?;
+    assert_eq!(
+        state["timestamps"]["acknowledged"],
+        event["origin_server_ts"]
+    );
     Ok(())
 }
 

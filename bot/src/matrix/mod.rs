@@ -10,6 +10,7 @@ pub mod publish;
 mod reaction;
 mod reminders;
 mod reply;
+mod responder;
 pub mod rooms;
 pub mod session;
 pub mod sync;

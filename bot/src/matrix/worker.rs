@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
-use super::{command, invites, reaction, reminders, sync, Bot};
+use super::{command, invites, reaction, reminders, responder, sync, Bot};
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
 /// redo: it is not marked handled, and its messages carry transaction IDs derived from the event.
@@ -122,10 +122,13 @@ async fn handle_event(
         let failed = match &event {
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
-            )) => command::handle(bot, &room, message)
-                .await
-                .err()
-                .map(|error| error.to_string()),
+            )) => match command::handle(bot, &room, message).await {
+                Ok(()) => responder::handle(bot, &room, message)
+                    .await
+                    .err()
+                    .map(|error| error.to_string()),
+                Err(error) => Some(error.to_string()),
+            },
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
                 SyncMessageLikeEvent::Original(reaction),
             )) => reaction::handle(bot, &room, reaction)

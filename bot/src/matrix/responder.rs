@@ -1,0 +1,66 @@
+//! The first message a responder (anyone but the commander) writes in an incident room
+//! acknowledges the incident, as 👀 does (SPEC §3): someone is on it.
+
+use brigade_core::store::Outcome;
+use matrix_sdk::{
+    ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
+    Room,
+};
+use tracing::{debug, info};
+
+use super::{
+    incident::{ActionError, Change},
+    once::{self, Claim},
+    Bot,
+};
+use crate::commands;
+
+/// Acknowledges the incident of `room` if `message` is the first one by a responder.
+pub async fn handle(
+    bot: &Bot,
+    room: &Room,
+    message: &OriginalSyncRoomMessageEvent,
+) -> Result<(), ActionError> {
+    // Bots speak in notices; commands have their own effects.
+    let body = match &message.content.msgtype {
+        MessageType::Notice(_) => return Ok(()),
+        msgtype => msgtype.body(),
+    };
+    if commands::parse(body, message.sender.server_name()).is_some()
+        || !bot.config.access.allows(&message.sender)
+    {
+        return Ok(());
+    }
+    let Some(record) = bot.store.incident(room.room_id()).await? else {
+        return Ok(());
+    };
+    let incident = &record.incident;
+    let first = incident.timestamps.acknowledged.is_none() && incident.commander != message.sender;
+    if !first && record.applied(&message.event_id).is_none() {
+        return Ok(());
+    }
+    match once::claim(bot, &message.event_id, message.origin_server_ts).await? {
+        Claim::Run { .. } => {}
+        Claim::Handled | Claim::Stale { .. } => return Ok(()),
+    }
+    let sent = u64::from(message.origin_server_ts.get());
+    let change = Change {
+        bot,
+        room,
+        cause: &message.event_id,
+        sender: &message.sender,
+        sent,
+    };
+    if record.applied(&message.event_id).is_none() {
+        let mut next = record.clone();
+        if next.incident.acknowledge(sent) {
+            info!(incident = %next.incident.number, "acknowledged by a responder's first message");
+            change.commit(next, None).await?;
+        } else {
+            debug!("already acknowledged");
+        }
+    }
+    bot.publisher.publish(room.room_id());
+    once::record(bot, &message.event_id, Outcome::Done).await?;
+    Ok(())
+}
