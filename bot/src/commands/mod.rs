@@ -4,13 +4,24 @@
 //! what would work. The Matrix layer carries commands out and turns their [`Answer`] into a ✅
 //! or ❓ reaction and a threaded reply.
 
+mod args;
+mod declare;
 mod help;
-mod incident;
+mod lead;
+mod list;
+mod page;
+mod reopen;
+mod role;
+mod sev;
+mod status;
+mod summary;
+mod update;
 
 use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
-pub use incident::{DeclareArgs, PageTarget};
+pub use declare::DeclareArgs;
+pub use page::PageTarget;
 
 /// The prefixes a command starts with; the first is the one shown to people.
 pub const PREFIXES: [&str; 2] = ["!inc", "!incident"];
@@ -40,16 +51,16 @@ impl CommandInfo {
 
 /// Every command this version of the bot runs, in the order help lists them.
 pub const COMMANDS: &[CommandInfo] = &[
-    incident::DECLARE,
-    incident::LIST,
-    incident::STATUS,
-    incident::SEV,
-    incident::LEAD,
-    incident::ROLE,
-    incident::PAGE,
-    incident::UPDATE,
-    incident::SUMMARY,
-    incident::REOPEN,
+    declare::INFO,
+    list::INFO,
+    status::INFO,
+    sev::INFO,
+    lead::INFO,
+    role::INFO,
+    page::INFO,
+    update::INFO,
+    summary::INFO,
+    reopen::INFO,
     help::INFO,
 ];
 
@@ -96,16 +107,16 @@ impl Command {
     pub fn name(&self) -> &'static str {
         let info = match self {
             Self::Help { .. } => help::INFO,
-            Self::Declare(_) => incident::DECLARE,
-            Self::List { .. } => incident::LIST,
-            Self::Status { .. } => incident::STATUS,
-            Self::Sev(_) => incident::SEV,
-            Self::Lead(_) => incident::LEAD,
-            Self::Role(..) => incident::ROLE,
-            Self::Page(_) => incident::PAGE,
-            Self::Update(_) => incident::UPDATE,
-            Self::Summary(_) => incident::SUMMARY,
-            Self::Reopen => incident::REOPEN,
+            Self::Declare(_) => declare::INFO,
+            Self::List { .. } => list::INFO,
+            Self::Status { .. } => status::INFO,
+            Self::Sev(_) => sev::INFO,
+            Self::Lead(_) => lead::INFO,
+            Self::Role(..) => role::INFO,
+            Self::Page(_) => page::INFO,
+            Self::Update(_) => update::INFO,
+            Self::Summary(_) => summary::INFO,
+            Self::Reopen => reopen::INFO,
         };
         info.name
     }
@@ -155,16 +166,16 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
     }
     Some(match name.to_lowercase().as_str() {
         "help" => help::parse(&arguments.split_whitespace().collect::<Vec<_>>()),
-        "declare" => incident::parse_declare(arguments),
-        "list" => incident::parse_list(arguments),
-        "status" => incident::parse_status(arguments),
-        "sev" | "severity" => incident::parse_sev(arguments),
-        "lead" => incident::parse_lead(arguments, server),
-        "role" => incident::parse_role(arguments, server),
-        "page" => incident::parse_page(arguments, server),
-        "update" => incident::parse_text(arguments, &incident::UPDATE, Command::Update),
-        "summary" => incident::parse_text(arguments, &incident::SUMMARY, Command::Summary),
-        "reopen" => incident::parse_reopen(arguments),
+        "declare" => declare::parse(arguments),
+        "list" => list::parse(arguments),
+        "status" => status::parse(arguments),
+        "sev" | "severity" => sev::parse(arguments),
+        "lead" => lead::parse(arguments, server),
+        "role" => role::parse(arguments, server),
+        "page" => page::parse(arguments, server),
+        "update" => update::parse(arguments),
+        "summary" => summary::parse(arguments),
+        "reopen" => reopen::parse(arguments),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })
 }

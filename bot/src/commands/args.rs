@@ -1,0 +1,58 @@
+//! What the commands' arguments have in common: people, free text, usage errors.
+
+use brigade_core::incident::IncidentError;
+use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
+
+use super::{Command, CommandInfo, ParseError};
+
+pub(super) fn usage(info: &CommandInfo) -> ParseError {
+    ParseError::Usage {
+        usage: info.usage(),
+    }
+}
+
+pub(super) fn invalid(error: IncidentError) -> ParseError {
+    ParseError::Invalid(error.to_string())
+}
+
+/// A user argument: a full ID, or `@name` for someone on the sender's server.
+pub fn user(word: &str, server: &ServerName) -> Result<OwnedUserId, ParseError> {
+    let invalid =
+        || ParseError::Invalid(format!("`{word}` is not a user: use @name or @name:server"));
+    if !word.starts_with('@') {
+        return Err(invalid());
+    }
+    let full = if word.contains(':') {
+        word.to_owned()
+    } else {
+        format!("{word}:{server}")
+    };
+    UserId::parse(full).map_err(|_| invalid())
+}
+
+pub(super) fn text(
+    rest: &str,
+    info: &CommandInfo,
+    make: fn(String) -> Command,
+) -> Result<Command, ParseError> {
+    let text = rest.trim();
+    if text.is_empty() {
+        return Err(usage(info));
+    }
+    Ok(make(text.to_owned()))
+}
+
+/// The first word and the trimmed rest, if any.
+pub(super) fn split_word(text: &str) -> (Option<&str>, Option<&str>) {
+    let text = text.trim();
+    if text.is_empty() {
+        return (None, None);
+    }
+    match text.split_once(char::is_whitespace) {
+        Some((word, rest)) => (
+            Some(word),
+            Some(rest.trim()).filter(|rest| !rest.is_empty()),
+        ),
+        None => (Some(text), None),
+    }
+}

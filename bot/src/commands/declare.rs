@@ -1,0 +1,82 @@
+//! `!inc declare <title> [--sev N] [--type T] [--private] [--started HH:MM]`
+
+use brigade_core::incident::{IncidentError, Severity};
+
+use super::{args, Command, CommandInfo, ParseError};
+
+pub(super) const INFO: CommandInfo = CommandInfo {
+    name: "declare",
+    arguments: "<title> [--sev N] [--type T] [--started HH:MM]",
+    summary: "open an incident: its own room, you in command, a headline in announcements (--started is UTC)",
+};
+
+/// What `!inc declare` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclareArgs {
+    /// The title, as typed.
+    pub title: String,
+    /// `--sev`, when given.
+    pub severity: Option<Severity>,
+    /// `--type`, when given (checked against the configuration when run).
+    pub kind: Option<String>,
+    /// `--private`.
+    pub private: bool,
+    /// `--started HH:MM` (UTC), as hours and minutes.
+    pub started: Option<(u8, u8)>,
+}
+
+pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+    let mut args = DeclareArgs {
+        title: String::new(),
+        severity: None,
+        kind: None,
+        private: false,
+        started: None,
+    };
+    let mut title = Vec::new();
+    let mut words = rest.split_whitespace();
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if word.starts_with("--") => (flag, Some(value)),
+            _ => (word, None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .or_else(|| words.next())
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| ParseError::Invalid(format!("`{name}` needs a value")))
+        };
+        match flag.to_ascii_lowercase().as_str() {
+            "--sev" | "--severity" => {
+                args.severity = Some(value("--sev")?.parse().map_err(args::invalid)?);
+            }
+            "--type" => args.kind = Some(value("--type")?.to_ascii_lowercase()),
+            "--started" => args.started = Some(clock_time(value("--started")?)?),
+            "--private" if inline.is_none() => args.private = true,
+            other if other.starts_with("--") => {
+                return Err(ParseError::Invalid(format!(
+                    "unknown option `{flag}`; usage: `{}`",
+                    INFO.usage()
+                )))
+            }
+            _ => title.push(word),
+        }
+    }
+    args.title = title.join(" ");
+    if args.title.is_empty() {
+        return Err(args::invalid(IncidentError::EmptyTitle));
+    }
+    Ok(Command::Declare(args))
+}
+
+fn clock_time(text: &str) -> Result<(u8, u8), ParseError> {
+    let invalid =
+        || ParseError::Invalid(format!("`--started {text}`: use HH:MM (UTC), e.g. 09:40"));
+    let (hours, minutes) = text.split_once(':').ok_or_else(invalid)?;
+    let hours: u8 = hours.parse().map_err(|_| invalid())?;
+    let minutes: u8 = minutes.parse().map_err(|_| invalid())?;
+    if hours > 23 || minutes > 59 || text.len() > 5 {
+        return Err(invalid());
+    }
+    Ok((hours, minutes))
+}

@@ -1,0 +1,17 @@
+//! `!inc reopen`
+
+use super::{args, Command, CommandInfo, ParseError};
+
+pub(super) const INFO: CommandInfo = CommandInfo {
+    name: "reopen",
+    arguments: "",
+    summary: "take a resolved incident back to investigating",
+};
+
+pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+    if rest.trim().is_empty() {
+        Ok(Command::Reopen)
+    } else {
+        Err(args::usage(&INFO))
+    }
+}
