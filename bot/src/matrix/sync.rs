@@ -6,7 +6,7 @@
 //! At start-up it pages back through each joined room to a little before the checkpoint and
 //! queues what it finds; the store's record of handled events drops what was already done.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use brigade_core::store::StoreError;
 use matrix_sdk::{
@@ -14,7 +14,7 @@ use matrix_sdk::{
     room::MessagesOptions,
     ruma::{
         api::client::{filter::FilterDefinition, sync::sync_events::v3::Filter},
-        UInt,
+        OwnedRoomId, UInt,
     },
     Room,
 };
@@ -101,6 +101,14 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
     let mut failures: u32 = 0;
     // When the last sync response came: a limited timeline is read back to a little before it.
     let mut previous_sync = bot.clock.now_millis();
+    // Rooms the bot was in before this sync. A room it has just joined starts `limited`, and
+    // what was said there before the bot came is not for it to act on.
+    let mut known: HashSet<OwnedRoomId> = bot
+        .client
+        .joined_rooms()
+        .iter()
+        .map(|room| room.room_id().to_owned())
+        .collect();
     loop {
         let response = match bot.client.sync_once(settings.clone()).await {
             Ok(response) => response,
@@ -126,7 +134,8 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
             .token(response.next_batch.clone())
             .timeout(SYNC_TIMEOUT);
         for (room_id, update) in response.rooms.joined {
-            if update.timeline.limited {
+            let newly_joined = known.insert(room_id.clone());
+            if update.timeline.limited && !newly_joined {
                 // More happened in this room than one sync carries: read back what was left out
                 // (events already handled are dropped by the store's record).
                 let Some(room) = bot.client.get_room(&room_id) else {
