@@ -80,29 +80,38 @@ fn with_mentioned_ids(text: &TextMessageEventContent) -> String {
         .replace("&amp;", "&")
 }
 
+/// What a message was to the command path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// A command (handled now or before), or an edit of one.
+    Command,
+    /// Anything else: people talking.
+    Chat,
+}
+
 /// Handles `message` if it is a command the bot has not handled yet.
 #[instrument(skip_all, fields(room = %room.room_id(), event_id = %message.event_id, sender = %message.sender))]
 pub async fn handle(
     bot: &Bot,
     room: &Room,
     message: &OriginalSyncRoomMessageEvent,
-) -> Result<(), CommandError> {
+) -> Result<Seen, CommandError> {
     // Notices are what bots say (never commands); an edit of a command does not run it again.
     let started = std::time::Instant::now();
     let MessageType::Text(text) = &message.content.msgtype else {
-        return Ok(());
+        return Ok(Seen::Chat);
     };
     if matches!(message.content.relates_to, Some(Relation::Replacement(_))) {
-        return Ok(());
+        return Ok(Seen::Command);
     }
     let body = with_mentioned_ids(text);
     let Some(parsed) = commands::parse(&body, message.sender.server_name()) else {
-        return Ok(());
+        return Ok(Seen::Chat);
     };
     fail::fail_point!("command-received", |_| super::crash());
     let name = parsed.as_ref().map_or("unknown", commands::Command::name);
     match once::claim(bot, &message.event_id, message.origin_server_ts).await? {
-        Claim::Handled => return Ok(()),
+        Claim::Handled => return Ok(Seen::Command),
         Claim::Stale { age } => {
             info!(
                 command = name,
@@ -110,7 +119,7 @@ pub async fn handle(
                 "command older than commands.max_age: not run"
             );
             bot.metrics.command(name, CommandOutcome::Stale);
-            return Ok(());
+            return Ok(Seen::Command);
         }
         Claim::Run { resuming: true } => {
             info!(command = name, "finishing a command a crash interrupted");
@@ -177,7 +186,7 @@ pub async fn handle(
     let elapsed_ms = started.elapsed().as_millis();
     info!(command = name, outcome = ?outcome, elapsed_ms, "command handled");
     once::record(bot, &message.event_id, outcome).await?;
-    Ok(())
+    Ok(Seen::Command)
 }
 
 #[cfg(test)]

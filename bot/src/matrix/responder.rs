@@ -13,22 +13,19 @@ use super::{
     once::{self, Claim},
     Bot,
 };
-use crate::commands;
 
-/// Acknowledges the incident of `room` if `message` is the first one by a responder.
+/// Acknowledges the incident of `room` if `message`, which is not a command, is the first one
+/// by a responder.
 pub async fn handle(
     bot: &Bot,
     room: &Room,
     message: &OriginalSyncRoomMessageEvent,
 ) -> Result<(), ActionError> {
-    // Bots speak in notices; commands have their own effects.
-    let body = match &message.content.msgtype {
-        MessageType::Notice(_) => return Ok(()),
-        msgtype => msgtype.body(),
-    };
-    if commands::parse(body, message.sender.server_name()).is_some()
-        || !bot.config.access.allows(&message.sender)
-    {
+    // Bots speak in notices.
+    if matches!(message.content.msgtype, MessageType::Notice(_)) {
+        return Ok(());
+    }
+    if !bot.config.access.allows(&message.sender) {
         return Ok(());
     }
     let Some(record) = bot.store.incident(room.room_id()).await? else {

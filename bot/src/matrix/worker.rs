@@ -123,7 +123,8 @@ async fn handle_event(
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
             )) => match command::handle(bot, &room, message).await {
-                Ok(()) => responder::handle(bot, &room, message)
+                Ok(command::Seen::Command) => None,
+                Ok(command::Seen::Chat) => responder::handle(bot, &room, message)
                     .await
                     .err()
                     .map(|error| error.to_string()),
