@@ -599,10 +599,30 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> Result<()> {
     let hs = &servers().first;
-    let desk = Desk::new("[incidents]\nroom_version = \"11\"\n").await?;
-    let alice = &desk.alice;
     let bob = TestUser::register(hs, "bob").await?;
+    let desk = Desk::new(&format!(
+        "[incidents]\nroom_version = \"11\"\ntake_command = \"sre\"\n\
+         [[groups]]\nname = \"sre\"\nmembers = [\"{}\"]\n",
+        bob.user_id
+    ))
+    .await?;
+    let alice = &desk.alice;
+    // Private incidents are not available yet: refused, and no room is made.
+    let answer = desk
+        .command(
+            alice,
+            &desk.triage,
+            "!inc declare Leaked keys --type security",
+            "❓",
+        )
+        .await?;
+    assert!(answer.contains("private incidents"), "{answer}");
     let inc = desk.declare("Payments queue stuck").await?;
+    assert!(
+        inc.alias.contains("-1-payments-queue-stuck:"),
+        "{}",
+        inc.alias
+    );
     let create = alice
         .state(&inc.room, "m.room.create", "")
         .await?
@@ -682,6 +702,21 @@ async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> R
         state["timestamps"]["acknowledged"],
         event["origin_server_ts"]
     );
+
+    // Only the `sre` group may take command with 🚑: Alice is refused and nothing changes.
+    let (summary_id, _) = summary(alice, &inc.room).await?;
+    alice.react(&inc.room, &summary_id, "🚑").await?;
+    alice
+        .wait_for_event(&inc.room, "the 🚑 refusal", |event| {
+            body(event).contains("only members of the group `sre` may take command")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert_eq!(
+        incident_state(alice, &inc.room).await?["commander"],
+        bob.user_id.as_str()
+    );
+    assert_eq!(level(alice, &inc.room, &alice.user_id).await?, 0);
     Ok(())
 }
 
