@@ -183,8 +183,11 @@ pub fn list_line(record: &IncidentRecord) -> String {
 
 #[cfg(test)]
 mod tests {
-    use brigade_core::incident::{Declaration, IncidentNumber, Severity, Update};
-    use matrix_sdk::ruma::{owned_room_alias_id, owned_room_id, owned_user_id};
+    use brigade_core::{
+        incident::{Severity, Update},
+        testing,
+    };
+    use matrix_sdk::ruma::{owned_room_alias_id, owned_user_id};
 
     use super::*;
 
@@ -192,19 +195,9 @@ mod tests {
     const DECLARED: u64 = 1_795_858_200_000;
 
     fn record() -> IncidentRecord {
-        let declaration = Declaration {
-            title: "Checkout *latency*".to_owned(),
-            severity: Severity::Sev2,
-            kind: "operations".to_owned(),
-            private: false,
-            declarer: owned_user_id!("@alice:example.org"),
-            started: None,
-        };
-        IncidentRecord::new(
-            Incident::declare(IncidentNumber(7), declaration, DECLARED).expect("declaration"),
-            owned_room_id!("!room:example.org"),
-            owned_room_alias_id!("#inc-20261128-7-checkout-latency:example.org"),
-        )
+        let mut record = testing::record(7, "Checkout *latency*", Severity::Sev2, DECLARED);
+        record.alias = owned_room_alias_id!("#inc-20261128-7-checkout-latency:example.org");
+        record
     }
 
     #[test]

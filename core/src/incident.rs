@@ -602,15 +602,7 @@ mod tests {
     use super::*;
 
     fn incident() -> Incident {
-        let declaration = Declaration {
-            title: "  Checkout latency ".to_owned(),
-            severity: Severity::Sev2,
-            kind: "operations".to_owned(),
-            private: false,
-            declarer: owned_user_id!("@alice:example.org"),
-            started: None,
-        };
-        Incident::declare(IncidentNumber(42), declaration, 1_000).expect("valid declaration")
+        crate::testing::record(42, "  Checkout latency ", Severity::Sev2, 1_000).incident
     }
 
     #[test]

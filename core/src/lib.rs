@@ -7,3 +7,5 @@
 pub mod clock;
 pub mod incident;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -81,28 +81,17 @@ mod tests {
 
     use brigade_core::{
         clock::{Clock, TestClock},
-        incident::{Declaration, Incident, IncidentNumber, Severity, Status, Update},
+        incident::{Severity, Status, Update},
+        testing,
     };
-    use matrix_sdk::ruma::{owned_room_alias_id, owned_room_id, owned_user_id};
+    use matrix_sdk::ruma::owned_user_id;
 
     use super::*;
 
     const MINUTE: u64 = 60_000;
 
     fn declared(severity: Severity, declared: u64) -> IncidentRecord {
-        let declaration = Declaration {
-            title: "Checkout latency".to_owned(),
-            severity,
-            kind: "operations".to_owned(),
-            private: false,
-            declarer: owned_user_id!("@alice:example.org"),
-            started: None,
-        };
-        IncidentRecord::new(
-            Incident::declare(IncidentNumber(1), declaration, declared).expect("declaration"),
-            owned_room_id!("!room:example.org"),
-            owned_room_alias_id!("#inc:example.org"),
-        )
+        testing::record(1, "Checkout latency", severity, declared)
     }
 
     #[test]

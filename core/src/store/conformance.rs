@@ -1,9 +1,12 @@
 //! One conformance suite, run against every [`Store`] implementation.
 
-use ruma::{event_id, owned_room_alias_id, owned_user_id, room_id};
+use ruma::{event_id, room_id};
 
 use super::{Handled, IncidentRecord, MemoryStore, Outcome, SledStore, Store};
-use crate::incident::{Declaration, Incident, IncidentNumber, Severity, Status};
+use crate::{
+    incident::{Severity, Status},
+    testing,
+};
 
 async fn unknown_events_are_not_handled(store: &dyn Store) {
     assert_eq!(
@@ -78,23 +81,10 @@ async fn incident_numbers_start_at_one_and_never_repeat(store: &dyn Store) {
 }
 
 fn record(number: u64, room: &str) -> IncidentRecord {
-    let declaration = Declaration {
-        title: format!("incident {number}"),
-        severity: Severity::Sev2,
-        kind: "operations".to_owned(),
-        private: false,
-        declarer: owned_user_id!("@alice:example.org"),
-        started: None,
-    };
-    {
-        let mut record = IncidentRecord::new(
-            Incident::declare(IncidentNumber(number), declaration, 1_000).expect("declaration"),
-            room.try_into().expect("room ID"),
-            owned_room_alias_id!("#inc:example.org"),
-        );
-        record.summary_event = Some(event_id!("$summary").to_owned());
-        record
-    }
+    let mut record = testing::record(number, &format!("incident {number}"), Severity::Sev2, 1_000);
+    record.room_id = room.try_into().expect("room ID");
+    record.summary_event = Some(event_id!("$summary").to_owned());
+    record
 }
 
 async fn incidents_are_stored_by_room_and_listed_by_number(store: &dyn Store) {
