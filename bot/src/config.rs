@@ -89,6 +89,10 @@ pub struct IncidentsConfig {
     pub room_version: Option<RoomVersionId>,
     /// Who may take command with 🚑 on the summary.
     pub take_command: TakeCommand,
+    /// Reactions that flag a message for the timeline (📌 and its aliases).
+    pub flag_reactions: Vec<String>,
+    /// Reactions that thank a message's author, for the postmortem's thanks.
+    pub thanks_reactions: Vec<String>,
 }
 
 impl Config {
@@ -158,6 +162,8 @@ pub struct RoomsConfig {
     pub announcements: String,
     /// Finished reports.
     pub postmortems: String,
+    /// The sub-space closed incidents move to.
+    pub archive: String,
 }
 
 /// `[matrix]`
@@ -319,6 +325,8 @@ struct RawIncidents {
     private_types: Option<Vec<String>>,
     room_version: Option<RoomVersionId>,
     take_command: Option<String>,
+    flag_reactions: Option<Vec<String>>,
+    thanks_reactions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,6 +356,7 @@ struct RawRooms {
     triage: Option<String>,
     announcements: Option<String>,
     postmortems: Option<String>,
+    archive: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -506,12 +515,17 @@ impl RawConfig {
                 .rooms
                 .postmortems
                 .unwrap_or_else(|| "postmortems".to_owned()),
+            archive: self
+                .rooms
+                .archive
+                .unwrap_or_else(|| "incidents-archive".to_owned()),
         };
         for (key, value) in [
             ("space", &rooms.space),
             ("triage", &rooms.triage),
             ("announcements", &rooms.announcements),
             ("postmortems", &rooms.postmortems),
+            ("archive", &rooms.archive),
         ] {
             if value.is_empty() || RoomAliasId::parse(format!("#{value}:{server}")).is_err() {
                 return Err(ConfigError::RoomAlias {
@@ -556,6 +570,9 @@ impl RawConfig {
 }
 
 /// The types of SPEC §3, security private by default.
+/// 📌, and the aliases of SPEC §8.
+const DEFAULT_FLAGS: [&str; 3] = ["📌", "🗓", "⏱"];
+const DEFAULT_THANKS: [&str; 2] = ["🙏", "🎉"];
 const DEFAULT_TYPES: [&str; 5] = [
     "operations",
     "security",
@@ -620,12 +637,43 @@ impl RawIncidents {
                 ))
             }
         };
+        let reactions = |key: &'static str,
+                         configured: Option<Vec<String>>,
+                         default: &[&str]|
+         -> Result<Vec<String>, ConfigError> {
+            let reactions: Vec<String> = configured.unwrap_or_else(|| owned(default));
+            if reactions.is_empty() || reactions.iter().any(|key| key.trim().is_empty()) {
+                return Err(invalid(
+                    key,
+                    "must list at least one emoji, none empty".to_owned(),
+                ));
+            }
+            // Clients may add a variation selector; keys are compared without it.
+            Ok(reactions
+                .iter()
+                .map(|reaction| reaction.trim().trim_end_matches('\u{fe0f}').to_owned())
+                .collect())
+        };
+        let flag_reactions = reactions("flag_reactions", self.flag_reactions, &DEFAULT_FLAGS)?;
+        let thanks_reactions =
+            reactions("thanks_reactions", self.thanks_reactions, &DEFAULT_THANKS)?;
+        if let Some(both) = flag_reactions
+            .iter()
+            .find(|reaction| thanks_reactions.contains(reaction))
+        {
+            return Err(invalid(
+                "thanks_reactions",
+                format!("{both} is also in flag_reactions; a reaction means one thing"),
+            ));
+        }
         Ok(IncidentsConfig {
             default_severity,
             types,
             private_types,
             room_version: self.room_version,
             take_command,
+            flag_reactions,
+            thanks_reactions,
         })
     }
 }

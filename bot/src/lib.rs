@@ -9,6 +9,7 @@ pub mod config;
 pub mod matrix;
 pub mod metrics;
 pub mod render;
+pub mod report;
 pub mod web;
 
 use std::{future::Future, sync::Arc};

@@ -25,7 +25,8 @@ pub fn alias_date(millis: u64) -> String {
     format_utc(millis, "%Y%m%d")
 }
 
-fn format_utc(millis: u64, format: &str) -> String {
+/// `millis` in UTC, in a `strftime` `format`.
+pub fn format_utc(millis: u64, format: &str) -> String {
     i64::try_from(millis)
         .ok()
         .and_then(|millis| jiff::Timestamp::from_millisecond(millis).ok())
@@ -122,7 +123,7 @@ pub fn summary(record: &IncidentRecord) -> String {
     } else {
         text.push_str(&escape(&incident.summary));
     }
-    if let Some(update) = incident.updates.last() {
+    if let Some(update) = incident.updates().last() {
         text.push_str(&format!(
             "\n\n**Latest update** ({}, {}): {}",
             clock(update.at),
@@ -154,8 +155,9 @@ pub fn headline(record: &IncidentRecord) -> String {
         incident.status,
         incident.commander
     );
-    let shown = incident.updates.len().saturating_sub(HEADLINE_UPDATES);
-    for update in &incident.updates[shown..] {
+    let updates = incident.updates();
+    let shown = updates.len().saturating_sub(HEADLINE_UPDATES);
+    for update in &updates[shown..] {
         text.push_str(&format!(
             "  \n{}: {}",
             clock(update.at),
@@ -224,7 +226,11 @@ mod tests {
             .expect("update");
         record
             .incident
-            .set_status(Status::Resolved, DECLARED + 120_000)
+            .set_status(
+                Status::Resolved,
+                DECLARED + 120_000,
+                &owned_user_id!("@alice:example.org"),
+            )
             .expect("resolved");
         let text = headline(&record);
         assert!(text.starts_with("💧 🌧️ "), "{text}");
@@ -242,7 +248,9 @@ mod tests {
         assert!(text.contains("**Declared** 2026-11-28 09:30 UTC"), "{text}");
         assert!(text.contains("not known yet"), "{text}");
         record.incident.summary = "a bad deploy".to_owned();
-        record.incident.acknowledge(DECLARED + 5 * 60_000);
+        record
+            .incident
+            .acknowledge(DECLARED + 5 * 60_000, &owned_user_id!("@bob:example.org"));
         let text = summary(&record);
         assert!(
             text.contains("**Acknowledged** 2026-11-28 09:35 UTC"),

@@ -9,6 +9,8 @@ use std::{collections::BTreeMap, fmt, str::FromStr};
 use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
+use crate::timeline::{Entry, Flag, Happening, Thanks};
+
 /// `INC-N`: deployment-wide, increasing, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -274,9 +276,9 @@ pub struct Incident {
     pub summary: String,
     /// The core timestamps.
     pub timestamps: Timestamps,
-    /// The status updates posted with `!inc update`, oldest first.
+    /// What happened, oldest first: declaration, changes, pages, updates, follow-ups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub updates: Vec<Update>,
+    pub timeline: Vec<Entry>,
 }
 
 /// A status update: what people outside the room are told.
@@ -336,6 +338,12 @@ pub struct IncidentRecord {
     /// applied twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<Applied>,
+    /// Messages flagged for the timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Flag>,
+    /// 🙏 and 🎉 on people's messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thanks: Vec<Thanks>,
 }
 
 /// An event whose change is stored, and the answer it got.
@@ -364,6 +372,8 @@ impl IncidentRecord {
             reminded_for: None,
             version: 1,
             applied: Vec::new(),
+            flags: Vec::new(),
+            thanks: Vec::new(),
         }
     }
 
@@ -401,6 +411,13 @@ impl Incident {
         if title.is_empty() {
             return Err(IncidentError::EmptyTitle);
         }
+        let declared = Entry {
+            at: now,
+            by: declaration.declarer.clone(),
+            what: Happening::Declared {
+                severity: declaration.severity,
+            },
+        };
         Ok(Self {
             number,
             title,
@@ -416,12 +433,21 @@ impl Incident {
                 declared: now,
                 ..Timestamps::default()
             },
-            updates: Vec::new(),
+            timeline: vec![declared],
         })
     }
 
-    /// Moves to `to` at `now`, or refuses an illegal move and changes nothing.
-    pub fn set_status(&mut self, to: Status, now: u64) -> Result<(), IncidentError> {
+    /// Adds an automatic entry to the timeline.
+    pub fn log(&mut self, at: u64, by: &UserId, what: Happening) {
+        self.timeline.push(Entry {
+            at,
+            by: by.to_owned(),
+            what,
+        });
+    }
+
+    /// Moves to `to` at `now` for `by`, or refuses an illegal move and changes nothing.
+    pub fn set_status(&mut self, to: Status, now: u64, by: &UserId) -> Result<(), IncidentError> {
         let from = self.status;
         if from == Status::Closed {
             return Err(IncidentError::Closed);
@@ -450,26 +476,44 @@ impl Incident {
             Status::Investigating if from == Status::Resolved => stamps.resolved = None,
             Status::Investigating | Status::Identified => {}
         }
+        self.log(now, by, Happening::Status { from, to });
         Ok(())
     }
 
     /// Sets the severity, or refuses a change to nothing.
-    pub fn set_severity(&mut self, severity: Severity) -> Result<(), IncidentError> {
+    pub fn set_severity(
+        &mut self,
+        severity: Severity,
+        now: u64,
+        by: &UserId,
+    ) -> Result<(), IncidentError> {
         self.ensure_not_closed()?;
         if self.severity == severity {
             return Err(IncidentError::Unchanged(severity.to_string()));
         }
-        self.severity = severity;
+        let from = std::mem::replace(&mut self.severity, severity);
+        self.log(now, by, Happening::Severity { from, to: severity });
         Ok(())
     }
 
     /// Hands command to `user`; returns the previous commander.
-    pub fn set_commander(&mut self, user: OwnedUserId) -> Result<OwnedUserId, IncidentError> {
+    pub fn set_commander(
+        &mut self,
+        user: OwnedUserId,
+        now: u64,
+        by: &UserId,
+    ) -> Result<OwnedUserId, IncidentError> {
         self.ensure_not_closed()?;
         if self.commander == user {
             return Err(IncidentError::Unchanged(format!("commanded by {user}")));
         }
-        Ok(std::mem::replace(&mut self.commander, user))
+        let from = std::mem::replace(&mut self.commander, user.clone());
+        let what = Happening::Commander {
+            from: from.clone(),
+            to: user,
+        };
+        self.log(now, by, what);
+        Ok(from)
     }
 
     /// Gives `role` to `user`; returns who had it before.
@@ -477,28 +521,70 @@ impl Incident {
         &mut self,
         role: Role,
         user: OwnedUserId,
+        now: u64,
+        by: &UserId,
     ) -> Result<Option<OwnedUserId>, IncidentError> {
         self.ensure_not_closed()?;
         if self.roles.get(&role) == Some(&user) {
             return Err(IncidentError::Unchanged(format!("{role}: {user}")));
         }
+        self.log(
+            now,
+            by,
+            Happening::Role {
+                role,
+                to: user.clone(),
+            },
+        );
         Ok(self.roles.insert(role, user))
     }
 
-    /// Records the first acknowledgement; later ones change nothing. True when this was the first.
-    pub fn acknowledge(&mut self, now: u64) -> bool {
+    /// Records the first acknowledgement, by `by`; later ones change nothing. True when this
+    /// was the first.
+    pub fn acknowledge(&mut self, now: u64, by: &UserId) -> bool {
         if self.timestamps.acknowledged.is_some() {
             return false;
         }
         self.timestamps.acknowledged = Some(now);
+        self.log(now, by, Happening::Acknowledged);
         true
     }
 
     /// Records a status update.
     pub fn add_update(&mut self, update: Update) -> Result<(), IncidentError> {
         self.ensure_not_closed()?;
-        self.updates.push(update);
+        self.log(
+            update.at,
+            &update.author,
+            Happening::Update { text: update.text },
+        );
         Ok(())
+    }
+
+    /// Records a follow-up: work for after the incident, closed or not.
+    pub fn add_followup(
+        &mut self,
+        text: String,
+        owner: Option<OwnedUserId>,
+        now: u64,
+        by: &UserId,
+    ) {
+        self.log(now, by, Happening::Followup { text, owner });
+    }
+
+    /// The status updates, oldest first.
+    pub fn updates(&self) -> Vec<Update> {
+        self.timeline
+            .iter()
+            .filter_map(|entry| match &entry.what {
+                Happening::Update { text } => Some(Update {
+                    at: entry.at,
+                    author: entry.by.clone(),
+                    text: text.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// When the next status update is due, if one is due at all: `every` after the last update
@@ -509,7 +595,7 @@ impl Incident {
             return None;
         }
         let last = self
-            .updates
+            .updates()
             .last()
             .map_or(self.timestamps.declared, |update| update.at);
         Some(last.saturating_add(every))
@@ -638,19 +724,39 @@ mod tests {
     fn lifecycle_stamps_mitigated_and_resolved() {
         let mut incident = incident();
         incident
-            .set_status(Status::Identified, 2_000)
+            .set_status(
+                Status::Identified,
+                2_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("identified");
         incident
-            .set_status(Status::Monitoring, 3_000)
+            .set_status(
+                Status::Monitoring,
+                3_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("monitoring");
         incident
-            .set_status(Status::Investigating, 4_000)
+            .set_status(
+                Status::Investigating,
+                4_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("back to investigating");
         incident
-            .set_status(Status::Monitoring, 5_000)
+            .set_status(
+                Status::Monitoring,
+                5_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("monitoring again");
         incident
-            .set_status(Status::Resolved, 6_000)
+            .set_status(
+                Status::Resolved,
+                6_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("resolved");
         assert_eq!(
             incident.timestamps.mitigated,
@@ -658,7 +764,9 @@ mod tests {
             "the first mitigation counts"
         );
         assert_eq!(incident.timestamps.resolved, Some(6_000));
-        incident.set_status(Status::Closed, 7_000).expect("closed");
+        incident
+            .set_status(Status::Closed, 7_000, ruma::user_id!("@alice:example.org"))
+            .expect("closed");
         assert_eq!(incident.timestamps.closed, Some(7_000));
     }
 
@@ -666,9 +774,17 @@ mod tests {
     fn resolved_goes_only_back_to_investigating_or_to_closed() {
         let mut incident = incident();
         incident
-            .set_status(Status::Resolved, 2_000)
+            .set_status(
+                Status::Resolved,
+                2_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("resolved");
-        let refused = incident.clone().set_status(Status::Identified, 3_000);
+        let refused = incident.clone().set_status(
+            Status::Identified,
+            3_000,
+            ruma::user_id!("@alice:example.org"),
+        );
         assert!(matches!(
             refused,
             Err(IncidentError::IllegalTransition { .. })
@@ -678,7 +794,11 @@ mod tests {
             .to_string()
             .contains("!inc reopen"));
         incident
-            .set_status(Status::Investigating, 3_000)
+            .set_status(
+                Status::Investigating,
+                3_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("reopened");
         assert_eq!(incident.timestamps.resolved, None);
     }
@@ -686,7 +806,8 @@ mod tests {
     #[test]
     fn closing_needs_resolved_and_is_final() {
         let mut incident = incident();
-        let refused = incident.set_status(Status::Closed, 2_000);
+        let refused =
+            incident.set_status(Status::Closed, 2_000, ruma::user_id!("@alice:example.org"));
         assert!(refused
             .expect_err("refused")
             .to_string()
@@ -697,15 +818,25 @@ mod tests {
             "a refusal changes nothing"
         );
         incident
-            .set_status(Status::Resolved, 2_000)
+            .set_status(
+                Status::Resolved,
+                2_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("resolved");
-        incident.set_status(Status::Closed, 3_000).expect("closed");
+        incident
+            .set_status(Status::Closed, 3_000, ruma::user_id!("@alice:example.org"))
+            .expect("closed");
         assert_eq!(
-            incident.set_status(Status::Investigating, 4_000),
+            incident.set_status(
+                Status::Investigating,
+                4_000,
+                ruma::user_id!("@alice:example.org")
+            ),
             Err(IncidentError::Closed)
         );
         assert_eq!(
-            incident.set_severity(Severity::Sev1),
+            incident.set_severity(Severity::Sev1, 1, ruma::user_id!("@alice:example.org")),
             Err(IncidentError::Closed)
         );
     }
@@ -714,11 +845,15 @@ mod tests {
     fn same_status_or_severity_is_refused_as_unchanged() {
         let mut incident = incident();
         assert!(matches!(
-            incident.set_status(Status::Investigating, 1),
+            incident.set_status(
+                Status::Investigating,
+                1,
+                ruma::user_id!("@alice:example.org")
+            ),
             Err(IncidentError::Unchanged(_))
         ));
         assert!(matches!(
-            incident.set_severity(Severity::Sev2),
+            incident.set_severity(Severity::Sev2, 1, ruma::user_id!("@alice:example.org")),
             Err(IncidentError::Unchanged(_))
         ));
     }
@@ -727,7 +862,11 @@ mod tests {
     fn handoff_returns_the_previous_commander() {
         let mut incident = incident();
         let previous = incident
-            .set_commander(owned_user_id!("@bob:example.org"))
+            .set_commander(
+                owned_user_id!("@bob:example.org"),
+                1,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("handoff");
         assert_eq!(previous, owned_user_id!("@alice:example.org"));
         assert!(incident.has_role(ruma::user_id!("@bob:example.org")));
@@ -737,8 +876,8 @@ mod tests {
     #[test]
     fn only_the_first_acknowledgement_counts() {
         let mut incident = incident();
-        assert!(incident.acknowledge(5));
-        assert!(!incident.acknowledge(9));
+        assert!(incident.acknowledge(5, ruma::user_id!("@bob:example.org")));
+        assert!(!incident.acknowledge(9, ruma::user_id!("@bob:example.org")));
         assert_eq!(incident.timestamps.acknowledged, Some(5));
     }
 
@@ -755,7 +894,9 @@ mod tests {
             incident.alias_localpart("20261128"),
             "inc-20261128-42-checkout-latency"
         );
-        incident.set_status(Status::Resolved, 2).expect("resolved");
+        incident
+            .set_status(Status::Resolved, 2, ruma::user_id!("@alice:example.org"))
+            .expect("resolved");
         assert_eq!(incident.room_name(), "✅ INC-42 · SEV2 · Checkout latency");
 
         incident.private = true;
@@ -779,7 +920,11 @@ mod tests {
             .expect("update");
         assert_eq!(incident.update_due(Some(hour)), Some(5_000 + 3_600_000));
         incident
-            .set_status(Status::Monitoring, 6_000)
+            .set_status(
+                Status::Monitoring,
+                6_000,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("monitoring");
         assert_eq!(incident.update_due(Some(hour)), None, "mitigated");
     }
@@ -800,7 +945,12 @@ mod tests {
     fn incident_state_round_trips_through_json() {
         let mut incident = incident();
         incident
-            .assign(Role::Scribe, owned_user_id!("@sam:example.org"))
+            .assign(
+                Role::Scribe,
+                owned_user_id!("@sam:example.org"),
+                1,
+                ruma::user_id!("@alice:example.org"),
+            )
             .expect("assign");
         let json = serde_json::to_value(&incident).expect("serialize");
         assert_eq!(json["severity"], "SEV2");

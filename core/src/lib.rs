@@ -9,3 +9,4 @@ pub mod incident;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod timeline;

@@ -42,6 +42,19 @@ pub(super) fn text(
     Ok(make(text.to_owned()))
 }
 
+/// A command that takes no arguments.
+pub(super) fn bare(
+    rest: &str,
+    info: &CommandInfo,
+    command: Command,
+) -> Result<Command, ParseError> {
+    if rest.trim().is_empty() {
+        Ok(command)
+    } else {
+        Err(usage(info))
+    }
+}
+
 /// The first word and the trimmed rest, if any.
 pub(super) fn split_word(text: &str) -> (Option<&str>, Option<&str>) {
     let text = text.trim();

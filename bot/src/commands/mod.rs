@@ -5,22 +5,27 @@
 //! or ❓ reaction and a threaded reply.
 
 mod args;
+mod close;
 mod declare;
+mod followup;
 mod help;
 mod lead;
 mod list;
 mod page;
+mod postmortem;
 mod reopen;
 mod role;
 mod sev;
 mod status;
 mod summary;
+mod timeline;
 mod update;
 
 use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
 pub use declare::DeclareArgs;
+pub use followup::FollowupArgs;
 pub use page::PageTarget;
 
 /// The prefixes a command starts with; the first is the one shown to people.
@@ -60,6 +65,10 @@ pub const COMMANDS: &[CommandInfo] = &[
     page::INFO,
     update::INFO,
     summary::INFO,
+    timeline::INFO,
+    followup::INFO,
+    postmortem::INFO,
+    close::INFO,
     reopen::INFO,
     help::INFO,
 ];
@@ -98,6 +107,14 @@ pub enum Command {
     Update(String),
     /// `!inc summary <text>`
     Summary(String),
+    /// `!inc timeline`
+    Timeline,
+    /// `!inc followup <text> [--owner @user]`
+    Followup(FollowupArgs),
+    /// `!inc postmortem`
+    Postmortem,
+    /// `!inc close`
+    Close,
     /// `!inc reopen`
     Reopen,
 }
@@ -116,6 +133,10 @@ impl Command {
             Self::Page(_) => page::INFO,
             Self::Update(_) => update::INFO,
             Self::Summary(_) => summary::INFO,
+            Self::Timeline => timeline::INFO,
+            Self::Followup(_) => followup::INFO,
+            Self::Postmortem => postmortem::INFO,
+            Self::Close => close::INFO,
             Self::Reopen => reopen::INFO,
         };
         info.name
@@ -175,6 +196,10 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "page" => page::parse(arguments, server),
         "update" => update::parse(arguments),
         "summary" => summary::parse(arguments),
+        "timeline" => timeline::parse(arguments),
+        "followup" | "follow-up" => followup::parse(arguments, server),
+        "postmortem" => postmortem::parse(arguments),
+        "close" => close::parse(arguments),
         "reopen" => reopen::parse(arguments),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })
@@ -293,6 +318,20 @@ mod tests {
         assert_eq!(parsed("!inc list --all"), Ok(Command::List { all: true }));
         assert_eq!(parsed("!inc reopen"), Ok(Command::Reopen));
         assert!(refusal("!inc reopen now").contains("usage"));
+        assert_eq!(parsed("!inc timeline"), Ok(Command::Timeline));
+        assert_eq!(parsed("!inc postmortem"), Ok(Command::Postmortem));
+        assert!(refusal("!inc close please").contains("usage: `!inc close`"));
+        assert_eq!(
+            parsed("!inc followup add a disk alert --owner @bob"),
+            Ok(Command::Followup(FollowupArgs {
+                text: "add a disk alert".to_owned(),
+                owner: Some(owned_user_id!("@bob:example.org")),
+            }))
+        );
+        assert!(refusal("!inc followup --owner @bob").contains("usage"));
+        assert!(refusal("!inc followup x --owner").contains("`--owner` needs a user"));
+        assert!(refusal("!inc followup x --owner bob").contains("not a user"));
+        assert!(refusal("!inc followup x --ticket").contains("unknown option `--ticket`"));
     }
 
     #[test]

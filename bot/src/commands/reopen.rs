@@ -9,9 +9,5 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 };
 
 pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
-    if rest.trim().is_empty() {
-        Ok(Command::Reopen)
-    } else {
-        Err(args::usage(&INFO))
-    }
+    args::bare(rest, &INFO, Command::Reopen)
 }

@@ -12,6 +12,7 @@ use brigade_core::{
         Declaration, Incident, IncidentError, IncidentNumber, IncidentRecord, Status, Update,
     },
     store::StoreError,
+    timeline::Happening,
 };
 use matrix_sdk::{
     ruma::{
@@ -39,7 +40,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::{
-    publish,
+    postmortem, publish,
     reply::{notice, refused_for_good, transaction_id},
     Bot,
 };
@@ -438,7 +439,11 @@ impl Change<'_> {
         let name = command.name();
         let directs = matches!(
             command,
-            Command::Sev(_) | Command::Lead(_) | Command::Role(..) | Command::Page(_)
+            Command::Sev(_)
+                | Command::Lead(_)
+                | Command::Role(..)
+                | Command::Page(_)
+                | Command::Close
         );
         if directs && !self.may_direct(&record.incident).await? {
             return Ok(Err(format!(
@@ -453,7 +458,7 @@ impl Change<'_> {
         let text = match command {
             Command::Status { to, note } => {
                 let from = incident.status;
-                if let Err(error) = incident.set_status(to, self.sent) {
+                if let Err(error) = incident.set_status(to, self.sent, self.sender) {
                     return Ok(Err(error.to_string()));
                 }
                 if let Some(note) = note {
@@ -468,14 +473,16 @@ impl Change<'_> {
                         incident.number, incident.status
                     )));
                 }
-                if let Err(error) = incident.set_status(Status::Investigating, self.sent) {
+                if let Err(error) =
+                    incident.set_status(Status::Investigating, self.sent, self.sender)
+                {
                     return Ok(Err(error.to_string()));
                 }
                 format!("Reopened: {} is investigating again", incident.number)
             }
             Command::Sev(severity) => {
                 let from = incident.severity;
-                if let Err(error) = incident.set_severity(severity) {
+                if let Err(error) = incident.set_severity(severity, self.sent, self.sender) {
                     return Ok(Err(error.to_string()));
                 }
                 format!("Severity: {from} → {severity} {}", severity.emoji())
@@ -484,7 +491,7 @@ impl Change<'_> {
                 if let Some(refusal) = self.not_a_person(&user).await? {
                     return Ok(Err(refusal));
                 }
-                let previous = match incident.set_commander(user.clone()) {
+                let previous = match incident.set_commander(user.clone(), self.sent, self.sender) {
                     Ok(previous) => previous,
                     Err(error) => return Ok(Err(error.to_string())),
                 };
@@ -495,7 +502,7 @@ impl Change<'_> {
                 if let Some(refusal) = self.not_a_person(&user).await? {
                     return Ok(Err(refusal));
                 }
-                let previous = match incident.assign(role, user.clone()) {
+                let previous = match incident.assign(role, user.clone(), self.sent, self.sender) {
                     Ok(previous) => previous,
                     Err(error) => return Ok(Err(error.to_string())),
                 };
@@ -523,6 +530,18 @@ impl Change<'_> {
                 };
                 return self.page(next, &people).await.map(Ok);
             }
+            Command::Followup(args) => {
+                let owner = match &args.owner {
+                    Some(owner) => format!(" (owner {owner})"),
+                    None => String::new(),
+                };
+                let answer = format!("Follow-up recorded{owner}: {}", render::escape(&args.text));
+                incident.add_followup(args.text, args.owner, self.sent, self.sender);
+                answer
+            }
+            Command::Timeline => return Ok(Ok(postmortem::timeline(self.bot, &record))),
+            Command::Postmortem => return postmortem::draft(self, &record).await.map(Ok),
+            Command::Close => return postmortem::close(self, record).await,
             Command::Help { .. } | Command::Declare(_) | Command::List { .. } => {
                 unreachable!("handled before an incident is looked up")
             }
@@ -728,7 +747,10 @@ impl Change<'_> {
         if !next.pages.contains(&sent.response.event_id) {
             next.pages.push(sent.response.event_id);
         }
-        self.bot.store.save_incident(&next).await?;
+        let paged = Happening::Paged {
+            people: people.iter().map(|(user, _)| user.clone()).collect(),
+        };
+        next.incident.log(self.sent, self.sender, paged);
         let mut text = format!("Paged {}", pills(false));
         if !not_invited.is_empty() {
             text.push_str(&format!(
@@ -736,6 +758,7 @@ impl Change<'_> {
                 not_invited.join(", ")
             ));
         }
+        self.commit(next, Some(text.clone())).await?;
         Ok(text)
     }
 }

@@ -5,15 +5,18 @@ mod command;
 pub mod incident;
 mod invites;
 mod once;
+mod postmortem;
 pub mod profile;
 pub mod publish;
 mod reaction;
+mod rebuild;
 mod reminders;
 mod reply;
 mod responder;
 pub mod rooms;
 pub mod session;
 pub mod sync;
+pub mod timeline;
 mod worker;
 
 use std::sync::Arc;

@@ -13,12 +13,12 @@ use std::{
     time::Duration,
 };
 
-use brigade_core::incident::{Incident, IncidentRecord};
+use brigade_core::incident::{Incident, IncidentRecord, Status};
 use matrix_sdk::{
     ruma::{
         events::{
             room::{message::ReplacementMetadata, pinned_events::RoomPinnedEventsEventContent},
-            space::child::SpaceChildEventContent,
+            space::{child::SpaceChildEventContent, parent::SpaceParentEventContent},
             Mentions,
         },
         OwnedEventId, OwnedRoomId, RoomId,
@@ -28,7 +28,7 @@ use matrix_sdk::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{
     incident::{ActionError, INCIDENT_STATE},
@@ -137,7 +137,7 @@ async fn published(bot: &Bot, room_id: &RoomId) -> Result<Option<Published>, Act
     Ok(serde_json::from_slice(&bytes).ok())
 }
 
-async fn set_published(bot: &Bot, record: &IncidentRecord) -> Result<(), ActionError> {
+pub(super) async fn set_published(bot: &Bot, record: &IncidentRecord) -> Result<(), ActionError> {
     let published = Published {
         version: record.version,
         incident: record.incident.clone(),
@@ -225,8 +225,16 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         }
         Ok::<_, ActionError>(())
     };
-    let ((), (), (), summary_event, headline_event, ()) =
-        tokio::try_join!(name, topic, state, summary, headline, space)?;
+    let archive = async {
+        let closing = incident.status == Status::Closed
+            && before.is_some_and(|before| before.status != Status::Closed);
+        if closing {
+            archive(bot, room_id).await?;
+        }
+        Ok::<_, ActionError>(())
+    };
+    let ((), (), (), summary_event, headline_event, (), ()) =
+        tokio::try_join!(name, topic, state, summary, headline, space, archive)?;
 
     // Written under the records lock: a command may have stored a newer version meanwhile.
     let _records = match records {
@@ -243,6 +251,41 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     set_published(bot, &record).await?;
     let elapsed_ms = started.elapsed().as_millis();
     debug!(%room_id, version = record.version, elapsed_ms, "incident room published");
+    Ok(())
+}
+
+/// Moves a closed incident's room from the Incidents space to its archive.
+async fn archive(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
+    let via = vec![bot.config.matrix.user_id.server_name().to_owned()];
+    let rooms = &bot.rooms;
+    let known = |id: &RoomId| {
+        bot.client
+            .get_room(id)
+            .ok_or_else(|| ActionError::UnknownRoom(id.to_owned()))
+    };
+    let (space, archive, room) = (
+        known(&rooms.space)?,
+        known(&rooms.archive)?,
+        known(room_id)?,
+    );
+    archive
+        .send_state_event_for_key(room_id, SpaceChildEventContent::new(via.clone()))
+        .await?;
+    let mut parent = SpaceParentEventContent::new(via);
+    parent.canonical = true;
+    room.send_state_event_for_key(&rooms.archive, parent)
+        .await?;
+    // Empty content takes a room out of a space, and a space out of a room's parents.
+    space
+        .send_state_event_raw("m.space.child", room_id.as_str(), serde_json::json!({}))
+        .await?;
+    room.send_state_event_raw(
+        "m.space.parent",
+        rooms.space.as_str(),
+        serde_json::json!({}),
+    )
+    .await?;
+    info!(%room_id, "closed incident moved to the archive");
     Ok(())
 }
 

@@ -110,7 +110,7 @@ async fn act(
     let mut next = record.clone();
     let number = next.incident.number;
     let (changed, said) = if key == ACKNOWLEDGE {
-        if next.incident.acknowledge(sent) {
+        if next.incident.acknowledge(sent, &reaction.sender) {
             let said = format!(
                 "👀 {} is looking into it: {number} acknowledged at {}",
                 reaction.sender,
@@ -128,7 +128,10 @@ async fn act(
         );
         (false, Some(said))
     } else {
-        match next.incident.set_commander(reaction.sender.clone()) {
+        match next
+            .incident
+            .set_commander(reaction.sender.clone(), sent, &reaction.sender)
+        {
             Ok(previous) => {
                 change
                     .set_levels(&next.incident, &[reaction.sender.clone(), previous.clone()])

@@ -41,7 +41,7 @@ async fn remind(bot: &Bot, record: &IncidentRecord, due: u64) -> Result<(), Acti
     };
     let incident = &record.incident;
     let last = incident
-        .updates
+        .updates()
         .last()
         .map_or(incident.timestamps.declared, |update| update.at);
     let commander = &incident.commander;
@@ -130,7 +130,11 @@ mod tests {
 
         record
             .incident
-            .set_status(Status::Monitoring, clock.now_millis())
+            .set_status(
+                Status::Monitoring,
+                clock.now_millis(),
+                &owned_user_id!("@alice:example.org"),
+            )
             .expect("monitoring");
         assert_eq!(
             reminder_due(&record, &config, clock.now_millis()),

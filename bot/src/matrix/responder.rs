@@ -50,7 +50,7 @@ pub async fn handle(
     };
     if record.applied(&message.event_id).is_none() {
         let mut next = record.clone();
-        if next.incident.acknowledge(sent) {
+        if next.incident.acknowledge(sent, &message.sender) {
             info!(incident = %next.incident.number, "acknowledged by a responder's first message");
             change.commit(next, None).await?;
         } else {

@@ -1,4 +1,5 @@
-//! The standard rooms (SPEC §2): the Incidents space, triage, announcements and postmortems.
+//! The standard rooms (SPEC §2): the Incidents space, triage, announcements and postmortems,
+//! and the archive, a sub-space closed incidents move to.
 //!
 //! Each is found by its alias; only a missing one is created, so a restart (or a second start
 //! racing the first) never makes duplicates. Announcements are read-only except for moderators.
@@ -42,6 +43,8 @@ pub struct StandardRooms {
     pub announcements: OwnedRoomId,
     /// Finished reports.
     pub postmortems: OwnedRoomId,
+    /// Where closed incidents go: a space inside the Incidents space.
+    pub archive: OwnedRoomId,
 }
 
 /// Why the standard rooms could not be set up.
@@ -105,6 +108,13 @@ const POSTMORTEMS: Spec = Spec {
     read_only: false,
     space: false,
 };
+const ARCHIVE: Spec = Spec {
+    key: "archive",
+    name: "Incident archive",
+    topic: "Closed incidents: read-only, history kept",
+    read_only: true,
+    space: true,
+};
 
 /// Finds or creates every standard room on `server` and links them to the space.
 pub async fn ensure(
@@ -130,11 +140,13 @@ pub async fn ensure(
     let triage = child(&TRIAGE, &config.triage).await?;
     let announcements = child(&ANNOUNCEMENTS, &config.announcements).await?;
     let postmortems = child(&POSTMORTEMS, &config.postmortems).await?;
+    let archive = child(&ARCHIVE, &config.archive).await?;
     Ok(StandardRooms {
         space: space.room_id().to_owned(),
         triage,
         announcements,
         postmortems,
+        archive,
     })
 }
 

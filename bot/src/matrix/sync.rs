@@ -55,6 +55,8 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
     if checkpoint.is_none() {
         first_sync(&bot).await?;
     }
+    // Before any event is worked on: a command in an incident room finds its record.
+    super::rebuild::missing(&bot).await?;
 
     let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
     let worker = tokio::spawn({

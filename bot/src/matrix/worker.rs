@@ -7,7 +7,10 @@
 use std::time::Duration;
 
 use matrix_sdk::ruma::{
-    events::{AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent},
+    events::{
+        room::{message::Relation, redaction::SyncRoomRedactionEvent},
+        AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+    },
     serde::Raw,
     OwnedRoomId,
 };
@@ -15,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
-use super::{command, invites, reaction, reminders, responder, sync, Bot};
+use super::{command, invites, reaction, reminders, responder, sync, timeline, Bot};
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
 /// redo: it is not marked handled, and its messages carry transaction IDs derived from the event.
@@ -122,6 +125,14 @@ async fn handle_event(
         let failed = match &event {
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
+            )) if matches!(message.content.relates_to, Some(Relation::Replacement(_))) => {
+                timeline::edited(bot, &room, message)
+                    .await
+                    .err()
+                    .map(|error| error.to_string())
+            }
+            AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+                SyncMessageLikeEvent::Original(message),
             )) => match command::handle(bot, &room, message).await {
                 Ok(command::Seen::Command) => None,
                 Ok(command::Seen::Chat) => responder::handle(bot, &room, message)
@@ -132,7 +143,19 @@ async fn handle_event(
             },
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
                 SyncMessageLikeEvent::Original(reaction),
-            )) => reaction::handle(bot, &room, reaction)
+            )) => match timeline::meaning(bot, &reaction.content.relates_to.key) {
+                Some(meaning) => timeline::reacted(bot, &room, reaction, meaning)
+                    .await
+                    .err()
+                    .map(|error| error.to_string()),
+                None => reaction::handle(bot, &room, reaction)
+                    .await
+                    .err()
+                    .map(|error| error.to_string()),
+            },
+            AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomRedaction(
+                SyncRoomRedactionEvent::Original(redaction),
+            )) => timeline::redacted(bot, &room, redaction)
                 .await
                 .err()
                 .map(|error| error.to_string()),

@@ -78,6 +78,13 @@ async fn incident_numbers_start_at_one_and_never_repeat(store: &dyn Store) {
         numbers.push(store.next_incident_number().await.expect("number"));
     }
     assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+    store.raise_incident_number(41).await.expect("raise");
+    assert_eq!(store.next_incident_number().await.expect("number"), 42);
+    store
+        .raise_incident_number(7)
+        .await
+        .expect("a lower number lowers nothing");
+    assert_eq!(store.next_incident_number().await.expect("number"), 43);
 }
 
 fn record(number: u64, room: &str) -> IncidentRecord {
@@ -94,7 +101,11 @@ async fn incidents_are_stored_by_room_and_listed_by_number(store: &dyn Store) {
     store.save_incident(&record(1, "!a:x")).await.expect("save");
     second
         .incident
-        .set_status(Status::Identified, 2_000)
+        .set_status(
+            Status::Identified,
+            2_000,
+            ruma::user_id!("@alice:example.org"),
+        )
         .expect("status");
     store.save_incident(&second).await.expect("save again");
     assert_eq!(

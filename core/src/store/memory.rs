@@ -55,6 +55,12 @@ impl Store for MemoryStore {
         Ok(*last)
     }
 
+    async fn raise_incident_number(&self, used: u64) -> Result<(), StoreError> {
+        let mut last = lock(&self.last_number);
+        *last = (*last).max(used);
+        Ok(())
+    }
+
     async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError> {
         Ok(lock(&self.incidents).get(room_id).cloned())
     }

@@ -83,6 +83,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// durable before it is returned.
     async fn next_incident_number(&self) -> Result<u64, StoreError>;
 
+    /// Makes the numbers given from now on greater than `used` (found in use elsewhere, as
+    /// when the store is rebuilt from the rooms); a lower `used` changes nothing.
+    async fn raise_incident_number(&self, used: u64) -> Result<(), StoreError>;
+
     /// The incident whose room is `room_id`, if there is one.
     async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError>;
 

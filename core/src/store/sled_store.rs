@@ -50,6 +50,11 @@ impl SledStore {
     }
 }
 
+/// The incident counter: a big-endian `u64`.
+fn decode_counter(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
 #[async_trait]
 impl Store for SledStore {
     async fn handled(&self, event_id: &EventId) -> Result<Option<Handled>, StoreError> {
@@ -89,20 +94,29 @@ impl Store for SledStore {
     }
 
     async fn next_incident_number(&self) -> Result<u64, StoreError> {
-        let decode = |bytes: &[u8]| <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes);
         // Atomic in sled, so two callers never get the same number.
         let updated = self
             .meta
             .update_and_fetch(INCIDENT_COUNTER_KEY, |last| {
-                let last = last.and_then(decode).unwrap_or(0);
+                let last = last.and_then(decode_counter).unwrap_or(0);
                 Some(last.saturating_add(1).to_be_bytes().to_vec())
             })
             .map_err(engine)?;
-        let number = updated.as_deref().and_then(decode).ok_or_else(|| {
+        let number = updated.as_deref().and_then(decode_counter).ok_or_else(|| {
             StoreError::Engine("incident counter unreadable after update".to_owned())
         })?;
         self.flush().await?;
         Ok(number)
+    }
+
+    async fn raise_incident_number(&self, used: u64) -> Result<(), StoreError> {
+        self.meta
+            .update_and_fetch(INCIDENT_COUNTER_KEY, |last| {
+                let last = last.and_then(decode_counter).unwrap_or(0);
+                Some(last.max(used).to_be_bytes().to_vec())
+            })
+            .map_err(engine)?;
+        self.flush().await
     }
 
     async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError> {

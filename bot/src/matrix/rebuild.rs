@@ -1,0 +1,229 @@
+//! Incidents the store does not know (it was lost, or the bot replaced) are rebuilt from their
+//! rooms at start-up: the incident from the room's `org.brigade.incident` state (which carries
+//! the automatic timeline), flags, thanks, edits and the pinned summary from the room's history
+//! and its reactions. Numbers found in rooms are never handed out again.
+
+use std::collections::HashMap;
+
+use brigade_core::{
+    incident::{Incident, IncidentRecord},
+    store::StoreError,
+    timeline::{Message, Thanks},
+};
+use matrix_sdk::{
+    deserialized_responses::RawAnySyncOrStrippedState,
+    room::MessagesOptions,
+    ruma::{
+        events::{
+            room::message::Relation, AnySyncMessageLikeEvent, AnySyncStateEvent,
+            AnySyncTimelineEvent, StateEventType, SyncMessageLikeEvent, SyncStateEvent,
+        },
+        serde::Raw,
+        OwnedEventId, OwnedUserId, RoomAliasId, UInt,
+    },
+    Room,
+};
+use tracing::{info, warn};
+
+use super::{
+    incident::{ActionError, INCIDENT_STATE},
+    publish,
+    timeline::{self, Meaning},
+    Bot,
+};
+use crate::render;
+
+const PAGE: u32 = 100;
+/// How far back the announcements room is read for a rebuilt incident's headline.
+const HEADLINE_PAGES: usize = 20;
+
+/// Rebuilds every incident room the store does not know, and raises the incident counter above
+/// every number in use. A room that cannot be read now is left for the next start.
+pub async fn missing(bot: &Bot) -> Result<(), StoreError> {
+    let mut highest = 0;
+    for room in bot.client.joined_rooms() {
+        if let Some(record) = bot.store.incident(room.room_id()).await? {
+            highest = highest.max(record.incident.number.0);
+            continue;
+        }
+        let Some(incident) = incident_state(&room).await else {
+            continue;
+        };
+        highest = highest.max(incident.number.0);
+        let started = std::time::Instant::now();
+        match rebuild(bot, &room, incident).await {
+            Ok(record) => {
+                let elapsed_ms = started.elapsed().as_millis();
+                info!(
+                    incident = %record.incident.number,
+                    room_id = %record.room_id,
+                    flags = record.flags.len(),
+                    elapsed_ms,
+                    "incident rebuilt from its room"
+                );
+            }
+            Err(error) => {
+                warn!(room_id = %room.room_id(), %error, "cannot rebuild an incident from its room yet; trying again at the next start");
+            }
+        }
+    }
+    bot.store.raise_incident_number(highest).await
+}
+
+/// The incident the room's state describes, if it is an incident room.
+async fn incident_state(room: &Room) -> Option<Incident> {
+    let state = room
+        .get_state_event(StateEventType::from(INCIDENT_STATE), "")
+        .await
+        .ok()??;
+    let RawAnySyncOrStrippedState::Sync(raw) = state else {
+        return None;
+    };
+    let event: serde_json::Value = raw.deserialize_as().ok()?;
+    match serde_json::from_value(event["content"].clone()) {
+        Ok(incident) => Some(incident),
+        Err(error) => {
+            warn!(room_id = %room.room_id(), %error, "unreadable incident state: not rebuilt");
+            None
+        }
+    }
+}
+
+async fn rebuild(
+    bot: &Bot,
+    room: &Room,
+    incident: Incident,
+) -> Result<IncidentRecord, ActionError> {
+    let alias = room
+        .canonical_alias()
+        .ok_or_else(|| ActionError::InvalidAlias("the incident room has no alias".to_owned()))?;
+    let mut record = IncidentRecord::new(incident, room.room_id().to_owned(), alias.clone());
+    let history = history(room).await?;
+    read_back(bot, &mut record, &history);
+    record.headline_event = headline(bot, &alias).await;
+    bot.store.save_incident(&record).await?;
+    // What the room shows is what was read from it: nothing to publish.
+    publish::set_published(bot, &record).await?;
+    Ok(record)
+}
+
+/// Every event of the room, oldest first.
+async fn history(room: &Room) -> Result<Vec<Raw<AnySyncTimelineEvent>>, ActionError> {
+    let mut events = Vec::new();
+    let mut from: Option<String> = None;
+    loop {
+        let mut options = MessagesOptions::backward().from(from.as_deref());
+        options.limit = UInt::from(PAGE);
+        let page = room.messages(options).await?;
+        let done = page.chunk.is_empty() || page.end.is_none();
+        events.extend(page.chunk.into_iter().map(|event| event.into_raw()));
+        if done {
+            break;
+        }
+        from = page.end;
+    }
+    events.reverse();
+    Ok(events)
+}
+
+/// Flags, thanks, edits, pages and the pinned summary, from the room's history (oldest first).
+/// Redacted reactions and messages come back without content and count for nothing.
+fn read_back(bot: &Bot, record: &mut IncidentRecord, history: &[Raw<AnySyncTimelineEvent>]) {
+    let me = &bot.config.matrix.user_id;
+    let mut messages: HashMap<OwnedEventId, Message> = HashMap::new();
+    let mut reactions: Vec<(OwnedEventId, OwnedUserId, String, OwnedEventId)> = Vec::new();
+    let mut edits: Vec<(OwnedEventId, OwnedUserId, String)> = Vec::new();
+    for raw in history {
+        if let Some(message) = timeline::to_message(raw) {
+            if message.author == *me && message.body.starts_with("📟") {
+                record.pages.push(message.event_id.clone());
+            }
+            messages.insert(message.event_id.clone(), message);
+            continue;
+        }
+        match raw.deserialize() {
+            Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+                SyncMessageLikeEvent::Original(message),
+            ))) => {
+                if let Some(Relation::Replacement(replacement)) = &message.content.relates_to {
+                    let body = replacement.new_content.msgtype.body().to_owned();
+                    edits.push((replacement.event_id.clone(), message.sender, body));
+                }
+            }
+            Ok(AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
+                SyncMessageLikeEvent::Original(reaction),
+            ))) => {
+                let annotation = reaction.content.relates_to;
+                reactions.push((
+                    reaction.event_id,
+                    reaction.sender,
+                    annotation.key,
+                    annotation.event_id,
+                ));
+            }
+            Ok(AnySyncTimelineEvent::State(AnySyncStateEvent::RoomPinnedEvents(
+                SyncStateEvent::Original(pinned),
+            ))) => {
+                record.summary_event = pinned.content.pinned.first().cloned();
+            }
+            _ => {}
+        }
+    }
+    let mut marks: HashMap<OwnedEventId, OwnedEventId> = HashMap::new();
+    for (reaction, sender, key, target) in reactions {
+        let meaning = timeline::meaning(bot, &key);
+        if sender == *me {
+            if meaning == Some(Meaning::Flag) {
+                marks.insert(target, reaction);
+            }
+            continue;
+        }
+        let Some(message) = messages.get(&target) else {
+            continue;
+        };
+        match meaning {
+            Some(Meaning::Flag) => {
+                record.flag(message.clone(), reaction);
+            }
+            Some(Meaning::Thanks) if message.author != sender && message.author != *me => {
+                record.thank(Thanks {
+                    reaction,
+                    to: message.author.clone(),
+                    by: sender,
+                });
+            }
+            _ => {}
+        }
+    }
+    for flag in &mut record.flags {
+        flag.mark = marks.remove(&flag.event_id);
+    }
+    for (target, sender, body) in edits {
+        record.edit(&target, &sender, &body);
+    }
+}
+
+/// The bot's headline for the incident at `alias` in announcements, if it can be found.
+async fn headline(bot: &Bot, alias: &RoomAliasId) -> Option<OwnedEventId> {
+    let announcements = bot.client.get_room(&bot.rooms.announcements)?;
+    let link = format!("({})", render::permalink(alias));
+    let mut from: Option<String> = None;
+    for _ in 0..HEADLINE_PAGES {
+        let mut options = MessagesOptions::backward().from(from.as_deref());
+        options.limit = UInt::from(PAGE);
+        let page = announcements.messages(options).await.ok()?;
+        for event in &page.chunk {
+            if let Some(message) = timeline::to_message(event.raw()) {
+                if message.author == bot.config.matrix.user_id && message.body.contains(&link) {
+                    return Some(message.event_id);
+                }
+            }
+        }
+        if page.chunk.is_empty() || page.end.is_none() {
+            break;
+        }
+        from = page.end;
+    }
+    warn!(%alias, "no headline found for a rebuilt incident; the next change posts a new one");
+    None
+}
