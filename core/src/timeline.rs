@@ -424,6 +424,9 @@ mod tests {
         };
         let json = serde_json::to_value(&entry).expect("serializes");
         assert_eq!(json["kind"], "followup");
-        assert_eq!(serde_json::from_value::<Entry>(json).expect("deserializes"), entry);
+        assert_eq!(
+            serde_json::from_value::<Entry>(json).expect("deserializes"),
+            entry
+        );
     }
 }
