@@ -6,6 +6,7 @@
 
 pub mod bot;
 pub mod client;
+pub mod desk;
 pub mod servers;
 pub mod synapse;
 pub mod wait;

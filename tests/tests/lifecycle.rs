@@ -6,211 +6,18 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use brigade_tests::{
-    bot::BotProcess,
     client::{body, is_reaction, is_thread_reply, TestUser},
+    desk::{eventually, incident_state, level, name, summary, topic, until, Desk},
     servers::shared as servers,
     wait::wait_for,
 };
-use matrix_sdk::ruma::{OwnedRoomId, RoomId, RoomOrAliasId, UserId};
+use matrix_sdk::ruma::{RoomId, RoomOrAliasId};
 use serde_json::Value;
 
 fn bot_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
-}
-
-/// A bot with its standard rooms, and Alice, who has joined triage, announcements and the space.
-struct Desk {
-    bot: BotProcess,
-    alice: TestUser,
-    triage: OwnedRoomId,
-    announcements: OwnedRoomId,
-    space: OwnedRoomId,
-}
-
-impl Desk {
-    async fn new(extra_config: &str) -> Result<Self> {
-        let hs = &servers().first;
-        let mut bot = BotProcess::new(bot_binary(), hs, extra_config).await?;
-        bot.start().await?;
-        let alice = TestUser::register(hs, "alice").await?;
-        let alias = |room: &str| format!("#{}-{room}:{}", bot.rooms_prefix, hs.server_name);
-        let triage = alice.join(&alias("triage")).await?;
-        let announcements = alice.join(&alias("announce")).await?;
-        let space = alice.join(&alias("incidents")).await?;
-        Ok(Self {
-            bot,
-            alice,
-            triage,
-            announcements,
-            space,
-        })
-    }
-
-    fn bot_id(&self) -> &UserId {
-        <&UserId>::try_from(self.bot.user_id.as_str()).expect("valid bot user ID")
-    }
-
-    /// `user` sends `command` in `room`; waits for the bot's `key` reaction and its threaded
-    /// answer, and returns the answer's text.
-    async fn command(
-        &self,
-        user: &TestUser,
-        room: &RoomId,
-        command: &str,
-        key: &str,
-    ) -> Result<String> {
-        let event_id = user.send_text(room, command).await?.to_string();
-        let bot = self.bot_id();
-        user.wait_for_event(room, &format!("{key} on `{command}`"), |event| {
-            is_reaction(event, bot, &event_id, key)
-        })
-        .await
-        .with_context(|| self.bot.log())?;
-        let answer = user
-            .wait_for_event(room, &format!("the answer to `{command}`"), |event| {
-                is_thread_reply(event, bot, &event_id)
-            })
-            .await
-            .with_context(|| self.bot.log())?;
-        Ok(body(&answer).to_owned())
-    }
-
-    /// Declares an incident from triage as Alice, joins its room, and returns it.
-    async fn declare(&self, arguments: &str) -> Result<Incident> {
-        let answer = self
-            .command(
-                &self.alice,
-                &self.triage,
-                &format!("!inc declare {arguments}"),
-                "✅",
-            )
-            .await?;
-        let alias = answer
-            .split(['[', ']', '(', ')'])
-            .find(|part| part.starts_with("#inc-"))
-            .with_context(|| format!("no room alias in the answer: {answer}"))?
-            .to_owned();
-        let room = self.alice.join(&alias).await?;
-        Ok(Incident { room, alias })
-    }
-
-    /// The bot's messages in `room` that are not edits, reactions or answers in threads.
-    fn bot_posts(&self, user: &TestUser, room: &RoomId) -> Vec<Value> {
-        user.events(room)
-            .into_iter()
-            .filter(|event| {
-                event["type"] == "m.room.message" && event["sender"] == self.bot_id().as_str()
-            })
-            .filter(|event| event["content"]["m.relates_to"].is_null())
-            .collect()
-    }
-
-    /// The text of the headline of `incident` in announcements, as last edited.
-    async fn headline(&self, number: &str) -> Result<String> {
-        let posts = wait_for(&format!("the headline of {number}"), || async {
-            let posts: Vec<Value> = self
-                .bot_posts(&self.alice, &self.announcements)
-                .into_iter()
-                .filter(|event| body(event).contains(&format!("{number} ·")))
-                .collect();
-            (!posts.is_empty()).then_some(posts)
-        })
-        .await?;
-        if posts.len() != 1 {
-            bail!("{} headlines for {number}: {posts:?}", posts.len());
-        }
-        let id = posts[0]["event_id"].as_str().context("headline ID")?;
-        self.alice
-            .current_body(&self.announcements, id)
-            .context("headline text")
-    }
-}
-
-struct Incident {
-    room: OwnedRoomId,
-    alias: String,
-}
-
-/// Waits until `probe` holds of what `user` sees, so edits and state have arrived.
-async fn eventually(what: &str, mut probe: impl FnMut() -> bool) -> Result<()> {
-    wait_for(what, || {
-        let held = probe();
-        async move { held.then_some(()) }
-    })
-    .await
-}
-
-/// Reads with `read` until what it reads satisfies `holds` (the bot brings rooms in step just
-/// after it answers), and returns it; the last reading is in the error.
-async fn until<T, F, Fut>(what: &str, read: F, holds: impl Fn(&T) -> bool) -> Result<T>
-where
-    T: std::fmt::Debug,
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let last = std::sync::Mutex::new(None);
-    wait_for(what, || async {
-        let value = read().await.ok()?;
-        if holds(&value) {
-            return Some(value);
-        }
-        *last.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(format!("{value:?}"));
-        None
-    })
-    .await
-    .with_context(|| format!("last read: {:?}", last.lock().ok()))
-}
-
-async fn topic(user: &TestUser, room: &RoomId) -> Result<String> {
-    let topic = user
-        .state(room, "m.room.topic", "")
-        .await?
-        .context("no topic")?;
-    Ok(topic["topic"].as_str().unwrap_or_default().to_owned())
-}
-
-async fn name(user: &TestUser, room: &RoomId) -> Result<String> {
-    let name = user
-        .state(room, "m.room.name", "")
-        .await?
-        .context("no name")?;
-    Ok(name["name"].as_str().unwrap_or_default().to_owned())
-}
-
-async fn incident_state(user: &TestUser, room: &RoomId) -> Result<Value> {
-    user.state(room, "org.brigade.incident", "")
-        .await?
-        .context("no org.brigade.incident state")
-}
-
-async fn level(user: &TestUser, room: &RoomId, who: &UserId) -> Result<i64> {
-    let levels = user
-        .state(room, "m.room.power_levels", "")
-        .await?
-        .context("no power levels")?;
-    Ok(levels["users"][who.as_str()].as_i64().unwrap_or(0))
-}
-
-/// The pinned summary's event ID, and its text as last edited.
-async fn summary(user: &TestUser, room: &RoomId) -> Result<(String, String)> {
-    let pinned = until(
-        "the summary to be pinned",
-        || async { user.state(room, "m.room.pinned_events", "").await },
-        Option::is_some,
-    )
-    .await?
-    .context("nothing pinned")?;
-    let id = pinned["pinned"][0]
-        .as_str()
-        .context("no pinned event")?
-        .to_owned();
-    let text = wait_for("the summary to arrive", || async {
-        user.current_body(room, &id)
-    })
-    .await?;
-    Ok((id, text))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,10 +25,13 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     let hs = &servers().first;
     let bob = TestUser::register(hs, "bob").await?;
     let carol = TestUser::register(hs, "carol").await?;
-    let mut desk = Desk::new(&format!(
-        "[[groups]]\nname = \"dba\"\nmembers = [\"{}\"]\n",
-        bob.user_id
-    ))
+    let mut desk = Desk::new(
+        bot_binary(),
+        &format!(
+            "[[groups]]\nname = \"dba\"\nmembers = [\"{}\"]\n",
+            bob.user_id
+        ),
+    )
     .await?;
     let alice = &desk.alice;
 
@@ -332,11 +142,7 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     let state = until(
         "the update in the state",
         || incident_state(alice, &inc.room),
-        |state| {
-            state["updates"]
-                .as_array()
-                .is_some_and(|updates| updates.len() == 1)
-        },
+        |state| updates(state) == 1,
     )
     .await?;
     let before = (topic(alice, &inc.room).await?, state);
@@ -600,11 +406,14 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
 async fn room_version_11_lists_the_bot_in_power_levels_and_handover_works() -> Result<()> {
     let hs = &servers().first;
     let bob = TestUser::register(hs, "bob").await?;
-    let desk = Desk::new(&format!(
-        "[incidents]\nroom_version = \"11\"\ntake_command = \"sre\"\n\
+    let desk = Desk::new(
+        bot_binary(),
+        &format!(
+            "[incidents]\nroom_version = \"11\"\ntake_command = \"sre\"\n\
          [[groups]]\nname = \"sre\"\nmembers = [\"{}\"]\n",
-        bob.user_id
-    ))
+            bob.user_id
+        ),
+    )
     .await?;
     let alice = &desk.alice;
     // Private incidents are not available yet: refused, and no room is made.
@@ -730,7 +539,7 @@ fn reminders(desk: &Desk, room: &RoomId) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_commander_is_reminded_once_per_due_update() -> Result<()> {
-    let desk = Desk::new("[reminders]\nsev2 = \"2s\"\n").await?;
+    let desk = Desk::new(bot_binary(), "[reminders]\nsev2 = \"2s\"\n").await?;
     let alice = &desk.alice;
     let inc = desk.declare("Search is slow --sev 2").await?;
 
@@ -768,7 +577,7 @@ async fn the_commander_is_reminded_once_per_due_update() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> Result<()> {
-    let mut desk = Desk::new("").await?;
+    let mut desk = Desk::new(bot_binary(), "").await?;
     desk.bot.terminate().await?;
     desk.bot
         .start_with_env(&[("FAILPOINTS", "declare-after-room=return")])
@@ -816,7 +625,7 @@ async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_a_crash_interrupted_before_its_answer_is_applied_and_answered_once() -> Result<()>
 {
-    let mut desk = Desk::new("").await?;
+    let mut desk = Desk::new(bot_binary(), "").await?;
     let inc = desk.declare("Cache stampede").await?;
     let alice = &desk.alice;
     desk.bot.terminate().await?;
@@ -843,21 +652,13 @@ async fn a_change_a_crash_interrupted_before_its_answer_is_applied_and_answered_
     let state = until(
         "the update in the state",
         || incident_state(alice, &inc.room),
-        |state| {
-            state["updates"]
-                .as_array()
-                .is_some_and(|updates| !updates.is_empty())
-        },
+        |state| updates(state) > 0,
     )
     .await?;
     // A later command is answered after the interrupted one: nothing of it is still to come.
     desk.command(alice, &inc.room, "!inc status identified", "✅")
         .await?;
-    assert_eq!(
-        state["updates"].as_array().map(Vec::len),
-        Some(1),
-        "applied once"
-    );
+    assert_eq!(updates(&state), 1, "applied once");
     let events = alice.events(&inc.room);
     let checks = events
         .iter()
@@ -875,4 +676,14 @@ async fn a_change_a_crash_interrupted_before_its_answer_is_applied_and_answered_
         .count();
     assert_eq!(posted, 1, "the update is posted once");
     Ok(())
+}
+
+/// How many status updates the timeline in an incident's state holds.
+fn updates(state: &Value) -> usize {
+    state["timeline"].as_array().map_or(0, |timeline| {
+        timeline
+            .iter()
+            .filter(|entry| entry["kind"] == "update")
+            .count()
+    })
 }
