@@ -27,7 +27,7 @@ pub struct BotProcess {
     /// The bot's directory (storage and log).
     pub dir: PathBuf,
     /// What the bot's standard room aliases start with (`#PREFIX-incidents:…`, `-triage`,
-    /// `-announce`, `-postmortems`): bots sharing a homeserver in the tests each get their own.
+    /// `-announce`, `-postmortems`, `-archive`): bots sharing a homeserver in the tests each get their own.
     pub rooms_prefix: String,
     binary: PathBuf,
     child: Option<Child>,
@@ -59,6 +59,7 @@ impl BotProcess {
                  [storage]\npath = \"{}\"\n[http]\nlisten = \"{http}\"\n\
                  [rooms]\nspace = \"{localpart}-incidents\"\ntriage = \"{localpart}-triage\"\n\
                  announcements = \"{localpart}-announce\"\npostmortems = \"{localpart}-postmortems\"\n\
+                 archive = \"{localpart}-archive\"\n\
                  {extra}\n",
                 homeserver.url,
                 dir.join("password").display(),
@@ -131,6 +132,16 @@ impl BotProcess {
             bail!("kill -TERM failed");
         }
         wait_for_exit(child, "the bot to exit after SIGTERM").await
+    }
+
+    /// Deletes everything the bot stored (its sled store and its Matrix session and store), as
+    /// when a bot's disk is lost; the bot must be stopped.
+    pub fn wipe_store(&self) -> Result<()> {
+        if self.child.is_some() {
+            bail!("stop the bot before wiping its store");
+        }
+        fs::remove_dir_all(self.dir.join("data"))?;
+        Ok(())
     }
 
     /// The running bot's process ID.

@@ -9,12 +9,14 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use matrix_sdk::{
+    attachment::AttachmentConfig,
     config::SyncSettings,
     ruma::{
         api::client::room::create_room::v3::Request as CreateRoomRequest,
         events::{
-            reaction::ReactionEventContent, relation::Annotation,
-            room::message::RoomMessageEventContent,
+            reaction::ReactionEventContent,
+            relation::Annotation,
+            room::message::{ReplacementMetadata, RoomMessageEventContent},
         },
         EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomOrAliasId, UserId,
     },
@@ -167,6 +169,41 @@ impl TestUser {
         let content =
             ReactionEventContent::new(Annotation::new(EventId::parse(event_id)?, key.to_owned()));
         Ok(room.send(content).await?.response.event_id)
+    }
+
+    /// Redacts `event_id` (a message, a reaction) in `room_id`.
+    pub async fn redact(&self, room_id: &RoomId, event_id: &str) -> Result<()> {
+        let room = self.client.get_room(room_id).context("not in that room")?;
+        room.redact(&EventId::parse(event_id)?, None, None).await?;
+        Ok(())
+    }
+
+    /// Edits the text message `event_id` to say `body`, as Element does (`m.replace`).
+    pub async fn edit(&self, room_id: &RoomId, event_id: &str, body: &str) -> Result<()> {
+        let room = self.client.get_room(room_id).context("not in that room")?;
+        let edit = RoomMessageEventContent::text_plain(body)
+            .make_replacement(ReplacementMetadata::new(EventId::parse(event_id)?, None));
+        room.send(edit).await?;
+        Ok(())
+    }
+
+    /// Uploads `data` as the file `name` in `room_id`; returns the message's ID.
+    pub async fn send_file(
+        &self,
+        room_id: &RoomId,
+        name: &str,
+        data: &[u8],
+    ) -> Result<OwnedEventId> {
+        let room = self.client.get_room(room_id).context("not in that room")?;
+        let sent = room
+            .send_attachment(
+                name,
+                &mime::TEXT_PLAIN_UTF_8,
+                data.to_vec(),
+                AttachmentConfig::new(),
+            )
+            .await?;
+        Ok(sent.event_id)
     }
 
     /// The room's current state event of `event_type` and `state_key`, asked of the

@@ -1,0 +1,332 @@
+//! End-to-end: the timeline of an incident, built from 📌 on messages and from what the bot
+//! records; the postmortem and the close of an incident; and both rebuilt from the room after
+//! the bot's store is lost. Real Synapse, people as matrix-sdk clients.
+
+#![recursion_limit = "256"]
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use brigade_tests::{
+    client::{body, is_reaction, TestUser},
+    desk::{incident_state, name, until, Desk, Incident},
+    servers::shared as servers,
+};
+use matrix_sdk::ruma::{OwnedEventId, RoomId};
+use serde_json::Value;
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// `HH:MM` of a message's original timestamp, in UTC, as the timeline shows it.
+fn clock(user: &TestUser, room: &RoomId, event_id: &OwnedEventId) -> Result<String> {
+    let event = user
+        .events(room)
+        .into_iter()
+        .find(|event| event["event_id"] == event_id.as_str())
+        .context("the message is not in the user's timeline")?;
+    let seconds = event["origin_server_ts"].as_u64().context("no timestamp")? / 1000;
+    Ok(format!(
+        "{:02}:{:02}",
+        seconds / 3600 % 24,
+        seconds / 60 % 60
+    ))
+}
+
+/// Waits for the bot's own 📌 on `message`, which says it is in the timeline.
+async fn marked(desk: &Desk, user: &TestUser, room: &RoomId, message: &OwnedEventId) -> Result<()> {
+    user.wait_for_event(room, "the bot's 📌", |event| {
+        is_reaction(event, desk.bot_id(), message.as_str(), "📌")
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    Ok(())
+}
+
+/// The `- ` lines of a timeline or of a postmortem's "Timeline" section.
+fn timeline_lines(text: &str) -> Vec<String> {
+    let section = text
+        .split("## Timeline")
+        .nth(1)
+        .map_or(text, |rest| rest.split("\n## ").next().unwrap_or(rest));
+    section
+        .lines()
+        .filter(|line| line.starts_with("- "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Asserts that `needles` appear in `lines` in this order, each in its own line.
+fn in_order(lines: &[String], needles: &[&str]) -> Result<()> {
+    let mut from = 0;
+    for needle in needles {
+        let Some(found) = lines[from..].iter().position(|line| line.contains(needle)) else {
+            bail!(
+                "`{needle}` missing after line {from} in:\n{}",
+                lines.join("\n")
+            );
+        };
+        from += found + 1;
+    }
+    Ok(())
+}
+
+/// The latest post by the bot in `room` whose body contains `marker`, as posted (not a thread
+/// answer, not an edit).
+async fn bot_post(desk: &Desk, user: &TestUser, room: &RoomId, marker: &str) -> Result<Value> {
+    let bot = desk.bot_id().to_owned();
+    user.wait_for_event(room, marker, |event| {
+        event["type"] == "m.room.message"
+            && event["sender"] == bot.as_str()
+            && event["content"]["m.relates_to"].is_null()
+            && body(event).contains(marker)
+    })
+    .await
+    .with_context(|| desk.bot.log())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the_room() -> Result<()>
+{
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let Incident { room, .. } = desk.declare("Disk full on db-1 --sev 2").await?;
+    desk.command(alice, &room, &format!("!inc page {}", bob.user_id), "✅")
+        .await?;
+    bob.join(room.as_str()).await?;
+
+    // Bob works the incident; Alice flags what matters.
+    let full = bob.send_text(&room, "disk at 100% on db-1").await?;
+    let wal = bob.send_text(&room, "cleaning old WAL segments").await?;
+    let freed = bob.send_text(&room, "freed 40 GB").await?;
+    let wrong = bob.send_text(&room, "wrong host, ignore").await?;
+    let file = bob.send_file(&room, "df.txt", b"/dev/sda1 100%\n").await?;
+
+    alice.react(&room, full.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &full).await?;
+    bob.react(&room, full.as_str(), "📌").await?; // a second 📌 counts once
+    let unflag = alice.react(&room, wal.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &wal).await?;
+    alice.redact(&room, unflag.as_str()).await?; // taken back: out of the timeline
+    alice.react(&room, freed.as_str(), "⏱").await?; // an alias of 📌
+    marked(&desk, alice, &room, &freed).await?;
+    bob.edit(&room, freed.as_str(), "freed 42 GB").await?;
+    alice.react(&room, wrong.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &wrong).await?;
+    bob.redact(&room, wrong.as_str()).await?; // the flagged message is redacted
+    alice.react(&room, file.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &file).await?;
+    alice.react(&room, freed.as_str(), "🙏").await?;
+
+    // The bot's 📌 on the message taken back goes away.
+    let bot = desk.bot_id().to_owned();
+    let wal_mark = alice
+        .events(&room)
+        .into_iter()
+        .find(|event| is_reaction(event, &bot, wal.as_str(), "📌"))
+        .context("the bot's mark on the unflagged message")?;
+    let wal_mark = wal_mark["event_id"].as_str().unwrap_or_default().to_owned();
+    alice
+        .wait_for_event(&room, "the bot's mark taken back", |event| {
+            event["type"] == "m.room.redaction"
+                && event["sender"] == bot.as_str()
+                && (event["redacts"] == wal_mark.as_str()
+                    || event["content"]["redacts"] == wal_mark.as_str())
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+
+    // Bad input: closing an open incident, a postmortem outside an incident room.
+    let refused = desk.command(alice, &room, "!inc close", "❓").await?;
+    assert!(
+        refused.contains("only a resolved incident can be closed"),
+        "{refused}"
+    );
+    let refused = desk
+        .command(alice, &desk.triage, "!inc postmortem", "❓")
+        .await?;
+    assert!(refused.contains("works in an incident room"), "{refused}");
+    let refused = desk
+        .command(alice, &room, "!inc followup --owner @bob", "❓")
+        .await?;
+    assert!(refused.contains("usage"), "{refused}");
+
+    for status in ["identified", "monitoring", "resolved"] {
+        desk.command(alice, &room, &format!("!inc status {status}"), "✅")
+            .await?;
+    }
+    let answer = desk
+        .command(
+            alice,
+            &room,
+            &format!("!inc followup Alert at 90% disk --owner {}", bob.user_id),
+            "✅",
+        )
+        .await?;
+    assert!(answer.contains("Follow-up recorded"), "{answer}");
+
+    // The timeline: exactly the expected entries, in order, at the messages' original times.
+    let expected = [
+        "🔥 Declared as SEV2",
+        "📟 Paged",
+        "👀 Acknowledged by",
+        "📌",
+        "📌",
+        "📎",
+        "→ **identified**",
+        "→ **monitoring**",
+        "→ **resolved**",
+        "📝 Follow-up: Alert at 90% disk",
+    ];
+    // The 👀 (Bob's first message) and the flag of that message share a timestamp; then Bob's
+    // two flagged messages and his file.
+    let timeline = desk.command(alice, &room, "!inc timeline", "✅").await?;
+    let lines = timeline_lines(&timeline);
+    assert_eq!(lines.len(), expected.len(), "{timeline}");
+    in_order(&lines, &expected)?;
+    let full_at = clock(alice, &room, &full)?;
+    assert!(
+        lines[3].starts_with(&format!(
+            "- {full_at} 📌 {}: “disk at 100% on db-1”",
+            bob.user_id
+        )),
+        "{timeline}"
+    );
+    assert!(
+        lines[4].contains("“freed 42 GB”"),
+        "the edit shows: {timeline}"
+    );
+    assert!(
+        lines[5].contains("df.txt"),
+        "the file is a link: {timeline}"
+    );
+    for gone in ["cleaning old WAL", "wrong host", "freed 40 GB"] {
+        assert!(!timeline.contains(gone), "{gone} is in: {timeline}");
+    }
+    assert!(timeline.contains("**Key moments:**"), "{timeline}");
+
+    // The postmortem draft: the same timeline, the follow-up, participants and thanks.
+    desk.command(alice, &room, "!inc postmortem", "✅").await?;
+    let draft = bot_post(&desk, alice, &room, "Postmortem draft: INC-1").await?;
+    let draft = body(&draft).to_owned();
+    assert_eq!(timeline_lines(&draft), lines, "{draft}");
+    assert!(
+        draft.contains(&format!("Alert at 90% disk (owner {})", bob.user_id)),
+        "{draft}"
+    );
+    assert!(
+        draft.contains(&format!("- {}, thanked by {}", bob.user_id, alice.user_id)),
+        "{draft}"
+    );
+    assert!(draft.contains(bob.user_id.as_str()), "{draft}");
+    bot_post(&desk, alice, &room, "INC-1-postmortem.md").await?;
+
+    // Close: the final report here and in #postmortems, the room read-only and archived.
+    let answer = desk.command(alice, &room, "!inc close", "✅").await?;
+    assert!(answer.contains("Closed INC-1"), "{answer}");
+    let last = bot_post(&desk, alice, &room, "# Postmortem: INC-1").await?;
+    assert!(body(&last).contains("## Thanks"), "{}", body(&last));
+    let postmortems = alice
+        .join(&format!(
+            "#{}-postmortems:{}",
+            desk.bot.rooms_prefix, hs.server_name
+        ))
+        .await?;
+    bot_post(&desk, alice, &postmortems, "Postmortem: INC-1").await?;
+    bot_post(&desk, alice, &postmortems, "INC-1-postmortem.md").await?;
+
+    let refused = bob.send_text(&room, "one more thing").await;
+    let error = format!("{:?}", refused.expect_err("a closed room is read-only"));
+    assert!(error.contains("M_FORBIDDEN"), "{error}");
+    until(
+        "the closed name",
+        || name(alice, &room),
+        |name| name.starts_with("✅ INC-1"),
+    )
+    .await?;
+    let archive = alice
+        .client
+        .resolve_room_alias(<&matrix_sdk::ruma::RoomAliasId>::try_from(
+            format!("#{}-archive:{}", desk.bot.rooms_prefix, hs.server_name).as_str(),
+        )?)
+        .await?
+        .room_id;
+    until(
+        "the room out of the space",
+        || alice.state(&desk.space, "m.space.child", room.as_str()),
+        |child| {
+            child
+                .as_ref()
+                .is_some_and(|child| child.get("via").is_none())
+        },
+    )
+    .await?;
+    let parent = alice
+        .state(&room, "m.space.parent", archive.as_str())
+        .await?
+        .context("the archive is the room's parent")?;
+    assert!(parent["via"].is_array(), "{parent}");
+    let state = incident_state(alice, &room).await?;
+    assert_eq!(state["status"], "closed");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_lost_its_store_rebuilds_the_timeline_from_the_room() -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let Incident { room, .. } = desk.declare("Queue backlog").await?;
+    desk.command(alice, &room, &format!("!inc page {}", bob.user_id), "✅")
+        .await?;
+    bob.join(room.as_str()).await?;
+    let first = bob.send_text(&room, "consumers are stuck").await?;
+    let second = bob.send_text(&room, "restarted the consumers").await?;
+    alice.react(&room, first.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &first).await?;
+    alice.react(&room, second.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &second).await?;
+    bob.edit(&room, second.as_str(), "restarted all consumers")
+        .await?;
+    alice.react(&room, second.as_str(), "🎉").await?;
+    desk.command(alice, &room, "!inc status monitoring", "✅")
+        .await?;
+    desk.command(alice, &room, "!inc followup Add a backlog alert", "✅")
+        .await?;
+    let before = desk.command(alice, &room, "!inc timeline", "✅").await?;
+    assert!(before.contains("restarted all consumers"), "{before}");
+
+    desk.bot.terminate().await?;
+    desk.bot.wipe_store()?;
+    desk.bot.start().await?;
+
+    desk.command(alice, &room, "!inc postmortem", "✅").await?;
+    let draft = bot_post(&desk, alice, &room, "Postmortem draft: INC-1").await?;
+    let draft = body(&draft);
+    assert_eq!(timeline_lines(draft), timeline_lines(&before), "{draft}");
+    assert!(
+        draft.contains(&format!("- {}, thanked by {}", bob.user_id, alice.user_id)),
+        "{draft}"
+    );
+    assert!(draft.contains("Add a backlog alert"), "{draft}");
+
+    // Numbers in use are not handed out again, and the incident still takes commands.
+    let answer = desk
+        .command(alice, &desk.triage, "!inc declare Second one", "✅")
+        .await?;
+    assert!(answer.contains("INC-2"), "{answer}");
+    desk.command(alice, &room, "!inc status resolved", "✅")
+        .await?;
+    let state = until(
+        "the status in the state",
+        || incident_state(alice, &room),
+        |state| state["status"] == "resolved",
+    )
+    .await?;
+    assert_eq!(state["number"], 1);
+    Ok(())
+}
