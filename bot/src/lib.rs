@@ -75,11 +75,13 @@ pub async fn run(
         }
     });
 
-    // HTTP first: /healthz says "starting" while the bot logs in and syncs.
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.storage.path.join(SLED_DIR))?);
+    // HTTP next: /healthz says "starting" while the bot logs in and syncs.
     let http = tokio::spawn({
         let router = web::router(WebState {
             health: health.clone(),
             metrics: metrics.clone(),
+            store: store.clone(),
             unhealthy_after: config.http.unhealthy_after,
         });
         let stop = stop.clone();
@@ -90,7 +92,6 @@ pub async fn run(
         }
     });
 
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.storage.path.join(SLED_DIR))?);
     let client = tokio::select! {
         client = matrix::session::connect(&config) => client?,
         () = stop.cancelled() => return Ok(()),

@@ -2,13 +2,18 @@
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Arc,
+    Arc, Mutex,
 };
 
-use brigade_core::clock::Clock;
+use brigade_core::{clock::Clock, incident::IncidentRecord};
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet, EncodeLabelValue},
-    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    metrics::{
+        counter::Counter,
+        family::{Family, MetricConstructor},
+        gauge::Gauge,
+        histogram::Histogram,
+    },
     registry::Registry,
 };
 
@@ -35,6 +40,31 @@ struct CommandLabels {
 struct SyncLabels {
     result: &'static str,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct IncidentLabels {
+    severity: String,
+    status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TypeLabels {
+    r#type: String,
+}
+
+/// Buckets from a minute to a day, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct DurationBuckets;
+
+impl MetricConstructor<Histogram> for DurationBuckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new([
+            60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14_400.0, 43_200.0, 86_400.0,
+        ])
+    }
+}
+
+type Durations = Family<TypeLabels, Histogram, DurationBuckets>;
 
 /// When the bot last completed a sync with its homeserver.
 #[derive(Debug)]
@@ -75,6 +105,11 @@ pub struct Metrics {
     commands: Family<CommandLabels, Counter>,
     syncs: Family<SyncLabels, Counter>,
     sync_lag: Gauge<f64, AtomicU64>,
+    incidents: Family<IncidentLabels, Gauge>,
+    to_acknowledge: Durations,
+    to_resolve: Durations,
+    /// Held while the incident metrics are rebuilt from the store and encoded.
+    rendering: Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -105,11 +140,33 @@ impl Metrics {
             "Seconds since the last successful sync (-1 before the first)",
             sync_lag.clone(),
         );
+        let incidents = Family::<IncidentLabels, Gauge>::default();
+        registry.register(
+            "incidents",
+            "Incidents by severity and status",
+            incidents.clone(),
+        );
+        let to_acknowledge = Durations::new_with_constructor(DurationBuckets);
+        registry.register(
+            "incident_time_to_acknowledge_seconds",
+            "Time from an incident's start (or declaration) to its first acknowledgement, by type",
+            to_acknowledge.clone(),
+        );
+        let to_resolve = Durations::new_with_constructor(DurationBuckets);
+        registry.register(
+            "incident_time_to_resolve_seconds",
+            "Time from an incident's start (or declaration) to its resolution, by type",
+            to_resolve.clone(),
+        );
         Self {
             registry,
             commands,
             syncs,
             sync_lag,
+            incidents,
+            to_acknowledge,
+            to_resolve,
+            rendering: Mutex::new(()),
         }
     }
 
@@ -129,9 +186,41 @@ impl Metrics {
         self.syncs.get_or_create(&SyncLabels { result }).inc();
     }
 
-    /// The metrics in Prometheus' text format, with the sync lag read from `health` now.
-    pub fn render(&self, health: &Health) -> String {
+    /// The metrics in Prometheus' text format, with the sync lag read from `health` now and
+    /// the incident metrics from `incidents` (every stored incident): the store is their
+    /// truth, so they survive restarts.
+    pub fn render(&self, health: &Health, incidents: &[IncidentRecord]) -> String {
+        let _rendering = self
+            .rendering
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.sync_lag.set(health.sync_lag_seconds().unwrap_or(-1.0));
+        self.incidents.clear();
+        self.to_acknowledge.clear();
+        self.to_resolve.clear();
+        for record in incidents {
+            let incident = &record.incident;
+            let labels = IncidentLabels {
+                severity: incident.severity.to_string(),
+                status: incident.status.to_string(),
+            };
+            self.incidents.get_or_create(&labels).inc();
+            let kind = TypeLabels {
+                r#type: incident.kind.clone(),
+            };
+            let durations = incident.timestamps.durations();
+            // Milliseconds to seconds; exact far beyond any incident's length.
+            #[allow(clippy::cast_precision_loss)]
+            let seconds = |millis: u64| millis as f64 / 1000.0;
+            if let Some(took) = durations.to_acknowledge {
+                self.to_acknowledge
+                    .get_or_create(&kind)
+                    .observe(seconds(took));
+            }
+            if let Some(took) = durations.to_resolve {
+                self.to_resolve.get_or_create(&kind).observe(seconds(took));
+            }
+        }
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);
@@ -154,7 +243,7 @@ mod tests {
         metrics.command("help", CommandOutcome::Ok);
         metrics.command("help", CommandOutcome::Ok);
         metrics.command("unknown", CommandOutcome::Refused);
-        let text = metrics.render(&health);
+        let text = metrics.render(&health, &[]);
         assert!(
             text.contains(r#"brigade_commands_total{command="help",outcome="Ok"} 2"#),
             "{text}"
@@ -171,7 +260,46 @@ mod tests {
         clock.advance(Duration::from_millis(2_500));
         assert_eq!(health.sync_lag_seconds(), Some(2.5));
         assert!(Metrics::new()
-            .render(&health)
+            .render(&health, &[])
             .contains("brigade_sync_lag_seconds 2.5"));
+    }
+
+    #[test]
+    fn incidents_are_counted_and_their_durations_observed_from_the_store() {
+        use brigade_core::{
+            incident::{Severity, Status},
+            testing,
+        };
+        use matrix_sdk::ruma::user_id;
+
+        let metrics = Metrics::new();
+        let health = Health::new(Arc::new(TestClock::at_millis(1)));
+        let mut resolved = testing::record(1, "a", Severity::Sev1, 0);
+        let alice = user_id!("@alice:example.org");
+        resolved.incident.acknowledge(120_000, alice);
+        resolved
+            .incident
+            .set_status(Status::Resolved, 4_000_000, alice)
+            .expect("resolved");
+        let open = testing::record(2, "b", Severity::Sev1, 0);
+        let text = metrics.render(&health, &[resolved.clone(), open]);
+        for line in [
+            r#"brigade_incidents{severity="SEV1",status="resolved"} 1"#,
+            r#"brigade_incidents{severity="SEV1",status="investigating"} 1"#,
+            r#"brigade_incident_time_to_acknowledge_seconds_sum{type="operations"} 120.0"#,
+            r#"brigade_incident_time_to_resolve_seconds_bucket{le="3600.0",type="operations"} 0"#,
+            r#"brigade_incident_time_to_resolve_seconds_bucket{le="7200.0",type="operations"} 1"#,
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+        // Read again from the store, not added up.
+        let text = metrics.render(&health, &[resolved]);
+        assert!(
+            text.contains(
+                r#"brigade_incident_time_to_acknowledge_seconds_count{type="operations"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains(r#"status="investigating""#), "{text}");
     }
 }

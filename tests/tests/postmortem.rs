@@ -271,6 +271,17 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
     assert!(parent["via"].is_array(), "{parent}");
     let state = incident_state(alice, &room).await?;
     assert_eq!(state["status"], "closed");
+
+    // Metrics: the incident by severity and status, its times to acknowledge and resolve.
+    let (status, metrics) = desk.bot.get("/metrics").await?;
+    assert_eq!(status, 200);
+    for line in [
+        r#"brigade_incidents{severity="SEV2",status="closed"} 1"#,
+        r#"brigade_incident_time_to_acknowledge_seconds_count{type="operations"} 1"#,
+        r#"brigade_incident_time_to_resolve_seconds_count{type="operations"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
     Ok(())
 }
 

@@ -4,6 +4,9 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
 
+use brigade_core::store::Store;
+use tracing::error;
+
 use crate::metrics::{Health, Metrics};
 
 /// What the HTTP handlers read.
@@ -13,6 +16,8 @@ pub struct WebState {
     pub health: Arc<Health>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// The incidents, for their metrics.
+    pub store: Arc<dyn Store>,
     /// How old the last sync may be while the bot counts as healthy.
     pub unhealthy_after: Duration,
 }
@@ -42,12 +47,16 @@ async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
+    let incidents = state.store.incidents().await.unwrap_or_else(|error| {
+        error!(%error, "cannot read the incidents for /metrics");
+        Vec::new()
+    });
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&state.health),
+        state.metrics.render(&state.health, &incidents),
     )
 }
 
@@ -79,6 +88,7 @@ mod tests {
         WebState {
             health: Arc::new(Health::new(clock)),
             metrics: Arc::new(Metrics::new()),
+            store: Arc::new(brigade_core::store::MemoryStore::new()),
             unhealthy_after: Duration::from_secs(90),
         }
     }
