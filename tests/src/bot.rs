@@ -144,6 +144,28 @@ impl BotProcess {
         Ok(())
     }
 
+    /// Freezes the running bot (SIGSTOP): events pile up for it meanwhile.
+    pub fn pause(&self) -> Result<()> {
+        self.signal("-STOP")
+    }
+
+    /// Lets a frozen bot run on (SIGCONT).
+    pub fn resume(&self) -> Result<()> {
+        self.signal("-CONT")
+    }
+
+    fn signal(&self, name: &str) -> Result<()> {
+        let pid = self.pid().context("the bot is not running")?;
+        let status = Command::new("kill")
+            .arg(name)
+            .arg(pid.to_string())
+            .status()?;
+        if !status.success() {
+            bail!("kill {name} {pid} failed");
+        }
+        Ok(())
+    }
+
     /// The running bot's process ID.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

@@ -376,9 +376,7 @@ async fn a_burst_larger_than_one_sync_is_read_back_and_each_command_answered_onc
     // room): its next sync is `limited`, and the bot reads back what it left out.
     const BURST: usize = 120;
     let scene = scene("").await?;
-    let pid = scene.bot.pid().context("bot running")?.to_string();
-    let signal = |name: &str| Command::new("kill").args([name, &pid]).status();
-    assert!(signal("-STOP")?.success());
+    scene.bot.pause()?;
     let mut commands = Vec::with_capacity(BURST);
     for _ in 0..BURST {
         commands.push(
@@ -389,7 +387,7 @@ async fn a_burst_larger_than_one_sync_is_read_back_and_each_command_answered_onc
                 .to_string(),
         );
     }
-    assert!(signal("-CONT")?.success());
+    scene.bot.resume()?;
     for command in &commands {
         scene.wait_for_reaction(command, "✅").await?;
     }

@@ -121,6 +121,29 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
     marked(&desk, alice, &room, &file).await?;
     alice.react(&room, freed.as_str(), "🙏").await?;
 
+    // Bad input: a 📌 by someone who left before the bot saw it is skipped (logged) and
+    // changes nothing. (A 📌 on an event the bot cannot see cannot be made here: Synapse
+    // refuses relations to events it does not have.)
+    let carol = TestUser::register(hs, "carol").await?;
+    desk.command(alice, &room, &format!("!inc page {}", carol.user_id), "✅")
+        .await?;
+    carol.join(room.as_str()).await?;
+    let aside = carol.send_text(&room, "just looking").await?;
+    desk.bot.pause()?;
+    let resumed = async {
+        carol.react(&room, aside.as_str(), "📌").await?;
+        carol
+            .client
+            .get_room(&room)
+            .context("carol's room")?
+            .leave()
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    desk.bot.resume()?;
+    resumed?;
+
     // The bot's 📌 on the message taken back goes away.
     let bot = desk.bot_id().to_owned();
     let wal_mark = alice
@@ -168,6 +191,14 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         .await?;
     assert!(answer.contains("Follow-up recorded"), "{answer}");
 
+    assert!(
+        !alice
+            .events(&room)
+            .iter()
+            .any(|event| is_reaction(event, &bot, aside.as_str(), "📌")),
+        "a 📌 by someone who had left was acted on"
+    );
+
     // The timeline: exactly the expected entries, in order, at the messages' original times.
     let expected = [
         "🔥 Declared as SEV2",
@@ -176,6 +207,7 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         "📌",
         "📌",
         "📎",
+        "📟 Paged",
         "→ **identified**",
         "→ **monitoring**",
         "→ **resolved**",
