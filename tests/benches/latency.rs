@@ -132,6 +132,7 @@ async fn bench() -> Result<()> {
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss = bot.rss_kib();
+    let timeline = timeline_rounds(&hs, &mut bot, &alice, &bob).await?;
 
     println!(
         "Brigade latency, {} rounds ({} for declarations) after {WARM_UP} warm-up, one Synapse on this machine",
@@ -170,6 +171,28 @@ async fn bench() -> Result<()> {
         ratio(complete, echoed + worked),
         ratio(changed, echoed)
     );
+    let Timeline {
+        mut flag,
+        postmortem,
+        rebuilt_ms,
+    } = timeline;
+    let flagged = report("bot: 📌 -> stored, bot's 📌 seen", &mut flag);
+    println!(
+        "median 📌 / echo: {:.2}x   median 📌 / one hop: {:.2}x",
+        ratio(flagged, echoed),
+        ratio(flagged, one_hop)
+    );
+    println!(
+        "`!inc postmortem`, {LONG_MESSAGES} messages and {LONG_FLAGS} flags -> report seen: {:.1} ms ({:.1}x one hop)",
+        postmortem.as_secs_f64() * 1000.0,
+        ratio(postmortem, one_hop)
+    );
+    match rebuilt_ms {
+        Some(ms) => {
+            println!("the same incident rebuilt from its room after the store is wiped: {ms} ms")
+        }
+        None => println!("the same incident rebuilt from its room: not found in the log"),
+    }
     match rss {
         Some(kib) => println!(
             "bot resident memory after 5 s idle: {:.1} MiB",
@@ -179,6 +202,121 @@ async fn bench() -> Result<()> {
     }
     bot.terminate().await?;
     Ok(())
+}
+
+/// The incident of the postmortem measurement: this many messages, this many flagged.
+const LONG_MESSAGES: usize = 1000;
+const LONG_FLAGS: usize = 100;
+
+struct Timeline {
+    flag: Vec<Duration>,
+    postmortem: Duration,
+    rebuilt_ms: Option<u64>,
+}
+
+/// 📌 on messages, until the bot's own 📌 (its acknowledgement) is seen; then `!inc
+/// postmortem` in an incident of [`LONG_MESSAGES`] messages and [`LONG_FLAGS`] flags; then the
+/// bot loses its store and rebuilds that incident from the room at its next start.
+async fn timeline_rounds(
+    hs: &Homeserver,
+    bot: &mut BotProcess,
+    alice: &TestUser,
+    bob: &TestUser,
+) -> Result<Timeline> {
+    let bot_id = UserId::parse(&bot.user_id)?;
+    let triage = alice
+        .join(&format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name))
+        .await?;
+    let id = alice
+        .send_text(&triage, "!inc declare Long incident --sev 3")
+        .await?
+        .to_string();
+    let answer = alice
+        .wait_for_event(&triage, "the declaration's answer", |event| {
+            is_thread_reply(event, &bot_id, &id)
+        })
+        .await?;
+    let alias = answer["content"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .split(['[', ']', '(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .context("no alias in the declaration's answer")?
+        .to_owned();
+    let room = alice.join(&alias).await?;
+    alice
+        .send_text(&room, &format!("!inc page {}", bob.user_id))
+        .await?;
+    bob.join(room.as_str()).await?;
+
+    let mut messages = Vec::with_capacity(LONG_MESSAGES);
+    for number in 0..LONG_MESSAGES {
+        messages.push(bob.send_text(&room, &format!("log line {number}")).await?);
+    }
+    let mut flag = Vec::new();
+    let step = LONG_MESSAGES / LONG_FLAGS;
+    for message in messages.iter().step_by(step).take(LONG_FLAGS) {
+        let started = Instant::now();
+        alice.react(&room, message.as_str(), "📌").await?;
+        alice
+            .wait_for_event(&room, "the bot's 📌", |event| {
+                is_reaction(event, &bot_id, message.as_str(), "📌")
+            })
+            .await?;
+        flag.push(started.elapsed());
+        // Measured one at a time, as people flag.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let started = Instant::now();
+    alice.send_text(&room, "!inc postmortem").await?;
+    alice
+        .wait_for_event(&room, "the postmortem", |event| {
+            event["sender"] == bot_id.as_str()
+                && event["content"]["body"]
+                    .as_str()
+                    .is_some_and(|body| body.starts_with("# Postmortem draft"))
+        })
+        .await?;
+    let postmortem = started.elapsed();
+
+    bot.terminate().await?;
+    bot.wipe_store()?;
+    bot.start().await?;
+    let log = without_colours(&bot.last_log());
+    let rebuilt_ms = log
+        .lines()
+        .filter(|line| {
+            line.contains("incident rebuilt from its room") && line.contains("flags=100")
+        })
+        .find_map(|line| {
+            line.split_whitespace()
+                .find_map(|field| field.strip_prefix("elapsed_ms="))
+                .and_then(|ms| ms.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        });
+    Ok(Timeline {
+        flag,
+        postmortem,
+        rebuilt_ms,
+    })
+}
+
+/// `text` without ANSI colour sequences (`ESC [ … m`).
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 struct Incidents {
