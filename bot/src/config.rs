@@ -657,6 +657,16 @@ impl RawIncidents {
         let flag_reactions = reactions("flag_reactions", self.flag_reactions, &DEFAULT_FLAGS)?;
         let thanks_reactions =
             reactions("thanks_reactions", self.thanks_reactions, &DEFAULT_THANKS)?;
+        if let Some(taken) = flag_reactions
+            .iter()
+            .chain(&thanks_reactions)
+            .find(|reaction| ["👀", "🚑", "✅", "❓"].contains(&reaction.as_str()))
+        {
+            return Err(invalid(
+                "flag_reactions",
+                format!("{taken} already means something to Brigade (👀 acknowledge, 🚑 take command, ✅ ❓ answers)"),
+            ));
+        }
         if let Some(both) = flag_reactions
             .iter()
             .find(|reaction| thanks_reactions.contains(reaction))
@@ -984,6 +994,9 @@ mod tests {
             ("[incidents]\ntypes = []", "incidents.types: must name at least one type"),
             ("[incidents]\nprivate_types = [\"spies\"]", "incidents.private_types: `spies` is not one of incidents.types"),
             ("[incidents]\ntake_command = \"sre\"", "incidents.take_command: `sre` is neither"),
+            ("[incidents]\nflag_reactions = [\"👀\"]", "incidents.flag_reactions: 👀 already means something"),
+            ("[incidents]\nthanks_reactions = [\"📌\"]", "incidents.thanks_reactions: 📌 is also in flag_reactions"),
+            ("[incidents]\nflag_reactions = []", "incidents.flag_reactions: must list at least one emoji"),
             ("[[groups]]\nname = \"dba\"\nmembers = []", "groups: `dba` has no members"),
             ("[[groups]]\nname = \"d b\"\nmembers = [\"@a:x\"]", "groups: `d b` is not a usable name"),
             ("[[groups]]\nname = \"dba\"\nmembers = [\"@a:x\"]\n[[groups]]\nname = \"DBA\"\nmembers = [\"@b:x\"]", "groups: `DBA` is defined twice"),

@@ -283,17 +283,22 @@ async fn timeline_rounds(
     bot.terminate().await?;
     bot.wipe_store()?;
     bot.start().await?;
-    let log = without_colours(&bot.last_log());
-    let rebuilt_ms = log
-        .lines()
-        .filter(|line| {
-            line.contains("incident rebuilt from its room") && line.contains("flags=100")
-        })
-        .find_map(|line| {
-            line.split_whitespace()
-                .find_map(|field| field.strip_prefix("elapsed_ms="))
-                .and_then(|ms| ms.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
-        });
+    // The rebuild runs after the first sync, which is when the bot reports healthy.
+    let rebuilt_ms = wait_for("the long incident's rebuild in the log", || async {
+        without_colours(&bot.last_log())
+            .lines()
+            .filter(|line| {
+                line.contains("incident rebuilt from its room")
+                    && line.contains(&format!("flags={LONG_FLAGS}"))
+            })
+            .find_map(|line| {
+                line.split_whitespace()
+                    .find_map(|field| field.strip_prefix("elapsed_ms="))
+                    .and_then(|ms| ms.parse().ok())
+            })
+    })
+    .await
+    .ok();
     Ok(Timeline {
         flag,
         postmortem,

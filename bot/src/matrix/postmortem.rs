@@ -12,7 +12,7 @@ use matrix_sdk::{
     ruma::{events::room::power_levels::RoomPowerLevelsEventContent, Int, OwnedUserId},
     Room, RoomMemberships,
 };
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{
     incident::{ActionError, Change},
@@ -71,18 +71,21 @@ pub async fn close(
     let bot = change.bot;
     let text = render(change, &next, Edition::Final).await?;
     post(change.room, &next, &text, change.cause, "postmortem-final").await?;
-    let postmortems = bot
-        .client
-        .get_room(&bot.rooms.postmortems)
-        .ok_or_else(|| ActionError::UnknownRoom(bot.rooms.postmortems.clone()))?;
-    post(
-        &postmortems,
-        &next,
-        &text,
-        change.cause,
-        "postmortem-archive",
-    )
-    .await?;
+    match bot.client.get_room(&bot.rooms.postmortems) {
+        Some(postmortems) => {
+            post(
+                &postmortems,
+                &next,
+                &text,
+                change.cause,
+                "postmortem-archive",
+            )
+            .await?;
+        }
+        None => {
+            warn!("the bot is not in the postmortems room: the report is only in the incident room")
+        }
+    }
     read_only(bot, change.room).await?;
     let answer = format!(
         "Closed {}: the postmortem is posted here and in #postmortems; the room is read-only now, its history kept",
