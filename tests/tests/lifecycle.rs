@@ -616,8 +616,8 @@ async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> R
     let rooms = bot_rooms["joined_rooms"]
         .as_array()
         .context("joined_rooms")?;
-    // Space, triage, announcements, postmortems and the two incidents.
-    assert_eq!(rooms.len(), 6, "{rooms:?}");
+    // Space, triage, announcements, postmortems, archive and the two incidents.
+    assert_eq!(rooms.len(), 7, "{rooms:?}");
     assert_eq!(desk.bot_posts(&desk.alice, &desk.announcements).len(), 2);
     Ok(())
 }

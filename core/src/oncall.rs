@@ -1,0 +1,324 @@
+//! On-call rotations: who is on call for a team at a given time, until when, and who is next.
+//!
+//! A rotation hands over every `shift_hours` from its first handoff, in member order. Shifts
+//! that are whole days hand over at the same wall-clock time in the team's time zone, across
+//! daylight-saving changes (a weekly 09:00 Paris handoff stays at 09:00); other shifts are
+//! counted in absolute hours. Overrides put someone else on call for a while.
+
+use jiff::{tz::TimeZone, SignedDuration, Span, Timestamp, Zoned};
+use ruma::OwnedUserId;
+
+/// Someone on call instead of the rotation for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// Who is on call.
+    pub who: OwnedUserId,
+    /// From when.
+    pub from: Timestamp,
+    /// Until when (exclusive).
+    pub until: Timestamp,
+}
+
+/// Why a rotation cannot be used. The messages name what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RotationError {
+    /// No members.
+    #[error("team `{0}` has nobody in its rotation")]
+    Empty(String),
+    /// A shift of zero hours.
+    #[error("team `{0}`: shift_hours must be at least 1")]
+    ZeroShift(String),
+    /// An override that ends before it starts.
+    #[error("team `{team}`: the override for {who} ends before it starts")]
+    Backwards {
+        /// The team.
+        team: String,
+        /// The override's person.
+        who: OwnedUserId,
+    },
+    /// Two overrides at the same time.
+    #[error("team `{team}`: the overrides for {first} and {second} overlap")]
+    Overlap {
+        /// The team.
+        team: String,
+        /// One override's person.
+        first: OwnedUserId,
+        /// The other's.
+        second: OwnedUserId,
+    },
+}
+
+/// A team's rotation.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    team: String,
+    members: Vec<OwnedUserId>,
+    start: Zoned,
+    shift_hours: u32,
+    overrides: Vec<Override>,
+}
+
+/// Who is on call at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnCall {
+    /// Who.
+    pub who: OwnedUserId,
+    /// Until when.
+    pub until: Timestamp,
+    /// Whether an override put them there.
+    pub overridden: bool,
+    /// Who takes over at `until`.
+    pub next: OwnedUserId,
+}
+
+impl Rotation {
+    /// A rotation of `members` from the first handoff `start`, every `shift_hours`, handing
+    /// over in `zone`, with `overrides`.
+    pub fn new(
+        team: &str,
+        members: Vec<OwnedUserId>,
+        start: Timestamp,
+        shift_hours: u32,
+        zone: TimeZone,
+        mut overrides: Vec<Override>,
+    ) -> Result<Self, RotationError> {
+        if members.is_empty() {
+            return Err(RotationError::Empty(team.to_owned()));
+        }
+        if shift_hours == 0 {
+            return Err(RotationError::ZeroShift(team.to_owned()));
+        }
+        if let Some(backwards) = overrides.iter().find(|o| o.until <= o.from) {
+            return Err(RotationError::Backwards {
+                team: team.to_owned(),
+                who: backwards.who.clone(),
+            });
+        }
+        overrides.sort_by_key(|o| o.from);
+        if let Some(pair) = overrides.windows(2).find(|pair| pair[1].from < pair[0].until) {
+            return Err(RotationError::Overlap {
+                team: team.to_owned(),
+                first: pair[0].who.clone(),
+                second: pair[1].who.clone(),
+            });
+        }
+        Ok(Self {
+            team: team.to_owned(),
+            members,
+            start: start.to_zoned(zone),
+            shift_hours,
+            overrides,
+        })
+    }
+
+    /// The team's name.
+    pub fn team(&self) -> &str {
+        &self.team
+    }
+
+    /// The team's time zone.
+    pub fn zone(&self) -> &TimeZone {
+        self.start.time_zone()
+    }
+
+    /// The `n`-th handoff (0 is the first; negative ones came before it).
+    fn handoff(&self, n: i64) -> Timestamp {
+        let hours = i64::from(self.shift_hours);
+        if hours % 24 == 0 {
+            // Whole days: the same wall-clock time in the zone, whatever the offset does.
+            let span = Span::new().days(n * (hours / 24));
+            if let Ok(zoned) = self.start.checked_add(span) {
+                return zoned.timestamp();
+            }
+        }
+        let elapsed = SignedDuration::from_hours(n * hours);
+        self.start
+            .timestamp()
+            .checked_add(elapsed)
+            .unwrap_or(self.start.timestamp())
+    }
+
+    /// The shift `at` falls in: the largest `n` whose handoff is not after `at`.
+    fn shift(&self, at: Timestamp) -> i64 {
+        let length = i64::from(self.shift_hours) * 3600;
+        let elapsed = at.as_second() - self.start.timestamp().as_second();
+        let mut n = elapsed.div_euclid(length);
+        // Daylight saving moves a handoff by an hour at most: step to the right shift.
+        while self.handoff(n + 1) <= at {
+            n += 1;
+        }
+        while self.handoff(n) > at {
+            n -= 1;
+        }
+        n
+    }
+
+    fn member(&self, n: i64) -> &OwnedUserId {
+        let len = i64::try_from(self.members.len()).unwrap_or(i64::MAX);
+        let index = usize::try_from(n.rem_euclid(len)).unwrap_or(0);
+        &self.members[index]
+    }
+
+    /// Who is on call at `at` (overrides first), and until when: the end of their override or
+    /// shift, or the start of an override that cuts the shift short.
+    fn who(&self, at: Timestamp) -> (OwnedUserId, Timestamp, bool) {
+        if let Some(active) = self.overrides.iter().find(|o| o.from <= at && at < o.until) {
+            return (active.who.clone(), active.until, true);
+        }
+        let n = self.shift(at);
+        let end = self.handoff(n + 1);
+        let until = self
+            .overrides
+            .iter()
+            .map(|o| o.from)
+            .find(|from| at < *from && *from < end)
+            .unwrap_or(end);
+        (self.member(n).clone(), until, false)
+    }
+
+    /// Who is on call at `at`, until when, and who is next.
+    pub fn on_call(&self, at: Timestamp) -> OnCall {
+        let (who, until, overridden) = self.who(at);
+        let (next, _, _) = self.who(until);
+        OnCall {
+            who,
+            until,
+            overridden,
+            next,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ruma::owned_user_id;
+
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().expect("a timestamp")
+    }
+
+    fn paris() -> TimeZone {
+        TimeZone::get("Europe/Paris").expect("the bundled time zone database")
+    }
+
+    fn weekly(overrides: Vec<Override>) -> Rotation {
+        Rotation::new(
+            "db",
+            vec![
+                owned_user_id!("@dan:example.org"),
+                owned_user_id!("@dora:example.org"),
+            ],
+            at("2026-01-05T08:00:00Z"), // Monday 09:00 in Paris (winter time)
+            168,
+            paris(),
+            overrides,
+        )
+        .expect("a valid rotation")
+    }
+
+    #[test]
+    fn members_take_turns_shift_by_shift() {
+        let rotation = weekly(Vec::new());
+        let now = rotation.on_call(at("2026-01-06T12:00:00Z"));
+        assert_eq!(now.who, owned_user_id!("@dan:example.org"));
+        assert_eq!(now.until, at("2026-01-12T08:00:00Z"));
+        assert_eq!(now.next, owned_user_id!("@dora:example.org"));
+        let later = rotation.on_call(at("2026-01-13T12:00:00Z"));
+        assert_eq!(later.who, owned_user_id!("@dora:example.org"));
+        // Before the first handoff the rotation runs backwards.
+        let before = rotation.on_call(at("2026-01-01T00:00:00Z"));
+        assert_eq!(before.who, owned_user_id!("@dora:example.org"));
+    }
+
+    #[test]
+    fn weekly_handoffs_keep_their_local_time_across_daylight_saving() {
+        let rotation = weekly(Vec::new());
+        // Summer time in Paris began on 2026-03-29: 09:00 local is 07:00 UTC.
+        let now = rotation.on_call(at("2026-03-31T12:00:00Z"));
+        assert_eq!(now.until, at("2026-04-06T07:00:00Z"));
+        // Monday 2026-03-30 07:30 UTC is 09:30 in Paris: the new shift has begun.
+        let after = rotation.on_call(at("2026-03-30T07:30:00Z"));
+        let before = rotation.on_call(at("2026-03-30T06:30:00Z"));
+        assert_ne!(after.who, before.who);
+    }
+
+    #[test]
+    fn an_override_takes_over_and_cuts_the_shift_short() {
+        let dora = owned_user_id!("@dora:example.org");
+        let rotation = weekly(vec![Override {
+            who: owned_user_id!("@olga:example.org"),
+            from: at("2026-01-07T08:00:00Z"),
+            until: at("2026-01-08T08:00:00Z"),
+        }]);
+        let before = rotation.on_call(at("2026-01-06T12:00:00Z"));
+        assert_eq!(before.until, at("2026-01-07T08:00:00Z"), "cut short");
+        assert_eq!(before.next, owned_user_id!("@olga:example.org"));
+        let during = rotation.on_call(at("2026-01-07T12:00:00Z"));
+        assert_eq!(during.who, owned_user_id!("@olga:example.org"));
+        assert!(during.overridden);
+        assert_eq!(during.until, at("2026-01-08T08:00:00Z"));
+        assert_eq!(during.next, owned_user_id!("@dan:example.org"));
+        // An override across a handoff: the rotation resumes with whoever's shift it is then.
+        let rotation = weekly(vec![Override {
+            who: owned_user_id!("@olga:example.org"),
+            from: at("2026-01-11T08:00:00Z"),
+            until: at("2026-01-13T08:00:00Z"),
+        }]);
+        assert_eq!(rotation.on_call(at("2026-01-12T12:00:00Z")).next, dora);
+    }
+
+    #[test]
+    fn short_shifts_count_absolute_hours() {
+        let rotation = Rotation::new(
+            "ops",
+            vec![
+                owned_user_id!("@a:example.org"),
+                owned_user_id!("@b:example.org"),
+                owned_user_id!("@c:example.org"),
+            ],
+            at("2026-03-29T00:00:00Z"),
+            12,
+            paris(),
+            Vec::new(),
+        )
+        .expect("valid");
+        let now = rotation.on_call(at("2026-03-29T13:00:00Z"));
+        assert_eq!(now.who, owned_user_id!("@b:example.org"));
+        assert_eq!(now.until, at("2026-03-30T00:00:00Z"));
+        assert_eq!(now.next, owned_user_id!("@c:example.org"));
+    }
+
+    #[test]
+    fn unusable_rotations_are_refused_with_the_reason() {
+        let refused = |members: Vec<OwnedUserId>, hours, overrides| {
+            Rotation::new("db", members, at("2026-01-05T08:00:00Z"), hours, paris(), overrides)
+                .expect_err("refused")
+                .to_string()
+        };
+        let dan = || vec![owned_user_id!("@dan:example.org")];
+        assert!(refused(Vec::new(), 168, Vec::new()).contains("nobody in its rotation"));
+        assert!(refused(dan(), 0, Vec::new()).contains("at least 1"));
+        let window = |who: &str, from: &str, until: &str| Override {
+            who: OwnedUserId::try_from(who).expect("a user ID"),
+            from: at(from),
+            until: at(until),
+        };
+        assert!(refused(
+            dan(),
+            168,
+            vec![window("@x:e.org", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z")]
+        )
+        .contains("ends before it starts"));
+        assert!(refused(
+            dan(),
+            168,
+            vec![
+                window("@x:e.org", "2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z"),
+                window("@y:e.org", "2026-01-02T00:00:00Z", "2026-01-04T00:00:00Z"),
+            ]
+        )
+        .contains("overlap"));
+    }
+}
