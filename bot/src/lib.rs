@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod matrix;
 pub mod metrics;
+pub mod oncall;
 pub mod render;
 pub mod report;
 pub mod web;

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod incident;
+pub mod oncall;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -5,7 +5,7 @@
 //! daylight-saving changes (a weekly 09:00 Paris handoff stays at 09:00); other shifts are
 //! counted in absolute hours. Overrides put someone else on call for a while.
 
-use jiff::{tz::TimeZone, SignedDuration, Span, Timestamp, Zoned};
+use jiff::{tz::TimeZone, SignedDuration, Span, Timestamp, ZonedDateTime};
 use ruma::OwnedUserId;
 
 /// Someone on call instead of the rotation for a while.
@@ -53,7 +53,7 @@ pub enum RotationError {
 pub struct Rotation {
     team: String,
     members: Vec<OwnedUserId>,
-    start: Zoned,
+    start: ZonedDateTime,
     shift_hours: u32,
     overrides: Vec<Override>,
 }
@@ -95,7 +95,10 @@ impl Rotation {
             });
         }
         overrides.sort_by_key(|o| o.from);
-        if let Some(pair) = overrides.windows(2).find(|pair| pair[1].from < pair[0].until) {
+        if let Some(pair) = overrides
+            .windows(2)
+            .find(|pair| pair[1].from < pair[0].until)
+        {
             return Err(RotationError::Overlap {
                 team: team.to_owned(),
                 first: pair[0].who.clone(),
@@ -105,7 +108,7 @@ impl Rotation {
         Ok(Self {
             team: team.to_owned(),
             members,
-            start: start.to_zoned(zone),
+            start: start.to_zoned_datetime(zone),
             shift_hours,
             overrides,
         })
@@ -293,9 +296,16 @@ mod tests {
     #[test]
     fn unusable_rotations_are_refused_with_the_reason() {
         let refused = |members: Vec<OwnedUserId>, hours, overrides| {
-            Rotation::new("db", members, at("2026-01-05T08:00:00Z"), hours, paris(), overrides)
-                .expect_err("refused")
-                .to_string()
+            Rotation::new(
+                "db",
+                members,
+                at("2026-01-05T08:00:00Z"),
+                hours,
+                paris(),
+                overrides,
+            )
+            .expect_err("refused")
+            .to_string()
         };
         let dan = || vec![owned_user_id!("@dan:example.org")];
         assert!(refused(Vec::new(), 168, Vec::new()).contains("nobody in its rotation"));
@@ -308,7 +318,11 @@ mod tests {
         assert!(refused(
             dan(),
             168,
-            vec![window("@x:e.org", "2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z")]
+            vec![window(
+                "@x:e.org",
+                "2026-01-02T00:00:00Z",
+                "2026-01-01T00:00:00Z"
+            )]
         )
         .contains("ends before it starts"));
         assert!(refused(

@@ -5,6 +5,8 @@
 //! ([`Config::from_figment`]) so tests can feed strings. Unknown keys are rejected by serde and
 //! reported by figment with the key and the file (or variable) it came from.
 
+mod oncall;
+
 use std::{
     fmt,
     net::SocketAddr,
@@ -12,7 +14,10 @@ use std::{
     time::Duration,
 };
 
-use brigade_core::incident::{IncidentError, Severity};
+use brigade_core::{
+    incident::{IncidentError, Severity},
+    oncall::Rotation,
+};
 use figment::{
     providers::{Env, Format, Toml},
     Figment,
@@ -20,6 +25,8 @@ use figment::{
 use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, RoomVersionId};
 use serde::Deserialize;
 use url::Url;
+
+pub use oncall::{Route, RouteTarget};
 
 /// Environment variables that override configuration keys start with this; the section and the
 /// key are separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
@@ -74,6 +81,10 @@ pub struct Config {
     pub reminders: RemindersConfig,
     /// Groups people can page by name.
     pub groups: Vec<Group>,
+    /// On-call rotations, by team.
+    pub oncall: Vec<Rotation>,
+    /// Words that call for specialists.
+    pub routes: Vec<Route>,
 }
 
 /// `[incidents]`
@@ -293,6 +304,12 @@ pub enum ConfigError {
     /// A `[[groups]]` entry that is unusable.
     #[error("groups: {0}")]
     Group(String),
+    /// An `[[oncall]]` entry that is unusable.
+    #[error("oncall: {0}")]
+    OnCall(String),
+    /// A `[[routes]]` entry that is unusable.
+    #[error("routes: {0}")]
+    Route(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -315,6 +332,10 @@ struct RawConfig {
     reminders: RawReminders,
     #[serde(default)]
     groups: Vec<RawGroup>,
+    #[serde(default)]
+    oncall: Vec<oncall::RawOnCall>,
+    #[serde(default)]
+    routes: Vec<oncall::RawRoute>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -536,6 +557,8 @@ impl RawConfig {
         }
 
         let groups = validate_groups(self.groups)?;
+        let oncall = oncall::validate_oncall(self.oncall)?;
+        let routes = oncall::validate_routes(self.routes, &groups, &oncall)?;
         let incidents = self.incidents.validate(&groups)?;
         let reminders = self.reminders.validate();
 
@@ -565,14 +588,16 @@ impl RawConfig {
             incidents,
             reminders,
             groups,
+            oncall,
+            routes,
         })
     }
 }
 
-/// The types of SPEC §3, security private by default.
 /// 📌, and the aliases of SPEC §8.
 const DEFAULT_FLAGS: [&str; 3] = ["📌", "🗓", "⏱"];
 const DEFAULT_THANKS: [&str; 2] = ["🙏", "🎉"];
+/// The types of SPEC §3, security private by default.
 const DEFAULT_TYPES: [&str; 5] = [
     "operations",
     "security",
@@ -997,6 +1022,15 @@ mod tests {
             ("[incidents]\nflag_reactions = [\"👀\"]", "incidents.flag_reactions: 👀 already means something"),
             ("[incidents]\nthanks_reactions = [\"📌\"]", "incidents.thanks_reactions: 📌 is also in flag_reactions"),
             ("[incidents]\nflag_reactions = []", "incidents.flag_reactions: must list at least one emoji"),
+            ("[[oncall]]\nteam = \"db\"\nmembers = []\nstart = \"2026-01-05T08:00:00Z\"", "oncall: team `db` has nobody in its rotation"),
+            ("[[oncall]]\nteam = \"db\"\nmembers = [\"@a:x\"]", "oncall: team `db`: needs `start`"),
+            ("[[oncall]]\nteam = \"db\"\nmembers = [\"@a:x\"]\nstart = \"monday\"", "oncall: team `db`: start `monday` is not an RFC 3339 time"),
+            ("[[oncall]]\nteam = \"db\"\nmembers = [\"@a:x\"]\nstart = \"2026-01-05T08:00:00Z\"\ntimezone = \"Mars/Olympus\"", "oncall: team `db`: unknown timezone `Mars/Olympus`"),
+            ("[[oncall]]\nteam = \"db\"\nical = \"/etc/db.ics\"", "oncall: team `db`: `ical` rotas are not supported"),
+            ("[[oncall]]\nteam = \"db\"\nmembers = [\"@a:x\"]\nstart = \"2026-01-05T08:00:00Z\"\n[[oncall.overrides]]\nwho = \"@b:x\"\nfrom = \"2026-01-06T00:00:00Z\"\nuntil = \"2026-01-08T00:00:00Z\"\n[[oncall.overrides]]\nwho = \"@c:x\"\nfrom = \"2026-01-07T00:00:00Z\"\nuntil = \"2026-01-09T00:00:00Z\"", "oncall: team `db`: the overrides for @b:x and @c:x overlap"),
+            ("[[routes]]\nkeywords = [\"postgres\"]\ngroup = \"dba\"", "routes: no [[groups]] entry named `dba`"),
+            ("[[routes]]\nkeywords = [\"postgres\"]\noncall = \"db\"", "routes: no [[oncall]] team named `db`"),
+            ("[[routes]]\nkeywords = [\"postgres\"]", "routes: route for postgres needs either `group` or `oncall`"),
             ("[[groups]]\nname = \"dba\"\nmembers = []", "groups: `dba` has no members"),
             ("[[groups]]\nname = \"d b\"\nmembers = [\"@a:x\"]", "groups: `d b` is not a usable name"),
             ("[[groups]]\nname = \"dba\"\nmembers = [\"@a:x\"]\n[[groups]]\nname = \"DBA\"\nmembers = [\"@b:x\"]", "groups: `DBA` is defined twice"),
