@@ -4,6 +4,14 @@
 use brigade_core::oncall::Rotation;
 use jiff::Timestamp;
 
+/// `millis` since the epoch as a [`Timestamp`] (the epoch itself if out of range).
+pub fn timestamp(millis: u64) -> Timestamp {
+    i64::try_from(millis)
+        .ok()
+        .and_then(|millis| Timestamp::from_millisecond(millis).ok())
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 /// Whether `text` asks who is on call (in English or French), and for which team if it names
 /// one of `teams`. `None` when it is not that question.
 pub fn question<'a>(

@@ -344,6 +344,9 @@ pub struct IncidentRecord {
     /// 🙏 and 🎉 on people's messages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thanks: Vec<Thanks>,
+    /// The routes (by their `!inc page` argument) already suggested or paged for this incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routed: Vec<String>,
 }
 
 /// An event whose change is stored, and the answer it got.
@@ -374,6 +377,7 @@ impl IncidentRecord {
             applied: Vec::new(),
             flags: Vec::new(),
             thanks: Vec::new(),
+            routed: Vec::new(),
         }
     }
 

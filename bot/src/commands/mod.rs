@@ -11,6 +11,7 @@ mod followup;
 mod help;
 mod lead;
 mod list;
+mod oncall;
 mod page;
 mod postmortem;
 mod reopen;
@@ -58,6 +59,7 @@ impl CommandInfo {
 pub const COMMANDS: &[CommandInfo] = &[
     declare::INFO,
     list::INFO,
+    oncall::INFO,
     status::INFO,
     sev::INFO,
     lead::INFO,
@@ -88,6 +90,8 @@ pub enum Command {
         /// Closed and resolved incidents too.
         all: bool,
     },
+    /// `!inc oncall [team]`
+    OnCall(Option<String>),
     /// `!inc status <status> [note]`
     Status {
         /// The new status.
@@ -126,6 +130,7 @@ impl Command {
             Self::Help { .. } => help::INFO,
             Self::Declare(_) => declare::INFO,
             Self::List { .. } => list::INFO,
+            Self::OnCall(_) => oncall::INFO,
             Self::Status { .. } => status::INFO,
             Self::Sev(_) => sev::INFO,
             Self::Lead(_) => lead::INFO,
@@ -189,6 +194,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "help" => help::parse(&arguments.split_whitespace().collect::<Vec<_>>()),
         "declare" => declare::parse(arguments),
         "list" => list::parse(arguments),
+        "oncall" | "on-call" => oncall::parse(arguments),
         "status" => status::parse(arguments),
         "sev" | "severity" => sev::parse(arguments),
         "lead" => lead::parse(arguments, server),
@@ -305,6 +311,17 @@ mod tests {
             ]))
         );
         assert!(refusal("!inc page").contains("usage"));
+        assert_eq!(
+            parsed("!inc page oncall:db"),
+            Ok(Command::Page(vec![PageTarget::OnCall("db".to_owned())]))
+        );
+        assert!(refusal("!inc page oncall:").contains("needs a team"));
+        assert_eq!(parsed("!inc oncall"), Ok(Command::OnCall(None)));
+        assert_eq!(
+            parsed("!inc oncall db"),
+            Ok(Command::OnCall(Some("db".to_owned())))
+        );
+        assert!(refusal("!inc oncall db web").contains("usage"));
     }
 
     #[test]

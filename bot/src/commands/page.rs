@@ -1,4 +1,4 @@
-//! `!inc page <group|@user>…`
+//! `!inc page <group|oncall:team|@user>…`
 
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
@@ -6,8 +6,8 @@ use super::{args, Command, CommandInfo, ParseError};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "page",
-    arguments: "<group|@user>…",
-    summary: "invite and notify a configured group or people (commander or moderators)",
+    arguments: "<group|oncall:team|@user>…",
+    summary: "invite and notify a configured group, whoever is on call for a team, or people (commander or moderators)",
 };
 
 /// Whom `!inc page` reaches.
@@ -15,6 +15,8 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 pub enum PageTarget {
     /// A configured group, by name (checked when run).
     Group(String),
+    /// Whoever is on call for a team now (checked when run).
+    OnCall(String),
     /// One person.
     User(OwnedUserId),
 }
@@ -24,6 +26,13 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseErr
     for word in rest.split_whitespace() {
         let target = if word.starts_with('@') {
             PageTarget::User(args::user(word, server)?)
+        } else if let Some(team) = word.strip_prefix("oncall:") {
+            if team.is_empty() {
+                return Err(ParseError::Invalid(
+                    "`oncall:` needs a team: `!inc page oncall:db`".to_owned(),
+                ));
+            }
+            PageTarget::OnCall(team.to_owned())
         } else {
             PageTarget::Group(word.to_owned())
         };

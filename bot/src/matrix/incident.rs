@@ -46,7 +46,7 @@ use super::{
 };
 use crate::{
     commands::{self, Answer, Command, DeclareArgs, PageTarget},
-    render,
+    oncall, render,
 };
 
 /// The state event that mirrors the incident into its room.
@@ -116,6 +116,15 @@ pub async fn run(
         Command::Help { topic } => Ok(commands::help(topic.as_deref())),
         Command::Declare(args) => declare(bot, cause, sender, sent, args).await,
         Command::List { all } => list(bot, all).await,
+        Command::OnCall(team) => {
+            let now = oncall::timestamp(bot.clock.now_millis());
+            Ok(
+                match oncall::answer(&bot.config.oncall, team.as_deref(), now) {
+                    Ok(text) => Answer::Done(Some(text)),
+                    Err(refusal) => Answer::Refused(refusal),
+                },
+            )
+        }
         command => {
             let Some(record) = bot.store.incident(room.room_id()).await? else {
                 return Ok(Answer::Refused(format!(
@@ -215,6 +224,8 @@ async fn declare(
         bot.publisher.publish(&record.room_id);
     }
     info!(incident = %record.incident.number, room_id = %record.room_id, create_room_ms, "incident declared");
+    // A title that calls for specialists: the suggestion is in the room when the declarer comes.
+    super::ask::route(bot, &room, cause, sent, &record.incident.title).await?;
 
     Ok(Answer::Done(Some(format!(
         "Declared **{}**: [{}]({}). You are in command and invited to the room.",
@@ -542,7 +553,10 @@ impl Change<'_> {
             Command::Timeline => return Ok(Ok(postmortem::timeline(self.bot, &record))),
             Command::Postmortem => return postmortem::draft(self, &record).await.map(Ok),
             Command::Close => return postmortem::close(self, record).await,
-            Command::Help { .. } | Command::Declare(_) | Command::List { .. } => {
+            Command::Help { .. }
+            | Command::Declare(_)
+            | Command::List { .. }
+            | Command::OnCall(_) => {
                 unreachable!("handled before an incident is looked up")
             }
         };
@@ -626,11 +640,28 @@ impl Change<'_> {
     }
 
     /// The people `targets` name, or `None` when a group is unknown.
-    fn page_targets(&self, targets: &[PageTarget]) -> Option<Vec<(OwnedUserId, Option<String>)>> {
+    pub(super) fn page_targets(
+        &self,
+        targets: &[PageTarget],
+    ) -> Option<Vec<(OwnedUserId, Option<String>)>> {
         let mut people: Vec<(OwnedUserId, Option<String>)> = Vec::new();
         for target in targets {
             let found: Vec<(OwnedUserId, Option<String>)> = match target {
                 PageTarget::User(user) => vec![(user.clone(), None)],
+                PageTarget::OnCall(team) => {
+                    let rotation = self
+                        .bot
+                        .config
+                        .oncall
+                        .iter()
+                        .find(|rotation| rotation.team().eq_ignore_ascii_case(team))?;
+                    let now = oncall::timestamp(self.bot.clock.now_millis());
+                    let on_call = rotation.on_call(now);
+                    vec![(
+                        on_call.who,
+                        Some(format!("on call for {}", rotation.team())),
+                    )]
+                }
                 PageTarget::Group(name) => {
                     let group = self
                         .bot
@@ -655,6 +686,25 @@ impl Change<'_> {
     }
 
     fn unknown_groups(&self, targets: &[PageTarget]) -> Refusal {
+        let rotations = &self.bot.config.oncall;
+        let unknown_team = targets.iter().find_map(|target| match target {
+            PageTarget::OnCall(team)
+                if !rotations
+                    .iter()
+                    .any(|rotation| rotation.team().eq_ignore_ascii_case(team)) =>
+            {
+                Some(team.as_str())
+            }
+            _ => None,
+        });
+        if let Some(team) = unknown_team {
+            let teams: Vec<&str> = rotations.iter().map(|rotation| rotation.team()).collect();
+            return if teams.is_empty() {
+                format!("no on-call team `{team}`: no rotations are configured")
+            } else {
+                format!("no on-call team `{team}` (teams: {})", teams.join(", "))
+            };
+        }
         let groups = &self.bot.config.groups;
         let unknown: Vec<&str> = targets
             .iter()
@@ -680,7 +730,7 @@ impl Change<'_> {
 
     /// Invites `people` who are not in the room and mentions them all in one `m.text` message
     /// (`m.notice` never notifies), which 👀 acknowledges.
-    async fn page(
+    pub(super) async fn page(
         &self,
         mut next: IncidentRecord,
         people: &[(OwnedUserId, Option<String>)],

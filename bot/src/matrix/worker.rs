@@ -6,19 +6,28 @@
 
 use std::time::Duration;
 
-use matrix_sdk::ruma::{
-    events::{
-        room::{message::Relation, redaction::SyncRoomRedactionEvent},
-        AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+use matrix_sdk::{
+    ruma::{
+        events::{
+            room::{
+                message::{OriginalSyncRoomMessageEvent, Relation},
+                redaction::SyncRoomRedactionEvent,
+            },
+            AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+        },
+        serde::Raw,
+        OwnedRoomId,
     },
-    serde::Raw,
-    OwnedRoomId,
+    Room,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
-use super::{command, invites, reaction, reminders, responder, sync, timeline, Bot};
+use super::{
+    ask, command, incident::ActionError, invites, reaction, reminders, responder, sync, timeline,
+    Bot,
+};
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
 /// redo: it is not marked handled, and its messages carry transaction IDs derived from the event.
@@ -96,6 +105,21 @@ async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
     }
 }
 
+/// A message that is not a command: a question in a direct message, or talk in an incident
+/// room (the first responder's message acknowledges; keywords call for specialists).
+async fn chat(
+    bot: &Bot,
+    room: &Room,
+    message: &OriginalSyncRoomMessageEvent,
+) -> Result<(), ActionError> {
+    if ask::question(bot, room, message).await? {
+        return Ok(());
+    }
+    responder::handle(bot, room, message).await?;
+    let sent = u64::from(message.origin_server_ts.get());
+    ask::route(bot, room, &message.event_id, sent, message.content.body()).await
+}
+
 async fn handle_event(
     bot: &Bot,
     room_id: OwnedRoomId,
@@ -135,7 +159,7 @@ async fn handle_event(
                 SyncMessageLikeEvent::Original(message),
             )) => match command::handle(bot, &room, message).await {
                 Ok(command::Seen::Command) => None,
-                Ok(command::Seen::Chat) => responder::handle(bot, &room, message)
+                Ok(command::Seen::Chat) => chat(bot, &room, message)
                     .await
                     .err()
                     .map(|error| error.to_string()),

@@ -1,0 +1,158 @@
+//! Questions in plain words, and words that call for specialists.
+//!
+//! "Who is on call?" (in English or French) in a direct message with the bot gets the answer
+//! of `!inc oncall`. In an incident room, a declared title or a message that mentions a
+//! configured route's keyword brings a suggestion to page the route's people (or pages them,
+//! when the route says so), once per incident and route.
+
+use brigade_core::incident::IncidentRecord;
+use matrix_sdk::{
+    ruma::{
+        events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
+        EventId,
+    },
+    Room, RoomMemberships,
+};
+use tracing::{info, warn};
+
+use super::{
+    incident::{ActionError, Change},
+    once::{self, Claim},
+    reply::{notice, transaction_id},
+    Bot,
+};
+use crate::{
+    commands::PageTarget,
+    config::{Route, RouteTarget},
+    oncall, render,
+};
+
+/// Answers "who is on call?" in a direct message. True when the message was that question.
+pub async fn question(
+    bot: &Bot,
+    room: &Room,
+    message: &OriginalSyncRoomMessageEvent,
+) -> Result<bool, ActionError> {
+    let MessageType::Text(text) = &message.content.msgtype else {
+        return Ok(false);
+    };
+    let teams = bot.config.oncall.iter().map(|rotation| rotation.team());
+    let Some(team) = oncall::question(&text.body, teams) else {
+        return Ok(false);
+    };
+    if !is_direct(bot, room).await? || !bot.config.access.allows(&message.sender) {
+        return Ok(false);
+    }
+    match once::claim(bot, &message.event_id, message.origin_server_ts).await? {
+        Claim::Run { .. } => {}
+        Claim::Handled | Claim::Stale { .. } => return Ok(true),
+    }
+    let now = oncall::timestamp(bot.clock.now_millis());
+    let text = oncall::answer(&bot.config.oncall, team.as_deref(), now)
+        .unwrap_or_else(|refusal| format!("I cannot tell: {refusal}"));
+    room.send(notice(&text))
+        .with_transaction_id(transaction_id(&message.event_id, "oncall"))
+        .await?;
+    once::record(bot, &message.event_id, brigade_core::store::Outcome::Done).await?;
+    Ok(true)
+}
+
+/// A room with the bot and one person, that is none of Brigade's own rooms.
+async fn is_direct(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
+    let rooms = &bot.rooms;
+    let own = [
+        &rooms.space,
+        &rooms.triage,
+        &rooms.announcements,
+        &rooms.postmortems,
+        &rooms.archive,
+    ];
+    if own.contains(&&room.room_id().to_owned())
+        || bot.store.incident(room.room_id()).await?.is_some()
+    {
+        return Ok(false);
+    }
+    // Asked of the members list (fetched when the sync did not carry it), not of the room
+    // summary, which Synapse sends only with lazy-loaded members.
+    let joined = room.members(RoomMemberships::JOIN).await?;
+    Ok(joined.len() == 2)
+}
+
+/// Suggests (or pages) the people of every route `text` matches in the incident of `room`,
+/// once per incident and route. `cause` is the message or declaration whose words matched,
+/// sent at `sent`.
+pub async fn route(
+    bot: &Bot,
+    room: &Room,
+    cause: &EventId,
+    sent: u64,
+    text: &str,
+) -> Result<(), ActionError> {
+    let Some(record) = bot.store.incident(room.room_id()).await? else {
+        return Ok(());
+    };
+    if !record.incident.status.is_open() {
+        return Ok(());
+    }
+    for route in &bot.config.routes {
+        let Some(keyword) = route.matches(text) else {
+            continue;
+        };
+        let Some(record) = bot.store.incident(room.room_id()).await? else {
+            return Ok(());
+        };
+        let argument = route.page_argument();
+        if record.routed.contains(&argument) {
+            continue;
+        }
+        let change = Change {
+            bot,
+            room,
+            cause,
+            sender: &bot.config.matrix.user_id,
+            sent,
+        };
+        suggest(&change, record, route, keyword).await?;
+    }
+    Ok(())
+}
+
+async fn suggest(
+    change: &Change<'_>,
+    mut record: IncidentRecord,
+    route: &Route,
+    keyword: &str,
+) -> Result<(), ActionError> {
+    let (bot, room) = (change.bot, change.room);
+    let argument = route.page_argument();
+    let source = format!("{}\u{0}{argument}", room.room_id());
+    if route.page {
+        let target = match &route.target {
+            RouteTarget::Group(name) => PageTarget::Group(name.clone()),
+            RouteTarget::OnCall(team) => PageTarget::OnCall(team.clone()),
+        };
+        let Some(people) = change.page_targets(&[target]) else {
+            warn!(route = %argument, "a route names a group or team that is gone");
+            return Ok(());
+        };
+        record.routed.push(argument.clone());
+        let said = change.page(record, &people).await?;
+        info!(route = %argument, keyword, "paged on a keyword");
+        let text = format!("💡 “{}” was mentioned: {said}", render::escape(keyword));
+        room.send(notice(&text))
+            .with_transaction_id(transaction_id(&source, "route"))
+            .await?;
+        return Ok(());
+    }
+    let text = format!(
+        "💡 “{}” was mentioned: this may be one for **{argument}**. Page them with `!inc page {argument}`.",
+        render::escape(keyword)
+    );
+    room.send(notice(&text))
+        .with_transaction_id(transaction_id(&source, "route"))
+        .await?;
+    record.routed.push(argument.clone());
+    bot.store.save_incident(&record).await?;
+    info!(route = %argument, keyword, "suggested paging on a keyword");
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! End-to-end: who is on call, asked by command and in plain words in a direct message; paging
+//! the on-call; keyword routing to specialists. Real Synapse, people as matrix-sdk clients.
+
+#![recursion_limit = "256"]
+
+use std::{path::Path, time::SystemTime};
+
+use anyhow::{Context, Result};
+use brigade_bot::oncall::timestamp;
+use brigade_tests::{
+    client::{body, TestUser},
+    desk::{incident_state, until, Desk},
+    servers::shared as servers,
+};
+use matrix_sdk::ruma::{OwnedUserId, RoomId};
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// An RFC 3339 time `hours` from now.
+fn hours_from_now(hours: i64) -> Result<String> {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?;
+    let millis = i64::try_from(now.as_millis())? + hours * 3_600_000;
+    Ok(timestamp(u64::try_from(millis)?).to_string())
+}
+
+/// The bot's suggestions to page someone, in `room`.
+fn suggestions(desk: &Desk, user: &TestUser, room: &RoomId) -> usize {
+    desk.bot_posts(user, room)
+        .iter()
+        .filter(|post| body(post).starts_with("💡"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_on_call_is_named_paged_and_suggested_by_keyword() -> Result<()> {
+    let hs = &servers().first;
+    let dan = TestUser::register(hs, "dan").await?;
+    let dora = TestUser::register(hs, "dora").await?;
+    let olga = TestUser::register(hs, "olga").await?;
+    let bob = TestUser::register(hs, "bob").await?;
+    // Dan's shift began an hour ago; Olga stands in for him for two hours from half an hour ago.
+    let config = format!(
+        "[[groups]]\nname = \"dba\"\nmembers = [\"{bob}\"]\n\
+         [[oncall]]\nteam = \"db\"\nmembers = [\"{dan}\", \"{dora}\"]\nstart = \"{start}\"\n\
+         shift_hours = 168\ntimezone = \"Europe/Paris\"\n\
+         [[oncall.overrides]]\nwho = \"{olga}\"\nfrom = \"{from}\"\nuntil = \"{until}\"\n\
+         [[oncall]]\nteam = \"web\"\nmembers = [\"{dora}\"]\nstart = \"{start}\"\n\
+         [[routes]]\nkeywords = [\"postgres\", \"database\"]\ngroup = \"dba\"\n",
+        bob = bob.user_id,
+        dan = dan.user_id,
+        dora = dora.user_id,
+        olga = olga.user_id,
+        start = hours_from_now(-1)?,
+        from = hours_from_now(0)?,
+        until = hours_from_now(2)?,
+    );
+    let desk = Desk::new(bot_binary(), &config).await?;
+    let alice = &desk.alice;
+
+    // `!inc oncall db`: the override, until when, and who is next.
+    let answer = desk
+        .command(alice, &desk.triage, "!inc oncall db", "✅")
+        .await?;
+    assert!(
+        answer.contains(&format!("**db**: {} (override) until", olga.user_id))
+            && answer.contains(&format!("then {}", dan.user_id)),
+        "{answer}"
+    );
+    let everyone = desk
+        .command(alice, &desk.triage, "!inc oncall", "✅")
+        .await?;
+    assert!(
+        everyone.contains("**db**") && everyone.contains(&format!("**web**: {}", dora.user_id)),
+        "{everyone}"
+    );
+    let refused = desk
+        .command(alice, &desk.triage, "!inc oncall dba", "❓")
+        .await?;
+    assert!(
+        refused.contains("no on-call team `dba`: teams are db, web"),
+        "{refused}"
+    );
+
+    // The same question in plain words, in a direct message with the bot.
+    let bot_id = OwnedUserId::try_from(desk.bot.user_id.as_str())?;
+    let direct = alice.create_room("Brigade", &[&bot_id]).await?;
+    alice.wait_for_membership(&direct, &bot_id, "join").await?;
+    alice
+        .send_text(&direct, "Who is on call for database?")
+        .await?;
+    let reply = alice
+        .wait_for_event(&direct, "the answer in the DM", |event| {
+            event["sender"] == bot_id.as_str() && body(event).contains("**db**")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&reply).contains(&format!("{} (override)", olga.user_id)),
+        "{}",
+        body(&reply)
+    );
+    alice.send_text(&direct, "qui est d'astreinte ?").await?;
+    alice
+        .wait_for_event(&direct, "the answer in French", |event| {
+            event["sender"] == bot_id.as_str()
+                && event["event_id"] != reply["event_id"]
+                && body(event).contains("**web**")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+
+    // Keyword routing: one suggestion per incident and route, however often the word comes.
+    let incident = desk.declare("Replica lag --sev 2").await?;
+    let room = &incident.room;
+    alice
+        .send_text(room, "looks like Postgres is behind")
+        .await?;
+    alice
+        .wait_for_event(room, "the suggestion", |event| {
+            body(event).starts_with("💡") && body(event).contains("`!inc page dba`")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    alice
+        .send_text(room, "postgres again, and the database too")
+        .await?;
+    // A command after it is answered after it: the bot has seen the second message.
+    desk.command(alice, room, "!inc status identified", "✅")
+        .await?;
+    assert_eq!(suggestions(&desk, alice, room), 1);
+
+    // Paging the on-call invites whoever it is now, and the timeline records it.
+    let refused = desk
+        .command(alice, room, "!inc page oncall:nope", "❓")
+        .await?;
+    assert!(refused.contains("no on-call team `nope`"), "{refused}");
+    let answer = desk
+        .command(alice, room, "!inc page oncall:db", "✅")
+        .await?;
+    assert!(
+        answer.contains(&format!("{} (on call for db)", olga.user_id)),
+        "{answer}"
+    );
+    alice
+        .wait_for_membership(room, &olga.user_id, "invite")
+        .await?;
+    until(
+        "the page in the timeline",
+        || incident_state(alice, room),
+        |state| {
+            state["timeline"].as_array().is_some_and(|timeline| {
+                timeline.iter().any(|entry| {
+                    entry["kind"] == "paged"
+                        && entry["people"].as_array().is_some_and(|people| {
+                            people.iter().any(|who| who == olga.user_id.as_str())
+                        })
+                })
+            })
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_that_calls_for_specialists_pages_them_when_the_route_says_so() -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let config = format!(
+        "[[groups]]\nname = \"dba\"\nmembers = [\"{}\"]\n\
+         [[routes]]\nkeywords = [\"postgres\"]\ngroup = \"dba\"\npage = true\n",
+        bob.user_id
+    );
+    let desk = Desk::new(bot_binary(), &config).await?;
+    let incident = desk.declare("Postgres failover").await?;
+    let room = &incident.room;
+    desk.alice
+        .wait_for_membership(room, &bob.user_id, "invite")
+        .await
+        .with_context(|| desk.bot.log())?;
+    desk.alice.send_text(room, "postgres is back").await?;
+    desk.command(&desk.alice, room, "!inc status monitoring", "✅")
+        .await?;
+    let pages = desk
+        .bot_posts(&desk.alice, room)
+        .iter()
+        .filter(|post| body(post).starts_with("📟"))
+        .count();
+    assert_eq!(pages, 1, "paged once");
+    Ok(())
+}
