@@ -152,7 +152,7 @@ mod tests {
         let text = answer(&rotations(), Some("DB"), now).expect("an answer");
         assert_eq!(
             text,
-            "📟 **db**: @olga:example.org (override) until Sun 2026-11-29 09:00 CET; then @dora:example.org"
+            "📟 **db**: @olga:example.org (override) until Sun 2026-11-29 09:00 CET; then @dan:example.org"
         );
         assert!(answer(&rotations(), Some("web"), now)
             .expect_err("unknown")
