@@ -20,8 +20,13 @@ fn bot_binary() -> &'static Path {
 
 /// An RFC 3339 time `hours` from now.
 fn hours_from_now(hours: i64) -> Result<String> {
+    seconds_from_now(hours * 3600)
+}
+
+/// An RFC 3339 time `seconds` from now.
+fn seconds_from_now(seconds: i64) -> Result<String> {
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?;
-    let millis = i64::try_from(now.as_millis())? + hours * 3_600_000;
+    let millis = i64::try_from(now.as_millis())? + seconds * 1000;
     Ok(timestamp(u64::try_from(millis)?).to_string())
 }
 
@@ -189,5 +194,66 @@ async fn a_title_that_calls_for_specialists_pages_them_when_the_route_says_so() 
         .filter(|post| body(post).starts_with("📟"))
         .count();
     assert_eq!(pages, 1, "paged once");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_is_announced_once_in_the_teams_room() -> Result<()> {
+    let hs = &servers().first;
+    let dan = TestUser::register(hs, "dan").await?;
+    let olga = TestUser::register(hs, "olga").await?;
+    // Olga's override ends a few seconds after the bot starts: Dan's shift resumes.
+    let ends = 15;
+    let prefix_config = |prefix: &str| -> Result<String> {
+        Ok(format!(
+            "[[oncall]]\nteam = \"db\"\nmembers = [\"{dan}\"]\nstart = \"{start}\"\n\
+             handoff_room = \"#{prefix}-triage:{server}\"\n\
+             [[oncall.overrides]]\nwho = \"{olga}\"\nfrom = \"{from}\"\nuntil = \"{until}\"\n",
+            dan = dan.user_id,
+            olga = olga.user_id,
+            server = hs.server_name,
+            start = hours_from_now(-1)?,
+            from = hours_from_now(-1)?,
+            until = seconds_from_now(ends)?,
+        ))
+    };
+    // The triage alias is only known once the bot exists; the harness names it after the bot.
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    desk.bot.terminate().await?;
+    let config = std::fs::read_to_string(&desk.bot.config)?;
+    std::fs::write(
+        &desk.bot.config,
+        format!("{config}\n{}", prefix_config(&desk.bot.rooms_prefix)?),
+    )?;
+    desk.bot.start().await?;
+    let bot_id = desk.bot_id().to_owned();
+    let notice = desk
+        .alice
+        .wait_for_event(&desk.triage, "the handoff notice", |event| {
+            event["sender"] == bot_id.as_str() && body(event).starts_with("📟 db:")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&notice).contains(&format!("{} is on call now", dan.user_id))
+            && body(&notice).contains(&format!("(after {})", olga.user_id)),
+        "{}",
+        body(&notice)
+    );
+    assert_eq!(
+        notice["content"]["m.mentions"]["user_ids"][0],
+        dan.user_id.as_str(),
+        "Dan is notified"
+    );
+    // A command answered after a few more ticks: still one notice.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    desk.command(&desk.alice, &desk.triage, "!inc oncall", "✅")
+        .await?;
+    let notices = desk
+        .bot_posts(&desk.alice, &desk.triage)
+        .iter()
+        .filter(|post| body(post).starts_with("📟 db:"))
+        .count();
+    assert_eq!(notices, 1);
     Ok(())
 }

@@ -26,7 +26,7 @@ use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, RoomVersionId}
 use serde::Deserialize;
 use url::Url;
 
-pub use oncall::{Route, RouteTarget};
+pub use oncall::{Handoff, Route, RouteTarget};
 
 /// Environment variables that override configuration keys start with this; the section and the
 /// key are separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
@@ -83,6 +83,8 @@ pub struct Config {
     pub groups: Vec<Group>,
     /// On-call rotations, by team.
     pub oncall: Vec<Rotation>,
+    /// Where teams' handoffs are announced.
+    pub handoffs: Vec<Handoff>,
     /// Words that call for specialists.
     pub routes: Vec<Route>,
 }
@@ -557,7 +559,7 @@ impl RawConfig {
         }
 
         let groups = validate_groups(self.groups)?;
-        let oncall = oncall::validate_oncall(self.oncall)?;
+        let (oncall, handoffs) = oncall::validate_oncall(self.oncall)?;
         let routes = oncall::validate_routes(self.routes, &groups, &oncall)?;
         let incidents = self.incidents.validate(&groups)?;
         let reminders = self.reminders.validate();
@@ -589,6 +591,7 @@ impl RawConfig {
             reminders,
             groups,
             oncall,
+            handoffs,
             routes,
         })
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use brigade_core::oncall::{Override, Rotation};
 use jiff::{tz::TimeZone, Timestamp};
-use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedUserId};
 use serde::Deserialize;
 
 use super::{ConfigError, Group};
@@ -19,8 +19,18 @@ pub(super) struct RawOnCall {
     shift_hours: Option<u32>,
     timezone: Option<String>,
     ical: Option<PathBuf>,
+    handoff_room: Option<OwnedRoomOrAliasId>,
     #[serde(default)]
     overrides: Vec<RawOverride>,
+}
+
+/// Where a team's handoffs are announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handoff {
+    /// The team.
+    pub team: String,
+    /// The room (by ID or alias) the bot posts in when the team's on-call changes.
+    pub room: OwnedRoomOrAliasId,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,8 +101,11 @@ fn invalid(team: &str, reason: impl std::fmt::Display) -> ConfigError {
     ConfigError::OnCall(format!("team `{team}`: {reason}"))
 }
 
-pub(super) fn validate_oncall(raw: Vec<RawOnCall>) -> Result<Vec<Rotation>, ConfigError> {
+pub(super) fn validate_oncall(
+    raw: Vec<RawOnCall>,
+) -> Result<(Vec<Rotation>, Vec<Handoff>), ConfigError> {
     let mut rotations: Vec<Rotation> = Vec::with_capacity(raw.len());
+    let mut handoffs = Vec::new();
     for team in raw {
         let name = team.team.as_str();
         if rotations.iter().any(|known| known.team() == name) {
@@ -143,9 +156,15 @@ pub(super) fn validate_oncall(raw: Vec<RawOnCall>) -> Result<Vec<Rotation>, Conf
             overrides,
         )
         .map_err(|error| ConfigError::OnCall(error.to_string()))?;
+        if let Some(room) = team.handoff_room {
+            handoffs.push(Handoff {
+                team: team.team.clone(),
+                room,
+            });
+        }
         rotations.push(rotation);
     }
-    Ok(rotations)
+    Ok((rotations, handoffs))
 }
 
 /// A week.

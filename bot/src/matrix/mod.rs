@@ -3,6 +3,7 @@
 
 mod ask;
 mod command;
+mod handoffs;
 pub mod incident;
 mod invites;
 mod once;

@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    ask, command, incident::ActionError, invites, reaction, reminders, responder, sync, timeline,
-    Bot,
+    ask, command, handoffs, incident::ActionError, invites, reaction, reminders, responder, sync,
+    timeline, Bot,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -95,6 +95,9 @@ async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
             let _records = bot.records.lock().await;
             if let Err(error) = reminders::check(bot).await {
                 error!(%error, "could not send reminders; trying again at the next tick");
+            }
+            if let Err(error) = handoffs::check(bot).await {
+                error!(%error, "could not announce a handoff; trying again at the next tick");
             }
         }
         Work::Checkpoint { at_millis } => {

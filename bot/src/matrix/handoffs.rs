@@ -1,0 +1,92 @@
+//! Handoff notices: when a team's on-call changes (a shift ends, an override starts or ends),
+//! the bot says who is on call now in the team's configured room, mentioning them.
+//!
+//! The shift last announced is stored per team; the first time the bot sees a team it only
+//! records the shift, so a start or restart announces nothing. The notice's transaction ID names
+//! the team and the shift, so a retry posts it once.
+
+use matrix_sdk::{
+    ruma::{
+        events::{room::message::RoomMessageEventContent, Mentions},
+        OwnedRoomId, RoomOrAliasId,
+    },
+    Room,
+};
+use tracing::{info, warn};
+
+use super::{incident::ActionError, reply::transaction_id, Bot};
+use crate::{config::Handoff, oncall, render};
+
+/// Announces the handoffs that happened since the last check.
+pub async fn check(bot: &Bot) -> Result<(), ActionError> {
+    let now = oncall::timestamp(bot.clock.now_millis());
+    for handoff in &bot.config.handoffs {
+        let Some(rotation) = bot
+            .config
+            .oncall
+            .iter()
+            .find(|rotation| rotation.team() == handoff.team)
+        else {
+            continue;
+        };
+        let on_call = rotation.on_call(now);
+        let shift = format!("{}\u{0}{}", on_call.who, on_call.until);
+        let key = format!("oncall.shift.{}", handoff.team);
+        let seen = bot.store.meta(&key).await?;
+        let seen = seen.as_deref().map(String::from_utf8_lossy);
+        if seen.as_deref() == Some(shift.as_str()) {
+            continue;
+        }
+        if let Some(seen) = &seen {
+            let before = seen.split('\u{0}').next().unwrap_or_default();
+            let until = on_call
+                .until
+                .to_zoned_datetime(rotation.zone().clone())
+                .strftime("%a %Y-%m-%d %H:%M %Z")
+                .to_string();
+            let body = if before == on_call.who.as_str() {
+                format!(
+                    "📟 {}: {} stays on call, now until {until}",
+                    rotation.team(),
+                    on_call.who
+                )
+            } else {
+                format!(
+                    "📟 {}: {} is on call now, until {until} (after {before})",
+                    rotation.team(),
+                    on_call.who
+                )
+            };
+            let html = render::html_escape(&body)
+                .replace(on_call.who.as_str(), &render::pill_html(&on_call.who));
+            let content = RoomMessageEventContent::text_html(body, html)
+                .add_mentions(Mentions::with_user_ids([on_call.who.clone()]));
+            match room(bot, handoff).await {
+                Some(room) => {
+                    room.send(content)
+                        .with_transaction_id(transaction_id(
+                            &format!("{key}\u{0}{shift}"),
+                            "handoff",
+                        ))
+                        .await?;
+                    info!(team = %handoff.team, who = %on_call.who, "handoff announced");
+                }
+                None => {
+                    warn!(team = %handoff.team, room = %handoff.room, "the bot is not in the handoff room: handoff not announced")
+                }
+            }
+        }
+        bot.store.set_meta(&key, shift.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+/// The handoff room, if the bot is in it.
+async fn room(bot: &Bot, handoff: &Handoff) -> Option<Room> {
+    let room: &RoomOrAliasId = &handoff.room;
+    let room_id: OwnedRoomId = match <&matrix_sdk::ruma::RoomId>::try_from(room) {
+        Ok(room_id) => room_id.to_owned(),
+        Err(alias) => bot.client.resolve_room_alias(alias).await.ok()?.room_id,
+    };
+    bot.client.get_room(&room_id)
+}
