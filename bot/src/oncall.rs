@@ -75,26 +75,37 @@ pub fn answer(
     let lines: Vec<String> = chosen
         .iter()
         .map(|rotation| {
-            let on_call = rotation.on_call(now);
-            let until = on_call
-                .until
-                .to_zoned_datetime(rotation.zone().clone())
-                .strftime("%a %Y-%m-%d %H:%M %Z")
-                .to_string();
+            let Some(on_call) = rotation.on_call(now) else {
+                let next = rotation.next_start(now).map_or_else(
+                    || "no shift is planned".to_owned(),
+                    |start| format!("the next shift begins {}", local(rotation, start)),
+                );
+                return format!("📟 **{}**: nobody is on call now; {next}", rotation.team());
+            };
             let how = if on_call.overridden {
                 " (override)"
             } else {
                 ""
             };
+            let next = on_call
+                .next
+                .map_or_else(|| "nobody".to_owned(), |next| next.to_string());
             format!(
-                "📟 **{}**: {}{how} until {until}; then {}",
+                "📟 **{}**: {}{how} until {}; then {next}",
                 rotation.team(),
                 on_call.who,
-                on_call.next
+                local(rotation, on_call.until)
             )
         })
         .collect();
     Ok(lines.join("  \n"))
+}
+
+/// `at` in the rotation's time zone: `Sun 2026-11-29 09:00 CET`.
+pub fn local(rotation: &Rotation, at: Timestamp) -> String {
+    at.to_zoned_datetime(rotation.zone().clone())
+        .strftime("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 #[cfg(test)]

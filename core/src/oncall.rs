@@ -52,10 +52,24 @@ pub enum RotationError {
 #[derive(Debug, Clone)]
 pub struct Rotation {
     team: String,
-    members: Vec<OwnedUserId>,
-    start: ZonedDateTime,
-    shift_hours: u32,
+    schedule: Schedule,
     overrides: Vec<Override>,
+}
+
+/// Where the shifts come from.
+#[derive(Debug, Clone)]
+enum Schedule {
+    /// Members in turn, from a first handoff, every `shift_hours`.
+    Cycle {
+        members: Vec<OwnedUserId>,
+        start: ZonedDateTime,
+        shift_hours: u32,
+    },
+    /// Shifts as listed (from an iCalendar file), in order; gaps have nobody on call.
+    Listed {
+        shifts: Vec<Override>,
+        zone: TimeZone,
+    },
 }
 
 /// Who is on call at a moment.
@@ -67,8 +81,8 @@ pub struct OnCall {
     pub until: Timestamp,
     /// Whether an override put them there.
     pub overridden: bool,
-    /// Who takes over at `until`.
-    pub next: OwnedUserId,
+    /// Who takes over at `until`, if anyone.
+    pub next: Option<OwnedUserId>,
 }
 
 impl Rotation {
@@ -80,7 +94,7 @@ impl Rotation {
         start: Timestamp,
         shift_hours: u32,
         zone: TimeZone,
-        mut overrides: Vec<Override>,
+        overrides: Vec<Override>,
     ) -> Result<Self, RotationError> {
         if members.is_empty() {
             return Err(RotationError::Empty(team.to_owned()));
@@ -88,29 +102,36 @@ impl Rotation {
         if shift_hours == 0 {
             return Err(RotationError::ZeroShift(team.to_owned()));
         }
-        if let Some(backwards) = overrides.iter().find(|o| o.until <= o.from) {
-            return Err(RotationError::Backwards {
-                team: team.to_owned(),
-                who: backwards.who.clone(),
-            });
-        }
-        overrides.sort_by_key(|o| o.from);
-        if let Some(pair) = overrides
-            .windows(2)
-            .find(|pair| pair[1].from < pair[0].until)
-        {
-            return Err(RotationError::Overlap {
-                team: team.to_owned(),
-                first: pair[0].who.clone(),
-                second: pair[1].who.clone(),
-            });
-        }
-        Ok(Self {
-            team: team.to_owned(),
+        let schedule = Schedule::Cycle {
             members,
             start: start.to_zoned_datetime(zone),
             shift_hours,
-            overrides,
+        };
+        Ok(Self {
+            team: team.to_owned(),
+            schedule,
+            overrides: in_order(team, overrides)?,
+        })
+    }
+
+    /// A rotation of the listed `shifts` (each a person and a time), shown in `zone`, with
+    /// `overrides`. Between shifts nobody is on call.
+    pub fn listed(
+        team: &str,
+        shifts: Vec<Override>,
+        zone: TimeZone,
+        overrides: Vec<Override>,
+    ) -> Result<Self, RotationError> {
+        if shifts.is_empty() {
+            return Err(RotationError::Empty(team.to_owned()));
+        }
+        Ok(Self {
+            team: team.to_owned(),
+            schedule: Schedule::Listed {
+                shifts: in_order(team, shifts)?,
+                zone,
+            },
+            overrides: in_order(team, overrides)?,
         })
     }
 
@@ -121,9 +142,105 @@ impl Rotation {
 
     /// The team's time zone.
     pub fn zone(&self) -> &TimeZone {
-        self.start.time_zone()
+        match &self.schedule {
+            Schedule::Cycle { start, .. } => start.time_zone(),
+            Schedule::Listed { zone, .. } => zone,
+        }
     }
 
+    /// Who the schedule (without overrides) has on call at `at`, and until when.
+    fn scheduled(&self, at: Timestamp) -> Option<(&OwnedUserId, Timestamp)> {
+        match &self.schedule {
+            Schedule::Cycle {
+                members,
+                start,
+                shift_hours,
+            } => {
+                let cycle = Cycle {
+                    start,
+                    shift_hours: *shift_hours,
+                };
+                let n = cycle.shift(at);
+                let len = i64::try_from(members.len()).unwrap_or(i64::MAX);
+                let index = usize::try_from(n.rem_euclid(len)).unwrap_or(0);
+                Some((&members[index], cycle.handoff(n + 1)))
+            }
+            Schedule::Listed { shifts, .. } => shifts
+                .iter()
+                .find(|shift| shift.from <= at && at < shift.until)
+                .map(|shift| (&shift.who, shift.until)),
+        }
+    }
+
+    /// Who is on call at `at` (overrides first), and until when: the end of their override or
+    /// shift, or the start of an override that cuts the shift short.
+    fn who(&self, at: Timestamp) -> Option<(OwnedUserId, Timestamp, bool)> {
+        if let Some(active) = self.overrides.iter().find(|o| o.from <= at && at < o.until) {
+            return Some((active.who.clone(), active.until, true));
+        }
+        let (who, end) = self.scheduled(at)?;
+        let until = self
+            .overrides
+            .iter()
+            .map(|o| o.from)
+            .find(|from| at < *from && *from < end)
+            .unwrap_or(end);
+        Some((who.clone(), until, false))
+    }
+
+    /// Who is on call at `at`, until when, and who is next; `None` when nobody is.
+    pub fn on_call(&self, at: Timestamp) -> Option<OnCall> {
+        let (who, until, overridden) = self.who(at)?;
+        let next = self.who(until).map(|(next, _, _)| next);
+        Some(OnCall {
+            who,
+            until,
+            overridden,
+            next,
+        })
+    }
+
+    /// When someone is next on call after `at`, when nobody is at `at`.
+    pub fn next_start(&self, at: Timestamp) -> Option<Timestamp> {
+        let listed = match &self.schedule {
+            Schedule::Listed { shifts, .. } => shifts.as_slice(),
+            Schedule::Cycle { .. } => &[],
+        };
+        listed
+            .iter()
+            .chain(&self.overrides)
+            .map(|shift| shift.from)
+            .filter(|from| *from > at)
+            .min()
+    }
+}
+
+/// `windows` sorted by start, refused when one ends before it starts or two overlap.
+fn in_order(team: &str, mut windows: Vec<Override>) -> Result<Vec<Override>, RotationError> {
+    if let Some(backwards) = windows.iter().find(|o| o.until <= o.from) {
+        return Err(RotationError::Backwards {
+            team: team.to_owned(),
+            who: backwards.who.clone(),
+        });
+    }
+    windows.sort_by_key(|o| o.from);
+    if let Some(pair) = windows.windows(2).find(|pair| pair[1].from < pair[0].until) {
+        return Err(RotationError::Overlap {
+            team: team.to_owned(),
+            first: pair[0].who.clone(),
+            second: pair[1].who.clone(),
+        });
+    }
+    Ok(windows)
+}
+
+/// The handoff arithmetic of a cycling rotation.
+struct Cycle<'a> {
+    start: &'a ZonedDateTime,
+    shift_hours: u32,
+}
+
+impl Cycle<'_> {
     /// The `n`-th handoff (0 is the first; negative ones came before it).
     fn handoff(&self, n: i64) -> Timestamp {
         let hours = i64::from(self.shift_hours);
@@ -154,41 +271,6 @@ impl Rotation {
             n -= 1;
         }
         n
-    }
-
-    fn member(&self, n: i64) -> &OwnedUserId {
-        let len = i64::try_from(self.members.len()).unwrap_or(i64::MAX);
-        let index = usize::try_from(n.rem_euclid(len)).unwrap_or(0);
-        &self.members[index]
-    }
-
-    /// Who is on call at `at` (overrides first), and until when: the end of their override or
-    /// shift, or the start of an override that cuts the shift short.
-    fn who(&self, at: Timestamp) -> (OwnedUserId, Timestamp, bool) {
-        if let Some(active) = self.overrides.iter().find(|o| o.from <= at && at < o.until) {
-            return (active.who.clone(), active.until, true);
-        }
-        let n = self.shift(at);
-        let end = self.handoff(n + 1);
-        let until = self
-            .overrides
-            .iter()
-            .map(|o| o.from)
-            .find(|from| at < *from && *from < end)
-            .unwrap_or(end);
-        (self.member(n).clone(), until, false)
-    }
-
-    /// Who is on call at `at`, until when, and who is next.
-    pub fn on_call(&self, at: Timestamp) -> OnCall {
-        let (who, until, overridden) = self.who(at);
-        let (next, _, _) = self.who(until);
-        OnCall {
-            who,
-            until,
-            overridden,
-            next,
-        }
     }
 }
 
@@ -224,14 +306,20 @@ mod tests {
     #[test]
     fn members_take_turns_shift_by_shift() {
         let rotation = weekly(Vec::new());
-        let now = rotation.on_call(at("2026-01-06T12:00:00Z"));
+        let now = rotation
+            .on_call(at("2026-01-06T12:00:00Z"))
+            .expect("someone on call");
         assert_eq!(now.who, owned_user_id!("@dan:example.org"));
         assert_eq!(now.until, at("2026-01-12T08:00:00Z"));
-        assert_eq!(now.next, owned_user_id!("@dora:example.org"));
-        let later = rotation.on_call(at("2026-01-13T12:00:00Z"));
+        assert_eq!(now.next, Some(owned_user_id!("@dora:example.org")));
+        let later = rotation
+            .on_call(at("2026-01-13T12:00:00Z"))
+            .expect("someone on call");
         assert_eq!(later.who, owned_user_id!("@dora:example.org"));
         // Before the first handoff the rotation runs backwards.
-        let before = rotation.on_call(at("2026-01-01T00:00:00Z"));
+        let before = rotation
+            .on_call(at("2026-01-01T00:00:00Z"))
+            .expect("someone on call");
         assert_eq!(before.who, owned_user_id!("@dora:example.org"));
     }
 
@@ -239,11 +327,17 @@ mod tests {
     fn weekly_handoffs_keep_their_local_time_across_daylight_saving() {
         let rotation = weekly(Vec::new());
         // Summer time in Paris began on 2026-03-29: 09:00 local is 07:00 UTC.
-        let now = rotation.on_call(at("2026-03-31T12:00:00Z"));
+        let now = rotation
+            .on_call(at("2026-03-31T12:00:00Z"))
+            .expect("someone on call");
         assert_eq!(now.until, at("2026-04-06T07:00:00Z"));
         // Monday 2026-03-30 07:30 UTC is 09:30 in Paris: the new shift has begun.
-        let after = rotation.on_call(at("2026-03-30T07:30:00Z"));
-        let before = rotation.on_call(at("2026-03-30T06:30:00Z"));
+        let after = rotation
+            .on_call(at("2026-03-30T07:30:00Z"))
+            .expect("someone on call");
+        let before = rotation
+            .on_call(at("2026-03-30T06:30:00Z"))
+            .expect("someone on call");
         assert_ne!(after.who, before.who);
     }
 
@@ -255,21 +349,31 @@ mod tests {
             from: at("2026-01-07T08:00:00Z"),
             until: at("2026-01-08T08:00:00Z"),
         }]);
-        let before = rotation.on_call(at("2026-01-06T12:00:00Z"));
+        let before = rotation
+            .on_call(at("2026-01-06T12:00:00Z"))
+            .expect("someone on call");
         assert_eq!(before.until, at("2026-01-07T08:00:00Z"), "cut short");
-        assert_eq!(before.next, owned_user_id!("@olga:example.org"));
-        let during = rotation.on_call(at("2026-01-07T12:00:00Z"));
+        assert_eq!(before.next, Some(owned_user_id!("@olga:example.org")));
+        let during = rotation
+            .on_call(at("2026-01-07T12:00:00Z"))
+            .expect("someone on call");
         assert_eq!(during.who, owned_user_id!("@olga:example.org"));
         assert!(during.overridden);
         assert_eq!(during.until, at("2026-01-08T08:00:00Z"));
-        assert_eq!(during.next, owned_user_id!("@dan:example.org"));
+        assert_eq!(during.next, Some(owned_user_id!("@dan:example.org")));
         // An override across a handoff: the rotation resumes with whoever's shift it is then.
         let rotation = weekly(vec![Override {
             who: owned_user_id!("@olga:example.org"),
             from: at("2026-01-11T08:00:00Z"),
             until: at("2026-01-13T08:00:00Z"),
         }]);
-        assert_eq!(rotation.on_call(at("2026-01-12T12:00:00Z")).next, dora);
+        assert_eq!(
+            rotation
+                .on_call(at("2026-01-12T12:00:00Z"))
+                .expect("someone on call")
+                .next,
+            Some(dora)
+        );
     }
 
     #[test]
@@ -287,10 +391,12 @@ mod tests {
             Vec::new(),
         )
         .expect("valid");
-        let now = rotation.on_call(at("2026-03-29T13:00:00Z"));
+        let now = rotation
+            .on_call(at("2026-03-29T13:00:00Z"))
+            .expect("someone on call");
         assert_eq!(now.who, owned_user_id!("@b:example.org"));
         assert_eq!(now.until, at("2026-03-30T00:00:00Z"));
-        assert_eq!(now.next, owned_user_id!("@c:example.org"));
+        assert_eq!(now.next, Some(owned_user_id!("@c:example.org")));
     }
 
     #[test]
@@ -334,5 +440,39 @@ mod tests {
             ]
         )
         .contains("overlap"));
+    }
+
+    #[test]
+    fn listed_shifts_leave_gaps_with_nobody_on_call() {
+        let shift = |who: &str, from: &str, until: &str| Override {
+            who: OwnedUserId::try_from(who).expect("a user ID"),
+            from: at(from),
+            until: at(until),
+        };
+        let rotation = Rotation::listed(
+            "db",
+            vec![
+                shift("@b:e.org", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"),
+                shift("@a:e.org", "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"),
+                shift("@c:e.org", "2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z"),
+            ],
+            TimeZone::UTC,
+            Vec::new(),
+        )
+        .expect("valid");
+        let now = rotation
+            .on_call(at("2026-01-01T12:00:00Z"))
+            .expect("someone on call");
+        assert_eq!(now.who, owned_user_id!("@a:e.org"));
+        assert_eq!(now.next, Some(owned_user_id!("@b:e.org")));
+        let last = rotation
+            .on_call(at("2026-01-02T12:00:00Z"))
+            .expect("someone on call");
+        assert_eq!(last.next, None, "a gap follows");
+        assert_eq!(rotation.on_call(at("2026-01-04T00:00:00Z")), None);
+        assert_eq!(
+            rotation.next_start(at("2026-01-04T00:00:00Z")),
+            Some(at("2026-01-05T00:00:00Z"))
+        );
     }
 }

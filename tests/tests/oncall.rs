@@ -45,13 +45,31 @@ async fn the_on_call_is_named_paged_and_suggested_by_keyword() -> Result<()> {
     let dora = TestUser::register(hs, "dora").await?;
     let olga = TestUser::register(hs, "olga").await?;
     let bob = TestUser::register(hs, "bob").await?;
+    // The web team keeps its rota in an iCalendar file: Dora's shift is now.
+    let ical = tempfile::NamedTempFile::new()?;
+    let stamp = |hours: i64| -> Result<String> {
+        let at: jiff::Timestamp = hours_from_now(hours)?.parse()?;
+        Ok(at.strftime("%Y%m%dT%H%M%SZ").to_string())
+    };
+    std::fs::write(
+        ical.path(),
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//brigade tests//EN\r\n\
+             BEGIN:VEVENT\r\nUID:web-1\r\nDTSTAMP:{now}\r\nSUMMARY:Web on call: {dora}\r\n\
+             DTSTART:{from}\r\nDTEND:{until}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            now = stamp(0)?,
+            dora = dora.user_id,
+            from = stamp(-1)?,
+            until = stamp(1)?,
+        ),
+    )?;
     // Dan's shift began an hour ago; Olga stands in for him for two hours from half an hour ago.
     let config = format!(
         "[[groups]]\nname = \"dba\"\nmembers = [\"{bob}\"]\n\
          [[oncall]]\nteam = \"db\"\nmembers = [\"{dan}\", \"{dora}\"]\nstart = \"{start}\"\n\
          shift_hours = 168\ntimezone = \"Europe/Paris\"\n\
          [[oncall.overrides]]\nwho = \"{olga}\"\nfrom = \"{from}\"\nuntil = \"{until}\"\n\
-         [[oncall]]\nteam = \"web\"\nmembers = [\"{dora}\"]\nstart = \"{start}\"\n\
+         [[oncall]]\nteam = \"web\"\nical = \"{ical}\"\n\
          [[routes]]\nkeywords = [\"postgres\", \"database\"]\ngroup = \"dba\"\n",
         bob = bob.user_id,
         dan = dan.user_id,
@@ -60,6 +78,7 @@ async fn the_on_call_is_named_paged_and_suggested_by_keyword() -> Result<()> {
         start = hours_from_now(-1)?,
         from = hours_from_now(0)?,
         until = hours_from_now(2)?,
+        ical = ical.path().display(),
     );
     let desk = Desk::new(bot_binary(), &config).await?;
     let alice = &desk.alice;

@@ -111,12 +111,6 @@ pub(super) fn validate_oncall(
         if rotations.iter().any(|known| known.team() == name) {
             return Err(invalid(name, "is defined twice"));
         }
-        if team.ical.is_some() {
-            return Err(invalid(
-                name,
-                "`ical` rotas are not supported in this version; list members, start and shift_hours",
-            ));
-        }
         let timestamp = |key: &str, text: &str| {
             text.parse::<Timestamp>().map_err(|error| {
                 invalid(
@@ -125,12 +119,6 @@ pub(super) fn validate_oncall(
                 )
             })
         };
-        let start = timestamp(
-            "start",
-            team.start
-                .as_deref()
-                .ok_or_else(|| invalid(name, "needs `start`, its first handoff (RFC 3339)"))?,
-        )?;
         let zone = match &team.timezone {
             Some(zone) => TimeZone::get(zone)
                 .map_err(|error| invalid(name, format!("unknown timezone `{zone}`: {error}")))?,
@@ -147,6 +135,32 @@ pub(super) fn validate_oncall(
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
+        if let Some(path) = &team.ical {
+            if !team.members.is_empty() || team.start.is_some() || team.shift_hours.is_some() {
+                return Err(invalid(
+                    name,
+                    "`ical` replaces members, start and shift_hours: set one or the other",
+                ));
+            }
+            let shifts = read_calendar(path, &zone)
+                .map_err(|reason| invalid(name, format!("ical {}: {reason}", path.display())))?;
+            let rotation = Rotation::listed(name, shifts, zone, overrides)
+                .map_err(|error| ConfigError::OnCall(error.to_string()))?;
+            if let Some(room) = team.handoff_room {
+                handoffs.push(Handoff {
+                    team: team.team.clone(),
+                    room,
+                });
+            }
+            rotations.push(rotation);
+            continue;
+        }
+        let start = timestamp(
+            "start",
+            team.start
+                .as_deref()
+                .ok_or_else(|| invalid(name, "needs `start`, its first handoff (RFC 3339)"))?,
+        )?;
         let rotation = Rotation::new(
             name,
             team.members,
@@ -165,6 +179,79 @@ pub(super) fn validate_oncall(
         rotations.push(rotation);
     }
     Ok((rotations, handoffs))
+}
+
+/// The shifts of an iCalendar file: one event per shift, from `DTSTART` to `DTEND`, the
+/// person on call named by a Matrix ID in its `SUMMARY` ("On call: @dan:example.org"). Times
+/// without a zone are read in the team's `zone`; recurring events are refused.
+fn read_calendar(path: &std::path::Path, zone: &TimeZone) -> Result<Vec<Override>, String> {
+    use icalendar::Component;
+    let text = std::fs::read_to_string(path).map_err(|error| format!("cannot read it: {error}"))?;
+    let calendar: icalendar::Calendar = text
+        .parse()
+        .map_err(|error| format!("not an iCalendar file: {error}"))?;
+    let mut shifts = Vec::new();
+    for component in &calendar.components {
+        let icalendar::CalendarComponent::Event(event) = component else {
+            continue;
+        };
+        let summary = event.get_summary().unwrap_or_default();
+        let what = || format!("event `{summary}`");
+        if event.property_value("RRULE").is_some() {
+            return Err(format!(
+                "{} repeats (RRULE): list each shift as its own event",
+                what()
+            ));
+        }
+        let who = summary
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .find_map(|word| OwnedUserId::try_from(word).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{} names no Matrix user (@name:server) in its SUMMARY",
+                    what()
+                )
+            })?;
+        let from = event
+            .get_start()
+            .and_then(|start| instant(&start, zone))
+            .ok_or_else(|| format!("{} has no usable DTSTART", what()))?;
+        let until = event
+            .get_end()
+            .and_then(|end| instant(&end, zone))
+            .ok_or_else(|| format!("{} has no usable DTEND", what()))?;
+        shifts.push(Override { who, from, until });
+    }
+    if shifts.is_empty() {
+        return Err("it holds no events".to_owned());
+    }
+    Ok(shifts)
+}
+
+/// A `DTSTART` or `DTEND` as an instant: UTC as is, a `TZID` in its zone, a floating time or a
+/// date in the team's zone.
+fn instant(when: &icalendar::DatePerhapsTime, zone: &TimeZone) -> Option<Timestamp> {
+    use icalendar::{CalendarDateTime, DatePerhapsTime};
+    let civil = |text: String, zone: &TimeZone| {
+        text.parse::<jiff::civil::DateTime>()
+            .ok()?
+            .to_zoned_datetime(zone.clone())
+            .ok()
+            .map(|zoned| zoned.timestamp())
+    };
+    match when {
+        DatePerhapsTime::DateTime(CalendarDateTime::Utc(utc)) => {
+            Timestamp::from_millisecond(utc.timestamp_millis()).ok()
+        }
+        DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid }) => {
+            let zone = TimeZone::get(tzid).ok()?;
+            civil(date_time.format("%Y-%m-%dT%H:%M:%S").to_string(), &zone)
+        }
+        DatePerhapsTime::DateTime(CalendarDateTime::Floating(date_time)) => {
+            civil(date_time.format("%Y-%m-%dT%H:%M:%S").to_string(), zone)
+        }
+        DatePerhapsTime::Date(date) => civil(format!("{}T00:00:00", date.format("%Y-%m-%d")), zone),
+    }
 }
 
 /// A week.
@@ -226,6 +313,78 @@ pub(super) fn validate_routes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn calendar(events: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        let text = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{events}END:VCALENDAR\r\n"
+        );
+        std::fs::write(file.path(), text).expect("written");
+        file
+    }
+
+    fn event(summary: &str, start: &str, end: &str) -> String {
+        format!(
+            "BEGIN:VEVENT\r\nUID:{start}\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:{summary}\r\n{start}\r\n{end}\r\nEND:VEVENT\r\n"
+        )
+    }
+
+    #[test]
+    fn an_icalendar_rota_lists_shifts_in_utc_in_a_zone_or_floating() {
+        let paris = TimeZone::get("Europe/Paris").expect("zone");
+        let file = calendar(&format!(
+            "{}{}",
+            event(
+                "On call: @dan:example.org",
+                "DTSTART:20260105T080000Z",
+                "DTEND;TZID=Europe/Paris:20260112T090000"
+            ),
+            event(
+                "@dora:example.org",
+                "DTSTART;TZID=Europe/Paris:20260112T090000",
+                "DTEND:20260119T090000"
+            ),
+        ));
+        let shifts = read_calendar(file.path(), &paris).expect("readable");
+        assert_eq!(shifts.len(), 2);
+        assert_eq!(shifts[0].who.as_str(), "@dan:example.org");
+        let at = |text: &str| text.parse::<Timestamp>().expect("time");
+        assert_eq!(shifts[0].until, at("2026-01-12T08:00:00Z"));
+        assert_eq!(shifts[1].from, at("2026-01-12T08:00:00Z"));
+        assert_eq!(
+            shifts[1].until,
+            at("2026-01-19T08:00:00Z"),
+            "floating: the team's zone"
+        );
+    }
+
+    #[test]
+    fn unusable_icalendar_rotas_say_why() {
+        let paris = TimeZone::get("Europe/Paris").expect("zone");
+        let refused =
+            |events: &str| read_calendar(calendar(events).path(), &paris).expect_err("refused");
+        assert!(refused("").contains("no events"));
+        assert!(refused(&event(
+            "Dan",
+            "DTSTART:20260105T080000Z",
+            "DTEND:20260106T080000Z"
+        ))
+        .contains("names no Matrix user"));
+        assert!(refused(&event(
+            "@dan:example.org",
+            "DTSTART:20260105T080000Z\r\nRRULE:FREQ=WEEKLY",
+            "DTEND:20260106T080000Z"
+        ))
+        .contains("repeats (RRULE)"));
+        assert!(
+            read_calendar(std::path::Path::new("/nonexistent/db.ics"), &paris)
+                .expect_err("unreadable")
+                .contains("cannot read it")
+        );
+        let garbage = tempfile::NamedTempFile::new().expect("file");
+        std::fs::write(garbage.path(), "not a calendar").expect("written");
+        assert!(read_calendar(garbage.path(), &paris).is_err());
+    }
 
     #[test]
     fn keywords_match_whole_words_in_any_case() {

@@ -30,20 +30,23 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
             continue;
         };
         let on_call = rotation.on_call(now);
-        let shift = format!("{}\u{0}{}", on_call.who, on_call.until);
+        // Who and until when; empty while nobody is on call (announced when someone is again).
+        let shift = on_call
+            .as_ref()
+            .map(|on_call| format!("{}\u{0}{}", on_call.who, on_call.until))
+            .unwrap_or_default();
         let key = format!("oncall.shift.{}", handoff.team);
         let seen = bot.store.meta(&key).await?;
         let seen = seen.as_deref().map(String::from_utf8_lossy);
         if seen.as_deref() == Some(shift.as_str()) {
             continue;
         }
-        if let Some(seen) = &seen {
-            let before = seen.split('\u{0}').next().unwrap_or_default();
-            let until = on_call
-                .until
-                .to_zoned_datetime(rotation.zone().clone())
-                .strftime("%a %Y-%m-%d %H:%M %Z")
-                .to_string();
+        if let (Some(seen), Some(on_call)) = (&seen, &on_call) {
+            let before = match seen.split('\u{0}').next() {
+                Some(before) if !before.is_empty() => before,
+                _ => "nobody",
+            };
+            let until = oncall::local(rotation, on_call.until);
             let body = if before == on_call.who.as_str() {
                 format!(
                     "📟 {}: {} stays on call, now until {until}",

@@ -656,7 +656,7 @@ impl Change<'_> {
                         .iter()
                         .find(|rotation| rotation.team().eq_ignore_ascii_case(team))?;
                     let now = oncall::timestamp(self.bot.clock.now_millis());
-                    let on_call = rotation.on_call(now);
+                    let on_call = rotation.on_call(now)?;
                     vec![(
                         on_call.who,
                         Some(format!("on call for {}", rotation.team())),
@@ -704,6 +704,19 @@ impl Change<'_> {
             } else {
                 format!("no on-call team `{team}` (teams: {})", teams.join(", "))
             };
+        }
+        let now = oncall::timestamp(self.bot.clock.now_millis());
+        let uncovered = rotations.iter().find(|rotation| {
+            rotation.on_call(now).is_none()
+                && targets.iter().any(|target| {
+                    matches!(target, PageTarget::OnCall(team) if rotation.team().eq_ignore_ascii_case(team))
+                })
+        });
+        if let Some(rotation) = uncovered {
+            return format!(
+                "nobody is on call for {} right now; page people with @name",
+                rotation.team()
+            );
         }
         let groups = &self.bot.config.groups;
         let unknown: Vec<&str> = targets
