@@ -27,10 +27,9 @@ pub fn alias_date(millis: u64) -> String {
 
 /// `millis` in UTC, in a `strftime` `format`.
 pub fn format_utc(millis: u64, format: &str) -> String {
-    i64::try_from(millis)
-        .ok()
-        .and_then(|millis| jiff::Timestamp::from_millisecond(millis).ok())
-        .map_or_else(|| "?".to_owned(), |time| time.strftime(format).to_string())
+    crate::oncall::timestamp(millis)
+        .strftime(format)
+        .to_string()
 }
 
 /// Text made safe to put in HTML.

@@ -8,6 +8,9 @@
 use jiff::{tz::TimeZone, SignedDuration, Span, Timestamp, ZonedDateTime};
 use ruma::OwnedUserId;
 
+/// The longest shift: a (leap) year.
+const MAX_SHIFT_HOURS: u32 = 24 * 366;
+
 /// Someone on call instead of the rotation for a while.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Override {
@@ -25,8 +28,8 @@ pub enum RotationError {
     /// No members.
     #[error("team `{0}` has nobody in its rotation")]
     Empty(String),
-    /// A shift of zero hours.
-    #[error("team `{0}`: shift_hours must be at least 1")]
+    /// A shift of zero hours, or of more than a year.
+    #[error("team `{0}`: shift_hours must be from 1 to 8784 (a year)")]
     ZeroShift(String),
     /// An override that ends before it starts.
     #[error("team `{team}`: the override for {who} ends before it starts")]
@@ -99,7 +102,7 @@ impl Rotation {
         if members.is_empty() {
             return Err(RotationError::Empty(team.to_owned()));
         }
-        if shift_hours == 0 {
+        if shift_hours == 0 || shift_hours > MAX_SHIFT_HOURS {
             return Err(RotationError::ZeroShift(team.to_owned()));
         }
         let schedule = Schedule::Cycle {
@@ -244,10 +247,17 @@ impl Cycle<'_> {
     /// The `n`-th handoff (0 is the first; negative ones came before it).
     fn handoff(&self, n: i64) -> Timestamp {
         let hours = i64::from(self.shift_hours);
-        if hours % 24 == 0 {
-            // Whole days: the same wall-clock time in the zone, whatever the offset does.
-            let span = Span::new().days(n * (hours / 24));
-            if let Ok(zoned) = self.start.checked_add(span) {
+        if hours % 24 == 0 || 24 % hours == 0 {
+            // Shifts that tile the day: the same wall-clock times in the zone, whatever the
+            // offset does (a 12-hour rota stays at 08:00 and 20:00 across daylight saving).
+            let total = n * hours;
+            let span = Span::new()
+                .days(total.div_euclid(24))
+                .hours(total.rem_euclid(24));
+            let civil = self.start.datetime().checked_add(span);
+            if let Ok(zoned) =
+                civil.and_then(|civil| civil.to_zoned_datetime(self.start.time_zone().clone()))
+            {
                 return zoned.timestamp();
             }
         }
@@ -263,12 +273,16 @@ impl Cycle<'_> {
         let length = i64::from(self.shift_hours) * 3600;
         let elapsed = at.as_second() - self.start.timestamp().as_second();
         let mut n = elapsed.div_euclid(length);
-        // Daylight saving moves a handoff by an hour at most: step to the right shift.
-        while self.handoff(n + 1) <= at {
-            n += 1;
-        }
-        while self.handoff(n) > at {
-            n -= 1;
+        // Daylight saving moves a handoff by an hour or so: step to the right shift (bounded,
+        // so a handoff that cannot be computed never loops forever).
+        for _ in 0..48 {
+            if self.handoff(n + 1) <= at {
+                n += 1;
+            } else if self.handoff(n) > at {
+                n -= 1;
+            } else {
+                break;
+            }
         }
         n
     }
@@ -377,7 +391,30 @@ mod tests {
     }
 
     #[test]
-    fn short_shifts_count_absolute_hours() {
+    fn twelve_hour_shifts_keep_their_local_times_across_daylight_saving() {
+        let rotation = Rotation::new(
+            "ops",
+            vec![
+                owned_user_id!("@day:example.org"),
+                owned_user_id!("@night:example.org"),
+            ],
+            at("2026-03-27T07:00:00Z"), // Friday 08:00 in Paris, winter time
+            12,
+            paris(),
+            Vec::new(),
+        )
+        .expect("valid");
+        // Monday 2026-03-30, summer time: 07:00 local is 05:00 UTC; the day shift starts at
+        // 08:00 local, 06:00 UTC.
+        let night = rotation
+            .on_call(at("2026-03-30T05:00:00Z"))
+            .expect("someone on call");
+        assert_eq!(night.who, owned_user_id!("@night:example.org"));
+        assert_eq!(night.until, at("2026-03-30T06:00:00Z"));
+    }
+
+    #[test]
+    fn shifts_that_do_not_tile_the_day_count_absolute_hours() {
         let rotation = Rotation::new(
             "ops",
             vec![
@@ -386,17 +423,18 @@ mod tests {
                 owned_user_id!("@c:example.org"),
             ],
             at("2026-03-29T00:00:00Z"),
-            12,
+            5,
             paris(),
             Vec::new(),
         )
         .expect("valid");
+        // Shifts 00–05, 05–10, 10–15 UTC, across the change to summer time at 01:00 UTC.
         let now = rotation
             .on_call(at("2026-03-29T13:00:00Z"))
             .expect("someone on call");
-        assert_eq!(now.who, owned_user_id!("@b:example.org"));
-        assert_eq!(now.until, at("2026-03-30T00:00:00Z"));
-        assert_eq!(now.next, Some(owned_user_id!("@c:example.org")));
+        assert_eq!(now.who, owned_user_id!("@c:example.org"));
+        assert_eq!(now.until, at("2026-03-29T15:00:00Z"));
+        assert_eq!(now.next, Some(owned_user_id!("@a:example.org")));
     }
 
     #[test]
@@ -415,7 +453,8 @@ mod tests {
         };
         let dan = || vec![owned_user_id!("@dan:example.org")];
         assert!(refused(Vec::new(), 168, Vec::new()).contains("nobody in its rotation"));
-        assert!(refused(dan(), 0, Vec::new()).contains("at least 1"));
+        assert!(refused(dan(), 0, Vec::new()).contains("from 1 to 8784"));
+        assert!(refused(dan(), 10_000, Vec::new()).contains("from 1 to 8784"));
         let window = |who: &str, from: &str, until: &str| Override {
             who: OwnedUserId::try_from(who).expect("a user ID"),
             from: at(from),

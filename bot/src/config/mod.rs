@@ -109,6 +109,13 @@ pub struct IncidentsConfig {
 }
 
 impl Config {
+    /// The on-call rotation of team `name` (any case).
+    pub fn rotation(&self, name: &str) -> Option<&Rotation> {
+        self.oncall
+            .iter()
+            .find(|rotation| rotation.team().eq_ignore_ascii_case(name))
+    }
+
     /// The group named `name` (any case).
     pub fn group(&self, name: &str) -> Option<&Group> {
         self.groups

@@ -108,7 +108,10 @@ pub(super) fn validate_oncall(
     let mut handoffs = Vec::new();
     for team in raw {
         let name = team.team.as_str();
-        if rotations.iter().any(|known| known.team() == name) {
+        if rotations
+            .iter()
+            .any(|known| known.team().eq_ignore_ascii_case(name))
+        {
             return Err(invalid(name, "is defined twice"));
         }
         let timestamp = |key: &str, text: &str| {
@@ -287,7 +290,10 @@ pub(super) fn validate_routes(
                     RouteTarget::Group(group)
                 }
                 (None, Some(team)) => {
-                    if !rotations.iter().any(|known| known.team() == team) {
+                    if !rotations
+                        .iter()
+                        .any(|known| known.team().eq_ignore_ascii_case(&team))
+                    {
                         return Err(ConfigError::Route(format!(
                             "no [[oncall]] team named `{team}`"
                         )));

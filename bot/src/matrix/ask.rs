@@ -5,11 +5,13 @@
 //! configured route's keyword brings a suggestion to page the route's people (or pages them,
 //! when the route says so), once per incident and route.
 
+use std::time::Duration;
+
 use brigade_core::incident::IncidentRecord;
 use matrix_sdk::{
     ruma::{
         events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
-        EventId,
+        EventId, UserId,
     },
     Room, RoomMemberships,
 };
@@ -85,9 +87,16 @@ pub async fn route(
     bot: &Bot,
     room: &Room,
     cause: &EventId,
+    sender: &UserId,
     sent: u64,
     text: &str,
 ) -> Result<(), ActionError> {
+    // What the bot missed while it was down long ago, or what people of other servers say,
+    // calls for nobody.
+    let age = Duration::from_millis(bot.clock.now_millis().saturating_sub(sent));
+    if age > bot.config.commands.max_age || !bot.config.access.allows(sender) {
+        return Ok(());
+    }
     let Some(record) = bot.store.incident(room.room_id()).await? else {
         return Ok(());
     };
@@ -132,16 +141,22 @@ async fn suggest(
             RouteTarget::OnCall(team) => PageTarget::OnCall(team.clone()),
         };
         let Some(people) = change.page_targets(&[target]) else {
-            warn!(route = %argument, "a route names a group or team that is gone");
+            warn!(route = %argument, "nobody to page for a route (a team with nobody on call)");
             return Ok(());
         };
-        record.routed.push(argument.clone());
-        let said = change.page(record, &people).await?;
-        info!(route = %argument, keyword, "paged on a keyword");
-        let text = format!("💡 “{}” was mentioned: {said}", render::escape(keyword));
+        // Said before the page, whose stored change ends the route's turn for this incident.
+        let text = format!(
+            "💡 “{}” was mentioned: paging **{argument}**.",
+            render::escape(keyword)
+        );
         room.send(notice(&text))
             .with_transaction_id(transaction_id(&source, "route"))
             .await?;
+        record.routed.push(argument.clone());
+        change
+            .page(record, &people, &format!("page-{argument}"))
+            .await?;
+        info!(route = %argument, keyword, "paged on a keyword");
         return Ok(());
     }
     let text = format!(

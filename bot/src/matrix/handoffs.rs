@@ -21,12 +21,7 @@ use crate::{config::Handoff, oncall, render};
 pub async fn check(bot: &Bot) -> Result<(), ActionError> {
     let now = oncall::timestamp(bot.clock.now_millis());
     for handoff in &bot.config.handoffs {
-        let Some(rotation) = bot
-            .config
-            .oncall
-            .iter()
-            .find(|rotation| rotation.team() == handoff.team)
-        else {
+        let Some(rotation) = bot.config.rotation(&handoff.team) else {
             continue;
         };
         let on_call = rotation.on_call(now);
@@ -64,7 +59,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
                 .replace(on_call.who.as_str(), &render::pill_html(&on_call.who));
             let content = RoomMessageEventContent::text_html(body, html)
                 .add_mentions(Mentions::with_user_ids([on_call.who.clone()]));
-            match room(bot, handoff).await {
+            match room(bot, handoff).await? {
                 Some(room) => {
                     room.send(content)
                         .with_transaction_id(transaction_id(
@@ -84,12 +79,22 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
     Ok(())
 }
 
-/// The handoff room, if the bot is in it.
-async fn room(bot: &Bot, handoff: &Handoff) -> Option<Room> {
+/// The handoff room, if the bot is in it; an error (the next tick tries again) when its alias
+/// cannot be looked up now.
+async fn room(bot: &Bot, handoff: &Handoff) -> Result<Option<Room>, ActionError> {
     let room: &RoomOrAliasId = &handoff.room;
     let room_id: OwnedRoomId = match <&matrix_sdk::ruma::RoomId>::try_from(room) {
         Ok(room_id) => room_id.to_owned(),
-        Err(alias) => bot.client.resolve_room_alias(alias).await.ok()?.room_id,
+        Err(alias) => match bot.client.resolve_room_alias(alias).await {
+            Ok(found) => found.room_id,
+            Err(error) => {
+                let error = ActionError::from(error);
+                if error.refusal().is_some() {
+                    return Ok(None);
+                }
+                return Err(error);
+            }
+        },
     };
-    bot.client.get_room(&room_id)
+    Ok(bot.client.get_room(&room_id))
 }

@@ -225,7 +225,7 @@ async fn declare(
     }
     info!(incident = %record.incident.number, room_id = %record.room_id, create_room_ms, "incident declared");
     // A title that calls for specialists: the suggestion is in the room when the declarer comes.
-    super::ask::route(bot, &room, cause, sent, &record.incident.title).await?;
+    super::ask::route(bot, &room, cause, declarer, sent, &record.incident.title).await?;
 
     Ok(Answer::Done(Some(format!(
         "Declared **{}**: [{}]({}). You are in command and invited to the room.",
@@ -539,7 +539,7 @@ impl Change<'_> {
                 let Some(people) = self.page_targets(&targets) else {
                     return Ok(Err(self.unknown_groups(&targets)));
                 };
-                return self.page(next, &people).await.map(Ok);
+                return self.page(next, &people, "page").await.map(Ok);
             }
             Command::Followup(args) => {
                 let owner = match &args.owner {
@@ -605,8 +605,7 @@ impl Change<'_> {
                 "Brigade runs the room; roles are for people in it".to_owned(),
             ));
         }
-        let member = self.room.get_member(user).await?;
-        let joined = member.is_some_and(|member| *member.membership() == MembershipState::Join);
+        let joined = is_joined(self.room, user).await?;
         Ok((!joined).then(|| {
             format!("{user} is not in this room; page them first with `!inc page {user}`")
         }))
@@ -649,12 +648,7 @@ impl Change<'_> {
             let found: Vec<(OwnedUserId, Option<String>)> = match target {
                 PageTarget::User(user) => vec![(user.clone(), None)],
                 PageTarget::OnCall(team) => {
-                    let rotation = self
-                        .bot
-                        .config
-                        .oncall
-                        .iter()
-                        .find(|rotation| rotation.team().eq_ignore_ascii_case(team))?;
+                    let rotation = self.bot.config.rotation(team)?;
                     let now = oncall::timestamp(self.bot.clock.now_millis());
                     let on_call = rotation.on_call(now)?;
                     vec![(
@@ -747,6 +741,7 @@ impl Change<'_> {
         &self,
         mut next: IncidentRecord,
         people: &[(OwnedUserId, Option<String>)],
+        purpose: &str,
     ) -> Result<String, ActionError> {
         let mut not_invited = Vec::new();
         for (user, _) in people {
@@ -805,7 +800,7 @@ impl Change<'_> {
         let sent = self
             .room
             .send(content)
-            .with_transaction_id(transaction_id(self.cause, "page"))
+            .with_transaction_id(transaction_id(self.cause, purpose))
             .await?;
         if !next.pages.contains(&sent.response.event_id) {
             next.pages.push(sent.response.event_id);
@@ -824,6 +819,12 @@ impl Change<'_> {
         self.commit(next, Some(text.clone())).await?;
         Ok(text)
     }
+}
+
+/// Whether `user` is joined to `room`, as the bot's client knows it.
+pub(super) async fn is_joined(room: &Room, user: &UserId) -> Result<bool, ActionError> {
+    let member = room.get_member(user).await?;
+    Ok(member.is_some_and(|member| *member.membership() == MembershipState::Join))
 }
 
 /// The power level `user`'s roles give them (§6).

@@ -2,16 +2,12 @@
 //!
 //! The postmortem is rendered from the stored record and posted as a message (Markdown, HTML
 //! in Matrix) and as an `.md` file. Closing posts the final one in the room and in
-//! `#postmortems`, then makes the room read-only for everyone but the bot; the publisher moves
-//! the room to the archive. Every message carries a transaction ID derived from the command,
+//! `#postmortems` and stores the incident as closed; the publisher then makes the room
+//! read-only for everyone but the bot and moves it to the archive (retrying until both hold). Every message carries a transaction ID derived from the command,
 //! so a close a crash interrupted is finished without posting anything twice.
 
 use brigade_core::incident::{IncidentError, IncidentRecord, Status};
-use matrix_sdk::{
-    attachment::AttachmentConfig,
-    ruma::{events::room::power_levels::RoomPowerLevelsEventContent, Int, OwnedUserId},
-    Room, RoomMemberships,
-};
+use matrix_sdk::{attachment::AttachmentConfig, ruma::OwnedUserId, Room, RoomMemberships};
 use tracing::{info, warn};
 
 use super::{
@@ -24,8 +20,6 @@ use crate::report::{self, Edition, Links};
 /// A postmortem message longer than this leaves the timeline to its file: an event holds at
 /// most 64 KiB, and the message carries the text twice (Markdown and HTML).
 const MESSAGE_LIMIT: usize = 24_000;
-/// The level needed to send anything in a closed room: above everyone but the bot.
-const CLOSED_LEVEL: i32 = 100;
 
 /// Where a report's links point.
 fn links<'a>(bot: &'a Bot, record: &'a IncidentRecord) -> Links<'a> {
@@ -86,7 +80,6 @@ pub async fn close(
             warn!("the bot is not in the postmortems room: the report is only in the incident room")
         }
     }
-    read_only(bot, change.room).await?;
     let answer = format!(
         "Closed {}: the postmortem is posted here and in #postmortems; the room is read-only now, its history kept",
         next.incident.number
@@ -148,29 +141,5 @@ async fn post(
         .unwrap_or(mime::TEXT_PLAIN_UTF_8);
     room.send_attachment(file, &markdown, text.as_bytes().to_vec(), config)
         .await?;
-    Ok(())
-}
-
-/// Nobody but the bot may send anything in the room any more: every member drops to 0 and
-/// every event needs [`CLOSED_LEVEL`]. The bot keeps its level (before room version 12) or its
-/// creator's power (from 12 on).
-async fn read_only(bot: &Bot, room: &Room) -> Result<(), ActionError> {
-    let mut levels = room.power_levels().await.map_err(matrix_sdk::Error::from)?;
-    let closed = Int::from(CLOSED_LEVEL);
-    levels
-        .users
-        .retain(|user, _| *user == bot.config.matrix.user_id);
-    levels.users_default = Int::from(0);
-    levels.events_default = closed;
-    levels.state_default = closed;
-    levels.invite = closed;
-    levels.redact = closed;
-    for level in levels.events.values_mut() {
-        *level = (*level).max(closed);
-    }
-    room.send_state_event(
-        RoomPowerLevelsEventContent::try_from(levels).map_err(matrix_sdk::Error::from)?,
-    )
-    .await?;
     Ok(())
 }

@@ -17,11 +17,14 @@ use brigade_core::incident::{Incident, IncidentRecord, Status};
 use matrix_sdk::{
     ruma::{
         events::{
-            room::{message::ReplacementMetadata, pinned_events::RoomPinnedEventsEventContent},
+            room::{
+                message::ReplacementMetadata, pinned_events::RoomPinnedEventsEventContent,
+                power_levels::RoomPowerLevelsEventContent,
+            },
             space::{child::SpaceChildEventContent, parent::SpaceParentEventContent},
             Mentions,
         },
-        OwnedEventId, OwnedRoomId, RoomId,
+        Int, OwnedEventId, OwnedRoomId, RoomId,
     },
     Room,
 };
@@ -254,7 +257,35 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     Ok(())
 }
 
-/// Moves a closed incident's room from the Incidents space to its archive.
+/// Nobody but the bot may send anything in the room any more: every member drops to 0 and
+/// every event needs [`CLOSED_LEVEL`]. The bot keeps its level (before room version 12) or its
+/// creator's power (from 12 on).
+async fn read_only(bot: &Bot, room: &Room) -> Result<(), ActionError> {
+    let mut levels = room.power_levels().await.map_err(matrix_sdk::Error::from)?;
+    let closed = Int::from(CLOSED_LEVEL);
+    levels
+        .users
+        .retain(|user, _| *user == bot.config.matrix.user_id);
+    levels.users_default = Int::from(0);
+    levels.events_default = closed;
+    levels.state_default = closed;
+    levels.invite = closed;
+    levels.redact = closed;
+    for level in levels.events.values_mut() {
+        *level = (*level).max(closed);
+    }
+    room.send_state_event(
+        RoomPowerLevelsEventContent::try_from(levels).map_err(matrix_sdk::Error::from)?,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The level needed to send anything in a closed room: above everyone but the bot.
+const CLOSED_LEVEL: i32 = 100;
+
+/// Makes a closed incident's room read-only and moves it from the Incidents space to its
+/// archive.
 async fn archive(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
     let via = vec![bot.config.matrix.user_id.server_name().to_owned()];
     let rooms = &bot.rooms;
@@ -268,6 +299,7 @@ async fn archive(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
         known(&rooms.archive)?,
         known(room_id)?,
     );
+    read_only(bot, &room).await?;
     archive
         .send_state_event_for_key(room_id, SpaceChildEventContent::new(via.clone()))
         .await?;

@@ -14,7 +14,6 @@ use matrix_sdk::{
             reaction::{OriginalSyncReactionEvent, ReactionEventContent},
             relation::Annotation,
             room::{
-                member::MembershipState,
                 message::{MessageType, OriginalSyncRoomMessageEvent, Relation},
                 redaction::OriginalSyncRoomRedactionEvent,
                 MediaSource,
@@ -28,7 +27,11 @@ use matrix_sdk::{
 };
 use tracing::{debug, info, warn};
 
-use super::{incident::ActionError, reply::transaction_id, Bot};
+use super::{
+    incident::{is_joined, ActionError},
+    reply::transaction_id,
+    Bot,
+};
 
 /// What a reaction key means here, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +69,7 @@ pub async fn reacted(
         return Ok(());
     }
     let target = &reaction.content.relates_to.event_id;
-    if !is_member(room, &reaction.sender).await? {
+    if !is_joined(room, &reaction.sender).await? {
         info!(sender = %reaction.sender, "a reaction by someone no longer in the room: skipped");
         return Ok(());
     }
@@ -179,11 +182,6 @@ pub async fn edited(
         bot.store.save_incident(&record).await?;
     }
     Ok(())
-}
-
-async fn is_member(room: &Room, user: &matrix_sdk::ruma::UserId) -> Result<bool, ActionError> {
-    let member = room.get_member(user).await?;
-    Ok(member.is_some_and(|member| *member.membership() == MembershipState::Join))
 }
 
 /// The message `event_id` of `room`, as the timeline keeps it: `None` (logged) when the bot

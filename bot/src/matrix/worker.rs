@@ -108,6 +108,20 @@ async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
     }
 }
 
+/// A failure worth another try, as text. A refusal for good (a 4xx: the bot may no longer post
+/// there, or the homeserver already has what was sent) is logged and settled, so one event can
+/// never hold the queue up.
+fn worth_retrying(result: Result<(), ActionError>) -> Option<String> {
+    let error = result.err()?;
+    match error.refusal() {
+        Some(refusal) => {
+            warn!(%error, refusal, "the homeserver refused part of handling an event; not trying again");
+            None
+        }
+        None => Some(error.to_string()),
+    }
+}
+
 /// A message that is not a command: a question in a direct message, or talk in an incident
 /// room (the first responder's message acknowledges; keywords call for specialists).
 async fn chat(
@@ -120,7 +134,15 @@ async fn chat(
     }
     responder::handle(bot, room, message).await?;
     let sent = u64::from(message.origin_server_ts.get());
-    ask::route(bot, room, &message.event_id, sent, message.content.body()).await
+    ask::route(
+        bot,
+        room,
+        &message.event_id,
+        &message.sender,
+        sent,
+        message.content.body(),
+    )
+    .await
 }
 
 async fn handle_event(
@@ -153,28 +175,21 @@ async fn handle_event(
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
             )) if matches!(message.content.relates_to, Some(Relation::Replacement(_))) => {
-                timeline::edited(bot, &room, message)
-                    .await
-                    .err()
-                    .map(|error| error.to_string())
+                worth_retrying(timeline::edited(bot, &room, message).await)
             }
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
             )) => match command::handle(bot, &room, message).await {
                 Ok(command::Seen::Command) => None,
-                Ok(command::Seen::Chat) => chat(bot, &room, message)
-                    .await
-                    .err()
-                    .map(|error| error.to_string()),
+                Ok(command::Seen::Chat) => worth_retrying(chat(bot, &room, message).await),
                 Err(error) => Some(error.to_string()),
             },
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::Reaction(
                 SyncMessageLikeEvent::Original(reaction),
             )) => match timeline::meaning(bot, &reaction.content.relates_to.key) {
-                Some(meaning) => timeline::reacted(bot, &room, reaction, meaning)
-                    .await
-                    .err()
-                    .map(|error| error.to_string()),
+                Some(meaning) => {
+                    worth_retrying(timeline::reacted(bot, &room, reaction, meaning).await)
+                }
                 None => reaction::handle(bot, &room, reaction)
                     .await
                     .err()
@@ -182,10 +197,7 @@ async fn handle_event(
             },
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomRedaction(
                 SyncRoomRedactionEvent::Original(redaction),
-            )) => timeline::redacted(bot, &room, redaction)
-                .await
-                .err()
-                .map(|error| error.to_string()),
+            )) => worth_retrying(timeline::redacted(bot, &room, redaction).await),
             _ => None,
         };
         drop(records);
