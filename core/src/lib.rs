@@ -5,6 +5,7 @@
 //! without a homeserver and without sleeping.
 
 pub mod clock;
+pub mod forward;
 pub mod incident;
 pub mod oncall;
 pub mod store;

@@ -5,6 +5,7 @@
 //! ([`Config::from_figment`]) so tests can feed strings. Unknown keys are rejected by serde and
 //! reported by figment with the key and the file (or variable) it came from.
 
+mod forward;
 mod oncall;
 
 use std::{
@@ -26,6 +27,7 @@ use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, RoomVersionId}
 use serde::Deserialize;
 use url::Url;
 
+pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
 pub use oncall::{Handoff, Route, RouteTarget};
 
 /// Environment variables that override configuration keys start with this; the section and the
@@ -87,6 +89,8 @@ pub struct Config {
     pub handoffs: Vec<Handoff>,
     /// Words that call for specialists.
     pub routes: Vec<Route>,
+    /// Reaction forwarding rules for every room.
+    pub forward: Vec<ForwardRule>,
 }
 
 /// `[incidents]`
@@ -319,6 +323,9 @@ pub enum ConfigError {
     /// A `[[routes]]` entry that is unusable.
     #[error("routes: {0}")]
     Route(String),
+    /// A `[[forward]]` rule that is unusable.
+    #[error("forward: {0}")]
+    Forward(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,6 +352,8 @@ struct RawConfig {
     oncall: Vec<oncall::RawOnCall>,
     #[serde(default)]
     routes: Vec<oncall::RawRoute>,
+    #[serde(default)]
+    forward: Vec<forward::RawForward>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -569,6 +578,7 @@ impl RawConfig {
         let (oncall, handoffs) = oncall::validate_oncall(self.oncall)?;
         let routes = oncall::validate_routes(self.routes, &groups, &oncall)?;
         let incidents = self.incidents.validate(&groups)?;
+        let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();
 
         Ok(Config {
@@ -600,6 +610,7 @@ impl RawConfig {
             oncall,
             handoffs,
             routes,
+            forward,
         })
     }
 }
@@ -1042,6 +1053,8 @@ mod tests {
             ("[[routes]]\nkeywords = [\"postgres\"]\ngroup = \"dba\"", "routes: no [[groups]] entry named `dba`"),
             ("[[routes]]\nkeywords = [\"postgres\"]\noncall = \"db\"", "routes: no [[oncall]] team named `db`"),
             ("[[routes]]\nkeywords = [\"postgres\"]", "routes: route for postgres needs either `group` or `oncall`"),
+            ("[[forward]]\nemoji = \"📌\"\nto = \"#pm:x\"", "forward: 📌 already means something to Brigade"),
+            ("[[forward]]\nemoji = \"📝\"\nto = \"postmortems\"", "leading sigil is incorrect or missing for key \"default.forward.0.to\""),
             ("[[groups]]\nname = \"dba\"\nmembers = []", "groups: `dba` has no members"),
             ("[[groups]]\nname = \"d b\"\nmembers = [\"@a:x\"]", "groups: `d b` is not a usable name"),
             ("[[groups]]\nname = \"dba\"\nmembers = [\"@a:x\"]\n[[groups]]\nname = \"DBA\"\nmembers = [\"@b:x\"]", "groups: `DBA` is defined twice"),
