@@ -42,6 +42,11 @@ struct SyncLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ForwardLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct IncidentLabels {
     severity: String,
     status: String,
@@ -105,6 +110,7 @@ pub struct Metrics {
     commands: Family<CommandLabels, Counter>,
     syncs: Family<SyncLabels, Counter>,
     sync_lag: Gauge<f64, AtomicU64>,
+    forwards: Family<ForwardLabels, Counter>,
     incidents: Family<IncidentLabels, Gauge>,
     to_acknowledge: Durations,
     to_resolve: Durations,
@@ -140,6 +146,12 @@ impl Metrics {
             "Seconds since the last successful sync (-1 before the first)",
             sync_lag.clone(),
         );
+        let forwards = Family::<ForwardLabels, Counter>::default();
+        registry.register(
+            "forwards",
+            "Reaction forwards: done, or refused by reason",
+            forwards.clone(),
+        );
         let incidents = Family::<IncidentLabels, Gauge>::default();
         registry.register(
             "incidents",
@@ -163,6 +175,7 @@ impl Metrics {
             commands,
             syncs,
             sync_lag,
+            forwards,
             incidents,
             to_acknowledge,
             to_resolve,
@@ -177,6 +190,13 @@ impl Metrics {
                 command: command.to_owned(),
                 outcome,
             })
+            .inc();
+    }
+
+    /// Counts one forward: `done`, or the reason it was refused.
+    pub fn forward(&self, outcome: &'static str) {
+        self.forwards
+            .get_or_create(&ForwardLabels { outcome })
             .inc();
     }
 

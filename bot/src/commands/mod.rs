@@ -8,6 +8,7 @@ mod args;
 mod close;
 mod declare;
 mod followup;
+mod forward;
 mod help;
 mod lead;
 mod list;
@@ -27,6 +28,7 @@ use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
 pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
+pub use forward::ForwardArgs;
 pub use page::PageTarget;
 
 /// The prefixes a command starts with; the first is the one shown to people.
@@ -69,6 +71,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     summary::INFO,
     timeline::INFO,
     followup::INFO,
+    forward::INFO,
     postmortem::INFO,
     close::INFO,
     reopen::INFO,
@@ -115,6 +118,8 @@ pub enum Command {
     Timeline,
     /// `!inc followup <text> [--owner @user]`
     Followup(FollowupArgs),
+    /// `!inc forward …`
+    Forward(ForwardArgs),
     /// `!inc postmortem`
     Postmortem,
     /// `!inc close`
@@ -140,6 +145,7 @@ impl Command {
             Self::Summary(_) => summary::INFO,
             Self::Timeline => timeline::INFO,
             Self::Followup(_) => followup::INFO,
+            Self::Forward(_) => forward::INFO,
             Self::Postmortem => postmortem::INFO,
             Self::Close => close::INFO,
             Self::Reopen => reopen::INFO,
@@ -204,6 +210,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "summary" => summary::parse(arguments),
         "timeline" => timeline::parse(arguments),
         "followup" | "follow-up" => followup::parse(arguments, server),
+        "forward" => forward::parse(arguments),
         "postmortem" => postmortem::parse(arguments),
         "close" => close::parse(arguments),
         "reopen" => reopen::parse(arguments),
@@ -336,6 +343,16 @@ mod tests {
         assert_eq!(parsed("!inc reopen"), Ok(Command::Reopen));
         assert!(refusal("!inc reopen now").contains("usage"));
         assert_eq!(parsed("!inc timeline"), Ok(Command::Timeline));
+        assert_eq!(
+            parsed("!inc forward list"),
+            Ok(Command::Forward(ForwardArgs::List))
+        );
+        assert!(matches!(
+            parsed("!inc forward 📝 #postmortems:example.org"),
+            Ok(Command::Forward(ForwardArgs::Add { .. }))
+        ));
+        assert!(refusal("!inc forward 📝 postmortems").contains("is not a room"));
+        assert!(refusal("!inc forward").contains("usage"));
         assert_eq!(parsed("!inc postmortem"), Ok(Command::Postmortem));
         assert!(refusal("!inc close please").contains("usage: `!inc close`"));
         assert_eq!(

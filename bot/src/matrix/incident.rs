@@ -116,6 +116,7 @@ pub async fn run(
         Command::Help { topic } => Ok(commands::help(topic.as_deref())),
         Command::Declare(args) => declare(bot, cause, sender, sent, args).await,
         Command::List { all } => list(bot, all).await,
+        Command::Forward(args) => super::forward::command(bot, room, sender, args).await,
         Command::OnCall(team) => {
             let now = oncall::timestamp(bot.clock.now_millis());
             Ok(
@@ -556,7 +557,8 @@ impl Change<'_> {
             Command::Help { .. }
             | Command::Declare(_)
             | Command::List { .. }
-            | Command::OnCall(_) => {
+            | Command::OnCall(_)
+            | Command::Forward(_) => {
                 unreachable!("handled before an incident is looked up")
             }
         };

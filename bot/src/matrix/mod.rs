@@ -3,6 +3,7 @@
 
 mod ask;
 mod command;
+mod forward;
 mod handoffs;
 pub mod incident;
 mod invites;

@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    ask, command, handoffs, incident::ActionError, invites, reaction, reminders, responder, sync,
-    timeline, Bot,
+    ask, command, forward, handoffs, incident::ActionError, invites, reaction, reminders,
+    responder, sync, timeline, Bot,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -190,10 +190,14 @@ async fn handle_event(
                 Some(meaning) => {
                     worth_retrying(timeline::reacted(bot, &room, reaction, meaning).await)
                 }
-                None => reaction::handle(bot, &room, reaction)
-                    .await
-                    .err()
-                    .map(|error| error.to_string()),
+                None => match forward::reacted(bot, &room, reaction).await {
+                    Ok(true) => None,
+                    Ok(false) => reaction::handle(bot, &room, reaction)
+                        .await
+                        .err()
+                        .map(|error| error.to_string()),
+                    Err(error) => worth_retrying(Err(error)),
+                },
             },
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomRedaction(
                 SyncRoomRedactionEvent::Original(redaction),

@@ -1,0 +1,431 @@
+//! Forwarding by reaction (SPEC §8): a message reacted to with a rule's emoji is copied to the
+//! rule's room, once per message and target however many react, with a line naming its author,
+//! room and time and a link back. The leak guard checks the rooms' current state first.
+//!
+//! Rules come from `[[forward]]` (every room whose alias or ID matches `from`) and from
+//! `!inc forward` in a room (stored per room). A copy carries `org.brigade.forwarded`, and a
+//! copy is never forwarded again, so two rules that point at each other cannot ping-pong.
+
+use brigade_core::forward::{self as guard, RoomFacts};
+use matrix_sdk::{
+    ruma::{
+        events::{
+            reaction::{OriginalSyncReactionEvent, ReactionEventContent},
+            relation::{Annotation, Thread},
+            room::message::{Relation, RoomMessageEventContent},
+            MessageLikeEventType,
+        },
+        room::JoinRule,
+        Int, OwnedRoomId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId, UserId,
+    },
+    Room, RoomMemberships,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tracing::{debug, info};
+
+use super::{
+    incident::{is_joined, ActionError},
+    reply::{notice, transaction_id},
+    Bot,
+};
+use crate::{
+    commands::{Answer, ForwardArgs},
+    config::{builtin_reaction, normal_emoji, ForwardRule},
+    render,
+};
+
+/// The content key that marks a forwarded copy.
+const FORWARDED: &str = "org.brigade.forwarded";
+/// Who may change a room's rules: moderators and up.
+const RULE_LEVEL: i64 = 50;
+
+/// A rule made with `!inc forward`, kept per room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RoomRule {
+    emoji: String,
+    to: OwnedRoomId,
+}
+
+fn rules_key(room_id: &RoomId) -> String {
+    format!("forward.rules.{room_id}")
+}
+
+async fn room_rules(bot: &Bot, room_id: &RoomId) -> Result<Vec<RoomRule>, ActionError> {
+    Ok(match bot.store.meta(&rules_key(room_id)).await? {
+        Some(bytes) => serde_json::from_slice(&bytes)?,
+        None => Vec::new(),
+    })
+}
+
+/// Where `emoji` in `room` forwards to: the room's own rules, then the configured ones whose
+/// `from` matches the room's ID or one of its aliases.
+async fn targets(
+    bot: &Bot,
+    room: &Room,
+    emoji: &str,
+) -> Result<Vec<OwnedRoomOrAliasId>, ActionError> {
+    let mut targets: Vec<OwnedRoomOrAliasId> = room_rules(bot, room.room_id())
+        .await?
+        .into_iter()
+        .filter(|rule| rule.emoji == emoji)
+        .map(|rule| rule.to.into())
+        .collect();
+    for rule in &bot.config.forward {
+        if rule.emoji == emoji && applies(rule, room) && !targets.contains(&rule.to) {
+            targets.push(rule.to.clone());
+        }
+    }
+    Ok(targets)
+}
+
+/// Whether a configured rule applies in `room`: no `from`, or a pattern that matches the
+/// room's ID or one of its aliases.
+fn applies(rule: &ForwardRule, room: &Room) -> bool {
+    let mut names = vec![room.room_id().to_string()];
+    names.extend(room.canonical_alias().map(|alias| alias.to_string()));
+    names.extend(room.alt_aliases().iter().map(ToString::to_string));
+    rule.from.is_empty()
+        || rule
+            .from
+            .iter()
+            .any(|pattern| names.iter().any(|name| guard::matches(pattern, name)))
+}
+
+/// Forwards the message `reaction` is on, if its emoji forwards anything in `room`. False
+/// when the emoji means nothing here.
+pub async fn reacted(
+    bot: &Bot,
+    room: &Room,
+    reaction: &OriginalSyncReactionEvent,
+) -> Result<bool, ActionError> {
+    let emoji = normal_emoji(&reaction.content.relates_to.key);
+    let targets = targets(bot, room, &emoji).await?;
+    if targets.is_empty() {
+        return Ok(false);
+    }
+    if !bot.config.access.allows(&reaction.sender) {
+        debug!("a forwarding reaction by a user of a server that is not allowed: ignored");
+        return Ok(true);
+    }
+    let message_id = &reaction.content.relates_to.event_id;
+    let event = match room.event(message_id, None).await {
+        Ok(event) => event,
+        Err(error)
+            if error
+                .as_client_api_error()
+                .is_some_and(super::reply::refused_for_good) =>
+        {
+            info!(%message_id, %error, "a forwarding reaction on an event the bot cannot see: skipped");
+            return Ok(true);
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let message: Value = event.raw().deserialize_as()?;
+    if message["type"] != "m.room.message" || !message["content"]["msgtype"].is_string() {
+        debug!(%message_id, "a forwarding reaction on something that is not a message: skipped");
+        return Ok(true);
+    }
+    if !message["content"][FORWARDED].is_null() {
+        info!(%message_id, "a forwarded copy is not forwarded again");
+        return Ok(true);
+    }
+    for target in targets {
+        let key = format!("{message_id}\u{0}{emoji}\u{0}{target}");
+        let done = format!("forward.done.{key}");
+        if bot.store.meta(&done).await?.is_some() {
+            continue;
+        }
+        match forward(bot, room, reaction, &message, &target, &key).await? {
+            Ok(copy) => {
+                bot.store.set_meta(&done, copy.as_bytes()).await?;
+                bot.metrics.forward("done");
+                info!(%message_id, %target, "forwarded");
+            }
+            Err(refusal) => {
+                bot.metrics.forward(refusal.reason);
+                refuse(room, reaction, &key, &refusal.text).await?;
+                info!(%message_id, %target, reason = refusal.reason, "forward refused");
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Why a copy was not made: a metric label and what people read.
+struct Refusal {
+    reason: &'static str,
+    text: String,
+}
+
+fn refusal(reason: &'static str, text: String) -> Result<Result<String, Refusal>, ActionError> {
+    Ok(Err(Refusal { reason, text }))
+}
+
+/// Copies `message` to `target` unless the leak guard or the target says no; returns the
+/// copy's event ID.
+async fn forward(
+    bot: &Bot,
+    room: &Room,
+    reaction: &OriginalSyncReactionEvent,
+    message: &Value,
+    target: &RoomOrAliasId,
+    key: &str,
+) -> Result<Result<String, Refusal>, ActionError> {
+    let Some(to) = joined_room(bot, target).await? else {
+        return refusal(
+            "target_unknown",
+            format!("Brigade is not in {target}: invite it there first"),
+        );
+    };
+    let sender = &reaction.sender;
+    if !is_joined(&to, sender).await? {
+        return refusal(
+            "reactor_not_in_target",
+            format!("{sender} is not in {target}, so Brigade does not post there for them"),
+        );
+    }
+    let levels = to.power_levels().await.map_err(matrix_sdk::Error::from)?;
+    if !levels.user_can_send_message(sender, MessageLikeEventType::RoomMessage) {
+        return refusal(
+            "reactor_cannot_post",
+            format!("{sender} may not post in {target}"),
+        );
+    }
+    if let Some(leak) = guard::leak(&facts(room).await?, &facts(&to).await?) {
+        return refusal("leak", format!("not forwarded to {target}: {leak}"));
+    }
+
+    let message_id = message["event_id"].as_str().unwrap_or_default();
+    let author = message["sender"].as_str().unwrap_or_default();
+    let at = message["origin_server_ts"].as_u64().unwrap_or_default();
+    let source = room
+        .canonical_alias()
+        .map_or_else(|| room.room_id().to_string(), |alias| alias.to_string());
+    let link = format!(
+        "https://matrix.to/#/{}/{message_id}?via={}",
+        room.room_id(),
+        bot.config.matrix.user_id.server_name()
+    );
+    let header = format!(
+        "↪️ Forwarded from {source}: {author}, {} ([original]({link}))",
+        render::date_time(at)
+    );
+    let marker = json!({ "room_id": room.room_id(), "event_id": message_id });
+    let mut original = message["content"].clone();
+    if let Some(content) = original.as_object_mut() {
+        // The message itself: not a reply or a thread message in the target, and pinging nobody.
+        content.remove("m.relates_to");
+        content.remove("m.new_content");
+        content.insert("m.mentions".to_owned(), json!({}));
+        content.insert(FORWARDED.to_owned(), marker.clone());
+    }
+    let text = matches!(
+        original["msgtype"].as_str(),
+        Some("m.text" | "m.notice" | "m.emote")
+    );
+    let copy = if text {
+        let body = original["body"].as_str().unwrap_or_default().to_owned();
+        let html = original["formatted_body"].as_str().map_or_else(
+            || render::html_escape(&body).replace('\n', "<br>"),
+            ToOwned::to_owned,
+        );
+        let head = serde_json::to_value(RoomMessageEventContent::text_markdown(&header))?;
+        let head_html = head["formatted_body"]
+            .as_str()
+            .map_or_else(|| render::html_escape(&header), ToOwned::to_owned);
+        original["body"] = json!(format!("{header}\n\n{body}"));
+        original["format"] = json!("org.matrix.custom.html");
+        original["formatted_body"] = json!(format!("{head_html}<br>{html}"));
+        original
+    } else {
+        // A file or an image: the header first, then the media as it was (an `mxc://` URL
+        // displays in any room).
+        let mut head = serde_json::to_value(notice(&header))?;
+        head[FORWARDED] = marker;
+        to.send_raw("m.room.message", head)
+            .with_transaction_id(&transaction_id(key, "forward-header"))
+            .await?;
+        original
+    };
+    let sent = to
+        .send_raw("m.room.message", copy)
+        .with_transaction_id(&transaction_id(key, "forward"))
+        .await?;
+    Ok(Ok(sent.response.event_id.to_string()))
+}
+
+/// What the leak guard reads of a room.
+async fn facts(room: &Room) -> Result<RoomFacts, ActionError> {
+    let encrypted = room.latest_encryption_state().await?.is_encrypted();
+    let federated = room.create_content().is_none_or(|create| create.federate);
+    let invite_only = !matches!(room.join_rule(), Some(JoinRule::Public | JoinRule::Knock));
+    let members = room
+        .members(RoomMemberships::JOIN)
+        .await?
+        .iter()
+        .map(|member| member.user_id().to_owned())
+        .collect();
+    Ok(RoomFacts {
+        encrypted,
+        federated,
+        invite_only,
+        members,
+    })
+}
+
+/// The room `target` names, if the bot is in it.
+async fn joined_room(bot: &Bot, target: &RoomOrAliasId) -> Result<Option<Room>, ActionError> {
+    let room_id: OwnedRoomId = match <&RoomId>::try_from(target) {
+        Ok(room_id) => room_id.to_owned(),
+        Err(alias) => match bot.client.resolve_room_alias(alias).await {
+            Ok(found) => found.room_id,
+            Err(error) => {
+                let error = ActionError::from(error);
+                if error.refusal().is_some() {
+                    return Ok(None);
+                }
+                return Err(error);
+            }
+        },
+    };
+    Ok(bot
+        .client
+        .get_room(&room_id)
+        .filter(|room| room.state() == matrix_sdk::RoomState::Joined))
+}
+
+/// ❓ on the message and the reason in a thread on it; once per message and target.
+async fn refuse(
+    room: &Room,
+    reaction: &OriginalSyncReactionEvent,
+    key: &str,
+    text: &str,
+) -> Result<(), ActionError> {
+    let message_id = reaction.content.relates_to.event_id.clone();
+    let mark = ReactionEventContent::new(Annotation::new(message_id.clone(), "❓".to_owned()));
+    room.send(mark)
+        .with_transaction_id(transaction_id(key, "forward-refused-mark"))
+        .await
+        .map(drop)
+        .or_else(|error| {
+            // Already marked (another refusal of the same message): fine.
+            let error = ActionError::from(error);
+            error.refusal().map_or(Err(error), |_| Ok(()))
+        })?;
+    let mut answer = notice(text);
+    answer.relates_to = Some(Relation::Thread(Thread::plain(
+        message_id.clone(),
+        message_id,
+    )));
+    room.send(answer)
+        .with_transaction_id(transaction_id(&reaction.event_id, "forward-refused"))
+        .await?;
+    Ok(())
+}
+
+/// `!inc forward …` in `room`.
+pub async fn command(
+    bot: &Bot,
+    room: &Room,
+    sender: &UserId,
+    args: ForwardArgs,
+) -> Result<Answer, ActionError> {
+    let mut rules = room_rules(bot, room.room_id()).await?;
+    let (emoji, to) = match args {
+        ForwardArgs::List => return Ok(Answer::Done(Some(list(bot, room, &rules)))),
+        ForwardArgs::Remove(emoji) => {
+            let emoji = normal_emoji(&emoji);
+            if !may_change(room, sender).await? {
+                return Ok(refused_level());
+            }
+            let before = rules.len();
+            rules.retain(|rule| rule.emoji != emoji);
+            if rules.len() == before {
+                return Ok(Answer::Refused(format!(
+                    "this room has no rule for {emoji}; `!inc forward list` shows them"
+                )));
+            }
+            save(bot, room.room_id(), &rules).await?;
+            return Ok(Answer::Done(Some(format!(
+                "{emoji} no longer forwards from here"
+            ))));
+        }
+        ForwardArgs::Add { emoji, to } => (normal_emoji(&emoji), to),
+    };
+    if !may_change(room, sender).await? {
+        return Ok(refused_level());
+    }
+    if builtin_reaction(&emoji, &bot.config.incidents) {
+        return Ok(Answer::Refused(format!(
+            "{emoji} already means something to Brigade; pick another emoji"
+        )));
+    }
+    let Some(target) = joined_room(bot, &to).await? else {
+        return Ok(Answer::Refused(format!(
+            "{to} is not a room Brigade is in: check the name, or invite Brigade there first"
+        )));
+    };
+    if target.room_id() == room.room_id() {
+        return Ok(Answer::Refused(
+            "a room cannot forward to itself".to_owned(),
+        ));
+    }
+    if targets(bot, &target, &emoji).await?.iter().any(|back| {
+        back.as_str() == room.room_id().as_str()
+            || room
+                .canonical_alias()
+                .is_some_and(|alias| alias.as_str() == back.as_str())
+    }) {
+        return Ok(Answer::Refused(format!(
+            "{to} already forwards {emoji} here: the two rules would loop"
+        )));
+    }
+    let rule = RoomRule {
+        emoji: emoji.clone(),
+        to: target.room_id().to_owned(),
+    };
+    if !rules.contains(&rule) {
+        rules.push(rule);
+        save(bot, room.room_id(), &rules).await?;
+    }
+    Ok(Answer::Done(Some(format!(
+        "{emoji} on a message here now forwards it to {to}"
+    ))))
+}
+
+async fn save(bot: &Bot, room_id: &RoomId, rules: &[RoomRule]) -> Result<(), ActionError> {
+    bot.store
+        .set_meta(&rules_key(room_id), &serde_json::to_vec(rules)?)
+        .await?;
+    Ok(())
+}
+
+async fn may_change(room: &Room, sender: &UserId) -> Result<bool, ActionError> {
+    use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+    let level = room.get_user_power_level(sender).await?;
+    Ok(level >= UserPowerLevel::Int(Int::from(i32::try_from(RULE_LEVEL).unwrap_or(50))))
+}
+
+fn refused_level() -> Answer {
+    Answer::Refused(
+        "only moderators (power level 50 or more) may change this room's forwarding rules"
+            .to_owned(),
+    )
+}
+
+fn list(bot: &Bot, room: &Room, rules: &[RoomRule]) -> String {
+    let mut lines: Vec<String> = rules
+        .iter()
+        .map(|rule| format!("- {} → {} (this room's rule)", rule.emoji, rule.to))
+        .collect();
+    for rule in &bot.config.forward {
+        if applies(rule, room) {
+            lines.push(format!("- {} → {} (configured)", rule.emoji, rule.to));
+        }
+    }
+    if lines.is_empty() {
+        return "No forwarding rules here. `!inc forward <emoji> <#room>` adds one.".to_owned();
+    }
+    format!("**Forwarding rules**\n\n{}", lines.join("\n"))
+}

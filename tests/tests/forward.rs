@@ -1,0 +1,289 @@
+//! End-to-end: forwarding by reaction with the leak guard, against real Synapse: public to
+//! public with media, once however many react and across a restart, refusals that leak or
+//! post for someone not in the target, private to private, and no ping-pong between rules.
+
+#![recursion_limit = "256"]
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use brigade_tests::{
+    client::{body, is_reaction, is_thread_reply, TestUser},
+    desk::Desk,
+    servers::shared as servers,
+    synapse::random_string,
+};
+use matrix_sdk::ruma::{
+    api::client::room::{
+        create_room::v3::Request as CreateRoomRequest, create_room::v3::RoomPreset,
+    },
+    OwnedRoomId, OwnedUserId, RoomId,
+};
+use serde_json::Value;
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// A room `owner` creates with the bot and `others` invited (who join), public or invite-only;
+/// returns its ID and alias.
+async fn room(
+    owner: &TestUser,
+    bot: &OwnedUserId,
+    others: &[&TestUser],
+    public: bool,
+) -> Result<(OwnedRoomId, String)> {
+    let localpart = format!("fwd-{}", random_string(8).to_lowercase());
+    let mut request = CreateRoomRequest::new();
+    request.room_alias_name = Some(localpart.clone());
+    request.preset = Some(if public {
+        RoomPreset::PublicChat
+    } else {
+        RoomPreset::PrivateChat
+    });
+    request.invite = std::iter::once(bot.clone())
+        .chain(others.iter().map(|user| user.user_id.clone()))
+        .collect();
+    let room = owner.client.create_room(request).await?;
+    let room_id = room.room_id().to_owned();
+    for other in others {
+        other.join(room_id.as_str()).await?;
+    }
+    owner.wait_for_membership(&room_id, bot, "join").await?;
+    let alias = format!("#{localpart}:{}", owner.user_id.server_name());
+    Ok((room_id, alias))
+}
+
+/// Copies of messages in `room`, as `user` sees them.
+fn copies(user: &TestUser, room: &RoomId) -> Vec<Value> {
+    user.events(room)
+        .into_iter()
+        .filter(|event| !event["content"]["org.brigade.forwarded"].is_null())
+        .collect()
+}
+
+/// Waits for the bot's ❓ on `message` and its threaded reason; returns the reason.
+async fn refused(desk: &Desk, user: &TestUser, room: &RoomId, message: &str) -> Result<String> {
+    let bot = desk.bot_id().to_owned();
+    user.wait_for_event(room, "❓ on the message", |event| {
+        is_reaction(event, &bot, message, "❓")
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    let reason = user
+        .wait_for_event(room, "the reason", |event| {
+            is_thread_reply(event, &bot, message)
+        })
+        .await?;
+    Ok(body(&reason).to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let bot = OwnedUserId::try_from(desk.bot.user_id.as_str())?;
+
+    // Public to public, with a file; two people react, one copy.
+    let (source, _) = room(alice, &bot, &[&bob, &carol], true).await?;
+    let (target, target_alias) = room(alice, &bot, &[&bob], true).await?;
+    let answer = desk
+        .command(
+            alice,
+            &source,
+            &format!("!inc forward 📝 {target_alias}"),
+            "✅",
+        )
+        .await?;
+    assert!(answer.contains("now forwards it to"), "{answer}");
+    let refusal = desk
+        .command(
+            &bob,
+            &source,
+            &format!("!inc forward 📎 {target_alias}"),
+            "❓",
+        )
+        .await?;
+    assert!(refusal.contains("only moderators"), "{refusal}");
+    let refusal = desk
+        .command(
+            alice,
+            &source,
+            &format!("!inc forward 📌 {target_alias}"),
+            "❓",
+        )
+        .await?;
+    assert!(refusal.contains("already means something"), "{refusal}");
+    let refusal = desk
+        .command(
+            alice,
+            &source,
+            &format!("!inc forward 📝 #nowhere:{}", hs.server_name),
+            "❓",
+        )
+        .await?;
+    assert!(refusal.contains("not a room Brigade is in"), "{refusal}");
+
+    let text = bob
+        .send_text(&source, "root cause: **expired certificate**")
+        .await?;
+    let file = bob
+        .send_file(&source, "cert.txt", b"notAfter=2026-11-28\n")
+        .await?;
+    alice.react(&source, text.as_str(), "📝").await?;
+    bob.react(&source, text.as_str(), "📝").await?;
+    alice.react(&source, file.as_str(), "📝").await?;
+    let copy = alice
+        .wait_for_event(&target, "the copy", |event| {
+            body(event).contains("root cause: **expired certificate**")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&copy).starts_with("↪️ Forwarded from") && body(&copy).contains(bob.user_id.as_str()),
+        "{}",
+        body(&copy)
+    );
+    assert!(
+        copy["content"]["formatted_body"]
+            .as_str()
+            .is_some_and(|html| html.contains(">original</a>)<br>root cause")),
+        "{copy}"
+    );
+    let media = alice
+        .wait_for_event(&target, "the file's copy", |event| {
+            event["content"]["msgtype"] == "m.file" && body(event) == "cert.txt"
+        })
+        .await?;
+    assert!(
+        media["content"]["url"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("mxc://")),
+        "{media}"
+    );
+
+    // A restart, and a third reaction: still one copy of each.
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+    let alice = &desk.alice;
+    carol.react(&source, text.as_str(), "📝").await?;
+    // A command after it is answered after it.
+    desk.command(alice, &source, "!inc forward list", "✅")
+        .await?;
+    let texts = copies(alice, &target)
+        .iter()
+        .filter(|event| body(event).contains("expired certificate"))
+        .count();
+    assert_eq!(texts, 1, "one copy of the message");
+    assert_eq!(
+        copies(alice, &target)
+            .iter()
+            .filter(|event| event["content"]["msgtype"] == "m.file")
+            .count(),
+        1,
+        "one copy of the file"
+    );
+
+    // The reactor must be in the target: Carol is not.
+    let aside = bob.send_text(&source, "for the record").await?;
+    carol.react(&source, aside.as_str(), "📝").await?;
+    let reason = refused(&desk, alice, &source, aside.as_str()).await?;
+    assert!(reason.contains("is not in"), "{reason}");
+
+    // Private to public: the target has people who are not in the private room.
+    let (private, _) = room(alice, &bot, &[], false).await?;
+    desk.command(
+        alice,
+        &private,
+        &format!("!inc forward 📝 {target_alias}"),
+        "✅",
+    )
+    .await?;
+    let secret = alice.send_text(&private, "the private detail").await?;
+    alice.react(&private, secret.as_str(), "📝").await?;
+    let reason = refused(&desk, alice, &private, secret.as_str()).await?;
+    assert!(
+        reason.contains("members who are not in this room")
+            && reason.contains(bob.user_id.as_str()),
+        "{reason}"
+    );
+
+    // Private to private with the same members: allowed.
+    let (other_private, other_alias) = room(alice, &bot, &[], false).await?;
+    desk.command(
+        alice,
+        &private,
+        &format!("!inc forward 🗂 {other_alias}"),
+        "✅",
+    )
+    .await?;
+    alice.react(&private, secret.as_str(), "🗂").await?;
+    alice
+        .wait_for_event(&other_private, "the private copy", |event| {
+            body(event).contains("the private detail")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        !alice
+            .events(&target)
+            .iter()
+            .any(|event| body(event).contains("the private detail")),
+        "nothing leaked to the public room"
+    );
+
+    // A rule back is refused as a loop; and a copy is never forwarded again.
+    let source_alias = alice
+        .client
+        .get_room(&source)
+        .and_then(|room| room.canonical_alias())
+        .context("the source's alias")?;
+    let refusal = desk
+        .command(
+            alice,
+            &target,
+            &format!("!inc forward 📝 {source_alias}"),
+            "❓",
+        )
+        .await?;
+    assert!(refusal.contains("would loop"), "{refusal}");
+    desk.command(
+        alice,
+        &target,
+        &format!("!inc forward 🔁 {source_alias}"),
+        "✅",
+    )
+    .await?;
+    desk.command(
+        alice,
+        &source,
+        &format!("!inc forward 🔁 {target_alias}"),
+        "❓",
+    )
+    .await?;
+    let copy_id = copy["event_id"].as_str().context("copy ID")?;
+    alice.react(&target, copy_id, "🔁").await?;
+    desk.command(alice, &target, "!inc forward list", "✅")
+        .await?;
+    assert!(
+        !alice
+            .events(&source)
+            .iter()
+            .any(|event| !event["content"]["org.brigade.forwarded"].is_null()),
+        "the copy went back"
+    );
+    let (status, metrics) = desk.bot.get("/metrics").await?;
+    assert_eq!(status, 200);
+    // Counted since the restart.
+    for line in [
+        r#"brigade_forwards_total{outcome="done"} 1"#,
+        r#"brigade_forwards_total{outcome="leak"} 1"#,
+        r#"brigade_forwards_total{outcome="reactor_not_in_target"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    Ok(())
+}
