@@ -178,6 +178,26 @@ impl TestUser {
         Ok(())
     }
 
+    /// Replies to `event_id` with `body`, as Element does (`m.in_reply_to`).
+    pub async fn reply(
+        &self,
+        room_id: &RoomId,
+        event_id: &str,
+        body: &str,
+    ) -> Result<OwnedEventId> {
+        let room = self.client.get_room(room_id).context("not in that room")?;
+        let content = serde_json::json!({
+            "msgtype": "m.text",
+            "body": body,
+            "m.relates_to": { "m.in_reply_to": { "event_id": event_id } },
+        });
+        Ok(room
+            .send_raw("m.room.message", content)
+            .await?
+            .response
+            .event_id)
+    }
+
     /// Edits the text message `event_id` to say `body`, as Element does (`m.replace`).
     pub async fn edit(&self, room_id: &RoomId, event_id: &str, body: &str) -> Result<()> {
         let room = self.client.get_room(room_id).context("not in that room")?;

@@ -165,6 +165,28 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         "{media}"
     );
 
+    // A reply is forwarded with the message it answers, quoted.
+    let reply = bob.reply(&source, text.as_str(), "renewed it").await?;
+    alice.react(&source, reply.as_str(), "📝").await?;
+    let quoted = alice
+        .wait_for_event(&target, "the reply's copy", |event| {
+            body(event).contains("renewed it")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&quoted).contains("> root cause: \\*\\*expired certificate\\*\\*"),
+        "{}",
+        body(&quoted)
+    );
+
+    // 📤 in an incident room: no shared partner room yet, said so.
+    let incident = desk.declare("Certificate expiry").await?;
+    let note = alice.send_text(&incident.room, "for the partner").await?;
+    alice.react(&incident.room, note.as_str(), "📤").await?;
+    let reason = refused(&desk, alice, &incident.room, note.as_str()).await?;
+    assert!(reason.contains("no shared partner room"), "{reason}");
+
     // A restart, and a third reaction: still one copy of each.
     desk.bot.terminate().await?;
     desk.bot.start().await?;
@@ -175,7 +197,7 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         .await?;
     let texts = copies(alice, &target)
         .iter()
-        .filter(|event| body(event).contains("expired certificate"))
+        .filter(|event| event["content"]["org.brigade.forwarded"]["event_id"] == text.as_str())
         .count();
     assert_eq!(texts, 1, "one copy of the message");
     assert_eq!(

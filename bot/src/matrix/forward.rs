@@ -16,7 +16,7 @@ use matrix_sdk::{
             MessageLikeEventType,
         },
         room::JoinRule,
-        Int, OwnedRoomId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId, UserId,
+        EventId, Int, OwnedRoomId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId, UserId,
     },
     Room, RoomMemberships,
 };
@@ -35,6 +35,8 @@ use crate::{
     render,
 };
 
+/// 📤: to the incident's shared partner room.
+const SHARE: &str = "📤";
 /// The content key that marks a forwarded copy.
 const FORWARDED: &str = "org.brigade.forwarded";
 /// Who may change a room's rules: moderators and up.
@@ -100,6 +102,17 @@ pub async fn reacted(
     reaction: &OriginalSyncReactionEvent,
 ) -> Result<bool, ActionError> {
     let emoji = normal_emoji(&reaction.content.relates_to.key);
+    if emoji == SHARE {
+        // To the incident's shared partner room, once sharing with partners exists.
+        if bot.store.incident(room.room_id()).await?.is_none() {
+            return Ok(false);
+        }
+        let key = format!("{}\u{0}{SHARE}", reaction.content.relates_to.event_id);
+        let text = "this incident has no shared partner room yet, so 📤 has nowhere to forward to";
+        bot.metrics.forward("no_partner_room");
+        refuse(room, reaction, &key, text).await?;
+        return Ok(true);
+    }
     let targets = targets(bot, room, &emoji).await?;
     if targets.is_empty() {
         return Ok(false);
@@ -207,10 +220,30 @@ async fn forward(
         room.room_id(),
         bot.config.matrix.user_id.server_name()
     );
-    let header = format!(
+    let mut header = format!(
         "↪️ Forwarded from {source}: {author}, {} ([original]({link}))",
         render::date_time(at)
     );
+    // A reply goes with the message it answers, quoted.
+    if let Some(parent) = message["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+        .as_str()
+        .and_then(|parent| EventId::parse(parent).ok())
+    {
+        if let Ok(parent) = room.event(&parent, None).await {
+            let parent: Value = parent.raw().deserialize_as()?;
+            let quoted = parent["content"]["body"]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .map(|line| format!("> {}", render::escape(line)))
+                .collect::<Vec<_>>()
+                .join("\n");
+            header.push_str(&format!(
+                "\n\nIn reply to {}:\n{quoted}\n",
+                parent["sender"].as_str().unwrap_or_default()
+            ));
+        }
+    }
     let marker = json!({ "room_id": room.room_id(), "event_id": message_id });
     let mut original = message["content"].clone();
     if let Some(content) = original.as_object_mut() {
