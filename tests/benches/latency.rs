@@ -132,6 +132,7 @@ async fn bench() -> Result<()> {
 
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss = bot.rss_kib();
+    let mut forwarded = forward_rounds(&bot, &alice, &room).await?;
     let timeline = timeline_rounds(&hs, &mut bot, &alice, &bob).await?;
 
     println!(
@@ -177,6 +178,12 @@ async fn bench() -> Result<()> {
         rebuilt_ms,
     } = timeline;
     let flagged = report("bot: 📌 -> stored, bot's 📌 seen", &mut flag);
+    let copied = report("bot: 📝 -> copy seen in the target room", &mut forwarded);
+    println!(
+        "median forward / echo: {:.2}x   median forward / one hop: {:.2}x",
+        ratio(copied, echoed),
+        ratio(copied, one_hop)
+    );
     println!(
         "median 📌 / echo: {:.2}x   median 📌 / one hop: {:.2}x",
         ratio(flagged, echoed),
@@ -202,6 +209,45 @@ async fn bench() -> Result<()> {
     }
     bot.terminate().await?;
     Ok(())
+}
+
+/// `!inc forward 📝` from `source` to a new room, then a message reacted to with 📝 until its
+/// copy is seen in the target, round after round.
+async fn forward_rounds(
+    bot: &BotProcess,
+    alice: &TestUser,
+    source: &RoomId,
+) -> Result<Vec<Duration>> {
+    let bot_id = UserId::parse(&bot.user_id)?;
+    let target = alice.create_room("Forward target", &[&bot_id]).await?;
+    alice.wait_for_membership(&target, &bot_id, "join").await?;
+    let id = alice
+        .send_text(source, &format!("!inc forward 📝 {target}"))
+        .await?
+        .to_string();
+    alice
+        .wait_for_event(source, "the rule's ✅", |event| {
+            is_reaction(event, &bot_id, &id, "✅")
+        })
+        .await?;
+    let mut samples = Vec::new();
+    for round in 0..WARM_UP + rounds(20) {
+        let text = format!("forward me {round}");
+        let message = alice.send_text(source, &text).await?;
+        let started = Instant::now();
+        alice.react(source, message.as_str(), "📝").await?;
+        alice
+            .wait_for_event(&target, "the copy", |event| {
+                event["content"]["body"]
+                    .as_str()
+                    .is_some_and(|body| body.ends_with(&text))
+            })
+            .await?;
+        if round >= WARM_UP {
+            samples.push(started.elapsed());
+        }
+    }
+    Ok(samples)
 }
 
 /// The incident of the postmortem measurement: this many messages, this many flagged.
