@@ -27,7 +27,7 @@ use tracing::{debug, info};
 use super::{
     incident::{is_joined, ActionError},
     reply::{notice, transaction_id},
-    Bot,
+    rooms, Bot,
 };
 use crate::{
     commands::{Answer, ForwardArgs},
@@ -185,7 +185,7 @@ async fn forward(
     target: &RoomOrAliasId,
     key: &str,
 ) -> Result<Result<String, Refusal>, ActionError> {
-    let Some(to) = joined_room(bot, target).await? else {
+    let Some(to) = rooms::joined(&bot.client, target).await? else {
         return refusal(
             "target_unknown",
             format!("Brigade is not in {target}: invite it there first"),
@@ -307,27 +307,6 @@ async fn facts(room: &Room) -> Result<RoomFacts, ActionError> {
     })
 }
 
-/// The room `target` names, if the bot is in it.
-async fn joined_room(bot: &Bot, target: &RoomOrAliasId) -> Result<Option<Room>, ActionError> {
-    let room_id: OwnedRoomId = match <&RoomId>::try_from(target) {
-        Ok(room_id) => room_id.to_owned(),
-        Err(alias) => match bot.client.resolve_room_alias(alias).await {
-            Ok(found) => found.room_id,
-            Err(error) => {
-                let error = ActionError::from(error);
-                if error.refusal().is_some() {
-                    return Ok(None);
-                }
-                return Err(error);
-            }
-        },
-    };
-    Ok(bot
-        .client
-        .get_room(&room_id)
-        .filter(|room| room.state() == matrix_sdk::RoomState::Joined))
-}
-
 /// ❓ on the message and the reason in a thread on it; once per message and target.
 async fn refuse(
     room: &Room,
@@ -394,7 +373,7 @@ pub async fn command(
             "{emoji} already means something to Brigade; pick another emoji"
         )));
     }
-    let Some(target) = joined_room(bot, &to).await? else {
+    let Some(target) = rooms::joined(&bot.client, &to).await? else {
         return Ok(Answer::Refused(format!(
             "{to} is not a room Brigade is in: check the name, or invite Brigade there first"
         )));

@@ -5,17 +5,11 @@
 //! records the shift, so a start or restart announces nothing. The notice's transaction ID names
 //! the team and the shift, so a retry posts it once.
 
-use matrix_sdk::{
-    ruma::{
-        events::{room::message::RoomMessageEventContent, Mentions},
-        OwnedRoomId, RoomOrAliasId,
-    },
-    Room,
-};
+use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
 use tracing::{info, warn};
 
-use super::{incident::ActionError, reply::transaction_id, Bot};
-use crate::{config::Handoff, oncall, render};
+use super::{incident::ActionError, reply::transaction_id, rooms, Bot};
+use crate::{oncall, render};
 
 /// Announces the handoffs that happened since the last check.
 pub async fn check(bot: &Bot) -> Result<(), ActionError> {
@@ -59,7 +53,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
                 .replace(on_call.who.as_str(), &render::pill_html(&on_call.who));
             let content = RoomMessageEventContent::text_html(body, html)
                 .add_mentions(Mentions::with_user_ids([on_call.who.clone()]));
-            match room(bot, handoff).await? {
+            match rooms::joined(&bot.client, &handoff.room).await? {
                 Some(room) => {
                     room.send(content)
                         .with_transaction_id(transaction_id(
@@ -77,24 +71,4 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
         bot.store.set_meta(&key, shift.as_bytes()).await?;
     }
     Ok(())
-}
-
-/// The handoff room, if the bot is in it; an error (the next tick tries again) when its alias
-/// cannot be looked up now.
-async fn room(bot: &Bot, handoff: &Handoff) -> Result<Option<Room>, ActionError> {
-    let room: &RoomOrAliasId = &handoff.room;
-    let room_id: OwnedRoomId = match <&matrix_sdk::ruma::RoomId>::try_from(room) {
-        Ok(room_id) => room_id.to_owned(),
-        Err(alias) => match bot.client.resolve_room_alias(alias).await {
-            Ok(found) => found.room_id,
-            Err(error) => {
-                let error = ActionError::from(error);
-                if error.refusal().is_some() {
-                    return Ok(None);
-                }
-                return Err(error);
-            }
-        },
-    };
-    Ok(bot.client.get_room(&room_id))
 }
