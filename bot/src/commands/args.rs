@@ -30,6 +30,10 @@ pub fn user(word: &str, server: &ServerName) -> Result<OwnedUserId, ParseError> 
     UserId::parse(full).map_err(|_| invalid())
 }
 
+/// The longest text a command keeps: what it says lives in the incident's room state, which
+/// Matrix caps at 64 KiB per event.
+pub(super) const MAX_TEXT: usize = 2000;
+
 pub(super) fn text(
     rest: &str,
     info: &CommandInfo,
@@ -39,7 +43,19 @@ pub(super) fn text(
     if text.is_empty() {
         return Err(usage(info));
     }
+    not_too_long(text)?;
     Ok(make(text.to_owned()))
+}
+
+/// Refuses text longer than [`MAX_TEXT`] characters, saying what to do instead.
+pub(super) fn not_too_long(text: &str) -> Result<(), ParseError> {
+    let length = text.chars().count();
+    if length > MAX_TEXT {
+        return Err(ParseError::Invalid(format!(
+            "that is {length} characters; at most {MAX_TEXT} fit: post the details in the room and 📌 them"
+        )));
+    }
+    Ok(())
 }
 
 /// A command that takes no arguments.

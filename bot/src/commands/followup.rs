@@ -44,8 +44,7 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseErr
     if words.is_empty() {
         return Err(args::usage(&INFO));
     }
-    Ok(Command::Followup(FollowupArgs {
-        text: words.join(" "),
-        owner,
-    }))
+    let text = words.join(" ");
+    args::not_too_long(&text)?;
+    Ok(Command::Followup(FollowupArgs { text, owner }))
 }

@@ -339,6 +339,8 @@ mod tests {
             Ok(Command::Update("DB failover done".to_owned()))
         );
         assert!(refusal("!inc summary").contains("usage"));
+        let long = format!("!inc update {}", "x".repeat(2001));
+        assert!(refusal(&long).contains("at most 2000 fit"));
         assert_eq!(parsed("!inc list --all"), Ok(Command::List { all: true }));
         assert_eq!(parsed("!inc reopen"), Ok(Command::Reopen));
         assert!(refusal("!inc reopen now").contains("usage"));

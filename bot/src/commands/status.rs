@@ -26,6 +26,9 @@ pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
             }
         )));
     }
+    if let Some(note) = note {
+        args::not_too_long(note)?;
+    }
     Ok(Command::Status {
         to,
         note: note.map(str::to_owned),
