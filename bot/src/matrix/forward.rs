@@ -331,7 +331,10 @@ async fn refuse(
         message_id,
     )));
     room.send(answer)
-        .with_transaction_id(transaction_id(&reaction.event_id, "forward-refused"))
+        .with_transaction_id(transaction_id(
+            &format!("{key}\u{0}{}", reaction.event_id),
+            "forward-refused",
+        ))
         .await?;
     Ok(())
 }
