@@ -11,7 +11,7 @@ use brigade_core::{
     timeline::{Message, Thanks},
 };
 use matrix_sdk::{
-    deserialized_responses::RawAnySyncOrStrippedState,
+    deserialized_responses::{RawAnySyncOrStrippedState, TimelineEvent},
     room::MessagesOptions,
     ruma::{
         events::{
@@ -110,20 +110,42 @@ async fn rebuild(
 /// Every event of the room, oldest first.
 async fn history(room: &Room) -> Result<Vec<Raw<AnySyncTimelineEvent>>, ActionError> {
     let mut events = Vec::new();
-    let mut from: Option<String> = None;
-    loop {
-        let mut options = MessagesOptions::backward().from(from.as_deref());
-        options.limit = UInt::from(PAGE);
-        let page = room.messages(options).await?;
-        let done = page.chunk.is_empty() || page.end.is_none();
-        events.extend(page.chunk.into_iter().map(|event| event.into_raw()));
-        if done {
-            break;
-        }
-        from = page.end;
+    let mut pages = Pages::new(room);
+    while let Some(page) = pages.next().await? {
+        events.extend(page.into_iter().map(TimelineEvent::into_raw));
     }
     events.reverse();
     Ok(events)
+}
+
+/// A room's history read backwards, a page at a time.
+struct Pages<'a> {
+    room: &'a Room,
+    from: Option<String>,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    fn new(room: &'a Room) -> Self {
+        Self {
+            room,
+            from: None,
+            done: false,
+        }
+    }
+
+    /// The next page, newest event first; `None` once the room's start is reached.
+    async fn next(&mut self) -> Result<Option<Vec<TimelineEvent>>, matrix_sdk::Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut options = MessagesOptions::backward().from(self.from.as_deref());
+        options.limit = UInt::from(PAGE);
+        let page = self.room.messages(options).await?;
+        self.done = page.chunk.is_empty() || page.end.is_none();
+        self.from = page.end;
+        Ok((!page.chunk.is_empty()).then_some(page.chunk))
+    }
 }
 
 /// Flags, thanks, edits, pages and the pinned summary, from the room's history (oldest first).
@@ -207,22 +229,18 @@ fn read_back(bot: &Bot, record: &mut IncidentRecord, history: &[Raw<AnySyncTimel
 async fn headline(bot: &Bot, alias: &RoomAliasId) -> Option<OwnedEventId> {
     let announcements = bot.client.get_room(&bot.rooms.announcements)?;
     let link = format!("({})", render::permalink(alias));
-    let mut from: Option<String> = None;
+    let mut pages = Pages::new(&announcements);
     for _ in 0..HEADLINE_PAGES {
-        let mut options = MessagesOptions::backward().from(from.as_deref());
-        options.limit = UInt::from(PAGE);
-        let page = announcements.messages(options).await.ok()?;
-        for event in &page.chunk {
+        let Some(page) = pages.next().await.ok()? else {
+            break;
+        };
+        for event in &page {
             if let Some(message) = timeline::to_message(event.raw()) {
                 if message.author == bot.config.matrix.user_id && message.body.contains(&link) {
                     return Some(message.event_id);
                 }
             }
         }
-        if page.chunk.is_empty() || page.end.is_none() {
-            break;
-        }
-        from = page.end;
     }
     warn!(%alias, "no headline found for a rebuilt incident; the next change posts a new one");
     None
