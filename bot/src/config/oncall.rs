@@ -138,40 +138,30 @@ pub(super) fn validate_oncall(
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
-        if let Some(path) = &team.ical {
-            if !team.members.is_empty() || team.start.is_some() || team.shift_hours.is_some() {
-                return Err(invalid(
-                    name,
-                    "`ical` replaces members, start and shift_hours: set one or the other",
-                ));
+        let rotation = match &team.ical {
+            Some(path) => {
+                if !team.members.is_empty() || team.start.is_some() || team.shift_hours.is_some() {
+                    return Err(invalid(
+                        name,
+                        "`ical` replaces members, start and shift_hours: set one or the other",
+                    ));
+                }
+                let shifts = read_calendar(path, &zone).map_err(|reason| {
+                    invalid(name, format!("ical {}: {reason}", path.display()))
+                })?;
+                Rotation::listed(name, shifts, zone, overrides)
             }
-            let shifts = read_calendar(path, &zone)
-                .map_err(|reason| invalid(name, format!("ical {}: {reason}", path.display())))?;
-            let rotation = Rotation::listed(name, shifts, zone, overrides)
-                .map_err(|error| ConfigError::OnCall(error.to_string()))?;
-            if let Some(room) = team.handoff_room {
-                handoffs.push(Handoff {
-                    team: team.team.clone(),
-                    room,
-                });
+            None => {
+                let start = timestamp(
+                    "start",
+                    team.start.as_deref().ok_or_else(|| {
+                        invalid(name, "needs `start`, its first handoff (RFC 3339)")
+                    })?,
+                )?;
+                let hours = team.shift_hours.unwrap_or(DEFAULT_SHIFT_HOURS);
+                Rotation::new(name, team.members, start, hours, zone, overrides)
             }
-            rotations.push(rotation);
-            continue;
         }
-        let start = timestamp(
-            "start",
-            team.start
-                .as_deref()
-                .ok_or_else(|| invalid(name, "needs `start`, its first handoff (RFC 3339)"))?,
-        )?;
-        let rotation = Rotation::new(
-            name,
-            team.members,
-            start,
-            team.shift_hours.unwrap_or(DEFAULT_SHIFT_HOURS),
-            zone,
-            overrides,
-        )
         .map_err(|error| ConfigError::OnCall(error.to_string()))?;
         if let Some(room) = team.handoff_room {
             handoffs.push(Handoff {

@@ -97,21 +97,17 @@ pub async fn route(
     if age > bot.config.commands.max_age || !bot.config.access.allows(sender) {
         return Ok(());
     }
-    let Some(record) = bot.store.incident(room.room_id()).await? else {
-        return Ok(());
-    };
-    if !record.incident.status.is_open() {
-        return Ok(());
-    }
+    // Only a matching word costs a read of the store: this runs for every message.
     for route in &bot.config.routes {
         let Some(keyword) = route.matches(text) else {
             continue;
         };
+        // Read again for each route: the one before may have stored its turn.
         let Some(record) = bot.store.incident(room.room_id()).await? else {
             return Ok(());
         };
         let argument = route.page_argument();
-        if record.routed.contains(&argument) {
+        if !record.incident.status.is_open() || record.routed.contains(&argument) {
             continue;
         }
         let change = Change {
