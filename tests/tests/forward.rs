@@ -88,7 +88,7 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     let bot = OwnedUserId::try_from(desk.bot.user_id.as_str())?;
 
     // Public to public, with a file; two people react, one copy.
-    let (source, _) = room(alice, &bot, &[&bob, &carol], true).await?;
+    let (source, source_alias) = room(alice, &bot, &[&bob, &carol], true).await?;
     let (target, target_alias) = room(alice, &bot, &[&bob], true).await?;
     let answer = desk
         .command(
@@ -187,8 +187,17 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     let reason = refused(&desk, alice, &incident.room, note.as_str()).await?;
     assert!(reason.contains("no shared partner room"), "{reason}");
 
-    // A restart, and a third reaction: still one copy of each.
+    // A restart, and a third reaction: still one copy of each. The restart also brings a
+    // configured rule for the source room.
     desk.bot.terminate().await?;
+    let config = std::fs::read_to_string(&desk.bot.config)?;
+    std::fs::write(
+        &desk.bot.config,
+        format!(
+            "{config}\n[[forward]]\nemoji = \"📣\"\nto = \"{target_alias}\"\nfrom = [\"{}*\"]\n",
+            source_alias.split(':').next().unwrap_or_default()
+        ),
+    )?;
     desk.bot.start().await?;
     let alice = &desk.alice;
     carol.react(&source, text.as_str(), "📝").await?;
@@ -307,5 +316,42 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
+    // The configured rule forwards from the room its `from` names; the list says so.
+    let announced = bob.send_text(&source, "maintenance tonight").await?;
+    bob.react(&source, announced.as_str(), "📣").await?;
+    alice
+        .wait_for_event(&target, "the configured rule's copy", |event| {
+            body(event).ends_with("maintenance tonight")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    let rules = desk
+        .command(alice, &source, "!inc forward list", "✅")
+        .await?;
+    assert!(
+        rules.contains("📣 → ") && rules.contains("(configured)"),
+        "{rules}"
+    );
+
+    // A room's rule removed forwards nothing more.
+    let answer = desk
+        .command(alice, &source, "!inc forward remove 📝", "✅")
+        .await?;
+    assert!(answer.contains("no longer forwards"), "{answer}");
+    let refusal = desk
+        .command(alice, &source, "!inc forward remove 📝", "❓")
+        .await?;
+    assert!(refusal.contains("has no rule for 📝"), "{refusal}");
+    let after = bob.send_text(&source, "not for the target").await?;
+    alice.react(&source, after.as_str(), "📝").await?;
+    desk.command(alice, &source, "!inc forward list", "✅")
+        .await?;
+    assert!(
+        !alice
+            .events(&target)
+            .iter()
+            .any(|event| body(event).contains("not for the target")),
+        "a removed rule still forwarded"
+    );
     Ok(())
 }
