@@ -143,6 +143,15 @@ const HEADLINE_UPDATES: usize = 3;
 /// latest updates appended under it, oldest first.
 pub fn headline(record: &IncidentRecord) -> String {
     let incident = &record.incident;
+    if incident.private {
+        // No title, no link, no names, no updates: announcements are read by everyone.
+        return format!(
+            "{} Private incident {} declared ({})",
+            status_mark(incident.status),
+            incident.number,
+            incident.severity
+        );
+    }
     let mut text = format!(
         "{} {} **[{} · {} · {}]({})** · {} · 🚑 {}",
         status_mark(incident.status),
@@ -169,6 +178,18 @@ pub fn headline(record: &IncidentRecord) -> String {
 /// One line of `!inc list`.
 pub fn list_line(record: &IncidentRecord) -> String {
     let incident = &record.incident;
+    if incident.private {
+        return format!(
+            "- {} {} 🔒 [{}]({}) · {} · {} · 🚑 {}",
+            status_mark(incident.status),
+            incident.severity.emoji(),
+            incident.number,
+            permalink(&record.alias),
+            incident.severity,
+            incident.status,
+            incident.commander
+        );
+    }
     format!(
         "- {} {} [{}]({}) · {} · {} · {} · 🚑 {}",
         status_mark(incident.status),

@@ -645,6 +645,19 @@ impl Incident {
         topic
     }
 
+    /// What the room's `org.brigade.incident` state shows. Room state is not encrypted: a
+    /// private incident's state leaves out the title, the summary and the timeline, which live
+    /// only in the room's encrypted messages (and the bot's store).
+    pub fn in_state(&self) -> Self {
+        let mut shown = self.clone();
+        if self.private {
+            shown.title.clear();
+            shown.summary.clear();
+            shown.timeline.clear();
+        }
+        shown
+    }
+
     /// The localpart of the room alias: `inc-YYYYMMDD-N-slug` (`inc-YYYYMMDD-N` when private).
     pub fn alias_localpart(&self, date_yyyymmdd: &str) -> String {
         let base = format!("inc-{date_yyyymmdd}-{}", self.number.0);
@@ -903,7 +916,15 @@ mod tests {
             .expect("resolved");
         assert_eq!(incident.room_name(), "✅ INC-42 · SEV2 · Checkout latency");
 
+        assert_eq!(incident.in_state(), incident, "an open incident shows all");
+
         incident.private = true;
+        let state = incident.in_state();
+        assert!(state.title.is_empty() && state.summary.is_empty() && state.timeline.is_empty());
+        assert_eq!(
+            (state.number, state.status),
+            (incident.number, incident.status)
+        );
         assert_eq!(incident.room_name(), "🔒 INC-42 · SEV2");
         assert_eq!(incident.topic(), "🚑 @alice:example.org · SEV2 · resolved");
         assert_eq!(incident.alias_localpart("20261128"), "inc-20261128-42");

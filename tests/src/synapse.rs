@@ -281,6 +281,23 @@ impl Homeserver {
         Ok(response.json().await?)
     }
 
+    /// Whether `needle` is anywhere in the homeserver's SQLite database, write-ahead log
+    /// included: what an operator with the database could read.
+    pub fn database_contains(&self, needle: &str) -> Result<bool> {
+        let needle = needle.as_bytes();
+        for file in ["homeserver.db", "homeserver.db-wal"] {
+            let bytes = match fs::read(self.dir.join(file)) {
+                Ok(bytes) => bytes,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(error.into()),
+            };
+            if bytes.windows(needle.len()).any(|window| window == needle) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The stdout/stderr log, for failure messages.
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("stdout.log")

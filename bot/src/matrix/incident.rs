@@ -19,7 +19,7 @@ use matrix_sdk::{
         api::{
             client::{
                 room::{
-                    create_room::v3::{Request as CreateRoomRequest, RoomPreset},
+                    create_room::v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
                     Visibility,
                 },
                 state::get_state_event_for_key,
@@ -115,7 +115,7 @@ pub async fn run(
     match command {
         Command::Help { topic } => Ok(commands::help(topic.as_deref())),
         Command::Declare(args) => declare(bot, cause, sender, sent, args).await,
-        Command::List { all } => list(bot, all).await,
+        Command::List { all } => list(bot, sender, all).await,
         Command::Forward(args) => super::forward::command(bot, room, sender, args).await,
         Command::OnCall(team) => {
             let now = oncall::timestamp(bot.clock.now_millis());
@@ -168,12 +168,7 @@ async fn declare(
         },
         None => config.types[0].clone(),
     };
-    if args.private || config.private_types.contains(&kind) {
-        return Ok(Answer::Refused(format!(
-            "private incidents (--private, or type {}) are not available in this version yet; declare it with another --type",
-            config.private_types.join(", ")
-        )));
-    }
+    let private = args.private || config.private_types.contains(&kind);
     let started = args.started.map(|(hours, minutes)| {
         // The given time on the day of the command, or the day before if that is still to come.
         let day = sent - sent % DAY_MILLIS;
@@ -189,7 +184,7 @@ async fn declare(
         title: args.title,
         severity: args.severity.unwrap_or(config.default_severity),
         kind,
-        private: false,
+        private,
         declarer: declarer.to_owned(),
         started,
     };
@@ -228,8 +223,13 @@ async fn declare(
     // A title that calls for specialists: the suggestion is in the room when the declarer comes.
     super::ask::route(bot, &room, cause, declarer, sent, &record.incident.title).await?;
 
+    let private = if record.incident.private {
+        " It is private: end-to-end encrypted, on this server only, invitation only; its title and summary stay inside it."
+    } else {
+        ""
+    };
     Ok(Answer::Done(Some(format!(
-        "Declared **{}**: [{}]({}). You are in command and invited to the room.",
+        "Declared **{}**: [{}]({}). You are in command and invited to the room.{private}",
         record.incident.number,
         record.alias,
         render::permalink(&record.alias)
@@ -313,6 +313,11 @@ async fn create_room(
 /// parent, the `org.brigade.incident` state, a server ACL admitting only `allowed` servers, and
 /// the commander's invitation. `creator` is the bot; from room version 12 on it is above
 /// everyone without being listed.
+///
+/// A private incident's room (§6) is end-to-end encrypted from its first event, never
+/// federated, joined by invitation only (and only the commander invites), shows each member
+/// only what was said after they joined, and stays out of the space; its state carries no
+/// title or summary.
 pub fn room_request(
     incident: &Incident,
     alias: &RoomAliasId,
@@ -338,7 +343,7 @@ pub fn room_request(
         "users_default": RESPONDER_LEVEL,
         "events_default": 0,
         "state_default": COMMANDER_LEVEL,
-        "invite": ROLE_LEVEL,
+        "invite": if incident.private { COMMANDER_LEVEL } else { ROLE_LEVEL },
         "kick": COMMANDER_LEVEL,
         "ban": COMMANDER_LEVEL,
         "redact": ROLE_LEVEL,
@@ -354,29 +359,51 @@ pub fn room_request(
         },
     });
     let server = creator.server_name();
-    let initial_state = [
-        json!({
-            "type": "m.room.join_rules",
-            "state_key": "",
-            // Members of the Incidents space join from the space; anyone else is invited.
-            "content": {
-                "join_rule": "restricted",
-                "allow": [{ "type": "m.room_membership", "room_id": space }],
-            },
-        }),
-        json!({
-            "type": "m.room.history_visibility",
-            "state_key": "",
-            "content": { "history_visibility": "shared" },
-        }),
-        json!({
-            "type": "m.space.parent",
-            "state_key": space,
-            "content": { "via": [server], "canonical": true },
-        }),
-        json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident }),
+    let mut initial_state = vec![
+        json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident.in_state() }),
         super::rooms::server_acl(server, allowed),
     ];
+    if incident.private {
+        initial_state.extend([
+            json!({
+                "type": "m.room.join_rules",
+                "state_key": "",
+                "content": { "join_rule": "invite" },
+            }),
+            json!({
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": { "history_visibility": "joined" },
+            }),
+            json!({
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": { "algorithm": "m.megolm.v1.aes-sha2" },
+            }),
+        ]);
+    } else {
+        initial_state.extend([
+            json!({
+                "type": "m.room.join_rules",
+                "state_key": "",
+                // Members of the Incidents space join from the space; anyone else is invited.
+                "content": {
+                    "join_rule": "restricted",
+                    "allow": [{ "type": "m.room_membership", "room_id": space }],
+                },
+            }),
+            json!({
+                "type": "m.room.history_visibility",
+                "state_key": "",
+                "content": { "history_visibility": "shared" },
+            }),
+            json!({
+                "type": "m.space.parent",
+                "state_key": space,
+                "content": { "via": [server], "canonical": true },
+            }),
+        ]);
+    }
 
     let mut request = CreateRoomRequest::new();
     request.name = Some(incident.room_name());
@@ -387,6 +414,12 @@ pub fn room_request(
     request.room_version = Some(version.clone());
     request.invite = vec![incident.commander.clone()];
     request.power_level_content_override = Some(Raw::new(&levels)?.cast_unchecked());
+    if incident.private {
+        // Fixed at creation: no other homeserver ever takes part in the room.
+        let mut creation = CreationContent::new();
+        creation.federate = false;
+        request.creation_content = Some(Raw::new(&creation)?);
+    }
     request.initial_state = initial_state
         .iter()
         .map(|event| Raw::new(event).map(Raw::cast_unchecked))
@@ -394,14 +427,26 @@ pub fn room_request(
     Ok(request)
 }
 
-async fn list(bot: &Bot, all: bool) -> Result<Answer, ActionError> {
+/// `!inc list`: a private incident is listed only to its members, and without its title (the
+/// list may be asked for in a room the incident's members do not share).
+async fn list(bot: &Bot, asker: &UserId, all: bool) -> Result<Answer, ActionError> {
     let incidents = bot.store.incidents().await?;
-    let shown: Vec<String> = incidents
-        .iter()
-        .rev()
-        .filter(|record| all || record.incident.status.is_open())
-        .map(render::list_line)
-        .collect();
+    let mut shown = Vec::new();
+    for record in incidents.iter().rev() {
+        if !all && !record.incident.status.is_open() {
+            continue;
+        }
+        if record.incident.private {
+            let member = match bot.client.get_room(&record.room_id) {
+                Some(room) => is_joined(&room, asker).await?,
+                None => false,
+            };
+            if !member {
+                continue;
+            }
+        }
+        shown.push(render::list_line(record));
+    }
     if shown.is_empty() {
         let none = if all {
             "No incidents yet."
@@ -527,7 +572,11 @@ impl Change<'_> {
             }
             Command::Update(text) => {
                 update = Some(text);
-                "Update posted here and on the headline".to_owned()
+                if incident.private {
+                    "Update posted here (a private incident's headline shows no updates)".to_owned()
+                } else {
+                    "Update posted here and on the headline".to_owned()
+                }
             }
             Command::Summary(text) => {
                 if incident.status == Status::Closed {

@@ -65,7 +65,10 @@ pub async fn close(
     let bot = change.bot;
     let text = render(change, &next, Edition::Final).await?;
     post(change.room, &next, &text, change.cause, "postmortem-final").await?;
+    let private = next.incident.private;
     match bot.client.get_room(&bot.rooms.postmortems) {
+        // A private incident's report stays in its encrypted room.
+        _ if private => {}
         Some(postmortems) => {
             post(
                 &postmortems,
@@ -80,8 +83,13 @@ pub async fn close(
             warn!("the bot is not in the postmortems room: the report is only in the incident room")
         }
     }
+    let posted = if private {
+        "here only (a private incident's report stays in its encrypted room)"
+    } else {
+        "here and in #postmortems"
+    };
     let answer = format!(
-        "Closed {}: the postmortem is posted here and in #postmortems; the room is read-only now, its history kept",
+        "Closed {}: the postmortem is posted {posted}; the room is read-only now, its history kept",
         next.incident.number
     );
     change.commit(next, Some(answer.clone())).await?;

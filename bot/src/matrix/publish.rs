@@ -26,7 +26,7 @@ use matrix_sdk::{
         },
         Int, OwnedEventId, OwnedRoomId, RoomId,
     },
-    Room,
+    Room, RoomMemberships,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -209,16 +209,27 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         Ok::<_, ActionError>(())
     };
     let state = async {
-        if !fresh && before != Some(incident) {
-            room.send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(incident)?)
+        let shown = incident.in_state();
+        if !fresh && before.map(Incident::in_state) != Some(shown.clone()) {
+            room.send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(shown)?)
                 .await?;
         }
         Ok::<_, ActionError>(())
     };
-    let summary = summary(&room, &record);
+    let summary = async {
+        // A private room shows each member only what was said after they joined: a summary
+        // posted before anyone but the bot is there would be read by no one. The first join
+        // brings it ([`summary_after_join`]).
+        if incident.private && record.summary_event.is_none() && !someone_joined(bot, &room).await?
+        {
+            return Ok(None);
+        }
+        summary(&room, &record).await
+    };
     let headline = headline(bot, &record);
     let space = async {
-        if new {
+        // A private room stays out of the space, where its members' names would show.
+        if new && !incident.private {
             if let Some(space) = bot.client.get_room(&bot.rooms.space) {
                 let via = vec![bot.config.matrix.user_id.server_name().to_owned()];
                 space
@@ -232,7 +243,7 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         let closing = incident.status == Status::Closed
             && before.is_some_and(|before| before.status != Status::Closed);
         if closing {
-            archive(bot, room_id).await?;
+            archive(bot, room_id, incident.private).await?;
         }
         Ok::<_, ActionError>(())
     };
@@ -286,7 +297,7 @@ const CLOSED_LEVEL: i32 = 100;
 
 /// Makes a closed incident's room read-only and moves it from the Incidents space to its
 /// archive.
-async fn archive(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
+async fn archive(bot: &Bot, room_id: &RoomId, private: bool) -> Result<(), ActionError> {
     let via = vec![bot.config.matrix.user_id.server_name().to_owned()];
     let rooms = &bot.rooms;
     let known = |id: &RoomId| {
@@ -294,12 +305,13 @@ async fn archive(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
             .get_room(id)
             .ok_or_else(|| ActionError::UnknownRoom(id.to_owned()))
     };
-    let (space, archive, room) = (
-        known(&rooms.space)?,
-        known(&rooms.archive)?,
-        known(room_id)?,
-    );
+    let room = known(room_id)?;
     read_only(bot, &room).await?;
+    if private {
+        // Never in the space, so not in its archive either.
+        return Ok(());
+    }
+    let (space, archive) = (known(&rooms.space)?, known(&rooms.archive)?);
     archive
         .send_state_event_for_key(room_id, SpaceChildEventContent::new(via.clone()))
         .await?;
@@ -340,6 +352,28 @@ async fn summary(
             .await?;
     }
     Ok(posted)
+}
+
+/// Someone joined `room`: a private incident's summary, held back until someone could read it,
+/// is posted and pinned now. The caller holds the records lock.
+pub async fn summary_after_join(bot: &Bot, room: &Room) -> Result<(), ActionError> {
+    let Some(mut record) = bot.store.incident(room.room_id()).await? else {
+        return Ok(());
+    };
+    if !record.incident.private || record.summary_event.is_some() {
+        return Ok(());
+    }
+    record.summary_event = summary(room, &record).await?;
+    bot.store.save_incident(&record).await?;
+    Ok(())
+}
+
+/// Whether anyone but the bot has joined `room`.
+async fn someone_joined(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
+    let members = room.members(RoomMemberships::JOIN).await?;
+    Ok(members
+        .iter()
+        .any(|member| member.user_id() != bot.config.matrix.user_id))
 }
 
 /// Posts the headline of a new incident in announcements, or edits it; returns a newly posted

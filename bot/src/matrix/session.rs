@@ -10,7 +10,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use matrix_sdk::{authentication::matrix::MatrixSession, ruma::api::error::ErrorKind, Client};
+use matrix_sdk::{
+    authentication::matrix::MatrixSession,
+    ruma::api::{client::uiaa, error::ErrorKind},
+    Client,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -67,8 +71,55 @@ struct SavedSession {
     session: MatrixSession,
 }
 
-/// A logged-in client, restored from `storage.path` when a session is there.
+/// A logged-in client, restored from `storage.path` when a session is there, whose device is
+/// signed by the bot's own cross-signing identity.
 pub async fn connect(config: &Config) -> Result<Client, SessionError> {
+    let client = log_in(config).await?;
+    cross_sign(&client, config).await;
+    Ok(client)
+}
+
+/// Makes the bot's device verified by its owner, as Element shows it: the first start creates
+/// the bot's cross-signing identity (with its password when the homeserver asks) and signs the
+/// device with it; later starts find the keys in the crypto store. A homeserver that wants
+/// another kind of authentication leaves the device unverified, which is logged; encryption
+/// works either way.
+async fn cross_sign(client: &Client, config: &Config) {
+    let encryption = client.encryption();
+    if encryption
+        .cross_signing_status()
+        .await
+        .is_some_and(|status| status.is_complete())
+    {
+        return;
+    }
+    let result = match encryption.bootstrap_cross_signing(None).await {
+        Err(error) => match error.as_uiaa_response() {
+            Some(asked) => {
+                let mut password = uiaa::Password::new(
+                    uiaa::UserIdentifier::Matrix(uiaa::MatrixUserIdentifier::new(
+                        config.matrix.user_id.to_string(),
+                    )),
+                    config.matrix.password.expose().to_owned(),
+                );
+                password.session = asked.session.clone();
+                encryption
+                    .bootstrap_cross_signing(Some(uiaa::AuthData::Password(password)))
+                    .await
+            }
+            None => Err(error),
+        },
+        done => done,
+    };
+    match result {
+        Ok(()) => info!("cross-signing identity created; this device is signed by it"),
+        Err(error) => {
+            warn!(%error, "could not set up cross-signing: Element will show the bot's device as unverified")
+        }
+    }
+}
+
+async fn log_in(config: &Config) -> Result<Client, SessionError> {
     let dir = &config.storage.path;
     std::fs::create_dir_all(dir).map_err(|source| SessionError::File {
         path: dir.clone(),
@@ -172,6 +223,9 @@ async fn build_client(
     Ok(Client::builder()
         .homeserver_url(homeserver_url)
         .sqlite_store(store_path, Some(passphrase))
+        // Inviting someone must not hand them the keys to what was said before: a private
+        // incident's room shows members only what was said after they joined (SPEC §6).
+        .with_enable_share_history_on_invite(false)
         .build()
         .await
         .map_err(Box::new)?)

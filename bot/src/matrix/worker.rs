@@ -10,10 +10,12 @@ use matrix_sdk::{
     ruma::{
         events::{
             room::{
+                member::MembershipState,
                 message::{OriginalSyncRoomMessageEvent, Relation},
                 redaction::SyncRoomRedactionEvent,
             },
-            AnySyncMessageLikeEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+            AnySyncMessageLikeEvent, AnySyncStateEvent, AnySyncTimelineEvent, SyncMessageLikeEvent,
+            SyncStateEvent,
         },
         serde::Raw,
         OwnedRoomId,
@@ -25,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    ask, command, forward, handoffs, incident::ActionError, invites, reaction, reminders,
+    ask, command, forward, handoffs, incident::ActionError, invites, publish, reaction, reminders,
     responder, sync, timeline, Bot,
 };
 
@@ -202,6 +204,11 @@ async fn handle_event(
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomRedaction(
                 SyncRoomRedactionEvent::Original(redaction),
             )) => worth_retrying(timeline::redacted(bot, &room, redaction).await),
+            AnySyncTimelineEvent::State(AnySyncStateEvent::RoomMember(
+                SyncStateEvent::Original(member),
+            )) if member.content.membership == MembershipState::Join => {
+                worth_retrying(publish::summary_after_join(bot, &room).await)
+            }
             _ => None,
         };
         drop(records);

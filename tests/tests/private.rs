@@ -1,0 +1,264 @@
+//! End-to-end: a private security incident in an end-to-end encrypted room. The declarer is a
+//! matrix-sdk client with encryption, as Element is; the homeserver's database is searched for
+//! what was said. Real Synapse, two homeservers.
+
+#![recursion_limit = "256"]
+
+use std::path::Path;
+
+use anyhow::{ensure, Context, Result};
+use brigade_tests::{
+    client::{body, is_reaction, TestUser},
+    desk::{incident_state, name, summary, topic, until, Desk},
+    servers::shared as servers,
+    synapse::random_string,
+};
+use matrix_sdk::ruma::{OwnedRoomId, RoomId};
+use serde_json::Value;
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// The title's words, none of which may show outside the encrypted messages.
+const TITLE: &str = "Leaked signing key on buildhost";
+
+/// Whether `text` holds any word of [`TITLE`].
+fn shows_title(text: &str) -> bool {
+    ["Leaked", "signing", "buildhost"]
+        .iter()
+        .any(|word| text.contains(word))
+}
+
+/// Whether the last event `user` saw of `room` with `id` arrived encrypted: matrix-sdk keeps
+/// what the homeserver sent beside the decrypted event, so the timeline JSON has the clear type
+/// while the homeserver only ever had `m.room.encrypted`.
+async fn sent_encrypted(user: &TestUser, room: &RoomId, id: &str) -> Result<bool> {
+    let token = user.client.access_token().context("no access token")?;
+    let url = format!(
+        "{}_matrix/client/v3/rooms/{room}/event/{id}",
+        user.client.homeserver()
+    );
+    let event: Value = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(event["type"] == "m.room.encrypted" && event["content"]["ciphertext"].is_string())
+}
+
+async fn answered(desk: &Desk, room: &RoomId, command: &str) -> Result<String> {
+    desk.command(&desk.alice, room, command, "✅").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let (hs, partner) = (&servers().first, &servers().second);
+    let alice = &desk.alice;
+
+    // `security` is private by default; `--private` makes any type private.
+    let incident = desk
+        .declare(&format!("{TITLE} --type security --sev 1"))
+        .await?;
+    let room: OwnedRoomId = incident.room.clone();
+    ensure!(
+        !incident.alias.contains("leaked"),
+        "the alias shows the title: {}",
+        incident.alias
+    );
+
+    // The room: encrypted, unfederated, invitation only, members see only what follows their
+    // join, and the commander alone invites.
+    let encryption = alice
+        .state(&room, "m.room.encryption", "")
+        .await?
+        .context("no m.room.encryption")?;
+    ensure!(encryption["algorithm"] == "m.megolm.v1.aes-sha2");
+    let create = alice
+        .state(&room, "m.room.create", "")
+        .await?
+        .context("no m.room.create")?;
+    ensure!(create["m.federate"] == false, "federated: {create}");
+    let rules = alice.state(&room, "m.room.join_rules", "").await?;
+    ensure!(rules.is_some_and(|rules| rules["join_rule"] == "invite"));
+    let visibility = alice.state(&room, "m.room.history_visibility", "").await?;
+    ensure!(visibility.is_some_and(|visibility| visibility["history_visibility"] == "joined"));
+    let levels = alice
+        .state(&room, "m.room.power_levels", "")
+        .await?
+        .context("no power levels")?;
+    ensure!(levels["invite"] == 100, "invite level: {levels}");
+    let parent = alice
+        .state(&desk.space, "m.space.child", room.as_str())
+        .await?;
+    ensure!(
+        parent.is_none_or(|child| child.as_object().is_none_or(|child| child.is_empty())),
+        "the private room is listed in the space"
+    );
+
+    // The pinned summary holds the title, and arrived encrypted.
+    let (summary_id, summary_text) = summary(alice, &room).await?;
+    ensure!(summary_text.contains(TITLE), "summary: {summary_text}");
+    ensure!(sent_encrypted(alice, &room, &summary_id).await?);
+
+    // Room state is clear text: it holds no title.
+    let shown = [
+        name(alice, &room).await?,
+        topic(alice, &room).await?,
+        incident_state(alice, &room).await?.to_string(),
+    ];
+    for text in &shown {
+        ensure!(!shows_title(text), "room state shows the title: {text}");
+    }
+    ensure!(shown[0].starts_with("🔒 INC-"), "name: {}", shown[0]);
+    let number = shown[0]
+        .split(' ')
+        .nth(1)
+        .context("no number in the name")?
+        .to_owned();
+
+    // The headline says only that a private incident was declared.
+    let headline = until(
+        "the private headline",
+        || async {
+            Ok(desk
+                .bot_posts(alice, &desk.announcements)
+                .into_iter()
+                .map(|event| body(&event).to_owned())
+                .find(|text| text.contains(&format!("{number} declared"))))
+        },
+        Option::is_some,
+    )
+    .await?
+    .unwrap_or_default();
+    ensure!(
+        headline.ends_with(&format!("Private incident {number} declared (SEV1)")),
+        "headline: {headline}"
+    );
+    ensure!(!shows_title(&headline) && !headline.contains("#inc-") && !headline.contains('@'));
+
+    // Commands, answers and 📌, all encrypted both ways.
+    let phrase = format!("canary-{}", random_string(12));
+    let answer = answered(
+        &desk,
+        &room,
+        &format!("!inc update Rotated the key, {phrase}"),
+    )
+    .await?;
+    ensure!(answer.contains("Update"), "update answer: {answer}");
+    let said = alice
+        .send_text(&room, &format!("The attacker used {phrase}-two"))
+        .await?;
+    alice.react(&room, said.as_str(), "📌").await?;
+    alice
+        .wait_for_event(&room, "the bot's 📌", |event| {
+            is_reaction(event, desk.bot_id(), said.as_str(), "📌")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    let timeline = answered(&desk, &room, "!inc timeline").await?;
+    ensure!(
+        timeline.contains(&format!("{phrase}-two")),
+        "timeline: {timeline}"
+    );
+    ensure!(sent_encrypted(alice, &room, said.as_str()).await?);
+
+    // The bot's device is verified by its owner: signed by the bot's cross-signing identity.
+    let devices = alice
+        .client
+        .encryption()
+        .get_user_devices(desk.bot_id())
+        .await?;
+    let bot_devices: Vec<_> = devices.devices().collect();
+    ensure!(!bot_devices.is_empty(), "no device of the bot");
+    ensure!(
+        bot_devices
+            .iter()
+            .all(|device| device.is_cross_signed_by_owner()),
+        "the bot's device is not signed by its own identity"
+    );
+
+    // `!inc list`: listed to its members without its title, and not at all to others.
+    let listed = answered(&desk, &desk.triage, "!inc list").await?;
+    ensure!(
+        listed.contains(&number) && !shows_title(&listed),
+        "list: {listed}"
+    );
+    let bob = TestUser::register(hs, "bob").await?;
+    bob.join(&format!(
+        "#{}-triage:{}",
+        desk.bot.rooms_prefix, hs.server_name
+    ))
+    .await?;
+    let listed = desk.command(&bob, &desk.triage, "!inc list", "✅").await?;
+    ensure!(
+        !listed.contains(&number),
+        "listed to a non-member: {listed}"
+    );
+
+    // Fenced: a user not invited cannot join; a user of another homeserver can neither be
+    // invited nor join.
+    let joined = bob.client.join_room_by_id(&room).await;
+    ensure!(joined.is_err(), "an uninvited user joined");
+    let carol = TestUser::register(partner, "carol").await?;
+    let invited = alice
+        .client
+        .get_room(&room)
+        .context("alice's room")?
+        .invite_user_by_id(&carol.user_id)
+        .await;
+    let refusal = invited.err().context("a remote user was invited")?;
+    ensure!(
+        refusal
+            .as_client_api_error()
+            .is_some_and(|error| error.status_code.as_u16() == 403),
+        "inviting a remote user: {refusal}"
+    );
+    let via = [hs.server_name.as_str().try_into()?];
+    ensure!(
+        carol
+            .client
+            .join_room_by_id_or_alias((&*room).into(), &via)
+            .await
+            .is_err(),
+        "a remote user joined"
+    );
+
+    // The homeserver never had the clear text of what was said in the private room, while it
+    // has what is said in an open incident.
+    ensure!(
+        !hs.database_contains(&phrase)?,
+        "the homeserver's database holds a message of the private room"
+    );
+    let open = desk.declare("Slow dashboards").await?;
+    let open_phrase = format!("canary-{}", random_string(12));
+    alice.send_text(&open.room, &open_phrase).await?;
+    until(
+        "the open room's message in the database",
+        || async { hs.database_contains(&open_phrase) },
+        |found| *found,
+    )
+    .await?;
+
+    // After a restart, the bot still decrypts what is said and answers in the encrypted room.
+    desk.bot.kill()?;
+    desk.bot.start().await?;
+    let answer = answered(&desk, &room, "!inc status identified").await?;
+    ensure!(answer.contains("identified"), "status answer: {answer}");
+    let answer = answered(&desk, &room, "!inc status resolved").await?;
+    ensure!(answer.contains("resolved"), "status answer: {answer}");
+    let closed = answered(&desk, &room, "!inc close").await?;
+    ensure!(closed.contains("here only"), "close answer: {closed}");
+    let state = until(
+        "the closed state",
+        || incident_state(&desk.alice, &room),
+        |state| state["status"] == "closed",
+    )
+    .await?;
+    ensure!(!shows_title(&state.to_string()), "closed state: {state}");
+    Ok(())
+}
