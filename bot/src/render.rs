@@ -130,7 +130,11 @@ pub fn summary(record: &IncidentRecord) -> String {
             escape(&update.text)
         ));
     }
-    if incident.status.is_open() {
+    if let Some(private) = &incident.continued_in {
+        text.push_str(&format!(
+            "\n\n🔒 **Continued in a private room:** {private}. Members of it see only what is said after they join; ask the commander for an invitation."
+        ));
+    } else if incident.status.is_open() {
         text.push_str("\n\nReact 👀 if you are looking into it, 🚑 to take command.");
     }
     text

@@ -279,6 +279,9 @@ pub struct Incident {
     /// What happened, oldest first: declaration, changes, pages, updates, follow-ups.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<Entry>,
+    /// The private room this incident went on in (`!inc private`); this room keeps the pointer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued_in: Option<OwnedRoomAliasId>,
 }
 
 /// A status update: what people outside the room are told.
@@ -438,6 +441,7 @@ impl Incident {
                 ..Timestamps::default()
             },
             timeline: vec![declared],
+            continued_in: None,
         })
     }
 
@@ -592,10 +596,13 @@ impl Incident {
     }
 
     /// When the next status update is due, if one is due at all: `every` after the last update
-    /// (or the declaration), while the incident is open and not yet mitigated.
+    /// (or the declaration), while the incident is open, not yet mitigated and not continued in a
+    /// private room.
     pub fn update_due(&self, every: Option<std::time::Duration>) -> Option<u64> {
         let every = u64::try_from(every?.as_millis()).ok()?;
-        if !matches!(self.status, Status::Investigating | Status::Identified) {
+        if self.continued_in.is_some()
+            || !matches!(self.status, Status::Investigating | Status::Identified)
+        {
             return None;
         }
         let last = self

@@ -77,6 +77,23 @@ impl Desk {
         Ok(body(&answer).to_owned())
     }
 
+    /// Waits for the bot's ❓ on `message` (a reaction refused, not a command) and its threaded
+    /// reason; returns the reason.
+    pub async fn refusal(&self, user: &TestUser, room: &RoomId, message: &str) -> Result<String> {
+        let bot = self.bot_id();
+        user.wait_for_event(room, "❓ on the message", |event| {
+            is_reaction(event, bot, message, "❓")
+        })
+        .await
+        .with_context(|| self.bot.log())?;
+        let reason = user
+            .wait_for_event(room, "the reason", |event| {
+                is_thread_reply(event, bot, message)
+            })
+            .await?;
+        Ok(body(&reason).to_owned())
+    }
+
     /// Declares an incident from triage as Alice, joins its room, and returns it.
     pub async fn declare(&self, arguments: &str) -> Result<Incident> {
         let answer = self

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use brigade_tests::{
-    client::{body, is_reaction, is_thread_reply, TestUser},
+    client::{body, TestUser},
     desk::Desk,
     servers::shared as servers,
     synapse::random_string,
@@ -60,22 +60,6 @@ fn copies(user: &TestUser, room: &RoomId) -> Vec<Value> {
         .into_iter()
         .filter(|event| !event["content"]["org.brigade.forwarded"].is_null())
         .collect()
-}
-
-/// Waits for the bot's ❓ on `message` and its threaded reason; returns the reason.
-async fn refused(desk: &Desk, user: &TestUser, room: &RoomId, message: &str) -> Result<String> {
-    let bot = desk.bot_id().to_owned();
-    user.wait_for_event(room, "❓ on the message", |event| {
-        is_reaction(event, &bot, message, "❓")
-    })
-    .await
-    .with_context(|| desk.bot.log())?;
-    let reason = user
-        .wait_for_event(room, "the reason", |event| {
-            is_thread_reply(event, &bot, message)
-        })
-        .await?;
-    Ok(body(&reason).to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +168,7 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     let incident = desk.declare("Certificate expiry").await?;
     let note = alice.send_text(&incident.room, "for the partner").await?;
     alice.react(&incident.room, note.as_str(), "📤").await?;
-    let reason = refused(&desk, alice, &incident.room, note.as_str()).await?;
+    let reason = desk.refusal(alice, &incident.room, note.as_str()).await?;
     assert!(reason.contains("no shared partner room"), "{reason}");
 
     // A restart, and a third reaction: still one copy of each. The restart also brings a
@@ -221,7 +205,7 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     // The reactor must be in the target: Carol is not.
     let aside = bob.send_text(&source, "for the record").await?;
     carol.react(&source, aside.as_str(), "📝").await?;
-    let reason = refused(&desk, alice, &source, aside.as_str()).await?;
+    let reason = desk.refusal(alice, &source, aside.as_str()).await?;
     assert!(reason.contains("is not in"), "{reason}");
 
     // Private to public: the target has people who are not in the private room.
@@ -235,7 +219,7 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     .await?;
     let secret = alice.send_text(&private, "the private detail").await?;
     alice.react(&private, secret.as_str(), "📝").await?;
-    let reason = refused(&desk, alice, &private, secret.as_str()).await?;
+    let reason = desk.refusal(alice, &private, secret.as_str()).await?;
     assert!(
         reason.contains("members who are not in this room")
             && reason.contains(bob.user_id.as_str()),

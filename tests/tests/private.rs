@@ -13,7 +13,13 @@ use brigade_tests::{
     servers::shared as servers,
     synapse::random_string,
 };
-use matrix_sdk::ruma::{OwnedRoomId, RoomId};
+use matrix_sdk::{
+    media::{MediaFormat, MediaRequestParameters},
+    ruma::{
+        events::room::{EncryptedFile, MediaSource},
+        OwnedRoomId, RoomId,
+    },
+};
 use serde_json::Value;
 
 fn bot_binary() -> &'static Path {
@@ -243,6 +249,83 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         |found| *found,
     )
     .await?;
+
+    // `!inc private`: the open incident goes on in a new private room; the open room keeps a
+    // pointer, and a second move is refused.
+    let moved = answered(&desk, &open.room, "!inc private").await?;
+    let companion_alias = moved
+        .split(['(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .with_context(|| format!("no room in the answer: {moved}"))?
+        .to_owned();
+    ensure!(
+        !companion_alias.contains("slow"),
+        "alias: {companion_alias}"
+    );
+    let companion = alice.join(&companion_alias).await?;
+    ensure!(alice
+        .state(&companion, "m.room.encryption", "")
+        .await?
+        .is_some());
+    let (_, companion_summary) = summary(alice, &companion).await?;
+    ensure!(
+        companion_summary.contains("Slow dashboards"),
+        "companion summary: {companion_summary}"
+    );
+    let pointer = until(
+        "the pointer in the open room's summary",
+        || async { Ok(summary(alice, &open.room).await?.1) },
+        |text| text.contains("Continued in a private room"),
+    )
+    .await?;
+    ensure!(pointer.contains(&companion_alias), "pointer: {pointer}");
+    let again = desk
+        .command(alice, &open.room, "!inc private", "❓")
+        .await?;
+    ensure!(again.contains("already continues"), "second move: {again}");
+
+    // Forwarding out of a private room obeys the leak guard: to an open room it is refused;
+    // to another private room the copy arrives, its encrypted file readable there.
+    let triage_alias = format!("#{}-triage:{}", desk.bot.rooms_prefix, hs.server_name);
+    answered(&desk, &room, &format!("!inc forward 📣 {triage_alias}")).await?;
+    answered(&desk, &room, &format!("!inc forward 🔐 {companion_alias}")).await?;
+    let secret = alice.send_text(&room, &format!("{phrase}-three")).await?;
+    alice.react(&room, secret.as_str(), "📣").await?;
+    let reason = desk.refusal(alice, &room, secret.as_str()).await?;
+    ensure!(reason.contains("encrypted"), "leak guard reason: {reason}");
+    let evidence = format!("evidence {}", random_string(16));
+    let file = alice
+        .send_file(&room, "evidence.txt", evidence.as_bytes())
+        .await?;
+    alice.react(&room, file.as_str(), "🔐").await?;
+    let copy = alice
+        .wait_for_event(&companion, "the forwarded file", |event| {
+            event["sender"] == desk.bot_id().as_str() && event["content"]["msgtype"] == "m.file"
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    let encrypted: EncryptedFile = serde_json::from_value(copy["content"]["file"].clone())
+        .with_context(|| format!("the copy's file is not encrypted: {copy}"))?;
+    let request = MediaRequestParameters {
+        source: MediaSource::Encrypted(Box::new(encrypted)),
+        format: MediaFormat::File,
+    };
+    let data = alice
+        .client
+        .media()
+        .get_media_content(&request, false)
+        .await?;
+    ensure!(
+        data == evidence.as_bytes(),
+        "the forwarded file reads otherwise"
+    );
+    ensure!(
+        !desk
+            .bot_posts(alice, &desk.triage)
+            .iter()
+            .any(|event| body(event).contains(&phrase)),
+        "the private message reached triage"
+    );
 
     // After a restart, the bot still decrypts what is said and answers in the encrypted room.
     desk.bot.kill()?;

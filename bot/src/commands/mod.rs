@@ -15,6 +15,7 @@ mod list;
 mod oncall;
 mod page;
 mod postmortem;
+mod private;
 mod reopen;
 mod role;
 mod sev;
@@ -73,6 +74,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     followup::INFO,
     forward::INFO,
     postmortem::INFO,
+    private::INFO,
     close::INFO,
     reopen::INFO,
     help::INFO,
@@ -122,6 +124,8 @@ pub enum Command {
     Forward(ForwardArgs),
     /// `!inc postmortem`
     Postmortem,
+    /// `!inc private`
+    Private,
     /// `!inc close`
     Close,
     /// `!inc reopen`
@@ -147,6 +151,7 @@ impl Command {
             Self::Followup(_) => followup::INFO,
             Self::Forward(_) => forward::INFO,
             Self::Postmortem => postmortem::INFO,
+            Self::Private => private::INFO,
             Self::Close => close::INFO,
             Self::Reopen => reopen::INFO,
         };
@@ -212,6 +217,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "followup" | "follow-up" => followup::parse(arguments, server),
         "forward" => forward::parse(arguments),
         "postmortem" => postmortem::parse(arguments),
+        "private" => private::parse(arguments),
         "close" => close::parse(arguments),
         "reopen" => reopen::parse(arguments),
         _ => Err(ParseError::Unknown(name.to_owned())),
@@ -356,6 +362,7 @@ mod tests {
         assert!(refusal("!inc forward 📝 postmortems").contains("is not a room"));
         assert!(refusal("!inc forward").contains("usage"));
         assert_eq!(parsed("!inc postmortem"), Ok(Command::Postmortem));
+        assert_eq!(parsed("!inc private"), Ok(Command::Private));
         assert!(refusal("!inc close please").contains("usage: `!inc close`"));
         assert_eq!(
             parsed("!inc followup add a disk alert --owner @bob"),

@@ -179,7 +179,6 @@ async fn declare(
             at
         }
     });
-    let (number, resuming) = incident_number(bot, cause).await?;
     let declaration = Declaration {
         title: args.title,
         severity: args.severity.unwrap_or(config.default_severity),
@@ -188,9 +187,39 @@ async fn declare(
         declarer: declarer.to_owned(),
         started,
     };
+    let (record, room) = match open(bot, cause, declaration, sent).await? {
+        Ok(opened) => opened,
+        Err(refusal) => return Ok(Answer::Refused(refusal)),
+    };
+    // A title that calls for specialists: the suggestion is in the room when the declarer comes.
+    super::ask::route(bot, &room, cause, declarer, sent, &record.incident.title).await?;
+
+    let private = if record.incident.private {
+        " It is private: end-to-end encrypted, on this server only, invitation only; its title and summary stay inside it."
+    } else {
+        ""
+    };
+    Ok(Answer::Done(Some(format!(
+        "Declared **{}**: [{}]({}). You are in command and invited to the room.{private}",
+        record.incident.number,
+        record.alias,
+        render::permalink(&record.alias)
+    ))))
+}
+
+/// Opens a new incident for the command `cause`: its number, its room in one `createRoom`, its
+/// record, and the room made complete (summary, headline, place in the space). A declaration a
+/// crash interrupted is finished, not made twice.
+async fn open(
+    bot: &Bot,
+    cause: &EventId,
+    declaration: Declaration,
+    sent: u64,
+) -> Result<Result<(IncidentRecord, Room), Refusal>, ActionError> {
+    let (number, resuming) = incident_number(bot, cause).await?;
     let incident = match Incident::declare(number, declaration, sent) {
         Ok(incident) => incident,
-        Err(error) => return Ok(Answer::Refused(error.to_string())),
+        Err(error) => return Ok(Err(error.to_string())),
     };
     let server = bot.config.matrix.user_id.server_name();
     let alias = RoomAliasId::parse(format!(
@@ -220,20 +249,7 @@ async fn declare(
         bot.publisher.publish(&record.room_id);
     }
     info!(incident = %record.incident.number, room_id = %record.room_id, create_room_ms, "incident declared");
-    // A title that calls for specialists: the suggestion is in the room when the declarer comes.
-    super::ask::route(bot, &room, cause, declarer, sent, &record.incident.title).await?;
-
-    let private = if record.incident.private {
-        " It is private: end-to-end encrypted, on this server only, invitation only; its title and summary stay inside it."
-    } else {
-        ""
-    };
-    Ok(Answer::Done(Some(format!(
-        "Declared **{}**: [{}]({}). You are in command and invited to the room.{private}",
-        record.incident.number,
-        record.alias,
-        render::permalink(&record.alias)
-    ))))
+    Ok(Ok((record, room)))
 }
 
 /// The number for the declaration `cause`: a new one the first time, the same one when a
@@ -500,6 +516,7 @@ impl Change<'_> {
                 | Command::Lead(_)
                 | Command::Role(..)
                 | Command::Page(_)
+                | Command::Private
                 | Command::Close
         );
         if directs && !self.may_direct(&record.incident).await? {
@@ -601,6 +618,36 @@ impl Change<'_> {
                 answer
             }
             Command::Timeline => return Ok(Ok(postmortem::timeline(self.bot, &record))),
+            Command::Private => {
+                if let Some(refusal) = not_to_be_made_private(incident) {
+                    return Ok(Err(refusal));
+                }
+                let declaration = Declaration {
+                    title: incident.title.clone(),
+                    severity: incident.severity,
+                    kind: incident.kind.clone(),
+                    private: true,
+                    declarer: incident.commander.clone(),
+                    started: Some(
+                        incident
+                            .timestamps
+                            .started
+                            .unwrap_or(incident.timestamps.declared),
+                    ),
+                };
+                let companion = match open(self.bot, self.cause, declaration, self.sent).await? {
+                    Ok((companion, _)) => companion,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                incident.continued_in = Some(companion.alias.clone());
+                format!(
+                    "{} continues in a new private room, **{}** ({}): end-to-end encrypted, on this server only, invitation only. The commander {} is invited there and invites whom they need; members see only what is said after they join. This room keeps the pointer, and nothing said here goes there.",
+                    incident.number,
+                    companion.incident.number,
+                    companion.alias,
+                    incident.commander
+                )
+            }
             Command::Postmortem => return postmortem::draft(self, &record).await.map(Ok),
             Command::Close => return postmortem::close(self, record).await,
             Command::Help { .. }
@@ -876,6 +923,25 @@ impl Change<'_> {
 pub(super) async fn is_joined(room: &Room, user: &UserId) -> Result<bool, ActionError> {
     let member = room.get_member(user).await?;
     Ok(member.is_some_and(|member| *member.membership() == MembershipState::Join))
+}
+
+/// Why `incident` cannot go on in a private room, if it cannot.
+fn not_to_be_made_private(incident: &Incident) -> Option<Refusal> {
+    if incident.private {
+        return Some(format!("{} is private already", incident.number));
+    }
+    if let Some(room) = &incident.continued_in {
+        return Some(format!(
+            "{} already continues in the private room {room}",
+            incident.number
+        ));
+    }
+    (!incident.status.is_open()).then(|| {
+        format!(
+            "{} is {}; only an open incident moves to a private room",
+            incident.number, incident.status
+        )
+    })
 }
 
 /// The power level `user`'s roles give them (§6).
