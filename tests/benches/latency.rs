@@ -157,6 +157,7 @@ async fn bench() -> Result<()> {
         mut declare,
         mut acknowledged,
         mut status,
+        mut encrypted_status,
     } = incidents;
     let created = report("homeserver: bare createRoom (same content)", &mut create);
     let worked = report(
@@ -166,11 +167,19 @@ async fn bench() -> Result<()> {
     let complete = report("bot: `!inc declare` -> ✅ seen", &mut acknowledged);
     let declared = report("bot: `!inc declare` -> pinned + headline", &mut declare);
     let changed = report("bot: `!inc status` -> ✅ seen", &mut status);
+    let encrypted = report(
+        "bot: `!inc status` -> ✅ seen, encrypted room",
+        &mut encrypted_status,
+    );
     println!(
         "median declare / createRoom: {:.2}x   declare ✅ / (echo + same work): {:.2}x   median status ✅ / echo: {:.2}x",
         ratio(declared, created),
         ratio(complete, echoed + worked),
         ratio(changed, echoed)
+    );
+    println!(
+        "median status ✅ encrypted / open room: {:.2}x (the cost of end-to-end encryption)",
+        ratio(encrypted, changed)
     );
     let Timeline {
         mut flag,
@@ -376,9 +385,11 @@ struct Incidents {
     declare: Vec<Duration>,
     acknowledged: Vec<Duration>,
     status: Vec<Duration>,
+    encrypted_status: Vec<Duration>,
 }
 
-/// Declarations next to bare `createRoom`s, then status changes in one incident room.
+/// Declarations next to bare `createRoom`s, then status changes in one incident room and in
+/// one private (end-to-end encrypted) incident room.
 async fn incident_rounds(
     hs: &Homeserver,
     bot: &BotProcess,
@@ -504,6 +515,44 @@ async fn incident_rounds(
         .with_context(|| format!("no alias in {answer}"))?
         .to_owned();
     let room = alice.join(&incident_alias).await?;
+    let status = status_rounds(alice, &bot_id, &room).await?;
+
+    // The same commands in a private incident's end-to-end encrypted room.
+    let id = alice
+        .send_text(&triage, "!inc declare Bench private incident --private")
+        .await?
+        .to_string();
+    let answer = alice
+        .wait_for_event(&triage, "the private declaration's answer", |event| {
+            is_thread_reply(event, &bot_id, &id)
+        })
+        .await?;
+    let private_alias = answer["content"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .split(['[', ']', '(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .context("no alias in the private declaration's answer")?
+        .to_owned();
+    let private = alice.join(&private_alias).await?;
+    alice
+        .wait_for_event(&private, "the private summary", |event| {
+            event["sender"] == bot_id.as_str() && event["type"] == "m.room.message"
+        })
+        .await?;
+    let encrypted_status = status_rounds(alice, &bot_id, &private).await?;
+    Ok(Incidents {
+        create,
+        same_work,
+        declare,
+        acknowledged,
+        status,
+        encrypted_status,
+    })
+}
+
+/// `!inc status` back and forth in `room`, each measured from sending to the bot's ✅ seen.
+async fn status_rounds(alice: &TestUser, bot_id: &UserId, room: &RoomId) -> Result<Vec<Duration>> {
     let mut status = Vec::new();
     for round in 0..WARM_UP + rounds(50) {
         let to = if round % 2 == 0 {
@@ -513,12 +562,12 @@ async fn incident_rounds(
         };
         let started = Instant::now();
         let id = alice
-            .send_text(&room, &format!("!inc status {to}"))
+            .send_text(room, &format!("!inc status {to}"))
             .await?
             .to_string();
         alice
-            .wait_for_event(&room, "the status ✅", |event| {
-                is_reaction(event, &bot_id, &id, "✅")
+            .wait_for_event(room, "the status ✅", |event| {
+                is_reaction(event, bot_id, &id, "✅")
             })
             .await?;
         if round >= WARM_UP {
@@ -526,7 +575,7 @@ async fn incident_rounds(
         }
         // Measured in a quiet room: the summary shows this change before the next command.
         wait_for("the summary edit", || async {
-            let events = alice.events(&room);
+            let events = alice.events(room);
             let edits: Vec<&str> = events
                 .iter()
                 .filter_map(|event| event["content"]["m.new_content"]["body"].as_str())
@@ -537,13 +586,7 @@ async fn incident_rounds(
         .await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    Ok(Incidents {
-        create,
-        same_work,
-        declare,
-        acknowledged,
-        status,
-    })
+    Ok(status)
 }
 
 /// The `createRoom` a declaration makes (the bot's own builder), made by Alice with Bob as the
