@@ -103,6 +103,7 @@ pub async fn run(
         config.matrix.user_id.server_name(),
         &config.rooms,
         &config.access.allowed_servers,
+        config.access.allow_ip_literals,
     )
     .await?;
     let room_version = match &config.incidents.room_version {
@@ -130,14 +131,23 @@ pub async fn run(
         room_version,
         publisher,
         records: tokio::sync::Mutex::new(()),
+        invitations: tokio::sync::Notify::new(),
     });
     let publishing = tokio::spawn({
         let bot = bot.clone();
         let stop = stop.clone();
         async move { matrix::publish::run(&bot, published, stop).await }
     });
+    let inviting = tokio::spawn({
+        let bot = bot.clone();
+        let stop = stop.clone();
+        async move { matrix::invite_partners(&bot, stop).await }
+    });
     let synced = matrix::sync::run(bot, stop.clone()).await;
     stop.cancel();
+    if let Err(error) = inviting.await {
+        tracing::warn!(%error, "partner invitations ended abnormally");
+    }
     if let Err(error) = publishing.await {
         tracing::warn!(%error, "publishing ended abnormally");
     }

@@ -130,6 +130,15 @@ pub fn summary(record: &IncidentRecord) -> String {
             escape(&update.text)
         ));
     }
+    if let Some(shared) = &incident.shared {
+        let servers: Vec<String> = shared.servers.iter().map(ToString::to_string).collect();
+        text.push_str(&format!(
+            "\n\n🤝 **Shared with** {} in [the shared room](https://matrix.to/#/{}?via={}); 📤 on a message forwards it there.",
+            servers.join(", "),
+            shared.room_id,
+            record.alias.server_name()
+        ));
+    }
     if let Some(private) = &incident.continued_in {
         text.push_str(&format!(
             "\n\n🔒 **Continued in a private room:** {private}. Members of it see only what is said after they join; ask the commander for an invitation."
@@ -137,6 +146,44 @@ pub fn summary(record: &IncidentRecord) -> String {
     } else if incident.status.is_open() {
         text.push_str("\n\nReact 👀 if you are looking into it, 🚑 to take command.");
     }
+    text
+}
+
+/// The summary pinned in the shared partner room: what partners are told, without the roles,
+/// the timeline or anything said only inside.
+pub fn shared_summary(record: &IncidentRecord) -> String {
+    let incident = &record.incident;
+    let mut text = format!(
+        "### 🤝 {} {} · {}\n\n",
+        status_mark(incident.status),
+        incident.number,
+        escape(&incident.title)
+    );
+    text.push_str(&format!(
+        "**Severity** {} {} · **Status** {} · **Commander** {}  \n**Declared** {}",
+        incident.severity,
+        incident.severity.emoji(),
+        incident.status,
+        incident.commander,
+        date_time(incident.timestamps.declared)
+    ));
+    if let Some(resolved) = incident.timestamps.resolved {
+        text.push_str(&format!(" · **Resolved** {}", date_time(resolved)));
+    }
+    if !incident.summary.is_empty() {
+        text.push_str(&format!(
+            "\n\n**Current understanding:** {}",
+            escape(&incident.summary)
+        ));
+    }
+    if let Some(update) = incident.updates().last() {
+        text.push_str(&format!(
+            "\n\n**Latest update** ({}): {}",
+            clock(update.at),
+            escape(&update.text)
+        ));
+    }
+    text.push_str("\n\nThis room is shared between our organisations; only what is said here is shared. 📌 on a message puts it in the incident's timeline; `!inc timeline` shows it.");
     text
 }
 

@@ -115,6 +115,7 @@ fn entry_text(entry: &Entry) -> String {
             format!("📟 Paged {} ({by})", people.join(", "))
         }
         Happening::Update { text } => format!("📣 Update by {by}: {}", escape(text)),
+        Happening::Shared { server } => format!("🤝 Shared with {server} ({by})"),
         Happening::Followup { text, owner } => match owner {
             Some(owner) => format!("📝 Follow-up: {} (owner {owner})", escape(text)),
             None => format!("📝 Follow-up: {}", escape(text)),
@@ -123,13 +124,22 @@ fn entry_text(entry: &Entry) -> String {
 }
 
 fn flag_text(flag: &Flag, links: Links<'_>) -> String {
+    let links = Links {
+        room: flag.room.as_deref().unwrap_or(links.room),
+        ..links
+    };
     let link = links.event(flag.event_id.as_str());
+    // Said in the shared room: the author's server is named.
+    let author = match &flag.room {
+        Some(_) => format!("{} (🤝 {})", flag.author, flag.author.server_name()),
+        None => flag.author.to_string(),
+    };
     match &flag.media {
-        Some(_) => format!("📎 {}: [{}]({link})", flag.author, escape(&flag.body)),
+        Some(_) => format!("📎 {author}: [{}]({link})", escape(&flag.body)),
         None => {
             // One quoted line: a flagged message is evidence, not formatting.
             let body = flag.body.split_whitespace().collect::<Vec<_>>().join(" ");
-            format!("📌 {}: “{}” ([link]({link}))", flag.author, escape(&body))
+            format!("📌 {author}: “{}” ([link]({link}))", escape(&body))
         }
     }
 }
@@ -312,6 +322,7 @@ mod tests {
                 author: bob.clone(),
                 body: "disk at\n100%".to_owned(),
                 media: None,
+                room: None,
             },
             owned_event_id!("$r1"),
         );

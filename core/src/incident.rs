@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeMap, fmt, str::FromStr};
 
-use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedUserId, UserId};
+use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedServerName, OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::timeline::{Entry, Flag, Happening, Thanks};
@@ -247,6 +247,9 @@ pub enum IncidentError {
     /// The incident is closed: nothing changes any more.
     #[error("the incident is closed; nothing about it changes any more")]
     Closed,
+    /// A private incident cannot be shared with another server.
+    #[error("a private incident cannot be shared: its room never leaves this server, and nothing said in it may")]
+    PrivateNotShared,
 }
 
 /// An incident as the bot keeps it and mirrors it into `org.brigade.incident` state.
@@ -282,6 +285,18 @@ pub struct Incident {
     /// The private room this incident went on in (`!inc private`); this room keeps the pointer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continued_in: Option<OwnedRoomAliasId>,
+    /// The room it is shared in with partner organisations (`!inc share`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<Shared>,
+}
+
+/// Where an incident is shared with partner organisations (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shared {
+    /// The shared room.
+    pub room_id: OwnedRoomId,
+    /// The partner servers its server ACL admits besides ours, in the order they were added.
+    pub servers: Vec<OwnedServerName>,
 }
 
 /// A status update: what people outside the room are told.
@@ -327,6 +342,9 @@ pub struct IncidentRecord {
     /// The headline in the announcements room, edited in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headline_event: Option<OwnedEventId>,
+    /// The summary pinned in the shared partner room, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_summary_event: Option<OwnedEventId>,
     /// Pages sent in the room: 👀 on one of them acknowledges the incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pages: Vec<OwnedEventId>,
@@ -374,6 +392,7 @@ impl IncidentRecord {
             alias,
             summary_event: None,
             headline_event: None,
+            shared_summary_event: None,
             pages: Vec::new(),
             reminded_for: None,
             version: 1,
@@ -442,6 +461,7 @@ impl Incident {
             },
             timeline: vec![declared],
             continued_in: None,
+            shared: None,
         })
     }
 
@@ -567,6 +587,31 @@ impl Incident {
             Happening::Update { text: update.text },
         );
         Ok(())
+    }
+
+    /// Shares the incident with `server` in `room_id` (the shared room, made for the first
+    /// partner). False when it is shared with `server` already.
+    pub fn share(
+        &mut self,
+        room_id: OwnedRoomId,
+        server: OwnedServerName,
+        now: u64,
+        by: &UserId,
+    ) -> Result<bool, IncidentError> {
+        if self.private {
+            return Err(IncidentError::PrivateNotShared);
+        }
+        self.ensure_not_closed()?;
+        let shared = self.shared.get_or_insert_with(|| Shared {
+            room_id,
+            servers: Vec::new(),
+        });
+        if shared.servers.contains(&server) {
+            return Ok(false);
+        }
+        shared.servers.push(server.clone());
+        self.log(now, by, Happening::Shared { server });
+        Ok(true)
     }
 
     /// Records a follow-up: work for after the incident, closed or not.
@@ -935,6 +980,46 @@ mod tests {
         assert_eq!(incident.room_name(), "🔒 INC-42 · SEV2");
         assert_eq!(incident.topic(), "🚑 @alice:example.org · SEV2 · resolved");
         assert_eq!(incident.alias_localpart("20261128"), "inc-20261128-42");
+    }
+
+    #[test]
+    fn sharing_adds_each_partner_once_and_never_a_private_incident() {
+        let alice = ruma::user_id!("@alice:example.org");
+        let room = ruma::owned_room_id!("!shared:example.org");
+        let acme = ruma::owned_server_name!("acme.example");
+        let mut incident = incident();
+        assert_eq!(
+            incident.share(room.clone(), acme.clone(), 2, alice),
+            Ok(true)
+        );
+        assert_eq!(
+            incident.share(room.clone(), acme.clone(), 3, alice),
+            Ok(false)
+        );
+        let globex = ruma::owned_server_name!("globex.example");
+        assert_eq!(
+            incident.share(room.clone(), globex.clone(), 4, alice),
+            Ok(true)
+        );
+        let shared = incident.shared.clone().expect("shared");
+        assert_eq!(
+            (shared.room_id, shared.servers),
+            (room.clone(), vec![acme.clone(), globex])
+        );
+        let logged = incident
+            .timeline
+            .iter()
+            .filter(|entry| matches!(entry.what, Happening::Shared { .. }))
+            .count();
+        assert_eq!(logged, 2, "one entry per partner");
+
+        let mut private = self::incident();
+        private.private = true;
+        assert_eq!(
+            private.share(room, acme, 2, alice),
+            Err(IncidentError::PrivateNotShared)
+        );
+        assert!(private.shared.is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! room's `org.brigade.incident` state and survive the bot's store. Flags and thanks live in the
 //! [`IncidentRecord`]; they are reactions in the room, so they can be read back from it.
 
-use ruma::{OwnedEventId, OwnedUserId, UserId};
+use ruma::{OwnedEventId, OwnedRoomId, OwnedServerName, OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::incident::{IncidentRecord, Role, Severity, Status};
@@ -71,6 +71,11 @@ pub enum Happening {
         /// What it says.
         text: String,
     },
+    /// The incident was shared with a partner organisation's server (SPEC §7).
+    Shared {
+        /// The partner's server.
+        server: OwnedServerName,
+    },
     /// An action item for after the incident.
     Followup {
         /// What is to be done.
@@ -100,6 +105,9 @@ pub struct Flag {
     /// The bot's own 📌 on the message, which says it is in the timeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mark: Option<OwnedEventId>,
+    /// The room it was said in, when not the incident's own: its shared partner room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<OwnedRoomId>,
 }
 
 /// A message that was flagged, as read from the room.
@@ -115,6 +123,8 @@ pub struct Message {
     pub body: String,
     /// A file's or an image's `mxc://` URL.
     pub media: Option<String>,
+    /// The room it was said in, when not the incident's own: its shared partner room.
+    pub room: Option<OwnedRoomId>,
 }
 
 /// Someone thanked with 🙏 or 🎉 on one of their messages.
@@ -164,8 +174,26 @@ impl IncidentRecord {
             media: message.media,
             reactions: vec![reaction],
             mark: None,
+            room: message.room,
         });
         true
+    }
+
+    /// What partners in the shared room may see of the incident: its moments, status and
+    /// updates (written for people outside), and the flags of messages said in the shared room.
+    /// Roles, pages, follow-ups, thanks and whatever was flagged in the incident's own room stay
+    /// inside.
+    pub fn shared_view(&self) -> IncidentRecord {
+        let mut view = self.clone();
+        view.flags.retain(|flag| flag.room.is_some());
+        view.thanks.clear();
+        view.incident.timeline.retain(|entry| {
+            !matches!(
+                entry.what,
+                Happening::Role { .. } | Happening::Paged { .. } | Happening::Followup { .. }
+            )
+        });
+        view
     }
 
     /// Whether `reaction` is one this record holds (a flag's or a thanks).
@@ -319,7 +347,42 @@ mod tests {
             author: owned_user_id!("@bob:example.org"),
             body: body.to_owned(),
             media: None,
+            room: None,
         }
+    }
+
+    #[test]
+    fn partners_see_the_moments_and_what_was_said_in_the_shared_room() {
+        let alice = owned_user_id!("@alice:example.org");
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        record
+            .incident
+            .add_followup("Buy disks".to_owned(), None, 2_000, &alice);
+        record.flag(
+            message("$inside", 3_000, "our logs"),
+            owned_event_id!("$r1"),
+        );
+        let mut outside = message("$outside", 4_000, "their logs");
+        outside.room = Some(ruma::owned_room_id!("!shared:example.org"));
+        record.flag(outside, owned_event_id!("$r2"));
+        record
+            .incident
+            .set_status(Status::Identified, 5_000, &alice)
+            .expect("identified");
+
+        let view = record.shared_view();
+        let flagged: Vec<&str> = view.flags.iter().map(|flag| flag.body.as_str()).collect();
+        assert_eq!(flagged, ["their logs"]);
+        assert!(view
+            .incident
+            .timeline
+            .iter()
+            .all(|entry| !matches!(entry.what, Happening::Followup { .. })));
+        assert!(view
+            .incident
+            .timeline
+            .iter()
+            .any(|entry| matches!(entry.what, Happening::Status { .. })));
     }
 
     #[test]

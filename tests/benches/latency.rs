@@ -30,7 +30,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use brigade_bot::matrix::incident::room_request;
+use brigade_bot::{config::AccessConfig, matrix::incident::room_request};
 use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
     bot::BotProcess,
@@ -617,7 +617,10 @@ fn bare_room(
         &alias,
         space,
         &alice.user_id,
-        &[alice.user_id.server_name().to_owned()],
+        &AccessConfig {
+            allowed_servers: vec![alice.user_id.server_name().to_owned()],
+            allow_ip_literals: true,
+        },
         version,
     )?)
 }

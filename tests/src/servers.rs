@@ -15,6 +15,16 @@ pub struct Servers {
     pub second: Homeserver,
 }
 
+/// A third homeserver (127.0.0.3), for tests that need a server outside every room's ACL;
+/// started on first use.
+pub fn third() -> &'static Homeserver {
+    static THIRD: OnceLock<Homeserver> = OnceLock::new();
+    THIRD.get_or_init(|| {
+        Homeserver::start(Options::federating(Ipv4Addr::new(127, 0, 0, 3)))
+            .expect("third homeserver")
+    })
+}
+
 /// The homeservers of this test binary, started in parallel on first use.
 pub fn shared() -> &'static Servers {
     static SERVERS: OnceLock<Servers> = OnceLock::new();

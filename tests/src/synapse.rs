@@ -281,6 +281,38 @@ impl Homeserver {
         Ok(response.json().await?)
     }
 
+    /// Sends a made-up message from `sender` (a user of this server) into `room_id` on
+    /// `destination` over federation, signed with this server's key, as a server outside the
+    /// room would; returns `destination`'s answer: `{"status": …, "body": …}`.
+    pub fn federation_send(
+        &self,
+        destination: &Homeserver,
+        room_id: &str,
+        sender: &str,
+        body: &str,
+    ) -> Result<Value> {
+        let script = workspace_root().join("tests/synapse/federation_send.py");
+        let output = Command::new(&self.python)
+            .arg(script)
+            .args([
+                self.server_name.as_str(),
+                &self.dir.join("signing.key").display().to_string(),
+                destination.server_name.as_str(),
+                room_id,
+                sender,
+                body,
+            ])
+            .output()
+            .context("running federation_send.py")?;
+        if !output.status.success() {
+            bail!(
+                "federation_send.py failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    }
+
     /// Whether `needle` is anywhere in the homeserver's SQLite database, write-ahead log
     /// included: what an operator with the database could read.
     pub fn database_contains(&self, needle: &str) -> Result<bool> {

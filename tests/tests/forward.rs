@@ -164,12 +164,12 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         body(&quoted)
     );
 
-    // 📤 in an incident room: no shared partner room yet, said so.
+    // 📤 in an incident room not shared with partners: said so.
     let incident = desk.declare("Certificate expiry").await?;
     let note = alice.send_text(&incident.room, "for the partner").await?;
     alice.react(&incident.room, note.as_str(), "📤").await?;
     let reason = desk.refusal(alice, &incident.room, note.as_str()).await?;
-    assert!(reason.contains("no shared partner room"), "{reason}");
+    assert!(reason.contains("not shared with partners"), "{reason}");
 
     // A restart, and a third reaction: still one copy of each. The restart also brings a
     // configured rule for the source room.

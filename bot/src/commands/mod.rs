@@ -19,6 +19,7 @@ mod private;
 mod reopen;
 mod role;
 mod sev;
+mod share;
 mod status;
 mod summary;
 mod timeline;
@@ -31,6 +32,7 @@ pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;
 pub use page::PageTarget;
+pub use share::ShareArgs;
 
 /// The prefixes a command starts with; the first is the one shown to people.
 pub const PREFIXES: [&str; 2] = ["!inc", "!incident"];
@@ -73,6 +75,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     timeline::INFO,
     followup::INFO,
     forward::INFO,
+    share::INFO,
     postmortem::INFO,
     private::INFO,
     close::INFO,
@@ -122,6 +125,8 @@ pub enum Command {
     Followup(FollowupArgs),
     /// `!inc forward …`
     Forward(ForwardArgs),
+    /// `!inc share [<server> [@user…]]`
+    Share(ShareArgs),
     /// `!inc postmortem`
     Postmortem,
     /// `!inc private`
@@ -150,6 +155,7 @@ impl Command {
             Self::Timeline => timeline::INFO,
             Self::Followup(_) => followup::INFO,
             Self::Forward(_) => forward::INFO,
+            Self::Share(_) => share::INFO,
             Self::Postmortem => postmortem::INFO,
             Self::Private => private::INFO,
             Self::Close => close::INFO,
@@ -216,6 +222,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "timeline" => timeline::parse(arguments),
         "followup" | "follow-up" => followup::parse(arguments, server),
         "forward" => forward::parse(arguments),
+        "share" => share::parse(arguments),
         "postmortem" => postmortem::parse(arguments),
         "private" => private::parse(arguments),
         "close" => close::parse(arguments),

@@ -7,6 +7,7 @@
 
 mod forward;
 mod oncall;
+mod partners;
 
 use std::{
     fmt,
@@ -29,6 +30,7 @@ use url::Url;
 
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
 pub use oncall::{Handoff, Route, RouteTarget};
+pub use partners::Partner;
 
 /// Environment variables that override configuration keys start with this; the section and the
 /// key are separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
@@ -91,6 +93,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Reaction forwarding rules for every room.
     pub forward: Vec<ForwardRule>,
+    /// Partner organisations with a standing shared room.
+    pub partners: Vec<Partner>,
 }
 
 /// `[incidents]`
@@ -240,6 +244,8 @@ pub struct CommandsConfig {
 pub struct AccessConfig {
     /// Users of these servers may invite the bot and run commands.
     pub allowed_servers: Vec<OwnedServerName>,
+    /// Whether the rooms' server ACLs admit servers named by IP address (`127.0.0.2:8448`).
+    pub allow_ip_literals: bool,
 }
 
 impl AccessConfig {
@@ -326,6 +332,9 @@ pub enum ConfigError {
     /// A `[[forward]]` rule that is unusable.
     #[error("forward: {0}")]
     Forward(String),
+    /// A `[[partners]]` entry that is unusable.
+    #[error("partners: {0}")]
+    Partner(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -354,6 +363,8 @@ struct RawConfig {
     routes: Vec<oncall::RawRoute>,
     #[serde(default)]
     forward: Vec<forward::RawForward>,
+    #[serde(default)]
+    partners: Vec<partners::RawPartner>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -478,6 +489,7 @@ struct RawCommands {
 #[serde(deny_unknown_fields)]
 struct RawAccess {
     allowed_servers: Option<Vec<OwnedServerName>>,
+    allow_ip_literals: Option<bool>,
 }
 
 impl Config {
@@ -580,6 +592,7 @@ impl RawConfig {
         let incidents = self.incidents.validate(&groups)?;
         let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();
+        let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
 
         Ok(Config {
             matrix: MatrixConfig {
@@ -602,7 +615,10 @@ impl RawConfig {
                 max_age,
                 threads: self.commands.threads.unwrap_or(true),
             },
-            access: AccessConfig { allowed_servers },
+            access: AccessConfig {
+                allowed_servers,
+                allow_ip_literals: self.access.allow_ip_literals.unwrap_or(true),
+            },
             rooms,
             incidents,
             reminders,
@@ -611,6 +627,7 @@ impl RawConfig {
             handoffs,
             routes,
             forward,
+            partners,
         })
     }
 }
@@ -1056,6 +1073,11 @@ mod tests {
             ("[[forward]]\nemoji = \"📌\"\nto = \"#pm:x\"", "forward: 📌 already means something to Brigade"),
             ("[[forward]]\nemoji = \"📝\"\nto = \"postmortems\"", "leading sigil is incorrect or missing for key \"default.forward.0.to\""),
             ("[[groups]]\nname = \"dba\"\nmembers = []", "groups: `dba` has no members"),
+            ("[[partners]]\nserver = \"acme.example\"\nname = \" \"", "partners: acme.example: an empty name"),
+            ("[[partners]]\nserver = \"example.org\"\nname = \"Us\"", "partners: Us: example.org is one of access.allowed_servers"),
+            ("[[partners]]\nserver = \"acme.example\"\nname = \"Acme\"\ncontacts = [\"@ops:other.example\"]", "partners: Acme: contact @ops:other.example is not on acme.example"),
+            ("[[partners]]\nserver = \"acme.example\"\nname = \"Acme\"\n[[partners]]\nserver = \"acme.example\"\nname = \"Acme 2\"", "partners: Acme 2: a second entry for acme.example"),
+            ("[[partners]]\nserver = \"acme.example\"\nname = \"Acme\"\nbogus = 1", "unknown field: found `bogus`"),
             ("[[groups]]\nname = \"d b\"\nmembers = [\"@a:x\"]", "groups: `d b` is not a usable name"),
             ("[[groups]]\nname = \"dba\"\nmembers = [\"@a:x\"]\n[[groups]]\nname = \"DBA\"\nmembers = [\"@b:x\"]", "groups: `DBA` is defined twice"),
         ];

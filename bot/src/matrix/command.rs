@@ -13,7 +13,7 @@ use tracing::{info, instrument, warn};
 use super::{
     incident,
     once::{self, Claim},
-    reply, Bot,
+    postmortem, reply, share, Bot,
 };
 use crate::{
     commands::{self, Answer},
@@ -127,7 +127,27 @@ pub async fn handle(
         Claim::Run { resuming: false } => {}
     }
 
-    let answer = if !bot.config.access.allows(&message.sender) {
+    let shared = share::incident_of(bot, room.room_id()).await?;
+    let answer = if let Some(record) = shared {
+        // The room shared with partners: read-only commands, for everyone in it.
+        match parsed {
+            Ok(command) => {
+                match share::refusal_in_shared_room(bot, &record, &message.sender, command.name()) {
+                    Some(refusal) => Answer::Refused(refusal),
+                    None => match command {
+                        commands::Command::Timeline => {
+                            Answer::Done(Some(postmortem::timeline(bot, &record.shared_view())))
+                        }
+                        commands::Command::Help { topic } => commands::help(topic.as_deref()),
+                        _ => Answer::Refused(format!(
+                            "`!inc {name}` is not for the shared room; run it in the incident room"
+                        )),
+                    },
+                }
+            }
+            Err(error) => Answer::Refused(error.to_string()),
+        }
+    } else if !bot.config.access.allows(&message.sender) {
         let servers: Vec<String> = bot
             .config
             .access

@@ -6,7 +6,7 @@
 //! `!inc forward` in a room (stored per room). A copy carries `org.brigade.forwarded`, and a
 //! copy is never forwarded again, so two rules that point at each other cannot ping-pong.
 
-use brigade_core::forward::{self as guard, RoomFacts};
+use brigade_core::forward::{self as guard, Leak, RoomFacts};
 use matrix_sdk::{
     ruma::{
         events::{
@@ -102,18 +102,22 @@ pub async fn reacted(
     reaction: &OriginalSyncReactionEvent,
 ) -> Result<bool, ActionError> {
     let emoji = normal_emoji(&reaction.content.relates_to.key);
-    if emoji == SHARE {
-        // To the incident's shared partner room, once sharing with partners exists.
-        if bot.store.incident(room.room_id()).await?.is_none() {
+    let targets = if emoji == SHARE {
+        // To the incident's shared partner room.
+        let Some(record) = bot.store.incident(room.room_id()).await? else {
             return Ok(false);
-        }
-        let key = format!("{}\u{0}{SHARE}", reaction.content.relates_to.event_id);
-        let text = "this incident has no shared partner room yet, so 📤 has nowhere to forward to";
-        bot.metrics.forward("no_partner_room");
-        refuse(room, reaction, &key, text).await?;
-        return Ok(true);
-    }
-    let targets = targets(bot, room, &emoji).await?;
+        };
+        let Some(shared) = record.incident.shared else {
+            let key = format!("{}\u{0}{SHARE}", reaction.content.relates_to.event_id);
+            let text = "this incident is not shared with partners (`!inc share partner.example`), so 📤 has nowhere to forward to";
+            bot.metrics.forward("no_partner_room");
+            refuse(room, reaction, &key, text).await?;
+            return Ok(true);
+        };
+        vec![shared.room_id.into()]
+    } else {
+        targets(bot, room, &emoji).await?
+    };
     if targets.is_empty() {
         return Ok(false);
     }
@@ -149,7 +153,7 @@ pub async fn reacted(
         if bot.store.meta(&done).await?.is_some() {
             continue;
         }
-        match forward(bot, room, reaction, &message, &target, &key).await? {
+        match forward(bot, room, reaction, &message, &target, &key, emoji == SHARE).await? {
             Ok(copy) => {
                 bot.store.set_meta(&done, copy.as_bytes()).await?;
                 bot.metrics.forward("done");
@@ -184,6 +188,7 @@ async fn forward(
     message: &Value,
     target: &RoomOrAliasId,
     key: &str,
+    to_partners: bool,
 ) -> Result<Result<String, Refusal>, ActionError> {
     let Some(to) = rooms::joined(&bot.client, target).await? else {
         return refusal(
@@ -205,8 +210,12 @@ async fn forward(
             format!("{sender} may not post in {target}"),
         );
     }
-    if let Some(leak) = guard::leak(&facts(room).await?, &facts(&to).await?) {
-        return refusal("leak", format!("not forwarded to {target}: {leak}"));
+    match guard::leak(&facts(room).await?, &facts(&to).await?) {
+        // 📤 is the one way to tell the incident's partners something: that they are not in
+        // the incident room is the point.
+        Some(Leak::Members(_)) if to_partners => {}
+        Some(leak) => return refusal("leak", format!("not forwarded to {target}: {leak}")),
+        None => {}
     }
 
     let message_id = message["event_id"].as_str().unwrap_or_default();

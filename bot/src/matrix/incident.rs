@@ -31,8 +31,8 @@ use matrix_sdk::{
             Mentions, StateEventType,
         },
         serde::Raw,
-        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedServerName, OwnedUserId,
-        RoomAliasId, RoomId, RoomVersionId, UserId,
+        EventId, Int, MilliSecondsSinceUnixEpoch, OwnedRoomAliasId, OwnedUserId, RoomAliasId,
+        RoomId, RoomVersionId, UserId,
     },
     Room, RoomState,
 };
@@ -45,18 +45,19 @@ use super::{
     Bot,
 };
 use crate::{
-    commands::{self, Answer, Command, DeclareArgs, PageTarget},
+    commands::{self, Answer, Command, DeclareArgs, PageTarget, ShareArgs},
+    config::AccessConfig,
     oncall, render,
 };
 
 /// The state event that mirrors the incident into its room.
 pub const INCIDENT_STATE: &str = "org.brigade.incident";
 /// Power levels of SPEC §6.
-const COMMANDER_LEVEL: i32 = 100;
-const ROLE_LEVEL: i32 = 50;
+pub(super) const COMMANDER_LEVEL: i32 = 100;
+pub(super) const ROLE_LEVEL: i32 = 50;
 const RESPONDER_LEVEL: i32 = 0;
 /// The bot's own level in rooms before version 12 (from 12 on, the creator is above all).
-const BOT_LEVEL: i32 = 150;
+pub(super) const BOT_LEVEL: i32 = 150;
 const DAY_MILLIS: u64 = 24 * 60 * 60 * 1000;
 
 /// Why an action could not be finished; the event stays unfinished and is taken up again.
@@ -83,6 +84,9 @@ pub enum ActionError {
     /// The incident's alias would not be a valid alias (a very long server name).
     #[error("no valid room alias can be made for this incident: {0}")]
     InvalidAlias(String),
+    /// A standing room could not be found or made.
+    #[error(transparent)]
+    Rooms(#[from] super::rooms::RoomsError),
 }
 
 impl ActionError {
@@ -93,7 +97,7 @@ impl ActionError {
             Self::Matrix(error) => error.as_client_api_error(),
             Self::Http(error) => error.as_client_api_error(),
             Self::AliasTaken(_) | Self::InvalidAlias(_) => return Some(self.to_string()),
-            Self::Store(_) | Self::Json(_) | Self::UnknownRoom(_) => None,
+            Self::Store(_) | Self::Json(_) | Self::UnknownRoom(_) | Self::Rooms(_) => None,
         }?;
         refused_for_good(api).then(|| format!("the homeserver refused: {api}"))
     }
@@ -289,7 +293,7 @@ async fn create_room(
         alias,
         &bot.rooms.space,
         &bot.config.matrix.user_id,
-        &bot.config.access.allowed_servers,
+        &bot.config.access,
         &bot.room_version,
     )?;
     match bot.client.create_room(request).await {
@@ -339,7 +343,7 @@ pub fn room_request(
     alias: &RoomAliasId,
     space: &RoomId,
     creator: &UserId,
-    allowed: &[OwnedServerName],
+    access: &AccessConfig,
     version: &RoomVersionId,
 ) -> Result<CreateRoomRequest, serde_json::Error> {
     // Room version 12 gives the creator unlimited power and refuses it in `users`; before
@@ -377,7 +381,7 @@ pub fn room_request(
     let server = creator.server_name();
     let mut initial_state = vec![
         json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident.in_state() }),
-        super::rooms::server_acl(server, allowed),
+        super::rooms::server_acl(server, &access.allowed_servers, access.allow_ip_literals),
     ];
     if incident.private {
         initial_state.extend([
@@ -517,6 +521,10 @@ impl Change<'_> {
                 | Command::Role(..)
                 | Command::Page(_)
                 | Command::Private
+                | Command::Share(ShareArgs {
+                    server: Some(_),
+                    ..
+                })
                 | Command::Close
         );
         if directs && !self.may_direct(&record.incident).await? {
@@ -647,6 +655,18 @@ impl Change<'_> {
                     companion.alias,
                     incident.commander
                 )
+            }
+            Command::Share(args) => {
+                let mut shared = next.clone();
+                return match super::share::command(self, &mut shared, args).await? {
+                    Ok(text) => {
+                        if shared != next {
+                            self.commit(shared, Some(text.clone())).await?;
+                        }
+                        Ok(Ok(text))
+                    }
+                    Err(refusal) => Ok(Err(refusal)),
+                };
             }
             Command::Postmortem => return postmortem::draft(self, &record).await.map(Ok),
             Command::Close => return postmortem::close(self, record).await,

@@ -18,6 +18,7 @@ mod reply;
 mod responder;
 pub mod rooms;
 pub mod session;
+mod share;
 pub mod sync;
 pub mod timeline;
 mod worker;
@@ -62,4 +63,11 @@ pub struct Bot {
     pub publisher: publish::Publisher,
     /// Held while an incident record is read, changed and written back.
     pub records: tokio::sync::Mutex<()>,
+    /// Wakes the sender of partner invitations when some are queued.
+    pub invitations: tokio::sync::Notify,
+}
+
+/// Sends partner invitations (and sets up the partners' standing rooms) until `shutdown`.
+pub async fn invite_partners(bot: &Bot, shutdown: tokio_util::sync::CancellationToken) {
+    share::run(bot, shutdown).await;
 }

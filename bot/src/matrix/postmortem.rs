@@ -65,6 +65,23 @@ pub async fn close(
     let bot = change.bot;
     let text = render(change, &next, Edition::Final).await?;
     post(change.room, &next, &text, change.cause, "postmortem-final").await?;
+    let shared = next
+        .incident
+        .shared
+        .as_ref()
+        .and_then(|shared| bot.client.get_room(&shared.room_id));
+    if let Some(shared) = shared {
+        // What concerns the partners: the moments, the updates and what was said with them.
+        let closing = format!(
+            "**{} is closed.** This room is read-only now, its history kept.\n\n{}",
+            next.incident.number,
+            timeline(bot, &next.shared_view())
+        );
+        shared
+            .send(notice(&closing))
+            .with_transaction_id(transaction_id(change.cause, "postmortem-shared"))
+            .await?;
+    }
     let private = next.incident.private;
     match bot.client.get_room(&bot.rooms.postmortems) {
         // A private incident's report stays in its encrypted room.

@@ -247,8 +247,30 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         }
         Ok::<_, ActionError>(())
     };
-    let ((), (), (), summary_event, headline_event, (), ()) =
-        tokio::try_join!(name, topic, state, summary, headline, space, archive)?;
+    let shared = async {
+        let Some(room) = incident
+            .shared
+            .as_ref()
+            .and_then(|shared| bot.client.get_room(&shared.room_id))
+        else {
+            return Ok(None);
+        };
+        let text = render::shared_summary(&record);
+        let existing = record.shared_summary_event.as_ref();
+        let posted = post_or_edit(&room, &record, existing, &text, "shared-summary").await?;
+        if let Some(posted) = &posted {
+            room.send_state_event(RoomPinnedEventsEventContent::new(vec![posted.clone()]))
+                .await?;
+        }
+        let closing = incident.status == Status::Closed
+            && before.is_some_and(|before| before.status != Status::Closed);
+        if closing {
+            read_only(bot, &room).await?;
+        }
+        Ok::<_, ActionError>(posted)
+    };
+    let ((), (), (), summary_event, headline_event, (), (), shared_summary_event) =
+        tokio::try_join!(name, topic, state, summary, headline, space, archive, shared)?;
 
     // Written under the records lock: a command may have stored a newer version meanwhile.
     let _records = match records {
@@ -256,9 +278,13 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         Records::Held => None,
     };
     if let Some(mut latest) = bot.store.incident(room_id).await? {
-        if latest.summary_event.is_none() || latest.headline_event.is_none() {
+        let missing = latest.summary_event.is_none()
+            || latest.headline_event.is_none()
+            || latest.shared_summary_event.is_none();
+        if missing {
             latest.summary_event = latest.summary_event.or(summary_event);
             latest.headline_event = latest.headline_event.or(headline_event);
+            latest.shared_summary_event = latest.shared_summary_event.or(shared_summary_event);
             bot.store.save_incident(&latest).await?;
         }
     }

@@ -73,12 +73,14 @@ pub enum RoomsError {
     },
 }
 
-struct Spec {
+struct Spec<'a> {
     key: &'static str,
-    name: &'static str,
-    topic: &'static str,
+    name: &'a str,
+    topic: &'a str,
     read_only: bool,
     space: bool,
+    /// Invitation only, and only moderators invite (a partner's standing room).
+    invite_only: bool,
 }
 
 const SPACE: Spec = Spec {
@@ -87,6 +89,7 @@ const SPACE: Spec = Spec {
     topic: "Every incident room, with triage, announcements and postmortems",
     read_only: false,
     space: true,
+    invite_only: false,
 };
 const TRIAGE: Spec = Spec {
     key: "triage",
@@ -94,6 +97,7 @@ const TRIAGE: Spec = Spec {
     topic: "Where problems are reported and incidents declared",
     read_only: false,
     space: false,
+    invite_only: false,
 };
 const ANNOUNCEMENTS: Spec = Spec {
     key: "announcements",
@@ -101,6 +105,7 @@ const ANNOUNCEMENTS: Spec = Spec {
     topic: "One headline per incident, kept up to date by Brigade",
     read_only: true,
     space: false,
+    invite_only: false,
 };
 const POSTMORTEMS: Spec = Spec {
     key: "postmortems",
@@ -108,6 +113,7 @@ const POSTMORTEMS: Spec = Spec {
     topic: "Finished incident reports",
     read_only: false,
     space: false,
+    invite_only: false,
 };
 const ARCHIVE: Spec = Spec {
     key: "archive",
@@ -115,6 +121,7 @@ const ARCHIVE: Spec = Spec {
     topic: "Closed incidents: read-only, history kept",
     read_only: true,
     space: true,
+    invite_only: false,
 };
 
 /// Finds or creates every standard room on `server` and links them to the space.
@@ -123,11 +130,12 @@ pub async fn ensure(
     server: &ServerName,
     config: &RoomsConfig,
     allowed: &[OwnedServerName],
+    allow_ip_literals: bool,
 ) -> Result<StandardRooms, RoomsError> {
-    let acl = server_acl(server, allowed);
+    let acl = server_acl(server, allowed, allow_ip_literals);
     let space_alias = alias(server, &SPACE, &config.space)?;
     let space = ensure_room(client, &space_alias, &SPACE, &acl).await?;
-    let child = |spec: &'static Spec, localpart: &str| {
+    let child = |spec: &'static Spec<'static>, localpart: &str| {
         let space = space.clone();
         let alias = alias(server, spec, localpart);
         let acl = &acl;
@@ -153,7 +161,7 @@ pub async fn ensure(
 
 fn alias(
     server: &ServerName,
-    spec: &Spec,
+    spec: &Spec<'_>,
     localpart: &str,
 ) -> Result<OwnedRoomAliasId, RoomsError> {
     RoomAliasId::parse(format!("#{localpart}:{server}")).map_err(|source| RoomsError::Alias {
@@ -210,7 +218,11 @@ pub async fn joined(
 /// The `m.room.server_acl` initial state that keeps users of servers other than `own` and
 /// `allowed` out of a room. Federation matches hosts without their port; Synapse checks its
 /// own name with the port when the ACL is created: both are listed.
-pub fn server_acl(own: &ServerName, allowed: &[OwnedServerName]) -> serde_json::Value {
+pub fn server_acl(
+    own: &ServerName,
+    allowed: &[OwnedServerName],
+    allow_ip_literals: bool,
+) -> serde_json::Value {
     let mut hosts: Vec<&str> = Vec::new();
     for server in std::iter::once(own).chain(allowed.iter().map(|server| &**server)) {
         for name in [server.host(), server.as_str()] {
@@ -222,14 +234,14 @@ pub fn server_acl(own: &ServerName, allowed: &[OwnedServerName]) -> serde_json::
     serde_json::json!({
         "type": "m.room.server_acl",
         "state_key": "",
-        "content": { "allow": hosts, "deny": [], "allow_ip_literals": true },
+        "content": { "allow": hosts, "deny": [], "allow_ip_literals": allow_ip_literals },
     })
 }
 
 async fn ensure_room(
     client: &Client,
     alias: &RoomAliasId,
-    spec: &Spec,
+    spec: &Spec<'_>,
     acl: &serde_json::Value,
 ) -> Result<Room, RoomsError> {
     match client.resolve_room_alias(alias).await {
@@ -255,7 +267,11 @@ async fn ensure_room(
     request.name = Some(spec.name.to_owned());
     request.topic = Some(spec.topic.to_owned());
     request.room_alias_name = Some(alias.alias().to_owned());
-    request.preset = Some(RoomPreset::PublicChat);
+    request.preset = Some(if spec.invite_only {
+        RoomPreset::PrivateChat
+    } else {
+        RoomPreset::PublicChat
+    });
     request.visibility = Visibility::Private;
     request.initial_state = vec![Raw::new(acl)
         .map_err(|error| failed("creating", alias)(error.into()))?
@@ -266,10 +282,17 @@ async fn ensure_room(
         request.creation_content =
             Some(Raw::new(&creation).map_err(|error| failed("creating", alias)(error.into()))?);
     }
-    if spec.read_only {
-        // Everyone reads; only moderators (50) and up post.
+    if spec.read_only || spec.invite_only {
         let mut levels = RoomPowerLevelsContentOverride::default();
-        levels.events_default = Some(int!(50));
+        if spec.read_only {
+            // Everyone reads; only moderators (50) and up post.
+            levels.events_default = Some(int!(50));
+        }
+        if spec.invite_only {
+            // Everyone talks at 0; inviting and room settings take a moderator.
+            levels.invite = Some(int!(50));
+            levels.state_default = Some(int!(50));
+        }
         request.power_level_content_override =
             Some(Raw::new(&levels).map_err(|error| failed("creating", alias)(error.into()))?);
     }
@@ -291,6 +314,26 @@ async fn ensure_room(
         }
         Err(error) => Err(failed("creating", alias)(error)),
     }
+}
+
+/// Finds or creates the standing room of a partner organisation (`[[partners]]`): invitation
+/// only, fenced by `acl`, outside the Incidents space.
+pub async fn ensure_standing(
+    client: &Client,
+    alias: &RoomAliasId,
+    name: &str,
+    topic: &str,
+    acl: &serde_json::Value,
+) -> Result<Room, RoomsError> {
+    let spec = Spec {
+        key: "partners",
+        name,
+        topic,
+        read_only: false,
+        space: false,
+        invite_only: true,
+    };
+    ensure_room(client, alias, &spec, acl).await
 }
 
 /// Adds `room` to `space` (`m.space.child`) and names the space in it (`m.space.parent`),

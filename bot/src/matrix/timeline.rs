@@ -7,7 +7,10 @@
 //! bot's own 📌, which tells people the message is in the timeline, carries a transaction ID
 //! derived from the message.
 
-use brigade_core::timeline::{Message, Removed, Thanks};
+use brigade_core::{
+    incident::IncidentRecord,
+    timeline::{Message, Removed, Thanks},
+};
 use matrix_sdk::{
     ruma::{
         events::{
@@ -62,7 +65,7 @@ pub async fn reacted(
     reaction: &OriginalSyncReactionEvent,
     meaning: Meaning,
 ) -> Result<(), ActionError> {
-    let Some(mut record) = bot.store.incident(room.room_id()).await? else {
+    let Some((mut record, shared)) = record_of(bot, room).await? else {
         return Ok(());
     };
     if record.holds_reaction(&reaction.event_id) {
@@ -73,9 +76,12 @@ pub async fn reacted(
         info!(sender = %reaction.sender, "a reaction by someone no longer in the room: skipped");
         return Ok(());
     }
-    let Some(message) = message(room, target).await? else {
+    let Some(mut message) = message(room, target).await? else {
         return Ok(());
     };
+    if shared {
+        message.room = Some(room.room_id().to_owned());
+    }
     match meaning {
         Meaning::Flag => {
             if !record.flag(message, reaction.event_id.clone()) {
@@ -106,6 +112,16 @@ pub async fn reacted(
     }
     bot.store.save_incident(&record).await?;
     Ok(())
+}
+
+/// The incident `room` belongs to: its own room, or its shared partner room (then `true`).
+async fn record_of(bot: &Bot, room: &Room) -> Result<Option<(IncidentRecord, bool)>, ActionError> {
+    if let Some(record) = bot.store.incident(room.room_id()).await? {
+        return Ok(Some((record, false)));
+    }
+    Ok(super::share::incident_of(bot, room.room_id())
+        .await?
+        .map(|record| (record, true)))
 }
 
 /// The bot's own 📌 on a flagged message: "it is in the timeline".
@@ -142,7 +158,7 @@ pub async fn redacted(
     else {
         return Ok(());
     };
-    let Some(mut record) = bot.store.incident(room.room_id()).await? else {
+    let Some((mut record, _)) = record_of(bot, room).await? else {
         return Ok(());
     };
     match record.redact(redacted) {
@@ -173,7 +189,7 @@ pub async fn edited(
     let Some(Relation::Replacement(replacement)) = &edit.content.relates_to else {
         return Ok(());
     };
-    let Some(mut record) = bot.store.incident(room.room_id()).await? else {
+    let Some((mut record, _)) = record_of(bot, room).await? else {
         return Ok(());
     };
     let body = replacement.new_content.msgtype.body();
@@ -234,6 +250,7 @@ pub fn to_message(raw: &Raw<AnySyncTimelineEvent>) -> Option<Message> {
         author: message.sender,
         body,
         media,
+        room: None,
     })
 }
 

@@ -1,0 +1,87 @@
+//! `!inc share [<server> [@user…]]`
+
+use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, ServerName};
+
+use super::{args, Command, CommandInfo, ParseError};
+
+pub(super) const INFO: CommandInfo = CommandInfo {
+    name: "share",
+    arguments: "[<server> [@user…]]",
+    summary: "share the incident with a partner organisation's server in a companion room and invite its people (commander or moderators); alone, says what it is shared with and which invitations wait",
+};
+
+/// What `!inc share` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareArgs {
+    /// The partner's server; `None` asks what the incident is shared with.
+    pub server: Option<OwnedServerName>,
+    /// The partner's people to invite (`@name` means a user of `server`).
+    pub users: Vec<OwnedUserId>,
+}
+
+pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+    let mut words = rest.split_whitespace();
+    let Some(server) = words.next() else {
+        return Ok(Command::Share(ShareArgs {
+            server: None,
+            users: Vec::new(),
+        }));
+    };
+    let server = ServerName::parse(server.trim_start_matches('@')).map_err(|_| {
+        ParseError::Invalid(format!(
+            "`{server}` is not a server name: `{}`, for example `!inc share partner.example @ops`",
+            INFO.usage()
+        ))
+    })?;
+    let mut users = Vec::new();
+    for word in words {
+        let user = args::user(word, &server)?;
+        if user.server_name() != server {
+            return Err(ParseError::Invalid(format!(
+                "{user} is not on {server}: share with one server at a time"
+            )));
+        }
+        if !users.contains(&user) {
+            users.push(user);
+        }
+    }
+    Ok(Command::Share(ShareArgs {
+        server: Some(server),
+        users,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::{owned_server_name, owned_user_id};
+
+    use super::*;
+
+    #[test]
+    fn a_partner_server_and_its_people() {
+        assert_eq!(
+            parse("acme.example @ops @kim:acme.example @ops"),
+            Ok(Command::Share(ShareArgs {
+                server: Some(owned_server_name!("acme.example")),
+                users: vec![
+                    owned_user_id!("@ops:acme.example"),
+                    owned_user_id!("@kim:acme.example")
+                ],
+            }))
+        );
+        assert_eq!(
+            parse(""),
+            Ok(Command::Share(ShareArgs {
+                server: None,
+                users: Vec::new()
+            }))
+        );
+        let other = parse("acme.example @kim:other.example").expect_err("another server");
+        assert!(
+            other.to_string().contains("is not on acme.example"),
+            "{other}"
+        );
+        let bad = parse("bad/server").expect_err("no server name");
+        assert!(bad.to_string().contains("is not a server name"), "{bad}");
+    }
+}
