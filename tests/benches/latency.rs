@@ -19,6 +19,11 @@
 //! - status: `!inc status` in the incident room (room name, topic, state, summary and
 //!   headline edits), until its ✅ is seen, next to the echo.
 //!
+//! - share: with a partner's homeserver started beside ours, `!inc share` in an incident room,
+//!   until the partner's user (invited by it) has joined the shared room over federation and
+//!   reads its pinned summary; next to a bare federated join of a room prepared the same way (a
+//!   message posted and pinned, the partner invited), until the same is read.
+//!
 //! Then the bot's resident memory after it has idled.
 
 #![recursion_limit = "256"]
@@ -35,6 +40,7 @@ use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
+    desk::summary,
     synapse::{Homeserver, Options},
     wait::wait_for,
 };
@@ -133,6 +139,11 @@ async fn bench() -> Result<()> {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss = bot.rss_kib();
     let mut forwarded = forward_rounds(&bot, &alice, &room).await?;
+    let partner_hs = tokio::task::spawn_blocking(|| {
+        Homeserver::start(Options::federating(Ipv4Addr::new(127, 0, 0, 2)))
+    })
+    .await??;
+    let (mut bare_joins, mut shares) = share_rounds(&hs, &partner_hs, &bot, &alice).await?;
     let timeline = timeline_rounds(&hs, &mut bot, &alice, &bob).await?;
 
     println!(
@@ -203,6 +214,18 @@ async fn bench() -> Result<()> {
         postmortem.as_secs_f64() * 1000.0,
         ratio(postmortem, one_hop)
     );
+    let joined = report(
+        "partner: bare federated join -> pinned read",
+        &mut bare_joins,
+    );
+    let shared = report(
+        "bot: `!inc share` -> partner joined, pinned read",
+        &mut shares,
+    );
+    println!(
+        "median share / bare federated join: {:.2}x",
+        ratio(shared, joined)
+    );
     match rebuilt_ms {
         Some(ms) => {
             println!("the same incident rebuilt from its room after the store is wiped: {ms} ms")
@@ -257,6 +280,85 @@ async fn forward_rounds(
         }
     }
     Ok(samples)
+}
+
+/// Bare federated joins of prepared rooms next to `!inc share`, each until the partner's user
+/// reads the pinned message; a new partner user every round, as a partner comes fresh.
+async fn share_rounds(
+    hs: &Homeserver,
+    partner_hs: &Homeserver,
+    bot: &BotProcess,
+    alice: &TestUser,
+) -> Result<(Vec<Duration>, Vec<Duration>)> {
+    let bot_id = UserId::parse(&bot.user_id)?;
+    let triage = alice
+        .join(&format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name))
+        .await?;
+    let mut bare = Vec::new();
+    let mut shared = Vec::new();
+    for round in 0..WARM_UP + rounds(10) {
+        let carol = TestUser::register(partner_hs, "carol").await?;
+        let prepared = alice
+            .create_room(&format!("Prepared {round}"), &[&carol.user_id])
+            .await?;
+        let room = alice
+            .client
+            .get_room(&prepared)
+            .context("the prepared room")?;
+        let posted = room
+            .send(RoomMessageEventContent::notice_plain("summary"))
+            .await?
+            .response
+            .event_id;
+        room.send_state_event(RoomPinnedEventsEventContent::new(vec![posted]))
+            .await?;
+        let started = Instant::now();
+        carol.join(prepared.as_str()).await?;
+        summary(&carol, &prepared).await?;
+        let joined = started.elapsed();
+
+        let id = alice
+            .send_text(&triage, &format!("!inc declare Shared bench {round}"))
+            .await?
+            .to_string();
+        let answer = alice
+            .wait_for_event(&triage, "the declaration's answer", |event| {
+                is_thread_reply(event, &bot_id, &id)
+            })
+            .await?;
+        let alias = answer["content"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .split(['[', ']', '(', ')'])
+            .find(|part| part.starts_with("#inc-"))
+            .context("no alias in the answer")?
+            .to_owned();
+        let incident = alice.join(&alias).await?;
+        let started = Instant::now();
+        alice
+            .send_text(
+                &incident,
+                &format!("!inc share {} {}", partner_hs.server_name, carol.user_id),
+            )
+            .await?;
+        let invited = wait_for("the partner's invitation", || async {
+            carol
+                .client
+                .invited_rooms()
+                .into_iter()
+                .map(|room| room.room_id().to_owned())
+                .find(|room| *room != prepared)
+        })
+        .await?;
+        carol.join(invited.as_str()).await?;
+        summary(&carol, &invited).await?;
+        let share = started.elapsed();
+        if round >= WARM_UP {
+            bare.push(joined);
+            shared.push(share);
+        }
+    }
+    Ok((bare, shared))
 }
 
 /// The incident of the postmortem measurement: this many messages, this many flagged.

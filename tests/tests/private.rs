@@ -319,6 +319,42 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         data == evidence.as_bytes(),
         "the forwarded file reads otherwise"
     );
+    // From the open room into the private one, a file arrives readable too.
+    answered(
+        &desk,
+        &open.room,
+        &format!("!inc forward 🔐 {companion_alias}"),
+    )
+    .await?;
+    let notes = format!("notes {}", random_string(16));
+    let file = alice
+        .send_file(&open.room, "notes.txt", notes.as_bytes())
+        .await?;
+    alice.react(&open.room, file.as_str(), "🔐").await?;
+    let copy = alice
+        .wait_for_event(&companion, "the file from the open room", |event| {
+            event["sender"] == desk.bot_id().as_str()
+                && event["content"]["msgtype"] == "m.file"
+                && event["content"]["body"] == "notes.txt"
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    let url = copy["content"]["url"]
+        .as_str()
+        .with_context(|| format!("no media URL in the copy: {copy}"))?;
+    let request = MediaRequestParameters {
+        source: MediaSource::Plain(url.into()),
+        format: MediaFormat::File,
+    };
+    let data = alice
+        .client
+        .media()
+        .get_media_content(&request, false)
+        .await?;
+    ensure!(
+        data == notes.as_bytes(),
+        "the file from the open room reads otherwise"
+    );
     ensure!(
         !desk
             .bot_posts(alice, &desk.triage)
