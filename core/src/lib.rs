@@ -8,6 +8,7 @@ pub mod clock;
 pub mod forward;
 pub mod incident;
 pub mod oncall;
+pub mod secret;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

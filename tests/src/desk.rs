@@ -228,7 +228,20 @@ pub async fn summary(user: &TestUser, room: &RoomId) -> Result<(String, String)>
         .context("no pinned event")?
         .to_owned();
     let text = wait_for("the summary to arrive", || async {
-        user.current_body(room, &id)
+        if let Some(text) = user.current_body(room, &id) {
+            return Some(text);
+        }
+        // Sent before this user's server joined the room: fetched as Element fetches pinned
+        // events (as sent, not as edited).
+        let event_id = matrix_sdk::ruma::EventId::parse(&id).ok()?;
+        let event = user
+            .client
+            .get_room(room)?
+            .event(&event_id, None)
+            .await
+            .ok()?;
+        let event: Value = event.raw().deserialize_as().ok()?;
+        event["content"]["body"].as_str().map(str::to_owned)
     })
     .await?;
     Ok((id, text))

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod bot;
+pub mod bridge;
 pub mod client;
 pub mod desk;
 pub mod servers;

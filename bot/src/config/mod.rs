@@ -10,7 +10,6 @@ mod oncall;
 mod partners;
 
 use std::{
-    fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
     time::Duration,
@@ -28,6 +27,7 @@ use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, RoomVersionId}
 use serde::Deserialize;
 use url::Url;
 
+pub use brigade_core::secret::Secret;
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
 pub use oncall::{Handoff, Route, RouteTarget};
 pub use partners::Partner;
@@ -44,23 +44,6 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 /// Syncs long-poll for 30 s, so a healthy bot completes one at least every 30 s plus the
 /// request's own time; three missed polls mean something is wrong.
 const DEFAULT_UNHEALTHY_AFTER: Duration = Duration::from_secs(90);
-
-/// A secret value (a password, a token) that never appears in logs or `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
 
 /// The validated configuration of the bot.
 #[derive(Debug, Clone)]
@@ -418,44 +401,6 @@ struct RawMatrix {
     password_file: Option<PathBuf>,
 }
 
-/// A secret is read as a string only; anything else is refused without repeating the value
-/// (serde's usual message quotes it, and it would end up in logs).
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Secret;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string (in quotes)")
-            }
-            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Secret, E> {
-                Ok(Secret(value.to_owned()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Secret, E> {
-                Err(E::custom(
-                    "must be a string (in quotes); the value is not shown",
-                ))
-            }
-            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Secret, E> {
-                Err(E::custom(
-                    "must be a string (in quotes); the value is not shown",
-                ))
-            }
-            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Secret, E> {
-                Err(E::custom(
-                    "must be a string (in quotes); the value is not shown",
-                ))
-            }
-            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Secret, E> {
-                Err(E::custom(
-                    "must be a string (in quotes); the value is not shown",
-                ))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStorage {
@@ -808,16 +753,11 @@ fn validate_groups(raw: Vec<RawGroup>) -> Result<Vec<Group>, ConfigError> {
 }
 
 fn read_password_file(path: PathBuf) -> Result<Secret, ConfigError> {
-    let contents = match std::fs::read_to_string(&path) {
-        Ok(contents) => contents,
-        Err(source) => return Err(ConfigError::PasswordFile { path, source }),
-    };
-    // Files written by `echo` or an editor end in a newline that is not part of the password.
-    let password = contents.trim_end_matches(['\r', '\n']);
-    if password.is_empty() {
-        return Err(ConfigError::PasswordFileEmpty { path });
+    match Secret::from_file(&path) {
+        Ok(Some(password)) => Ok(password),
+        Ok(None) => Err(ConfigError::PasswordFileEmpty { path }),
+        Err(source) => Err(ConfigError::PasswordFile { path, source }),
     }
-    Ok(Secret(password.to_owned()))
 }
 
 /// The media type of an avatar file, from its extension.

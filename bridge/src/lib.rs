@@ -1,0 +1,144 @@
+//! brigade-bridge: the Matrix application service that takes alert webhooks in and posts them
+//! in rooms, exactly once, through a durable outbox.
+//!
+//! [`run`] is the whole program behind `main`; it takes its listener and its shutdown signal so
+//! tests can start it in-process.
+
+pub mod alert;
+pub mod cli;
+pub mod config;
+pub mod homeserver;
+pub mod metrics;
+pub mod outbox;
+pub mod registration;
+pub mod store;
+pub mod web;
+
+use std::{
+    future::Future,
+    sync::{atomic::AtomicBool, Arc},
+    time::Duration,
+};
+
+use brigade_core::clock::{Clock, SystemClock};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    config::Config,
+    homeserver::{Homeserver, HomeserverError},
+    metrics::Metrics,
+    store::{Store, StoreError},
+};
+
+/// Every user the bridge acts as starts with this; the registration claims them all.
+pub const VIRTUAL_USER_PREFIX: &str = "alert_";
+/// The directory under `storage.path` that holds the bridge's sled database.
+const SLED_DIR: &str = "bridge.sled";
+
+/// What every part of the bridge works with.
+#[derive(Debug)]
+pub struct Bridge {
+    /// The validated configuration.
+    pub config: Config,
+    /// Alerts and the outbox.
+    pub store: Store,
+    /// The homeserver, as the application service.
+    pub homeserver: Homeserver,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the outbox when alerts are accepted.
+    pub outbox: tokio::sync::Notify,
+    /// Whether the homeserver has answered the bridge's ping.
+    pub ready: AtomicBool,
+}
+
+/// Why the bridge stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The homeserver client could not be made.
+    #[error(transparent)]
+    Homeserver(#[from] HomeserverError),
+    /// The HTTP server failed.
+    #[error("http server: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Runs the bridge until `shutdown` completes: HTTP on `listener`, the ping that makes it
+/// ready, and the outbox.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    std::fs::create_dir_all(&config.storage.path)?;
+    let store = Store::open(&config.storage.path.join(SLED_DIR))?;
+    let homeserver = Homeserver::new(&config.homeserver.url, config.appservice.as_token.clone())?;
+    let bridge = Arc::new(Bridge {
+        config,
+        store,
+        homeserver,
+        metrics: Metrics::new(),
+        clock: Arc::new(SystemClock),
+        outbox: tokio::sync::Notify::new(),
+        ready: AtomicBool::new(false),
+    });
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            stop.cancel();
+        }
+    });
+    info!(listen = %listener.local_addr()?, pending = bridge.store.depth(), "brigade-bridge listening");
+    let http = tokio::spawn({
+        let router = web::router(bridge.clone());
+        let stop = stop.clone();
+        async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+    });
+    let pinging = tokio::spawn({
+        let bridge = bridge.clone();
+        let stop = stop.clone();
+        async move { ping_until_ready(&bridge, &stop).await }
+    });
+    outbox::run(&bridge, stop.clone()).await;
+    stop.cancel();
+    let _ = pinging.await;
+    http.await.map_err(std::io::Error::other)??;
+    info!("stopped");
+    Ok(())
+}
+
+/// Pings the homeserver (which calls the bridge back) until it answers, then marks the bridge
+/// ready for `/healthz`.
+async fn ping_until_ready(bridge: &Bridge, stop: &CancellationToken) {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match bridge.homeserver.ping(&bridge.config.appservice.id).await {
+            Ok(_) => {
+                bridge
+                    .ready
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                info!("the homeserver reaches the bridge: ready");
+                return;
+            }
+            Err(error) => warn!(%error, "the homeserver did not answer the ping yet"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(10));
+    }
+}
