@@ -1,5 +1,6 @@
-//! `cargo run -p brigade-tests --bin brigade-demo`: a local homeserver with Brigade in it, and
-//! an account to sign in with from Element. Everything lives in `.brigade-demo/` and is started
+//! `cargo run -p brigade-tests --bin brigade-demo`: a local homeserver with Brigade in it (the
+//! bot, and the alert bridge registered with the homeserver, with a demo route), and an account
+//! to sign in with from Element. Everything lives in `.brigade-demo/` and is started
 //! afresh each time; Ctrl-C stops it all.
 
 #![recursion_limit = "256"]
@@ -20,6 +21,9 @@ struct Args {
     /// The bot's /healthz and /metrics port on localhost.
     #[arg(long, default_value_t = 9100)]
     http_port: u16,
+    /// The bridge's port on localhost: webhooks, the appservice API, /healthz, /metrics.
+    #[arg(long, default_value_t = 9200)]
+    bridge_port: u16,
 }
 
 #[tokio::main]
@@ -39,6 +43,33 @@ async fn main() -> Result<()> {
         "Starting a homeserver on http://localhost:{} (first run installs Synapse) …",
         args.port
     );
+    // The bridge's configuration comes first: the homeserver loads its registration at start.
+    let bridge_dir = dir.join("bridge");
+    std::fs::create_dir_all(&bridge_dir)?;
+    let alert_secret = random_string(24);
+    let bridge_path = bridge_dir.join("bridge.toml");
+    std::fs::write(
+        &bridge_path,
+        format!(
+            "[homeserver]\nurl = \"http://localhost:{port}\"\nserver_name = \"localhost\"\n\
+             [appservice]\nid = \"brigade-bridge\"\nlisten = \"127.0.0.1:{bridge}\"\n\
+             url = \"http://127.0.0.1:{bridge}\"\nas_token = \"{}\"\nhs_token = \"{}\"\n\
+             [storage]\npath = \"{}\"\n\
+             [[hooks]]\nname = \"demo\"\nsource = \"alertmanager\"\nroom = \"#alerts:localhost\"\n\
+             secret = \"{alert_secret}\"\ninvite = [\"@you:localhost\", \"@brigade:localhost\"]\n",
+            random_string(32),
+            random_string(32),
+            bridge_dir.join("data").display(),
+            port = args.port,
+            bridge = args.bridge_port,
+        ),
+    )?;
+    let bridge_config = brigade_bridge::config::Config::load(&bridge_path)?;
+    let registration = bridge_dir.join("registration.yaml");
+    std::fs::write(
+        &registration,
+        brigade_bridge::registration::yaml(&bridge_config),
+    )?;
     let homeserver = tokio::task::spawn_blocking({
         let dir = dir.join("synapse");
         let port = args.port;
@@ -49,7 +80,7 @@ async fn main() -> Result<()> {
                 client_port: Some(port),
                 federation: false,
                 dir: Some(dir),
-                app_services: Vec::new(),
+                app_services: vec![registration],
             })
         }
     })
@@ -84,7 +115,15 @@ async fn main() -> Result<()> {
         brigade_bot::cli::shutdown_signal(),
     ));
 
-    wait_for_bot(args.http_port).await?;
+    let bridge_listener = tokio::net::TcpListener::bind(bridge_config.appservice.listen).await?;
+    let bridge = tokio::spawn(brigade_bridge::run(
+        bridge_config,
+        bridge_listener,
+        brigade_bridge::cli::shutdown_signal(),
+    ));
+
+    wait_for_healthy("the bot", args.http_port).await?;
+    wait_for_healthy("the bridge", args.bridge_port).await?;
     join_standard_rooms(&homeserver, "you", &your_password).await?;
 
     println!(
@@ -99,15 +138,22 @@ async fn main() -> Result<()> {
          other commands (status, sev, summary, update, page, lead, role, reopen), and\n\
          react 👀 or 🚑 on the pinned summary. Announcements shows the headline.\n\
          You can also invite {bot_id} to any room or start a direct message with it.\n\n\
+         Fire a test alert (it lands in #alerts:localhost, where you are invited):\n  \
+         curl -X POST -H 'Authorization: Bearer {alert_secret}' \\\n    \
+         -d '{{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{{\"status\":\"firing\",\"labels\":{{\"alertname\":\"DiskFull\",\"severity\":\"critical\"}},\"annotations\":{{\"summary\":\"Disk full on db1\"}}}}]}}' \\\n    \
+         http://127.0.0.1:{bridge}/hooks/alertmanager/demo\n\n\
          Bot health: http://127.0.0.1:{http}/healthz   metrics: http://127.0.0.1:{http}/metrics\n\
+         Bridge health: http://127.0.0.1:{bridge}/healthz   metrics: http://127.0.0.1:{bridge}/metrics\n\
          Homeserver files and logs: {dir}\n\
          Ctrl-C stops Brigade and the homeserver.\n",
         port = args.port,
         http = args.http_port,
+        bridge = args.bridge_port,
         dir = dir.display(),
     );
 
     bot.await?.context("brigade-bot stopped")?;
+    bridge.await?.context("brigade-bridge stopped")?;
     drop(homeserver);
     Ok(())
 }
@@ -143,7 +189,7 @@ async fn join_standard_rooms(
     Ok(())
 }
 
-async fn wait_for_bot(http_port: u16) -> Result<()> {
+async fn wait_for_healthy(what: &str, http_port: u16) -> Result<()> {
     let url = format!("http://127.0.0.1:{http_port}/healthz");
     for _ in 0..600 {
         if reqwest::get(&url)
@@ -154,5 +200,5 @@ async fn wait_for_bot(http_port: u16) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    anyhow::bail!("the bot did not become healthy within a minute")
+    anyhow::bail!("{what} did not become healthy within a minute")
 }
