@@ -231,17 +231,19 @@ pub async fn summary(user: &TestUser, room: &RoomId) -> Result<(String, String)>
         if let Some(text) = user.current_body(room, &id) {
             return Some(text);
         }
-        // Sent before this user's server joined the room: fetched as Element fetches pinned
-        // events (as sent, not as edited).
-        let event_id = matrix_sdk::ruma::EventId::parse(&id).ok()?;
-        let event = user
-            .client
-            .get_room(room)?
-            .event(&event_id, None)
+        // Sent before this user's server joined the room (over federation it has only the
+        // state then): read back as Element does, which makes the server fetch the history.
+        let joined = user.client.get_room(room)?;
+        let page = joined
+            .messages(matrix_sdk::room::MessagesOptions::backward())
             .await
             .ok()?;
-        let event: Value = event.raw().deserialize_as().ok()?;
-        event["content"]["body"].as_str().map(str::to_owned)
+        page.chunk.iter().find_map(|event| {
+            let event: Value = event.raw().deserialize_as().ok()?;
+            (event["event_id"] == id.as_str())
+                .then(|| event["content"]["body"].as_str().map(str::to_owned))
+                .flatten()
+        })
     })
     .await?;
     Ok((id, text))
