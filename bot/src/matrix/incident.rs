@@ -346,20 +346,8 @@ pub fn room_request(
     access: &AccessConfig,
     version: &RoomVersionId,
 ) -> Result<CreateRoomRequest, serde_json::Error> {
-    // Room version 12 gives the creator unlimited power and refuses it in `users`; before
-    // that the creator needs its 100 written down like anyone else.
-    let creator_listed = !version
-        .rules()
-        .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
-    let mut users = serde_json::Map::new();
-    users.insert(incident.commander.to_string(), json!(COMMANDER_LEVEL));
-    if creator_listed {
-        // Above the commander, as a version 12 creator is: a level can only be lowered by
-        // someone above it, and the bot must be able to hand command over.
-        users.insert(creator.to_string(), json!(BOT_LEVEL));
-    }
     let levels = json!({
-        "users": users,
+        "users": level_users(&incident.commander, creator, version),
         "users_default": RESPONDER_LEVEL,
         "events_default": 0,
         "state_default": COMMANDER_LEVEL,
@@ -380,43 +368,35 @@ pub fn room_request(
     });
     let server = creator.server_name();
     let mut initial_state = vec![
-        json!({ "type": INCIDENT_STATE, "state_key": "", "content": incident.in_state() }),
+        state(INCIDENT_STATE, serde_json::to_value(incident.in_state())?),
         super::rooms::server_acl(server, &access.allowed_servers, access.allow_ip_literals),
     ];
     if incident.private {
         initial_state.extend([
-            json!({
-                "type": "m.room.join_rules",
-                "state_key": "",
-                "content": { "join_rule": "invite" },
-            }),
-            json!({
-                "type": "m.room.history_visibility",
-                "state_key": "",
-                "content": { "history_visibility": "joined" },
-            }),
-            json!({
-                "type": "m.room.encryption",
-                "state_key": "",
-                "content": { "algorithm": "m.megolm.v1.aes-sha2" },
-            }),
+            state("m.room.join_rules", json!({ "join_rule": "invite" })),
+            state(
+                "m.room.history_visibility",
+                json!({ "history_visibility": "joined" }),
+            ),
+            state(
+                "m.room.encryption",
+                json!({ "algorithm": "m.megolm.v1.aes-sha2" }),
+            ),
         ]);
     } else {
         initial_state.extend([
-            json!({
-                "type": "m.room.join_rules",
-                "state_key": "",
-                // Members of the Incidents space join from the space; anyone else is invited.
-                "content": {
+            // Members of the Incidents space join from the space; anyone else is invited.
+            state(
+                "m.room.join_rules",
+                json!({
                     "join_rule": "restricted",
                     "allow": [{ "type": "m.room_membership", "room_id": space }],
-                },
-            }),
-            json!({
-                "type": "m.room.history_visibility",
-                "state_key": "",
-                "content": { "history_visibility": "shared" },
-            }),
+                }),
+            ),
+            state(
+                "m.room.history_visibility",
+                json!({ "history_visibility": "shared" }),
+            ),
             json!({
                 "type": "m.space.parent",
                 "state_key": space,
@@ -440,11 +420,44 @@ pub fn room_request(
         creation.federate = false;
         request.creation_content = Some(Raw::new(&creation)?);
     }
-    request.initial_state = initial_state
+    request.initial_state = raw_events(&initial_state)?;
+    Ok(request)
+}
+
+/// The `users` of a new room's power levels: the commander at 100, and the bot (the room's
+/// creator) written down above them before room version 12. From 12 on the creator is above
+/// everyone without being listed, and refused in `users`.
+pub(super) fn level_users(
+    commander: &UserId,
+    creator: &UserId,
+    version: &RoomVersionId,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut users = serde_json::Map::new();
+    users.insert(commander.to_string(), json!(COMMANDER_LEVEL));
+    let creator_privileged = version
+        .rules()
+        .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
+    if !creator_privileged {
+        // Above the commander, as a version 12 creator is: a level can only be lowered by
+        // someone above it, and the bot must be able to hand command over.
+        users.insert(creator.to_string(), json!(BOT_LEVEL));
+    }
+    users
+}
+
+/// A state event with an empty state key, for `createRoom`'s `initial_state`.
+pub(super) fn state(event_type: &str, content: serde_json::Value) -> serde_json::Value {
+    json!({ "type": event_type, "state_key": "", "content": content })
+}
+
+/// `initial_state` events as `createRoom` takes them.
+pub(super) fn raw_events<T>(
+    events: &[serde_json::Value],
+) -> Result<Vec<Raw<T>>, serde_json::Error> {
+    events
         .iter()
         .map(|event| Raw::new(event).map(Raw::cast_unchecked))
-        .collect::<Result<_, _>>()?;
-    Ok(request)
+        .collect()
 }
 
 /// `!inc list`: a private incident is listed only to its members, and without its title (the

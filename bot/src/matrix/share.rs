@@ -26,7 +26,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{
-    incident::{ActionError, Change, BOT_LEVEL, COMMANDER_LEVEL, ROLE_LEVEL},
+    incident::{
+        level_users, raw_events, state, ActionError, Change, BOT_LEVEL, COMMANDER_LEVEL, ROLE_LEVEL,
+    },
     reply::refused_for_good,
     rooms, Bot,
 };
@@ -196,27 +198,18 @@ async fn create_room(
     request.invite = vec![incident.commander.clone()];
     request.power_level_content_override =
         Some(Raw::new(&levels(bot, &incident.commander))?.cast_unchecked());
-    let initial_state = [
-        json!({
-            "type": "m.room.join_rules",
-            "state_key": "",
-            "content": { "join_rule": "invite" },
-        }),
-        json!({
-            "type": "m.room.history_visibility",
-            "state_key": "",
-            "content": { "history_visibility": "shared" },
-        }),
+    request.initial_state = raw_events(&[
+        state("m.room.join_rules", json!({ "join_rule": "invite" })),
+        state(
+            "m.room.history_visibility",
+            json!({ "history_visibility": "shared" }),
+        ),
         rooms::server_acl(
             own,
             &[server.to_owned()],
             bot.config.access.allow_ip_literals,
         ),
-    ];
-    request.initial_state = initial_state
-        .iter()
-        .map(|event| Raw::new(event).map(Raw::cast_unchecked))
-        .collect::<Result<_, _>>()?;
+    ])?;
     let room = bot.client.create_room(request).await?;
     bot.store
         .set_meta(&made_key, room.room_id().as_str().as_bytes())
@@ -228,17 +221,8 @@ async fn create_room(
 /// Levels in a shared room: the commander 100, everyone else 0; changing levels, the ACL or
 /// the room's name takes more than a partner can ever have.
 fn levels(bot: &Bot, commander: &UserId) -> serde_json::Value {
-    let creator_listed = !bot
-        .room_version
-        .rules()
-        .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
-    let mut users = serde_json::Map::new();
-    users.insert(commander.to_string(), json!(COMMANDER_LEVEL));
-    if creator_listed {
-        users.insert(bot.config.matrix.user_id.to_string(), json!(BOT_LEVEL));
-    }
     json!({
-        "users": users,
+        "users": level_users(commander, &bot.config.matrix.user_id, &bot.room_version),
         "users_default": 0,
         "events_default": 0,
         "state_default": ROLE_LEVEL,
