@@ -50,7 +50,7 @@ use matrix_sdk::ruma::{
         relation::Annotation,
         room::{message::RoomMessageEventContent, pinned_events::RoomPinnedEventsEventContent},
     },
-    RoomAliasId, RoomId, RoomVersionId, UserId,
+    OwnedRoomId, RoomAliasId, RoomId, RoomVersionId, UserId,
 };
 
 /// Rounds per measurement; `BRIGADE_BENCH_ROUNDS` sets fewer for a quick look.
@@ -316,23 +316,8 @@ async fn share_rounds(
         seen_by(&carol, &prepared, "summary").await?;
         let joined = started.elapsed();
 
-        let id = alice
-            .send_text(&triage, &format!("!inc declare Shared bench {round}"))
-            .await?
-            .to_string();
-        let answer = alice
-            .wait_for_event(&triage, "the declaration's answer", |event| {
-                is_thread_reply(event, &bot_id, &id)
-            })
-            .await?;
-        let alias = answer["content"]["body"]
-            .as_str()
-            .unwrap_or_default()
-            .split(['[', ']', '(', ')'])
-            .find(|part| part.starts_with("#inc-"))
-            .context("no alias in the answer")?
-            .to_owned();
-        let incident = alice.join(&alias).await?;
+        let incident =
+            declare_and_join(alice, &bot_id, &triage, &format!("Shared bench {round}")).await?;
         let started = Instant::now();
         alice
             .send_text(
@@ -358,6 +343,33 @@ async fn share_rounds(
         }
     }
     Ok((bare, shared))
+}
+
+/// Declares an incident with `arguments` from `triage` as Alice (not timed), waits for the
+/// answer, and joins the incident's room.
+async fn declare_and_join(
+    alice: &TestUser,
+    bot_id: &UserId,
+    triage: &RoomId,
+    arguments: &str,
+) -> Result<OwnedRoomId> {
+    let id = alice
+        .send_text(triage, &format!("!inc declare {arguments}"))
+        .await?
+        .to_string();
+    let answer = alice
+        .wait_for_event(triage, "the declaration's answer", |event| {
+            is_thread_reply(event, bot_id, &id)
+        })
+        .await?;
+    let alias = answer["content"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .split(['[', ']', '(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .with_context(|| format!("no alias in the answer: {answer}"))?
+        .to_owned();
+    alice.join(&alias).await
 }
 
 /// Waits until `user` reads a message containing `text` in `room`: from sync, or read back
@@ -420,23 +432,7 @@ async fn timeline_rounds(
     let triage = alice
         .join(&format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name))
         .await?;
-    let id = alice
-        .send_text(&triage, "!inc declare Long incident --sev 3")
-        .await?
-        .to_string();
-    let answer = alice
-        .wait_for_event(&triage, "the declaration's answer", |event| {
-            is_thread_reply(event, &bot_id, &id)
-        })
-        .await?;
-    let alias = answer["content"]["body"]
-        .as_str()
-        .unwrap_or_default()
-        .split(['[', ']', '(', ')'])
-        .find(|part| part.starts_with("#inc-"))
-        .context("no alias in the declaration's answer")?
-        .to_owned();
-    let room = alice.join(&alias).await?;
+    let room = declare_and_join(alice, &bot_id, &triage, "Long incident --sev 3").await?;
     alice
         .send_text(&room, &format!("!inc page {}", bob.user_id))
         .await?;
@@ -656,23 +652,8 @@ async fn incident_rounds(
     let status = status_rounds(alice, &bot_id, &room).await?;
 
     // The same commands in a private incident's end-to-end encrypted room.
-    let id = alice
-        .send_text(&triage, "!inc declare Bench private incident --private")
-        .await?
-        .to_string();
-    let answer = alice
-        .wait_for_event(&triage, "the private declaration's answer", |event| {
-            is_thread_reply(event, &bot_id, &id)
-        })
-        .await?;
-    let private_alias = answer["content"]["body"]
-        .as_str()
-        .unwrap_or_default()
-        .split(['[', ']', '(', ')'])
-        .find(|part| part.starts_with("#inc-"))
-        .context("no alias in the private declaration's answer")?
-        .to_owned();
-    let private = alice.join(&private_alias).await?;
+    let private =
+        declare_and_join(alice, &bot_id, &triage, "Bench private incident --private").await?;
     alice
         .wait_for_event(&private, "the private summary", |event| {
             event["sender"] == bot_id.as_str() && event["type"] == "m.room.message"
