@@ -23,6 +23,8 @@ fn bridge_binary() -> &'static Path {
 
 const AM_SECRET: &str = "am-secret-for-tests";
 const GENERIC_KEY: &str = "generic-key-for-tests";
+const GRAFANA_SECRET: &str = "grafana-secret-for-tests";
+const PAGERDUTY_KEY: &str = "pagerduty-key-for-tests";
 
 fn firing(fingerprint: &str, status: &str) -> Value {
     json!({
@@ -40,13 +42,11 @@ fn firing(fingerprint: &str, status: &str) -> Value {
     })
 }
 
-fn sign(body: &[u8]) -> Result<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(GENERIC_KEY.as_bytes())?;
+/// The hex HMAC-SHA256 of `body` with `key`.
+fn sign(key: &str, body: &[u8]) -> Result<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())?;
     mac.update(body);
-    Ok(format!(
-        "sha256={}",
-        hex::encode(mac.finalize().into_bytes())
-    ))
+    Ok(hex::encode(mac.finalize().into_bytes()))
 }
 
 /// The bridge's messages (not edits) for the alert `fingerprint` in `room`.
@@ -69,7 +69,11 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
          [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\nauto_declare = \"SEV1\"\n\
          [[hooks]]\nname = \"app\"\nsource = \"generic\"\nroom = \"#alerts-app:{{server}}\"\n\
-         secret = \"{GENERIC_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+         secret = \"{GENERIC_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n\
+         [[hooks]]\nname = \"dash\"\nsource = \"grafana\"\nroom = \"#alerts-dash:{{server}}\"\n\
+         secret = \"{GRAFANA_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n\
+         [[hooks]]\nname = \"pd\"\nsource = \"pagerduty\"\nroom = \"#alerts-pd:{{server}}\"\n\
+         secret = \"{PAGERDUTY_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
     );
     let mut bridge =
         tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
@@ -296,7 +300,10 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
     // A signed generic alert.
     let signed = http
         .post(&generic)
-        .header("X-Brigade-Signature", sign(&payload)?)
+        .header(
+            "X-Brigade-Signature",
+            format!("sha256={}", sign(GENERIC_KEY, &payload)?),
+        )
         .body(payload)
         .send()
         .await?;
@@ -314,6 +321,81 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
         })
         .await?;
     ensure!(body(&queued).contains("Queue stuck") && body(&queued).contains("SEV2"));
+
+    // Grafana alerting, with its bearer token.
+    let grafana = json!({
+        "receiver": "brigade", "status": "firing", "orgId": 1,
+        "alerts": [{
+            "status": "firing",
+            "labels": { "alertname": "HighLatency", "severity": "warning" },
+            "annotations": { "summary": "p99 over 2 s on checkout" },
+            "fingerprint": "graf-1",
+        }],
+    });
+    let sent = http
+        .post(bridge.url("/hooks/grafana/dash"))
+        .bearer_auth(GRAFANA_SECRET)
+        .json(&grafana)
+        .send()
+        .await?;
+    ensure!(sent.status() == 202, "grafana: {}", sent.status());
+    let dash = alice
+        .join(&format!("#alerts-dash:{}", hs.server_name))
+        .await?;
+    let shown = alice
+        .wait_for_event(&dash, "the Grafana alert", |event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "graf-1"
+        })
+        .await?;
+    ensure!(
+        body(&shown).contains("p99 over 2 s on checkout") && body(&shown).contains("SEV3"),
+        "grafana message: {shown}"
+    );
+
+    // PagerDuty v3, signed; a wrong signature is refused.
+    let pagerduty = serde_json::to_vec(&json!({
+        "event": {
+            "id": "01ABC", "event_type": "incident.triggered", "resource_type": "incident",
+            "data": { "id": "PD42", "type": "incident", "title": "Payments API down", "urgency": "high" },
+        },
+    }))?;
+    let pd = bridge.url("/hooks/pagerduty/pd");
+    let forged = http
+        .post(&pd)
+        .header("X-PagerDuty-Signature", "v1=00ff")
+        .body(pagerduty.clone())
+        .send()
+        .await?;
+    ensure!(
+        forged.status() == 401,
+        "forged pagerduty: {}",
+        forged.status()
+    );
+    let signed = http
+        .post(&pd)
+        .header(
+            "X-PagerDuty-Signature",
+            format!("v1={}", sign(PAGERDUTY_KEY, &pagerduty)?),
+        )
+        .body(pagerduty)
+        .send()
+        .await?;
+    ensure!(signed.status() == 202, "pagerduty: {}", signed.status());
+    let pd_room = alice
+        .join(&format!("#alerts-pd:{}", hs.server_name))
+        .await?;
+    let shown = alice
+        .wait_for_event(&pd_room, "the PagerDuty incident", |event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "PD42"
+        })
+        .await?;
+    ensure!(
+        body(&shown).contains("Payments API down")
+            && shown["sender"]
+                .as_str()
+                .is_some_and(|sender| sender.starts_with("@alert_pagerduty:")),
+        "pagerduty message: {shown}"
+    );
     drop(bridge.kill());
     Ok(())
 }
