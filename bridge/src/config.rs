@@ -21,6 +21,8 @@ pub const ENV_PREFIX: &str = "BRIGADE_BRIDGE_";
 const ENV_SEPARATOR: &str = "__";
 /// Webhook bodies above this are refused (413).
 const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// New alert messages a room gets within a minute before further alerts are summarised.
+const DEFAULT_BURST_AFTER: usize = 10;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -75,6 +77,9 @@ pub struct StorageConfig {
 pub struct WebhooksConfig {
     /// The largest body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How many alerts a room gets a message each for within a minute; alerts beyond are
+    /// summarised in one burst message, edited as they come.
+    pub burst_after: usize,
 }
 
 /// A route: `POST /hooks/<source>/<name>`.
@@ -175,6 +180,7 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawWebhooks {
     max_body_bytes: Option<usize>,
+    burst_after: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,6 +294,7 @@ impl RawConfig {
         if max_body_bytes == 0 {
             return Err(value("webhooks.max_body_bytes", "must be above 0"));
         }
+        let burst_after = self.webhooks.burst_after.unwrap_or(DEFAULT_BURST_AFTER);
         let mut hooks: Vec<Hook> = Vec::with_capacity(self.hooks.len());
         for (index, raw) in self.hooks.into_iter().enumerate() {
             let key = format!("hooks[{index}]");
@@ -354,7 +361,10 @@ impl RawConfig {
             storage: StorageConfig {
                 path: self.storage.path,
             },
-            webhooks: WebhooksConfig { max_body_bytes },
+            webhooks: WebhooksConfig {
+                max_body_bytes,
+                burst_after,
+            },
             hooks,
         })
     }

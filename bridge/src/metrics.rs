@@ -10,6 +10,11 @@ use prometheus_client::{
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ReceivedLabels {
     route: String,
     outcome: &'static str,
@@ -21,6 +26,7 @@ pub struct Metrics {
     registry: Registry,
     received: Family<ReceivedLabels, Counter>,
     depth: Gauge,
+    refused: Family<RouteLabels, Counter>,
     latency: Histogram,
     send: Histogram,
 }
@@ -47,6 +53,12 @@ impl Metrics {
             "Alerts whose message is behind their state",
             depth.clone(),
         );
+        let refused = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "messages_refused",
+            "Alert messages the homeserver refused for good (too large, say), by route: dropped from the outbox",
+            refused.clone(),
+        );
         let buckets = [
             0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
         ];
@@ -66,6 +78,7 @@ impl Metrics {
             registry,
             received,
             depth,
+            refused,
             latency,
             send,
         }
@@ -84,6 +97,15 @@ impl Metrics {
     /// The outbox holds `depth` alerts.
     pub fn outbox_depth(&self, depth: usize) {
         self.depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// The homeserver refused a message of `route` for good.
+    pub fn refused(&self, route: &str) {
+        self.refused
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .inc();
     }
 
     /// A message went out after `send`, for an alert last received at `arrived_millis`.

@@ -1,11 +1,20 @@
 //! Delivering alerts to their rooms: each route's virtual user is registered and joined once,
 //! then every alert in the outbox gets its message posted (or edited to its latest state).
 //!
-//! Every send carries a transaction ID derived from the alert's key, its episode and its
+//! A room gets a message per alert up to `webhooks.burst_after` new alerts a minute; alerts
+//! beyond (except those that ask the bot to declare) are counted in one burst message per
+//! route, edited at most once a second while the burst lasts. The homeserver takes a few dozen
+//! events a second; a burst of thousands must not flood the room or hold the outbox up.
+//!
+//! Every send carries a transaction ID derived from the alert (or burst), its episode and its
 //! version, so a send retried after a crash or an outage is one message, not two.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    time::{Duration, Instant},
+};
 
+use brigade_core::incident::Severity;
 use ruma::{
     api::client::{
         account::register::{self, LoginType},
@@ -23,20 +32,27 @@ use ruma::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::{
     alert::{AlertStatus, Source},
     config::Hook,
     homeserver::HomeserverError,
-    store::{AlertRecord, StoreError},
+    store::{AlertRecord, BurstRecord, Pending, Placement, StoreError},
     Bridge,
 };
 
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(30);
+/// How long a room's share of alert messages lasts, and how long a burst stays open after its
+/// last alert.
+const WINDOW: Duration = Duration::from_secs(60);
+/// A burst message is edited at most this often.
+const BURST_EDIT_EVERY: Duration = Duration::from_secs(1);
+/// The longest a route whose room refuses the bridge waits before trying again.
+const STUCK_MAX: Duration = Duration::from_secs(300);
 
-/// Why a delivery failed; it is tried again.
+/// Why a delivery failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// The homeserver failed or refused.
@@ -45,74 +61,364 @@ pub enum DeliveryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// An alert of a route that is no longer configured.
-    #[error("no route {0} any more")]
-    UnknownRoute(String),
 }
+
+/// A route: its source and name.
+type Route = (Source, String);
 
 /// Delivers the outbox until `shutdown`, waking when alerts are accepted and backing off while
 /// the homeserver fails.
 pub async fn run(bridge: &Bridge, shutdown: CancellationToken) {
-    let mut rooms: HashMap<(Source, String), OwnedRoomId> = HashMap::new();
+    let mut outbox = match Outbox::new(bridge) {
+        Ok(outbox) => outbox,
+        Err(error) => {
+            error!(%error, "cannot read the outbox");
+            return;
+        }
+    };
     let mut wait = RETRY_FIRST;
     loop {
-        let pause = match deliver_all(bridge, &mut rooms).await {
-            Ok(()) => {
+        // `Some(pause, woken by alerts)`.
+        let pause = match outbox.deliver_all(bridge).await {
+            Ok(later) => {
                 wait = RETRY_FIRST;
-                None
+                later.map(|later| (later, true))
             }
             Err(error) => {
                 warn!(%error, retry_in = ?wait, depth = bridge.store.depth(), "cannot deliver alerts yet");
                 let pause = wait;
                 wait = (wait * 2).min(RETRY_MAX);
-                Some(pause)
+                Some((pause, false))
             }
         };
         let notified = bridge.outbox.notified();
+        let woken = pause.is_none_or(|(_, woken)| woken);
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = notified, if pause.is_none() => {}
-            () = tokio::time::sleep(pause.unwrap_or_default()), if pause.is_some() => {}
+            () = notified, if woken => {}
+            () = tokio::time::sleep(pause.map_or_else(Duration::default, |(pause, _)| pause)), if pause.is_some() => {}
         }
     }
 }
 
-/// Works through the outbox once; alerts accepted meanwhile are taken in the next pass.
-async fn deliver_all(
-    bridge: &Bridge,
-    rooms: &mut HashMap<(Source, String), OwnedRoomId>,
-) -> Result<(), DeliveryError> {
-    loop {
-        let pending = bridge.store.pending()?;
-        bridge.metrics.outbox_depth(pending.len());
-        if pending.is_empty() {
-            return Ok(());
-        }
-        for key in pending {
-            let Some(record) = bridge.store.alert(&key)? else {
-                continue;
-            };
-            let route = (record.source, record.route.clone());
-            let room_id = match rooms.get(&route) {
-                Some(room_id) => room_id.clone(),
-                None => {
-                    let hook = bridge
-                        .config
-                        .hook(record.source, &record.route)
-                        .ok_or_else(|| {
-                            DeliveryError::UnknownRoute(format!(
-                                "{}/{}",
-                                record.source, record.route
-                            ))
-                        })?;
-                    let room_id = prepare(bridge, hook).await?;
-                    rooms.insert(route, room_id.clone());
-                    room_id
+/// What the delivery task knows between passes.
+#[derive(Debug, Default)]
+struct Outbox {
+    /// Each route's room, once its virtual user is in it.
+    rooms: HashMap<Route, OwnedRoomId>,
+    /// Routes whose room refused the bridge, until when, and the wait after.
+    stuck: HashMap<Route, (Instant, Duration)>,
+    /// When each room was given its latest alert messages, within [`WINDOW`].
+    posted: HashMap<OwnedRoomId, VecDeque<Instant>>,
+    /// The burst each route collects into, and when it last took an alert.
+    open: HashMap<Route, (u64, Instant)>,
+    /// When each burst message was last sent.
+    sent: HashMap<u64, Instant>,
+    /// Messages whose first post may have reached the homeserver already (pending at start, or
+    /// a post that failed): the homeserver answers a retried post with the first one, which may
+    /// show an older state, so it is edited once after.
+    uncertain: HashSet<String>,
+}
+
+impl Outbox {
+    fn new(bridge: &Bridge) -> Result<Self, StoreError> {
+        let uncertain = bridge.store.pending()?.iter().map(outbox_key).collect();
+        Ok(Self {
+            uncertain,
+            ..Self::default()
+        })
+    }
+
+    /// Works through the outbox until it is empty or what is left must wait; then says how
+    /// long until it is worth another pass.
+    async fn deliver_all(&mut self, bridge: &Bridge) -> Result<Option<Duration>, DeliveryError> {
+        loop {
+            self.place(bridge).await?;
+            let pending = bridge.store.pending()?;
+            bridge.metrics.outbox_depth(pending.len());
+            let mut later: Option<Duration> = None;
+            let mut progressed = false;
+            for item in pending {
+                match self.deliver_one(bridge, &item).await {
+                    Ok(Step::Done) => progressed = true,
+                    Ok(Step::Later(wait)) => later = Some(later.map_or(wait, |l| l.min(wait))),
+                    Err(DeliveryError::Homeserver(error)) if error.for_good() => {
+                        self.refused(bridge, &item, &error).await?;
+                        progressed = true;
+                    }
+                    Err(error) => {
+                        self.uncertain.insert(outbox_key(&item));
+                        return Err(error);
+                    }
                 }
-            };
-            deliver(bridge, &key, &record, &room_id).await?;
+            }
+            if !progressed {
+                return Ok(later);
+            }
         }
     }
+
+    /// Places the outbox's alerts that have no message yet, per route: alerts that ask the bot
+    /// to declare always get their own; others get their own while their room has had fewer
+    /// than `burst_after` in the last minute and no burst of their route is open; the rest go
+    /// into the route's burst.
+    async fn place(&mut self, bridge: &Bridge) -> Result<(), DeliveryError> {
+        let mut fresh: BTreeMap<Route, Vec<AlertRecord>> = BTreeMap::new();
+        for item in bridge.store.pending()? {
+            let Pending::Alert(key) = item else { continue };
+            if let Some(record) = bridge.store.alert(&key)? {
+                if record.placement.is_none() && record.event_id.is_none() {
+                    fresh
+                        .entry((record.source, record.route.clone()))
+                        .or_default()
+                        .push(record);
+                }
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut placements = Vec::new();
+        let mut new_bursts = Vec::new();
+        for (route, records) in fresh {
+            let Some(room_id) = self.room(bridge, &route).await? else {
+                continue;
+            };
+            let posted = self.posted.entry(room_id.clone()).or_default();
+            while posted
+                .front()
+                .is_some_and(|at| now.duration_since(*at) >= WINDOW)
+            {
+                posted.pop_front();
+            }
+            let open = self
+                .open
+                .get(&route)
+                .filter(|(_, last)| now.duration_since(*last) < WINDOW)
+                .map(|(id, _)| *id);
+            let (urgent, mut rest): (Vec<_>, Vec<_>) = records
+                .into_iter()
+                .partition(|record| auto_declares(bridge, record));
+            let allowance = if open.is_some() {
+                0
+            } else {
+                bridge
+                    .config
+                    .webhooks
+                    .burst_after
+                    .saturating_sub(posted.len() + urgent.len())
+            };
+            let burst = rest.split_off(allowance.min(rest.len()));
+            for record in urgent.iter().chain(&rest) {
+                placements.push((record.own_key(), record.first_seen, Placement::Own));
+                posted.push_back(now);
+            }
+            if burst.is_empty() {
+                continue;
+            }
+            let id = match open {
+                Some(id) => id,
+                None => {
+                    let id = bridge.store.next_burst_id()?;
+                    info!(route = %format!("{}/{}", route.0, route.1), burst = id, "a burst of alerts: summarising");
+                    new_bursts.push(BurstRecord {
+                        id,
+                        source: route.0,
+                        route: route.1.clone(),
+                        room_id: room_id.to_string(),
+                        started: bridge.clock.now_millis(),
+                        version: 0,
+                        shown: 0,
+                        event_id: None,
+                    });
+                    id
+                }
+            };
+            self.open.insert(route, (id, now));
+            for record in burst {
+                placements.push((record.own_key(), record.first_seen, Placement::Burst(id)));
+            }
+        }
+        bridge.store.place(&placements, &new_bursts).await?;
+        Ok(())
+    }
+
+    /// Brings one outbox entry's message in step, or says why it waits.
+    async fn deliver_one(
+        &mut self,
+        bridge: &Bridge,
+        item: &Pending,
+    ) -> Result<Step, DeliveryError> {
+        match item {
+            Pending::Alert(key) => {
+                let Some(record) = bridge.store.alert(key)? else {
+                    bridge.store.unmark(item).await?;
+                    return Ok(Step::Done);
+                };
+                match record.placement {
+                    // Its burst carries it.
+                    Some(Placement::Burst(_)) => {
+                        bridge.store.unmark(item).await?;
+                        return Ok(Step::Done);
+                    }
+                    // Not placed yet: its route's room is out of reach.
+                    None if record.event_id.is_none() => {
+                        return Ok(Step::Later(self.stuck_for(&(record.source, record.route))));
+                    }
+                    _ => {}
+                }
+                let route = (record.source, record.route.clone());
+                let Some(room_id) = self.room(bridge, &route).await? else {
+                    return Ok(Step::Later(self.stuck_for(&route)));
+                };
+                let uncertain = self.uncertain.remove(key);
+                deliver(bridge, key, &record, &room_id, uncertain).await?;
+                Ok(Step::Done)
+            }
+            Pending::Burst(id) => {
+                let Some(burst) = bridge.store.burst(*id)? else {
+                    bridge.store.unmark(item).await?;
+                    return Ok(Step::Done);
+                };
+                if burst.event_id.is_some() {
+                    if let Some(since) = self.sent.get(id).map(Instant::elapsed) {
+                        if since < BURST_EDIT_EVERY {
+                            return Ok(Step::Later(BURST_EDIT_EVERY - since));
+                        }
+                    }
+                }
+                let route = (burst.source, burst.route.clone());
+                if self.room(bridge, &route).await?.is_none() {
+                    return Ok(Step::Later(self.stuck_for(&route)));
+                }
+                let uncertain = self.uncertain.remove(&outbox_key(item));
+                deliver_burst(bridge, &burst, uncertain).await?;
+                self.sent.insert(*id, Instant::now());
+                Ok(Step::Done)
+            }
+        }
+    }
+
+    /// The room of `route` with its virtual user in it; `None` while the route is stuck (its
+    /// room refused the bridge, or the route is no longer configured).
+    async fn room(
+        &mut self,
+        bridge: &Bridge,
+        route: &Route,
+    ) -> Result<Option<OwnedRoomId>, DeliveryError> {
+        if let Some(room_id) = self.rooms.get(route) {
+            return Ok(Some(room_id.clone()));
+        }
+        if self
+            .stuck
+            .get(route)
+            .is_some_and(|(until, _)| Instant::now() < *until)
+        {
+            return Ok(None);
+        }
+        let Some(hook) = bridge.config.hook(route.0, &route.1) else {
+            self.stick(route, &"the route is no longer configured");
+            return Ok(None);
+        };
+        match prepare(bridge, hook).await {
+            Ok(room_id) => {
+                self.stuck.remove(route);
+                self.rooms.insert(route.clone(), room_id.clone());
+                Ok(Some(room_id))
+            }
+            Err(DeliveryError::Homeserver(error)) if error.for_good() => {
+                self.stick(route, &error);
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Holds `route`'s alerts back (they stay in the outbox), waiting longer each time.
+    fn stick(&mut self, route: &Route, reason: &dyn std::fmt::Display) {
+        let wait = self
+            .stuck
+            .get(route)
+            .map_or(Duration::from_secs(5), |(_, wait)| {
+                (*wait * 2).min(STUCK_MAX)
+            });
+        error!(
+            route = %format!("{}/{}", route.0, route.1),
+            %reason,
+            retry_in = ?wait,
+            "the route's room cannot be reached: its alerts wait in the outbox"
+        );
+        self.stuck
+            .insert(route.clone(), (Instant::now() + wait, wait));
+        self.rooms.remove(route);
+    }
+
+    /// How long until `route` is tried again.
+    fn stuck_for(&self, route: &Route) -> Duration {
+        self.stuck.get(route).map_or(RETRY_FIRST, |(until, _)| {
+            until.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// The homeserver refused a message for good. Refused because the virtual user may not
+    /// post there (left, kicked, or a room the bridge lost): the route is held back and the
+    /// room joined again later. Refused for anything else (too large, say): retrying cannot
+    /// help, so it leaves the outbox, counted and logged.
+    async fn refused(
+        &mut self,
+        bridge: &Bridge,
+        item: &Pending,
+        error: &HomeserverError,
+    ) -> Result<(), DeliveryError> {
+        let route = match item {
+            Pending::Alert(key) => bridge
+                .store
+                .alert(key)?
+                .map(|record| (record.source, record.route)),
+            Pending::Burst(id) => bridge
+                .store
+                .burst(*id)?
+                .map(|burst| (burst.source, burst.route)),
+        };
+        if let Some(route) = &route {
+            if error.errcode() == Some("M_FORBIDDEN") {
+                self.stick(route, error);
+                return Ok(());
+            }
+        }
+        let route = route.map_or_else(String::new, |(source, name)| format!("{source}/{name}"));
+        error!(%route, %error, entry = %outbox_key(item), "the homeserver refused an alert message for good: dropped");
+        bridge.metrics.refused(&route);
+        bridge.store.unmark(item).await?;
+        Ok(())
+    }
+}
+
+/// What became of an outbox entry in a pass.
+enum Step {
+    /// Its message is in step (or it needed none).
+    Done,
+    /// It waits this long.
+    Later(Duration),
+}
+
+/// The name an outbox entry goes by in transaction IDs and logs.
+fn outbox_key(item: &Pending) -> String {
+    match item {
+        Pending::Alert(key) => key.clone(),
+        Pending::Burst(id) => format!("burst\u{0}{id}"),
+    }
+}
+
+/// Whether `record` asks the bot to declare: its route has a threshold and it is at or above.
+fn auto_declares(bridge: &Bridge, record: &AlertRecord) -> bool {
+    bridge
+        .config
+        .hook(record.source, &record.route)
+        .and_then(|hook| hook.auto_declare)
+        .zip(record.severity)
+        .is_some_and(|(threshold, severity)| severity <= threshold)
 }
 
 /// The virtual user of `source`: `@alert_<source>:server`.
@@ -160,7 +466,19 @@ async fn prepare(bridge: &Bridge, hook: &Hook) -> Result<OwnedRoomId, DeliveryEr
                     hook.name
                 ));
                 create.preset = Some(RoomPreset::PrivateChat);
-                create.invite = hook.invite.clone();
+                // The other routes' virtual users posting here are invited too: the room is
+                // invite-only.
+                let mut invite = hook.invite.clone();
+                for other in &bridge.config.hooks {
+                    let other_user = virtual_user(bridge, other.source)?;
+                    if other.room == hook.room
+                        && other_user != user
+                        && !invite.contains(&other_user)
+                    {
+                        invite.push(other_user);
+                    }
+                }
+                create.invite = invite;
                 match hs.send(create, Some(&user), hs.versions()).await {
                     Ok(created) => {
                         info!(%alias, room_id = %created.room_id, "alert room created");
@@ -190,42 +508,113 @@ async fn join(
 }
 
 /// Brings the alert's message in step with `record`: posts it in a new episode, edits it
-/// after; then records what it shows.
+/// after; then records what it shows. An `uncertain` first post is recorded as showing
+/// nothing yet, so that it is edited once more.
 async fn deliver(
     bridge: &Bridge,
     key: &str,
     record: &AlertRecord,
     room_id: &OwnedRoomId,
+    uncertain: bool,
 ) -> Result<(), DeliveryError> {
+    if record.event_id.is_some() && record.shown >= record.version {
+        // Shown already (a crash came between the record and the outbox's clearing).
+        bridge
+            .store
+            .delivered(
+                key,
+                record.first_seen,
+                record.version,
+                record.event_id.as_deref().unwrap_or_default(),
+            )
+            .await?;
+        return Ok(());
+    }
+    let content = message(record, auto_declares(bridge, record));
+    let started = Instant::now();
+    let event_id = send(
+        bridge,
+        record.source,
+        room_id,
+        key,
+        record.first_seen,
+        record.version,
+        content,
+        record.event_id.as_deref(),
+    )
+    .await?;
+    bridge
+        .metrics
+        .delivered(started.elapsed(), record.last_seen);
+    let shown = if uncertain && record.event_id.is_none() {
+        0
+    } else {
+        record.version
+    };
+    bridge
+        .store
+        .delivered(key, record.first_seen, shown, &event_id)
+        .await?;
+    Ok(())
+}
+
+/// Brings a burst's message in step with its alerts, like [`deliver`].
+async fn deliver_burst(
+    bridge: &Bridge,
+    burst: &BurstRecord,
+    uncertain: bool,
+) -> Result<(), DeliveryError> {
+    let room_id = OwnedRoomId::try_from(burst.room_id.as_str())
+        .map_err(|error| HomeserverError::Build(error.to_string()))?;
+    let members = bridge.store.burst_members(burst.id)?;
+    let content = burst_message(burst, &members);
+    let started = Instant::now();
+    let event_id = send(
+        bridge,
+        burst.source,
+        &room_id,
+        &format!("burst\u{0}{}", burst.id),
+        burst.started,
+        burst.version,
+        content,
+        burst.event_id.as_deref(),
+    )
+    .await?;
+    bridge.metrics.delivered(started.elapsed(), burst.started);
+    let shown = if uncertain && burst.event_id.is_none() {
+        0
+    } else {
+        burst.version
+    };
+    bridge
+        .store
+        .burst_delivered(burst.id, shown, &event_id)
+        .await?;
+    Ok(())
+}
+
+/// Posts `content` as `source`'s virtual user, or edits `original` to it; answers the message's
+/// event ID. The first post's transaction ID is the same whatever the version, so a retried
+/// post is one message; each edit's is its version's.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    bridge: &Bridge,
+    source: Source,
+    room_id: &OwnedRoomId,
+    key: &str,
+    episode: u64,
+    version: u64,
+    content: serde_json::Value,
+    original: Option<&str>,
+) -> Result<String, DeliveryError> {
     let hs = &bridge.homeserver;
-    let user = virtual_user(bridge, record.source)?;
-    let hook = bridge.config.hook(record.source, &record.route);
-    let auto_declare = hook
-        .and_then(|hook| hook.auto_declare)
-        .zip(record.severity)
-        .is_some_and(|(threshold, severity)| severity <= threshold);
-    let content = message(record, auto_declare);
-    let (content, txn_id) = match &record.event_id {
-        None => (content, transaction_id(key, record.first_seen, 0)),
-        Some(_) if record.shown >= record.version => {
-            // Shown already (a crash came between the send and its record).
-            let event_id = record.event_id.clone().unwrap_or_default();
-            bridge
-                .store
-                .delivered(key, record.first_seen, record.version, &event_id)
-                .await?;
-            return Ok(());
-        }
-        Some(original) => {
-            let mut edit = json!({
-                "msgtype": content["msgtype"],
-                "body": format!("* {}", content["body"].as_str().unwrap_or_default()),
-                "m.new_content": content,
-                "m.relates_to": { "rel_type": "m.replace", "event_id": original },
-            });
-            edit["org.brigade.alert"] = edit["m.new_content"]["org.brigade.alert"].clone();
-            (edit, transaction_id(key, record.first_seen, record.version))
-        }
+    let user = virtual_user(bridge, source)?;
+    let (content, txn_id) = match original {
+        None => (content, transaction_id(key, episode, 0)),
+        Some(original) => (
+            edit(content, original),
+            transaction_id(key, episode, version),
+        ),
     };
     let raw = Raw::new(&content)
         .map_err(|error| HomeserverError::Build(error.to_string()))?
@@ -236,20 +625,25 @@ async fn deliver(
         MessageLikeEventType::RoomMessage,
         raw,
     );
-    let started = std::time::Instant::now();
     let sent = hs.send(request, Some(&user), hs.versions()).await?;
-    bridge
-        .metrics
-        .delivered(started.elapsed(), record.last_seen);
-    let event_id = record
-        .event_id
-        .clone()
-        .unwrap_or_else(|| sent.event_id.to_string());
-    bridge
-        .store
-        .delivered(key, record.first_seen, record.version, &event_id)
-        .await?;
-    Ok(())
+    Ok(original.map_or_else(|| sent.event_id.to_string(), str::to_owned))
+}
+
+/// An edit of `original` to `content`, with the structured part at the top level too, so that
+/// clients that read only the edit see it.
+fn edit(content: serde_json::Value, original: &str) -> serde_json::Value {
+    let mut edit = json!({
+        "msgtype": content["msgtype"],
+        "body": format!("* {}", content["body"].as_str().unwrap_or_default()),
+        "m.relates_to": { "rel_type": "m.replace", "event_id": original },
+    });
+    for key in [ALERT_KEY, BURST_KEY] {
+        if let Some(value) = content.get(key) {
+            edit[key] = value.clone();
+        }
+    }
+    edit["m.new_content"] = content;
+    edit
 }
 
 /// A transaction ID for the alert `key` in its episode `first_seen` at `version` (0 for the
@@ -258,6 +652,13 @@ fn transaction_id(key: &str, first_seen: u64, version: u64) -> OwnedTransactionI
     let digest = Sha256::digest(format!("{key}\u{0}{first_seen}\u{0}{version}"));
     format!("brigade-alert-{}", hex::encode(&digest[..16])).into()
 }
+
+/// The structured part of an alert's message, read by the bot.
+pub const ALERT_KEY: &str = "org.brigade.alert";
+/// The structured part of a burst's message.
+pub const BURST_KEY: &str = "org.brigade.alert_burst";
+/// How many of a burst's most frequent titles its message names.
+const BURST_TITLES: usize = 5;
 
 /// The alert's message: a line people read, and `org.brigade.alert` for the bot.
 pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
@@ -292,7 +693,7 @@ pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
         "format": "org.matrix.custom.html",
         "formatted_body": html,
         "m.mentions": {},
-        "org.brigade.alert": {
+        ALERT_KEY: {
             "source": record.source,
             "route": record.route,
             "fingerprint": record.fingerprint,
@@ -303,6 +704,71 @@ pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
             "first_seen": record.first_seen,
             "last_seen": record.last_seen,
             "auto_declare": auto_declare,
+        },
+    })
+}
+
+/// A burst's message: how many of its alerts fire and how many resolved, since when, the
+/// worst severity and the most frequent titles; `org.brigade.alert_burst` holds the counts.
+pub fn burst_message(burst: &BurstRecord, members: &[AlertRecord]) -> serde_json::Value {
+    // An alert that began a new episode since resolved in this one.
+    let in_burst = |record: &&AlertRecord| record.placement == Some(Placement::Burst(burst.id));
+    let firing: Vec<&AlertRecord> = members
+        .iter()
+        .filter(|record| in_burst(record) && record.status == AlertStatus::Firing)
+        .collect();
+    let resolved = members.len() - firing.len();
+    let received: u64 = members.iter().filter(in_burst).map(|r| r.count).sum();
+    let last_seen = members
+        .iter()
+        .map(|r| r.last_seen)
+        .max()
+        .unwrap_or(burst.started);
+    let worst: Option<Severity> = firing.iter().filter_map(|r| r.severity).min();
+    let mut titles: HashMap<&str, usize> = HashMap::new();
+    for record in &firing {
+        *titles.entry(record.title.as_str()).or_default() += 1;
+    }
+    let mut titles: Vec<(&str, usize)> = titles.into_iter().collect();
+    titles.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let route = format!("{}/{}", burst.source, burst.route);
+    let mark = if firing.is_empty() { "✅" } else { "🔥" };
+    let severity = worst.map_or_else(String::new, |severity| format!(" · worst {severity}"));
+    let head = format!(
+        "{} firing · {resolved} resolved{severity} · {route} · {} alerts since {} (last {})",
+        firing.len(),
+        members.len(),
+        clock(burst.started),
+        clock(last_seen)
+    );
+    let most = titles
+        .iter()
+        .take(BURST_TITLES)
+        .map(|(title, count)| format!("{title} ×{count}"))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let mut body = format!("{mark} Alert burst: {head}");
+    let mut html = format!("{mark} <strong>Alert burst</strong>: {}", escape(&head));
+    if !most.is_empty() {
+        body.push_str(&format!("\nMost firing: {most}"));
+        html.push_str(&format!("<br>Most firing: {}", escape(&most)));
+    }
+    json!({
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {},
+        BURST_KEY: {
+            "source": burst.source,
+            "route": burst.route,
+            "alerts": members.len(),
+            "firing": firing.len(),
+            "resolved": resolved,
+            "received": received,
+            "severity": worst,
+            "started": burst.started,
+            "last_seen": last_seen,
         },
     })
 }

@@ -7,6 +7,10 @@
 //! reads half of an acceptance. The outbox holds alert keys, not
 //! messages: however many repeats arrive before the homeserver takes the next message, the
 //! alert's one message is brought to the latest state once.
+//!
+//! Before an alert's first message, the outbox places it durably: in a message of its own, or
+//! counted in a burst message when its room has had its share of messages (see
+//! [`Placement`]). A placement is never taken back, so an alert is never both.
 
 use std::path::Path;
 
@@ -59,6 +63,64 @@ pub struct AlertRecord {
     pub shown: u64,
     /// Its message in this episode, once posted.
     pub event_id: Option<String>,
+    /// Where this episode is shown, once the outbox has decided.
+    #[serde(default)]
+    pub placement: Option<Placement>,
+}
+
+/// Where an alert's episode is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    /// In a message of its own.
+    Own,
+    /// Counted in the burst message with this ID.
+    Burst(u64),
+}
+
+/// A burst message: the alerts of one route that came when their room had had its share of
+/// messages, summarised in one message edited as they change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurstRecord {
+    /// Its ID, from sled's durable ID generator.
+    pub id: u64,
+    /// The route's source.
+    pub source: Source,
+    /// The route's name.
+    pub route: String,
+    /// The room it is posted in.
+    pub room_id: String,
+    /// When it began (milliseconds since the Unix epoch).
+    pub started: u64,
+    /// Bumped whenever an alert joins it or one of its alerts changes.
+    pub version: u64,
+    /// The version its message shows.
+    pub shown: u64,
+    /// Its message, once posted.
+    pub event_id: Option<String>,
+}
+
+/// What the outbox holds: an alert whose own message is behind, or a burst whose message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// The alert with this key.
+    Alert(String),
+    /// The burst with this ID.
+    Burst(u64),
+}
+
+/// The outbox key of burst `id`; alert keys start with a source's name, never with this.
+fn burst_key(id: u64) -> String {
+    format!("{BURST_PREFIX}{id:020}")
+}
+
+const BURST_PREFIX: &str = "burst\u{0}";
+
+/// The key that records alert `key` as a member of burst `id`.
+fn member_key(id: u64, key: &str) -> Vec<u8> {
+    let mut bytes = id.to_be_bytes().to_vec();
+    bytes.extend_from_slice(key.as_bytes());
+    bytes
 }
 
 impl AlertRecord {
@@ -79,6 +141,8 @@ pub struct Store {
     db: sled::Db,
     alerts: sled::Tree,
     outbox: sled::Tree,
+    bursts: sled::Tree,
+    members: sled::Tree,
     /// Held while an alert is read, changed and written back.
     writing: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Held while the database is flushed.
@@ -91,10 +155,14 @@ impl Store {
         let db = sled::open(dir)?;
         let alerts = db.open_tree("alerts")?;
         let outbox = db.open_tree("outbox")?;
+        let bursts = db.open_tree("bursts")?;
+        let members = db.open_tree("burst_members")?;
         Ok(Self {
             db,
             alerts,
             outbox,
+            bursts,
+            members,
             writing: std::sync::Arc::default(),
             flushing: std::sync::Arc::default(),
         })
@@ -116,20 +184,159 @@ impl Store {
                 let record = next(self.alert(&key)?, source, route, alert, now);
                 // Marked first: a crash in between leaves a mark on the old state (delivered
                 // again, the same), never a new state without its mark.
-                self.outbox.insert(key.as_bytes(), &[])?;
+                match record.placement {
+                    Some(Placement::Burst(id)) => self.touch_burst(id)?,
+                    _ => {
+                        self.outbox.insert(key.as_bytes(), &[])?;
+                    }
+                }
                 self.alerts.insert(key.as_bytes(), encode(&key, &record)?)?;
             }
         }
         self.flush().await
     }
 
-    /// The keys of alerts whose message is behind, oldest mark first.
-    pub fn pending(&self) -> Result<Vec<String>, StoreError> {
+    /// The alerts and bursts whose message is behind.
+    pub fn pending(&self) -> Result<Vec<Pending>, StoreError> {
         self.outbox
             .iter()
             .keys()
-            .map(|key| Ok(String::from_utf8_lossy(&key?).into_owned()))
+            .map(|key| {
+                let key = String::from_utf8_lossy(&key?).into_owned();
+                Ok(match key.strip_prefix(BURST_PREFIX).map(str::parse) {
+                    Some(Ok(id)) => Pending::Burst(id),
+                    _ => Pending::Alert(key),
+                })
+            })
             .collect()
+    }
+
+    /// A new burst's ID; IDs never repeat, across restarts too.
+    pub fn next_burst_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Places alerts that have no message yet: each `(key, first_seen, placement)` whose
+    /// episode is still `first_seen` and still unplaced. A burst named by a placement that does
+    /// not exist yet is created from `new_bursts`. Durable when this returns.
+    pub async fn place(
+        &self,
+        placements: &[(String, u64, Placement)],
+        new_bursts: &[BurstRecord],
+    ) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            for burst in new_bursts {
+                let key = burst_key(burst.id);
+                if self.bursts.get(key.as_bytes())?.is_none() {
+                    self.bursts.insert(key.as_bytes(), encode(&key, burst)?)?;
+                }
+            }
+            let mut touched = std::collections::BTreeSet::new();
+            for (key, first_seen, placement) in placements {
+                let Some(mut record) = self.alert(key)? else {
+                    continue;
+                };
+                if record.first_seen != *first_seen
+                    || record.placement.is_some()
+                    || record.event_id.is_some()
+                {
+                    continue;
+                }
+                record.placement = Some(*placement);
+                if let Placement::Burst(id) = placement {
+                    self.members.insert(member_key(*id, key), &[])?;
+                    touched.insert(*id);
+                }
+                self.alerts.insert(key.as_bytes(), encode(key, &record)?)?;
+                if let Placement::Burst(_) = placement {
+                    // Its burst carries it from now on.
+                    self.outbox.remove(key.as_bytes())?;
+                }
+            }
+            for id in touched {
+                self.touch_burst(id)?;
+            }
+        }
+        self.flush().await
+    }
+
+    /// Burst `id`'s record.
+    pub fn burst(&self, id: u64) -> Result<Option<BurstRecord>, StoreError> {
+        let key = burst_key(id);
+        let Some(bytes) = self.bursts.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt { key, source })
+    }
+
+    /// The alerts placed in burst `id`, as they are now (an alert that has since begun a new
+    /// episode is included: its episode in the burst ended resolved).
+    pub fn burst_members(&self, id: u64) -> Result<Vec<AlertRecord>, StoreError> {
+        let mut members = Vec::new();
+        for entry in self.members.scan_prefix(id.to_be_bytes()) {
+            let (member, _) = entry?;
+            let key = String::from_utf8_lossy(&member[8..]).into_owned();
+            if let Some(record) = self.alert(&key)? {
+                members.push(record);
+            }
+        }
+        Ok(members)
+    }
+
+    /// Marks burst `id` for delivery with a new version; called with `writing` held.
+    fn touch_burst(&self, id: u64) -> Result<(), StoreError> {
+        let key = burst_key(id);
+        if let Some(mut burst) = self.burst(id)? {
+            burst.version += 1;
+            self.outbox.insert(key.as_bytes(), &[])?;
+            self.bursts.insert(key.as_bytes(), encode(&key, &burst)?)?;
+        }
+        Ok(())
+    }
+
+    /// Records that burst `id`'s message shows `shown` (posted as `event_id`), and takes it out
+    /// of the outbox unless it changed meanwhile; durable when this returns.
+    pub async fn burst_delivered(
+        &self,
+        id: u64,
+        shown: u64,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            let key = burst_key(id);
+            match self.burst(id)? {
+                None => {
+                    self.outbox.remove(key.as_bytes())?;
+                }
+                Some(mut burst) => {
+                    burst.shown = burst.shown.max(shown);
+                    burst.event_id = Some(event_id.to_owned());
+                    self.bursts.insert(key.as_bytes(), encode(&key, &burst)?)?;
+                    if burst.shown >= burst.version {
+                        self.outbox.remove(key.as_bytes())?;
+                    }
+                }
+            }
+        }
+        self.flush().await
+    }
+
+    /// Takes `item` out of the outbox: a burst carries it, or it is gone, or the homeserver
+    /// refused its message for good.
+    pub async fn unmark(&self, item: &Pending) -> Result<(), StoreError> {
+        let key = match item {
+            Pending::Alert(key) => key.clone(),
+            Pending::Burst(id) => burst_key(*id),
+        };
+        {
+            let _writing = self.writing.lock().await;
+            self.outbox.remove(key.as_bytes())?;
+        }
+        self.flush().await
     }
 
     /// How many alerts' messages are behind.
@@ -194,7 +401,7 @@ impl Store {
     }
 }
 
-fn encode(key: &str, record: &AlertRecord) -> Result<Vec<u8>, StoreError> {
+fn encode(key: &str, record: &impl Serialize) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(record).map_err(|source| StoreError::Corrupt {
         key: key.to_owned(),
         source,
@@ -240,6 +447,7 @@ fn next(
             version: 1,
             shown: 0,
             event_id: None,
+            placement: None,
         },
     }
 }
@@ -270,7 +478,10 @@ mod tests {
                 .expect("accepted");
         }
         let key = AlertRecord::key(Source::Generic, "prod", "a");
-        assert_eq!(store.pending().expect("pending"), vec![key.clone()]);
+        assert_eq!(
+            store.pending().expect("pending"),
+            vec![Pending::Alert(key.clone())]
+        );
         let record = store.alert(&key).expect("read").expect("stored");
         assert_eq!((record.count, record.version, record.first_seen), (3, 3, 1));
 
@@ -300,5 +511,96 @@ mod tests {
             (1, 5, None),
             "a new episode"
         );
+    }
+
+    #[tokio::test]
+    async fn a_placed_burst_carries_its_alerts_and_their_changes() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let store = Store::open(dir.path()).expect("opened");
+        let alerts: Vec<Alert> = (0..3)
+            .map(|n| alert(&format!("f{n}"), AlertStatus::Firing))
+            .collect();
+        store
+            .accept(Source::Generic, "prod", &alerts, 1)
+            .await
+            .expect("accepted");
+        let keys: Vec<String> = (0..3)
+            .map(|n| AlertRecord::key(Source::Generic, "prod", &format!("f{n}")))
+            .collect();
+        let id = store.next_burst_id().expect("an ID");
+        let burst = BurstRecord {
+            id,
+            source: Source::Generic,
+            route: "prod".to_owned(),
+            room_id: "!r:example.org".to_owned(),
+            started: 1,
+            version: 0,
+            shown: 0,
+            event_id: None,
+        };
+        let placements = vec![
+            (keys[0].clone(), 1, Placement::Own),
+            (keys[1].clone(), 1, Placement::Burst(id)),
+            (keys[2].clone(), 1, Placement::Burst(id)),
+            // Another episode's placement is not taken.
+            (keys[0].clone(), 9, Placement::Burst(id)),
+        ];
+        store.place(&placements, &[burst]).await.expect("placed");
+        assert_eq!(
+            store.pending().expect("pending"),
+            vec![Pending::Burst(id), Pending::Alert(keys[0].clone())]
+        );
+        let members = store.burst_members(id).expect("members");
+        assert_eq!(members.len(), 2);
+        assert_eq!(
+            store
+                .alert(&keys[0])
+                .expect("read")
+                .expect("stored")
+                .placement,
+            Some(Placement::Own),
+            "a placement is never taken back"
+        );
+
+        store.burst_delivered(id, 1, "$b").await.expect("delivered");
+        assert_eq!(
+            store.pending().expect("pending"),
+            vec![Pending::Alert(keys[0].clone())]
+        );
+        store
+            .accept(
+                Source::Generic,
+                "prod",
+                &[alert("f1", AlertStatus::Resolved)],
+                2,
+            )
+            .await
+            .expect("accepted");
+        assert_eq!(
+            store.pending().expect("pending"),
+            vec![Pending::Burst(id), Pending::Alert(keys[0].clone())],
+            "a member's change marks its burst, not itself"
+        );
+        let burst = store.burst(id).expect("read").expect("stored");
+        assert_eq!(
+            (burst.version, burst.shown, burst.event_id.as_deref()),
+            (2, 1, Some("$b"))
+        );
+
+        store
+            .accept(
+                Source::Generic,
+                "prod",
+                &[alert("f1", AlertStatus::Firing)],
+                3,
+            )
+            .await
+            .expect("accepted");
+        let record = store.alert(&keys[1]).expect("read").expect("stored");
+        assert_eq!(record.placement, None, "a new episode is placed anew");
+        assert!(store
+            .pending()
+            .expect("pending")
+            .contains(&Pending::Alert(keys[1].clone())));
     }
 }
