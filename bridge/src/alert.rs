@@ -65,15 +65,7 @@ impl fmt::Display for Source {
     }
 }
 
-/// Whether an alert is still going on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertStatus {
-    /// It fires.
-    Firing,
-    /// It stopped.
-    Resolved,
-}
+pub use brigade_core::alert::AlertStatus;
 
 /// One alert, whatever sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,8 +32,7 @@ use crate::{
     store::{Store, StoreError},
 };
 
-/// Every user the bridge acts as starts with this; the registration claims them all.
-pub const VIRTUAL_USER_PREFIX: &str = "alert_";
+pub use brigade_core::alert::VIRTUAL_USER_PREFIX;
 /// The directory under `storage.path` that holds the bridge's sled database.
 const SLED_DIR: &str = "bridge.sled";
 

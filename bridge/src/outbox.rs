@@ -14,7 +14,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use brigade_core::incident::Severity;
+use brigade_core::{
+    alert::{AlertContent, ALERT_KEY},
+    incident::Severity,
+};
 use ruma::{
     api::client::{
         account::register::{self, LoginType},
@@ -653,8 +656,6 @@ fn transaction_id(key: &str, first_seen: u64, version: u64) -> OwnedTransactionI
     format!("brigade-alert-{}", hex::encode(&digest[..16])).into()
 }
 
-/// The structured part of an alert's message, read by the bot.
-pub const ALERT_KEY: &str = "org.brigade.alert";
 /// The structured part of a burst's message.
 pub const BURST_KEY: &str = "org.brigade.alert_burst";
 /// How many of a burst's most frequent titles its message names.
@@ -693,17 +694,17 @@ pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
         "format": "org.matrix.custom.html",
         "formatted_body": html,
         "m.mentions": {},
-        ALERT_KEY: {
-            "source": record.source,
-            "route": record.route,
-            "fingerprint": record.fingerprint,
-            "status": record.status,
-            "severity": record.severity,
-            "title": record.title,
-            "count": record.count,
-            "first_seen": record.first_seen,
-            "last_seen": record.last_seen,
-            "auto_declare": auto_declare,
+        ALERT_KEY: AlertContent {
+            source: record.source.name().to_owned(),
+            route: record.route.clone(),
+            fingerprint: record.fingerprint.clone(),
+            status: record.status,
+            severity: record.severity,
+            title: record.title.clone(),
+            count: record.count,
+            first_seen: record.first_seen,
+            last_seen: record.last_seen,
+            auto_declare,
         },
     })
 }

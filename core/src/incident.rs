@@ -325,6 +325,8 @@ pub struct Declaration {
     pub declarer: OwnedUserId,
     /// When it started, if the declarer said.
     pub started: Option<u64>,
+    /// What is known already (an incident declared from an alert links it here).
+    pub summary: String,
 }
 
 /// An incident with where it lives in Matrix: what the bot stores, keyed by room.
@@ -453,7 +455,7 @@ impl Incident {
             private: declaration.private,
             commander: declaration.declarer,
             roles: BTreeMap::new(),
-            summary: String::new(),
+            summary: declaration.summary,
             timestamps: Timestamps {
                 started: declaration.started,
                 declared: now,
@@ -784,6 +786,7 @@ mod tests {
             private: false,
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
+            summary: String::new(),
         };
         let declared = Incident::declare(IncidentNumber(1), declaration, 0);
         assert_eq!(declared, Err(IncidentError::EmptyTitle));

@@ -39,6 +39,18 @@ impl BotProcess {
     /// (TOML sections) to the minimal keys. Not started yet.
     pub async fn new(binary: &Path, homeserver: &Homeserver, extra: &str) -> Result<Self> {
         let localpart = format!("brigade-{}", random_string(6).to_lowercase());
+        Self::named(binary, homeserver, &localpart, extra).await
+    }
+
+    /// Like [`Self::new`], as the user `localpart`: for configurations that must name the bot
+    /// before it exists.
+    pub async fn named(
+        binary: &Path,
+        homeserver: &Homeserver,
+        localpart: &str,
+        extra: &str,
+    ) -> Result<Self> {
+        let localpart = localpart.to_owned();
         let password = random_string(16);
         let user_id = homeserver.register(&localpart, &password, false).await?;
         let root = crate::synapse::workspace_root()

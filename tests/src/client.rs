@@ -255,21 +255,25 @@ impl TestUser {
     /// The text of message `event_id` as last edited (`m.new_content` of the latest edit this
     /// user has seen), or as sent.
     pub fn current_body(&self, room_id: &RoomId, event_id: &str) -> Option<String> {
+        self.current_content(room_id, event_id)?["body"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The content of message `event_id` as its latest edit this user has seen leaves it.
+    pub fn current_content(&self, room_id: &RoomId, event_id: &str) -> Option<Value> {
         let events = self.events(room_id);
         let edit = events.iter().rev().find(|event| {
             event["content"]["m.relates_to"]["rel_type"] == "m.replace"
                 && event["content"]["m.relates_to"]["event_id"] == event_id
         });
         if let Some(edit) = edit {
-            return edit["content"]["m.new_content"]["body"]
-                .as_str()
-                .map(str::to_owned);
+            return Some(edit["content"]["m.new_content"].clone());
         }
         events
             .iter()
             .find(|event| event["event_id"] == event_id)
-            .and_then(|event| event["content"]["body"].as_str())
-            .map(str::to_owned)
+            .map(|event| event["content"].clone())
     }
 
     /// Every timeline event this user has seen in `room_id`, as JSON.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
+    bot::BotProcess,
     bridge::BridgeProcess,
     client::{body, TestUser},
     desk::until,
@@ -396,6 +397,417 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
                 .is_some_and(|sender| sender.starts_with("@alert_pagerduty:")),
         "pagerduty message: {shown}"
     );
+    drop(bridge.kill());
+    Ok(())
+}
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// An Alertmanager webhook carrying `alerts`: fingerprint, status and severity label each.
+fn webhook(alerts: &[(String, &str, &str)]) -> Vec<u8> {
+    let alerts: Vec<Value> = alerts
+        .iter()
+        .map(|(fingerprint, status, severity)| {
+            json!({
+                "status": status,
+                "labels": { "alertname": "DiskFull", "severity": severity, "instance": fingerprint },
+                "annotations": { "summary": format!("Disk full on {fingerprint}") },
+                "fingerprint": fingerprint,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "version": "4", "status": "firing", "receiver": "brigade", "groupKey": "{}:{}",
+        "alerts": alerts,
+    }))
+    .unwrap_or_default()
+}
+
+/// Posts `body` to the route at `url` with Alertmanager's bearer token; the status.
+async fn deliver_webhook(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<u16> {
+    let response = http
+        .post(url)
+        .bearer_auth(AM_SECRET)
+        .body(body)
+        .send()
+        .await?;
+    Ok(response.status().as_u16())
+}
+
+/// What the bridge shows in `room`: the fingerprints of alerts with a message of their own
+/// (each once, or this fails), and the burst messages' contents as last edited.
+fn shown(user: &TestUser, room: &RoomId) -> Result<(Vec<String>, Vec<Value>)> {
+    let mut own = Vec::new();
+    let mut bursts = Vec::new();
+    for event in user.events(room) {
+        if event["type"] != "m.room.message" || !event["content"]["m.relates_to"].is_null() {
+            continue;
+        }
+        if let Some(fingerprint) = event["content"]["org.brigade.alert"]["fingerprint"].as_str() {
+            own.push(fingerprint.to_owned());
+        }
+        if !event["content"]["org.brigade.alert_burst"].is_null() {
+            let id = event["event_id"].as_str().context("an event ID")?;
+            let content = user.current_content(room, id).context("the burst")?;
+            bursts.push(content["org.brigade.alert_burst"].clone());
+        }
+    }
+    let distinct: std::collections::HashSet<&String> = own.iter().collect();
+    ensure!(
+        distinct.len() == own.len(),
+        "an alert has two messages: {own:?}"
+    );
+    Ok((own, bursts))
+}
+
+/// How many alerts the bursts in `bursts` count.
+fn in_bursts(bursts: &[Value]) -> u64 {
+    bursts.iter().filter_map(|burst| burst["alerts"].as_u64()).sum()
+}
+
+/// The bot's replies under `alert` in `room` that declared an incident.
+fn declarations(user: &TestUser, room: &RoomId, bot: &str, alert: &str) -> Vec<Value> {
+    user.events(room)
+        .into_iter()
+        .filter(|event| {
+            event["sender"] == bot
+                && event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == alert
+                && body(event).contains("Declared")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Result<()> {
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
+    let hooks = format!(
+        "[webhooks]\nburst_after = 5\n\
+         [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
+         auto_declare = \"SEV1\"\n\
+         [[hooks]]\nname = \"bulk\"\nsource = \"alertmanager\"\nroom = \"#alerts-bulk:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\nauto_declare = \"SEV1\"\n"
+    );
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
+    bridge.start().await?;
+    let hs = &bridge.homeserver;
+    let password = random_string(16);
+    let alice_id = hs.register(&alice_name, &password, false).await?;
+    let mut bot = BotProcess::named(
+        bot_binary(),
+        hs,
+        &bot_name,
+        &format!("[alerts]\ncommander = \"{alice_id}\"\n"),
+    )
+    .await?;
+    bot.start().await?;
+    let alice = TestUser::login(hs, &alice_name, &password).await?;
+    let http = reqwest::Client::new();
+    let prod = bridge.url("/hooks/alertmanager/prod");
+
+    // A critical alert on a SEV1 route: one incident, linked both ways.
+    let db1 = |status: &'static str| webhook(&[("db1".to_owned(), status, "critical")]);
+    ensure!(deliver_webhook(&http, &prod, db1("firing")).await? == 202);
+    let alerts = alice
+        .join(&format!("#alerts-prod:{}", hs.server_name))
+        .await
+        .with_context(|| bridge.log())?;
+    let message = alice
+        .wait_for_event(&alerts, "the alert's message", |event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "db1"
+                && event["content"]["m.relates_to"].is_null()
+        })
+        .await?;
+    let alert_id = message["event_id"].as_str().context("an event ID")?.to_owned();
+    let reply = alice
+        .wait_for_event(&alerts, "the bot's declaration under the alert", |event| {
+            event["sender"] == bot.user_id.as_str()
+                && event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == alert_id
+        })
+        .await
+        .with_context(|| bot.log())?;
+    ensure!(
+        body(&reply).contains("Declared **INC-1**") && body(&reply).contains(alice_id.as_str()),
+        "the declaration: {reply}"
+    );
+    let incident_alias = body(&reply)
+        .split(['[', ']'])
+        .find(|part| part.starts_with("#inc-"))
+        .context("the incident's alias in the reply")?
+        .to_owned();
+    let incident = alice.join(&incident_alias).await?;
+    let state = brigade_tests::desk::incident_state(&alice, &incident).await?;
+    ensure!(
+        state["title"] == "Disk full on db1"
+            && state["severity"] == "SEV1"
+            && state["commander"] == alice_id.as_str()
+            && state["timestamps"]["started"] == message["content"]["org.brigade.alert"]["first_seen"],
+        "the incident's state: {state}"
+    );
+    let (summary, html) = brigade_tests::desk::summary(&alice, &incident).await?;
+    ensure!(
+        summary.contains(&alert_id) || html.contains(&alert_id),
+        "the summary links the alert: {summary}"
+    );
+
+    // Repeats, a resolution and a new episode while INC-1 is open: no second incident. A
+    // second alert is the barrier: the bot handles events in order.
+    for _ in 0..3 {
+        ensure!(deliver_webhook(&http, &prod, db1("firing")).await? == 202);
+    }
+    until(
+        "the alert to count 4",
+        || async { alice.current_body(&alerts, &alert_id).context("no text") },
+        |text| text.contains("×4"),
+    )
+    .await?;
+    ensure!(deliver_webhook(&http, &prod, db1("resolved")).await? == 202);
+    ensure!(deliver_webhook(&http, &prod, db1("firing")).await? == 202);
+    let again = alice
+        .wait_for_event(&alerts, "db1 firing again", |event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "db1"
+                && event["content"]["m.relates_to"].is_null()
+                && event["event_id"] != alert_id.as_str()
+        })
+        .await?;
+    let db2 = webhook(&[("db2".to_owned(), "firing", "critical")]);
+    ensure!(deliver_webhook(&http, &prod, db2).await? == 202);
+    let second = alice
+        .wait_for_event(&alerts, "the declaration for db2", |event| {
+            event["sender"] == bot.user_id.as_str() && body(event).contains("Declared **INC-2**")
+        })
+        .await
+        .with_context(|| bot.log())?;
+    ensure!(body(&second).contains("INC-2"));
+    let again_id = again["event_id"].as_str().context("an event ID")?;
+    ensure!(
+        declarations(&alice, &alerts, &bot.user_id, &alert_id).len() == 1
+            && declarations(&alice, &alerts, &bot.user_id, again_id).is_empty(),
+        "db1 declared once while INC-1 is open; bot log: {}",
+        bot.last_log()
+    );
+
+    // A burst: 60 alerts in one webhook on a room allowed 5 a minute.
+    let bulk = bridge.url("/hooks/alertmanager/bulk");
+    let burst: Vec<(String, &str, &str)> = (0..60)
+        .map(|n| (format!("b{n:02}"), "firing", "warning"))
+        .collect();
+    ensure!(deliver_webhook(&http, &bulk, webhook(&burst)).await? == 202);
+    let bulk_room = alice
+        .join(&format!("#alerts-bulk:{}", hs.server_name))
+        .await?;
+    let (own, bursts) = until(
+        "the burst to count 55",
+        || async { shown(&alice, &bulk_room) },
+        |(_, bursts)| in_bursts(bursts) == 55,
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    ensure!(
+        own.len() == 5 && bursts.len() == 1 && bursts[0]["firing"] == 55,
+        "5 messages and one burst of 55: {own:?} {bursts:?}"
+    );
+    // One more joins the open burst; then all resolve.
+    let late = vec![("b60".to_owned(), "firing", "warning")];
+    ensure!(deliver_webhook(&http, &bulk, webhook(&late)).await? == 202);
+    let mut all = burst.clone();
+    all.extend(late);
+    let resolved: Vec<(String, &str, &str)> = all
+        .into_iter()
+        .map(|(fingerprint, _, severity)| (fingerprint, "resolved", severity))
+        .collect();
+    ensure!(deliver_webhook(&http, &bulk, webhook(&resolved)).await? == 202);
+    let (own, bursts) = until(
+        "the burst to resolve",
+        || async { shown(&alice, &bulk_room) },
+        |(_, bursts)| bursts.len() == 1 && bursts[0]["resolved"] == 56,
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    ensure!(
+        own.len() == 5 && bursts[0]["alerts"] == 56 && bursts[0]["firing"] == 0,
+        "after resolving: {own:?} {bursts:?}"
+    );
+    drop(bot.kill());
+    drop(bridge.kill());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_burst_loses_no_accepted_alert_and_repeats_none() -> Result<()> {
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let hooks = format!(
+        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+    );
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
+    bridge.start().await?;
+    let password = random_string(16);
+    bridge
+        .homeserver
+        .register(&alice_name, &password, false)
+        .await?;
+    let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
+    let http = reqwest::Client::new();
+    let prod = bridge.url("/hooks/alertmanager/prod");
+
+    // 10,000 alerts, 10 to a webhook, 16 webhooks in flight; the bridge is killed once 300
+    // webhooks are accepted. What was not accepted is sent again after the restart, as
+    // Alertmanager would.
+    let batches: Vec<Vec<(String, &str, &str)>> = (0..1000)
+        .map(|batch| {
+            (0..10)
+                .map(|n| (format!("a{batch:03}-{n}"), "firing", "warning"))
+                .collect()
+        })
+        .collect();
+    let mut accepted = vec![false; batches.len()];
+    let mut sends = tokio::task::JoinSet::new();
+    let mut killed = false;
+    let mut ok = 0;
+    for (index, batch) in batches.iter().enumerate() {
+        let (http, url, body) = (http.clone(), prod.clone(), webhook(batch));
+        sends.spawn(async move { (index, deliver_webhook(&http, &url, body).await) });
+        while sends.len() >= 16 || (index + 1 == batches.len() && !sends.is_empty()) {
+            let Some(sent) = sends.join_next().await else {
+                break;
+            };
+            let (index, status) = sent?;
+            if matches!(status, Ok(202)) {
+                accepted[index] = true;
+                ok += 1;
+            }
+            if ok == 300 && !killed {
+                bridge.kill()?;
+                killed = true;
+            }
+        }
+    }
+    ensure!(killed, "the bridge was never killed");
+    let before = accepted.iter().filter(|done| **done).count();
+    bridge.start().await?;
+    for (index, batch) in batches.iter().enumerate() {
+        if !accepted[index] {
+            let status = deliver_webhook(&http, &prod, webhook(batch)).await?;
+            ensure!(status == 202, "resent batch {index}: {status}");
+        }
+    }
+    let room = alice
+        .join(&format!("#alerts-prod:{}", bridge.homeserver.server_name))
+        .await?;
+    let (own, bursts) = until(
+        "every alert to be shown",
+        || async { shown(&alice, &room) },
+        |(own, bursts)| own.len() as u64 + in_bursts(bursts) >= 10_000,
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    ensure!(
+        own.len() as u64 + in_bursts(&bursts) == 10_000,
+        "shown once each: {} own, {} in bursts",
+        own.len(),
+        in_bursts(&bursts)
+    );
+    eprintln!(
+        "{before} of 1000 webhooks accepted before the crash; {} own messages, {} bursts",
+        own.len(),
+        bursts.len()
+    );
+    drop(bridge.kill());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Result<()> {
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let hooks = format!(
+        "[webhooks]\nburst_after = 100\n\
+         [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+    );
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
+    bridge.start().await?;
+    let password = random_string(16);
+    bridge
+        .homeserver
+        .register(&alice_name, &password, false)
+        .await?;
+    let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
+    let http = reqwest::Client::new();
+    let prod = bridge.url("/hooks/alertmanager/prod");
+    let alert = |n: usize, status: &'static str| webhook(&[(format!("o{n:02}"), status, "warning")]);
+
+    for n in 0..10 {
+        ensure!(deliver_webhook(&http, &prod, alert(n, "firing")).await? == 202);
+    }
+    let room = alice
+        .join(&format!("#alerts-prod:{}", bridge.homeserver.server_name))
+        .await?;
+    until(
+        "the first ten alerts",
+        || async { shown(&alice, &room) },
+        |(own, _)| own.len() == 10,
+    )
+    .await?;
+
+    // Down for 60 s: new alerts and repeats are accepted all the same.
+    bridge.homeserver.stop()?;
+    for n in 0..30 {
+        ensure!(deliver_webhook(&http, &prod, alert(n, "firing")).await? == 202);
+    }
+    ensure!(deliver_webhook(&http, &prod, alert(0, "resolved")).await? == 202);
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let metrics = http.get(bridge.url("/metrics")).send().await?.text().await?;
+    ensure!(
+        metrics.contains("brigade_bridge_outbox_depth 30"),
+        "30 alerts wait in the outbox: {metrics}"
+    );
+    bridge.homeserver.restart()?;
+
+    let (own, _) = until(
+        "all 30 alerts",
+        || async { shown(&alice, &room) },
+        |(own, _)| own.len() == 30,
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    ensure!(own.len() == 30);
+    let first = alice
+        .events(&room)
+        .into_iter()
+        .find(|event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "o00"
+                && event["content"]["m.relates_to"].is_null()
+        })
+        .context("o00's message")?;
+    let first_id = first["event_id"].as_str().context("an event ID")?.to_owned();
+    until(
+        "o00 to show its repeat and resolution",
+        || async { alice.current_body(&room, &first_id).context("no text") },
+        |text| text.contains("resolved") && text.contains("×2"),
+    )
+    .await?;
+    let repeated = alice
+        .events(&room)
+        .into_iter()
+        .find(|event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "o05"
+                && event["content"]["m.relates_to"].is_null()
+        })
+        .context("o05's message")?;
+    let repeated_id = repeated["event_id"].as_str().context("an event ID")?.to_owned();
+    until(
+        "o05 to count its repeat",
+        || async { alice.current_body(&room, &repeated_id).context("no text") },
+        |text| text.contains("×2"),
+    )
+    .await?;
     drop(bridge.kill());
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! ([`Config::from_figment`]) so tests can feed strings. Unknown keys are rejected by serde and
 //! reported by figment with the key and the file (or variable) it came from.
 
+mod alerts;
 mod forward;
 mod oncall;
 mod partners;
@@ -27,6 +28,7 @@ use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, RoomVersionId}
 use serde::Deserialize;
 use url::Url;
 
+pub use alerts::{AlertCommander, AlertsConfig};
 pub use brigade_core::secret::Secret;
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
 pub use oncall::{Handoff, Route, RouteTarget};
@@ -78,6 +80,8 @@ pub struct Config {
     pub forward: Vec<ForwardRule>,
     /// Partner organisations with a standing shared room.
     pub partners: Vec<Partner>,
+    /// Incidents declared for alerts.
+    pub alerts: AlertsConfig,
 }
 
 /// `[incidents]`
@@ -318,6 +322,9 @@ pub enum ConfigError {
     /// A `[[partners]]` entry that is unusable.
     #[error("partners: {0}")]
     Partner(String),
+    /// `[alerts]` is unusable.
+    #[error("alerts.{0}")]
+    Alerts(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -348,6 +355,8 @@ struct RawConfig {
     forward: Vec<forward::RawForward>,
     #[serde(default)]
     partners: Vec<partners::RawPartner>,
+    #[serde(default)]
+    alerts: alerts::RawAlerts,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -538,6 +547,7 @@ impl RawConfig {
         let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();
         let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
+        let alerts = alerts::validate_alerts(self.alerts, &oncall)?;
 
         Ok(Config {
             matrix: MatrixConfig {
@@ -573,6 +583,7 @@ impl RawConfig {
             routes,
             forward,
             partners,
+            alerts,
         })
     }
 }

@@ -104,7 +104,7 @@ impl ActionError {
 }
 
 /// Why a command changes nothing: the one line after ❓.
-type Refusal = String;
+pub(super) type Refusal = String;
 
 /// Runs `command`, sent as `message` in `room`.
 pub async fn run(
@@ -190,6 +190,7 @@ async fn declare(
         private,
         declarer: declarer.to_owned(),
         started,
+        summary: String::new(),
     };
     let (record, room) = match open(bot, cause, declaration, sent).await? {
         Ok(opened) => opened,
@@ -214,7 +215,7 @@ async fn declare(
 /// Opens a new incident for the command `cause`: its number, its room in one `createRoom`, its
 /// record, and the room made complete (summary, headline, place in the space). A declaration a
 /// crash interrupted is finished, not made twice.
-async fn open(
+pub(super) async fn open(
     bot: &Bot,
     cause: &EventId,
     declaration: Declaration,
@@ -655,6 +656,7 @@ impl Change<'_> {
                             .started
                             .unwrap_or(incident.timestamps.declared),
                     ),
+                    summary: String::new(),
                 };
                 let companion = match open(self.bot, self.cause, declaration, self.sent).await? {
                     Ok((companion, _)) => companion,

@@ -1,6 +1,7 @@
 //! Everything that touches `matrix_sdk::Client`: the session, the sync loop, and the handlers
 //! that turn events into effects exactly once.
 
+mod alerts;
 mod ask;
 mod command;
 mod forward;

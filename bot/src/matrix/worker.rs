@@ -27,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    ask, command, forward, handoffs, incident::ActionError, invites, publish, reaction, reminders,
-    responder, sync, timeline, Bot,
+    alerts, ask, command, forward, handoffs, incident::ActionError, invites, publish, reaction,
+    reminders, responder, sync, timeline, Bot,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -174,6 +174,19 @@ async fn handle_event(
     loop {
         let records = bot.records.lock().await;
         let failed = match &event {
+            AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+                SyncMessageLikeEvent::Original(message),
+            )) if alerts::from_bridge(bot, &message.sender) => worth_retrying(
+                alerts::handle(
+                    bot,
+                    &room,
+                    raw,
+                    &message.event_id,
+                    &message.sender,
+                    message.origin_server_ts,
+                )
+                .await,
+            ),
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
             )) if matches!(message.content.relates_to, Some(Relation::Replacement(_))) => {
