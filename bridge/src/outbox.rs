@@ -256,13 +256,13 @@ impl Outbox {
         match item {
             Pending::Alert(key) => {
                 let Some(record) = bridge.store.alert(key)? else {
-                    bridge.store.unmark(item).await?;
+                    bridge.store.settle(item).await?;
                     return Ok(Step::Done);
                 };
                 match record.placement {
                     // Its burst carries it.
                     Some(Placement::Burst(_)) => {
-                        bridge.store.unmark(item).await?;
+                        bridge.store.settle(item).await?;
                         return Ok(Step::Done);
                     }
                     // Not placed yet: its route's room is out of reach.
@@ -281,7 +281,7 @@ impl Outbox {
             }
             Pending::Burst(id) => {
                 let Some(burst) = bridge.store.burst(*id)? else {
-                    bridge.store.unmark(item).await?;
+                    bridge.store.settle(item).await?;
                     return Ok(Step::Done);
                 };
                 if burst.event_id.is_some() {
@@ -393,7 +393,7 @@ impl Outbox {
         let route = route.map_or_else(String::new, |(source, name)| format!("{source}/{name}"));
         error!(%route, %error, entry = %outbox_key(item), "the homeserver refused an alert message for good: dropped");
         bridge.metrics.refused(&route);
-        bridge.store.unmark(item).await?;
+        bridge.store.drop_refused(item).await?;
         Ok(())
     }
 }

@@ -232,7 +232,19 @@ impl Store {
                     self.bursts.insert(key.as_bytes(), encode(&key, burst)?)?;
                 }
             }
-            let mut touched = std::collections::BTreeSet::new();
+            // Bursts are marked first: what a crash leaves of this (sled keeps a prefix of the
+            // writes) may be a burst edited once more for nothing, never an alert placed in a
+            // burst whose message does not count it.
+            let touched: std::collections::BTreeSet<u64> = placements
+                .iter()
+                .filter_map(|(_, _, placement)| match placement {
+                    Placement::Burst(id) => Some(*id),
+                    Placement::Own => None,
+                })
+                .collect();
+            for id in &touched {
+                self.touch_burst(*id)?;
+            }
             for (key, first_seen, placement) in placements {
                 let Some(mut record) = self.alert(key)? else {
                     continue;
@@ -245,17 +257,14 @@ impl Store {
                 }
                 record.placement = Some(*placement);
                 if let Placement::Burst(id) = placement {
-                    self.members.insert(member_key(*id, key), &[])?;
-                    touched.insert(*id);
+                    self.members
+                        .insert(member_key(*id, key), &first_seen.to_be_bytes())?;
                 }
                 self.alerts.insert(key.as_bytes(), encode(key, &record)?)?;
                 if let Placement::Burst(_) = placement {
                     // Its burst carries it from now on.
                     self.outbox.remove(key.as_bytes())?;
                 }
-            }
-            for id in touched {
-                self.touch_burst(id)?;
             }
         }
         self.flush().await
@@ -273,14 +282,22 @@ impl Store {
     }
 
     /// The alerts placed in burst `id`, as they are now (an alert that has since begun a new
-    /// episode is included: its episode in the burst ended resolved).
+    /// episode is included: its episode in the burst ended resolved). A membership whose
+    /// placement a crash cut short is not one: that alert is placed again.
     pub fn burst_members(&self, id: u64) -> Result<Vec<AlertRecord>, StoreError> {
         let mut members = Vec::new();
         for entry in self.members.scan_prefix(id.to_be_bytes()) {
-            let (member, _) = entry?;
+            let (member, episode) = entry?;
             let key = String::from_utf8_lossy(&member[8..]).into_owned();
+            let episode = episode
+                .as_ref()
+                .try_into()
+                .map_or(0, u64::from_be_bytes);
             if let Some(record) = self.alert(&key)? {
-                members.push(record);
+                let placed = record.placement == Some(Placement::Burst(id));
+                if placed || record.first_seen != episode {
+                    members.push(record);
+                }
             }
         }
         Ok(members)
@@ -325,9 +342,31 @@ impl Store {
         self.flush().await
     }
 
-    /// Takes `item` out of the outbox: a burst carries it, or it is gone, or the homeserver
-    /// refused its message for good.
-    pub async fn unmark(&self, item: &Pending) -> Result<(), StoreError> {
+    /// Takes `item` out of the outbox if it has nothing to deliver: a burst carries the alert,
+    /// or there is no such alert or burst. Checked here, with writes held: an acceptance marks
+    /// an alert before it writes its record, and a mark seen in between is not garbage.
+    pub async fn settle(&self, item: &Pending) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            let (key, settled) = match item {
+                Pending::Alert(key) => (
+                    key.clone(),
+                    self.alert(key)?.is_none_or(|record| {
+                        matches!(record.placement, Some(Placement::Burst(_)))
+                    }),
+                ),
+                Pending::Burst(id) => (burst_key(*id), self.burst(*id)?.is_none()),
+            };
+            if !settled {
+                return Ok(());
+            }
+            self.outbox.remove(key.as_bytes())?;
+        }
+        self.flush().await
+    }
+
+    /// Takes `item` out of the outbox for good: the homeserver refused its message.
+    pub async fn drop_refused(&self, item: &Pending) -> Result<(), StoreError> {
         let key = match item {
             Pending::Alert(key) => key.clone(),
             Pending::Burst(id) => burst_key(*id),

@@ -262,18 +262,30 @@ impl TestUser {
 
     /// The content of message `event_id` as its latest edit this user has seen leaves it.
     pub fn current_content(&self, room_id: &RoomId, event_id: &str) -> Option<Value> {
-        let events = self.events(room_id);
-        let edit = events.iter().rev().find(|event| {
-            event["content"]["m.relates_to"]["rel_type"] == "m.replace"
-                && event["content"]["m.relates_to"]["event_id"] == event_id
-        });
-        if let Some(edit) = edit {
-            return Some(edit["content"]["m.new_content"].clone());
+        current_content(&self.events(room_id), event_id)
+    }
+
+    /// Every event of `room_id` from its start, oldest first, read back from the homeserver
+    /// (`/messages`): unlike [`Self::events`], nothing a busy sync left out is missing.
+    pub async fn history(&self, room_id: &RoomId) -> Result<Vec<Value>> {
+        let room = self.client.get_room(room_id).context("a room this user is not in")?;
+        let mut events = Vec::new();
+        let mut from: Option<String> = None;
+        loop {
+            let mut options =
+                matrix_sdk::room::MessagesOptions::backward().from(from.as_deref());
+            options.limit = 500u32.into();
+            let page = room.messages(options).await?;
+            for event in &page.chunk {
+                events.push(event.raw().deserialize_as::<Value>()?);
+            }
+            if page.chunk.is_empty() || page.end.is_none() {
+                break;
+            }
+            from = page.end;
         }
-        events
-            .iter()
-            .find(|event| event["event_id"] == event_id)
-            .map(|event| event["content"].clone())
+        events.reverse();
+        Ok(events)
     }
 
     /// Every timeline event this user has seen in `room_id`, as JSON.
@@ -325,6 +337,21 @@ impl TestUser {
         })
         .await
     }
+}
+
+/// The content of message `event_id` among `events` as its latest edit leaves it.
+pub fn current_content(events: &[Value], event_id: &str) -> Option<Value> {
+    let edit = events.iter().rev().find(|event| {
+        event["content"]["m.relates_to"]["rel_type"] == "m.replace"
+            && event["content"]["m.relates_to"]["event_id"] == event_id
+    });
+    if let Some(edit) = edit {
+        return Some(edit["content"]["m.new_content"].clone());
+    }
+    events
+        .iter()
+        .find(|event| event["event_id"] == event_id)
+        .map(|event| event["content"].clone())
 }
 
 /// Whether `event` is a reaction by `sender` with `key` on `target`.

@@ -9,7 +9,7 @@ use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     bot::BotProcess,
     bridge::BridgeProcess,
-    client::{body, TestUser},
+    client::{body, current_content, TestUser},
     desk::until,
     synapse::random_string,
 };
@@ -436,12 +436,14 @@ async fn deliver_webhook(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Re
     Ok(response.status().as_u16())
 }
 
-/// What the bridge shows in `room`: the fingerprints of alerts with a message of their own
-/// (each once, or this fails), and the burst messages' contents as last edited.
-fn shown(user: &TestUser, room: &RoomId) -> Result<(Vec<String>, Vec<Value>)> {
+/// What the bridge shows in `room` (read back from its history): the fingerprints of alerts
+/// with a message of their own (each once, or this fails), and the burst messages' contents as
+/// last edited.
+async fn shown(user: &TestUser, room: &RoomId) -> Result<(Vec<String>, Vec<Value>)> {
+    let history = user.history(room).await?;
     let mut own = Vec::new();
     let mut bursts = Vec::new();
-    for event in user.events(room) {
+    for event in &history {
         if event["type"] != "m.room.message" || !event["content"]["m.relates_to"].is_null() {
             continue;
         }
@@ -450,7 +452,7 @@ fn shown(user: &TestUser, room: &RoomId) -> Result<(Vec<String>, Vec<Value>)> {
         }
         if !event["content"]["org.brigade.alert_burst"].is_null() {
             let id = event["event_id"].as_str().context("an event ID")?;
-            let content = user.current_content(room, id).context("the burst")?;
+            let content = current_content(&history, id).context("the burst")?;
             bursts.push(content["org.brigade.alert_burst"].clone());
         }
     }
@@ -460,6 +462,21 @@ fn shown(user: &TestUser, room: &RoomId) -> Result<(Vec<String>, Vec<Value>)> {
         "an alert has two messages: {own:?}"
     );
     Ok((own, bursts))
+}
+
+/// The text of the message of alert `fingerprint` in `room`, as last edited.
+async fn alert_text(user: &TestUser, room: &RoomId, fingerprint: &str) -> Result<String> {
+    let history = user.history(room).await?;
+    let message = history
+        .iter()
+        .find(|event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == fingerprint
+                && event["content"]["m.relates_to"].is_null()
+        })
+        .context("no message")?;
+    let id = message["event_id"].as_str().context("an event ID")?;
+    let content = current_content(&history, id).context("no content")?;
+    Ok(content["body"].as_str().unwrap_or_default().to_owned())
 }
 
 /// How many alerts the bursts in `bursts` count.
@@ -602,7 +619,7 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
         .await?;
     let (own, bursts) = until(
         "the burst to count 55",
-        || async { shown(&alice, &bulk_room) },
+        || shown(&alice, &bulk_room),
         |(_, bursts)| in_bursts(bursts) == 55,
     )
     .await
@@ -623,7 +640,7 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
     ensure!(deliver_webhook(&http, &bulk, webhook(&resolved)).await? == 202);
     let (own, bursts) = until(
         "the burst to resolve",
-        || async { shown(&alice, &bulk_room) },
+        || shown(&alice, &bulk_room),
         |(_, bursts)| bursts.len() == 1 && bursts[0]["resolved"] == 56,
     )
     .await
@@ -702,7 +719,7 @@ async fn a_crash_mid_burst_loses_no_accepted_alert_and_repeats_none() -> Result<
         .await?;
     let (own, bursts) = until(
         "every alert to be shown",
-        || async { shown(&alice, &room) },
+        || shown(&alice, &room),
         |(own, bursts)| own.len() as u64 + in_bursts(bursts) >= 10_000,
     )
     .await
@@ -751,7 +768,7 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
         .await?;
     until(
         "the first ten alerts",
-        || async { shown(&alice, &room) },
+        || shown(&alice, &room),
         |(own, _)| own.len() == 10,
     )
     .await?;
@@ -772,39 +789,21 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
 
     let (own, _) = until(
         "all 30 alerts",
-        || async { shown(&alice, &room) },
+        || shown(&alice, &room),
         |(own, _)| own.len() == 30,
     )
     .await
     .with_context(|| bridge.log())?;
     ensure!(own.len() == 30);
-    let first = alice
-        .events(&room)
-        .into_iter()
-        .find(|event| {
-            event["content"]["org.brigade.alert"]["fingerprint"] == "o00"
-                && event["content"]["m.relates_to"].is_null()
-        })
-        .context("o00's message")?;
-    let first_id = first["event_id"].as_str().context("an event ID")?.to_owned();
     until(
         "o00 to show its repeat and resolution",
-        || async { alice.current_body(&room, &first_id).context("no text") },
+        || alert_text(&alice, &room, "o00"),
         |text| text.contains("resolved") && text.contains("×2"),
     )
     .await?;
-    let repeated = alice
-        .events(&room)
-        .into_iter()
-        .find(|event| {
-            event["content"]["org.brigade.alert"]["fingerprint"] == "o05"
-                && event["content"]["m.relates_to"].is_null()
-        })
-        .context("o05's message")?;
-    let repeated_id = repeated["event_id"].as_str().context("an event ID")?.to_owned();
     until(
         "o05 to count its repeat",
-        || async { alice.current_body(&room, &repeated_id).context("no text") },
+        || alert_text(&alice, &room, "o05"),
         |text| text.contains("×2"),
     )
     .await?;
