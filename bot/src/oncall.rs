@@ -13,10 +13,11 @@ pub fn timestamp(millis: u64) -> Timestamp {
 }
 
 /// Whether `text` asks who is on call (in English or French), and for which team if it names
-/// one of `teams`. `None` when it is not that question.
+/// one: `names` pairs each word that names a team (its name, or a keyword of a route to its
+/// on-call) with the team. `None` when it is not that question.
 pub fn question<'a>(
     text: &str,
-    teams: impl IntoIterator<Item = &'a str>,
+    names: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Option<Option<String>> {
     let text = text
         .to_lowercase()
@@ -35,10 +36,10 @@ pub fn question<'a>(
     if !ASKS.iter().any(|ask| phrase.contains(ask)) {
         return None;
     }
-    let team = teams
+    let team = names
         .into_iter()
-        .find(|team| words.iter().any(|word| word.eq_ignore_ascii_case(team)))
-        .map(ToOwned::to_owned);
+        .find(|(name, _)| words.iter().any(|word| word.eq_ignore_ascii_case(name)))
+        .map(|(_, team)| team.to_owned());
     Some(team)
 }
 
@@ -138,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_question_is_understood_in_english_and_french() {
-        let teams = ["db", "web"];
+        let teams = [("db", "db"), ("web", "web"), ("database", "db")];
         assert_eq!(question("who is on call?", teams), Some(None));
         assert_eq!(
             question("Who's on call for DB?", teams),
@@ -152,6 +153,11 @@ mod tests {
         assert_eq!(
             question("qui est d’astreinte pour db", teams),
             Some(Some("db".to_owned()))
+        );
+        assert_eq!(
+            question("who is on call for the database?", teams),
+            Some(Some("db".to_owned())),
+            "a route's keyword names its team"
         );
         assert_eq!(question("the database is on fire", teams), None);
         assert_eq!(question("call me", teams), None);

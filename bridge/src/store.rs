@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertStatus, Source};
 
+/// sled's page cache.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -145,14 +148,20 @@ pub struct Store {
     members: sled::Tree,
     /// Held while an alert is read, changed and written back.
     writing: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// Held while the database is flushed.
-    flushing: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Held while the database is flushed; holds how many writes the last flush covered.
+    flushing: std::sync::Arc<tokio::sync::Mutex<u64>>,
+    /// How many writes there have been (each taken under `writing`).
+    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(dir)?;
+        // sled's default page cache is 1 GB; the bridge reads back little of what it writes.
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let alerts = db.open_tree("alerts")?;
         let outbox = db.open_tree("outbox")?;
         let bursts = db.open_tree("bursts")?;
@@ -165,6 +174,7 @@ impl Store {
             members,
             writing: std::sync::Arc::default(),
             flushing: std::sync::Arc::default(),
+            written: std::sync::Arc::default(),
         })
     }
 
@@ -192,6 +202,7 @@ impl Store {
                 }
                 self.alerts.insert(key.as_bytes(), encode(&key, &record)?)?;
             }
+            self.wrote();
         }
         self.flush().await
     }
@@ -266,6 +277,7 @@ impl Store {
                     self.outbox.remove(key.as_bytes())?;
                 }
             }
+            self.wrote();
         }
         self.flush().await
     }
@@ -289,10 +301,7 @@ impl Store {
         for entry in self.members.scan_prefix(id.to_be_bytes()) {
             let (member, episode) = entry?;
             let key = String::from_utf8_lossy(&member[8..]).into_owned();
-            let episode = episode
-                .as_ref()
-                .try_into()
-                .map_or(0, u64::from_be_bytes);
+            let episode = episode.as_ref().try_into().map_or(0, u64::from_be_bytes);
             if let Some(record) = self.alert(&key)? {
                 let placed = record.placement == Some(Placement::Burst(id));
                 if placed || record.first_seen != episode {
@@ -338,6 +347,7 @@ impl Store {
                     }
                 }
             }
+            self.wrote();
         }
         self.flush().await
     }
@@ -351,9 +361,8 @@ impl Store {
             let (key, settled) = match item {
                 Pending::Alert(key) => (
                     key.clone(),
-                    self.alert(key)?.is_none_or(|record| {
-                        matches!(record.placement, Some(Placement::Burst(_)))
-                    }),
+                    self.alert(key)?
+                        .is_none_or(|record| matches!(record.placement, Some(Placement::Burst(_)))),
                 ),
                 Pending::Burst(id) => (burst_key(*id), self.burst(*id)?.is_none()),
             };
@@ -361,6 +370,7 @@ impl Store {
                 return Ok(());
             }
             self.outbox.remove(key.as_bytes())?;
+            self.wrote();
         }
         self.flush().await
     }
@@ -374,6 +384,7 @@ impl Store {
         {
             let _writing = self.writing.lock().await;
             self.outbox.remove(key.as_bytes())?;
+            self.wrote();
         }
         self.flush().await
     }
@@ -422,21 +433,36 @@ impl Store {
                     }
                 }
             }
+            self.wrote();
         }
         self.flush().await
     }
 
     /// Makes every write so far durable. Not sled's `flush_async`: its flushes wait in sled's own
     /// thread pool for writes queued behind them in that pool, and a few dozen concurrent
-    /// webhooks deadlocked it (seen here). One flush at a time, on a blocking thread; webhooks
-    /// waiting meanwhile find their writes covered by the next one.
+    /// webhooks deadlocked it (seen here). One flush at a time, on a blocking thread, covering
+    /// every write before it began: callers that waited meanwhile and find their writes covered
+    /// return at once (a group commit), so concurrent webhooks share flushes.
     async fn flush(&self) -> Result<(), StoreError> {
-        let _flushing = self.flushing.lock().await;
+        use std::sync::atomic::Ordering;
+        let mine = self.written.load(Ordering::Acquire);
+        let mut covered = self.flushing.lock().await;
+        if *covered >= mine {
+            return Ok(());
+        }
+        let upto = self.written.load(Ordering::Acquire);
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
             .map_err(|error| StoreError::Sled(sled::Error::Io(std::io::Error::other(error))))??;
+        *covered = upto;
         Ok(())
+    }
+
+    /// Counts a write, for [`Self::flush`]; called with `writing` held, after the write.
+    fn wrote(&self) {
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

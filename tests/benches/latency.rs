@@ -38,6 +38,7 @@ use anyhow::{Context, Result};
 use brigade_bot::{config::AccessConfig, matrix::incident::room_request};
 use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
+    bench::{report, rounds, WARM_UP},
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
     synapse::{Homeserver, Options},
@@ -52,15 +53,6 @@ use matrix_sdk::ruma::{
     },
     OwnedRoomId, RoomAliasId, RoomId, RoomVersionId, UserId,
 };
-
-/// Rounds per measurement; `BRIGADE_BENCH_ROUNDS` sets fewer for a quick look.
-fn rounds(default: usize) -> usize {
-    std::env::var("BRIGADE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|rounds| rounds.parse().ok())
-        .unwrap_or(default)
-}
-const WARM_UP: usize = 3;
 
 fn main() -> Result<()> {
     tokio::runtime::Runtime::new()?.block_on(bench())
@@ -743,18 +735,4 @@ fn bare_room(
         },
         version,
     )?)
-}
-
-/// Prints median, p90 and max; returns the median.
-fn report(what: &str, samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
-    let ms = |duration: Duration| format!("{:.1} ms", duration.as_secs_f64() * 1000.0);
-    println!(
-        "{what:<44} {:>8} {:>8} {:>8}",
-        ms(at(0.5)),
-        ms(at(0.9)),
-        ms(at(1.0))
-    );
-    at(0.5)
 }

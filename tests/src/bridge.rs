@@ -131,6 +131,20 @@ impl BridgeProcess {
         Ok(())
     }
 
+    /// The largest resident memory the running bridge has had, in KiB (`VmHWM`).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Everything the bridge logged so far, for failure messages.
     pub fn log(&self) -> String {
         (1..=self.starts)

@@ -268,12 +268,14 @@ impl TestUser {
     /// Every event of `room_id` from its start, oldest first, read back from the homeserver
     /// (`/messages`): unlike [`Self::events`], nothing a busy sync left out is missing.
     pub async fn history(&self, room_id: &RoomId) -> Result<Vec<Value>> {
-        let room = self.client.get_room(room_id).context("a room this user is not in")?;
+        let room = self
+            .client
+            .get_room(room_id)
+            .context("a room this user is not in")?;
         let mut events = Vec::new();
         let mut from: Option<String> = None;
         loop {
-            let mut options =
-                matrix_sdk::room::MessagesOptions::backward().from(from.as_deref());
+            let mut options = matrix_sdk::room::MessagesOptions::backward().from(from.as_deref());
             options.limit = 500u32.into();
             let page = room.messages(options).await?;
             for event in &page.chunk {

@@ -481,7 +481,10 @@ async fn alert_text(user: &TestUser, room: &RoomId, fingerprint: &str) -> Result
 
 /// How many alerts the bursts in `bursts` count.
 fn in_bursts(bursts: &[Value]) -> u64 {
-    bursts.iter().filter_map(|burst| burst["alerts"].as_u64()).sum()
+    bursts
+        .iter()
+        .filter_map(|burst| burst["alerts"].as_u64())
+        .sum()
 }
 
 /// The bot's replies under `alert` in `room` that declared an incident.
@@ -539,7 +542,10 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
                 && event["content"]["m.relates_to"].is_null()
         })
         .await?;
-    let alert_id = message["event_id"].as_str().context("an event ID")?.to_owned();
+    let alert_id = message["event_id"]
+        .as_str()
+        .context("an event ID")?
+        .to_owned();
     let reply = alice
         .wait_for_event(&alerts, "the bot's declaration under the alert", |event| {
             event["sender"] == bot.user_id.as_str()
@@ -562,7 +568,8 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
         state["title"] == "Disk full on db1"
             && state["severity"] == "SEV1"
             && state["commander"] == alice_id.as_str()
-            && state["timestamps"]["started"] == message["content"]["org.brigade.alert"]["first_seen"],
+            && state["timestamps"]["started"]
+                == message["content"]["org.brigade.alert"]["first_seen"],
         "the incident's state: {state}"
     );
     let (summary, html) = brigade_tests::desk::summary(&alice, &incident).await?;
@@ -758,7 +765,8 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
     let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
     let http = reqwest::Client::new();
     let prod = bridge.url("/hooks/alertmanager/prod");
-    let alert = |n: usize, status: &'static str| webhook(&[(format!("o{n:02}"), status, "warning")]);
+    let alert =
+        |n: usize, status: &'static str| webhook(&[(format!("o{n:02}"), status, "warning")]);
 
     for n in 0..10 {
         ensure!(deliver_webhook(&http, &prod, alert(n, "firing")).await? == 202);
@@ -780,7 +788,12 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
     }
     ensure!(deliver_webhook(&http, &prod, alert(0, "resolved")).await? == 202);
     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-    let metrics = http.get(bridge.url("/metrics")).send().await?.text().await?;
+    let metrics = http
+        .get(bridge.url("/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
     ensure!(
         metrics.contains("brigade_bridge_outbox_depth 30"),
         "30 alerts wait in the outbox: {metrics}"

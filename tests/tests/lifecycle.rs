@@ -304,6 +304,33 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         "still commander"
     );
     desk.command(&bob, &inc.room, "!inc sev 2", "✅").await?;
+    // Every change of severity, role and command is in the timeline, in order, naming who.
+    let timeline = desk
+        .command(alice, &inc.room, "!inc timeline", "✅")
+        .await?;
+    let mut from = 0;
+    for needle in [
+        format!("Severity SEV2 → **SEV1** ({})", alice.user_id),
+        format!("🎭 Role scribe to {} ({})", bob.user_id, alice.user_id),
+        format!(
+            "🚑 Command passed from {} to **{}** ({})",
+            alice.user_id, bob.user_id, alice.user_id
+        ),
+        format!(
+            "🚑 Command passed from {} to **{}**",
+            bob.user_id, carol.user_id
+        ),
+        format!("🎭 Role comms to {} ({})", alice.user_id, carol.user_id),
+        format!("🎭 Role comms to {} ({})", carol.user_id, carol.user_id),
+        format!("Severity SEV1 → **SEV2** ({})", bob.user_id),
+    ] {
+        let found = timeline[from..].find(&needle);
+        assert!(
+            found.is_some(),
+            "`{needle}` missing after {from} in:\n{timeline}"
+        );
+        from += found.unwrap_or_default() + needle.len();
+    }
     let answer = desk
         .command(
             &carol,

@@ -117,8 +117,6 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
     alice.react(&room, wrong.as_str(), "📌").await?;
     marked(&desk, alice, &room, &wrong).await?;
     bob.redact(&room, wrong.as_str()).await?; // the flagged message is redacted
-    alice.react(&room, file.as_str(), "📌").await?;
-    marked(&desk, alice, &room, &file).await?;
     alice.react(&room, freed.as_str(), "🙏").await?;
 
     // Bad input: a 📌 by someone who left before the bot saw it is skipped (logged) and
@@ -190,6 +188,10 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         )
         .await?;
     assert!(answer.contains("Follow-up recorded"), "{answer}");
+    // Flagged last, after the page, the statuses and the follow-up: it still goes where it was
+    // sent, before them, because a flag takes the message's original time.
+    alice.react(&room, file.as_str(), "📌").await?;
+    marked(&desk, alice, &room, &file).await?;
 
     assert!(
         !alice

@@ -38,8 +38,23 @@ pub async fn question(
     let MessageType::Text(text) = &message.content.msgtype else {
         return Ok(false);
     };
-    let teams = bot.config.oncall.iter().map(|rotation| rotation.team());
-    let Some(team) = oncall::question(&text.body, teams) else {
+    let teams = bot.config.oncall.iter().map(|rotation| {
+        let team = rotation.team();
+        (team, team)
+    });
+    let keywords = bot
+        .config
+        .routes
+        .iter()
+        .flat_map(|route| match &route.target {
+            RouteTarget::OnCall(team) => route
+                .keywords
+                .iter()
+                .map(|keyword| (keyword.as_str(), team.as_str()))
+                .collect(),
+            RouteTarget::Group(_) => Vec::new(),
+        });
+    let Some(team) = oncall::question(&text.body, teams.chain(keywords)) else {
         return Ok(false);
     };
     if !is_direct(bot, room).await? || !bot.config.access.allows(&message.sender) {

@@ -56,7 +56,8 @@ async fn main() -> Result<()> {
              url = \"http://127.0.0.1:{bridge}\"\nas_token = \"{}\"\nhs_token = \"{}\"\n\
              [storage]\npath = \"{}\"\n\
              [[hooks]]\nname = \"demo\"\nsource = \"alertmanager\"\nroom = \"#alerts:localhost\"\n\
-             secret = \"{alert_secret}\"\ninvite = [\"@you:localhost\", \"@brigade:localhost\"]\n",
+             secret = \"{alert_secret}\"\ninvite = [\"@you:localhost\", \"@brigade:localhost\"]\n\
+             auto_declare = \"SEV1\"\n",
             random_string(32),
             random_string(32),
             bridge_dir.join("data").display(),
@@ -99,7 +100,8 @@ async fn main() -> Result<()> {
         &config_path,
         format!(
             "[matrix]\nhomeserver_url = \"{}\"\nuser_id = \"{bot_id}\"\npassword_file = \"{}\"\n\
-             [storage]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[profile]\navatar = \"{}\"\n",
+             [storage]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[profile]\navatar = \"{}\"\n\
+             [alerts]\ncommander = \"@you:localhost\"\n",
             homeserver.url,
             bot_dir.join("password").display(),
             bot_dir.join("data").display(),
@@ -138,7 +140,8 @@ async fn main() -> Result<()> {
          other commands (status, sev, summary, update, page, lead, role, reopen), and\n\
          react 👀 or 🚑 on the pinned summary. Announcements shows the headline.\n\
          You can also invite {bot_id} to any room or start a direct message with it.\n\n\
-         Fire a test alert (it lands in #alerts:localhost, where you are invited):\n  \
+         Fire a test alert (it lands in #alerts:localhost, where you are invited; being\n\
+         critical, it also declares an incident you command):\n  \
          curl -X POST -H 'Authorization: Bearer {alert_secret}' \\\n    \
          -d '{{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{{\"status\":\"firing\",\"labels\":{{\"alertname\":\"DiskFull\",\"severity\":\"critical\"}},\"annotations\":{{\"summary\":\"Disk full on db1\"}}}}]}}' \\\n    \
          http://127.0.0.1:{bridge}/hooks/alertmanager/demo\n\n\

@@ -1,0 +1,28 @@
+//! What the benchmarks share: how many rounds, and how a measurement is printed.
+
+use std::time::Duration;
+
+/// Rounds per measurement; `BRIGADE_BENCH_ROUNDS` sets fewer for a quick look.
+pub fn rounds(default: usize) -> usize {
+    std::env::var("BRIGADE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Rounds run first and not counted.
+pub const WARM_UP: usize = 3;
+
+/// Prints median, p90 and max; returns the median.
+pub fn report(what: &str, samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
+    let ms = |duration: Duration| format!("{:.1} ms", duration.as_secs_f64() * 1000.0);
+    println!(
+        "{what:<44} {:>8} {:>8} {:>8}",
+        ms(at(0.5)),
+        ms(at(0.9)),
+        ms(at(1.0))
+    );
+    at(0.5)
+}
