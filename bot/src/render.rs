@@ -122,6 +122,14 @@ pub fn summary(record: &IncidentRecord) -> String {
     } else {
         text.push_str(&escape(&incident.summary));
     }
+    if let Some(origin) = &incident.alert {
+        text.push_str(&format!(
+            "\n\n🚨 **Declared for an alert:** [{}](https://matrix.to/#/{}/{})",
+            escape(&origin.alert),
+            origin.room_id,
+            origin.event_id
+        ));
+    }
     if let Some(update) = incident.updates().last() {
         text.push_str(&format!(
             "\n\n**Latest update** ({}, {}): {}",

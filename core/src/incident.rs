@@ -288,6 +288,20 @@ pub struct Incident {
     /// The room it is shared in with partner organisations (`!inc share`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<Shared>,
+    /// The alert it was declared for, when the bot declared it for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertOrigin>,
+}
+
+/// The alert message an incident was declared for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertOrigin {
+    /// The alert room.
+    pub room_id: OwnedRoomId,
+    /// The alert's message.
+    pub event_id: OwnedEventId,
+    /// Which alert: source, route and fingerprint.
+    pub alert: String,
 }
 
 /// Where an incident is shared with partner organisations (SPEC §7).
@@ -325,8 +339,8 @@ pub struct Declaration {
     pub declarer: OwnedUserId,
     /// When it started, if the declarer said.
     pub started: Option<u64>,
-    /// What is known already (an incident declared from an alert links it here).
-    pub summary: String,
+    /// The alert it is declared for, if any.
+    pub alert: Option<AlertOrigin>,
 }
 
 /// An incident with where it lives in Matrix: what the bot stores, keyed by room.
@@ -455,7 +469,7 @@ impl Incident {
             private: declaration.private,
             commander: declaration.declarer,
             roles: BTreeMap::new(),
-            summary: declaration.summary,
+            summary: String::new(),
             timestamps: Timestamps {
                 started: declaration.started,
                 declared: now,
@@ -464,6 +478,7 @@ impl Incident {
             timeline: vec![declared],
             continued_in: None,
             shared: None,
+            alert: declaration.alert,
         })
     }
 
@@ -786,7 +801,7 @@ mod tests {
             private: false,
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
-            summary: String::new(),
+            alert: None,
         };
         let declared = Incident::declare(IncidentNumber(1), declaration, 0);
         assert_eq!(declared, Err(IncidentError::EmptyTitle));

@@ -14,7 +14,7 @@ pub fn record(number: u64, title: &str, severity: Severity, declared: u64) -> In
         private: false,
         declarer: owned_user_id!("@alice:example.org"),
         started: None,
-        summary: String::new(),
+        alert: None,
     };
     let incident = Incident::declare(IncidentNumber(number), declaration, declared)
         .expect("the fixture's declaration is valid");

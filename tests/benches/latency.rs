@@ -716,7 +716,7 @@ fn bare_room(
         private: false,
         declarer: commander.to_owned(),
         started: None,
-        summary: String::new(),
+        alert: None,
     };
     let incident = Incident::declare(IncidentNumber(round as u64), declaration, 0)?;
     let alias = RoomAliasId::parse(format!(

@@ -10,7 +10,7 @@
 
 use brigade_core::{
     alert::{AlertContent, ALERT_KEY, VIRTUAL_USER_PREFIX},
-    incident::{Declaration, IncidentRecord},
+    incident::{AlertOrigin, Declaration, IncidentRecord},
     store::Outcome,
 };
 use matrix_sdk::{
@@ -144,11 +144,6 @@ async fn declare(
         }
     };
     let config = &bot.config.incidents;
-    let link = format!(
-        "https://matrix.to/#/{}/{}",
-        room.room_id(),
-        message.original
-    );
     let declaration = Declaration {
         title: alert.title.clone(),
         severity: alert.severity.unwrap_or(config.default_severity),
@@ -156,10 +151,11 @@ async fn declare(
         private: false,
         declarer: commander.clone(),
         started: Some(alert.first_seen),
-        summary: format!(
-            "Declared for an alert from {} (route {}): [the alert]({link}).",
-            alert.source, alert.route
-        ),
+        alert: Some(AlertOrigin {
+            room_id: room.room_id().to_owned(),
+            event_id: message.original.clone(),
+            alert: alert.identity(),
+        }),
     };
     let record: IncidentRecord = match open(bot, cause, declaration, u64::from(sent.get())).await? {
         Ok((record, _)) => record,

@@ -190,7 +190,7 @@ async fn declare(
         private,
         declarer: declarer.to_owned(),
         started,
-        summary: String::new(),
+        alert: None,
     };
     let (record, room) = match open(bot, cause, declaration, sent).await? {
         Ok(opened) => opened,
@@ -656,7 +656,7 @@ impl Change<'_> {
                             .started
                             .unwrap_or(incident.timestamps.declared),
                     ),
-                    summary: String::new(),
+                    alert: None,
                 };
                 let companion = match open(self.bot, self.cause, declaration, self.sent).await? {
                     Ok((companion, _)) => companion,
