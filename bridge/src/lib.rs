@@ -53,6 +53,8 @@ pub struct Bridge {
     pub outbox: tokio::sync::Notify,
     /// Whether the homeserver has answered the bridge's ping.
     pub ready: AtomicBool,
+    /// Set when a virtual user is invited somewhere: routes held back are tried again.
+    pub retry_held: AtomicBool,
 }
 
 /// Why the bridge stopped with an error.
@@ -87,6 +89,7 @@ pub async fn run(
         clock: Arc::new(SystemClock),
         outbox: tokio::sync::Notify::new(),
         ready: AtomicBool::new(false),
+        retry_held: AtomicBool::new(false),
     });
     let stop = CancellationToken::new();
     tokio::spawn({

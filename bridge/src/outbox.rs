@@ -135,6 +135,16 @@ impl Outbox {
     /// Works through the outbox until it is empty or what is left must wait; then says how
     /// long until it is worth another pass.
     async fn deliver_all(&mut self, bridge: &Bridge) -> Result<Option<Duration>, DeliveryError> {
+        if bridge
+            .retry_held
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            // Keeps each route's wait, so a route refused again waits longer; only the time
+            // before the next try is taken away.
+            for (until, _) in self.stuck.values_mut() {
+                *until = Instant::now();
+            }
+        }
         loop {
             self.place(bridge).await?;
             let pending = bridge.store.pending()?;

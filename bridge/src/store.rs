@@ -146,6 +146,8 @@ pub struct Store {
     outbox: sled::Tree,
     bursts: sled::Tree,
     members: sled::Tree,
+    /// Homeserver events acted on, by event ID.
+    events: sled::Tree,
     /// Held while an alert is read, changed and written back.
     writing: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Held while the database is flushed; holds how many writes the last flush covered.
@@ -166,12 +168,14 @@ impl Store {
         let outbox = db.open_tree("outbox")?;
         let bursts = db.open_tree("bursts")?;
         let members = db.open_tree("burst_members")?;
+        let events = db.open_tree("events")?;
         Ok(Self {
             db,
             alerts,
             outbox,
             bursts,
             members,
+            events,
             writing: std::sync::Arc::default(),
             flushing: std::sync::Arc::default(),
             written: std::sync::Arc::default(),
@@ -220,6 +224,20 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Whether the homeserver's event `event_id` is seen here for the first time; durable when
+    /// this returns.
+    pub async fn first_time(&self, event_id: &str) -> Result<bool, StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            if self.events.insert(event_id.as_bytes(), &[])?.is_some() {
+                return Ok(false);
+            }
+            self.wrote();
+        }
+        self.flush().await?;
+        Ok(true)
     }
 
     /// A new burst's ID; IDs never repeat, across restarts too.
@@ -667,5 +685,21 @@ mod tests {
             .pending()
             .expect("pending")
             .contains(&Pending::Alert(keys[1].clone())));
+    }
+
+    #[tokio::test]
+    async fn an_event_is_acted_on_once_across_reopening() {
+        let dir = tempfile::tempdir().expect("a directory");
+        {
+            let store = Store::open(dir.path()).expect("opened");
+            assert!(store.first_time("$invite").await.expect("read"));
+            assert!(!store.first_time("$invite").await.expect("read"));
+        }
+        let store = Store::open(dir.path()).expect("opened again");
+        assert!(
+            !store.first_time("$invite").await.expect("read"),
+            "a replay after a restart"
+        );
+        assert!(store.first_time("$other").await.expect("read"));
     }
 }

@@ -134,9 +134,10 @@ fn not_from_homeserver(bridge: &Bridge, headers: &HeaderMap) -> Option<Response>
     }
 }
 
-/// `PUT /_matrix/app/v1/transactions/{txnId}`: read and acknowledged. The bridge acts on no
-/// room event yet; a transaction replayed (Synapse retries, and restarts its IDs at 1) is
-/// answered the same.
+/// `PUT /_matrix/app/v1/transactions/{txnId}`: read, acted on, acknowledged. The bridge acts on
+/// invitations of its virtual users: a route whose room refused it is tried again at once.
+/// Events are acted on once by event ID (Synapse retries a transaction, and restarts its IDs
+/// at 1), so a replayed transaction is answered the same and changes nothing.
 async fn transaction(
     State(bridge): State<Arc<Bridge>>,
     Path(txn_id): Path<String>,
@@ -161,6 +162,25 @@ async fn transaction(
     ) {
         Ok(transaction) => {
             tracing::debug!(%txn_id, events = transaction.events.len(), "transaction from the homeserver");
+            for event in &transaction.events {
+                let Some((event_id, invited)) = invitation(&bridge, event) else {
+                    continue;
+                };
+                match bridge.store.first_time(&event_id).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        tracing::info!(%invited, "a virtual user is invited: held routes are tried again");
+                        bridge
+                            .retry_held
+                            .store(true, std::sync::atomic::Ordering::Release);
+                        bridge.outbox.notify_one();
+                    }
+                    // Not acknowledged: the homeserver sends it again.
+                    Err(error) => {
+                        return answer(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+                    }
+                }
+            }
             (StatusCode::OK, Json(json!({}))).into_response()
         }
         Err(error) => answer(
@@ -168,6 +188,22 @@ async fn transaction(
             format!("not an appservice transaction: {error}"),
         ),
     }
+}
+
+/// The event ID and the invited user, when `event` invites one of the bridge's virtual users.
+fn invitation(
+    bridge: &Bridge,
+    event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>,
+) -> Option<(String, String)> {
+    let event: serde_json::Value = event.deserialize_as().ok()?;
+    if event["type"] != "m.room.member" || event["content"]["membership"] != "invite" {
+        return None;
+    }
+    let invited = event["state_key"].as_str()?;
+    let ours = Source::ALL.iter().any(|source| {
+        crate::outbox::virtual_user(bridge, *source).is_ok_and(|user| user.as_str() == invited)
+    });
+    ours.then(|| Some((event["event_id"].as_str()?.to_owned(), invited.to_owned())))?
 }
 
 /// `GET /_matrix/app/v1/users/{userId}`: the virtual users of configured sources exist.

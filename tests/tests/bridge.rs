@@ -14,7 +14,7 @@ use brigade_tests::{
     synapse::random_string,
 };
 use hmac::{Hmac, Mac};
-use matrix_sdk::ruma::{RoomAliasId, RoomId};
+use matrix_sdk::ruma::{OwnedUserId, RoomAliasId, RoomId};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -821,6 +821,97 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
         |text| text.contains("×2"),
     )
     .await?;
+    drop(bridge.kill());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_invited() -> Result<()>
+{
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let hooks = format!(
+        "[[hooks]]\nname = \"held\"\nsource = \"alertmanager\"\nroom = \"#held:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\n\
+         [[hooks]]\nname = \"open\"\nsource = \"alertmanager\"\nroom = \"#alerts-open:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+    );
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
+    bridge.start().await?;
+    let hs = &bridge.homeserver;
+    let password = random_string(16);
+    hs.register(&alice_name, &password, false).await?;
+    let alice = TestUser::login(hs, &alice_name, &password).await?;
+    // Alice's own invite-only room holds the held route's alias: the bridge may not join it.
+    let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+    request.room_alias_name = Some("held".to_owned());
+    request.name = Some("Held alerts".to_owned());
+    let held = alice
+        .client
+        .create_room(request)
+        .await?
+        .room_id()
+        .to_owned();
+    let http = reqwest::Client::new();
+
+    let one = |fingerprint: &str| webhook(&[(fingerprint.to_owned(), "firing", "warning")]);
+    ensure!(
+        deliver_webhook(&http, &bridge.url("/hooks/alertmanager/held"), one("h1")).await? == 202
+    );
+    ensure!(
+        deliver_webhook(&http, &bridge.url("/hooks/alertmanager/open"), one("o1")).await? == 202
+    );
+    // The other route is not held up.
+    let open = alice
+        .join(&format!("#alerts-open:{}", hs.server_name))
+        .await
+        .with_context(|| bridge.log())?;
+    until(
+        "the open route's alert",
+        || shown(&alice, &open),
+        |(own, _)| own == &["o1".to_owned()],
+    )
+    .await?;
+    let metrics = until(
+        "the held alert to wait in the outbox",
+        || async {
+            Ok(http
+                .get(bridge.url("/metrics"))
+                .send()
+                .await?
+                .text()
+                .await?)
+        },
+        |metrics| metrics.contains("brigade_bridge_outbox_depth 1"),
+    )
+    .await?;
+    ensure!(metrics.contains("brigade_bridge_outbox_depth 1"));
+    ensure!(
+        bridge.log().contains("its alerts wait in the outbox"),
+        "the held route is logged: {}",
+        bridge.log()
+    );
+
+    // Invited, the bridge's user joins, and the held alert arrives, once.
+    let virtual_user = OwnedUserId::try_from(format!("@alert_alertmanager:{}", hs.server_name))?;
+    alice
+        .client
+        .get_room(&held)
+        .context("Alice's room")?
+        .invite_user_by_id(&virtual_user)
+        .await?;
+    until(
+        "the held alert",
+        || shown(&alice, &held),
+        |(own, _)| own == &["h1".to_owned()],
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    ensure!(
+        bridge.log().contains("held routes are tried again"),
+        "the invitation reached the bridge: {}",
+        bridge.log()
+    );
     drop(bridge.kill());
     Ok(())
 }
