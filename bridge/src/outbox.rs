@@ -698,25 +698,20 @@ pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
         body.push_str(&format!("\n\n{}", record.body));
         html.push_str(&format!("<br><br>{}", escape(&record.body)));
     }
-    json!({
-        "msgtype": "m.text",
-        "body": body,
-        "format": "org.matrix.custom.html",
-        "formatted_body": html,
-        "m.mentions": {},
-        ALERT_KEY: AlertContent {
-            source: record.source.name().to_owned(),
-            route: record.route.clone(),
-            fingerprint: record.fingerprint.clone(),
-            status: record.status,
-            severity: record.severity,
-            title: record.title.clone(),
-            count: record.count,
-            first_seen: record.first_seen,
-            last_seen: record.last_seen,
-            auto_declare,
-        },
-    })
+    let mut content = text(body, html);
+    content[ALERT_KEY] = json!(AlertContent {
+        source: record.source.name().to_owned(),
+        route: record.route.clone(),
+        fingerprint: record.fingerprint.clone(),
+        status: record.status,
+        severity: record.severity,
+        title: record.title.clone(),
+        count: record.count,
+        first_seen: record.first_seen,
+        last_seen: record.last_seen,
+        auto_declare,
+    });
+    content
 }
 
 /// A burst's message: how many of its alerts fire and how many resolved, since when, the
@@ -764,13 +759,8 @@ pub fn burst_message(burst: &BurstRecord, members: &[AlertRecord]) -> serde_json
         body.push_str(&format!("\nMost firing: {most}"));
         html.push_str(&format!("<br>Most firing: {}", escape(&most)));
     }
-    json!({
-        "msgtype": "m.text",
-        "body": body,
-        "format": "org.matrix.custom.html",
-        "formatted_body": html,
-        "m.mentions": {},
-        BURST_KEY: {
+    let mut content = text(body, html);
+    content[BURST_KEY] = json!({
             "source": burst.source,
             "route": burst.route,
             "alerts": members.len(),
@@ -780,7 +770,18 @@ pub fn burst_message(burst: &BurstRecord, members: &[AlertRecord]) -> serde_json
             "severity": worst,
             "started": burst.started,
             "last_seen": last_seen,
-        },
+    });
+    content
+}
+
+/// An `m.text` message that mentions nobody, in plain text and HTML.
+fn text(body: String, html: String) -> serde_json::Value {
+    json!({
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {},
     })
 }
 

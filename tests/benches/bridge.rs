@@ -18,7 +18,7 @@ use std::{path::PathBuf, time::Instant};
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
-    bench::{report, rounds, WARM_UP},
+    bench::{one_hop, report, rounds, WARM_UP},
     bridge::BridgeProcess,
     client::TestUser,
     synapse::random_string,
@@ -101,17 +101,10 @@ async fn bench() -> Result<()> {
     .await
     .context("the alert room")?;
 
-    let mut one_hop = Vec::new();
+    let mut hops = Vec::new();
     let mut webhook_seen = Vec::new();
     for round in 0..WARM_UP + rounds(50) {
-        let started = Instant::now();
-        let id = alice
-            .send_text(&room, &format!("ping {round}"))
-            .await?
-            .to_string();
-        bob.wait_for_event(&room, "the ping", |event| event["event_id"] == id.as_str())
-            .await?;
-        let plain = started.elapsed();
+        let plain = one_hop(&alice, &bob, &room, &format!("ping {round}")).await?;
 
         let fingerprint = format!("latency-{round}");
         let started = Instant::now();
@@ -123,7 +116,7 @@ async fn bench() -> Result<()> {
         .with_context(|| bridge.log())?;
         let seen = started.elapsed();
         if round >= WARM_UP {
-            one_hop.push(plain);
+            hops.push(plain);
             webhook_seen.push(seen);
         }
     }
@@ -169,7 +162,7 @@ async fn bench() -> Result<()> {
     let peak = bridge.peak_rss_kib();
 
     println!("\nmeasurement                                    median      p90      max");
-    let hop = report("plain send → other client's sync", &mut one_hop);
+    let hop = report("plain send → other client's sync", &mut hops);
     let seen = report(
         "webhook → alert seen by a syncing client",
         &mut webhook_seen,

@@ -38,7 +38,7 @@ use anyhow::{Context, Result};
 use brigade_bot::{config::AccessConfig, matrix::incident::room_request};
 use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
-    bench::{report, rounds, WARM_UP},
+    bench::{one_hop, report, rounds, WARM_UP},
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
     synapse::{Homeserver, Options},
@@ -81,14 +81,7 @@ async fn bench() -> Result<()> {
     let mut reaction = Vec::new();
     let mut answer = Vec::new();
     for round in 0..WARM_UP + rounds(50) {
-        let started = Instant::now();
-        let id = alice
-            .send_text(&room, &format!("ping {round}"))
-            .await?
-            .to_string();
-        bob.wait_for_event(&room, "the ping", |event| event["event_id"] == id.as_str())
-            .await?;
-        let plain = started.elapsed();
+        let plain = one_hop(&alice, &bob, &room, &format!("ping {round}")).await?;
 
         let started = Instant::now();
         let id = alice.send_text(&room, &format!("echo {round}")).await?;

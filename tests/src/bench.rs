@@ -1,6 +1,11 @@
 //! What the benchmarks share: how many rounds, and how a measurement is printed.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use matrix_sdk::ruma::RoomId;
+
+use crate::client::TestUser;
 
 /// Rounds per measurement; `BRIGADE_BENCH_ROUNDS` sets fewer for a quick look.
 pub fn rounds(default: usize) -> usize {
@@ -12,6 +17,20 @@ pub fn rounds(default: usize) -> usize {
 
 /// Rounds run first and not counted.
 pub const WARM_UP: usize = 3;
+
+/// The homeserver's own round trip: `from` sends `text` in `room`, until `to`'s sync has it.
+pub async fn one_hop(
+    from: &TestUser,
+    to: &TestUser,
+    room: &RoomId,
+    text: &str,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let id = from.send_text(room, text).await?.to_string();
+    to.wait_for_event(room, "the ping", |event| event["event_id"] == id.as_str())
+        .await?;
+    Ok(started.elapsed())
+}
 
 /// Prints median, p90 and max; returns the median.
 pub fn report(what: &str, samples: &mut [Duration]) -> Duration {

@@ -479,6 +479,25 @@ async fn alert_text(user: &TestUser, room: &RoomId, fingerprint: &str) -> Result
     Ok(content["body"].as_str().unwrap_or_default().to_owned())
 }
 
+/// A bridge with `hooks` (made from Alice's localpart) on its own homeserver, and Alice
+/// signed in there.
+async fn bridge_with_alice(
+    hooks: impl FnOnce(&str) -> String,
+) -> Result<(BridgeProcess, TestUser)> {
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let hooks = hooks(&alice_name);
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
+    bridge.start().await?;
+    let password = random_string(16);
+    bridge
+        .homeserver
+        .register(&alice_name, &password, false)
+        .await?;
+    let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
+    Ok((bridge, alice))
+}
+
 /// How many alerts the bursts in `bursts` count.
 fn in_bursts(bursts: &[Value]) -> u64 {
     bursts
@@ -664,20 +683,13 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_burst_loses_no_accepted_alert_and_repeats_none() -> Result<()> {
-    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
-    let hooks = format!(
+    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
+        format!(
         "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    );
-    let mut bridge =
-        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
-    bridge.start().await?;
-    let password = random_string(16);
-    bridge
-        .homeserver
-        .register(&alice_name, &password, false)
-        .await?;
-    let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
+    )
+    })
+    .await?;
     let http = reqwest::Client::new();
     let prod = bridge.url("/hooks/alertmanager/prod");
 
@@ -749,21 +761,14 @@ async fn a_crash_mid_burst_loses_no_accepted_alert_and_repeats_none() -> Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Result<()> {
-    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
-    let hooks = format!(
+    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
+        format!(
         "[webhooks]\nburst_after = 100\n\
          [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    );
-    let mut bridge =
-        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
-    bridge.start().await?;
-    let password = random_string(16);
-    bridge
-        .homeserver
-        .register(&alice_name, &password, false)
-        .await?;
-    let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
+    )
+    })
+    .await?;
     let http = reqwest::Client::new();
     let prod = bridge.url("/hooks/alertmanager/prod");
     let alert =
@@ -828,20 +833,15 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_invited() -> Result<()>
 {
-    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
-    let hooks = format!(
+    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
+        format!(
         "[[hooks]]\nname = \"held\"\nsource = \"alertmanager\"\nroom = \"#held:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\n\
          [[hooks]]\nname = \"open\"\nsource = \"alertmanager\"\nroom = \"#alerts-open:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    );
-    let mut bridge =
-        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
-    bridge.start().await?;
-    let hs = &bridge.homeserver;
-    let password = random_string(16);
-    hs.register(&alice_name, &password, false).await?;
-    let alice = TestUser::login(hs, &alice_name, &password).await?;
+    )
+    })
+    .await?;
     // Alice's own invite-only room holds the held route's alias: the bridge may not join it.
     let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
     request.room_alias_name = Some("held".to_owned());
@@ -863,7 +863,7 @@ async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_in
     );
     // The other route is not held up.
     let open = alice
-        .join(&format!("#alerts-open:{}", hs.server_name))
+        .join(&format!("#alerts-open:{}", bridge.homeserver.server_name))
         .await
         .with_context(|| bridge.log())?;
     until(
@@ -893,7 +893,10 @@ async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_in
     );
 
     // Invited, the bridge's user joins, and the held alert arrives, once.
-    let virtual_user = OwnedUserId::try_from(format!("@alert_alertmanager:{}", hs.server_name))?;
+    let virtual_user = OwnedUserId::try_from(format!(
+        "@alert_alertmanager:{}",
+        bridge.homeserver.server_name
+    ))?;
     alice
         .client
         .get_room(&held)
