@@ -544,26 +544,19 @@ async fn deliver(
         return Ok(());
     }
     let content = message(record, auto_declares(bridge, record));
-    let started = Instant::now();
-    let event_id = send(
-        bridge,
-        record.source,
-        room_id,
+    let target = Target {
+        source: record.source,
         key,
-        record.first_seen,
-        record.version,
-        content,
-        record.event_id.as_deref(),
-    )
-    .await?;
+        episode: record.first_seen,
+        version: record.version,
+        original: record.event_id.as_deref(),
+    };
+    let started = Instant::now();
+    let event_id = send(bridge, room_id, &target, content).await?;
     bridge
         .metrics
         .delivered(started.elapsed(), record.last_seen);
-    let shown = if uncertain && record.event_id.is_none() {
-        0
-    } else {
-        record.version
-    };
+    let shown = target.shown(uncertain);
     bridge
         .store
         .delivered(key, record.first_seen, shown, &event_id)
@@ -581,24 +574,18 @@ async fn deliver_burst(
         .map_err(|error| HomeserverError::Build(error.to_string()))?;
     let members = bridge.store.burst_members(burst.id)?;
     let content = burst_message(burst, &members);
-    let started = Instant::now();
-    let event_id = send(
-        bridge,
-        burst.source,
-        &room_id,
-        &format!("burst\u{0}{}", burst.id),
-        burst.started,
-        burst.version,
-        content,
-        burst.event_id.as_deref(),
-    )
-    .await?;
-    bridge.metrics.delivered(started.elapsed(), burst.started);
-    let shown = if uncertain && burst.event_id.is_none() {
-        0
-    } else {
-        burst.version
+    let key = outbox_key(&Pending::Burst(burst.id));
+    let target = Target {
+        source: burst.source,
+        key: &key,
+        episode: burst.started,
+        version: burst.version,
+        original: burst.event_id.as_deref(),
     };
+    let started = Instant::now();
+    let event_id = send(bridge, &room_id, &target, content).await?;
+    bridge.metrics.delivered(started.elapsed(), burst.started);
+    let shown = target.shown(uncertain);
     bridge
         .store
         .burst_delivered(burst.id, shown, &event_id)
@@ -606,27 +593,48 @@ async fn deliver_burst(
     Ok(())
 }
 
-/// Posts `content` as `source`'s virtual user, or edits `original` to it; answers the message's
-/// event ID. The first post's transaction ID is the same whatever the version, so a retried
-/// post is one message; each edit's is its version's.
-#[allow(clippy::too_many_arguments)]
+/// The message an alert or a burst shows, at one version.
+struct Target<'a> {
+    /// Whose virtual user posts it.
+    source: Source,
+    /// The alert's or burst's name in the outbox.
+    key: &'a str,
+    /// Its episode: when it began.
+    episode: u64,
+    /// The version to show.
+    version: u64,
+    /// The message, once posted: then it is edited.
+    original: Option<&'a str>,
+}
+
+impl Target<'_> {
+    /// The version to record as shown once sent: none yet for an `uncertain` first post, which
+    /// the homeserver may have answered with an earlier try, so that it is edited once more.
+    fn shown(&self, uncertain: bool) -> u64 {
+        if uncertain && self.original.is_none() {
+            0
+        } else {
+            self.version
+        }
+    }
+}
+
+/// Posts `content` as the target's virtual user, or edits its message to it; answers the
+/// message's event ID. The first post's transaction ID is the same whatever the version, so a
+/// retried post is one message; each edit's is its version's.
 async fn send(
     bridge: &Bridge,
-    source: Source,
     room_id: &OwnedRoomId,
-    key: &str,
-    episode: u64,
-    version: u64,
+    target: &Target<'_>,
     content: serde_json::Value,
-    original: Option<&str>,
 ) -> Result<String, DeliveryError> {
     let hs = &bridge.homeserver;
-    let user = virtual_user(bridge, source)?;
-    let (content, txn_id) = match original {
-        None => (content, transaction_id(key, episode, 0)),
+    let user = virtual_user(bridge, target.source)?;
+    let (content, txn_id) = match target.original {
+        None => (content, transaction_id(target.key, target.episode, 0)),
         Some(original) => (
             edit(content, original),
-            transaction_id(key, episode, version),
+            transaction_id(target.key, target.episode, target.version),
         ),
     };
     let raw = Raw::new(&content)
@@ -639,7 +647,9 @@ async fn send(
         raw,
     );
     let sent = hs.send(request, Some(&user), hs.versions()).await?;
-    Ok(original.map_or_else(|| sent.event_id.to_string(), str::to_owned))
+    Ok(target
+        .original
+        .map_or_else(|| sent.event_id.to_string(), str::to_owned))
 }
 
 /// An edit of `original` to `content`, with the structured part at the top level too, so that
