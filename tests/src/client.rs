@@ -265,6 +265,22 @@ impl TestUser {
         current_content(&self.events(room_id), event_id)
     }
 
+    /// The content of the file at `source` (decrypted when it is an encrypted file).
+    pub async fn download(
+        &self,
+        source: matrix_sdk::ruma::events::room::MediaSource,
+    ) -> Result<Vec<u8>> {
+        let request = matrix_sdk::media::MediaRequestParameters {
+            source,
+            format: matrix_sdk::media::MediaFormat::File,
+        };
+        Ok(self
+            .client
+            .media()
+            .get_media_content(&request, false)
+            .await?)
+    }
+
     /// Every event of `room_id` from its start, oldest first, read back from the homeserver
     /// (`/messages`): unlike [`Self::events`], nothing a busy sync left out is missing.
     pub async fn history(&self, room_id: &RoomId) -> Result<Vec<Value>> {

@@ -9,8 +9,9 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use brigade_tests::{
     client::{body, is_reaction, TestUser},
-    desk::{incident_state, name, until, Desk, Incident},
+    desk::{incident_state, name, topic, until, Desk, Incident},
     servers::shared as servers,
+    wait::wait_for,
 };
 use matrix_sdk::ruma::{OwnedEventId, RoomId};
 use serde_json::Value;
@@ -263,6 +264,13 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
     assert!(answer.contains("Closed INC-1"), "{answer}");
     let last = bot_post(&desk, alice, &room, "# Postmortem: INC-1").await?;
     assert!(body(&last).contains("## Thanks"), "{}", body(&last));
+    let html = last["content"]["formatted_body"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        html.contains("<h2>Timeline</h2>") && html.contains("disk at 100% on db-1"),
+        "the report in HTML: {html}"
+    );
     let postmortems = alice
         .join(&format!(
             "#{}-postmortems:{}",
@@ -270,11 +278,60 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         ))
         .await?;
     bot_post(&desk, alice, &postmortems, "Postmortem: INC-1").await?;
-    bot_post(&desk, alice, &postmortems, "INC-1-postmortem.md").await?;
+    let file = bot_post(&desk, alice, &postmortems, "INC-1-postmortem.md").await?;
+    let url = file["content"]["url"]
+        .as_str()
+        .context("the file's mxc URL")?;
+    let markdown = String::from_utf8(
+        alice
+            .download(matrix_sdk::ruma::events::room::MediaSource::Plain(
+                url.into(),
+            ))
+            .await?,
+    )?;
+    assert_eq!(
+        timeline_lines(&markdown),
+        timeline_lines(body(&last)),
+        "the file's timeline is the final report's: {markdown}"
+    );
+    assert!(
+        markdown.contains("→ **closed**") && timeline_lines(&markdown).len() == lines.len() + 1,
+        "the final report ends with the close: {markdown}"
+    );
+    assert!(markdown.contains("## Thanks"), "{markdown}");
 
     let refused = bob.send_text(&room, "one more thing").await;
     let error = format!("{:?}", refused.expect_err("a closed room is read-only"));
     assert!(error.contains("M_FORBIDDEN"), "{error}");
+    // The commander too (level 100 until the close).
+    let refused = alice.send_text(&room, "and me").await;
+    let error = format!(
+        "{:?}",
+        refused.expect_err("read-only for the commander too")
+    );
+    assert!(error.contains("M_FORBIDDEN"), "{error}");
+    // History stays readable.
+    let history = bob.history(&room).await?;
+    assert!(
+        history
+            .iter()
+            .any(|event| body(event) == "disk at 100% on db-1"),
+        "the closed room's history is readable"
+    );
+    until(
+        "the closed topic",
+        || topic(alice, &room),
+        |topic| topic.contains("· closed"),
+    )
+    .await?;
+    let headline = wait_for("the closed headline", || async {
+        desk.headline("INC-1")
+            .await
+            .ok()
+            .filter(|text| text.starts_with("✅"))
+    })
+    .await?;
+    assert!(headline.contains("closed"), "{headline}");
     until(
         "the closed name",
         || name(alice, &room),

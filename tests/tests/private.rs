@@ -13,12 +13,9 @@ use brigade_tests::{
     servers::shared as servers,
     synapse::random_string,
 };
-use matrix_sdk::{
-    media::{MediaFormat, MediaRequestParameters},
-    ruma::{
-        events::room::{EncryptedFile, MediaSource},
-        OwnedRoomId, RoomId,
-    },
+use matrix_sdk::ruma::{
+    events::room::{EncryptedFile, MediaSource},
+    OwnedRoomId, RoomId,
 };
 use serde_json::Value;
 
@@ -57,18 +54,6 @@ async fn sent_encrypted(user: &TestUser, room: &RoomId, id: &str) -> Result<bool
 }
 
 /// The content of a file message's media, as `user`'s client downloads (and decrypts) it.
-async fn download(user: &TestUser, source: MediaSource) -> Result<Vec<u8>> {
-    let request = MediaRequestParameters {
-        source,
-        format: MediaFormat::File,
-    };
-    Ok(user
-        .client
-        .media()
-        .get_media_content(&request, false)
-        .await?)
-}
-
 async fn answered(desk: &Desk, room: &RoomId, command: &str) -> Result<String> {
     desk.command(&desk.alice, room, command, "✅").await
 }
@@ -319,7 +304,9 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         .with_context(|| desk.bot.log())?;
     let encrypted: EncryptedFile = serde_json::from_value(copy["content"]["file"].clone())
         .with_context(|| format!("the copy's file is not encrypted: {copy}"))?;
-    let data = download(alice, MediaSource::Encrypted(Box::new(encrypted))).await?;
+    let data = alice
+        .download(MediaSource::Encrypted(Box::new(encrypted)))
+        .await?;
     ensure!(
         data == evidence.as_bytes(),
         "the forwarded file reads otherwise"
@@ -347,7 +334,7 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
     let url = copy["content"]["url"]
         .as_str()
         .with_context(|| format!("no media URL in the copy: {copy}"))?;
-    let data = download(alice, MediaSource::Plain(url.into())).await?;
+    let data = alice.download(MediaSource::Plain(url.into())).await?;
     ensure!(
         data == notes.as_bytes(),
         "the file from the open room reads otherwise"
