@@ -634,6 +634,18 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
         "db1 declared once while INC-1 is open; bot log: {}",
         bot.last_log()
     );
+    // The incident hears once that its alert resolved.
+    let told: Vec<Value> = alice
+        .history(&incident)
+        .await?
+        .into_iter()
+        .filter(|event| {
+            event["sender"] == bot.user_id.as_str()
+                && body(event).contains("The alert this incident was declared for has resolved")
+                && body(event).contains(&alert_id)
+        })
+        .collect();
+    ensure!(told.len() == 1, "told of the resolution once: {told:?}");
 
     // A burst: 60 alerts in one webhook on a room allowed 5 a minute.
     let bulk = bridge.url("/hooks/alertmanager/bulk");

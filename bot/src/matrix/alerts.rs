@@ -9,7 +9,7 @@
 //! them exclusively, so nobody else can post as one.
 
 use brigade_core::{
-    alert::{AlertContent, ALERT_KEY, VIRTUAL_USER_PREFIX},
+    alert::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
     incident::{AlertOrigin, Declaration, IncidentRecord},
     store::Outcome,
 };
@@ -21,7 +21,8 @@ use matrix_sdk::{
             AnySyncTimelineEvent,
         },
         serde::Raw,
-        EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedUserId, UserId,
+        EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId,
+        UserId,
     },
     Room,
 };
@@ -62,7 +63,15 @@ pub async fn handle(
     let Some(message) = read(raw, event_id).filter(|_| from_bridge(bot, sender)) else {
         return Ok(());
     };
-    if !message.alert.calls_for_incident() {
+    // A resolution matters to the incident declared for this very episode, if any.
+    let resolved_for = match message.alert.status {
+        AlertStatus::Resolved => declared_for(bot, &message.alert)
+            .await?
+            .filter(|(_, episode)| *episode == message.alert.first_seen)
+            .and_then(|(room_id, _)| room_id),
+        AlertStatus::Firing => None,
+    };
+    if !message.alert.calls_for_incident() && resolved_for.is_none() {
         return Ok(());
     }
     match once::claim(bot, event_id, sent).await? {
@@ -73,9 +82,64 @@ pub async fn handle(
         }
         Claim::Run { .. } => {}
     }
-    let outcome = declare(bot, room, event_id, sent, &message).await?;
+    let outcome = match resolved_for {
+        Some(incident_room) => tell_resolved(bot, room, event_id, &message, &incident_room).await?,
+        None => declare(bot, room, event_id, sent, &message).await?,
+    };
     once::record(bot, event_id, outcome).await?;
     Ok(())
+}
+
+/// The last episode of `alert` the bot acted on, and the incident room it declared then (none
+/// when it said why it could not).
+async fn declared_for(
+    bot: &Bot,
+    alert: &AlertContent,
+) -> Result<Option<(Option<OwnedRoomId>, u64)>, ActionError> {
+    Ok(bot
+        .store
+        .meta(&format!("alert.{}", alert.identity()))
+        .await?
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            let (room_id, episode) = text.split_once(' ')?;
+            Some((
+                OwnedRoomId::try_from(room_id).ok(),
+                episode.parse::<u64>().ok()?,
+            ))
+        }))
+}
+
+/// Tells the incident room declared for this alert's episode that the alert has resolved,
+/// once (the bridge may edit a resolved alert's message again).
+async fn tell_resolved(
+    bot: &Bot,
+    room: &Room,
+    cause: &EventId,
+    message: &AlertMessage,
+    incident_room: &RoomId,
+) -> Result<Outcome, ActionError> {
+    let alert = &message.alert;
+    let told = format!("alert.resolved.{}", alert.identity());
+    let episode = alert.first_seen.to_string();
+    if bot.store.meta(&told).await? == Some(episode.clone().into_bytes()) {
+        return Ok(Outcome::Done);
+    }
+    let Some(incident_room) = bot.client.get_room(incident_room) else {
+        return Ok(Outcome::Ignored);
+    };
+    let text = format!(
+        "✅ The alert this incident was declared for has resolved: [{}](https://matrix.to/#/{}/{}).",
+        render::escape(&alert.identity()),
+        room.room_id(),
+        message.original
+    );
+    incident_room
+        .send(notice(&text))
+        .with_transaction_id(transaction_id(cause, "alert-resolved"))
+        .await?;
+    bot.store.set_meta(&told, episode.as_bytes()).await?;
+    Ok(Outcome::Done)
 }
 
 /// The alert in `raw` (a burst's message, or anything else, is none).
@@ -105,23 +169,14 @@ async fn declare(
 ) -> Result<Outcome, ActionError> {
     let alert = &message.alert;
     let key = format!("alert.{}", alert.identity());
-    if let Some((room_id, episode)) = bot
-        .store
-        .meta(&key)
-        .await?
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| {
-            let (room_id, episode) = text.split_once(' ')?;
-            Some((room_id.to_owned(), episode.parse::<u64>().ok()?))
-        })
-    {
-        let open = match <&matrix_sdk::ruma::RoomId>::try_from(room_id.as_str()) {
-            Ok(room_id) => bot
+    if let Some((room_id, episode)) = declared_for(bot, alert).await? {
+        let open = match room_id {
+            Some(room_id) => bot
                 .store
-                .incident(room_id)
+                .incident(&room_id)
                 .await?
                 .is_some_and(|record| record.incident.status.is_open()),
-            Err(_) => false,
+            None => false,
         };
         if open || episode == alert.first_seen {
             return Ok(Outcome::Done);
