@@ -25,7 +25,7 @@ use tracing::info;
 
 use crate::{
     config::Config,
-    matrix::{session::SessionError, sync::SyncError, Bot},
+    matrix::{bot::Bot, session::SessionError, sync::SyncError},
     metrics::{Health, Metrics},
     web::WebState,
 };
@@ -119,7 +119,7 @@ pub async fn run(
     };
     info!(%room_version, "incident rooms use this room version");
 
-    let (publisher, published) = matrix::publish::Publisher::new();
+    let (publisher, published) = matrix::publisher::Publisher::new();
     let bot = Arc::new(Bot {
         client,
         config,
@@ -141,7 +141,7 @@ pub async fn run(
     let inviting = tokio::spawn({
         let bot = bot.clone();
         let stop = stop.clone();
-        async move { matrix::invite_partners(&bot, stop).await }
+        async move { matrix::partners::run(&bot, stop).await }
     });
     let synced = matrix::sync::run(bot, stop.clone()).await;
     stop.cancel();

@@ -65,7 +65,7 @@ impl fmt::Display for Source {
     }
 }
 
-pub use brigade_core::alert::AlertStatus;
+pub use brigade_core::events::AlertStatus;
 
 /// One alert, whatever sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,7 +32,7 @@ use crate::{
     store::{Store, StoreError},
 };
 
-pub use brigade_core::alert::VIRTUAL_USER_PREFIX;
+pub use brigade_core::events::VIRTUAL_USER_PREFIX;
 /// The directory under `storage.path` that holds the bridge's sled database.
 const SLED_DIR: &str = "bridge.sled";
 

@@ -15,7 +15,7 @@ use std::{
 };
 
 use brigade_core::{
-    alert::{AlertContent, ALERT_KEY},
+    events::{AlertContent, ALERT_KEY},
     incident::Severity,
 };
 use ruma::{

@@ -4,8 +4,8 @@
 //! the [`store::Store`] trait and read the time through [`clock::Clock`], so both can be tested
 //! without a homeserver and without sleeping.
 
-pub mod alert;
 pub mod clock;
+pub mod events;
 pub mod forward;
 pub mod incident;
 pub mod oncall;

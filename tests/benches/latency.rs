@@ -35,7 +35,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use brigade_bot::{config::AccessConfig, matrix::incident::room_request};
+use brigade_bot::{config::AccessConfig, matrix::open::room_request};
 use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
     bench::{one_hop, report, rounds, WARM_UP},

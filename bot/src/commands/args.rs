@@ -3,7 +3,7 @@
 use brigade_core::incident::IncidentError;
 use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
-use super::{Command, CommandInfo, ParseError};
+use super::info::{CommandInfo, ParseError};
 
 pub(super) fn usage(info: &CommandInfo) -> ParseError {
     ParseError::Usage {
@@ -34,17 +34,14 @@ pub fn user(word: &str, server: &ServerName) -> Result<OwnedUserId, ParseError> 
 /// Matrix caps at 64 KiB per event.
 pub(super) const MAX_TEXT: usize = 2000;
 
-pub(super) fn text(
-    rest: &str,
-    info: &CommandInfo,
-    make: fn(String) -> Command,
-) -> Result<Command, ParseError> {
+/// The free text a command takes whole (`!inc update <text>`).
+pub(super) fn text(rest: &str, info: &CommandInfo) -> Result<String, ParseError> {
     let text = rest.trim();
     if text.is_empty() {
         return Err(usage(info));
     }
     not_too_long(text)?;
-    Ok(make(text.to_owned()))
+    Ok(text.to_owned())
 }
 
 /// Refuses text longer than [`MAX_TEXT`] characters, saying what to do instead.
@@ -59,13 +56,9 @@ pub(super) fn not_too_long(text: &str) -> Result<(), ParseError> {
 }
 
 /// A command that takes no arguments.
-pub(super) fn bare(
-    rest: &str,
-    info: &CommandInfo,
-    command: Command,
-) -> Result<Command, ParseError> {
+pub(super) fn bare(rest: &str, info: &CommandInfo) -> Result<(), ParseError> {
     if rest.trim().is_empty() {
-        Ok(command)
+        Ok(())
     } else {
         Err(usage(info))
     }

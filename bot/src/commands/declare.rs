@@ -1,13 +1,21 @@
 //! `!inc declare <title> [--sev N] [--type T] [--private] [--started HH:MM]`
 
-use brigade_core::incident::{IncidentError, Severity};
+use brigade_core::incident::{Declaration, IncidentError, Severity};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    decision::{Asked, Refusal},
+    info::{CommandInfo, ParseError, Scope, Who},
+};
+use crate::config::IncidentsConfig;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "declare",
     arguments: "<title> [--sev N] [--type T] [--started HH:MM]",
     summary: "open an incident: its own room, you in command, a headline in announcements (--started is UTC)",
+    scope: Scope::Anywhere,
+    who: Who::Anyone,
+    in_shared_room: false,
 };
 
 /// What `!inc declare` asks for.
@@ -25,7 +33,7 @@ pub struct DeclareArgs {
     pub started: Option<(u8, u8)>,
 }
 
-pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str) -> Result<DeclareArgs, ParseError> {
     let mut args = DeclareArgs {
         title: String::new(),
         severity: None,
@@ -66,7 +74,7 @@ pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
     if args.title.is_empty() {
         return Err(args::invalid(IncidentError::EmptyTitle));
     }
-    Ok(Command::Declare(args))
+    Ok(args)
 }
 
 fn clock_time(text: &str) -> Result<(u8, u8), ParseError> {
@@ -79,4 +87,44 @@ fn clock_time(text: &str) -> Result<(u8, u8), ParseError> {
         return Err(invalid());
     }
     Ok((hours, minutes))
+}
+
+const DAY_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+/// `!inc declare`: what is declared, with the configured defaults; an unknown type is refused.
+/// `--started HH:MM` is that time on the day of the command, or the day before if it is still
+/// to come.
+pub fn decide(
+    args: DeclareArgs,
+    config: &IncidentsConfig,
+    asked: Asked<'_>,
+) -> Result<Declaration, Refusal> {
+    let kind = match &args.kind {
+        Some(kind) => config.find_type(kind).map(str::to_owned).ok_or_else(|| {
+            Refusal::new(format!(
+                "unknown type `{kind}`: use {}",
+                config.types.join(", ")
+            ))
+        })?,
+        None => config.types[0].clone(),
+    };
+    let sent = asked.at;
+    let started = args.started.map(|(hours, minutes)| {
+        let day = sent - sent % DAY_MILLIS;
+        let at = day + (u64::from(hours) * 60 + u64::from(minutes)) * 60_000;
+        if at > sent {
+            at - DAY_MILLIS
+        } else {
+            at
+        }
+    });
+    Ok(Declaration {
+        title: args.title,
+        severity: args.severity.unwrap_or(config.default_severity),
+        private: args.private || config.private_types.contains(&kind),
+        kind,
+        declarer: asked.by.to_owned(),
+        started,
+        alert: None,
+    })
 }

@@ -1,13 +1,22 @@
 //! `!inc followup <text> [--owner @user]`
 
+use brigade_core::incident::IncidentRecord;
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    decision::{Asked, Decided, Refusal},
+    info::{CommandInfo, ParseError, Scope, Who},
+};
+use crate::render;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "followup",
     arguments: "<text> [--owner @user]",
     summary: "record an action item for after the incident; the postmortem lists it",
+    scope: Scope::Incident,
+    who: Who::Anyone,
+    in_shared_room: false,
 };
 
 /// What `!inc followup` says.
@@ -19,7 +28,7 @@ pub struct FollowupArgs {
     pub owner: Option<OwnedUserId>,
 }
 
-pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str, server: &ServerName) -> Result<FollowupArgs, ParseError> {
     let mut words = Vec::new();
     let mut owner = None;
     let mut rest = rest.split_whitespace();
@@ -46,5 +55,22 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseErr
     }
     let text = words.join(" ");
     args::not_too_long(&text)?;
-    Ok(Command::Followup(FollowupArgs { text, owner }))
+    Ok(FollowupArgs { text, owner })
+}
+
+/// `!inc followup`: the follow-up is recorded, with its owner if named.
+pub fn decide(
+    record: &IncidentRecord,
+    args: FollowupArgs,
+    asked: Asked<'_>,
+) -> Result<Decided, Refusal> {
+    let owner = match &args.owner {
+        Some(owner) => format!(" (owner {owner})"),
+        None => String::new(),
+    };
+    let answer = format!("Follow-up recorded{owner}: {}", render::escape(&args.text));
+    let mut next = record.clone();
+    next.incident
+        .add_followup(args.text, args.owner, asked.at, asked.by);
+    Ok(Decided::new(next, answer))
 }

@@ -2,12 +2,18 @@
 
 use matrix_sdk::ruma::{OwnedRoomOrAliasId, RoomOrAliasId};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "forward",
     arguments: "<emoji> <#room|!id> | list | remove <emoji>",
     summary: "a reaction on a message here copies it to another room (moderators)",
+    scope: Scope::Anywhere,
+    who: Who::Anyone,
+    in_shared_room: false,
 };
 
 /// What `!inc forward` asks.
@@ -26,7 +32,7 @@ pub enum ForwardArgs {
     Remove(String),
 }
 
-pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str) -> Result<ForwardArgs, ParseError> {
     let words: Vec<&str> = rest.split_whitespace().collect();
     let args = match words.as_slice() {
         ["list"] => ForwardArgs::List,
@@ -44,5 +50,5 @@ pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
         }
         _ => return Err(args::usage(&INFO)),
     };
-    Ok(Command::Forward(args))
+    Ok(args)
 }

@@ -1,29 +1,34 @@
 //! `!inc help [command]`: what the bot can do.
 
-use super::{find, Answer, Command, CommandInfo, ParseError, COMMANDS};
+use super::{
+    decision::Answer,
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "help",
     arguments: "[command]",
     summary: "list the commands, or explain one",
+    scope: Scope::Anywhere,
+    who: Who::Anyone,
+    in_shared_room: true,
 };
 
-pub(super) fn parse(arguments: &[&str]) -> Result<Command, ParseError> {
+pub(super) fn parse(arguments: &[&str]) -> Result<Option<String>, ParseError> {
     match arguments {
-        [] => Ok(Command::Help { topic: None }),
-        [topic] => Ok(Command::Help {
-            topic: Some((*topic).to_owned()),
-        }),
+        [] => Ok(None),
+        [topic] => Ok(Some((*topic).to_owned())),
         _ => Err(ParseError::Usage {
             usage: INFO.usage(),
         }),
     }
 }
 
-pub(super) fn run(topic: Option<&str>) -> Answer {
+/// The answer to `!inc help [topic]`, about `commands`.
+pub(super) fn run(topic: Option<&str>, commands: &[CommandInfo]) -> Answer {
     let Some(topic) = topic else {
         let mut text = String::from("**Brigade commands**\n\n");
-        for info in COMMANDS {
+        for info in commands {
             text.push_str(&format!("- `{}`: {}\n", info.usage(), info.summary));
         }
         text.push_str("\n`!incident` works as well as `!inc`.");
@@ -31,9 +36,12 @@ pub(super) fn run(topic: Option<&str>) -> Answer {
     };
     // People often type the prefix again: `!inc help !inc help`.
     let name = topic.trim_start_matches('!');
-    match find(name) {
+    match commands
+        .iter()
+        .find(|info| info.name.eq_ignore_ascii_case(name))
+    {
         Some(info) => Answer::Done(Some(format!("`{}`: {}", info.usage(), info.summary))),
-        None => Answer::Refused(format!(
+        None => Answer::refused(format!(
             "there is no command `{name}`; `!inc help` lists them"
         )),
     }
@@ -42,10 +50,11 @@ pub(super) fn run(topic: Option<&str>) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::COMMANDS;
 
     #[test]
     fn help_lists_every_command() {
-        let Answer::Done(Some(text)) = run(None) else {
+        let Answer::Done(Some(text)) = run(None, COMMANDS) else {
             panic!("help answers with text")
         };
         for info in COMMANDS {
@@ -56,7 +65,7 @@ mod tests {
     #[test]
     fn help_on_one_command_gives_its_usage() {
         assert_eq!(
-            run(Some("help")),
+            run(Some("help"), COMMANDS),
             Answer::Done(Some(
                 "`!inc help [command]`: list the commands, or explain one".into()
             ))
@@ -66,7 +75,7 @@ mod tests {
     #[test]
     fn help_on_an_unknown_command_is_refused() {
         assert!(
-            matches!(run(Some("frobnicate")), Answer::Refused(reason) if reason.contains("frobnicate"))
+            matches!(run(Some("frobnicate"), COMMANDS), Answer::Refused(refusal) if refusal.text.contains("frobnicate"))
         );
     }
 

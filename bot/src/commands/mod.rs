@@ -1,15 +1,20 @@
 //! The chat grammar: `!inc <command> [arguments]` (or `!incident …`), one file per command.
 //!
 //! Parsing touches no network: a message becomes a [`Command`] or a [`ParseError`] that says
-//! what would work. The Matrix layer carries commands out and turns their [`Answer`] into a ✅
-//! or ❓ reaction and a threaded reply.
+//! what would work. Each command's file holds its parser, its [`CommandInfo`] (usage, where it
+//! runs, who runs it) and, for a command that changes an incident, its decision: a pure
+//! function from the stored record to a [`Decided`] change or a [`Refusal`]. The Matrix layer
+//! carries decisions out and turns their [`Answer`] into a ✅ or ❓ reaction and a threaded
+//! reply.
 
 mod args;
 mod close;
+mod decision;
 mod declare;
 mod followup;
 mod forward;
 mod help;
+mod info;
 mod lead;
 mod list;
 mod oncall;
@@ -28,36 +33,23 @@ mod update;
 use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
+pub use decision::{may_direct, Answer, Asked, Decided, Refusal, DIRECTOR_LEVEL};
 pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;
-pub use page::PageTarget;
+pub use info::{CommandInfo, ParseError, Scope, Who, PREFIXES};
+pub use page::{PageTarget, Paged};
 pub use share::ShareArgs;
 
-/// The prefixes a command starts with; the first is the one shown to people.
-pub const PREFIXES: [&str; 2] = ["!inc", "!incident"];
-
-/// A command the bot knows, with what `!inc help` says about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CommandInfo {
-    /// The word after the prefix.
-    pub name: &'static str,
-    /// The arguments, in the notation of the help text.
-    pub arguments: &'static str,
-    /// One line on what it does.
-    pub summary: &'static str,
-}
-
-impl CommandInfo {
-    /// `!inc name arguments`, the way people type it.
-    pub fn usage(&self) -> String {
-        let prefix = PREFIXES[0];
-        if self.arguments.is_empty() {
-            format!("{prefix} {}", self.name)
-        } else {
-            format!("{prefix} {} {}", self.name, self.arguments)
-        }
-    }
+/// The commands' decisions, by command.
+pub mod decide {
+    pub use super::{
+        close::decide as close, declare::decide as declare, followup::decide as followup,
+        lead::decide as lead, list::shown as list, page::people as page,
+        private::decide as private, private::moved as private_moved, reopen::decide as reopen,
+        role::decide as role, sev::decide as sev, share::decide as share, status::decide as status,
+        summary::decide as summary, update::decide as update,
+    };
 }
 
 /// Every command this version of the bot runs, in the order help lists them.
@@ -138,65 +130,49 @@ pub enum Command {
 }
 
 impl Command {
+    /// What the command is: its name, usage, where it runs and who runs it.
+    pub fn info(&self) -> &'static CommandInfo {
+        match self {
+            Self::Help { .. } => &help::INFO,
+            Self::Declare(_) => &declare::INFO,
+            Self::List { .. } => &list::INFO,
+            Self::OnCall(_) => &oncall::INFO,
+            Self::Status { .. } => &status::INFO,
+            Self::Sev(_) => &sev::INFO,
+            Self::Lead(_) => &lead::INFO,
+            Self::Role(..) => &role::INFO,
+            Self::Page(_) => &page::INFO,
+            Self::Update(_) => &update::INFO,
+            Self::Summary(_) => &summary::INFO,
+            Self::Timeline => &timeline::INFO,
+            Self::Followup(_) => &followup::INFO,
+            Self::Forward(_) => &forward::INFO,
+            Self::Share(_) => &share::INFO,
+            Self::Postmortem => &postmortem::INFO,
+            Self::Private => &private::INFO,
+            Self::Close => &close::INFO,
+            Self::Reopen => &reopen::INFO,
+        }
+    }
+
     /// The command's name, as counted in metrics.
     pub fn name(&self) -> &'static str {
-        let info = match self {
-            Self::Help { .. } => help::INFO,
-            Self::Declare(_) => declare::INFO,
-            Self::List { .. } => list::INFO,
-            Self::OnCall(_) => oncall::INFO,
-            Self::Status { .. } => status::INFO,
-            Self::Sev(_) => sev::INFO,
-            Self::Lead(_) => lead::INFO,
-            Self::Role(..) => role::INFO,
-            Self::Page(_) => page::INFO,
-            Self::Update(_) => update::INFO,
-            Self::Summary(_) => summary::INFO,
-            Self::Timeline => timeline::INFO,
-            Self::Followup(_) => followup::INFO,
-            Self::Forward(_) => forward::INFO,
-            Self::Share(_) => share::INFO,
-            Self::Postmortem => postmortem::INFO,
-            Self::Private => private::INFO,
-            Self::Close => close::INFO,
-            Self::Reopen => reopen::INFO,
-        };
-        info.name
+        self.info().name
+    }
+
+    /// Who may run this command: as its [`CommandInfo`] says, except that `!inc share` alone
+    /// only reads what the incident is shared with, which anyone may ask.
+    pub fn who(&self) -> Who {
+        match self {
+            Self::Share(ShareArgs { server: None, .. }) => Who::Anyone,
+            other => other.info().who,
+        }
     }
 }
 
 /// The answer to `!inc help [topic]`.
 pub fn help(topic: Option<&str>) -> Answer {
-    help::run(topic)
-}
-
-/// What the bot says back to a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Done: ✅, and the text (Markdown) in the thread when there is one.
-    Done(Option<String>),
-    /// Refused or malformed: ❓ and a one-line reason that says what would work.
-    Refused(String),
-}
-
-/// Why a message that starts with the prefix is not a command the bot can run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    /// Only the prefix.
-    #[error("which command? Try `!inc help`.")]
-    Empty,
-    /// A word that is no command.
-    #[error("unknown command `{0}`. Try `!inc help` for the list.")]
-    Unknown(String),
-    /// A known command with arguments it does not take.
-    #[error("usage: `{usage}`")]
-    Usage {
-        /// The command's usage line.
-        usage: String,
-    },
-    /// An argument that is not what the command takes, with what would work.
-    #[error("{0}")]
-    Invalid(String),
+    help::run(topic, COMMANDS)
 }
 
 /// Parses a message body; `@name` means a user of `server` (the sender's). `None` when the
@@ -207,26 +183,27 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
     if name.is_empty() {
         return Some(Err(ParseError::Empty));
     }
+    let words = || arguments.split_whitespace().collect::<Vec<_>>();
     Some(match name.to_lowercase().as_str() {
-        "help" => help::parse(&arguments.split_whitespace().collect::<Vec<_>>()),
-        "declare" => declare::parse(arguments),
-        "list" => list::parse(arguments),
-        "oncall" | "on-call" => oncall::parse(arguments),
-        "status" => status::parse(arguments),
-        "sev" | "severity" => sev::parse(arguments),
-        "lead" => lead::parse(arguments, server),
-        "role" => role::parse(arguments, server),
-        "page" => page::parse(arguments, server),
-        "update" => update::parse(arguments),
-        "summary" => summary::parse(arguments),
-        "timeline" => timeline::parse(arguments),
-        "followup" | "follow-up" => followup::parse(arguments, server),
-        "forward" => forward::parse(arguments),
-        "share" => share::parse(arguments),
-        "postmortem" => postmortem::parse(arguments),
-        "private" => private::parse(arguments),
-        "close" => close::parse(arguments),
-        "reopen" => reopen::parse(arguments),
+        "help" => help::parse(&words()).map(|topic| Command::Help { topic }),
+        "declare" => declare::parse(arguments).map(Command::Declare),
+        "list" => list::parse(arguments).map(|all| Command::List { all }),
+        "oncall" | "on-call" => oncall::parse(arguments).map(Command::OnCall),
+        "status" => status::parse(arguments).map(|(to, note)| Command::Status { to, note }),
+        "sev" | "severity" => sev::parse(arguments).map(Command::Sev),
+        "lead" => lead::parse(arguments, server).map(Command::Lead),
+        "role" => role::parse(arguments, server).map(|(role, user)| Command::Role(role, user)),
+        "page" => page::parse(arguments, server).map(Command::Page),
+        "update" => update::parse(arguments).map(Command::Update),
+        "summary" => summary::parse(arguments).map(Command::Summary),
+        "timeline" => timeline::parse(arguments).map(|()| Command::Timeline),
+        "followup" | "follow-up" => followup::parse(arguments, server).map(Command::Followup),
+        "forward" => forward::parse(arguments).map(Command::Forward),
+        "share" => share::parse(arguments).map(Command::Share),
+        "postmortem" => postmortem::parse(arguments).map(|()| Command::Postmortem),
+        "private" => private::parse(arguments).map(|()| Command::Private),
+        "close" => close::parse(arguments).map(|()| Command::Close),
+        "reopen" => reopen::parse(arguments).map(|()| Command::Reopen),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })
 }
@@ -243,13 +220,6 @@ fn strip_prefix(body: &str) -> Option<&str> {
         let rest = &body[rest.len()..];
         (rest.is_empty() || rest.starts_with(char::is_whitespace)).then_some(rest)
     })
-}
-
-/// Finds a command by name.
-pub fn find(name: &str) -> Option<&'static CommandInfo> {
-    COMMANDS
-        .iter()
-        .find(|info| info.name.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

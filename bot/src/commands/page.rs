@@ -1,13 +1,22 @@
 //! `!inc page <group|oncall:team|@user>…`
 
+use jiff::Timestamp;
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    decision::Refusal,
+    info::{CommandInfo, ParseError, Scope, Who},
+};
+use crate::config::Config;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "page",
     arguments: "<group|oncall:team|@user>…",
     summary: "invite and notify a configured group, whoever is on call for a team, or people (commander or moderators)",
+    scope: Scope::Incident,
+    who: Who::Directors,
+    in_shared_room: false,
 };
 
 /// Whom `!inc page` reaches.
@@ -21,7 +30,7 @@ pub enum PageTarget {
     User(OwnedUserId),
 }
 
-pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Vec<PageTarget>, ParseError> {
     let mut targets = Vec::new();
     for word in rest.split_whitespace() {
         let target = if word.starts_with('@') {
@@ -43,5 +52,92 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseErr
     if targets.is_empty() {
         return Err(args::usage(&INFO));
     }
-    Ok(Command::Page(targets))
+    Ok(targets)
+}
+
+/// Someone a page reaches, and why (the group or on-call they were paged as).
+pub type Paged = (OwnedUserId, Option<String>);
+
+/// Whom `targets` reach at `now`, each once, in order; refused when a group or team is
+/// unknown or a team has nobody on call.
+pub fn people(
+    targets: &[PageTarget],
+    config: &Config,
+    now: Timestamp,
+) -> Result<Vec<Paged>, Refusal> {
+    let mut people: Vec<Paged> = Vec::new();
+    for target in targets {
+        let found: Vec<Paged> = match target {
+            PageTarget::User(user) => vec![(user.clone(), None)],
+            PageTarget::OnCall(team) => {
+                let rotation = config
+                    .rotation(team)
+                    .ok_or_else(|| unknown_team(config, team))?;
+                let on_call = rotation.on_call(now).ok_or_else(|| {
+                    Refusal::new(format!(
+                        "nobody is on call for {} right now; page people with @name",
+                        rotation.team()
+                    ))
+                })?;
+                vec![(
+                    on_call.who,
+                    Some(format!("on call for {}", rotation.team())),
+                )]
+            }
+            PageTarget::Group(name) => {
+                let group = config
+                    .group(name)
+                    .ok_or_else(|| unknown_groups(config, targets))?;
+                group
+                    .members
+                    .iter()
+                    .map(|member| (member.clone(), Some(group.name.clone())))
+                    .collect()
+            }
+        };
+        for (user, group) in found {
+            if !people.iter().any(|(known, _)| *known == user) {
+                people.push((user, group));
+            }
+        }
+    }
+    Ok(people)
+}
+
+fn unknown_team(config: &Config, team: &str) -> Refusal {
+    let teams: Vec<&str> = config
+        .oncall
+        .iter()
+        .map(|rotation| rotation.team())
+        .collect();
+    Refusal::new(if teams.is_empty() {
+        format!("no on-call team `{team}`: no rotations are configured")
+    } else {
+        format!("no on-call team `{team}` (teams: {})", teams.join(", "))
+    })
+}
+
+/// Names every unknown group of `targets`, with the groups there are.
+fn unknown_groups(config: &Config, targets: &[PageTarget]) -> Refusal {
+    let unknown: Vec<&str> = targets
+        .iter()
+        .filter_map(|target| match target {
+            PageTarget::Group(name) if config.group(name).is_none() => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let known = if config.groups.is_empty() {
+        "no groups are configured; page people with @name".to_owned()
+    } else {
+        let names: Vec<&str> = config
+            .groups
+            .iter()
+            .map(|group| group.name.as_str())
+            .collect();
+        format!("groups: {}", names.join(", "))
+    };
+    Refusal::new(format!(
+        "no group named `{}` ({known})",
+        unknown.join("`, `")
+    ))
 }

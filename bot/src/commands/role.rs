@@ -1,22 +1,53 @@
 //! `!inc role <comms|scribe|liaison> @user`
 
-use brigade_core::incident::Role;
-use matrix_sdk::ruma::ServerName;
+use brigade_core::incident::{IncidentRecord, Role};
+use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    decision::{self, Asked, Decided, Refusal},
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "role",
     arguments: "<comms|scribe|liaison> @user",
     summary: "give a role to someone in the room (commander or moderators)",
+    scope: Scope::Incident,
+    who: Who::Directors,
+    in_shared_room: false,
 };
 
-pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str, server: &ServerName) -> Result<(Role, OwnedUserId), ParseError> {
     match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
         [role, who] => {
             let role: Role = role.parse().map_err(args::invalid)?;
-            Ok(Command::Role(role, args::user(who, server)?))
+            Ok((role, args::user(who, server)?))
         }
         _ => Err(args::usage(&INFO)),
     }
+}
+
+/// `!inc role <role> @user`: `user` takes the role; levels follow for them and the one before.
+pub fn decide(
+    record: &IncidentRecord,
+    role: Role,
+    user: &UserId,
+    joined: bool,
+    brigade: &UserId,
+    asked: Asked<'_>,
+) -> Result<Decided, Refusal> {
+    decision::a_person(user, joined, brigade)?;
+    let mut next = record.clone();
+    let previous = next
+        .incident
+        .assign(role, user.to_owned(), asked.at, asked.by)?;
+    let answer = match &previous {
+        Some(previous) => format!("{role}: {user} (was {previous})"),
+        None => format!("{role}: {user}"),
+    };
+    let mut decided = Decided::new(next, answer);
+    decided.levels.push(user.to_owned());
+    decided.levels.extend(previous);
+    Ok(decided)
 }

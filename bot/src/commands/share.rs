@@ -1,13 +1,21 @@
 //! `!inc share [<server> [@user…]]`
 
+use brigade_core::incident::{IncidentError, IncidentRecord};
 use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, ServerName};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    decision::Refusal,
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "share",
     arguments: "[<server> [@user…]]",
     summary: "share the incident with a partner organisation's server in a companion room and invite its people (commander or moderators); alone, says what it is shared with and which invitations wait",
+    scope: Scope::Incident,
+    who: Who::Directors,
+    in_shared_room: false,
 };
 
 /// What `!inc share` names.
@@ -19,13 +27,13 @@ pub struct ShareArgs {
     pub users: Vec<OwnedUserId>,
 }
 
-pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str) -> Result<ShareArgs, ParseError> {
     let mut words = rest.split_whitespace();
     let Some(server) = words.next() else {
-        return Ok(Command::Share(ShareArgs {
+        return Ok(ShareArgs {
             server: None,
             users: Vec::new(),
-        }));
+        });
     };
     let server = ServerName::parse(server.trim_start_matches('@')).map_err(|_| {
         ParseError::Invalid(format!(
@@ -45,10 +53,28 @@ pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
             users.push(user);
         }
     }
-    Ok(Command::Share(ShareArgs {
+    Ok(ShareArgs {
         server: Some(server),
         users,
-    }))
+    })
+}
+
+/// `!inc share <server>`: refused for a private incident, and for servers of our own.
+pub fn decide(
+    record: &IncidentRecord,
+    server: &ServerName,
+    own: &ServerName,
+    allowed: &[OwnedServerName],
+) -> Result<(), Refusal> {
+    if record.incident.private {
+        return Err(IncidentError::PrivateNotShared.into());
+    }
+    if server == own || allowed.iter().any(|ours| ours == server) {
+        return Err(Refusal::new(format!(
+            "{server} is one of ours: its people join the incident room itself (`!inc page`); share with a partner organisation's server"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -61,20 +87,20 @@ mod tests {
     fn a_partner_server_and_its_people() {
         assert_eq!(
             parse("acme.example @ops @kim:acme.example @ops"),
-            Ok(Command::Share(ShareArgs {
+            Ok(ShareArgs {
                 server: Some(owned_server_name!("acme.example")),
                 users: vec![
                     owned_user_id!("@ops:acme.example"),
                     owned_user_id!("@kim:acme.example")
                 ],
-            }))
+            })
         );
         assert_eq!(
             parse(""),
-            Ok(Command::Share(ShareArgs {
+            Ok(ShareArgs {
                 server: None,
                 users: Vec::new()
-            }))
+            })
         );
         let other = parse("acme.example @kim:other.example").expect_err("another server");
         assert!(

@@ -1,16 +1,23 @@
 //! `!inc status <status> [note]`
 
-use brigade_core::incident::Status;
+use brigade_core::incident::{IncidentRecord, Status};
 
-use super::{args, Command, CommandInfo, ParseError};
+use super::{
+    args,
+    decision::{Asked, Decided, Refusal},
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "status",
     arguments: "<investigating|identified|monitoring|resolved> [note]",
     summary: "change the status (in an incident room)",
+    scope: Scope::Incident,
+    who: Who::Anyone,
+    in_shared_room: false,
 };
 
-pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
+pub(super) fn parse(rest: &str) -> Result<(Status, Option<String>), ParseError> {
     let (word, note) = args::split_word(rest);
     let Some(word) = word else {
         return Err(args::usage(&INFO));
@@ -29,8 +36,22 @@ pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
     if let Some(note) = note {
         args::not_too_long(note)?;
     }
-    Ok(Command::Status {
-        to,
-        note: note.map(str::to_owned),
-    })
+    Ok((to, note.map(str::to_owned)))
+}
+
+/// `!inc status`: the incident moves to `to`; a note goes out as an update.
+pub fn decide(
+    record: &IncidentRecord,
+    to: Status,
+    note: Option<String>,
+    asked: Asked<'_>,
+) -> Result<Decided, Refusal> {
+    let mut next = record.clone();
+    let from = next.incident.status;
+    next.incident.set_status(to, asked.at, asked.by)?;
+    let decided = Decided::new(next, format!("Status: {from} → {to}"));
+    match note {
+        Some(note) => decided.with_update(note, asked),
+        None => Ok(decided),
+    }
 }

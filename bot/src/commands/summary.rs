@@ -1,13 +1,32 @@
 //! `!inc summary <text>`
 
-use super::{args, Command, CommandInfo, ParseError};
+use brigade_core::incident::{IncidentError, IncidentRecord, Status};
+
+use super::{
+    args,
+    decision::{Decided, Refusal},
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "summary",
     arguments: "<text>",
     summary: "replace the current understanding in the pinned summary and the topic",
+    scope: Scope::Incident,
+    who: Who::Anyone,
+    in_shared_room: false,
 };
 
-pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
-    args::text(rest, &INFO, Command::Summary)
+pub(super) fn parse(rest: &str) -> Result<String, ParseError> {
+    args::text(rest, &INFO)
+}
+
+/// `!inc summary <text>`: the pinned summary's current understanding, until the incident closes.
+pub fn decide(record: &IncidentRecord, text: String) -> Result<Decided, Refusal> {
+    if record.incident.status == Status::Closed {
+        return Err(IncidentError::Closed.into());
+    }
+    let mut next = record.clone();
+    next.incident.summary = text;
+    Ok(Decided::new(next, "Summary updated"))
 }

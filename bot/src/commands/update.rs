@@ -1,13 +1,32 @@
 //! `!inc update <text>`
 
-use super::{args, Command, CommandInfo, ParseError};
+use brigade_core::incident::IncidentRecord;
+
+use super::{
+    args,
+    decision::{Asked, Decided, Refusal},
+    info::{CommandInfo, ParseError, Scope, Who},
+};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "update",
     arguments: "<text>",
     summary: "post a status update here and on the headline",
+    scope: Scope::Incident,
+    who: Who::Anyone,
+    in_shared_room: false,
 };
 
-pub(super) fn parse(rest: &str) -> Result<Command, ParseError> {
-    args::text(rest, &INFO, Command::Update)
+pub(super) fn parse(rest: &str) -> Result<String, ParseError> {
+    args::text(rest, &INFO)
+}
+
+/// `!inc update <text>`: posted in the room and, for an open incident, on the headline.
+pub fn decide(record: &IncidentRecord, text: String, asked: Asked<'_>) -> Result<Decided, Refusal> {
+    let answer = if record.incident.private {
+        "Update posted here (a private incident's headline shows no updates)"
+    } else {
+        "Update posted here and on the headline"
+    };
+    Decided::new(record.clone(), answer).with_update(text, asked)
 }

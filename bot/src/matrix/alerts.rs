@@ -9,7 +9,7 @@
 //! them exclusively, so nobody else can post as one.
 
 use brigade_core::{
-    alert::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
+    events::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
     incident::{AlertOrigin, Declaration, IncidentRecord},
     store::Outcome,
 };
@@ -30,10 +30,12 @@ use serde_json::Value;
 use tracing::info;
 
 use super::{
-    incident::{open, ActionError},
+    bot::Bot,
+    change::Change,
+    error::ActionError,
     once::{self, Claim},
+    open::open,
     reply::{notice, transaction_id},
-    Bot,
 };
 use crate::{config::AlertCommander, oncall, render};
 
@@ -212,9 +214,13 @@ async fn declare(
             alert: alert.identity(),
         }),
     };
-    let record: IncidentRecord = match open(bot, cause, declaration, u64::from(sent.get())).await? {
+    let change = Change::for_alert(bot, room, cause, u64::from(sent.get()));
+    let record: IncidentRecord = match open(&change, declaration).await {
         Ok((record, _)) => record,
-        Err(refusal) => {
+        Err(error) => {
+            let Some(refusal) = error.refusal() else {
+                return Err(error);
+            };
             say(
                 room,
                 cause,

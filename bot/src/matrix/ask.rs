@@ -9,22 +9,21 @@ use std::time::Duration;
 
 use brigade_core::incident::IncidentRecord;
 use matrix_sdk::{
-    ruma::{
-        events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
-        EventId, UserId,
-    },
+    ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
     Room, RoomMemberships,
 };
 use tracing::{info, warn};
 
 use super::{
-    incident::{ActionError, Change},
+    bot::Bot,
+    change::Change,
+    error::ActionError,
+    exec::page::page,
     once::{self, Claim},
     reply::{notice, transaction_id},
-    Bot,
 };
 use crate::{
-    commands::PageTarget,
+    commands::{decide, PageTarget},
     config::{Route, RouteTarget},
     oncall, render,
 };
@@ -95,17 +94,11 @@ async fn is_direct(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
     Ok(joined.len() == 2)
 }
 
-/// Suggests (or pages) the people of every route `text` matches in the incident of `room`,
-/// once per incident and route. `cause` is the message or declaration whose words matched,
-/// sent at `sent`.
-pub async fn route(
-    bot: &Bot,
-    room: &Room,
-    cause: &EventId,
-    sender: &UserId,
-    sent: u64,
-    text: &str,
-) -> Result<(), ActionError> {
+/// Suggests (or pages) the people of every route `text` matches in the incident of the
+/// change's room, once per incident and route. The change's cause is the message or
+/// declaration whose words matched.
+pub async fn route(change: &Change<'_>, text: &str) -> Result<(), ActionError> {
+    let (bot, room, sender, sent) = (change.bot, change.room, change.sender, change.sent);
     // What the bot missed while it was down long ago, or what people of other servers say,
     // calls for nobody.
     let age = Duration::from_millis(bot.clock.now_millis().saturating_sub(sent));
@@ -125,14 +118,7 @@ pub async fn route(
         if !record.incident.status.is_open() || record.routed.contains(&argument) {
             continue;
         }
-        let change = Change {
-            bot,
-            room,
-            cause,
-            sender: &bot.config.matrix.user_id,
-            sent,
-        };
-        suggest(&change, record, route, keyword).await?;
+        suggest(&change.by_brigade(), record, route, keyword).await?;
     }
     Ok(())
 }
@@ -151,9 +137,13 @@ async fn suggest(
             RouteTarget::Group(name) => PageTarget::Group(name.clone()),
             RouteTarget::OnCall(team) => PageTarget::OnCall(team.clone()),
         };
-        let Some(people) = change.page_targets(&[target]) else {
-            warn!(route = %argument, "nobody to page for a route (a team with nobody on call)");
-            return Ok(());
+        let now = oncall::timestamp(bot.clock.now_millis());
+        let people = match decide::page(&[target], &bot.config, now) {
+            Ok(people) => people,
+            Err(refusal) => {
+                warn!(route = %argument, %refusal, "nobody to page for a route");
+                return Ok(());
+            }
         };
         // Said before the page, whose stored change ends the route's turn for this incident.
         let text = format!(
@@ -164,9 +154,7 @@ async fn suggest(
             .with_transaction_id(transaction_id(&source, "route"))
             .await?;
         record.routed.push(argument.clone());
-        change
-            .page(record, &people, &format!("page-{argument}"))
-            .await?;
+        page(change, record, &people, &format!("page-{argument}")).await?;
         info!(route = %argument, keyword, "paged on a keyword");
         return Ok(());
     }

@@ -11,9 +11,12 @@ use matrix_sdk::{
 use tracing::{info, instrument, warn};
 
 use super::{
-    incident,
+    bot::Bot,
+    change::Change,
+    dispatch,
+    error::{self, ActionError},
     once::{self, Claim},
-    postmortem, reply, share, Bot,
+    reply,
 };
 use crate::{
     commands::{self, Answer},
@@ -31,7 +34,7 @@ pub enum CommandError {
     Send(#[from] matrix_sdk::Error),
     /// The command could not be carried out; it is taken up again at the next start.
     #[error(transparent)]
-    Action(#[from] incident::ActionError),
+    Action(#[from] ActionError),
 }
 
 /// The command text with each mention pill replaced by the user ID it links to. Element puts
@@ -108,7 +111,7 @@ pub async fn handle(
     let Some(parsed) = commands::parse(&body, message.sender.server_name()) else {
         return Ok(Seen::Chat);
     };
-    fail::fail_point!("command-received", |_| super::crash());
+    fail::fail_point!("command-received", |_| super::bot::crash());
     let name = parsed.as_ref().map_or("unknown", commands::Command::name);
     match once::claim(bot, &message.event_id, message.origin_server_ts).await? {
         Claim::Handled => return Ok(Seen::Command),
@@ -127,59 +130,18 @@ pub async fn handle(
         Claim::Run { resuming: false } => {}
     }
 
-    let shared = share::incident_of(bot, room.room_id()).await?;
-    let answer = if let Some(record) = shared {
-        // The room shared with partners: read-only commands, for everyone in it.
-        match parsed {
-            Ok(command) => {
-                match share::refusal_in_shared_room(bot, &record, &message.sender, command.name()) {
-                    Some(refusal) => Answer::Refused(refusal),
-                    None => match command {
-                        commands::Command::Timeline => {
-                            Answer::Done(Some(postmortem::timeline(bot, &record.shared_view())))
-                        }
-                        commands::Command::Help { topic } => commands::help(topic.as_deref()),
-                        _ => Answer::Refused(format!(
-                            "`!inc {name}` is not for the shared room; run it in the incident room"
-                        )),
-                    },
-                }
+    let change = Change::for_message(bot, room, message);
+    let answer = match dispatch::run(&change, parsed).await {
+        Ok(answer) => answer,
+        Err(error) => match error.refusal() {
+            Some(refusal) => {
+                warn!(command = name, %error, "the homeserver refused part of a command");
+                Answer::Refused(refusal)
             }
-            Err(error) => Answer::Refused(error.to_string()),
-        }
-    } else if !bot.config.access.allows(&message.sender) {
-        let servers: Vec<String> = bot
-            .config
-            .access
-            .allowed_servers
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        Answer::Refused(format!(
-            "Brigade takes commands from users of {} only",
-            servers.join(", ")
-        ))
-    } else {
-        match parsed {
-            Ok(command) => {
-                let sent = message.origin_server_ts;
-                let run =
-                    incident::run(bot, room, &message.event_id, &message.sender, sent, command);
-                match run.await {
-                    Ok(answer) => answer,
-                    Err(error) => match error.refusal() {
-                        Some(refusal) => {
-                            warn!(command = name, %error, "the homeserver refused part of a command");
-                            Answer::Refused(refusal)
-                        }
-                        None => return Err(error.into()),
-                    },
-                }
-            }
-            Err(error) => Answer::Refused(error.to_string()),
-        }
+            None => return Err(error.into()),
+        },
     };
-    fail::fail_point!("command-before-answer", |_| super::crash());
+    fail::fail_point!("command-before-answer", |_| super::bot::crash());
     let answered = reply::answer(room, message, &answer, bot.config.commands.threads).await;
     // Bring the room in step with what the command changed, if anything (a no-op otherwise),
     // after the answer, so the answer does not wait behind the room's updates.
@@ -189,15 +151,12 @@ pub async fn handle(
         // restart would try again. Anything else (network, 5xx) stays `Started`, so the next
         // start finishes it.
         bot.metrics.command(name, CommandOutcome::Failed);
-        let permanent = error
-            .as_client_api_error()
-            .is_some_and(reply::refused_for_good);
-        if permanent {
+        if error::for_good(&error) {
             once::record(bot, &message.event_id, Outcome::Ignored).await?;
         }
         return Err(error.into());
     }
-    fail::fail_point!("command-after-answer", |_| super::crash());
+    fail::fail_point!("command-after-answer", |_| super::bot::crash());
     let (outcome, counted) = match answer {
         Answer::Done(_) => (Outcome::Done, CommandOutcome::Ok),
         Answer::Refused(_) => (Outcome::Refused, CommandOutcome::Refused),

@@ -6,7 +6,10 @@
 //! `!inc forward` in a room (stored per room). A copy carries `org.brigade.forwarded`, and a
 //! copy is never forwarded again, so two rules that point at each other cannot ping-pong.
 
-use brigade_core::forward::{self as guard, Leak, RoomFacts};
+use brigade_core::{
+    events::FORWARDED_KEY as FORWARDED,
+    forward::{self as guard, Leak, RoomFacts},
+};
 use matrix_sdk::{
     ruma::{
         events::{
@@ -16,7 +19,7 @@ use matrix_sdk::{
             MessageLikeEventType,
         },
         room::JoinRule,
-        EventId, Int, OwnedRoomId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId, UserId,
+        EventId, OwnedRoomId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId,
     },
     Room, RoomMemberships,
 };
@@ -25,35 +28,33 @@ use serde_json::{json, Value};
 use tracing::{debug, info};
 
 use super::{
-    incident::{is_joined, ActionError},
+    bot::Bot,
+    error::{self, ActionError},
+    lookup::{self, is_joined},
     reply::{notice, transaction_id},
-    rooms, Bot,
 };
 use crate::{
-    commands::{Answer, ForwardArgs},
-    config::{builtin_reaction, normal_emoji, ForwardRule},
+    commands::Refusal,
+    config::{normal_emoji, ForwardRule},
     render,
 };
 
 /// 📤: to the incident's shared partner room.
 const SHARE: &str = "📤";
-/// The content key that marks a forwarded copy.
-const FORWARDED: &str = "org.brigade.forwarded";
-/// Who may change a room's rules: moderators and up.
-const RULE_LEVEL: i64 = 50;
-
 /// A rule made with `!inc forward`, kept per room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct RoomRule {
-    emoji: String,
-    to: OwnedRoomId,
+pub struct RoomRule {
+    /// The emoji that forwards.
+    pub emoji: String,
+    /// Where to.
+    pub to: OwnedRoomId,
 }
 
-fn rules_key(room_id: &RoomId) -> String {
+pub fn rules_key(room_id: &RoomId) -> String {
     format!("forward.rules.{room_id}")
 }
 
-async fn room_rules(bot: &Bot, room_id: &RoomId) -> Result<Vec<RoomRule>, ActionError> {
+pub async fn room_rules(bot: &Bot, room_id: &RoomId) -> Result<Vec<RoomRule>, ActionError> {
     Ok(match bot.store.meta(&rules_key(room_id)).await? {
         Some(bytes) => serde_json::from_slice(&bytes)?,
         None => Vec::new(),
@@ -62,7 +63,7 @@ async fn room_rules(bot: &Bot, room_id: &RoomId) -> Result<Vec<RoomRule>, Action
 
 /// Where `emoji` in `room` forwards to: the room's own rules, then the configured ones whose
 /// `from` matches the room's ID or one of its aliases.
-async fn targets(
+pub async fn targets(
     bot: &Bot,
     room: &Room,
     emoji: &str,
@@ -83,7 +84,7 @@ async fn targets(
 
 /// Whether a configured rule applies in `room`: no `from`, or a pattern that matches the
 /// room's ID or one of its aliases.
-fn applies(rule: &ForwardRule, room: &Room) -> bool {
+pub fn applies(rule: &ForwardRule, room: &Room) -> bool {
     let mut names = vec![room.room_id().to_string()];
     names.extend(room.canonical_alias().map(|alias| alias.to_string()));
     names.extend(room.alt_aliases().iter().map(ToString::to_string));
@@ -128,11 +129,7 @@ pub async fn reacted(
     let message_id = &reaction.content.relates_to.event_id;
     let event = match room.event(message_id, None).await {
         Ok(event) => event,
-        Err(error)
-            if error
-                .as_client_api_error()
-                .is_some_and(super::reply::refused_for_good) =>
-        {
+        Err(error) if error::for_good(&error) => {
             info!(%message_id, %error, "a forwarding reaction on an event the bot cannot see: skipped");
             return Ok(true);
         }
@@ -160,9 +157,9 @@ pub async fn reacted(
                 info!(%message_id, %target, "forwarded");
             }
             Err(refusal) => {
-                bot.metrics.forward(refusal.reason);
+                bot.metrics.forward(refusal.label);
                 refuse(room, reaction, &key, &refusal.text).await?;
-                info!(%message_id, %target, reason = refusal.reason, "forward refused");
+                info!(%message_id, %target, reason = refusal.label, "forward refused");
             }
         }
     }
@@ -170,13 +167,8 @@ pub async fn reacted(
 }
 
 /// Why a copy was not made: a metric label and what people read.
-struct Refusal {
-    reason: &'static str,
-    text: String,
-}
-
-fn refusal(reason: &'static str, text: String) -> Result<Result<String, Refusal>, ActionError> {
-    Ok(Err(Refusal { reason, text }))
+fn refusal(label: &'static str, text: String) -> Result<Result<String, Refusal>, ActionError> {
+    Ok(Err(Refusal::labelled(label, text)))
 }
 
 /// Copies `message` to `target` unless the leak guard or the target says no; returns the
@@ -190,7 +182,7 @@ async fn forward(
     key: &str,
     to_partners: bool,
 ) -> Result<Result<String, Refusal>, ActionError> {
-    let Some(to) = rooms::joined(&bot.client, target).await? else {
+    let Some(to) = lookup::joined(&bot.client, target).await? else {
         return refusal(
             "target_unknown",
             format!("Brigade is not in {target}: invite it there first"),
@@ -331,8 +323,11 @@ async fn refuse(
         .map(drop)
         .or_else(|error| {
             // Already marked (another refusal of the same message): fine.
-            let error = ActionError::from(error);
-            error.refusal().map_or(Err(error), |_| Ok(()))
+            if error::for_good(&error) {
+                Ok(())
+            } else {
+                Err(ActionError::from(error))
+            }
         })?;
     let mut answer = notice(text);
     answer.relates_to = Some(Relation::Thread(Thread::plain(
@@ -346,110 +341,4 @@ async fn refuse(
         ))
         .await?;
     Ok(())
-}
-
-/// `!inc forward …` in `room`.
-pub async fn command(
-    bot: &Bot,
-    room: &Room,
-    sender: &UserId,
-    args: ForwardArgs,
-) -> Result<Answer, ActionError> {
-    let mut rules = room_rules(bot, room.room_id()).await?;
-    let (emoji, to) = match args {
-        ForwardArgs::List => return Ok(Answer::Done(Some(list(bot, room, &rules)))),
-        ForwardArgs::Remove(emoji) => {
-            let emoji = normal_emoji(&emoji);
-            if !may_change(room, sender).await? {
-                return Ok(refused_level());
-            }
-            let before = rules.len();
-            rules.retain(|rule| rule.emoji != emoji);
-            if rules.len() == before {
-                return Ok(Answer::Refused(format!(
-                    "this room has no rule for {emoji}; `!inc forward list` shows them"
-                )));
-            }
-            save(bot, room.room_id(), &rules).await?;
-            return Ok(Answer::Done(Some(format!(
-                "{emoji} no longer forwards from here"
-            ))));
-        }
-        ForwardArgs::Add { emoji, to } => (normal_emoji(&emoji), to),
-    };
-    if !may_change(room, sender).await? {
-        return Ok(refused_level());
-    }
-    if builtin_reaction(&emoji, &bot.config.incidents) {
-        return Ok(Answer::Refused(format!(
-            "{emoji} already means something to Brigade; pick another emoji"
-        )));
-    }
-    let Some(target) = rooms::joined(&bot.client, &to).await? else {
-        return Ok(Answer::Refused(format!(
-            "{to} is not a room Brigade is in: check the name, or invite Brigade there first"
-        )));
-    };
-    if target.room_id() == room.room_id() {
-        return Ok(Answer::Refused(
-            "a room cannot forward to itself".to_owned(),
-        ));
-    }
-    if targets(bot, &target, &emoji).await?.iter().any(|back| {
-        back.as_str() == room.room_id().as_str()
-            || room
-                .canonical_alias()
-                .is_some_and(|alias| alias.as_str() == back.as_str())
-    }) {
-        return Ok(Answer::Refused(format!(
-            "{to} already forwards {emoji} here: the two rules would loop"
-        )));
-    }
-    let rule = RoomRule {
-        emoji: emoji.clone(),
-        to: target.room_id().to_owned(),
-    };
-    if !rules.contains(&rule) {
-        rules.push(rule);
-        save(bot, room.room_id(), &rules).await?;
-    }
-    Ok(Answer::Done(Some(format!(
-        "{emoji} on a message here now forwards it to {to}"
-    ))))
-}
-
-async fn save(bot: &Bot, room_id: &RoomId, rules: &[RoomRule]) -> Result<(), ActionError> {
-    bot.store
-        .set_meta(&rules_key(room_id), &serde_json::to_vec(rules)?)
-        .await?;
-    Ok(())
-}
-
-async fn may_change(room: &Room, sender: &UserId) -> Result<bool, ActionError> {
-    use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
-    let level = room.get_user_power_level(sender).await?;
-    Ok(level >= UserPowerLevel::Int(Int::from(i32::try_from(RULE_LEVEL).unwrap_or(50))))
-}
-
-fn refused_level() -> Answer {
-    Answer::Refused(
-        "only moderators (power level 50 or more) may change this room's forwarding rules"
-            .to_owned(),
-    )
-}
-
-fn list(bot: &Bot, room: &Room, rules: &[RoomRule]) -> String {
-    let mut lines: Vec<String> = rules
-        .iter()
-        .map(|rule| format!("- {} → {} (this room's rule)", rule.emoji, rule.to))
-        .collect();
-    for rule in &bot.config.forward {
-        if applies(rule, room) {
-            lines.push(format!("- {} → {} (configured)", rule.emoji, rule.to));
-        }
-    }
-    if lines.is_empty() {
-        return "No forwarding rules here. `!inc forward <emoji> <#room>` adds one.".to_owned();
-    }
-    format!("**Forwarding rules**\n\n{}", lines.join("\n"))
 }

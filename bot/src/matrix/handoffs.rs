@@ -8,7 +8,7 @@
 use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
 use tracing::{info, warn};
 
-use super::{incident::ActionError, reply::transaction_id, rooms, Bot};
+use super::{bot::Bot, error::ActionError, lookup, reply::transaction_id};
 use crate::{oncall, render};
 
 /// Announces the handoffs that happened since the last check.
@@ -53,7 +53,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
                 .replace(on_call.who.as_str(), &render::pill_html(&on_call.who));
             let content = RoomMessageEventContent::text_html(body, html)
                 .add_mentions(Mentions::with_user_ids([on_call.who.clone()]));
-            match rooms::joined(&bot.client, &handoff.room).await? {
+            match lookup::joined(&bot.client, &handoff.room).await? {
                 Some(room) => {
                     room.send(content)
                         .with_transaction_id(transaction_id(

@@ -5,7 +5,7 @@ use std::time::Duration;
 use matrix_sdk::{ruma::RoomId, RoomState};
 use tracing::{info, warn};
 
-use super::Bot;
+use super::bot::Bot;
 
 /// Synapse can answer a join that follows an invite too quickly with an error; a few retries
 /// ride that out.

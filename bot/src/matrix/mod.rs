@@ -1,74 +1,40 @@
 //! Everything that touches `matrix_sdk::Client`: the session, the sync loop, and the handlers
 //! that turn events into effects exactly once.
+//!
+//! The way in: [`sync`] queues events for [`worker`], which hands each to its handler
+//! ([`command`] for commands, which [`dispatch`] sends to the command's executor in [`exec`];
+//! [`reaction`], [`timeline`], [`forward`], [`alerts`] and the rest for the others). Shared
+//! pieces sit below them and import none of them: [`bot`] (the context), [`error`] (what can
+//! fail and whether to try again), [`change`] (one change to one incident), [`room_state`]
+//! (levels and initial state of the rooms the bot makes), [`lookup`] and [`reply`].
 
-mod alerts;
-mod ask;
-mod command;
-mod forward;
-mod handoffs;
-pub mod incident;
-mod invites;
-mod once;
-mod postmortem;
+pub mod alerts;
+pub mod ask;
+pub mod bot;
+pub mod change;
+pub mod checkpoint;
+pub mod command;
+pub mod dispatch;
+pub mod error;
+pub mod exec;
+pub mod forward;
+pub mod handoffs;
+pub mod invites;
+pub mod lookup;
+pub mod once;
+pub mod open;
+pub mod partners;
 pub mod profile;
 pub mod publish;
-mod reaction;
-mod rebuild;
-mod reminders;
-mod reply;
-mod responder;
+pub mod publisher;
+pub mod reaction;
+pub mod rebuild;
+pub mod reminders;
+pub mod reply;
+pub mod responder;
+pub mod room_state;
 pub mod rooms;
 pub mod session;
-mod share;
 pub mod sync;
 pub mod timeline;
-mod worker;
-
-use std::sync::Arc;
-
-use brigade_core::{clock::Clock, store::Store};
-use matrix_sdk::{ruma::RoomVersionId, Client};
-
-use crate::{
-    config::Config,
-    metrics::{Health, Metrics},
-};
-
-/// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.
-#[cfg(feature = "failpoints")]
-fn crash<T>() -> T {
-    tracing::warn!("failpoint: crashing");
-    std::process::exit(137)
-}
-
-/// What every handler works with.
-#[derive(Debug)]
-pub struct Bot {
-    /// The logged-in client.
-    pub client: Client,
-    /// The validated configuration.
-    pub config: Arc<Config>,
-    /// What has been handled, and small named values.
-    pub store: Arc<dyn Store>,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// Sync health for `/healthz`.
-    pub health: Arc<Health>,
-    /// The time.
-    pub clock: Arc<dyn Clock>,
-    /// The space, triage, announcements and postmortems rooms.
-    pub rooms: rooms::StandardRooms,
-    /// The version incident rooms are created in.
-    pub room_version: RoomVersionId,
-    /// Brings incident rooms in step with their records.
-    pub publisher: publish::Publisher,
-    /// Held while an incident record is read, changed and written back.
-    pub records: tokio::sync::Mutex<()>,
-    /// Wakes the sender of partner invitations when some are queued.
-    pub invitations: tokio::sync::Notify,
-}
-
-/// Sends partner invitations (and sets up the partners' standing rooms) until `shutdown`.
-pub async fn invite_partners(bot: &Bot, shutdown: tokio_util::sync::CancellationToken) {
-    share::run(bot, shutdown).await;
-}
+pub mod worker;

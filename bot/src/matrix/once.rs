@@ -11,7 +11,7 @@ use std::time::Duration;
 use brigade_core::store::{Handled, Outcome, StoreError};
 use matrix_sdk::ruma::{EventId, MilliSecondsSinceUnixEpoch};
 
-use super::Bot;
+use super::bot::Bot;
 
 /// What to do with an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,10 @@ use std::{
     time::Duration,
 };
 
-use brigade_core::incident::{Incident, IncidentRecord, Status};
+use brigade_core::{
+    events::INCIDENT_STATE,
+    incident::{Incident, IncidentRecord, Status},
+};
 use matrix_sdk::{
     ruma::{
         events::{
@@ -29,43 +32,20 @@ use matrix_sdk::{
     Room, RoomMemberships,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::{
-    incident::{ActionError, INCIDENT_STATE},
+    bot::Bot,
+    error::ActionError,
+    lookup,
+    publisher::Queue,
     reply::{notice, transaction_id},
-    Bot,
 };
 use crate::render;
 
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(30);
-
-/// Asks for rooms to be published.
-#[derive(Debug, Clone)]
-pub struct Publisher {
-    queue: mpsc::UnboundedSender<OwnedRoomId>,
-}
-
-/// The receiving end, for [`run`].
-#[derive(Debug)]
-pub struct Queue(mpsc::UnboundedReceiver<OwnedRoomId>);
-
-impl Publisher {
-    /// A publisher and the queue [`run`] works through.
-    pub fn new() -> (Self, Queue) {
-        let (queue, receiver) = mpsc::unbounded_channel();
-        (Self { queue }, Queue(receiver))
-    }
-
-    /// Has `room_id` brought in step with its stored record.
-    pub fn publish(&self, room_id: &RoomId) {
-        // Closed only at shutdown; the next start publishes what is left.
-        let _ = self.queue.send(room_id.to_owned());
-    }
-}
 
 /// Publishes every room that lags its record, then each room asked for, until shutdown. A
 /// room that cannot be updated yet is asked for again later (backing off), without holding up
@@ -183,10 +163,7 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         return Ok(());
     }
     // Not known yet (before the first sync after a start): the next try will find it.
-    let room = bot
-        .client
-        .get_room(room_id)
-        .ok_or_else(|| ActionError::UnknownRoom(room_id.to_owned()))?;
+    let room = lookup::known(&bot.client, room_id)?;
     let started = std::time::Instant::now();
     let incident = &record.incident;
     // Compared with what was last shown; a room never shown has what `createRoom` gave it,
@@ -326,11 +303,7 @@ const CLOSED_LEVEL: i32 = 100;
 async fn archive(bot: &Bot, room_id: &RoomId, private: bool) -> Result<(), ActionError> {
     let via = vec![bot.config.matrix.user_id.server_name().to_owned()];
     let rooms = &bot.rooms;
-    let known = |id: &RoomId| {
-        bot.client
-            .get_room(id)
-            .ok_or_else(|| ActionError::UnknownRoom(id.to_owned()))
-    };
+    let known = |id: &RoomId| lookup::known(&bot.client, id);
     let room = known(room_id)?;
     read_only(bot, &room).await?;
     if private {

@@ -9,10 +9,11 @@ use matrix_sdk::{ruma::events::reaction::OriginalSyncReactionEvent, Room};
 use tracing::{debug, info, instrument, warn};
 
 use super::{
-    incident::{ActionError, Change},
+    bot::Bot,
+    change::Change,
+    error::ActionError,
     once::{self, Claim},
     reply::{notice, transaction_id},
-    Bot,
 };
 use crate::{config::TakeCommand, render};
 
@@ -77,7 +78,7 @@ pub async fn handle(
         Ok(()) => Outcome::Done,
         Err(error) => match error.refusal() {
             Some(refusal) => {
-                warn!(%error, refusal, "the reaction is not acted on");
+                warn!(%error, %refusal, "the reaction is not acted on");
                 Outcome::Refused
             }
             None => return Err(error.into()),
@@ -94,14 +95,8 @@ async fn act(
     key: &str,
     reaction: &OriginalSyncReactionEvent,
 ) -> Result<(), ActionError> {
-    let sent = u64::from(reaction.origin_server_ts.get());
-    let change = Change {
-        bot,
-        room,
-        cause: &reaction.event_id,
-        sender: &reaction.sender,
-        sent,
-    };
+    let change = Change::for_reaction(bot, room, reaction);
+    let sent = change.sent;
     // Finishing a reaction a crash interrupted: its change is stored; say it again (the same
     // transaction, so it is posted once).
     if let Some(applied) = record.applied(&reaction.event_id) {

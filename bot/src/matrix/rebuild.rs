@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use brigade_core::{
+    events::INCIDENT_STATE,
     incident::{Incident, IncidentRecord},
     store::StoreError,
     timeline::{Message, Thanks},
@@ -26,10 +27,10 @@ use matrix_sdk::{
 use tracing::{info, warn};
 
 use super::{
-    incident::{ActionError, INCIDENT_STATE},
+    bot::Bot,
+    error::ActionError,
     publish,
     timeline::{self, Meaning},
-    Bot,
 };
 use crate::render;
 

@@ -6,7 +6,7 @@ use brigade_core::incident::IncidentRecord;
 use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
 use tracing::{info, warn};
 
-use super::{incident::ActionError, reply::transaction_id, Bot};
+use super::{bot::Bot, error::ActionError, reply::transaction_id};
 use crate::{config::RemindersConfig, render};
 
 /// Sends the reminders that are due at the bot's current time. A room that cannot be

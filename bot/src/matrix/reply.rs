@@ -35,16 +35,6 @@ pub fn transaction_id(source: &(impl AsRef<str> + ?Sized), purpose: &str) -> Own
     format!("brigade-{}", hex::encode(&digest[..16])).into()
 }
 
-/// Whether the homeserver refused for good: a 4xx other than "too many requests" or "request
-/// timeout", which would be answered the same however often it is asked again.
-pub fn refused_for_good(api: &matrix_sdk::ruma::api::error::Error) -> bool {
-    use matrix_sdk::reqwest::StatusCode;
-    let status = api.status_code;
-    status.is_client_error()
-        && status != StatusCode::TOO_MANY_REQUESTS
-        && status != StatusCode::REQUEST_TIMEOUT
-}
-
 /// A notice from Markdown that mentions nobody: text people typed (`@room`, a name) and user
 /// IDs it quotes never notify anyone.
 pub fn notice(markdown: &str) -> RoomMessageEventContent {
@@ -60,7 +50,7 @@ pub async fn answer(
 ) -> Result<(), matrix_sdk::Error> {
     let (key, text) = match answer {
         Answer::Done(text) => (DONE, text.as_deref()),
-        Answer::Refused(reason) => (REFUSED, Some(reason.as_str())),
+        Answer::Refused(refusal) => (REFUSED, Some(refusal.text.as_str())),
     };
     let event_id = &command.event_id;
     room.send(ReactionEventContent::new(Annotation::new(

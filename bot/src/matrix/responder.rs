@@ -9,9 +9,10 @@ use matrix_sdk::{
 use tracing::{debug, info};
 
 use super::{
-    incident::{ActionError, Change},
+    bot::Bot,
+    change::Change,
+    error::ActionError,
     once::{self, Claim},
-    Bot,
 };
 
 /// Acknowledges the incident of `room` if `message`, which is not a command, is the first one
@@ -40,14 +41,8 @@ pub async fn handle(
         Claim::Run { .. } => {}
         Claim::Handled | Claim::Stale { .. } => return Ok(()),
     }
-    let sent = u64::from(message.origin_server_ts.get());
-    let change = Change {
-        bot,
-        room,
-        cause: &message.event_id,
-        sender: &message.sender,
-        sent,
-    };
+    let change = Change::for_message(bot, room, message);
+    let sent = change.sent;
     if record.applied(&message.event_id).is_none() {
         let mut next = record.clone();
         if next.incident.acknowledge(sent, &message.sender) {

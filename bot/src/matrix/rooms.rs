@@ -24,13 +24,13 @@ use matrix_sdk::{
         int,
         room::RoomType,
         serde::Raw,
-        OwnedRoomAliasId, OwnedRoomId, OwnedServerName, RoomAliasId, RoomId, RoomOrAliasId,
-        ServerName,
+        OwnedRoomAliasId, OwnedRoomId, OwnedServerName, RoomAliasId, ServerName,
     },
     Client, Room, RoomState,
 };
 use tracing::info;
 
+use super::room_state::server_acl;
 use crate::config::RoomsConfig;
 
 /// The standard rooms, by ID.
@@ -178,64 +178,6 @@ fn failed(what: &'static str, alias: &RoomAliasId) -> impl FnOnce(matrix_sdk::Er
         alias,
         source: Box::new(source),
     }
-}
-
-/// How long looking up an alias may take: one on another server waits on federation, and the
-/// worker waits with it.
-const ALIAS_LOOKUP: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The room `target` (an ID, or an alias looked up now) names, if the bot is joined to it.
-/// `None` as well for an alias that is unknown or cannot be looked up in [`ALIAS_LOOKUP`]; an
-/// error when the homeserver fails (worth another try).
-pub async fn joined(
-    client: &Client,
-    target: &RoomOrAliasId,
-) -> Result<Option<Room>, super::incident::ActionError> {
-    let room_id: OwnedRoomId = match <&RoomId>::try_from(target) {
-        Ok(room_id) => room_id.to_owned(),
-        Err(alias) => {
-            match tokio::time::timeout(ALIAS_LOOKUP, client.resolve_room_alias(alias)).await {
-                Ok(Ok(found)) => found.room_id,
-                Ok(Err(error)) => {
-                    let error = super::incident::ActionError::from(error);
-                    if error.refusal().is_some() {
-                        return Ok(None);
-                    }
-                    return Err(error);
-                }
-                Err(_) => {
-                    tracing::warn!(%alias, "the alias could not be looked up in time");
-                    return Ok(None);
-                }
-            }
-        }
-    };
-    Ok(client
-        .get_room(&room_id)
-        .filter(|room| room.state() == RoomState::Joined))
-}
-
-/// The `m.room.server_acl` initial state that keeps users of servers other than `own` and
-/// `allowed` out of a room. Federation matches hosts without their port; Synapse checks its
-/// own name with the port when the ACL is created: both are listed.
-pub fn server_acl(
-    own: &ServerName,
-    allowed: &[OwnedServerName],
-    allow_ip_literals: bool,
-) -> serde_json::Value {
-    let mut hosts: Vec<&str> = Vec::new();
-    for server in std::iter::once(own).chain(allowed.iter().map(|server| &**server)) {
-        for name in [server.host(), server.as_str()] {
-            if !hosts.contains(&name) {
-                hosts.push(name);
-            }
-        }
-    }
-    serde_json::json!({
-        "type": "m.room.server_acl",
-        "state_key": "",
-        "content": { "allow": hosts, "deny": [], "allow_ip_literals": allow_ip_literals },
-    })
 }
 
 async fn ensure_room(

@@ -23,11 +23,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::{
+    bot::Bot,
+    checkpoint, rebuild,
     worker::{self, Work},
-    Bot,
 };
-
-const CHECKPOINT_KEY: &str = "sync.checkpoint_millis";
 /// Catch-up looks this far before the checkpoint, for clock skew between the homeserver (which
 /// stamps events) and the bot (which stamps checkpoints).
 const CATCH_UP_MARGIN: Duration = Duration::from_secs(120);
@@ -51,12 +50,12 @@ pub enum SyncError {
 
 /// Syncs until `shutdown`, handling every event once.
 pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncError> {
-    let checkpoint = load_checkpoint(&bot).await?;
+    let checkpoint = checkpoint::load(bot.store.as_ref()).await?;
     if checkpoint.is_none() {
         first_sync(&bot).await?;
     }
     // Before any event is worked on: a command in an incident room finds its record.
-    super::rebuild::missing(&bot).await?;
+    rebuild::missing(&bot).await?;
 
     let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
     let worker = tokio::spawn({
@@ -193,29 +192,13 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(500 * 2u64.pow(failures.saturating_sub(1).min(4)))
 }
 
-/// Records that every event up to `at_millis` is done.
-pub async fn store_checkpoint(bot: &Bot, at_millis: u64) -> Result<(), StoreError> {
-    bot.store
-        .set_meta(CHECKPOINT_KEY, at_millis.to_string().as_bytes())
-        .await
-}
-
-async fn load_checkpoint(bot: &Bot) -> Result<Option<u64>, StoreError> {
-    let Some(bytes) = bot.store.meta(CHECKPOINT_KEY).await? else {
-        return Ok(None);
-    };
-    Ok(std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|text| text.parse().ok()))
-}
-
 /// The very first start: sync once to learn the rooms, and treat what is already there as
 /// history, not as commands to run.
 async fn first_sync(bot: &Bot) -> Result<(), SyncError> {
     let response = bot.client.sync_once(SyncSettings::default()).await?;
     bot.health.synced();
     let rooms = response.rooms.joined.len();
-    store_checkpoint(bot, bot.clock.now_millis()).await?;
+    checkpoint::store(bot.store.as_ref(), bot.clock.now_millis()).await?;
     info!(rooms, "first start: existing history is not acted on");
     Ok(())
 }

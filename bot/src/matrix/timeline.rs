@@ -31,9 +31,11 @@ use matrix_sdk::{
 use tracing::{debug, info, warn};
 
 use super::{
-    incident::{is_joined, ActionError},
+    bot::Bot,
+    error::{self, ActionError},
+    lookup::is_joined,
+    partners,
     reply::transaction_id,
-    Bot,
 };
 
 /// What a reaction key means here, if anything.
@@ -119,7 +121,7 @@ async fn record_of(bot: &Bot, room: &Room) -> Result<Option<(IncidentRecord, boo
     if let Some(record) = bot.store.incident(room.room_id()).await? {
         return Ok(Some((record, false)));
     }
-    Ok(super::share::incident_of(bot, room.room_id())
+    Ok(partners::incident_of(bot, room.room_id())
         .await?
         .map(|record| (record, true)))
 }
@@ -205,15 +207,11 @@ pub async fn edited(
 async fn message(room: &Room, event_id: &EventId) -> Result<Option<Message>, ActionError> {
     let event = match room.event(event_id, None).await {
         Ok(event) => event,
-        Err(error) => {
-            if let Some(api) = error.as_client_api_error() {
-                if super::reply::refused_for_good(api) {
-                    warn!(%event_id, %error, "a reaction on an event the bot cannot see: skipped");
-                    return Ok(None);
-                }
-            }
-            return Err(error.into());
+        Err(error) if error::for_good(&error) => {
+            warn!(%event_id, %error, "a reaction on an event the bot cannot see: skipped");
+            return Ok(None);
         }
+        Err(error) => return Err(error.into()),
     };
     let message = to_message(event.raw());
     if message.is_none() {

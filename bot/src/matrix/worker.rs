@@ -27,8 +27,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    alerts, ask, command, forward, handoffs, incident::ActionError, invites, publish, reaction,
-    reminders, responder, sync, timeline, Bot,
+    alerts, ask, bot::Bot, change::Change, checkpoint, command, error::ActionError, forward,
+    handoffs, invites, publish, reaction, reminders, responder, timeline,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -103,7 +103,7 @@ async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
             }
         }
         Work::Checkpoint { at_millis } => {
-            if let Err(error) = sync::store_checkpoint(bot, at_millis).await {
+            if let Err(error) = checkpoint::store(bot.store.as_ref(), at_millis).await {
                 error!(%error, "could not store the sync checkpoint");
             }
         }
@@ -117,7 +117,7 @@ fn worth_retrying(result: Result<(), ActionError>) -> Option<String> {
     let error = result.err()?;
     match error.refusal() {
         Some(refusal) => {
-            warn!(%error, refusal, "the homeserver refused part of handling an event; not trying again");
+            warn!(%error, %refusal, "the homeserver refused part of handling an event; not trying again");
             None
         }
         None => Some(error.to_string()),
@@ -135,13 +135,8 @@ async fn chat(
         return Ok(());
     }
     responder::handle(bot, room, message).await?;
-    let sent = u64::from(message.origin_server_ts.get());
     ask::route(
-        bot,
-        room,
-        &message.event_id,
-        &message.sender,
-        sent,
+        &Change::for_message(bot, room, message),
         message.content.body(),
     )
     .await

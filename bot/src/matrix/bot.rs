@@ -1,0 +1,47 @@
+//! What every handler works with: the client, the configuration, the store and the tasks that
+//! carry changes on. Passed explicitly (`&Bot`), never global.
+
+use std::sync::Arc;
+
+use brigade_core::{clock::Clock, store::Store};
+use matrix_sdk::{ruma::RoomVersionId, Client};
+
+use super::{publisher::Publisher, rooms::StandardRooms};
+use crate::{
+    config::Config,
+    metrics::{Health, Metrics},
+};
+
+/// What every handler works with.
+#[derive(Debug)]
+pub struct Bot {
+    /// The logged-in client.
+    pub client: Client,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// What has been handled, and small named values.
+    pub store: Arc<dyn Store>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Sync health for `/healthz`.
+    pub health: Arc<Health>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// The space, triage, announcements and postmortems rooms.
+    pub rooms: StandardRooms,
+    /// The version incident rooms are created in.
+    pub room_version: RoomVersionId,
+    /// Brings incident rooms in step with their records.
+    pub publisher: Publisher,
+    /// Held while an incident record is read, changed and written back.
+    pub records: tokio::sync::Mutex<()>,
+    /// Wakes the sender of partner invitations when some are queued.
+    pub invitations: tokio::sync::Notify,
+}
+
+/// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.
+#[cfg(feature = "failpoints")]
+pub fn crash<T>() -> T {
+    tracing::warn!("failpoint: crashing");
+    std::process::exit(137)
+}

@@ -1,0 +1,116 @@
+//! `!inc page`: whoever the targets name is invited (if not in the room yet) and mentioned in one
+//! `m.text` message (`m.notice` never notifies), which 👀 acknowledges.
+
+use brigade_core::{incident::IncidentRecord, timeline::Happening};
+use matrix_sdk::ruma::{
+    events::room::{member::MembershipState, message::RoomMessageEventContent},
+    events::Mentions,
+};
+use tracing::warn;
+
+use super::super::{
+    change::Change,
+    error::{self, ActionError},
+    reply::transaction_id,
+};
+use crate::{
+    commands::{decide, Answer, PageTarget, Paged},
+    oncall, render,
+};
+
+/// Pages whom `targets` name.
+pub async fn run(
+    change: &Change<'_>,
+    record: IncidentRecord,
+    targets: &[PageTarget],
+) -> Result<Answer, ActionError> {
+    let now = oncall::timestamp(change.bot.clock.now_millis());
+    let people = decide::page(targets, &change.bot.config, now)?;
+    let text = page(change, record, &people, "page").await?;
+    Ok(Answer::done(text))
+}
+
+/// Invites `people` who are not in the room and mentions them all; stores the page in the
+/// timeline with the change. `purpose` keeps the message's transaction ID apart from other pages
+/// the same event causes. Returns the answer.
+pub async fn page(
+    change: &Change<'_>,
+    mut next: IncidentRecord,
+    people: &[Paged],
+    purpose: &str,
+) -> Result<String, ActionError> {
+    let room = change.room;
+    let mut not_invited = Vec::new();
+    for (user, _) in people {
+        let member = room.get_member(user).await?;
+        let present = member.is_some_and(|member| {
+            matches!(
+                member.membership(),
+                MembershipState::Join | MembershipState::Invite
+            )
+        });
+        if present {
+            continue;
+        }
+        if let Err(refused) = room.invite_user_by_id(user).await {
+            if !error::for_good(&refused) {
+                return Err(refused.into());
+            }
+            warn!(%user, error = %refused, "could not invite a paged user");
+            not_invited.push(user.to_string());
+        }
+    }
+    let incident = &next.incident;
+    let pills = |html: bool| -> String {
+        people
+            .iter()
+            .map(|(user, group)| {
+                let name = if html {
+                    render::pill_html(user)
+                } else {
+                    user.to_string()
+                };
+                match group {
+                    Some(group) => format!("{name} ({group})"),
+                    None => name,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let body = format!(
+        "📟 {}: {} needs you: {}. React 👀 when you are on it.",
+        incident.number,
+        incident.title,
+        pills(false)
+    );
+    let html = format!(
+        "📟 <b>{}</b>: {} needs you: {}. React 👀 when you are on it.",
+        incident.number,
+        render::html_escape(&incident.title),
+        pills(true)
+    );
+    let content = RoomMessageEventContent::text_html(body, html).add_mentions(
+        Mentions::with_user_ids(people.iter().map(|(user, _)| user.clone())),
+    );
+    let sent = room
+        .send(content)
+        .with_transaction_id(transaction_id(change.cause, purpose))
+        .await?;
+    if !next.pages.contains(&sent.response.event_id) {
+        next.pages.push(sent.response.event_id);
+    }
+    let paged = Happening::Paged {
+        people: people.iter().map(|(user, _)| user.clone()).collect(),
+    };
+    next.incident.log(change.sent, change.sender, paged);
+    let mut text = format!("Paged {}", pills(false));
+    if !not_invited.is_empty() {
+        text.push_str(&format!(
+            "; could not invite {} (their server refused)",
+            not_invited.join(", ")
+        ));
+    }
+    change.commit(next, Some(text.clone())).await?;
+    Ok(text)
+}

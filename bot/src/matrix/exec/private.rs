@@ -1,0 +1,16 @@
+//! `!inc private`: an open incident goes on in a new private room (SPEC §6); this room keeps
+//! the pointer.
+
+use brigade_core::incident::IncidentRecord;
+
+use super::super::{change::Change, error::ActionError, open::open};
+use crate::commands::{decide, Answer};
+
+/// Opens the companion private incident of `record` and points to it.
+pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer, ActionError> {
+    let declaration = decide::private(record)?;
+    let (companion, _) = open(change, declaration).await?;
+    change
+        .carry_out(decide::private_moved(record, &companion))
+        .await
+}

@@ -1,0 +1,253 @@
+//! Opening an incident: its number, its room in one `createRoom` (SPEC §5), its record, and
+//! the room made complete (summary, headline, place in the space). Used by `!inc declare`,
+//! `!inc private` and incidents declared for alerts.
+//!
+//! A declaration a crash interrupted is finished, not made twice: its number is kept under the
+//! causing event, and the room an earlier try made is found again by its alias and its
+//! `org.brigade.incident` state.
+
+use brigade_core::{
+    events::INCIDENT_STATE,
+    incident::{Declaration, Incident, IncidentNumber, IncidentRecord},
+};
+use matrix_sdk::{
+    ruma::{
+        api::{
+            client::{
+                room::{
+                    create_room::v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
+                    Visibility,
+                },
+                state::get_state_event_for_key,
+            },
+            error::ErrorKind,
+        },
+        events::StateEventType,
+        serde::Raw,
+        EventId, RoomAliasId, RoomId, RoomVersionId, UserId,
+    },
+    Room, RoomState,
+};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::{
+    bot::Bot,
+    change::Change,
+    error::ActionError,
+    publish,
+    room_state::{
+        level_users, raw_events, server_acl, state, BOT_LEVEL, COMMANDER_LEVEL, RESPONDER_LEVEL,
+        ROLE_LEVEL,
+    },
+};
+use crate::{commands::Refusal, config::AccessConfig, render};
+
+/// Opens a new incident for the command `cause`: its number, its room in one `createRoom`, its
+/// record, and the room made complete (summary, headline, place in the space). A declaration a
+/// crash interrupted is finished, not made twice.
+pub async fn open(
+    change: &Change<'_>,
+    declaration: Declaration,
+) -> Result<(IncidentRecord, Room), ActionError> {
+    let (bot, sent) = (change.bot, change.sent);
+    let (number, resuming) = incident_number(bot, change.cause).await?;
+    let incident = Incident::declare(number, declaration, sent).map_err(Refusal::from)?;
+    let server = bot.config.matrix.user_id.server_name();
+    let alias = RoomAliasId::parse(format!(
+        "#{}:{server}",
+        incident.alias_localpart(&render::alias_date(sent))
+    ))
+    .map_err(|error| ActionError::InvalidAlias(error.to_string()))?;
+
+    let creating = std::time::Instant::now();
+    let room = create_room(bot, &incident, &alias, resuming).await?;
+    let create_room_ms = creating.elapsed().as_millis();
+    let record = match bot.store.incident(room.room_id()).await? {
+        // Finishing a declaration a crash interrupted: the record may already be published.
+        Some(record) => record,
+        None => {
+            let record = IncidentRecord::new(incident, room.room_id().to_owned(), alias);
+            bot.store.save_incident(&record).await?;
+            record
+        }
+    };
+    fail::fail_point!("declare-after-room", |_| super::bot::crash());
+    // The summary (pinned), the headline and the room's place in the space, before the answer:
+    // its ✅ says the room is complete. If the homeserver is not up to it now, the publisher
+    // keeps trying while the answer goes out.
+    if let Err(error) = publish::publish(bot, &record.room_id, publish::Records::Held).await {
+        warn!(%error, "the new incident room is not complete yet; the publisher carries on");
+        bot.publisher.publish(&record.room_id);
+    }
+    info!(incident = %record.incident.number, room_id = %record.room_id, create_room_ms, "incident declared");
+    Ok((record, room))
+}
+
+/// The number for the declaration `cause`: a new one the first time, the same one when a
+/// declaration a crash interrupted is finished (then `true`), so its room is found again.
+async fn incident_number(
+    bot: &Bot,
+    cause: &EventId,
+) -> Result<(IncidentNumber, bool), ActionError> {
+    let key = format!("declare.{cause}");
+    if let Some(number) = bot
+        .store
+        .meta(&key)
+        .await?
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.parse().ok())
+    {
+        return Ok((IncidentNumber(number), true));
+    }
+    let number = bot.store.next_incident_number().await?;
+    bot.store
+        .set_meta(&key, number.to_string().as_bytes())
+        .await?;
+    Ok((IncidentNumber(number), false))
+}
+
+/// The incident's room, in one `createRoom`; or, when `resuming`, the room an earlier try
+/// made before a crash: the alias leads to it and its `org.brigade.incident` state carries
+/// this incident's number. Anyone else's room behind the alias is refused, never adopted.
+async fn create_room(
+    bot: &Bot,
+    incident: &Incident,
+    alias: &RoomAliasId,
+    resuming: bool,
+) -> Result<Room, ActionError> {
+    let request = room_request(
+        incident,
+        alias,
+        &bot.rooms.space,
+        &bot.config.matrix.user_id,
+        &bot.config.access,
+        &bot.room_version,
+    )?;
+    match bot.client.create_room(request).await {
+        Ok(room) => Ok(room),
+        Err(error)
+            if resuming && matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) =>
+        {
+            let taken = || ActionError::AliasTaken(alias.to_owned());
+            let found = bot.client.resolve_room_alias(alias).await?;
+            let request = get_state_event_for_key::v3::Request::new(
+                found.room_id.clone(),
+                StateEventType::from(INCIDENT_STATE),
+                String::new(),
+            );
+            // Readable only by members: a room the bot is not in was not made by it.
+            let state = bot.client.send(request).await.map_err(|_| taken())?;
+            let number = serde_json::from_str::<serde_json::Value>(state.event_or_content.get())
+                .ok()
+                .and_then(|content| content["number"].as_u64());
+            if number != Some(incident.number.0) {
+                return Err(taken());
+            }
+            match bot.client.get_room(&found.room_id) {
+                Some(room) if room.state() == RoomState::Joined => Ok(room),
+                _ => Ok(bot.client.join_room_by_id(&found.room_id).await?),
+            }
+        }
+        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
+            Err(ActionError::AliasTaken(alias.to_owned()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The one `createRoom` of a declaration (SPEC §5): name, topic, alias, power levels (§6),
+/// join rule (members of `space` join; others are invited), history visibility, the space
+/// parent, the `org.brigade.incident` state, a server ACL admitting only `allowed` servers, and
+/// the commander's invitation. `creator` is the bot; from room version 12 on it is above
+/// everyone without being listed.
+///
+/// A private incident's room (§6) is end-to-end encrypted from its first event, never
+/// federated, joined by invitation only (and only the commander invites), shows each member
+/// only what was said after they joined, and stays out of the space; its state carries no
+/// title or summary.
+pub fn room_request(
+    incident: &Incident,
+    alias: &RoomAliasId,
+    space: &RoomId,
+    creator: &UserId,
+    access: &AccessConfig,
+    version: &RoomVersionId,
+) -> Result<CreateRoomRequest, serde_json::Error> {
+    let levels = json!({
+        "users": level_users(&incident.commander, creator, version),
+        "users_default": RESPONDER_LEVEL,
+        "events_default": 0,
+        "state_default": COMMANDER_LEVEL,
+        "invite": if incident.private { COMMANDER_LEVEL } else { ROLE_LEVEL },
+        "kick": COMMANDER_LEVEL,
+        "ban": COMMANDER_LEVEL,
+        "redact": ROLE_LEVEL,
+        "events": {
+            "m.room.name": COMMANDER_LEVEL,
+            "m.room.power_levels": COMMANDER_LEVEL,
+            "m.room.topic": ROLE_LEVEL,
+            "m.room.pinned_events": ROLE_LEVEL,
+            "m.room.history_visibility": COMMANDER_LEVEL,
+            "m.room.tombstone": 150,
+            // The room's durable record of the incident: Brigade's alone.
+            INCIDENT_STATE: BOT_LEVEL,
+        },
+    });
+    let server = creator.server_name();
+    let mut initial_state = vec![
+        state(INCIDENT_STATE, serde_json::to_value(incident.in_state())?),
+        server_acl(server, &access.allowed_servers, access.allow_ip_literals),
+    ];
+    if incident.private {
+        initial_state.extend([
+            state("m.room.join_rules", json!({ "join_rule": "invite" })),
+            state(
+                "m.room.history_visibility",
+                json!({ "history_visibility": "joined" }),
+            ),
+            state(
+                "m.room.encryption",
+                json!({ "algorithm": "m.megolm.v1.aes-sha2" }),
+            ),
+        ]);
+    } else {
+        initial_state.extend([
+            // Members of the Incidents space join from the space; anyone else is invited.
+            state(
+                "m.room.join_rules",
+                json!({
+                    "join_rule": "restricted",
+                    "allow": [{ "type": "m.room_membership", "room_id": space }],
+                }),
+            ),
+            state(
+                "m.room.history_visibility",
+                json!({ "history_visibility": "shared" }),
+            ),
+            json!({
+                "type": "m.space.parent",
+                "state_key": space,
+                "content": { "via": [server], "canonical": true },
+            }),
+        ]);
+    }
+
+    let mut request = CreateRoomRequest::new();
+    request.name = Some(incident.room_name());
+    request.topic = Some(incident.topic());
+    request.room_alias_name = Some(alias.alias().to_owned());
+    request.preset = Some(RoomPreset::PrivateChat);
+    request.visibility = Visibility::Private;
+    request.room_version = Some(version.clone());
+    request.invite = vec![incident.commander.clone()];
+    request.power_level_content_override = Some(Raw::new(&levels)?.cast_unchecked());
+    if incident.private {
+        // Fixed at creation: no other homeserver ever takes part in the room.
+        let mut creation = CreationContent::new();
+        creation.federate = false;
+        request.creation_content = Some(Raw::new(&creation)?);
+    }
+    request.initial_state = raw_events(&initial_state)?;
+    Ok(request)
+}

@@ -1,0 +1,275 @@
+//! Rooms shared with partner organisations (SPEC §7), apart from `!inc share` itself: which
+//! incident a shared room belongs to, what a partner is called, the standing rooms of
+//! `[[partners]]`, and invitations that wait for a partner's server without holding anything
+//! up.
+//!
+//! Invitations to partner users go through a queue of their own, kept in the store: a
+//! partner's server that does not answer delays only its own invitations, which are tried
+//! again until they go through.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use brigade_core::incident::IncidentRecord;
+use matrix_sdk::{
+    ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, ServerName},
+    Room,
+};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::{
+    bot::Bot,
+    error::{self, ActionError},
+    room_state::server_acl,
+    rooms,
+};
+use crate::config::Partner;
+
+/// Invitations not yet accepted by the partner's server, by room.
+const PENDING_KEY: &str = "shared.pending";
+/// How long one invitation may wait on a partner's server before it is tried again later.
+const INVITE_TIMEOUT: Duration = Duration::from_secs(15);
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+fn shared_key(room_id: &RoomId) -> String {
+    format!("shared.room.{room_id}")
+}
+
+/// The incident `room_id` is the shared partner room of, if it is one.
+pub async fn incident_of(
+    bot: &Bot,
+    room_id: &RoomId,
+) -> Result<Option<IncidentRecord>, ActionError> {
+    let Some(bytes) = bot.store.meta(&shared_key(room_id)).await? else {
+        return Ok(None);
+    };
+    let Ok(incident_room) = RoomId::parse(String::from_utf8_lossy(&bytes).as_ref()) else {
+        return Ok(None);
+    };
+    Ok(bot.store.incident(&incident_room).await?)
+}
+
+/// Records `shared` as the room `incident_room`'s incident shares with partners.
+pub async fn remember(
+    bot: &Bot,
+    shared: &RoomId,
+    incident_room: &RoomId,
+) -> Result<(), ActionError> {
+    bot.store
+        .set_meta(&shared_key(shared), incident_room.as_str().as_bytes())
+        .await?;
+    Ok(())
+}
+
+/// A `matrix.to` link to a room without an alias.
+pub fn link(room_id: &RoomId, via: &ServerName) -> String {
+    format!("https://matrix.to/#/{room_id}?via={via}")
+}
+
+/// What people call `server`: its `[[partners]]` name, or the server itself.
+pub fn partner_name(bot: &Bot, server: &ServerName) -> String {
+    bot.config
+        .partners
+        .iter()
+        .find(|partner| partner.server == server)
+        .map_or_else(|| server.to_string(), |partner| partner.name.clone())
+}
+
+/// An invitation waiting for a partner's server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Who is invited.
+    pub user: OwnedUserId,
+    /// Why the last try failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub type PendingInvites = BTreeMap<OwnedRoomId, Vec<Pending>>;
+
+pub async fn pending(bot: &Bot) -> Result<PendingInvites, ActionError> {
+    Ok(match bot.store.meta(PENDING_KEY).await? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => PendingInvites::new(),
+    })
+}
+
+async fn save_pending(bot: &Bot, invites: &PendingInvites) -> Result<(), ActionError> {
+    bot.store
+        .set_meta(PENDING_KEY, &serde_json::to_vec(invites)?)
+        .await?;
+    Ok(())
+}
+
+/// Queues invitations of `users` to `room_id` and wakes the inviter. The caller holds the
+/// records lock (the worker does).
+pub async fn queue_invites(
+    bot: &Bot,
+    room_id: &RoomId,
+    users: &[OwnedUserId],
+) -> Result<(), ActionError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut invites = pending(bot).await?;
+    let waiting = invites.entry(room_id.to_owned()).or_default();
+    for user in users {
+        if !waiting.iter().any(|pending| pending.user == *user) {
+            waiting.push(Pending {
+                user: user.clone(),
+                error: None,
+            });
+        }
+    }
+    save_pending(bot, &invites).await?;
+    bot.invitations.notify_one();
+    Ok(())
+}
+
+/// Sets up the standing rooms of `[[partners]]`, then sends queued invitations until
+/// `shutdown`, trying again with backoff while any wait.
+pub async fn run(bot: &Bot, shutdown: CancellationToken) {
+    let mut wait = RETRY_FIRST;
+    let mut standing_done = bot.config.partners.is_empty();
+    loop {
+        if !standing_done {
+            match standing(bot).await {
+                Ok(()) => standing_done = true,
+                Err(error) => warn!(%error, "cannot set up the partners' standing rooms yet"),
+            }
+        }
+        let left = match invite_round(bot).await {
+            Ok(left) => left,
+            Err(error) => {
+                warn!(%error, "cannot send partner invitations yet");
+                true
+            }
+        };
+        let pause = if left || !standing_done {
+            let pause = wait;
+            wait = (wait * 2).min(RETRY_MAX);
+            pause
+        } else {
+            wait = RETRY_FIRST;
+            Duration::from_secs(3600)
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = bot.invitations.notified() => wait = RETRY_FIRST,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Tries every queued invitation once; true when some still wait.
+async fn invite_round(bot: &Bot) -> Result<bool, ActionError> {
+    let invites = pending(bot).await?;
+    let mut done: Vec<(OwnedRoomId, OwnedUserId)> = Vec::new();
+    let mut failed: Vec<(OwnedRoomId, OwnedUserId, String)> = Vec::new();
+    for (room_id, waiting) in &invites {
+        let Some(room) = bot.client.get_room(room_id) else {
+            continue;
+        };
+        for pending in waiting {
+            let user = &pending.user;
+            match tokio::time::timeout(INVITE_TIMEOUT, room.invite_user_by_id(user)).await {
+                Ok(Ok(())) => {
+                    info!(%room_id, %user, "partner invited");
+                    done.push((room_id.clone(), user.clone()));
+                }
+                Ok(Err(refused)) if error::for_good(&refused) => {
+                    // Already in the room, or refused for good: nothing to wait for.
+                    warn!(%room_id, %user, error = %refused, "partner invitation refused; not tried again");
+                    done.push((room_id.clone(), user.clone()));
+                }
+                Ok(Err(error)) => failed.push((room_id.clone(), user.clone(), error.to_string())),
+                Err(_) => failed.push((
+                    room_id.clone(),
+                    user.clone(),
+                    format!(
+                        "{} did not answer within {} s",
+                        user.server_name(),
+                        INVITE_TIMEOUT.as_secs()
+                    ),
+                )),
+            }
+        }
+    }
+    if done.is_empty() && failed.is_empty() {
+        return Ok(false);
+    }
+    // Written back under the records lock: a share may have queued more meanwhile.
+    let _records = bot.records.lock().await;
+    let mut invites = pending(bot).await?;
+    for (room_id, user) in done {
+        if let Some(waiting) = invites.get_mut(&room_id) {
+            waiting.retain(|pending| pending.user != user);
+        }
+    }
+    for (room_id, user, error) in failed {
+        if let Some(pending) = invites
+            .get_mut(&room_id)
+            .and_then(|waiting| waiting.iter_mut().find(|pending| pending.user == user))
+        {
+            pending.error = Some(error);
+        }
+    }
+    invites.retain(|_, waiting| !waiting.is_empty());
+    let left = !invites.is_empty();
+    save_pending(bot, &invites).await?;
+    Ok(left)
+}
+
+/// Finds or creates each `[[partners]]` standing room and queues its contacts' invitations.
+async fn standing(bot: &Bot) -> Result<(), ActionError> {
+    for partner in &bot.config.partners {
+        let room = standing_room(bot, partner).await?;
+        let _records = bot.records.lock().await;
+        queue_new_contacts(bot, &room, partner).await?;
+    }
+    Ok(())
+}
+
+async fn standing_room(bot: &Bot, partner: &Partner) -> Result<Room, ActionError> {
+    let own = bot.config.matrix.user_id.server_name();
+    let alias = RoomAliasId::parse(format!("#{}:{own}", partner.alias))
+        .map_err(|error| ActionError::InvalidAlias(error.to_string()))?;
+    let name = format!("🤝 {}", partner.name);
+    let topic = format!(
+        "Standing room shared with {} ({}); only what is said here is shared",
+        partner.name, partner.server
+    );
+    let acl = server_acl(
+        own,
+        std::slice::from_ref(&partner.server),
+        bot.config.access.allow_ip_literals,
+    );
+    Ok(rooms::ensure_standing(&bot.client, &alias, &name, &topic, &acl).await?)
+}
+
+/// Queues the invitations of contacts the room has not had yet (a restart does not invite
+/// anyone twice, and someone who left is not pulled back).
+async fn queue_new_contacts(bot: &Bot, room: &Room, partner: &Partner) -> Result<(), ActionError> {
+    let key = format!("partner.invited.{}", room.room_id());
+    let mut invited: Vec<OwnedUserId> = match bot.store.meta(&key).await? {
+        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let new: Vec<OwnedUserId> = partner
+        .contacts
+        .iter()
+        .filter(|contact| !invited.contains(contact))
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    queue_invites(bot, room.room_id(), &new).await?;
+    invited.extend(new);
+    bot.store
+        .set_meta(&key, &serde_json::to_vec(&invited)?)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Brigade's own Matrix event types and content keys, all namespaced `org.brigade.*`, with
+//! their contents (SPEC §1): what the bot, the bridge and any other client read and write.
+//!
+//! - `org.brigade.incident`: the state event (state key `""`) that mirrors an incident into its
+//!   room; its content is [`crate::incident::Incident::in_state`].
+//! - `org.brigade.alert`: in the content of an alert's message (and of each edit), posted by one
+//!   of the bridge's virtual users: [`AlertContent`].
+//! - `org.brigade.alert_burst`: in a burst message's content, the counts: [`BurstContent`].
+//! - `org.brigade.forwarded`: in a forwarded copy's content, where it came from: [`Forwarded`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::incident::Severity;
+
+/// The state event type that mirrors an incident into its room.
+pub const INCIDENT_STATE: &str = "org.brigade.incident";
+
+/// The content key that marks a forwarded copy: a copy is never forwarded again.
+pub const FORWARDED_KEY: &str = "org.brigade.forwarded";
+
+/// Where a forwarded copy came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarded {
+    /// The room of the original.
+    pub room_id: ruma::OwnedRoomId,
+    /// The original message.
+    pub event_id: ruma::OwnedEventId,
+}
+
+/// The key of [`BurstContent`] in a burst message's content.
+pub const BURST_KEY: &str = "org.brigade.alert_burst";
+
+/// The counts a burst message carries: the alerts of one route summarised in one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurstContent {
+    /// The route's source.
+    pub source: String,
+    /// The route's name.
+    pub route: String,
+    /// How many alerts it counts.
+    pub alerts: usize,
+    /// How many of them fire.
+    pub firing: usize,
+    /// How many resolved.
+    pub resolved: usize,
+    /// How many times its alerts were received.
+    pub received: u64,
+    /// The worst severity of those that fire.
+    pub severity: Option<Severity>,
+    /// When it began (milliseconds since the Unix epoch).
+    pub started: u64,
+    /// When one of its alerts was last received.
+    pub last_seen: u64,
+}
+
+/// The key of [`AlertContent`] in a message's content.
+pub const ALERT_KEY: &str = "org.brigade.alert";
+
+/// Every user the bridge posts as starts with this, on the bridge's homeserver; its
+/// registration claims them all, so nobody else can post as one.
+pub const VIRTUAL_USER_PREFIX: &str = "alert_";
+
+/// Whether an alert is still going on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    /// It fires.
+    Firing,
+    /// It stopped.
+    Resolved,
+}
+
+/// An alert as its message shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertContent {
+    /// What sent it: `alertmanager`, `grafana`, `pagerduty`, `generic`.
+    pub source: String,
+    /// The route's name.
+    pub route: String,
+    /// What identifies it across repeats.
+    pub fingerprint: String,
+    /// Firing or resolved.
+    pub status: AlertStatus,
+    /// How bad, when the source says.
+    pub severity: Option<Severity>,
+    /// One line.
+    pub title: String,
+    /// How many times it was received since it began firing.
+    pub count: u64,
+    /// When it began firing (milliseconds since the Unix epoch).
+    pub first_seen: u64,
+    /// When it was last received.
+    pub last_seen: u64,
+    /// Whether its route asks the bot to declare an incident for it.
+    pub auto_declare: bool,
+}
+
+impl AlertContent {
+    /// What names this alert across its messages and edits: source, route and fingerprint.
+    pub fn identity(&self) -> String {
+        format!("{}/{}/{}", self.source, self.route, self.fingerprint)
+    }
+
+    /// Whether it calls for an incident now: its route asks and it fires.
+    pub fn calls_for_incident(&self) -> bool {
+        self.auto_declare && self.status == AlertStatus::Firing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_round_trip_with_their_field_names() {
+        let alert = AlertContent {
+            source: "alertmanager".to_owned(),
+            route: "prod".to_owned(),
+            fingerprint: "f1".to_owned(),
+            status: AlertStatus::Firing,
+            severity: Some(Severity::Sev1),
+            title: "Disk full".to_owned(),
+            count: 2,
+            first_seen: 1,
+            last_seen: 2,
+            auto_declare: true,
+        };
+        let json = serde_json::to_value(&alert).expect("serialized");
+        assert_eq!(json["status"], "firing");
+        assert_eq!(json["severity"], "SEV1");
+        assert_eq!(
+            serde_json::from_value::<AlertContent>(json).expect("read"),
+            alert
+        );
+        assert_eq!(alert.identity(), "alertmanager/prod/f1");
+        assert!(alert.calls_for_incident());
+
+        let burst = BurstContent {
+            source: "generic".to_owned(),
+            route: "prod".to_owned(),
+            alerts: 3,
+            firing: 2,
+            resolved: 1,
+            received: 7,
+            severity: None,
+            started: 1,
+            last_seen: 9,
+        };
+        let json = serde_json::to_value(&burst).expect("serialized");
+        assert_eq!(json["alerts"], 3);
+        assert_eq!(
+            serde_json::from_value::<BurstContent>(json).expect("read"),
+            burst
+        );
+    }
+}
