@@ -5,7 +5,7 @@ use std::sync::{
     Arc, Mutex,
 };
 
-use brigade_core::{clock::Clock, incident::IncidentRecord};
+use brigade_core::{clock::Clock, record::IncidentRecord};
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet, EncodeLabelValue},
     metrics::{

@@ -2,7 +2,10 @@
 //! lines of `!inc list`, rendered as Markdown from the stored record. Pure, so every change to
 //! an incident renders the same way wherever it is shown.
 
-use brigade_core::incident::{Incident, IncidentRecord, Role, Status};
+use brigade_core::{
+    incident::{Incident, Role, Status},
+    record::IncidentRecord,
+};
 use matrix_sdk::ruma::RoomAliasId;
 
 /// A `matrix.to` link to a room alias (public, so every client opens it).

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use brigade_core::{
-    incident::IncidentRecord,
+    record::IncidentRecord,
     timeline::{Entry, Flag, Happening, Line},
 };
 use matrix_sdk::ruma::{OwnedUserId, RoomId, ServerName};

@@ -279,14 +279,14 @@ impl RawConfig {
         let sender_localpart = service
             .sender_localpart
             .unwrap_or_else(|| "alert_bridge".to_owned());
-        if !sender_localpart.starts_with(crate::VIRTUAL_USER_PREFIX)
+        if !sender_localpart.starts_with(brigade_core::events::VIRTUAL_USER_PREFIX)
             || ruma::UserId::parse(format!("@{sender_localpart}:{server}")).is_err()
         {
             return Err(value(
                 "appservice.sender_localpart",
                 format!(
                     "`{sender_localpart}` must be a user localpart starting with `{}`",
-                    crate::VIRTUAL_USER_PREFIX
+                    brigade_core::events::VIRTUAL_USER_PREFIX
                 ),
             ));
         }

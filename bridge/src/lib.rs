@@ -5,6 +5,7 @@
 //! tests can start it in-process.
 
 pub mod alert;
+pub mod bridge;
 pub mod cli;
 pub mod config;
 pub mod homeserver;
@@ -20,11 +21,12 @@ use std::{
     time::Duration,
 };
 
-use brigade_core::clock::{Clock, SystemClock};
+use brigade_core::clock::SystemClock;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+pub use crate::bridge::Bridge;
 use crate::{
     config::Config,
     homeserver::{Homeserver, HomeserverError},
@@ -32,30 +34,8 @@ use crate::{
     store::{Store, StoreError},
 };
 
-pub use brigade_core::events::VIRTUAL_USER_PREFIX;
 /// The directory under `storage.path` that holds the bridge's sled database.
 const SLED_DIR: &str = "bridge.sled";
-
-/// What every part of the bridge works with.
-#[derive(Debug)]
-pub struct Bridge {
-    /// The validated configuration.
-    pub config: Config,
-    /// Alerts and the outbox.
-    pub store: Store,
-    /// The homeserver, as the application service.
-    pub homeserver: Homeserver,
-    /// Counters for `/metrics`.
-    pub metrics: Metrics,
-    /// The time.
-    pub clock: Arc<dyn Clock>,
-    /// Wakes the outbox when alerts are accepted.
-    pub outbox: tokio::sync::Notify,
-    /// Whether the homeserver has answered the bridge's ping.
-    pub ready: AtomicBool,
-    /// Set when a virtual user is invited somewhere: routes held back are tried again.
-    pub retry_held: AtomicBool,
-}
 
 /// Why the bridge stopped with an error.
 #[derive(Debug, thiserror::Error)]

@@ -39,10 +39,10 @@ use tracing::{error, info, warn};
 
 use crate::{
     alert::{AlertStatus, Source},
+    bridge::Bridge,
     config::Hook,
     homeserver::HomeserverError,
     store::{AlertRecord, BurstRecord, Pending, Placement, StoreError},
-    Bridge,
 };
 
 const RETRY_FIRST: Duration = Duration::from_millis(500);
@@ -438,7 +438,7 @@ fn auto_declares(bridge: &Bridge, record: &AlertRecord) -> bool {
 pub fn virtual_user(bridge: &Bridge, source: Source) -> Result<OwnedUserId, HomeserverError> {
     UserId::parse(format!(
         "@{}{}:{}",
-        crate::VIRTUAL_USER_PREFIX,
+        brigade_core::events::VIRTUAL_USER_PREFIX,
         source.name(),
         bridge.config.homeserver.server_name
     ))

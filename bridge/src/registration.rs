@@ -9,7 +9,7 @@ use crate::config::Config;
 pub fn yaml(config: &Config) -> String {
     let quote = |text: &str| serde_json::Value::from(text).to_string();
     let server = regex_escape(config.homeserver.server_name.as_str());
-    let users = format!("@{}.*:{server}", crate::VIRTUAL_USER_PREFIX);
+    let users = format!("@{}.*:{server}", brigade_core::events::VIRTUAL_USER_PREFIX);
     let service = &config.appservice;
     let mut aliases: Vec<String> = config
         .hooks

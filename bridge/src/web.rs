@@ -21,7 +21,7 @@ use tracing::{error, info, warn};
 
 use crate::{
     alert::{self, Source},
-    Bridge,
+    bridge::Bridge,
 };
 
 /// The routes, serving `bridge`.

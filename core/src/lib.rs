@@ -8,7 +8,9 @@ pub mod clock;
 pub mod events;
 pub mod forward;
 pub mod incident;
+pub mod kinds;
 pub mod oncall;
+pub mod record;
 pub mod secret;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]

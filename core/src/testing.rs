@@ -2,7 +2,10 @@
 
 use ruma::{owned_room_alias_id, owned_room_id, owned_user_id};
 
-use crate::incident::{Declaration, Incident, IncidentNumber, IncidentRecord, Severity};
+use crate::{
+    incident::{Declaration, Incident, IncidentNumber, Severity},
+    record::IncidentRecord,
+};
 
 /// Incident `number`, "`title`", declared by `@alice:example.org` at `declared` (milliseconds)
 /// as an `operations` incident, in `!room:example.org` with the alias `#inc:example.org`.

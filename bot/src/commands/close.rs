@@ -1,6 +1,9 @@
 //! `!inc close`
 
-use brigade_core::incident::{IncidentError, IncidentRecord, Status};
+use brigade_core::{
+    incident::{IncidentError, Status},
+    record::IncidentRecord,
+};
 
 use super::{
     args,

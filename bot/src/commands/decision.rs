@@ -5,7 +5,10 @@
 //! (a power level, whether someone is in the room), and touch nothing: the Matrix layer carries
 //! a [`Decided`] change out, so each decision is tested without a homeserver.
 
-use brigade_core::incident::{IncidentError, IncidentRecord, Update};
+use brigade_core::{
+    incident::{IncidentError, Update},
+    record::IncidentRecord,
+};
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 
 /// What the bot says back to a command.

@@ -1,6 +1,6 @@
 //! `!inc lead @user`
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
 use super::{

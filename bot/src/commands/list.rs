@@ -1,6 +1,6 @@
 //! `!inc list [--all]`
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 
 use super::{
     args,

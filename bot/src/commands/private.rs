@@ -1,6 +1,6 @@
 //! `!inc private`
 
-use brigade_core::incident::{Declaration, IncidentRecord};
+use brigade_core::{incident::Declaration, record::IncidentRecord};
 
 use super::{
     args,

@@ -1,6 +1,6 @@
 //! `!inc reopen`
 
-use brigade_core::incident::{IncidentRecord, Status};
+use brigade_core::{incident::Status, record::IncidentRecord};
 
 use super::{
     args,

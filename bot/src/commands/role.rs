@@ -1,6 +1,6 @@
 //! `!inc role <comms|scribe|liaison> @user`
 
-use brigade_core::incident::{IncidentRecord, Role};
+use brigade_core::{incident::Role, record::IncidentRecord};
 use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
 use super::{

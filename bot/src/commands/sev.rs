@@ -1,6 +1,6 @@
 //! `!inc sev <1-4>`
 
-use brigade_core::incident::{IncidentRecord, Severity};
+use brigade_core::{incident::Severity, record::IncidentRecord};
 
 use super::{
     args,

@@ -1,6 +1,6 @@
 //! `!inc share [<server> [@user…]]`
 
-use brigade_core::incident::{IncidentError, IncidentRecord};
+use brigade_core::{incident::IncidentError, record::IncidentRecord};
 use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, ServerName};
 
 use super::{

@@ -1,6 +1,9 @@
 //! `!inc summary <text>`
 
-use brigade_core::incident::{IncidentError, IncidentRecord, Status};
+use brigade_core::{
+    incident::{IncidentError, Status},
+    record::IncidentRecord,
+};
 
 use super::{
     args,

@@ -3,7 +3,7 @@
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 use serde::Deserialize;
 
-use super::ConfigError;
+use super::error::ConfigError;
 use brigade_core::oncall::Rotation;
 
 #[derive(Debug, Default, Deserialize)]

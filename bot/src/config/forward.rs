@@ -3,7 +3,7 @@
 use matrix_sdk::ruma::OwnedRoomOrAliasId;
 use serde::Deserialize;
 
-use super::{ConfigError, IncidentsConfig};
+use super::{error::ConfigError, sections::IncidentsConfig};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,9 +6,11 @@
 //! reported by figment with the key and the file (or variable) it came from.
 
 mod alerts;
+mod error;
 mod forward;
 mod oncall;
 mod partners;
+mod sections;
 
 use std::{
     net::SocketAddr,
@@ -30,9 +32,11 @@ use url::Url;
 
 pub use alerts::{AlertCommander, AlertsConfig};
 pub use brigade_core::secret::Secret;
+pub use error::ConfigError;
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
 pub use oncall::{Handoff, Route, RouteTarget};
 pub use partners::Partner;
+pub use sections::*;
 
 /// Environment variables that override configuration keys start with this; the section and the
 /// key are separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
@@ -84,25 +88,6 @@ pub struct Config {
     pub alerts: AlertsConfig,
 }
 
-/// `[incidents]`
-#[derive(Debug, Clone)]
-pub struct IncidentsConfig {
-    /// The severity of a declaration without `--sev`.
-    pub default_severity: Severity,
-    /// The types a declaration may name; the first is the default.
-    pub types: Vec<String>,
-    /// Types whose incidents are private unless said otherwise.
-    pub private_types: Vec<String>,
-    /// The room version of incident rooms; the homeserver's default when absent.
-    pub room_version: Option<RoomVersionId>,
-    /// Who may take command with 🚑 on the summary.
-    pub take_command: TakeCommand,
-    /// Reactions that flag a message for the timeline (📌 and its aliases).
-    pub flag_reactions: Vec<String>,
-    /// Reactions that thank a message's author, for the postmortem's thanks.
-    pub thanks_reactions: Vec<String>,
-}
-
 impl Config {
     /// The on-call rotation of team `name` (any case).
     pub fn rotation(&self, name: &str) -> Option<&Rotation> {
@@ -117,214 +102,6 @@ impl Config {
             .iter()
             .find(|group| group.name.eq_ignore_ascii_case(name))
     }
-}
-
-impl IncidentsConfig {
-    /// The configured type named `name` (any case).
-    pub fn find_type(&self, name: &str) -> Option<&str> {
-        self.types
-            .iter()
-            .find(|kind| kind.eq_ignore_ascii_case(name))
-            .map(String::as_str)
-    }
-}
-
-/// Who may take command with 🚑.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TakeCommand {
-    /// Anyone joined to the incident room.
-    Anyone,
-    /// Members of this group only.
-    Group(String),
-}
-
-/// `[reminders]`: how often a status update is due, by severity; none when absent.
-#[derive(Debug, Clone)]
-pub struct RemindersConfig {
-    /// Indexed by severity level minus one.
-    every: [Option<Duration>; 4],
-}
-
-impl RemindersConfig {
-    /// Reminders every `every[0]` for SEV1 … `every[3]` for SEV4; `None` for none.
-    pub fn new(every: [Option<Duration>; 4]) -> Self {
-        Self { every }
-    }
-
-    /// How often updates are due for `severity`.
-    pub fn every(&self, severity: Severity) -> Option<Duration> {
-        self.every[usize::from(severity.level()) - 1]
-    }
-}
-
-/// `[[groups]]`: people paged together.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    /// The name `!inc page` takes.
-    pub name: String,
-    /// Who is in it.
-    pub members: Vec<OwnedUserId>,
-}
-
-/// `[rooms]`: the localparts of the standard rooms' aliases on the bot's server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomsConfig {
-    /// The Incidents space.
-    pub space: String,
-    /// Where reports land.
-    pub triage: String,
-    /// One headline per incident.
-    pub announcements: String,
-    /// Finished reports.
-    pub postmortems: String,
-    /// The sub-space closed incidents move to.
-    pub archive: String,
-}
-
-/// `[matrix]`
-#[derive(Debug, Clone)]
-pub struct MatrixConfig {
-    /// The homeserver's client-server API.
-    pub homeserver_url: Url,
-    /// The bot's own user.
-    pub user_id: OwnedUserId,
-    /// The bot's password, used for the first login only.
-    pub password: Secret,
-}
-
-/// `[storage]`
-#[derive(Debug, Clone)]
-pub struct StorageConfig {
-    /// The directory holding the sled database and the matrix-sdk stores.
-    pub path: PathBuf,
-}
-
-/// `[http]`
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// Where `/healthz` and `/metrics` listen.
-    pub listen: SocketAddr,
-    /// `/healthz` answers 503 once the last successful sync is older than this.
-    pub unhealthy_after: Duration,
-}
-
-/// `[profile]`
-#[derive(Debug, Clone)]
-pub struct ProfileConfig {
-    /// The display name the bot sets on itself.
-    pub display_name: String,
-    /// An image file (PNG, JPEG, GIF or WebP) the bot sets as its avatar.
-    pub avatar: Option<PathBuf>,
-}
-
-/// `[commands]`
-#[derive(Debug, Clone)]
-pub struct CommandsConfig {
-    /// Commands older than this when the bot first sees them (it was down) are not run.
-    pub max_age: Duration,
-    /// Answer in a thread on the command (otherwise as a reply).
-    pub threads: bool,
-}
-
-/// `[access]`
-#[derive(Debug, Clone)]
-pub struct AccessConfig {
-    /// Users of these servers may invite the bot and run commands.
-    pub allowed_servers: Vec<OwnedServerName>,
-    /// Whether the rooms' server ACLs admit servers named by IP address (`127.0.0.2:8448`).
-    pub allow_ip_literals: bool,
-}
-
-impl AccessConfig {
-    /// Whether `user_id` belongs to an allowed server.
-    pub fn allows(&self, user_id: &matrix_sdk::ruma::UserId) -> bool {
-        self.allowed_servers
-            .iter()
-            .any(|server| server == user_id.server_name())
-    }
-}
-
-/// Why a configuration was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file or the environment could not be parsed into the expected shape (unknown key,
-    /// missing key, wrong type); figment's message names the key and where it came from.
-    #[error("{0}")]
-    Invalid(#[from] Box<figment::Error>),
-    /// Neither `matrix.password` nor `matrix.password_file` is set.
-    #[error("matrix: set either `password` or `password_file`")]
-    PasswordMissing,
-    /// Both `matrix.password` and `matrix.password_file` are set.
-    #[error("matrix: set only one of `password` and `password_file`")]
-    PasswordTwice,
-    /// `matrix.password_file` could not be read.
-    #[error("matrix.password_file: cannot read {path}: {source}")]
-    PasswordFile {
-        /// The file named in the configuration.
-        path: PathBuf,
-        /// Why reading it failed.
-        source: std::io::Error,
-    },
-    /// `matrix.password_file` is empty.
-    #[error("matrix.password_file: {path} is empty")]
-    PasswordFileEmpty {
-        /// The file named in the configuration.
-        path: PathBuf,
-    },
-    /// `profile.display_name` is blank.
-    #[error("profile.display_name: must not be empty")]
-    EmptyDisplayName,
-    /// `profile.avatar` is not a readable file of a known image type.
-    #[error("profile.avatar: {path}: {reason}")]
-    Avatar {
-        /// The file named in the configuration.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `commands.max_age` is zero.
-    #[error("commands.max_age: must be longer than zero")]
-    ZeroMaxAge,
-    /// `http.unhealthy_after` is zero.
-    #[error("http.unhealthy_after: must be longer than zero")]
-    ZeroUnhealthyAfter,
-    /// A `[rooms]` alias localpart that makes no valid alias.
-    #[error("rooms.{key}: `{value}` is not a valid room alias localpart")]
-    RoomAlias {
-        /// The key.
-        key: &'static str,
-        /// The configured value.
-        value: String,
-    },
-    /// `access.allowed_servers` is empty, so nobody could use the bot.
-    #[error("access.allowed_servers: must name at least one server")]
-    NoAllowedServers,
-    /// Something in `[incidents]` does not hold together.
-    #[error("incidents.{key}: {reason}")]
-    Incidents {
-        /// The key.
-        key: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A `[[groups]]` entry that is unusable.
-    #[error("groups: {0}")]
-    Group(String),
-    /// An `[[oncall]]` entry that is unusable.
-    #[error("oncall: {0}")]
-    OnCall(String),
-    /// A `[[routes]]` entry that is unusable.
-    #[error("routes: {0}")]
-    Route(String),
-    /// A `[[forward]]` rule that is unusable.
-    #[error("forward: {0}")]
-    Forward(String),
-    /// A `[[partners]]` entry that is unusable.
-    #[error("partners: {0}")]
-    Partner(String),
-    /// `[alerts]` is unusable.
-    #[error("alerts.{0}")]
-    Alerts(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -719,7 +496,7 @@ impl RawReminders {
                 *slot = (!duration.is_zero()).then_some(duration);
             }
         }
-        RemindersConfig { every }
+        RemindersConfig::new(every)
     }
 }
 

@@ -7,7 +7,7 @@ use jiff::{tz::TimeZone, Timestamp};
 use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedUserId};
 use serde::Deserialize;
 
-use super::{ConfigError, Group};
+use super::{error::ConfigError, sections::Group};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

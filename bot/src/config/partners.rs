@@ -4,7 +4,7 @@ use brigade_core::incident::slug;
 use matrix_sdk::ruma::{OwnedServerName, OwnedUserId, RoomAliasId, ServerName};
 use serde::Deserialize;
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,7 +10,8 @@
 
 use brigade_core::{
     events::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
-    incident::{AlertOrigin, Declaration, IncidentRecord},
+    incident::{AlertOrigin, Declaration},
+    record::IncidentRecord,
     store::Outcome,
 };
 use matrix_sdk::{

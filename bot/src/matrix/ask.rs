@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::{
     ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
     Room, RoomMemberships,

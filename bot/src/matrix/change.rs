@@ -2,7 +2,7 @@
 //! carried out, then stored as a new version of the record that remembers the event and its
 //! answer, so that a change a crash interrupted is answered the same and not made twice.
 
-use brigade_core::incident::{Incident, IncidentRecord};
+use brigade_core::{incident::Incident, record::IncidentRecord};
 use matrix_sdk::{
     ruma::{
         events::{

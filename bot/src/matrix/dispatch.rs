@@ -5,7 +5,7 @@
 //!
 //! [`CommandInfo`]: crate::commands::CommandInfo
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::ruma::{events::room::power_levels::UserPowerLevel, UserId};
 
 use super::{bot::Bot, change::Change, error::ActionError, exec, lookup, partners};

@@ -8,7 +8,8 @@
 
 use brigade_core::{
     events::INCIDENT_STATE,
-    incident::{Declaration, Incident, IncidentNumber, IncidentRecord},
+    incident::{Declaration, Incident, IncidentNumber},
+    record::IncidentRecord,
 };
 use matrix_sdk::{
     ruma::{

@@ -9,7 +9,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::{
     ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, ServerName},
     Room,

@@ -15,7 +15,8 @@ use std::{
 
 use brigade_core::{
     events::INCIDENT_STATE,
-    incident::{Incident, IncidentRecord, Status},
+    incident::{Incident, Status},
+    record::IncidentRecord,
 };
 use matrix_sdk::{
     ruma::{

@@ -2,7 +2,7 @@
 //! incident (the first one only); 🚑 on the summary makes the reactor commander, if allowed.
 
 use brigade_core::{
-    incident::IncidentRecord,
+    record::IncidentRecord,
     store::{Outcome, StoreError},
 };
 use matrix_sdk::{ruma::events::reaction::OriginalSyncReactionEvent, Room};

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use brigade_core::{
     events::INCIDENT_STATE,
-    incident::{Incident, IncidentRecord},
+    incident::Incident,
+    record::IncidentRecord,
     store::StoreError,
     timeline::{Message, Thanks},
 };

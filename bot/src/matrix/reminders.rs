@@ -2,7 +2,7 @@
 //! is due a set time after the last one (by severity); the bot reminds the commander in the
 //! room, mentioning them so Element notifies them, once per due time.
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
 use tracing::{info, warn};
 

@@ -8,7 +8,7 @@
 //! derived from the message.
 
 use brigade_core::{
-    incident::IncidentRecord,
+    record::IncidentRecord,
     timeline::{Message, Removed, Thanks},
 };
 use matrix_sdk::{

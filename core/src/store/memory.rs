@@ -5,7 +5,8 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 use ruma::{EventId, OwnedEventId, OwnedRoomId, RoomId};
 
-use super::{Handled, IncidentRecord, Store, StoreError};
+use super::contract::{Handled, Store, StoreError};
+use crate::record::IncidentRecord;
 
 /// A store that forgets everything when dropped.
 #[derive(Debug, Default)]

@@ -9,7 +9,8 @@ use std::path::Path;
 use async_trait::async_trait;
 use ruma::{EventId, RoomId};
 
-use super::{Handled, IncidentRecord, Store, StoreError};
+use super::contract::{Handled, Store, StoreError};
+use crate::record::IncidentRecord;
 
 const HANDLED_TREE: &str = "handled";
 const META_TREE: &str = "meta";
@@ -160,7 +161,7 @@ mod tests {
     use ruma::event_id;
 
     use super::*;
-    use crate::store::Outcome;
+    use crate::store::contract::Outcome;
 
     #[tokio::test]
     async fn records_survive_reopening_the_database() {

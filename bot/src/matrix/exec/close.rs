@@ -4,7 +4,7 @@
 //! to the archive (retrying until both hold). Every message carries a transaction ID derived
 //! from the command, so a close a crash interrupted posts nothing twice.
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use tracing::{info, warn};
 
 use super::{

@@ -1,7 +1,7 @@
 //! `!inc page`: whoever the targets name is invited (if not in the room yet) and mentioned in one
 //! `m.text` message (`m.notice` never notifies), which 👀 acknowledges.
 
-use brigade_core::{incident::IncidentRecord, timeline::Happening};
+use brigade_core::{record::IncidentRecord, timeline::Happening};
 use matrix_sdk::ruma::{
     events::room::{member::MembershipState, message::RoomMessageEventContent},
     events::Mentions,

@@ -4,7 +4,7 @@
 //! in Matrix) and as an `.md` file. Every message carries a transaction ID derived from the
 //! command, so a post a crash interrupted is finished without posting anything twice.
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::{attachment::AttachmentConfig, ruma::OwnedUserId, Room, RoomMemberships};
 
 use super::super::{

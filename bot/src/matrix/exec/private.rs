@@ -1,7 +1,7 @@
 //! `!inc private`: an open incident goes on in a new private room (SPEC §6); this room keeps
 //! the pointer.
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 
 use super::super::{change::Change, error::ActionError, open::open};
 use crate::commands::{decide, Answer};

@@ -3,7 +3,7 @@
 //! partners' alone. Partners sit at level 0, which they cannot raise. Nothing flows between the
 //! incident room and the shared room unless someone forwards it (📤).
 
-use brigade_core::incident::IncidentRecord;
+use brigade_core::record::IncidentRecord;
 use matrix_sdk::{
     ruma::{
         api::client::room::create_room::v3::{Request as CreateRoomRequest, RoomPreset},

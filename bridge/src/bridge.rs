@@ -1,0 +1,28 @@
+//! What every part of the bridge works with, passed explicitly (`&Bridge`), never global.
+
+use std::sync::{atomic::AtomicBool, Arc};
+
+use brigade_core::clock::Clock;
+
+use crate::{config::Config, homeserver::Homeserver, metrics::Metrics, store::Store};
+
+/// What every part of the bridge works with.
+#[derive(Debug)]
+pub struct Bridge {
+    /// The validated configuration.
+    pub config: Config,
+    /// Alerts and the outbox.
+    pub store: Store,
+    /// The homeserver, as the application service.
+    pub homeserver: Homeserver,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the outbox when alerts are accepted.
+    pub outbox: tokio::sync::Notify,
+    /// Whether the homeserver has answered the bridge's ping.
+    pub ready: AtomicBool,
+    /// Set when a virtual user is invited somewhere: routes held back are tried again.
+    pub retry_held: AtomicBool,
+}

@@ -1,0 +1,408 @@
+//! What the bot stores of an incident, keyed by its room: the incident, where it lives in
+//! Matrix, the events whose changes it holds, and the flags and thanks people gave its
+//! messages, with the behaviour of each (flagging, thanking, taking back, editing).
+
+use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedUserId, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    incident::Incident,
+    timeline::{Entry, Flag, Happening, Line, Message, Removed, Thanks},
+};
+
+/// An incident with where it lives in Matrix: what the bot stores, keyed by room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRecord {
+    /// The incident.
+    pub incident: Incident,
+    /// Its room.
+    pub room_id: OwnedRoomId,
+    /// The room's alias.
+    pub alias: OwnedRoomAliasId,
+    /// The pinned summary message, edited in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_event: Option<OwnedEventId>,
+    /// The headline in the announcements room, edited in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline_event: Option<OwnedEventId>,
+    /// The summary pinned in the shared partner room, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_summary_event: Option<OwnedEventId>,
+    /// Pages sent in the room: 👀 on one of them acknowledges the incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<OwnedEventId>,
+    /// The due time of the last reminder sent, so each due time is reminded once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_for: Option<u64>,
+    /// Counts the changes people can see; the room is brought in step with each version.
+    #[serde(default)]
+    pub version: u64,
+    /// The latest events (commands, reactions) whose change this record holds, with what was
+    /// said about each: an event finished again after a crash is answered the same, not
+    /// applied twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Applied>,
+    /// Messages flagged for the timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Flag>,
+    /// 🙏 and 🎉 on people's messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thanks: Vec<Thanks>,
+    /// The routes (by their `!inc page` argument) already suggested or paged for this incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routed: Vec<String>,
+}
+
+/// An event whose change is stored, and the answer it got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The command or reaction.
+    pub cause: OwnedEventId,
+    /// What the bot said about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+/// How many applied events a record remembers: far more than can be in flight at a crash.
+const APPLIED_KEPT: usize = 32;
+
+impl IncidentRecord {
+    /// A just-declared incident in `room_id`, nothing posted about it yet.
+    pub fn new(incident: Incident, room_id: OwnedRoomId, alias: OwnedRoomAliasId) -> Self {
+        Self {
+            incident,
+            room_id,
+            alias,
+            summary_event: None,
+            headline_event: None,
+            shared_summary_event: None,
+            pages: Vec::new(),
+            reminded_for: None,
+            version: 1,
+            applied: Vec::new(),
+            flags: Vec::new(),
+            thanks: Vec::new(),
+            routed: Vec::new(),
+        }
+    }
+
+    /// The stored change of `cause`, if this record holds it.
+    pub fn applied(&self, cause: &ruma::EventId) -> Option<&Applied> {
+        self.applied.iter().find(|applied| applied.cause == cause)
+    }
+
+    /// A new version holding the change of `cause`, which was answered with `answer`.
+    pub fn next_version(&mut self, cause: &ruma::EventId, answer: Option<String>) {
+        self.version += 1;
+        self.applied.push(Applied {
+            cause: cause.to_owned(),
+            answer,
+        });
+        let excess = self.applied.len().saturating_sub(APPLIED_KEPT);
+        self.applied.drain(..excess);
+    }
+
+    /// Whether 👀 on `event_id` acknowledges the incident.
+    pub fn acknowledges(&self, event_id: &ruma::EventId) -> bool {
+        self.summary_event.as_deref() == Some(event_id)
+            || self.pages.iter().any(|page| page == event_id)
+    }
+}
+
+impl IncidentRecord {
+    /// Adds `reaction` as a flag on `message`. True when the message was not flagged before;
+    /// another 📌 on a flagged message is remembered (so that the flag lasts until the last one
+    /// is taken back) but adds no entry.
+    pub fn flag(&mut self, message: Message, reaction: OwnedEventId) -> bool {
+        if let Some(flag) = self
+            .flags
+            .iter_mut()
+            .find(|flag| flag.event_id == message.event_id)
+        {
+            if !flag.reactions.contains(&reaction) {
+                flag.reactions.push(reaction);
+            }
+            return false;
+        }
+        self.flags.push(Flag {
+            event_id: message.event_id,
+            at: message.at,
+            author: message.author,
+            body: message.body,
+            media: message.media,
+            reactions: vec![reaction],
+            mark: None,
+            room: message.room,
+        });
+        true
+    }
+
+    /// What partners in the shared room may see of the incident: its moments, status and
+    /// updates (written for people outside), and the flags of messages said in the shared room.
+    /// Roles, pages, follow-ups, thanks and whatever was flagged in the incident's own room stay
+    /// inside.
+    pub fn shared_view(&self) -> IncidentRecord {
+        let mut view = self.clone();
+        view.flags.retain(|flag| flag.room.is_some());
+        view.thanks.clear();
+        view.incident.timeline.retain(|entry| {
+            !matches!(
+                entry.what,
+                Happening::Role { .. } | Happening::Paged { .. } | Happening::Followup { .. }
+            )
+        });
+        view
+    }
+
+    /// Whether `reaction` is one this record holds (a flag's or a thanks).
+    pub fn holds_reaction(&self, reaction: &ruma::EventId) -> bool {
+        self.flags
+            .iter()
+            .any(|flag| flag.reactions.iter().any(|held| held == reaction))
+            || self.thanks.iter().any(|thanks| thanks.reaction == reaction)
+    }
+
+    /// Takes back what the redacted event `redacted` had added: a flag's reaction, a flagged
+    /// message, or a thanks.
+    pub fn redact(&mut self, redacted: &ruma::EventId) -> Removed {
+        if let Some(at) = self.flags.iter().position(|flag| flag.event_id == redacted) {
+            return Removed::Flag(self.flags.remove(at));
+        }
+        if let Some(at) = self
+            .flags
+            .iter()
+            .position(|flag| flag.reactions.iter().any(|held| held == redacted))
+        {
+            let flag = &mut self.flags[at];
+            flag.reactions.retain(|held| held != redacted);
+            if flag.reactions.is_empty() {
+                return Removed::Flag(self.flags.remove(at));
+            }
+            return Removed::Reaction;
+        }
+        let before = self.thanks.len();
+        self.thanks.retain(|thanks| thanks.reaction != redacted);
+        if self.thanks.len() < before {
+            return Removed::Thanks;
+        }
+        Removed::Nothing
+    }
+
+    /// Brings a flag in step with an edit of its message by `sender` (edits by anyone else
+    /// are not edits). True when a flag changed.
+    pub fn edit(&mut self, edited: &ruma::EventId, sender: &UserId, body: &str) -> bool {
+        match self
+            .flags
+            .iter_mut()
+            .find(|flag| flag.event_id == edited && flag.author == sender)
+        {
+            Some(flag) if flag.body != body => {
+                body.clone_into(&mut flag.body);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Records a thanks; false when `reaction` was recorded already.
+    pub fn thank(&mut self, thanks: Thanks) -> bool {
+        if self
+            .thanks
+            .iter()
+            .any(|held| held.reaction == thanks.reaction)
+        {
+            return false;
+        }
+        self.thanks.push(thanks);
+        true
+    }
+
+    /// The timeline: automatic entries and flagged messages, by time (an automatic entry
+    /// before a flag of the same millisecond).
+    pub fn timeline(&self) -> Vec<Line<'_>> {
+        let mut lines: Vec<Line<'_>> = self
+            .incident
+            .timeline
+            .iter()
+            .map(Line::Entry)
+            .chain(self.flags.iter().map(Line::Flag))
+            .collect();
+        lines.sort_by_key(|line| (line.at(), matches!(line, Line::Flag(_))));
+        lines
+    }
+
+    /// The follow-ups, oldest first.
+    pub fn followups(&self) -> impl Iterator<Item = (&Entry, &str, Option<&OwnedUserId>)> {
+        self.incident
+            .timeline
+            .iter()
+            .filter_map(|entry| match &entry.what {
+                Happening::Followup { text, owner } => Some((entry, text.as_str(), owner.as_ref())),
+                _ => None,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ruma::{owned_event_id, owned_user_id};
+
+    use super::*;
+    use crate::{
+        incident::{Severity, Status},
+        testing,
+    };
+
+    fn message(id: &str, at: u64, body: &str) -> Message {
+        Message {
+            event_id: OwnedEventId::try_from(id).expect("an event ID"),
+            at,
+            author: owned_user_id!("@bob:example.org"),
+            body: body.to_owned(),
+            media: None,
+            room: None,
+        }
+    }
+
+    #[test]
+    fn partners_see_the_moments_and_what_was_said_in_the_shared_room() {
+        let alice = owned_user_id!("@alice:example.org");
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        record
+            .incident
+            .add_followup("Buy disks".to_owned(), None, 2_000, &alice);
+        record.flag(
+            message("$inside", 3_000, "our logs"),
+            owned_event_id!("$r1"),
+        );
+        let mut outside = message("$outside", 4_000, "their logs");
+        outside.room = Some(ruma::owned_room_id!("!shared:example.org"));
+        record.flag(outside, owned_event_id!("$r2"));
+        record
+            .incident
+            .set_status(Status::Identified, 5_000, &alice)
+            .expect("identified");
+
+        let view = record.shared_view();
+        let flagged: Vec<&str> = view.flags.iter().map(|flag| flag.body.as_str()).collect();
+        assert_eq!(flagged, ["their logs"]);
+        assert!(view
+            .incident
+            .timeline
+            .iter()
+            .all(|entry| !matches!(entry.what, Happening::Followup { .. })));
+        assert!(view
+            .incident
+            .timeline
+            .iter()
+            .any(|entry| matches!(entry.what, Happening::Status { .. })));
+    }
+
+    #[test]
+    fn a_message_flagged_twice_is_one_entry_until_its_last_flag_is_taken_back() {
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        assert!(record.flag(message("$m", 2_000, "disk at 100%"), owned_event_id!("$r1")));
+        assert!(!record.flag(message("$m", 2_000, "disk at 100%"), owned_event_id!("$r2")));
+        assert!(!record.flag(message("$m", 2_000, "disk at 100%"), owned_event_id!("$r2")));
+        assert_eq!(record.flags.len(), 1);
+        assert_eq!(record.flags[0].reactions.len(), 2);
+
+        assert_eq!(record.redact(&owned_event_id!("$r1")), Removed::Reaction);
+        assert_eq!(record.flags.len(), 1);
+        assert!(matches!(
+            record.redact(&owned_event_id!("$r2")),
+            Removed::Flag(_)
+        ));
+        assert!(record.flags.is_empty());
+        assert_eq!(record.redact(&owned_event_id!("$r2")), Removed::Nothing);
+    }
+
+    #[test]
+    fn redacting_the_message_removes_its_flag_and_edits_follow_only_its_author() {
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        record.flag(message("$m", 2_000, "disk at 100%"), owned_event_id!("$r1"));
+        assert!(!record.edit(
+            &owned_event_id!("$m"),
+            &owned_user_id!("@mallory:example.org"),
+            "nothing to see"
+        ));
+        assert!(record.edit(
+            &owned_event_id!("$m"),
+            &owned_user_id!("@bob:example.org"),
+            "disk at 99%"
+        ));
+        assert_eq!(record.flags[0].body, "disk at 99%");
+        assert!(matches!(
+            record.redact(&owned_event_id!("$m")),
+            Removed::Flag(_)
+        ));
+        assert!(record.flags.is_empty());
+    }
+
+    #[test]
+    fn the_timeline_orders_entries_and_flags_by_original_time() {
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        record.flag(message("$late", 9_000, "fixed"), owned_event_id!("$r1"));
+        record.flag(
+            message("$early", 500, "first alert"),
+            owned_event_id!("$r2"),
+        );
+        record
+            .incident
+            .set_status(
+                Status::Identified,
+                5_000,
+                &owned_user_id!("@alice:example.org"),
+            )
+            .expect("a legal change");
+        let at: Vec<u64> = record.timeline().iter().map(Line::at).collect();
+        assert_eq!(at, vec![500, 1_000, 5_000, 9_000]);
+    }
+
+    #[test]
+    fn thanks_are_counted_once_and_taken_back_by_redaction() {
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        let thanks = Thanks {
+            reaction: owned_event_id!("$t"),
+            to: owned_user_id!("@bob:example.org"),
+            by: owned_user_id!("@alice:example.org"),
+        };
+        assert!(record.thank(thanks.clone()));
+        assert!(!record.thank(thanks));
+        assert!(record.holds_reaction(&owned_event_id!("$t")));
+        assert_eq!(record.redact(&owned_event_id!("$t")), Removed::Thanks);
+        assert!(record.thanks.is_empty());
+    }
+
+    #[test]
+    fn durations_count_from_the_start_when_given() {
+        let mut stamps = crate::incident::Timestamps {
+            declared: 10_000,
+            acknowledged: Some(13_000),
+            mitigated: Some(20_000),
+            ..Default::default()
+        };
+        assert_eq!(stamps.durations().to_acknowledge, Some(3_000));
+        assert_eq!(stamps.durations().to_resolve, None);
+        stamps.started = Some(4_000);
+        assert_eq!(stamps.durations().to_mitigate, Some(16_000));
+    }
+
+    #[test]
+    fn entries_round_trip_through_json_with_a_kind_tag() {
+        let entry = Entry {
+            at: 1,
+            by: owned_user_id!("@alice:example.org"),
+            what: Happening::Followup {
+                text: "add disk alerts".to_owned(),
+                owner: Some(owned_user_id!("@bob:example.org")),
+            },
+        };
+        let json = serde_json::to_value(&entry).expect("serializes");
+        assert_eq!(json["kind"], "followup");
+        assert_eq!(
+            serde_json::from_value::<Entry>(json).expect("deserializes"),
+            entry
+        );
+    }
+}
