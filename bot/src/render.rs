@@ -35,13 +35,7 @@ pub fn format_utc(millis: u64, format: &str) -> String {
         .to_string()
 }
 
-/// Text made safe to put in HTML.
-pub fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use brigade_core::html::escape as html_escape;
 
 /// A mention pill for `user`, as Element makes them.
 pub fn pill_html(user: &matrix_sdk::ruma::UserId) -> String {

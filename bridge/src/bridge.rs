@@ -14,7 +14,7 @@ pub struct Bridge {
     /// Alerts and the outbox.
     pub store: Store,
     /// The homeserver, as the application service.
-    pub homeserver: Homeserver,
+    pub homeserver: Arc<dyn Homeserver>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// The time.

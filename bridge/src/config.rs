@@ -213,6 +213,15 @@ impl Config {
         raw.validate()
     }
 
+    /// Whether an alert of `severity` on `source`'s route `route` asks the bot to declare: its
+    /// route has a threshold and it is at or above.
+    pub fn declares(&self, source: Source, route: &str, severity: Option<Severity>) -> bool {
+        self.hook(source, route)
+            .and_then(|hook| hook.auto_declare)
+            .zip(severity)
+            .is_some_and(|(threshold, severity)| severity <= threshold)
+    }
+
     /// The hook at `POST /hooks/<source>/<name>`.
     pub fn hook(&self, source: Source, name: &str) -> Option<&Hook> {
         self.hooks

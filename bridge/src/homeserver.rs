@@ -1,13 +1,32 @@
-//! The homeserver's client-server API, as the application service: ruma's typed requests over
-//! reqwest, each acting as one of the bridge's virtual users.
+//! The homeserver's client-server API, as the application service sees it: the few things the
+//! bridge asks of it, behind [`Homeserver`], so that the outbox is tested against a fake one.
+//! [`HttpHomeserver`] makes them ruma's typed requests over reqwest, each acting as one of the
+//! bridge's virtual users.
 
 use std::borrow::Cow;
 
+use async_trait::async_trait;
 use brigade_core::secret::Secret;
-use ruma::api::{
-    auth_scheme::SendAccessToken, error::FromHttpResponseError, AppserviceUserIdentity,
-    IncomingResponse, MatrixVersion, OutgoingRequest, OutgoingRequestAppserviceExt,
-    SupportedVersions,
+use ruma::{
+    api::{
+        auth_scheme::SendAccessToken,
+        client::{
+            account::register::{self, LoginType},
+            alias::get_alias,
+            membership::join_room_by_id_or_alias,
+            message::send_message_event,
+            profile::set_profile_field,
+            room::create_room::{self, v3::RoomPreset},
+        },
+        error::FromHttpResponseError,
+        AppserviceUserIdentity, IncomingResponse, MatrixVersion, OutgoingRequest,
+        OutgoingRequestAppserviceExt, SupportedVersions,
+    },
+    events::MessageLikeEventType,
+    profile::ProfileFieldValue,
+    serde::Raw,
+    OwnedEventId, OwnedRoomId, OwnedRoomOrAliasId, OwnedUserId, RoomAliasId, RoomId, TransactionId,
+    UserId,
 };
 use url::Url;
 
@@ -45,16 +64,67 @@ impl HomeserverError {
     }
 }
 
-/// The homeserver, as the application service sees it.
+/// A room a virtual user creates: invite-only, with an alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRoom {
+    /// The alias's localpart.
+    pub alias: String,
+    /// Its name.
+    pub name: String,
+    /// Its topic.
+    pub topic: String,
+    /// Who is invited.
+    pub invite: Vec<OwnedUserId>,
+}
+
+/// What the bridge asks of its homeserver, each as a virtual user.
+#[async_trait]
+pub trait Homeserver: Send + Sync + std::fmt::Debug {
+    /// Asks the homeserver to call the bridge back: it answers only once it reaches the bridge.
+    async fn ping(&self, appservice_id: &str) -> Result<(), HomeserverError>;
+    /// Registers `user` (a user registered before is fine).
+    async fn register(&self, user: &UserId) -> Result<(), HomeserverError>;
+    /// Sets `user`'s display name.
+    async fn set_display_name(&self, user: &UserId, name: &str) -> Result<(), HomeserverError>;
+    /// The room `alias` names, looked up as `user`; `None` when there is none.
+    async fn resolve_alias(
+        &self,
+        user: &UserId,
+        alias: &RoomAliasId,
+    ) -> Result<Option<OwnedRoomId>, HomeserverError>;
+    /// Creates `room` as `user`.
+    async fn create_room(
+        &self,
+        user: &UserId,
+        room: NewRoom,
+    ) -> Result<OwnedRoomId, HomeserverError>;
+    /// Joins `user` to `room`.
+    async fn join(
+        &self,
+        user: &UserId,
+        room: &OwnedRoomOrAliasId,
+    ) -> Result<OwnedRoomId, HomeserverError>;
+    /// Sends `content` (an `m.room.message`) to `room` as `user` under `txn_id`: the same
+    /// transaction sent again is one message.
+    async fn send_message(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        txn_id: &TransactionId,
+        content: serde_json::Value,
+    ) -> Result<OwnedEventId, HomeserverError>;
+}
+
+/// The homeserver over HTTP.
 #[derive(Debug, Clone)]
-pub struct Homeserver {
+pub struct HttpHomeserver {
     http: reqwest::Client,
     base: String,
     as_token: Secret,
     versions: SupportedVersions,
 }
 
-impl Homeserver {
+impl HttpHomeserver {
     /// The homeserver at `url`, reached with `as_token`.
     pub fn new(url: &Url, as_token: Secret) -> Result<Self, HomeserverError> {
         let http = reqwest::Client::builder()
@@ -77,9 +147,8 @@ impl Homeserver {
         Cow::Borrowed(&self.versions)
     }
 
-    /// Asks the homeserver to call the bridge back (`POST /_matrix/client/v1/appservice/{id}/ping`,
-    /// authenticated as the application service): it answers only once it reaches the bridge.
-    pub async fn ping(&self, appservice_id: &str) -> Result<(), HomeserverError> {
+    /// `POST /_matrix/client/v1/appservice/{id}/ping`, authenticated as the application service.
+    async fn post_ping(&self, appservice_id: &str) -> Result<(), HomeserverError> {
         let url = format!(
             "{}/_matrix/client/v1/appservice/{appservice_id}/ping",
             self.base
@@ -103,10 +172,10 @@ impl Homeserver {
     }
 
     /// Sends `request` as the virtual user `as_user` (the bridge's own user when `None`).
-    pub async fn send<R>(
+    async fn send<R>(
         &self,
         request: R,
-        as_user: Option<&ruma::UserId>,
+        as_user: Option<&UserId>,
         path: <R::PathBuilder as ruma::api::path_builder::PathBuilder>::Input<'_>,
     ) -> Result<R::IncomingResponse, HomeserverError>
     where
@@ -155,5 +224,97 @@ impl Homeserver {
                 message: format!("unreadable answer: {error}"),
             },
         )
+    }
+}
+
+#[async_trait]
+impl Homeserver for HttpHomeserver {
+    async fn ping(&self, appservice_id: &str) -> Result<(), HomeserverError> {
+        self.post_ping(appservice_id).await
+    }
+
+    async fn register(&self, user: &UserId) -> Result<(), HomeserverError> {
+        let mut request = register::v3::Request::new();
+        request.username = Some(user.localpart().to_owned());
+        request.login_type = Some(LoginType::ApplicationService);
+        request.inhibit_login = true;
+        match self.send(request, None, self.versions()).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.errcode() == Some("M_USER_IN_USE") => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn set_display_name(&self, user: &UserId, name: &str) -> Result<(), HomeserverError> {
+        let request = set_profile_field::v3::Request::new(
+            user.to_owned(),
+            ProfileFieldValue::DisplayName(name.to_owned()),
+        );
+        self.send(request, Some(user), self.versions()).await?;
+        Ok(())
+    }
+
+    async fn resolve_alias(
+        &self,
+        user: &UserId,
+        alias: &RoomAliasId,
+    ) -> Result<Option<OwnedRoomId>, HomeserverError> {
+        let request = get_alias::v3::Request::new(alias.to_owned());
+        match self.send(request, Some(user), self.versions()).await {
+            Ok(found) => Ok(Some(found.room_id)),
+            Err(error) if error.errcode() == Some("M_NOT_FOUND") => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn create_room(
+        &self,
+        user: &UserId,
+        room: NewRoom,
+    ) -> Result<OwnedRoomId, HomeserverError> {
+        let mut request = create_room::v3::Request::new();
+        request.room_alias_name = Some(room.alias);
+        request.name = Some(room.name);
+        request.topic = Some(room.topic);
+        request.preset = Some(RoomPreset::PrivateChat);
+        request.invite = room.invite;
+        Ok(self
+            .send(request, Some(user), self.versions())
+            .await?
+            .room_id)
+    }
+
+    async fn join(
+        &self,
+        user: &UserId,
+        room: &OwnedRoomOrAliasId,
+    ) -> Result<OwnedRoomId, HomeserverError> {
+        let request = join_room_by_id_or_alias::v3::Request::new(room.clone());
+        Ok(self
+            .send(request, Some(user), self.versions())
+            .await?
+            .room_id)
+    }
+
+    async fn send_message(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        txn_id: &TransactionId,
+        content: serde_json::Value,
+    ) -> Result<OwnedEventId, HomeserverError> {
+        let raw = Raw::new(&content)
+            .map_err(|error| HomeserverError::Build(error.to_string()))?
+            .cast_unchecked();
+        let request = send_message_event::v3::Request::new_raw(
+            room.to_owned(),
+            txn_id.to_owned(),
+            MessageLikeEventType::RoomMessage,
+            raw,
+        );
+        Ok(self
+            .send(request, Some(user), self.versions())
+            .await?
+            .event_id)
     }
 }

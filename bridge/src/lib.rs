@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod outbox;
 pub mod registration;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod web;
 
 use std::{
@@ -29,7 +31,7 @@ use tracing::{info, warn};
 pub use crate::bridge::Bridge;
 use crate::{
     config::Config,
-    homeserver::{Homeserver, HomeserverError},
+    homeserver::{HomeserverError, HttpHomeserver},
     metrics::Metrics,
     store::{Store, StoreError},
 };
@@ -60,7 +62,10 @@ pub async fn run(
 ) -> Result<(), RunError> {
     std::fs::create_dir_all(&config.storage.path)?;
     let store = Store::open(&config.storage.path.join(SLED_DIR))?;
-    let homeserver = Homeserver::new(&config.homeserver.url, config.appservice.as_token.clone())?;
+    let homeserver = Arc::new(HttpHomeserver::new(
+        &config.homeserver.url,
+        config.appservice.as_token.clone(),
+    )?);
     let bridge = Arc::new(Bridge {
         config,
         store,

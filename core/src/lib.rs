@@ -7,12 +7,14 @@
 pub mod clock;
 pub mod events;
 pub mod forward;
+pub mod html;
 pub mod incident;
 pub mod kinds;
 pub mod oncall;
 pub mod record;
 pub mod secret;
 pub mod store;
+pub mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod timeline;

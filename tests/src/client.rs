@@ -8,6 +8,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
+use brigade_core::sync::lock;
 use matrix_sdk::{
     attachment::AttachmentConfig,
     config::SyncSettings,
@@ -31,11 +32,6 @@ use crate::{
 };
 
 type Timeline = Arc<Mutex<HashMap<OwnedRoomId, Vec<Value>>>>;
-
-/// Locks the timeline, ignoring poisoning (a panicking test has failed already).
-fn lock(timeline: &Timeline) -> std::sync::MutexGuard<'_, HashMap<OwnedRoomId, Vec<Value>>> {
-    timeline.lock().unwrap_or_else(|poison| poison.into_inner())
-}
 
 /// A logged-in user whose client syncs until dropped.
 #[derive(Debug)]

@@ -7,6 +7,7 @@ use ruma::{EventId, OwnedEventId, OwnedRoomId, RoomId};
 
 use super::contract::{Handled, Store, StoreError};
 use crate::record::IncidentRecord;
+use crate::sync::lock;
 
 /// A store that forgets everything when dropped.
 #[derive(Debug, Default)]
@@ -22,12 +23,6 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]

@@ -1,0 +1,175 @@
+//! Bringing an alert's (or a burst's) message in step with its record: posted in a new
+//! episode, edited after, then recorded as shown. Every send carries a transaction ID derived
+//! from the alert (or burst), its episode and its version, so a send retried after a crash or
+//! an outage is one message, not two.
+
+use brigade_core::events::{ALERT_KEY, BURST_KEY};
+use ruma::{OwnedRoomId, OwnedTransactionId};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{
+    error::DeliveryError,
+    prepare::virtual_user,
+    render::{burst_message, message},
+};
+use crate::{
+    alert::Source,
+    bridge::Bridge,
+    homeserver::HomeserverError,
+    store::{AlertRecord, BurstRecord, Pending},
+};
+
+/// Brings the alert's message in step with `record`: posts it in a new episode, edits it
+/// after; then records what it shows. An `uncertain` first post is recorded as showing
+/// nothing yet, so that it is edited once more.
+pub async fn deliver(
+    bridge: &Bridge,
+    key: &str,
+    record: &AlertRecord,
+    room_id: &OwnedRoomId,
+    uncertain: bool,
+) -> Result<(), DeliveryError> {
+    if record.event_id.is_some() && record.shown >= record.version {
+        // Shown already (a crash came between the record and the outbox's clearing).
+        bridge
+            .store
+            .delivered(
+                key,
+                record.first_seen,
+                record.version,
+                record.event_id.as_deref().unwrap_or_default(),
+            )
+            .await?;
+        return Ok(());
+    }
+    let content = message(
+        record,
+        bridge
+            .config
+            .declares(record.source, &record.route, record.severity),
+    );
+    let target = Target {
+        source: record.source,
+        key,
+        episode: record.first_seen,
+        version: record.version,
+        original: record.event_id.as_deref(),
+    };
+    let started = std::time::Instant::now();
+    let event_id = send(bridge, room_id, &target, content).await?;
+    bridge
+        .metrics
+        .delivered(started.elapsed(), record.last_seen);
+    let shown = target.shown(uncertain);
+    bridge
+        .store
+        .delivered(key, record.first_seen, shown, &event_id)
+        .await?;
+    Ok(())
+}
+
+/// Brings a burst's message in step with its alerts, like [`deliver`].
+pub async fn deliver_burst(
+    bridge: &Bridge,
+    burst: &BurstRecord,
+    uncertain: bool,
+) -> Result<(), DeliveryError> {
+    let room_id = OwnedRoomId::try_from(burst.room_id.as_str())
+        .map_err(|error| HomeserverError::Build(error.to_string()))?;
+    let members = bridge.store.burst_members(burst.id)?;
+    let content = burst_message(burst, &members);
+    let key = Pending::Burst(burst.id).name();
+    let target = Target {
+        source: burst.source,
+        key: &key,
+        episode: burst.started,
+        version: burst.version,
+        original: burst.event_id.as_deref(),
+    };
+    let started = std::time::Instant::now();
+    let event_id = send(bridge, &room_id, &target, content).await?;
+    bridge.metrics.delivered(started.elapsed(), burst.started);
+    let shown = target.shown(uncertain);
+    bridge
+        .store
+        .burst_delivered(burst.id, shown, &event_id)
+        .await?;
+    Ok(())
+}
+
+/// The message an alert or a burst shows, at one version.
+struct Target<'a> {
+    /// Whose virtual user posts it.
+    source: Source,
+    /// The alert's or burst's name in the outbox.
+    key: &'a str,
+    /// Its episode: when it began.
+    episode: u64,
+    /// The version to show.
+    version: u64,
+    /// The message, once posted: then it is edited.
+    original: Option<&'a str>,
+}
+
+impl Target<'_> {
+    /// The version to record as shown once sent: none yet for an `uncertain` first post, which
+    /// the homeserver may have answered with an earlier try, so that it is edited once more.
+    fn shown(&self, uncertain: bool) -> u64 {
+        if uncertain && self.original.is_none() {
+            0
+        } else {
+            self.version
+        }
+    }
+}
+
+/// Posts `content` as the target's virtual user, or edits its message to it; answers the
+/// message's event ID. The first post's transaction ID is the same whatever the version, so a
+/// retried post is one message; each edit's is its version's.
+async fn send(
+    bridge: &Bridge,
+    room_id: &OwnedRoomId,
+    target: &Target<'_>,
+    content: serde_json::Value,
+) -> Result<String, DeliveryError> {
+    let user = virtual_user(bridge, target.source)?;
+    let (content, txn_id) = match target.original {
+        None => (content, transaction_id(target.key, target.episode, 0)),
+        Some(original) => (
+            edit(content, original),
+            transaction_id(target.key, target.episode, target.version),
+        ),
+    };
+    let sent = bridge
+        .homeserver
+        .send_message(&user, room_id, &txn_id, content)
+        .await?;
+    Ok(target
+        .original
+        .map_or_else(|| sent.to_string(), str::to_owned))
+}
+
+/// An edit of `original` to `content`, with the structured part at the top level too, so that
+/// clients that read only the edit see it.
+fn edit(content: serde_json::Value, original: &str) -> serde_json::Value {
+    let mut edit = json!({
+        "msgtype": content["msgtype"],
+        "body": format!("* {}", content["body"].as_str().unwrap_or_default()),
+        "m.relates_to": { "rel_type": "m.replace", "event_id": original },
+    });
+    for key in [ALERT_KEY, BURST_KEY] {
+        if let Some(value) = content.get(key) {
+            edit[key] = value.clone();
+        }
+    }
+    edit["m.new_content"] = content;
+    edit
+}
+
+/// A transaction ID for the alert `key` in its episode `first_seen` at `version` (0 for the
+/// first post): the same send, retried, is one message.
+fn transaction_id(key: &str, first_seen: u64, version: u64) -> OwnedTransactionId {
+    let digest = Sha256::digest(format!("{key}\u{0}{first_seen}\u{0}{version}"));
+    format!("brigade-alert-{}", hex::encode(&digest[..16])).into()
+}

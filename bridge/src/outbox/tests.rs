@@ -1,0 +1,307 @@
+//! The outbox against a homeserver in memory, on a test clock: messages posted once and
+//! edited, bursts, routes held back, outages.
+
+use std::{sync::Arc, time::Duration};
+
+use super::Outbox;
+use crate::{
+    alert::{Alert, AlertStatus, Source},
+    bridge::Bridge,
+    store::Pending,
+    testing::{self, FakeHomeserver},
+};
+
+const ROUTES: &str = r##"
+[webhooks]
+burst_after = 3
+[[hooks]]
+name = "prod"
+source = "generic"
+room = "#alerts:example.org"
+secret = "s"
+[[hooks]]
+name = "db"
+source = "alertmanager"
+room = "#db:example.org"
+secret = "s"
+"##;
+
+fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
+    Alert {
+        fingerprint: fingerprint.to_owned(),
+        status,
+        title: format!("Disk full on {fingerprint}"),
+        severity: None,
+        body: String::new(),
+    }
+}
+
+async fn accept(bridge: &Bridge, source: Source, route: &str, alerts: &[Alert]) {
+    let now = bridge.clock.now_millis();
+    bridge
+        .store
+        .accept(source, route, alerts, now)
+        .await
+        .expect("accepted");
+}
+
+fn setup() -> (
+    Arc<Bridge>,
+    Arc<FakeHomeserver>,
+    Arc<brigade_core::clock::TestClock>,
+) {
+    let homeserver = Arc::new(FakeHomeserver::default());
+    let (bridge, clock) = testing::bridge(testing::config(ROUTES), homeserver.clone());
+    (bridge, homeserver, clock)
+}
+
+fn bodies(homeserver: &FakeHomeserver) -> Vec<String> {
+    homeserver
+        .sent()
+        .iter()
+        .map(|sent| sent.content["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_alert_is_posted_once_then_edited_as_it_repeats_and_resolves() {
+    let (bridge, homeserver, clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Firing)],
+    )
+    .await;
+    assert_eq!(outbox.deliver_all(&bridge).await.expect("delivered"), None);
+    clock.advance(Duration::from_secs(5));
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Firing)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Resolved)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+
+    let sent = homeserver.sent();
+    assert_eq!(sent.len(), 3, "{:?}", bodies(&homeserver));
+    let first = &sent[0].event_id;
+    for edit in &sent[1..] {
+        assert_eq!(edit.content["m.relates_to"]["event_id"], first.as_str());
+    }
+    assert_eq!(
+        sent[1].content["m.new_content"]["org.brigade.alert"]["count"],
+        2
+    );
+    assert_eq!(
+        sent[2].content["m.new_content"]["org.brigade.alert"]["status"],
+        "resolved"
+    );
+    assert_eq!(bridge.store.depth(), 0);
+    // Delivering again sends nothing: the message shows the latest state.
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    assert_eq!(homeserver.sent().len(), 3);
+}
+
+#[tokio::test]
+async fn beyond_its_share_a_rooms_alerts_are_counted_in_one_burst_edited_at_most_once_a_second() {
+    let (bridge, homeserver, clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    let alerts: Vec<Alert> = (0..5)
+        .map(|n| alert(&format!("f{n}"), AlertStatus::Firing))
+        .collect();
+    accept(&bridge, Source::Generic, "prod", &alerts).await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    let bursts: Vec<_> = homeserver
+        .sent()
+        .into_iter()
+        .filter(|sent| !sent.content["org.brigade.alert_burst"].is_null())
+        .collect();
+    assert_eq!(homeserver.sent().len(), 4, "three of their own and a burst");
+    assert_eq!(bursts.len(), 1);
+    assert_eq!(bursts[0].content["org.brigade.alert_burst"]["alerts"], 2);
+
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("f4", AlertStatus::Resolved)],
+    )
+    .await;
+    let later = outbox.deliver_all(&bridge).await.expect("delivered");
+    assert!(
+        later.is_some_and(|wait| wait <= Duration::from_secs(1)),
+        "{later:?}"
+    );
+    assert_eq!(homeserver.sent().len(), 4, "not edited within the second");
+    clock.advance(Duration::from_secs(1));
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    let edit = homeserver.sent().pop().expect("the edit");
+    assert_eq!(
+        edit.content["m.new_content"]["org.brigade.alert_burst"]["resolved"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_room_that_refuses_the_bridge_holds_back_only_its_route() {
+    let (bridge, homeserver, clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Firing)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    let prod = homeserver.room("#alerts:example.org").expect("created");
+    homeserver.refuse(&prod, true);
+
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("b", AlertStatus::Firing)],
+    )
+    .await;
+    accept(
+        &bridge,
+        Source::Alertmanager,
+        "db",
+        &[alert("c", AlertStatus::Firing)],
+    )
+    .await;
+    let later = outbox.deliver_all(&bridge).await.expect("delivered");
+    assert!(later.is_some(), "the held route waits");
+    let rooms: Vec<_> = homeserver
+        .sent()
+        .iter()
+        .map(|sent| sent.room.clone())
+        .collect();
+    assert_eq!(rooms.len(), 2, "the other route was delivered");
+    assert_ne!(rooms[1], prod);
+    assert_eq!(bridge.store.depth(), 1);
+
+    // Invited again: held routes are tried at once.
+    homeserver.refuse(&prod, false);
+    bridge
+        .retry_held
+        .store(true, std::sync::atomic::Ordering::Release);
+    clock.advance(Duration::from_millis(10));
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    assert_eq!(homeserver.sent().len(), 3);
+    assert_eq!(bridge.store.depth(), 0);
+}
+
+#[tokio::test]
+async fn a_post_cut_off_by_an_outage_is_one_message_edited_once_after() {
+    let (bridge, homeserver, _clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Firing)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("b", AlertStatus::Firing)],
+    )
+    .await;
+    homeserver.set_down(true);
+    assert!(
+        outbox.deliver_all(&bridge).await.is_err(),
+        "worth another try"
+    );
+    assert_eq!(
+        bridge.store.pending().expect("pending"),
+        vec![Pending::Alert("generic\u{0}prod\u{0}b".to_owned())]
+    );
+    homeserver.set_down(false);
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    let sent = homeserver.sent();
+    assert_eq!(
+        sent.len(),
+        3,
+        "the post of a, of b, and the edit b's uncertain post gets"
+    );
+    assert_eq!(
+        sent[2].content["m.relates_to"]["event_id"],
+        sent[1].event_id.as_str()
+    );
+    assert_eq!(bridge.store.depth(), 0);
+}
+
+#[tokio::test]
+async fn a_message_refused_for_good_is_dropped_and_counted() {
+    let (bridge, homeserver, _clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    homeserver.reject_messages(Some(413));
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Firing)],
+    )
+    .await;
+    assert_eq!(outbox.deliver_all(&bridge).await.expect("settled"), None);
+    assert_eq!(bridge.store.depth(), 0, "dropped, not blocking the outbox");
+    let metrics = bridge.metrics.render();
+    let counted = metrics
+        .lines()
+        .find(|line| line.contains("messages_refused") && line.contains("generic/prod"));
+    assert!(
+        counted.is_some_and(|line| line.ends_with(" 1")),
+        "{metrics}"
+    );
+    homeserver.reject_messages(None);
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("b", AlertStatus::Firing)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    assert_eq!(homeserver.sent().len(), 1, "the next alert goes through");
+}
+
+#[tokio::test]
+async fn an_alert_of_a_route_no_longer_configured_waits_and_is_never_dropped() {
+    let (bridge, homeserver, _clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[alert("a", AlertStatus::Firing)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    accept(
+        &bridge,
+        Source::Pagerduty,
+        "gone",
+        &[alert("p", AlertStatus::Firing)],
+    )
+    .await;
+    let later = outbox.deliver_all(&bridge).await.expect("delivered");
+    assert!(later.is_some());
+    assert_eq!(bridge.store.depth(), 1);
+    assert_eq!(homeserver.sent().len(), 1);
+}

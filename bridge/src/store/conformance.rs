@@ -1,0 +1,232 @@
+//! One conformance suite, run over every storage engine: what the outbox and the webhooks rely
+//! on, whichever engine holds it.
+
+use super::*;
+use crate::alert::AlertStatus;
+
+fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
+    Alert {
+        fingerprint: fingerprint.to_owned(),
+        status,
+        title: "Disk full".to_owned(),
+        severity: None,
+        body: String::new(),
+    }
+}
+
+async fn repeats_count_resolutions_resolve_and_delivery_empties_the_outbox(store: Store) {
+    let firing = alert("a", AlertStatus::Firing);
+    for now in 1..=3 {
+        store
+            .accept(Source::Generic, "prod", std::slice::from_ref(&firing), now)
+            .await
+            .expect("accepted");
+    }
+    let key = AlertRecord::key(Source::Generic, "prod", "a");
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![Pending::Alert(key.clone())]
+    );
+    let record = store.alert(&key).expect("read").expect("stored");
+    assert_eq!((record.count, record.version, record.first_seen), (3, 3, 1));
+
+    store.delivered(&key, 1, 2, "$m").await.expect("delivered");
+    assert_eq!(store.depth(), 1, "version 3 is not shown yet");
+    store.delivered(&key, 1, 3, "$m").await.expect("delivered");
+    assert_eq!(store.depth(), 0);
+
+    let resolved = alert("a", AlertStatus::Resolved);
+    store
+        .accept(Source::Generic, "prod", &[resolved], 4)
+        .await
+        .expect("accepted");
+    let record = store.alert(&key).expect("read").expect("stored");
+    assert_eq!(
+        (record.status, record.count, record.event_id.as_deref()),
+        (AlertStatus::Resolved, 3, Some("$m"))
+    );
+
+    store
+        .accept(Source::Generic, "prod", &[firing], 5)
+        .await
+        .expect("accepted");
+    let record = store.alert(&key).expect("read").expect("stored");
+    assert_eq!(
+        (record.count, record.first_seen, record.event_id),
+        (1, 5, None),
+        "a new episode"
+    );
+}
+
+async fn a_placed_burst_carries_its_alerts_and_their_changes(store: Store) {
+    let alerts: Vec<Alert> = (0..3)
+        .map(|n| alert(&format!("f{n}"), AlertStatus::Firing))
+        .collect();
+    store
+        .accept(Source::Generic, "prod", &alerts, 1)
+        .await
+        .expect("accepted");
+    let keys: Vec<String> = (0..3)
+        .map(|n| AlertRecord::key(Source::Generic, "prod", &format!("f{n}")))
+        .collect();
+    let id = store.next_burst_id().expect("an ID");
+    let burst = BurstRecord {
+        id,
+        source: Source::Generic,
+        route: "prod".to_owned(),
+        room_id: "!r:example.org".to_owned(),
+        started: 1,
+        version: 0,
+        shown: 0,
+        event_id: None,
+    };
+    let placements = vec![
+        (keys[0].clone(), 1, Placement::Own),
+        (keys[1].clone(), 1, Placement::Burst(id)),
+        (keys[2].clone(), 1, Placement::Burst(id)),
+        // Another episode's placement is not taken.
+        (keys[0].clone(), 9, Placement::Burst(id)),
+    ];
+    store.place(&placements, &[burst]).await.expect("placed");
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![Pending::Burst(id), Pending::Alert(keys[0].clone())]
+    );
+    let members = store.burst_members(id).expect("members");
+    assert_eq!(members.len(), 2);
+    assert_eq!(
+        store
+            .alert(&keys[0])
+            .expect("read")
+            .expect("stored")
+            .placement,
+        Some(Placement::Own),
+        "a placement is never taken back"
+    );
+
+    store.burst_delivered(id, 1, "$b").await.expect("delivered");
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![Pending::Alert(keys[0].clone())]
+    );
+    store
+        .accept(
+            Source::Generic,
+            "prod",
+            &[alert("f1", AlertStatus::Resolved)],
+            2,
+        )
+        .await
+        .expect("accepted");
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![Pending::Burst(id), Pending::Alert(keys[0].clone())],
+        "a member's change marks its burst, not itself"
+    );
+    let burst = store.burst(id).expect("read").expect("stored");
+    assert_eq!(
+        (burst.version, burst.shown, burst.event_id.as_deref()),
+        (2, 1, Some("$b"))
+    );
+
+    store
+        .accept(
+            Source::Generic,
+            "prod",
+            &[alert("f1", AlertStatus::Firing)],
+            3,
+        )
+        .await
+        .expect("accepted");
+    let record = store.alert(&keys[1]).expect("read").expect("stored");
+    assert_eq!(record.placement, None, "a new episode is placed anew");
+    assert!(store
+        .pending()
+        .expect("pending")
+        .contains(&Pending::Alert(keys[1].clone())));
+}
+
+async fn an_event_is_new_once(store: Store) {
+    assert!(store.first_time("$invite").await.expect("read"));
+    assert!(!store.first_time("$invite").await.expect("read"));
+    assert!(store.first_time("$other").await.expect("read"));
+}
+
+async fn settled_and_refused_entries_leave_the_outbox(store: Store) {
+    let firing = alert("a", AlertStatus::Firing);
+    store
+        .accept(Source::Generic, "prod", &[firing], 1)
+        .await
+        .expect("accepted");
+    let key = AlertRecord::key(Source::Generic, "prod", "a");
+    let item = Pending::Alert(key.clone());
+    store.settle(&item).await.expect("settled");
+    assert_eq!(
+        store.depth(),
+        1,
+        "an alert with its own message to show is not garbage"
+    );
+    store
+        .settle(&Pending::Alert("generic\u{0}prod\u{0}gone".to_owned()))
+        .await
+        .expect("settled");
+    store.drop_refused(&item).await.expect("dropped");
+    assert_eq!(store.depth(), 0);
+    assert!(
+        store.alert(&key).expect("read").is_some(),
+        "the alert's state stays"
+    );
+}
+
+async fn burst_ids_never_repeat(store: Store) {
+    let first = store.next_burst_id().expect("an ID");
+    let second = store.next_burst_id().expect("an ID");
+    assert_ne!(first, second);
+}
+
+/// Runs each case over a fresh store of each engine.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Store::in_memory()).await;
+                }
+            )*
+        }
+        mod sled {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let dir = tempfile::tempdir().expect("a directory");
+                    super::$case(super::Store::open(dir.path()).expect("opened")).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    repeats_count_resolutions_resolve_and_delivery_empties_the_outbox,
+    a_placed_burst_carries_its_alerts_and_their_changes,
+    an_event_is_new_once,
+    settled_and_refused_entries_leave_the_outbox,
+    burst_ids_never_repeat,
+);
+
+#[tokio::test]
+async fn an_event_is_acted_on_once_across_reopening() {
+    let dir = tempfile::tempdir().expect("a directory");
+    {
+        let store = Store::open(dir.path()).expect("opened");
+        assert!(store.first_time("$invite").await.expect("read"));
+        assert!(!store.first_time("$invite").await.expect("read"));
+    }
+    let store = Store::open(dir.path()).expect("opened again");
+    assert!(
+        !store.first_time("$invite").await.expect("read"),
+        "a replay after a restart"
+    );
+    assert!(store.first_time("$other").await.expect("read"));
+}

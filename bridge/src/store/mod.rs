@@ -1,0 +1,402 @@
+//! The bridge's sled database: each alert's state, and the outbox of alerts whose message is
+//! behind their state.
+//!
+//! An accepted webhook changes the alerts' states and marks them in the outbox, then flushes:
+//! only then is it answered 202. Writes go one at a time (sled 0.34's multi-tree transactions
+//! deadlock against its flushes under concurrent webhooks, seen here), so a delivery never
+//! reads half of an acceptance. The outbox holds alert keys, not
+//! messages: however many repeats arrive before the homeserver takes the next message, the
+//! alert's one message is brought to the latest state once.
+//!
+//! Before an alert's first message, the outbox places it durably: in a message of its own, or
+//! counted in a burst message when its room has had its share of messages (see
+//! [`Placement`]). A placement is never taken back, so an alert is never both.
+
+mod engine;
+mod memory;
+mod records;
+mod sled_engine;
+
+#[cfg(test)]
+mod conformance;
+
+use std::{path::Path, sync::Arc};
+
+use serde::Serialize;
+
+pub use engine::{Engine, Tree};
+pub use memory::MemoryEngine;
+pub use records::{AlertRecord, BurstRecord, Pending, Placement};
+pub use sled_engine::SledEngine;
+
+use records::{burst_key, member_key, next, BURST_PREFIX};
+
+use crate::alert::{Alert, Source};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (I/O, corruption, a lock held by another process).
+    #[error("storage engine: {0}")]
+    Engine(String),
+    /// A stored value is not what this bridge writes.
+    #[error("corrupt record {key}: {source}")]
+    Corrupt {
+        /// Its key.
+        key: String,
+        /// Why it does not parse.
+        source: serde_json::Error,
+    },
+}
+
+/// The bridge's database, over a storage [`Engine`].
+#[derive(Debug, Clone)]
+pub struct Store {
+    engine: Arc<dyn Engine>,
+    /// Held while an alert is read, changed and written back.
+    writing: Arc<tokio::sync::Mutex<()>>,
+    /// Held while the database is flushed; holds how many writes the last flush covered.
+    flushing: Arc<tokio::sync::Mutex<u64>>,
+    /// How many writes there have been (each taken under `writing`).
+    written: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Store {
+    /// Opens (or creates) the sled database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self::over(Arc::new(SledEngine::open(dir)?)))
+    }
+
+    /// A store that forgets everything when dropped, for tests.
+    pub fn in_memory() -> Self {
+        Self::over(Arc::new(MemoryEngine::new()))
+    }
+
+    /// The store over `engine`.
+    pub fn over(engine: Arc<dyn Engine>) -> Self {
+        Self {
+            engine,
+            writing: Arc::default(),
+            flushing: Arc::default(),
+            written: Arc::default(),
+        }
+    }
+
+    /// Records `alerts` received on `source`'s route `route` at `now`, and marks each for
+    /// delivery; durable when this returns.
+    pub async fn accept(
+        &self,
+        source: Source,
+        route: &str,
+        alerts: &[Alert],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            for alert in alerts {
+                let key = AlertRecord::key(source, route, &alert.fingerprint);
+                let record = next(self.alert(&key)?, source, route, alert, now);
+                // Marked first: a crash in between leaves a mark on the old state (delivered
+                // again, the same), never a new state without its mark.
+                match record.placement {
+                    Some(Placement::Burst(id)) => self.touch_burst(id)?,
+                    _ => {
+                        self.engine.insert(Tree::Outbox, key.as_bytes(), &[])?;
+                    }
+                }
+                self.engine
+                    .insert(Tree::Alerts, key.as_bytes(), &encode(&key, &record)?)?;
+            }
+            self.wrote();
+        }
+        self.flush().await
+    }
+
+    /// The alerts and bursts whose message is behind.
+    pub fn pending(&self) -> Result<Vec<Pending>, StoreError> {
+        self.engine
+            .keys(Tree::Outbox)?
+            .into_iter()
+            .map(|key| {
+                let key = String::from_utf8_lossy(&key).into_owned();
+                Ok(match key.strip_prefix(BURST_PREFIX).map(str::parse) {
+                    Some(Ok(id)) => Pending::Burst(id),
+                    _ => Pending::Alert(key),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the homeserver's event `event_id` is seen here for the first time; durable when
+    /// this returns.
+    pub async fn first_time(&self, event_id: &str) -> Result<bool, StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            if self
+                .engine
+                .insert(Tree::Events, event_id.as_bytes(), &[])?
+                .is_some()
+            {
+                return Ok(false);
+            }
+            self.wrote();
+        }
+        self.flush().await?;
+        Ok(true)
+    }
+
+    /// A new burst's ID; IDs never repeat, across restarts too.
+    pub fn next_burst_id(&self) -> Result<u64, StoreError> {
+        self.engine.generate_id()
+    }
+
+    /// Places alerts that have no message yet: each `(key, first_seen, placement)` whose
+    /// episode is still `first_seen` and still unplaced. A burst named by a placement that does
+    /// not exist yet is created from `new_bursts`. Durable when this returns.
+    pub async fn place(
+        &self,
+        placements: &[(String, u64, Placement)],
+        new_bursts: &[BurstRecord],
+    ) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            for burst in new_bursts {
+                let key = burst_key(burst.id);
+                if self.engine.get(Tree::Bursts, key.as_bytes())?.is_none() {
+                    self.engine
+                        .insert(Tree::Bursts, key.as_bytes(), &encode(&key, burst)?)?;
+                }
+            }
+            // Bursts are marked first: what a crash leaves of this (sled keeps a prefix of the
+            // writes) may be a burst edited once more for nothing, never an alert placed in a
+            // burst whose message does not count it.
+            let touched: std::collections::BTreeSet<u64> = placements
+                .iter()
+                .filter_map(|(_, _, placement)| match placement {
+                    Placement::Burst(id) => Some(*id),
+                    Placement::Own => None,
+                })
+                .collect();
+            for id in &touched {
+                self.touch_burst(*id)?;
+            }
+            for (key, first_seen, placement) in placements {
+                let Some(mut record) = self.alert(key)? else {
+                    continue;
+                };
+                if record.first_seen != *first_seen
+                    || record.placement.is_some()
+                    || record.event_id.is_some()
+                {
+                    continue;
+                }
+                record.placement = Some(*placement);
+                if let Placement::Burst(id) = placement {
+                    self.engine.insert(
+                        Tree::Members,
+                        &member_key(*id, key),
+                        &first_seen.to_be_bytes(),
+                    )?;
+                }
+                self.engine
+                    .insert(Tree::Alerts, key.as_bytes(), &encode(key, &record)?)?;
+                if let Placement::Burst(_) = placement {
+                    // Its burst carries it from now on.
+                    self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                }
+            }
+            self.wrote();
+        }
+        self.flush().await
+    }
+
+    /// Burst `id`'s record.
+    pub fn burst(&self, id: u64) -> Result<Option<BurstRecord>, StoreError> {
+        let key = burst_key(id);
+        let Some(bytes) = self.engine.get(Tree::Bursts, key.as_bytes())? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt { key, source })
+    }
+
+    /// The alerts placed in burst `id`, as they are now (an alert that has since begun a new
+    /// episode is included: its episode in the burst ended resolved). A membership whose
+    /// placement a crash cut short is not one: that alert is placed again.
+    pub fn burst_members(&self, id: u64) -> Result<Vec<AlertRecord>, StoreError> {
+        let mut members = Vec::new();
+        for (member, episode) in self.engine.scan_prefix(Tree::Members, &id.to_be_bytes())? {
+            let key = String::from_utf8_lossy(&member[8..]).into_owned();
+            let episode = episode.as_slice().try_into().map_or(0, u64::from_be_bytes);
+            if let Some(record) = self.alert(&key)? {
+                let placed = record.placement == Some(Placement::Burst(id));
+                if placed || record.first_seen != episode {
+                    members.push(record);
+                }
+            }
+        }
+        Ok(members)
+    }
+
+    /// Marks burst `id` for delivery with a new version; called with `writing` held.
+    fn touch_burst(&self, id: u64) -> Result<(), StoreError> {
+        let key = burst_key(id);
+        if let Some(mut burst) = self.burst(id)? {
+            burst.version += 1;
+            self.engine.insert(Tree::Outbox, key.as_bytes(), &[])?;
+            self.engine
+                .insert(Tree::Bursts, key.as_bytes(), &encode(&key, &burst)?)?;
+        }
+        Ok(())
+    }
+
+    /// Records that burst `id`'s message shows `shown` (posted as `event_id`), and takes it out
+    /// of the outbox unless it changed meanwhile; durable when this returns.
+    pub async fn burst_delivered(
+        &self,
+        id: u64,
+        shown: u64,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            let key = burst_key(id);
+            match self.burst(id)? {
+                None => {
+                    self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                }
+                Some(mut burst) => {
+                    burst.shown = burst.shown.max(shown);
+                    burst.event_id = Some(event_id.to_owned());
+                    self.engine
+                        .insert(Tree::Bursts, key.as_bytes(), &encode(&key, &burst)?)?;
+                    if burst.shown >= burst.version {
+                        self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                    }
+                }
+            }
+            self.wrote();
+        }
+        self.flush().await
+    }
+
+    /// Takes `item` out of the outbox if it has nothing to deliver: a burst carries the alert,
+    /// or there is no such alert or burst. Checked here, with writes held: an acceptance marks
+    /// an alert before it writes its record, and a mark seen in between is not garbage.
+    pub async fn settle(&self, item: &Pending) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            let (key, settled) = match item {
+                Pending::Alert(key) => (
+                    key.clone(),
+                    self.alert(key)?
+                        .is_none_or(|record| matches!(record.placement, Some(Placement::Burst(_)))),
+                ),
+                Pending::Burst(id) => (burst_key(*id), self.burst(*id)?.is_none()),
+            };
+            if !settled {
+                return Ok(());
+            }
+            self.engine.remove(Tree::Outbox, key.as_bytes())?;
+            self.wrote();
+        }
+        self.flush().await
+    }
+
+    /// Takes `item` out of the outbox for good: the homeserver refused its message.
+    pub async fn drop_refused(&self, item: &Pending) -> Result<(), StoreError> {
+        let key = match item {
+            Pending::Alert(key) => key.clone(),
+            Pending::Burst(id) => burst_key(*id),
+        };
+        {
+            let _writing = self.writing.lock().await;
+            self.engine.remove(Tree::Outbox, key.as_bytes())?;
+            self.wrote();
+        }
+        self.flush().await
+    }
+
+    /// How many alerts' messages are behind.
+    pub fn depth(&self) -> usize {
+        self.engine.len(Tree::Outbox)
+    }
+
+    /// The alert stored under `key`.
+    pub fn alert(&self, key: &str) -> Result<Option<AlertRecord>, StoreError> {
+        let Some(bytes) = self.engine.get(Tree::Alerts, key.as_bytes())? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt {
+                key: key.to_owned(),
+                source,
+            })
+    }
+
+    /// Records that the alert's message shows `shown` (posted as `event_id`), and takes it out
+    /// of the outbox unless it changed meanwhile; durable when this returns.
+    pub async fn delivered(
+        &self,
+        key: &str,
+        first_seen: u64,
+        shown: u64,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
+        {
+            let _writing = self.writing.lock().await;
+            match self.alert(key)? {
+                None => {
+                    self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                }
+                Some(mut record) => {
+                    if record.first_seen == first_seen {
+                        record.shown = record.shown.max(shown);
+                        record.event_id = Some(event_id.to_owned());
+                        self.engine
+                            .insert(Tree::Alerts, key.as_bytes(), &encode(key, &record)?)?;
+                    }
+                    if record.shown >= record.version {
+                        self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                    }
+                }
+            }
+            self.wrote();
+        }
+        self.flush().await
+    }
+
+    /// Makes every write so far durable. One flush at a time, on a blocking thread, covering
+    /// every write before it began: callers that waited meanwhile and find their writes covered
+    /// return at once (a group commit), so concurrent webhooks share flushes.
+    async fn flush(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let mine = self.written.load(Ordering::Acquire);
+        let mut covered = self.flushing.lock().await;
+        if *covered >= mine {
+            return Ok(());
+        }
+        let upto = self.written.load(Ordering::Acquire);
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.flush())
+            .await
+            .map_err(|error| StoreError::Engine(error.to_string()))??;
+        *covered = upto;
+        Ok(())
+    }
+
+    /// Counts a write, for [`Self::flush`]; called with `writing` held, after the write.
+    fn wrote(&self) {
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+fn encode(key: &str, record: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(record).map_err(|source| StoreError::Corrupt {
+        key: key.to_owned(),
+        source,
+    })
+}
