@@ -5,10 +5,12 @@
 //! tests can start it in-process.
 
 pub mod alert;
+pub mod appservice;
 pub mod bridge;
 pub mod cli;
 pub mod config;
 pub mod homeserver;
+pub mod hooks;
 pub mod metrics;
 pub mod outbox;
 pub mod registration;

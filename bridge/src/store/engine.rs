@@ -3,7 +3,21 @@
 //! ([`super::sled_engine`], the only module that names sled) and memory ([`super::memory`]), and
 //! one conformance suite runs the store over both.
 
-use super::StoreError;
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (I/O, corruption, a lock held by another process).
+    #[error("storage engine: {0}")]
+    Engine(String),
+    /// A stored value is not what this bridge writes.
+    #[error("corrupt record {key}: {source}")]
+    Corrupt {
+        /// Its key.
+        key: String,
+        /// Why it does not parse.
+        source: serde_json::Error,
+    },
+}
 
 /// The bridge's trees; their names are those on disk, unchanged since the first release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

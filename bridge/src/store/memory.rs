@@ -10,10 +10,7 @@ use std::{
 
 use brigade_core::sync::lock;
 
-use super::{
-    engine::{Engine, Entry, Tree},
-    StoreError,
-};
+use super::engine::{Engine, Entry, StoreError, Tree};
 
 /// One tree's entries, in key order.
 type Entries = BTreeMap<Vec<u8>, Vec<u8>>;

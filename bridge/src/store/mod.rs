@@ -24,7 +24,7 @@ use std::{path::Path, sync::Arc};
 
 use serde::Serialize;
 
-pub use engine::{Engine, Tree};
+pub use engine::{Engine, StoreError, Tree};
 pub use memory::MemoryEngine;
 pub use records::{AlertRecord, BurstRecord, Pending, Placement};
 pub use sled_engine::SledEngine;
@@ -32,22 +32,6 @@ pub use sled_engine::SledEngine;
 use records::{burst_key, member_key, next, BURST_PREFIX};
 
 use crate::alert::{Alert, Source};
-
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The storage engine failed (I/O, corruption, a lock held by another process).
-    #[error("storage engine: {0}")]
-    Engine(String),
-    /// A stored value is not what this bridge writes.
-    #[error("corrupt record {key}: {source}")]
-    Corrupt {
-        /// Its key.
-        key: String,
-        /// Why it does not parse.
-        source: serde_json::Error,
-    },
-}
 
 /// The bridge's database, over a storage [`Engine`].
 #[derive(Debug, Clone)]

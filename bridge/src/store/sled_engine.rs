@@ -2,10 +2,7 @@
 
 use std::path::Path;
 
-use super::{
-    engine::{Engine, Entry, Tree},
-    StoreError,
-};
+use super::engine::{Engine, Entry, StoreError, Tree};
 
 /// sled's page cache. Its default is 1 GB; the bridge reads back little of what it writes.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;

@@ -1,0 +1,181 @@
+//! The application service API the homeserver calls (`/_matrix/app/v1/…`), each request
+//! authenticated by the homeserver's `hs_token` (compared in constant time): transactions, user
+//! and alias queries, and the ping.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+    Json, Router,
+};
+use ruma::api::IncomingRequest;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::{alert::Source, bridge::Bridge, outbox::virtual_user};
+
+/// The application service's endpoints.
+pub fn routes() -> Router<Arc<Bridge>> {
+    Router::new()
+        .route("/_matrix/app/v1/transactions/{txn_id}", put(transaction))
+        .route("/_matrix/app/v1/users/{user_id}", get(user_query))
+        .route("/_matrix/app/v1/rooms/{alias}", get(alias_query))
+        .route("/_matrix/app/v1/ping", post(ping))
+}
+
+fn answer(status: StatusCode, text: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": text.into() }))).into_response()
+}
+
+/// The refusal of a request that does not carry the homeserver's `hs_token`.
+fn not_from_homeserver(bridge: &Bridge, headers: &HeaderMap) -> Option<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match token {
+        None => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "errcode": "M_UNAUTHORIZED", "error": "no hs_token" })),
+            )
+                .into_response(),
+        ),
+        Some(token)
+            if bool::from(
+                token
+                    .as_bytes()
+                    .ct_eq(bridge.config.appservice.hs_token.expose().as_bytes()),
+            ) =>
+        {
+            None
+        }
+        Some(_) => Some(
+            (
+                StatusCode::FORBIDDEN,
+                Json(json!({ "errcode": "M_FORBIDDEN", "error": "wrong hs_token" })),
+            )
+                .into_response(),
+        ),
+    }
+}
+
+/// `PUT /_matrix/app/v1/transactions/{txnId}`: read, acted on, acknowledged. The bridge acts on
+/// invitations of its virtual users: a route whose room refused it is tried again at once.
+/// Events are acted on once by event ID (Synapse retries a transaction, and restarts its IDs
+/// at 1), so a replayed transaction is answered the same and changes nothing.
+async fn transaction(
+    State(bridge): State<Arc<Bridge>>,
+    Path(txn_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refusal) = not_from_homeserver(&bridge, &headers) {
+        return refusal;
+    }
+    let mut request = http::Request::builder()
+        .method(http::Method::PUT)
+        .uri(format!("/_matrix/app/v1/transactions/{txn_id}"));
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    let Ok(request) = request.body(body.to_vec()) else {
+        return answer(StatusCode::BAD_REQUEST, "unreadable request");
+    };
+    match ruma::api::appservice::event::push_events::v1::Request::try_from_http_request(
+        request,
+        &[txn_id.as_str()],
+    ) {
+        Ok(transaction) => {
+            tracing::debug!(%txn_id, events = transaction.events.len(), "transaction from the homeserver");
+            for event in &transaction.events {
+                let Some((event_id, invited)) = invitation(&bridge, event) else {
+                    continue;
+                };
+                match bridge.store.first_time(&event_id).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        tracing::info!(%invited, "a virtual user is invited: held routes are tried again");
+                        bridge
+                            .retry_held
+                            .store(true, std::sync::atomic::Ordering::Release);
+                        bridge.outbox.notify_one();
+                    }
+                    // Not acknowledged: the homeserver sends it again.
+                    Err(error) => {
+                        return answer(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+                    }
+                }
+            }
+            (StatusCode::OK, Json(json!({}))).into_response()
+        }
+        Err(error) => answer(
+            StatusCode::BAD_REQUEST,
+            format!("not an appservice transaction: {error}"),
+        ),
+    }
+}
+
+/// The event ID and the invited user, when `event` invites one of the bridge's virtual users.
+fn invitation(
+    bridge: &Bridge,
+    event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>,
+) -> Option<(String, String)> {
+    let event: serde_json::Value = event.deserialize_as().ok()?;
+    if event["type"] != "m.room.member" || event["content"]["membership"] != "invite" {
+        return None;
+    }
+    let invited = event["state_key"].as_str()?;
+    let ours = Source::ALL
+        .iter()
+        .any(|source| virtual_user(bridge, *source).is_ok_and(|user| user.as_str() == invited));
+    ours.then(|| Some((event["event_id"].as_str()?.to_owned(), invited.to_owned())))?
+}
+
+/// `GET /_matrix/app/v1/users/{userId}`: the virtual users of configured sources exist.
+async fn user_query(
+    State(bridge): State<Arc<Bridge>>,
+    Path(user_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refusal) = not_from_homeserver(&bridge, &headers) {
+        return refusal;
+    }
+    let known =
+        bridge.config.hooks.iter().any(|hook| {
+            virtual_user(&bridge, hook.source).is_ok_and(|user| user.as_str() == user_id)
+        });
+    if known {
+        (StatusCode::OK, Json(json!({}))).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "errcode": "M_NOT_FOUND", "error": "no such alert source" })),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /_matrix/app/v1/rooms/{alias}`: the bridge makes its rooms itself, on demand of none.
+async fn alias_query(State(bridge): State<Arc<Bridge>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = not_from_homeserver(&bridge, &headers) {
+        return refusal;
+    }
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "errcode": "M_NOT_FOUND", "error": "the bridge creates no rooms on demand" })),
+    )
+        .into_response()
+}
+
+/// `POST /_matrix/app/v1/ping`: the homeserver checking it reaches the bridge.
+async fn ping(State(bridge): State<Arc<Bridge>>, headers: HeaderMap) -> Response {
+    if let Some(refusal) = not_from_homeserver(&bridge, &headers) {
+        return refusal;
+    }
+    (StatusCode::OK, Json(json!({}))).into_response()
+}

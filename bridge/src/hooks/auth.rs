@@ -1,0 +1,30 @@
+//! The two ways sources prove a request is theirs: a bearer token, or an HMAC-SHA256 of the
+//! body. Both compared in constant time.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::alert::AuthError;
+
+/// `Authorization: Bearer <secret>`, as Alertmanager and Grafana send it.
+pub fn bearer(secret: &str, authorization: Option<&str>) -> Result<(), AuthError> {
+    let token = authorization
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(AuthError("missing `Authorization: Bearer <secret>`"))?;
+    if bool::from(token.as_bytes().ct_eq(secret.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AuthError("wrong bearer token"))
+    }
+}
+
+/// Whether `given_hex` is the HMAC-SHA256 of `body` under `secret`.
+pub fn verify_hmac(secret: &str, body: &[u8], given_hex: &str) -> Result<(), AuthError> {
+    let given = hex::decode(given_hex).map_err(|_| AuthError("the signature is not hex"))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|_| AuthError("unusable secret"))?;
+    mac.update(body);
+    mac.verify_slice(&given)
+        .map_err(|_| AuthError("the signature does not match the body"))
+}

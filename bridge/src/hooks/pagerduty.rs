@@ -1,0 +1,58 @@
+//! PagerDuty webhooks v3: `X-PagerDuty-Signature: v1=<hex>` (several, comma-separated, while
+//! PagerDuty rotates its secret), and one `event` about one incident.
+
+use brigade_core::incident::Severity;
+use serde_json::Value;
+
+use super::auth::verify_hmac;
+use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
+
+fn bad(text: impl Into<String>) -> PayloadError {
+    PayloadError::new(text)
+}
+
+/// Checks that one of the `v1=` signatures is the body's.
+pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), AuthError> {
+    let header = signature.ok_or(AuthError("missing `X-PagerDuty-Signature`"))?;
+    let matched = header
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("v1="))
+        .any(|given| verify_hmac(secret, body, given).is_ok());
+    if matched {
+        Ok(())
+    } else {
+        Err(AuthError("no `v1=` signature matches the body"))
+    }
+}
+
+/// PagerDuty v3: one `event` about one incident.
+pub fn parse(json: &Value) -> Result<Vec<Alert>, PayloadError> {
+    let event = &json["event"];
+    let kind = event["event_type"]
+        .as_str()
+        .ok_or_else(|| bad("not a PagerDuty v3 webhook: no `event.event_type`"))?;
+    let data = &event["data"];
+    let id = data["id"]
+        .as_str()
+        .ok_or_else(|| bad("not a PagerDuty v3 webhook: no `event.data.id`"))?;
+    let status = if kind == "incident.resolved" {
+        AlertStatus::Resolved
+    } else {
+        AlertStatus::Firing
+    };
+    let severity = data["priority"]["summary"]
+        .as_str()
+        .and_then(severity_word)
+        .or_else(|| match data["urgency"].as_str() {
+            Some("high") => Some(Severity::Sev2),
+            Some("low") => Some(Severity::Sev3),
+            _ => None,
+        });
+    Ok(vec![Alert {
+        fingerprint: id.to_owned(),
+        status,
+        title: data["title"].as_str().unwrap_or(id).to_owned(),
+        severity,
+        body: data["html_url"].as_str().unwrap_or_default().to_owned(),
+    }])
+}
