@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod keys;
 pub mod matrix;
 pub mod metrics;
 pub mod oncall;

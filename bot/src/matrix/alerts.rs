@@ -38,7 +38,11 @@ use super::{
     open::open,
     reply::{notice, transaction_id},
 };
-use crate::{config::AlertCommander, oncall, render};
+use crate::{
+    config::AlertCommander,
+    keys::{self, AlertDeclared},
+    oncall, render,
+};
 
 /// An alert's message (or an edit of it), as the bot reads it.
 struct AlertMessage {
@@ -99,18 +103,10 @@ async fn declared_for(
     bot: &Bot,
     alert: &AlertContent,
 ) -> Result<Option<(Option<OwnedRoomId>, u64)>, ActionError> {
-    Ok(bot
-        .store
-        .meta(&format!("alert.{}", alert.identity()))
+    Ok(keys::alert_declared(&alert.identity())
+        .get(bot.store.as_ref())
         .await?
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| {
-            let (room_id, episode) = text.split_once(' ')?;
-            Some((
-                OwnedRoomId::try_from(room_id).ok(),
-                episode.parse::<u64>().ok()?,
-            ))
-        }))
+        .map(|declared| (declared.room, declared.episode)))
 }
 
 /// Tells the incident room declared for this alert's episode that the alert has resolved,
@@ -123,9 +119,8 @@ async fn tell_resolved(
     incident_room: &RoomId,
 ) -> Result<Outcome, ActionError> {
     let alert = &message.alert;
-    let told = format!("alert.resolved.{}", alert.identity());
-    let episode = alert.first_seen.to_string();
-    if bot.store.meta(&told).await? == Some(episode.clone().into_bytes()) {
+    let told = keys::alert_resolved(&alert.identity());
+    if told.get(bot.store.as_ref()).await? == Some(alert.first_seen) {
         return Ok(Outcome::Done);
     }
     let Some(incident_room) = bot.client.get_room(incident_room) else {
@@ -141,7 +136,7 @@ async fn tell_resolved(
         .send(notice(&text))
         .with_transaction_id(transaction_id(cause, "alert-resolved"))
         .await?;
-    bot.store.set_meta(&told, episode.as_bytes()).await?;
+    told.set(bot.store.as_ref(), &alert.first_seen).await?;
     Ok(Outcome::Done)
 }
 
@@ -171,7 +166,7 @@ async fn declare(
     message: &AlertMessage,
 ) -> Result<Outcome, ActionError> {
     let alert = &message.alert;
-    let key = format!("alert.{}", alert.identity());
+    let key = keys::alert_declared(&alert.identity());
     if let Some((room_id, episode)) = declared_for(bot, alert).await? {
         let open = match room_id {
             Some(room_id) => bot
@@ -195,9 +190,11 @@ async fn declare(
             );
             say(room, cause, &message.original, &text).await?;
             // Said once per episode: repeats are edits, each seen here.
-            bot.store
-                .set_meta(&key, format!("- {}", alert.first_seen).as_bytes())
-                .await?;
+            let refused = AlertDeclared {
+                room: None,
+                episode: alert.first_seen,
+            };
+            key.set(bot.store.as_ref(), &refused).await?;
             return Ok(Outcome::Refused);
         }
     };
@@ -232,12 +229,11 @@ async fn declare(
             return Ok(Outcome::Refused);
         }
     };
-    bot.store
-        .set_meta(
-            &key,
-            format!("{} {}", record.room_id, alert.first_seen).as_bytes(),
-        )
-        .await?;
+    let declared = AlertDeclared {
+        room: Some(record.room_id.clone()),
+        episode: alert.first_seen,
+    };
+    key.set(bot.store.as_ref(), &declared).await?;
     let text = format!(
         "🚑 Declared **{}** for this alert: [{}]({}). {commander} is in command and invited.",
         record.incident.number,

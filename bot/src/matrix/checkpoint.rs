@@ -4,21 +4,14 @@
 
 use brigade_core::store::{Store, StoreError};
 
-const CHECKPOINT_KEY: &str = "sync.checkpoint_millis";
+use crate::keys::{self, KeyError};
 
 /// Records that every event up to `at_millis` is done.
-pub async fn store(store: &dyn Store, at_millis: u64) -> Result<(), StoreError> {
-    store
-        .set_meta(CHECKPOINT_KEY, at_millis.to_string().as_bytes())
-        .await
+pub async fn store(store: &dyn Store, at_millis: u64) -> Result<(), KeyError> {
+    keys::checkpoint().set(store, &at_millis).await
 }
 
 /// The checkpoint, if the bot has one (none on its very first start).
 pub async fn load(store: &dyn Store) -> Result<Option<u64>, StoreError> {
-    let Some(bytes) = store.meta(CHECKPOINT_KEY).await? else {
-        return Ok(None);
-    };
-    Ok(std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|text| text.parse().ok()))
+    keys::checkpoint().get(store).await
 }

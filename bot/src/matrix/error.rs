@@ -7,7 +7,7 @@ use brigade_core::store::StoreError;
 use matrix_sdk::ruma::{OwnedRoomAliasId, OwnedRoomId};
 
 use super::rooms::RoomsError;
-use crate::commands::Refusal;
+use crate::{commands::Refusal, keys::KeyError};
 
 /// Why an action could not be finished; unless [`ActionError::refusal`] says it was refused
 /// for good, the event stays unfinished and is taken up again.
@@ -37,6 +37,9 @@ pub enum ActionError {
     /// A standing room could not be found or made.
     #[error(transparent)]
     Rooms(#[from] RoomsError),
+    /// A value could not be kept in the store.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// What was asked for is refused: nothing changed, and asking again changes nothing.
     #[error("{0}")]
     Refused(Refusal),
@@ -59,7 +62,11 @@ impl ActionError {
             Self::AliasTaken(_) | Self::InvalidAlias(_) => {
                 return Some(Refusal::new(self.to_string()))
             }
-            Self::Store(_) | Self::Json(_) | Self::UnknownRoom(_) | Self::Rooms(_) => None,
+            Self::Store(_)
+            | Self::Key(_)
+            | Self::Json(_)
+            | Self::UnknownRoom(_)
+            | Self::Rooms(_) => None,
         }?;
         refused_for_good(api).then(|| Refusal::new(format!("the homeserver refused: {api}")))
     }

@@ -19,11 +19,10 @@ use matrix_sdk::{
             MessageLikeEventType,
         },
         room::JoinRule,
-        EventId, OwnedRoomId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId,
+        EventId, OwnedEventId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId,
     },
     Room, RoomMemberships,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tracing::{debug, info};
 
@@ -36,29 +35,19 @@ use super::{
 use crate::{
     commands::Refusal,
     config::{normal_emoji, ForwardRule},
+    keys::{self, RoomRule},
     render,
 };
 
 /// 📤: to the incident's shared partner room.
 const SHARE: &str = "📤";
-/// A rule made with `!inc forward`, kept per room.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomRule {
-    /// The emoji that forwards.
-    pub emoji: String,
-    /// Where to.
-    pub to: OwnedRoomId,
-}
 
-pub fn rules_key(room_id: &RoomId) -> String {
-    format!("forward.rules.{room_id}")
-}
-
+/// The rules `room_id` made with `!inc forward`.
 pub async fn room_rules(bot: &Bot, room_id: &RoomId) -> Result<Vec<RoomRule>, ActionError> {
-    Ok(match bot.store.meta(&rules_key(room_id)).await? {
-        Some(bytes) => serde_json::from_slice(&bytes)?,
-        None => Vec::new(),
-    })
+    Ok(keys::forward_rules(room_id)
+        .get(bot.store.as_ref())
+        .await?
+        .unwrap_or_default())
 }
 
 /// Where `emoji` in `room` forwards to: the room's own rules, then the configured ones whose
@@ -146,13 +135,13 @@ pub async fn reacted(
     }
     for target in targets {
         let key = format!("{message_id}\u{0}{emoji}\u{0}{target}");
-        let done = format!("forward.done.{key}");
-        if bot.store.meta(&done).await?.is_some() {
+        let done = keys::forwarded(&key);
+        if done.get(bot.store.as_ref()).await?.is_some() {
             continue;
         }
         match forward(bot, room, reaction, &message, &target, &key, emoji == SHARE).await? {
             Ok(copy) => {
-                bot.store.set_meta(&done, copy.as_bytes()).await?;
+                done.set(bot.store.as_ref(), &copy).await?;
                 bot.metrics.forward("done");
                 info!(%message_id, %target, "forwarded");
             }
@@ -167,7 +156,10 @@ pub async fn reacted(
 }
 
 /// Why a copy was not made: a metric label and what people read.
-fn refusal(label: &'static str, text: String) -> Result<Result<String, Refusal>, ActionError> {
+fn refusal(
+    label: &'static str,
+    text: String,
+) -> Result<Result<OwnedEventId, Refusal>, ActionError> {
     Ok(Err(Refusal::labelled(label, text)))
 }
 
@@ -181,7 +173,7 @@ async fn forward(
     target: &RoomOrAliasId,
     key: &str,
     to_partners: bool,
-) -> Result<Result<String, Refusal>, ActionError> {
+) -> Result<Result<OwnedEventId, Refusal>, ActionError> {
     let Some(to) = lookup::joined(&bot.client, target).await? else {
         return refusal(
             "target_unknown",
@@ -286,7 +278,7 @@ async fn forward(
         .send_raw("m.room.message", copy)
         .with_transaction_id(&transaction_id(key, "forward"))
         .await?;
-    Ok(Ok(sent.response.event_id.to_string()))
+    Ok(Ok(sent.response.event_id))
 }
 
 /// What the leak guard reads of a room.

@@ -9,7 +9,7 @@ use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions}
 use tracing::{info, warn};
 
 use super::{bot::Bot, error::ActionError, lookup, reply::transaction_id};
-use crate::{oncall, render};
+use crate::{keys, oncall, render};
 
 /// Announces the handoffs that happened since the last check.
 pub async fn check(bot: &Bot) -> Result<(), ActionError> {
@@ -24,9 +24,8 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
             .as_ref()
             .map(|on_call| format!("{}\u{0}{}", on_call.who, on_call.until))
             .unwrap_or_default();
-        let key = format!("oncall.shift.{}", handoff.team);
-        let seen = bot.store.meta(&key).await?;
-        let seen = seen.as_deref().map(String::from_utf8_lossy);
+        let key = keys::handoff_shift(&handoff.team);
+        let seen = key.get(bot.store.as_ref()).await?;
         if seen.as_deref() == Some(shift.as_str()) {
             continue;
         }
@@ -57,7 +56,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
                 Some(room) => {
                     room.send(content)
                         .with_transaction_id(transaction_id(
-                            &format!("{key}\u{0}{shift}"),
+                            &format!("{}\u{0}{shift}", key.name()),
                             "handoff",
                         ))
                         .await?;
@@ -68,7 +67,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
                 }
             }
         }
-        bot.store.set_meta(&key, shift.as_bytes()).await?;
+        key.set(bot.store.as_ref(), &shift).await?;
     }
     Ok(())
 }

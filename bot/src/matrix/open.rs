@@ -42,7 +42,7 @@ use super::{
         ROLE_LEVEL,
     },
 };
-use crate::{commands::Refusal, config::AccessConfig, render};
+use crate::{commands::Refusal, config::AccessConfig, keys, render};
 
 /// Opens a new incident for the command `cause`: its number, its room in one `createRoom`, its
 /// record, and the room made complete (summary, headline, place in the space). A declaration a
@@ -91,20 +91,12 @@ async fn incident_number(
     bot: &Bot,
     cause: &EventId,
 ) -> Result<(IncidentNumber, bool), ActionError> {
-    let key = format!("declare.{cause}");
-    if let Some(number) = bot
-        .store
-        .meta(&key)
-        .await?
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.parse().ok())
-    {
+    let key = keys::declared(cause);
+    if let Some(number) = key.get(bot.store.as_ref()).await? {
         return Ok((IncidentNumber(number), true));
     }
     let number = bot.store.next_incident_number().await?;
-    bot.store
-        .set_meta(&key, number.to_string().as_bytes())
-        .await?;
+    key.set(bot.store.as_ref(), &number).await?;
     Ok((IncidentNumber(number), false))
 }
 

@@ -7,14 +7,13 @@
 //! partner's server that does not answer delays only its own invitations, which are tried
 //! again until they go through.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 use brigade_core::record::IncidentRecord;
 use matrix_sdk::{
     ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, ServerName},
     Room,
 };
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -24,28 +23,22 @@ use super::{
     room_state::server_acl,
     rooms,
 };
-use crate::config::Partner;
+use crate::{
+    config::Partner,
+    keys::{self, Pending, PendingInvites},
+};
 
-/// Invitations not yet accepted by the partner's server, by room.
-const PENDING_KEY: &str = "shared.pending";
 /// How long one invitation may wait on a partner's server before it is tried again later.
 const INVITE_TIMEOUT: Duration = Duration::from_secs(15);
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
-
-fn shared_key(room_id: &RoomId) -> String {
-    format!("shared.room.{room_id}")
-}
 
 /// The incident `room_id` is the shared partner room of, if it is one.
 pub async fn incident_of(
     bot: &Bot,
     room_id: &RoomId,
 ) -> Result<Option<IncidentRecord>, ActionError> {
-    let Some(bytes) = bot.store.meta(&shared_key(room_id)).await? else {
-        return Ok(None);
-    };
-    let Ok(incident_room) = RoomId::parse(String::from_utf8_lossy(&bytes).as_ref()) else {
+    let Some(incident_room) = keys::shared_room(room_id).get(bot.store.as_ref()).await? else {
         return Ok(None);
     };
     Ok(bot.store.incident(&incident_room).await?)
@@ -57,8 +50,8 @@ pub async fn remember(
     shared: &RoomId,
     incident_room: &RoomId,
 ) -> Result<(), ActionError> {
-    bot.store
-        .set_meta(&shared_key(shared), incident_room.as_str().as_bytes())
+    keys::shared_room(shared)
+        .set(bot.store.as_ref(), &incident_room.to_owned())
         .await?;
     Ok(())
 }
@@ -77,28 +70,17 @@ pub fn partner_name(bot: &Bot, server: &ServerName) -> String {
         .map_or_else(|| server.to_string(), |partner| partner.name.clone())
 }
 
-/// An invitation waiting for a partner's server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
-    /// Who is invited.
-    pub user: OwnedUserId,
-    /// Why the last try failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-pub type PendingInvites = BTreeMap<OwnedRoomId, Vec<Pending>>;
-
+/// Partner invitations still waiting, by room.
 pub async fn pending(bot: &Bot) -> Result<PendingInvites, ActionError> {
-    Ok(match bot.store.meta(PENDING_KEY).await? {
-        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        None => PendingInvites::new(),
-    })
+    Ok(keys::pending_invitations()
+        .get(bot.store.as_ref())
+        .await?
+        .unwrap_or_default())
 }
 
 async fn save_pending(bot: &Bot, invites: &PendingInvites) -> Result<(), ActionError> {
-    bot.store
-        .set_meta(PENDING_KEY, &serde_json::to_vec(invites)?)
+    keys::pending_invitations()
+        .set(bot.store.as_ref(), invites)
         .await?;
     Ok(())
 }
@@ -252,11 +234,8 @@ async fn standing_room(bot: &Bot, partner: &Partner) -> Result<Room, ActionError
 /// Queues the invitations of contacts the room has not had yet (a restart does not invite
 /// anyone twice, and someone who left is not pulled back).
 async fn queue_new_contacts(bot: &Bot, room: &Room, partner: &Partner) -> Result<(), ActionError> {
-    let key = format!("partner.invited.{}", room.room_id());
-    let mut invited: Vec<OwnedUserId> = match bot.store.meta(&key).await? {
-        Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        None => Vec::new(),
-    };
+    let key = keys::partner_invited(room.room_id());
+    let mut invited: Vec<OwnedUserId> = key.get(bot.store.as_ref()).await?.unwrap_or_default();
     let new: Vec<OwnedUserId> = partner
         .contacts
         .iter()
@@ -268,8 +247,6 @@ async fn queue_new_contacts(bot: &Bot, room: &Room, partner: &Partner) -> Result
     }
     queue_invites(bot, room.room_id(), &new).await?;
     invited.extend(new);
-    bot.store
-        .set_meta(&key, &serde_json::to_vec(&invited)?)
-        .await?;
+    key.set(bot.store.as_ref(), &invited).await?;
     Ok(())
 }

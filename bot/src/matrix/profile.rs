@@ -5,10 +5,10 @@ use matrix_sdk::Client;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
-use crate::config::{avatar_mime, ProfileConfig};
-
-/// Remembers which avatar file was uploaded, so a restart does not upload it again.
-const AVATAR_FINGERPRINT_KEY: &str = "profile.avatar_sha256";
+use crate::{
+    config::{avatar_mime, ProfileConfig},
+    keys::{self, KeyError},
+};
 
 /// Sets the display name and avatar where they differ from the configuration. A failure is
 /// logged, not fatal: a bot without its face still answers.
@@ -39,6 +39,8 @@ enum AvatarError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
     Matrix(#[from] matrix_sdk::Error),
 }
 
@@ -52,16 +54,15 @@ async fn apply_avatar(
     let data = tokio::fs::read(path).await?;
     let fingerprint = hex::encode(Sha256::digest(&data));
     let account = client.account();
-    let uploaded = store.meta(AVATAR_FINGERPRINT_KEY).await?;
-    if uploaded.as_deref() == Some(fingerprint.as_bytes())
+    // Which avatar file was uploaded, so a restart does not upload it again.
+    let uploaded = keys::avatar().get(store).await?;
+    if uploaded.as_deref() == Some(fingerprint.as_str())
         && account.get_avatar_url().await?.is_some()
     {
         return Ok(());
     }
     let url = account.upload_avatar(&mime, data).await?;
-    store
-        .set_meta(AVATAR_FINGERPRINT_KEY, fingerprint.as_bytes())
-        .await?;
+    keys::avatar().set(store, &fingerprint).await?;
     info!(%url, "avatar set");
     Ok(())
 }

@@ -32,7 +32,6 @@ use matrix_sdk::{
     },
     Room, RoomMemberships,
 };
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
@@ -43,7 +42,10 @@ use super::{
     publisher::Queue,
     reply::{notice, transaction_id},
 };
-use crate::render;
+use crate::{
+    keys::{self, Published},
+    render,
+};
 
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(30);
@@ -103,34 +105,18 @@ pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken
     }
 }
 
-fn published_key(room_id: &RoomId) -> String {
-    format!("published.{room_id}")
-}
-
-/// What the room was last brought in step with.
-#[derive(Debug, Serialize, Deserialize)]
-struct Published {
-    version: u64,
-    incident: Incident,
-}
-
 async fn published(bot: &Bot, room_id: &RoomId) -> Result<Option<Published>, ActionError> {
-    let Some(bytes) = bot.store.meta(&published_key(room_id)).await? else {
-        return Ok(None);
-    };
-    Ok(serde_json::from_slice(&bytes).ok())
+    Ok(keys::published(room_id).get(bot.store.as_ref()).await?)
 }
 
-pub(super) async fn set_published(bot: &Bot, record: &IncidentRecord) -> Result<(), ActionError> {
+/// Records that `record`'s room shows it.
+pub async fn set_published(bot: &Bot, record: &IncidentRecord) -> Result<(), ActionError> {
     let published = Published {
         version: record.version,
         incident: record.incident.clone(),
     };
-    bot.store
-        .set_meta(
-            &published_key(&record.room_id),
-            &serde_json::to_vec(&published)?,
-        )
+    keys::published(&record.room_id)
+        .set(bot.store.as_ref(), &published)
         .await?;
     Ok(())
 }

@@ -46,6 +46,9 @@ pub enum SyncError {
     /// The store could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The checkpoint could not be kept.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
 }
 
 /// Syncs until `shutdown`, handling every event once.

@@ -11,12 +11,13 @@ use super::super::{
     bot::Bot,
     change::Change,
     error::ActionError,
-    forward::{applies, room_rules, rules_key, targets, RoomRule},
+    forward::{applies, room_rules, targets},
     lookup,
 };
 use crate::{
     commands::{Answer, ForwardArgs, DIRECTOR_LEVEL},
     config::{builtin_reaction, normal_emoji},
+    keys::{self, RoomRule},
 };
 
 /// `!inc forward …` in `room`.
@@ -84,8 +85,8 @@ pub async fn run(change: &Change<'_>, args: ForwardArgs) -> Result<Answer, Actio
 }
 
 async fn save(bot: &Bot, room_id: &RoomId, rules: &[RoomRule]) -> Result<(), ActionError> {
-    bot.store
-        .set_meta(&rules_key(room_id), &serde_json::to_vec(rules)?)
+    keys::forward_rules(room_id)
+        .set(bot.store.as_ref(), &rules.to_vec())
         .await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use matrix_sdk::{
     ruma::{
         api::client::room::create_room::v3::{Request as CreateRoomRequest, RoomPreset},
         serde::Raw,
-        OwnedServerName, RoomId, ServerName, UserId,
+        OwnedServerName, ServerName, UserId,
     },
     Room,
 };
@@ -25,7 +25,10 @@ use super::super::{
         level_users, raw_events, server_acl, state, BOT_LEVEL, COMMANDER_LEVEL, ROLE_LEVEL,
     },
 };
-use crate::commands::{decide, Answer, ShareArgs};
+use crate::{
+    commands::{decide, Answer, ShareArgs},
+    keys,
+};
 
 /// `🤝 INC-N · Acme, Globex · Title`.
 fn room_name(bot: &Bot, record: &IncidentRecord) -> String {
@@ -116,11 +119,9 @@ async fn create_room(
     server: &ServerName,
 ) -> Result<Room, ActionError> {
     let bot = change.bot;
-    let made_key = format!("share.{}", change.cause);
-    if let Some(bytes) = bot.store.meta(&made_key).await? {
-        if let Ok(room_id) = RoomId::parse(String::from_utf8_lossy(&bytes).as_ref()) {
-            return lookup::known(&bot.client, &room_id);
-        }
+    let made = keys::share_made(change.cause);
+    if let Some(room_id) = made.get(bot.store.as_ref()).await? {
+        return lookup::known(&bot.client, &room_id);
     }
     let own = bot.config.matrix.user_id.server_name();
     let incident = &record.incident;
@@ -152,8 +153,7 @@ async fn create_room(
         ),
     ])?;
     let room = bot.client.create_room(request).await?;
-    bot.store
-        .set_meta(&made_key, room.room_id().as_str().as_bytes())
+    made.set(bot.store.as_ref(), &room.room_id().to_owned())
         .await?;
     info!(incident = %incident.number, room_id = %room.room_id(), %server, "shared room created");
     Ok(room)

@@ -1,0 +1,495 @@
+//! Every small named value the bot keeps in its store (the store's `meta`), in one place: its
+//! key, its encoding and its type, read and written only through [`Key`].
+//!
+//! The keys and encodings are those the first release wrote, unchanged: a store written by an
+//! earlier version reads the same (pinned by the tests below, byte for byte). A renamed key or
+//! a changed encoding would lose state on upgrade silently; change one only with a migration
+//! at start and a test that opens a store written the old way.
+//!
+//! | key | value | encoding |
+//! |---|---|---|
+//! | `sync.checkpoint_millis` | time up to which every event is handled | decimal |
+//! | `declare.<event>` | the incident number a declaration took | decimal |
+//! | `published.<room>` | the version (and incident) a room was last brought in step with | JSON |
+//! | `alert.<source/route/fingerprint>` | the incident declared for the alert's last episode | `<room or -> <episode>` |
+//! | `alert.resolved.<source/route/fingerprint>` | the episode whose resolution was told | decimal |
+//! | `share.<event>` | the shared room a share made | room ID |
+//! | `shared.room.<shared room>` | the incident room it belongs to | room ID |
+//! | `shared.pending` | partner invitations still waiting, by room | JSON |
+//! | `partner.invited.<room>` | contacts of a standing room invited once | JSON |
+//! | `forward.rules.<room>` | the room's own forwarding rules | JSON |
+//! | `forward.done.<message/emoji/target>` | the copy a forward made | event ID |
+//! | `oncall.shift.<team>` | the shift last announced (`<who>\0<until>`, or empty) | text |
+//! | `profile.avatar_sha256` | the avatar file last uploaded | hex |
+
+use std::{collections::BTreeMap, fmt, marker::PhantomData, str::FromStr};
+
+use brigade_core::{
+    incident::Incident,
+    store::{Store, StoreError},
+};
+use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use tracing::warn;
+
+/// How a value is written.
+pub trait Encoding<T> {
+    /// The bytes of `value`.
+    fn encode(value: &T) -> Result<Vec<u8>, serde_json::Error>;
+    /// The value of `bytes`, if they are one.
+    fn decode(bytes: &[u8]) -> Option<T>;
+}
+
+/// UTF-8 text: `Display` out, `FromStr` in.
+#[derive(Debug)]
+pub struct Text;
+
+impl<T: fmt::Display + FromStr> Encoding<T> for Text {
+    fn encode(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+        Ok(value.to_string().into_bytes())
+    }
+
+    fn decode(bytes: &[u8]) -> Option<T> {
+        std::str::from_utf8(bytes).ok()?.parse().ok()
+    }
+}
+
+/// JSON.
+#[derive(Debug)]
+pub struct Json;
+
+impl<T: Serialize + DeserializeOwned> Encoding<T> for Json {
+    fn encode(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(value)
+    }
+
+    fn decode(bytes: &[u8]) -> Option<T> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// Why a value could not be kept.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The value could not be encoded.
+    #[error("cannot encode a stored value: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// One named value of type `T`, written in encoding `E`.
+pub struct Key<T, E> {
+    name: String,
+    kind: PhantomData<fn() -> (T, E)>,
+}
+
+impl<T, E> fmt::Debug for Key<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Key").field(&self.name).finish()
+    }
+}
+
+impl<T, E: Encoding<T>> Key<T, E> {
+    fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            kind: PhantomData,
+        }
+    }
+
+    /// The key as stored.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The value, if set. A value this version cannot read is logged and taken as unset.
+    pub async fn get(&self, store: &dyn Store) -> Result<Option<T>, StoreError> {
+        let Some(bytes) = store.meta(&self.name).await? else {
+            return Ok(None);
+        };
+        let value = E::decode(&bytes);
+        if value.is_none() {
+            warn!(key = %self.name, "a stored value is unreadable; taken as unset");
+        }
+        Ok(value)
+    }
+
+    /// Sets the value; durable when this returns.
+    pub async fn set(&self, store: &dyn Store, value: &T) -> Result<(), KeyError> {
+        store.set_meta(&self.name, &E::encode(value)?).await?;
+        Ok(())
+    }
+}
+
+/// The time (milliseconds since the epoch) up to which every event is handled.
+pub fn checkpoint() -> Key<u64, Text> {
+    Key::new("sync.checkpoint_millis")
+}
+
+/// The incident number the declaration `cause` took.
+pub fn declared(cause: &EventId) -> Key<u64, Text> {
+    Key::new(format!("declare.{cause}"))
+}
+
+/// What `room` was last brought in step with.
+pub fn published(room: &RoomId) -> Key<Published, Json> {
+    Key::new(format!("published.{room}"))
+}
+
+/// The incident declared for the last episode of the alert `identity`.
+pub fn alert_declared(identity: &str) -> Key<AlertDeclared, Text> {
+    Key::new(format!("alert.{identity}"))
+}
+
+/// The episode of the alert `identity` whose resolution its incident was told of.
+pub fn alert_resolved(identity: &str) -> Key<u64, Text> {
+    Key::new(format!("alert.resolved.{identity}"))
+}
+
+/// The shared room the share `cause` made.
+pub fn share_made(cause: &EventId) -> Key<OwnedRoomId, Text> {
+    Key::new(format!("share.{cause}"))
+}
+
+/// The incident room the shared room `shared` belongs to.
+pub fn shared_room(shared: &RoomId) -> Key<OwnedRoomId, Text> {
+    Key::new(format!("shared.room.{shared}"))
+}
+
+/// Partner invitations still waiting, by room.
+pub fn pending_invitations() -> Key<PendingInvites, Json> {
+    Key::new("shared.pending")
+}
+
+/// The contacts of the standing room `room` invited once.
+pub fn partner_invited(room: &RoomId) -> Key<Vec<OwnedUserId>, Json> {
+    Key::new(format!("partner.invited.{room}"))
+}
+
+/// The forwarding rules `room` made with `!inc forward`.
+pub fn forward_rules(room: &RoomId) -> Key<Vec<RoomRule>, Json> {
+    Key::new(format!("forward.rules.{room}"))
+}
+
+/// The copy a forward made, by message, emoji and target (`forward`).
+pub fn forwarded(forward: &str) -> Key<OwnedEventId, Text> {
+    Key::new(format!("forward.done.{forward}"))
+}
+
+/// The shift of `team` last announced: `<who>\0<until>`, empty while nobody is on call.
+pub fn handoff_shift(team: &str) -> Key<String, Text> {
+    Key::new(format!("oncall.shift.{team}"))
+}
+
+/// The SHA-256 (hex) of the avatar file last uploaded.
+pub fn avatar() -> Key<String, Text> {
+    Key::new("profile.avatar_sha256")
+}
+
+/// What a room was last brought in step with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The record's version.
+    pub version: u64,
+    /// The incident as shown.
+    pub incident: Incident,
+}
+
+/// The incident declared for an alert's episode: its room, or none when the bot said why it
+/// could not declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertDeclared {
+    /// The incident's room.
+    pub room: Option<OwnedRoomId>,
+    /// The episode (when it began firing).
+    pub episode: u64,
+}
+
+impl fmt::Display for AlertDeclared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.room {
+            Some(room) => write!(f, "{room} {}", self.episode),
+            None => write!(f, "- {}", self.episode),
+        }
+    }
+}
+
+impl FromStr for AlertDeclared {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let (room, episode) = text.split_once(' ').ok_or(())?;
+        Ok(Self {
+            room: OwnedRoomId::try_from(room).ok(),
+            episode: episode.parse().map_err(|_| ())?,
+        })
+    }
+}
+
+/// An invitation waiting for a partner's server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Who is invited.
+    pub user: OwnedUserId,
+    /// Why the last try failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Waiting invitations, by room.
+pub type PendingInvites = BTreeMap<OwnedRoomId, Vec<Pending>>;
+
+/// A rule made with `!inc forward`, kept per room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRule {
+    /// The emoji that forwards.
+    pub emoji: String,
+    /// Where to.
+    pub to: OwnedRoomId,
+}
+
+#[cfg(test)]
+mod tests {
+    use brigade_core::{
+        incident::Severity,
+        store::{MemoryStore, SledStore},
+        testing,
+    };
+    use matrix_sdk::ruma::{event_id, owned_event_id, owned_room_id, owned_user_id, room_id};
+
+    use super::*;
+
+    /// Sets every key through its accessor and reads it back.
+    async fn every_key_round_trips(store: &dyn Store) {
+        let room = owned_room_id!("!room:example.org");
+        let cause = event_id!("$cause");
+        checkpoint().set(store, &42).await.expect("set");
+        assert_eq!(checkpoint().get(store).await.expect("read"), Some(42));
+        declared(cause).set(store, &7).await.expect("set");
+        assert_eq!(declared(cause).get(store).await.expect("read"), Some(7));
+        let shown = Published {
+            version: 3,
+            incident: testing::record(1, "DNS", Severity::Sev2, 1_000).incident,
+        };
+        published(&room).set(store, &shown).await.expect("set");
+        assert_eq!(
+            published(&room).get(store).await.expect("read"),
+            Some(shown)
+        );
+        for declared in [
+            AlertDeclared {
+                room: Some(room.clone()),
+                episode: 9,
+            },
+            AlertDeclared {
+                room: None,
+                episode: 10,
+            },
+        ] {
+            alert_declared("am/prod/f")
+                .set(store, &declared)
+                .await
+                .expect("set");
+            assert_eq!(
+                alert_declared("am/prod/f").get(store).await.expect("read"),
+                Some(declared)
+            );
+        }
+        alert_resolved("am/prod/f")
+            .set(store, &9)
+            .await
+            .expect("set");
+        assert_eq!(
+            alert_resolved("am/prod/f").get(store).await.expect("read"),
+            Some(9)
+        );
+        share_made(cause).set(store, &room).await.expect("set");
+        assert_eq!(
+            share_made(cause).get(store).await.expect("read"),
+            Some(room.clone())
+        );
+        shared_room(&room).set(store, &room).await.expect("set");
+        assert_eq!(
+            shared_room(&room).get(store).await.expect("read"),
+            Some(room.clone())
+        );
+        let waiting = PendingInvites::from([(
+            room.clone(),
+            vec![Pending {
+                user: owned_user_id!("@ops:partner.example"),
+                error: Some("timed out".to_owned()),
+            }],
+        )]);
+        pending_invitations()
+            .set(store, &waiting)
+            .await
+            .expect("set");
+        assert_eq!(
+            pending_invitations().get(store).await.expect("read"),
+            Some(waiting)
+        );
+        let contacts = vec![owned_user_id!("@ops:partner.example")];
+        partner_invited(&room)
+            .set(store, &contacts)
+            .await
+            .expect("set");
+        assert_eq!(
+            partner_invited(&room).get(store).await.expect("read"),
+            Some(contacts)
+        );
+        let rules = vec![RoomRule {
+            emoji: "📝".to_owned(),
+            to: room.clone(),
+        }];
+        forward_rules(&room).set(store, &rules).await.expect("set");
+        assert_eq!(
+            forward_rules(&room).get(store).await.expect("read"),
+            Some(rules)
+        );
+        let copy = owned_event_id!("$copy");
+        forwarded("$m\u{0}📝\u{0}!t")
+            .set(store, &copy)
+            .await
+            .expect("set");
+        assert_eq!(
+            forwarded("$m\u{0}📝\u{0}!t")
+                .get(store)
+                .await
+                .expect("read"),
+            Some(copy)
+        );
+        for shift in ["@dan:example.org\u{0}2026-12-01T09:00:00Z", ""] {
+            handoff_shift("db")
+                .set(store, &shift.to_owned())
+                .await
+                .expect("set");
+            assert_eq!(
+                handoff_shift("db")
+                    .get(store)
+                    .await
+                    .expect("read")
+                    .as_deref(),
+                Some(shift)
+            );
+        }
+        avatar().set(store, &"ab12".to_owned()).await.expect("set");
+        assert_eq!(
+            avatar().get(store).await.expect("read").as_deref(),
+            Some("ab12")
+        );
+    }
+
+    #[tokio::test]
+    async fn every_key_round_trips_in_memory_and_in_sled() {
+        every_key_round_trips(&MemoryStore::new()).await;
+        let dir = tempfile::tempdir().expect("a directory");
+        every_key_round_trips(&SledStore::open(dir.path()).expect("opened")).await;
+    }
+
+    /// What the first release wrote, byte for byte, reads the same now.
+    #[tokio::test]
+    async fn values_written_by_the_first_release_read_the_same() {
+        let store = MemoryStore::new();
+        let written: [(&str, &[u8]); 7] = [
+            ("sync.checkpoint_millis", b"1764580000000"),
+            ("declare.$cause", b"12"),
+            ("alert.am/prod/f", b"!room:example.org 1764580000000"),
+            ("alert.am/prod/g", b"- 1764580000001"),
+            ("shared.room.!shared:example.org", b"!room:example.org"),
+            (
+                "shared.pending",
+                br#"{"!shared:example.org":[{"user":"@ops:partner.example"}]}"#,
+            ),
+            (
+                "forward.rules.!room:example.org",
+                "[{\"emoji\":\"📝\",\"to\":\"!pm:example.org\"}]".as_bytes(),
+            ),
+        ];
+        for (key, value) in written {
+            store.set_meta(key, value).await.expect("written");
+        }
+        assert_eq!(
+            checkpoint().get(&store).await.expect("read"),
+            Some(1_764_580_000_000)
+        );
+        assert_eq!(
+            declared(event_id!("$cause"))
+                .get(&store)
+                .await
+                .expect("read"),
+            Some(12)
+        );
+        let declared = alert_declared("am/prod/f").get(&store).await.expect("read");
+        assert_eq!(
+            declared,
+            Some(AlertDeclared {
+                room: Some(owned_room_id!("!room:example.org")),
+                episode: 1_764_580_000_000
+            })
+        );
+        let refused = alert_declared("am/prod/g").get(&store).await.expect("read");
+        assert_eq!(refused.map(|declared| declared.room), Some(None));
+        assert_eq!(
+            shared_room(room_id!("!shared:example.org"))
+                .get(&store)
+                .await
+                .expect("read"),
+            Some(owned_room_id!("!room:example.org"))
+        );
+        let waiting = pending_invitations()
+            .get(&store)
+            .await
+            .expect("read")
+            .expect("set");
+        assert_eq!(
+            waiting[room_id!("!shared:example.org")][0].user,
+            "@ops:partner.example"
+        );
+        let rules = forward_rules(room_id!("!room:example.org"))
+            .get(&store)
+            .await
+            .expect("read");
+        assert_eq!(
+            rules.map(|rules| rules[0].to.clone()),
+            Some(owned_room_id!("!pm:example.org"))
+        );
+        // And what is written now is what was written then.
+        checkpoint().set(&store, &5).await.expect("set");
+        assert_eq!(
+            store.meta("sync.checkpoint_millis").await.expect("read"),
+            Some(b"5".to_vec())
+        );
+        alert_declared("x")
+            .set(
+                &store,
+                &AlertDeclared {
+                    room: None,
+                    episode: 3,
+                },
+            )
+            .await
+            .expect("set");
+        assert_eq!(
+            store.meta("alert.x").await.expect("read"),
+            Some(b"- 3".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_value_is_taken_as_unset() {
+        let store = MemoryStore::new();
+        store
+            .set_meta("declare.$cause", b"twelve")
+            .await
+            .expect("written");
+        assert_eq!(
+            declared(event_id!("$cause"))
+                .get(&store)
+                .await
+                .expect("read"),
+            None
+        );
+    }
+}
