@@ -2,8 +2,6 @@
 //! declared from triage, changed by every lifecycle command and reaction, refused where it
 //! should be, across bot restarts.
 
-#![recursion_limit = "256"]
-
 use std::path::Path;
 
 use anyhow::{Context, Result};

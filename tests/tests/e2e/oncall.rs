@@ -1,8 +1,6 @@
 //! End-to-end: who is on call, asked by command and in plain words in a direct message; paging
 //! the on-call; keyword routing to specialists. Real Synapse, people as matrix-sdk clients.
 
-#![recursion_limit = "256"]
-
 use std::{path::Path, time::SystemTime};
 
 use anyhow::{Context, Result};

@@ -2,8 +2,6 @@
 //! public with media, once however many react and across a restart, refusals that leak or
 //! post for someone not in the target, private to private, and no ping-pong between rules.
 
-#![recursion_limit = "256"]
-
 use std::path::Path;
 
 use anyhow::{Context, Result};

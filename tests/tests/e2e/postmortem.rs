@@ -2,8 +2,6 @@
 //! records; the postmortem and the close of an incident; and both rebuilt from the room after
 //! the bot's store is lost. Real Synapse, people as matrix-sdk clients.
 
-#![recursion_limit = "256"]
-
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};

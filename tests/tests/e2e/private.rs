@@ -2,8 +2,6 @@
 //! matrix-sdk client with encryption, as Element is; the homeserver's database is searched for
 //! what was said. Real Synapse, two homeservers.
 
-#![recursion_limit = "256"]
-
 use std::path::Path;
 
 use anyhow::{ensure, Context, Result};

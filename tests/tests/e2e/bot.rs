@@ -1,9 +1,7 @@
 //! End-to-end: the bot alive against real Synapse homeservers.
 //!
-//! Two homeservers are started once for this file (127.0.0.1 and 127.0.0.2, federating); each
+//! On the two homeservers the test binary shares (127.0.0.1 and 127.0.0.2, federating); each
 //! test registers its own bot and people, so tests run side by side without sharing state.
-
-#![recursion_limit = "256"]
 
 use std::{net::Ipv4Addr, path::Path, process::Command, time::Duration};
 

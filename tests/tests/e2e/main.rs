@@ -1,0 +1,15 @@
+//! End-to-end tests against real Synapse homeservers, in one test binary so that they share
+//! the homeservers the harness starts (`brigade_tests::servers`) instead of each file starting
+//! its own. Each module is one area; each test registers its own bot and people.
+
+// matrix-sdk's futures are deep enough to overflow the compiler's default limit when spawned.
+#![recursion_limit = "256"]
+
+mod bot;
+mod bridge;
+mod forward;
+mod lifecycle;
+mod oncall;
+mod postmortem;
+mod private;
+mod share;
