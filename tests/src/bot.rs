@@ -2,17 +2,18 @@
 //! again on the same storage.
 
 use std::{
+    ffi::OsString,
     fs,
     net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::ExitStatus,
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::{
+    process::Supervised,
     synapse::{free_port, random_string, Homeserver},
-    wait::wait_for,
 };
 
 /// A bot user with its configuration and storage, started and stopped at will.
@@ -29,9 +30,7 @@ pub struct BotProcess {
     /// What the bot's standard room aliases start with (`#PREFIX-incidents:…`, `-triage`,
     /// `-announce`, `-postmortems`, `-archive`): bots sharing a homeserver in the tests each get their own.
     pub rooms_prefix: String,
-    binary: PathBuf,
-    child: Option<Child>,
-    starts: u32,
+    process: Supervised,
 }
 
 impl BotProcess {
@@ -78,15 +77,20 @@ impl BotProcess {
                 dir.join("data").display(),
             ),
         )?;
+        let process = Supervised::new(
+            "bot",
+            binary,
+            [OsString::from("--config"), config.clone().into()],
+            &dir,
+            format!("http://{http}/healthz"),
+        );
         Ok(Self {
             user_id,
             http,
             config,
             dir,
             rooms_prefix: localpart,
-            binary: binary.to_owned(),
-            child: None,
-            starts: 0,
+            process,
         })
     }
 
@@ -97,59 +101,26 @@ impl BotProcess {
 
     /// Starts the bot with extra environment variables (such as `FAILPOINTS`).
     pub async fn start_with_env(&mut self, env: &[(&str, &str)]) -> Result<()> {
-        if self.child.is_some() {
-            bail!("the bot is already running");
-        }
-        self.starts += 1;
-        let log = fs::File::create(self.dir.join(format!("bot-{}.log", self.starts)))?;
-        let child = Command::new(&self.binary)
-            .arg("--config")
-            .arg(&self.config)
-            .env(
-                "RUST_LOG",
-                format!("{},brigade_bot=debug", brigade_bot::cli::DEFAULT_LOG_FILTER),
-            )
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", self.binary.display()))?;
-        self.child = Some(child);
-        let url = format!("http://{}/healthz", self.http);
-        wait_for("the bot to report healthy", || async {
-            let response = reqwest::get(&url).await.ok()?;
-            response.status().is_success().then_some(())
-        })
-        .await
-        .with_context(|| format!("bot log: {}", self.log()))
+        let filter = format!("{},brigade_bot=debug", brigade_bot::cli::DEFAULT_LOG_FILTER);
+        let mut all = vec![("RUST_LOG", filter.as_str())];
+        all.extend_from_slice(env);
+        self.process.start(&all).await
     }
 
     /// Stops the bot with SIGKILL, as a crash would.
     pub fn kill(&mut self) -> Result<()> {
-        let mut child = self.child.take().context("the bot is not running")?;
-        child.kill()?;
-        child.wait()?;
-        Ok(())
+        self.process.kill()
     }
 
     /// Stops the bot with SIGTERM and returns how it exited.
     pub async fn terminate(&mut self) -> Result<ExitStatus> {
-        let child = self.child.take().context("the bot is not running")?;
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()?;
-        if !status.success() {
-            bail!("kill -TERM failed");
-        }
-        wait_for_exit(child, "the bot to exit after SIGTERM").await
+        self.process.terminate().await
     }
 
     /// Deletes everything the bot stored (its sled store and its Matrix session and store), as
     /// when a bot's disk is lost; the bot must be stopped.
     pub fn wipe_store(&self) -> Result<()> {
-        if self.child.is_some() {
+        if self.process.is_running() {
             bail!("stop the bot before wiping its store");
         }
         fs::remove_dir_all(self.dir.join("data"))?;
@@ -158,85 +129,42 @@ impl BotProcess {
 
     /// Freezes the running bot (SIGSTOP): events pile up for it meanwhile.
     pub fn pause(&self) -> Result<()> {
-        self.signal("-STOP")
+        self.process.signal("-STOP")
     }
 
     /// Lets a frozen bot run on (SIGCONT).
     pub fn resume(&self) -> Result<()> {
-        self.signal("-CONT")
-    }
-
-    fn signal(&self, name: &str) -> Result<()> {
-        let pid = self.pid().context("the bot is not running")?;
-        let status = Command::new("kill")
-            .arg(name)
-            .arg(pid.to_string())
-            .status()?;
-        if !status.success() {
-            bail!("kill {name} {pid} failed");
-        }
-        Ok(())
+        self.process.signal("-CONT")
     }
 
     /// The running bot's process ID.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.pid()
     }
 
     /// The running bot's resident memory in KiB, from `/proc`.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        self.process.memory_kib("VmRSS")
     }
 
     /// Waits for the bot to exit on its own (a crash) and returns how it exited.
     pub async fn wait_exit(&mut self) -> Result<ExitStatus> {
-        let child = self.child.take().context("the bot is not running")?;
-        wait_for_exit(child, "the bot to exit").await
+        self.process.wait_exit().await
     }
 
     /// What the bot logged in its latest run.
     pub fn last_log(&self) -> String {
-        fs::read_to_string(self.dir.join(format!("bot-{}.log", self.starts))).unwrap_or_default()
+        self.process.last_log()
     }
 
     /// Everything the bot logged so far, for failure messages.
     pub fn log(&self) -> String {
-        (1..=self.starts)
-            .map(|start| {
-                fs::read_to_string(self.dir.join(format!("bot-{start}.log"))).unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-            .join("\n--- restart ---\n")
+        self.process.log()
     }
 
     /// A GET on the bot's HTTP server: status and body.
     pub async fn get(&self, path: &str) -> Result<(u16, String)> {
         let response = reqwest::get(format!("http://{}{path}", self.http)).await?;
         Ok((response.status().as_u16(), response.text().await?))
-    }
-}
-
-/// Waits for `child` to exit; kills it if it does not within the deadline.
-async fn wait_for_exit(mut child: Child, what: &str) -> Result<ExitStatus> {
-    let exited = wait_for(what, || {
-        let exited = child.try_wait().ok().flatten();
-        async move { exited }
-    })
-    .await;
-    if exited.is_err() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    exited
-}
-
-impl Drop for BotProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

@@ -3,17 +3,18 @@
 //! bridge.
 
 use std::{
+    ffi::OsString,
     fs,
     net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::{
+    process::Supervised,
     synapse::{free_port, random_string, Homeserver, Options},
-    wait::wait_for,
 };
 
 /// A bridge process and the homeserver it is registered with.
@@ -29,9 +30,7 @@ pub struct BridgeProcess {
     pub dir: PathBuf,
     /// The homeserver's token for the bridge.
     pub hs_token: String,
-    binary: PathBuf,
-    child: Option<Child>,
-    starts: u32,
+    process: Supervised,
 }
 
 impl BridgeProcess {
@@ -85,87 +84,47 @@ impl BridgeProcess {
             dir: None,
             app_services: vec![registration],
         })?;
+        let process = Supervised::new(
+            "bridge",
+            binary,
+            [OsString::from("--config"), config.clone().into()],
+            &dir,
+            format!("http://{http}/healthz"),
+        );
         Ok(Self {
             homeserver,
             http,
             config,
             dir,
             hs_token,
-            binary: binary.to_owned(),
-            child: None,
-            starts: 0,
+            process,
         })
     }
 
     /// Starts the bridge and waits until `/healthz` says the homeserver reaches it.
     pub async fn start(&mut self) -> Result<()> {
-        if self.child.is_some() {
-            bail!("the bridge is already running");
-        }
-        self.starts += 1;
-        let log = fs::File::create(self.dir.join(format!("bridge-{}.log", self.starts)))?;
-        let child = Command::new(&self.binary)
-            .arg("--config")
-            .arg(&self.config)
-            .env("RUST_LOG", "info,brigade_bridge=debug")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", self.binary.display()))?;
-        self.child = Some(child);
-        let url = format!("http://{}/healthz", self.http);
-        wait_for("the bridge to report ready", || async {
-            let response = reqwest::get(&url).await.ok()?;
-            response.status().is_success().then_some(())
-        })
-        .await
-        .with_context(|| format!("bridge log: {}", self.log()))
+        self.process
+            .start(&[("RUST_LOG", "info,brigade_bridge=debug")])
+            .await
     }
 
     /// Stops the bridge with SIGKILL, as a crash would.
     pub fn kill(&mut self) -> Result<()> {
-        let mut child = self.child.take().context("the bridge is not running")?;
-        child.kill()?;
-        child.wait()?;
-        Ok(())
+        self.process.kill()
     }
 
     /// The largest resident memory the running bridge has had, in KiB (`VmHWM`).
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let pid = self.child.as_ref()?.id();
-        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
+        self.process.memory_kib("VmHWM")
     }
 
     /// Everything the bridge logged so far, for failure messages.
     pub fn log(&self) -> String {
-        (1..=self.starts)
-            .map(|start| {
-                fs::read_to_string(self.dir.join(format!("bridge-{start}.log"))).unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-            .join("\n--- restart ---\n")
+        self.process.log()
     }
 
     /// The URL of `path` on the bridge.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
-    }
-}
-
-impl Drop for BridgeProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

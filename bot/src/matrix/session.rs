@@ -161,27 +161,14 @@ async fn log_in(config: &Config) -> Result<Client, SessionError> {
                 // Logged out elsewhere (or the token expired): log in again as the same device,
                 // which keeps its encryption keys.
                 warn!(%device_id, "access token no longer valid; logging in again as the same device");
-                let client = build_client(
-                    &config.matrix.homeserver_url,
+                return log_in_with_password(
+                    config,
                     &store_path,
-                    &saved.store_passphrase,
-                )
-                .await?;
-                client
-                    .matrix_auth()
-                    .login_username(&config.matrix.user_id, config.matrix.password.expose())
-                    .device_id(device_id.as_str())
-                    .initial_device_display_name(DEVICE_DISPLAY_NAME)
-                    .send()
-                    .await
-                    .map_err(Box::new)?;
-                save_session(
                     &session_path,
-                    &client,
-                    &config.matrix.homeserver_url,
                     saved.store_passphrase,
-                )?;
-                return Ok(client);
+                    Some(device_id.as_str()),
+                )
+                .await;
             }
             Err(error) => return Err(SessionError::Login(Box::new(error.into()))),
         }
@@ -196,22 +183,37 @@ async fn log_in(config: &Config) -> Result<Client, SessionError> {
             source,
         })?;
     }
-    let passphrase = new_passphrase();
-    let client = build_client(&config.matrix.homeserver_url, &store_path, &passphrase).await?;
-    client
+    let client =
+        log_in_with_password(config, &store_path, &session_path, new_passphrase(), None).await?;
+    info!(device_id = ?client.device_id(), "logged in with a new device");
+    Ok(client)
+}
+
+/// Logs in with the configured password over the store at `store_path` (opened with
+/// `passphrase`), as `device` when given (it keeps its encryption keys) or as a new device, and
+/// saves the session beside the store.
+async fn log_in_with_password(
+    config: &Config,
+    store_path: &Path,
+    session_path: &Path,
+    passphrase: String,
+    device: Option<&str>,
+) -> Result<Client, SessionError> {
+    let client = build_client(&config.matrix.homeserver_url, store_path, &passphrase).await?;
+    let mut login = client
         .matrix_auth()
         .login_username(&config.matrix.user_id, config.matrix.password.expose())
-        .initial_device_display_name(DEVICE_DISPLAY_NAME)
-        .send()
-        .await
-        .map_err(Box::new)?;
+        .initial_device_display_name(DEVICE_DISPLAY_NAME);
+    if let Some(device) = device {
+        login = login.device_id(device);
+    }
+    login.send().await.map_err(Box::new)?;
     save_session(
-        &session_path,
+        session_path,
         &client,
         &config.matrix.homeserver_url,
         passphrase,
     )?;
-    info!(device_id = ?client.device_id(), "logged in with a new device");
     Ok(client)
 }
 

@@ -45,6 +45,17 @@ async fn accept(bridge: &Bridge, source: Source, route: &str, alerts: &[Alert]) 
         .expect("accepted");
 }
 
+/// A firing alert `fingerprint` on the generic route.
+async fn fire(bridge: &Bridge, fingerprint: &str) {
+    accept(
+        bridge,
+        Source::Generic,
+        "prod",
+        &[alert(fingerprint, AlertStatus::Firing)],
+    )
+    .await;
+}
+
 fn setup() -> (
     Arc<Bridge>,
     Arc<FakeHomeserver>,
@@ -67,22 +78,10 @@ fn bodies(homeserver: &FakeHomeserver) -> Vec<String> {
 async fn an_alert_is_posted_once_then_edited_as_it_repeats_and_resolves() {
     let (bridge, homeserver, clock) = setup();
     let mut outbox = Outbox::new(&bridge).expect("outbox");
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("a", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "a").await;
     assert_eq!(outbox.deliver_all(&bridge).await.expect("delivered"), None);
     clock.advance(Duration::from_secs(5));
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("a", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "a").await;
     outbox.deliver_all(&bridge).await.expect("delivered");
     accept(
         &bridge,
@@ -157,24 +156,12 @@ async fn beyond_its_share_a_rooms_alerts_are_counted_in_one_burst_edited_at_most
 async fn a_room_that_refuses_the_bridge_holds_back_only_its_route() {
     let (bridge, homeserver, clock) = setup();
     let mut outbox = Outbox::new(&bridge).expect("outbox");
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("a", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "a").await;
     outbox.deliver_all(&bridge).await.expect("delivered");
     let prod = homeserver.room("#alerts:example.org").expect("created");
     homeserver.refuse(&prod, true);
 
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("b", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "b").await;
     accept(
         &bridge,
         Source::Alertmanager,
@@ -208,21 +195,9 @@ async fn a_room_that_refuses_the_bridge_holds_back_only_its_route() {
 async fn a_post_cut_off_by_an_outage_is_one_message_edited_once_after() {
     let (bridge, homeserver, _clock) = setup();
     let mut outbox = Outbox::new(&bridge).expect("outbox");
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("a", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "a").await;
     outbox.deliver_all(&bridge).await.expect("delivered");
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("b", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "b").await;
     homeserver.set_down(true);
     assert!(
         outbox.deliver_all(&bridge).await.is_err(),
@@ -252,13 +227,7 @@ async fn a_message_refused_for_good_is_dropped_and_counted() {
     let (bridge, homeserver, _clock) = setup();
     let mut outbox = Outbox::new(&bridge).expect("outbox");
     homeserver.reject_messages(Some(413));
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("a", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "a").await;
     assert_eq!(outbox.deliver_all(&bridge).await.expect("settled"), None);
     assert_eq!(bridge.store.depth(), 0, "dropped, not blocking the outbox");
     let metrics = bridge.metrics.render();
@@ -270,13 +239,7 @@ async fn a_message_refused_for_good_is_dropped_and_counted() {
         "{metrics}"
     );
     homeserver.reject_messages(None);
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("b", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "b").await;
     outbox.deliver_all(&bridge).await.expect("delivered");
     assert_eq!(homeserver.sent().len(), 1, "the next alert goes through");
 }
@@ -285,13 +248,7 @@ async fn a_message_refused_for_good_is_dropped_and_counted() {
 async fn an_alert_of_a_route_no_longer_configured_waits_and_is_never_dropped() {
     let (bridge, homeserver, _clock) = setup();
     let mut outbox = Outbox::new(&bridge).expect("outbox");
-    accept(
-        &bridge,
-        Source::Generic,
-        "prod",
-        &[alert("a", AlertStatus::Firing)],
-    )
-    .await;
+    fire(&bridge, "a").await;
     outbox.deliver_all(&bridge).await.expect("delivered");
     accept(
         &bridge,
