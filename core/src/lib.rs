@@ -5,6 +5,7 @@
 //! without a homeserver and without sleeping.
 
 pub mod clock;
+pub mod engine;
 pub mod events;
 pub mod forward;
 pub mod html;

@@ -25,7 +25,7 @@ use matrix_sdk::{
         },
         events::StateEventType,
         serde::Raw,
-        EventId, RoomAliasId, RoomId, RoomVersionId, UserId,
+        EventId, OwnedRoomAliasId, RoomAliasId, RoomId, RoomVersionId, UserId,
     },
     Room, RoomState,
 };
@@ -54,15 +54,8 @@ pub async fn open(
     let (bot, sent) = (change.bot, change.sent);
     let (number, resuming) = incident_number(bot, change.cause).await?;
     let incident = Incident::declare(number, declaration, sent).map_err(Refusal::from)?;
-    let server = bot.config.matrix.user_id.server_name();
-    let alias = RoomAliasId::parse(format!(
-        "#{}:{server}",
-        incident.alias_localpart(&render::alias_date(sent))
-    ))
-    .map_err(|error| ActionError::InvalidAlias(error.to_string()))?;
-
     let creating = std::time::Instant::now();
-    let room = create_room(bot, &incident, &alias, resuming).await?;
+    let (room, alias) = create_room_with_an_alias(bot, &incident, sent, resuming).await?;
     let create_room_ms = creating.elapsed().as_millis();
     let record = match bot.store.incident(room.room_id()).await? {
         // Finishing a declaration a crash interrupted: the record may already be published.
@@ -98,6 +91,40 @@ async fn incident_number(
     let number = bot.store.next_incident_number().await?;
     key.set(bot.store.as_ref(), &number).await?;
     Ok((IncidentNumber(number), false))
+}
+
+/// How many aliases a declaration tries before it gives up: the incident's own
+/// (`#inc-YYYYMMDD-N[-slug]`), then the same with `-2`, `-3`… when someone else holds it.
+const ALIAS_TRIES: u32 = 10;
+
+/// The incident's room and its alias: the first of the incident's aliases that is free (or,
+/// when `resuming`, that leads to the room an earlier try made). An alias someone else holds
+/// never stops a declaration while another one is free. The aliases are tried in the same order
+/// every time, so a declaration a crash interrupted finds its room again.
+async fn create_room_with_an_alias(
+    bot: &Bot,
+    incident: &Incident,
+    sent: u64,
+    resuming: bool,
+) -> Result<(Room, OwnedRoomAliasId), ActionError> {
+    let server = bot.config.matrix.user_id.server_name();
+    let base = incident.alias_localpart(&render::alias_date(sent));
+    let mut attempt = 1;
+    loop {
+        let localpart = match attempt {
+            1 => base.clone(),
+            n => format!("{base}-{n}"),
+        };
+        let alias = RoomAliasId::parse(format!("#{localpart}:{server}"))
+            .map_err(|error| ActionError::InvalidAlias(error.to_string()))?;
+        match create_room(bot, incident, &alias, resuming).await {
+            Err(ActionError::AliasTaken(taken)) if attempt < ALIAS_TRIES => {
+                warn!(alias = %taken, "the incident's alias is held by another room; trying the next");
+                attempt += 1;
+            }
+            created => return created.map(|room| (room, alias)),
+        }
+    }
 }
 
 /// The incident's room, in one `createRoom`; or, when `resuming`, the room an earlier try

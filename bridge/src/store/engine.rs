@@ -1,14 +1,14 @@
-//! What the bridge's store needs of a storage engine: named trees of ordered byte keys, a
-//! durable barrier, and IDs that never repeat. Two engines implement it: sled
-//! ([`super::sled_engine`], the only module that names sled) and memory ([`super::memory`]), and
-//! one conformance suite runs the store over both.
+//! The trees of the bridge's store, on an engine of `brigade_core::engine`, and why the store
+//! failed.
+
+use brigade_core::engine::EngineError;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The storage engine failed (I/O, corruption, a lock held by another process).
-    #[error("storage engine: {0}")]
-    Engine(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     /// A stored value is not what this bridge writes.
     #[error("corrupt record {key}: {source}")]
     Corrupt {
@@ -54,28 +54,4 @@ impl Tree {
             Self::Events => "events",
         }
     }
-}
-
-/// An entry of a tree: its key and value.
-pub type Entry = (Vec<u8>, Vec<u8>);
-
-/// A storage engine. Writes are visible at once and durable after [`Engine::flush`]; callers
-/// serialise writes that must not interleave.
-pub trait Engine: Send + Sync + std::fmt::Debug {
-    /// The value under `key`.
-    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Sets `key` to `value`; returns the value it replaced.
-    fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Removes `key`.
-    fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), StoreError>;
-    /// Every key, in order.
-    fn keys(&self, tree: Tree) -> Result<Vec<Vec<u8>>, StoreError>;
-    /// Every entry whose key starts with `prefix`, in order.
-    fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
-    /// How many entries the tree holds.
-    fn len(&self, tree: Tree) -> usize;
-    /// An ID never handed out before, across restarts too.
-    fn generate_id(&self) -> Result<u64, StoreError>;
-    /// Makes every write so far durable. Blocking: called on a blocking thread.
-    fn flush(&self) -> Result<(), StoreError>;
 }

@@ -1,37 +1,39 @@
-//! The bridge's sled database: each alert's state, and the outbox of alerts whose message is
-//! behind their state.
+//! The bridge's store: each alert's state, and the outbox of alerts whose message is behind
+//! their state, over a storage engine (sled in the bridge, memory in tests; one conformance
+//! suite runs over both).
 //!
 //! An accepted webhook changes the alerts' states and marks them in the outbox, then flushes:
 //! only then is it answered 202. Writes go one at a time (sled 0.34's multi-tree transactions
 //! deadlock against its flushes under concurrent webhooks, seen here), so a delivery never
-//! reads half of an acceptance. The outbox holds alert keys, not
-//! messages: however many repeats arrive before the homeserver takes the next message, the
-//! alert's one message is brought to the latest state once.
+//! reads half of an acceptance. The outbox holds alert keys, not messages:
+//! however many repeats arrive before the homeserver takes the next message, the alert's one
+//! message is brought to the latest state once.
 //!
 //! Before an alert's first message, the outbox places it durably: in a message of its own, or
 //! counted in a burst message when its room has had its share of messages (see
 //! [`Placement`]). A placement is never taken back, so an alert is never both.
 
 mod engine;
-mod memory;
 mod records;
-mod sled_engine;
 
 #[cfg(test)]
 mod conformance;
 
 use std::{path::Path, sync::Arc};
 
+use brigade_core::engine::{Engine, MemoryEngine, SledEngine};
+
 use serde::Serialize;
 
-pub use engine::{Engine, StoreError, Tree};
-pub use memory::MemoryEngine;
+pub use engine::{StoreError, Tree};
 pub use records::{AlertRecord, BurstRecord, Pending, Placement};
-pub use sled_engine::SledEngine;
 
 use records::{burst_key, member_key, next, BURST_PREFIX};
 
 use crate::alert::{Alert, Source};
+
+/// sled's page cache. Its default is 1 GB; the bridge reads back little of what it writes.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The bridge's database, over a storage [`Engine`].
 #[derive(Debug, Clone)]
@@ -48,7 +50,8 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the sled database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Ok(Self::over(Arc::new(SledEngine::open(dir)?)))
+        let engine = SledEngine::open(dir, &Tree::ALL.map(Tree::name), CACHE_BYTES)?;
+        Ok(Self::over(Arc::new(engine)))
     }
 
     /// A store that forgets everything when dropped, for tests.
@@ -85,11 +88,12 @@ impl Store {
                 match record.placement {
                     Some(Placement::Burst(id)) => self.touch_burst(id)?,
                     _ => {
-                        self.engine.insert(Tree::Outbox, key.as_bytes(), &[])?;
+                        self.engine
+                            .insert(Tree::Outbox.name(), key.as_bytes(), &[])?;
                     }
                 }
                 self.engine
-                    .insert(Tree::Alerts, key.as_bytes(), &encode(&key, &record)?)?;
+                    .insert(Tree::Alerts.name(), key.as_bytes(), &encode(&key, &record)?)?;
             }
             self.wrote();
         }
@@ -99,7 +103,7 @@ impl Store {
     /// The alerts and bursts whose message is behind.
     pub fn pending(&self) -> Result<Vec<Pending>, StoreError> {
         self.engine
-            .keys(Tree::Outbox)?
+            .keys(Tree::Outbox.name())?
             .into_iter()
             .map(|key| {
                 let key = String::from_utf8_lossy(&key).into_owned();
@@ -118,7 +122,7 @@ impl Store {
             let _writing = self.writing.lock().await;
             if self
                 .engine
-                .insert(Tree::Events, event_id.as_bytes(), &[])?
+                .insert(Tree::Events.name(), event_id.as_bytes(), &[])?
                 .is_some()
             {
                 return Ok(false);
@@ -131,7 +135,7 @@ impl Store {
 
     /// A new burst's ID; IDs never repeat, across restarts too.
     pub fn next_burst_id(&self) -> Result<u64, StoreError> {
-        self.engine.generate_id()
+        Ok(self.engine.generate_id()?)
     }
 
     /// Places alerts that have no message yet: each `(key, first_seen, placement)` whose
@@ -146,9 +150,16 @@ impl Store {
             let _writing = self.writing.lock().await;
             for burst in new_bursts {
                 let key = burst_key(burst.id);
-                if self.engine.get(Tree::Bursts, key.as_bytes())?.is_none() {
-                    self.engine
-                        .insert(Tree::Bursts, key.as_bytes(), &encode(&key, burst)?)?;
+                if self
+                    .engine
+                    .get(Tree::Bursts.name(), key.as_bytes())?
+                    .is_none()
+                {
+                    self.engine.insert(
+                        Tree::Bursts.name(),
+                        key.as_bytes(),
+                        &encode(&key, burst)?,
+                    )?;
                 }
             }
             // Bursts are marked first: what a crash leaves of this (sled keeps a prefix of the
@@ -177,16 +188,16 @@ impl Store {
                 record.placement = Some(*placement);
                 if let Placement::Burst(id) = placement {
                     self.engine.insert(
-                        Tree::Members,
+                        Tree::Members.name(),
                         &member_key(*id, key),
                         &first_seen.to_be_bytes(),
                     )?;
                 }
                 self.engine
-                    .insert(Tree::Alerts, key.as_bytes(), &encode(key, &record)?)?;
+                    .insert(Tree::Alerts.name(), key.as_bytes(), &encode(key, &record)?)?;
                 if let Placement::Burst(_) = placement {
                     // Its burst carries it from now on.
-                    self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                    self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                 }
             }
             self.wrote();
@@ -197,7 +208,7 @@ impl Store {
     /// Burst `id`'s record.
     pub fn burst(&self, id: u64) -> Result<Option<BurstRecord>, StoreError> {
         let key = burst_key(id);
-        let Some(bytes) = self.engine.get(Tree::Bursts, key.as_bytes())? else {
+        let Some(bytes) = self.engine.get(Tree::Bursts.name(), key.as_bytes())? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
@@ -210,7 +221,10 @@ impl Store {
     /// placement a crash cut short is not one: that alert is placed again.
     pub fn burst_members(&self, id: u64) -> Result<Vec<AlertRecord>, StoreError> {
         let mut members = Vec::new();
-        for (member, episode) in self.engine.scan_prefix(Tree::Members, &id.to_be_bytes())? {
+        for (member, episode) in self
+            .engine
+            .scan_prefix(Tree::Members.name(), &id.to_be_bytes())?
+        {
             let key = String::from_utf8_lossy(&member[8..]).into_owned();
             let episode = episode.as_slice().try_into().map_or(0, u64::from_be_bytes);
             if let Some(record) = self.alert(&key)? {
@@ -228,9 +242,10 @@ impl Store {
         let key = burst_key(id);
         if let Some(mut burst) = self.burst(id)? {
             burst.version += 1;
-            self.engine.insert(Tree::Outbox, key.as_bytes(), &[])?;
             self.engine
-                .insert(Tree::Bursts, key.as_bytes(), &encode(&key, &burst)?)?;
+                .insert(Tree::Outbox.name(), key.as_bytes(), &[])?;
+            self.engine
+                .insert(Tree::Bursts.name(), key.as_bytes(), &encode(&key, &burst)?)?;
         }
         Ok(())
     }
@@ -248,15 +263,18 @@ impl Store {
             let key = burst_key(id);
             match self.burst(id)? {
                 None => {
-                    self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                    self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                 }
                 Some(mut burst) => {
                     burst.shown = burst.shown.max(shown);
                     burst.event_id = Some(event_id.to_owned());
-                    self.engine
-                        .insert(Tree::Bursts, key.as_bytes(), &encode(&key, &burst)?)?;
+                    self.engine.insert(
+                        Tree::Bursts.name(),
+                        key.as_bytes(),
+                        &encode(&key, &burst)?,
+                    )?;
                     if burst.shown >= burst.version {
-                        self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                        self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                     }
                 }
             }
@@ -282,7 +300,7 @@ impl Store {
             if !settled {
                 return Ok(());
             }
-            self.engine.remove(Tree::Outbox, key.as_bytes())?;
+            self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
             self.wrote();
         }
         self.flush().await
@@ -296,7 +314,7 @@ impl Store {
         };
         {
             let _writing = self.writing.lock().await;
-            self.engine.remove(Tree::Outbox, key.as_bytes())?;
+            self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
             self.wrote();
         }
         self.flush().await
@@ -304,12 +322,12 @@ impl Store {
 
     /// How many alerts' messages are behind.
     pub fn depth(&self) -> usize {
-        self.engine.len(Tree::Outbox)
+        self.engine.len(Tree::Outbox.name())
     }
 
     /// The alert stored under `key`.
     pub fn alert(&self, key: &str) -> Result<Option<AlertRecord>, StoreError> {
-        let Some(bytes) = self.engine.get(Tree::Alerts, key.as_bytes())? else {
+        let Some(bytes) = self.engine.get(Tree::Alerts.name(), key.as_bytes())? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
@@ -333,17 +351,20 @@ impl Store {
             let _writing = self.writing.lock().await;
             match self.alert(key)? {
                 None => {
-                    self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                    self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                 }
                 Some(mut record) => {
                     if record.first_seen == first_seen {
                         record.shown = record.shown.max(shown);
                         record.event_id = Some(event_id.to_owned());
-                        self.engine
-                            .insert(Tree::Alerts, key.as_bytes(), &encode(key, &record)?)?;
+                        self.engine.insert(
+                            Tree::Alerts.name(),
+                            key.as_bytes(),
+                            &encode(key, &record)?,
+                        )?;
                     }
                     if record.shown >= record.version {
-                        self.engine.remove(Tree::Outbox, key.as_bytes())?;
+                        self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                     }
                 }
             }
@@ -366,7 +387,9 @@ impl Store {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || engine.flush())
             .await
-            .map_err(|error| StoreError::Engine(error.to_string()))??;
+            .map_err(|error| {
+                StoreError::Engine(brigade_core::engine::EngineError(error.to_string()))
+            })??;
         *covered = upto;
         Ok(())
     }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     client::{body, is_reaction, is_thread_reply, TestUser},
     desk::{eventually, incident_state, level, name, summary, topic, until, Desk},
@@ -711,4 +711,36 @@ fn updates(state: &Value) -> usize {
             .filter(|entry| entry["kind"] == "update")
             .count()
     })
+}
+
+/// The aliases of the first incident a fresh bot declares today and tomorrow (a declaration
+/// near midnight takes the date of its command).
+fn first_incident_aliases() -> [String; 2] {
+    let today = jiff::Timestamp::now();
+    let tomorrow = today + jiff::SignedDuration::from_hours(24);
+    [today, tomorrow].map(|day| day.strftime("inc-%Y%m%d-1").to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_alias_held_by_someone_else_does_not_stop_a_declaration() -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let squatter = TestUser::register(&servers().first, "squatter").await?;
+    for alias in first_incident_aliases() {
+        let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+        request.room_alias_name = Some(alias);
+        squatter.client.create_room(request).await?;
+    }
+    let incident = desk.declare("Leaked deploy key --private").await?;
+    let held = first_incident_aliases().map(|alias| format!("#{alias}:"));
+    ensure!(
+        !held
+            .iter()
+            .any(|held| incident.alias.starts_with(held.as_str()))
+            && incident.alias.starts_with("#inc-"),
+        "the declaration took another alias: {}",
+        incident.alias
+    );
+    let state = incident_state(&desk.alice, &incident.room).await?;
+    ensure!(state["number"] == 1, "it is INC-1 in its own room: {state}");
+    Ok(())
 }

@@ -8,9 +8,9 @@ use std::{
     },
 };
 
-use brigade_core::sync::lock;
+use crate::sync::lock;
 
-use super::engine::{Engine, Entry, StoreError, Tree};
+use super::{Engine, EngineError, Entry};
 
 /// One tree's entries, in key order.
 type Entries = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -18,7 +18,7 @@ type Entries = BTreeMap<Vec<u8>, Vec<u8>>;
 /// Trees in memory.
 #[derive(Debug, Default)]
 pub struct MemoryEngine {
-    trees: Mutex<HashMap<Tree, Entries>>,
+    trees: Mutex<HashMap<String, Entries>>,
     ids: AtomicU64,
 }
 
@@ -30,36 +30,36 @@ impl MemoryEngine {
 }
 
 impl Engine for MemoryEngine {
-    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         Ok(lock(&self.trees)
-            .get(&tree)
+            .get(tree)
             .and_then(|entries| entries.get(key).cloned()))
     }
 
-    fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn insert(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, EngineError> {
         Ok(lock(&self.trees)
-            .entry(tree)
+            .entry(tree.to_owned())
             .or_default()
             .insert(key.to_vec(), value.to_vec()))
     }
 
-    fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), StoreError> {
-        if let Some(entries) = lock(&self.trees).get_mut(&tree) {
+    fn remove(&self, tree: &str, key: &[u8]) -> Result<(), EngineError> {
+        if let Some(entries) = lock(&self.trees).get_mut(tree) {
             entries.remove(key);
         }
         Ok(())
     }
 
-    fn keys(&self, tree: Tree) -> Result<Vec<Vec<u8>>, StoreError> {
+    fn keys(&self, tree: &str) -> Result<Vec<Vec<u8>>, EngineError> {
         Ok(lock(&self.trees)
-            .get(&tree)
+            .get(tree)
             .map(|entries| entries.keys().cloned().collect())
             .unwrap_or_default())
     }
 
-    fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+    fn scan_prefix(&self, tree: &str, prefix: &[u8]) -> Result<Vec<Entry>, EngineError> {
         Ok(lock(&self.trees)
-            .get(&tree)
+            .get(tree)
             .map(|entries| {
                 entries
                     .range(prefix.to_vec()..)
@@ -70,15 +70,15 @@ impl Engine for MemoryEngine {
             .unwrap_or_default())
     }
 
-    fn len(&self, tree: Tree) -> usize {
-        lock(&self.trees).get(&tree).map_or(0, Entries::len)
+    fn len(&self, tree: &str) -> usize {
+        lock(&self.trees).get(tree).map_or(0, Entries::len)
     }
 
-    fn generate_id(&self) -> Result<u64, StoreError> {
+    fn generate_id(&self) -> Result<u64, EngineError> {
         Ok(self.ids.fetch_add(1, Ordering::Relaxed))
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    fn flush(&self) -> Result<(), EngineError> {
         Ok(())
     }
 }
