@@ -10,7 +10,7 @@ use std::{
 
 use crate::sync::lock;
 
-use super::{Engine, EngineError, Entry};
+use super::contract::{Engine, EngineError, Entry};
 
 /// One tree's entries, in key order.
 type Entries = BTreeMap<Vec<u8>, Vec<u8>>;

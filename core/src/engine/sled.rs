@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Engine, EngineError, Entry};
+use super::contract::{Engine, EngineError, Entry};
 
 /// A sled database with named trees.
 #[derive(Debug, Clone)]
