@@ -128,3 +128,42 @@ pub fn decide(
         alert: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::user_id;
+
+    use super::*;
+
+    #[test]
+    fn a_declaration_takes_the_configured_defaults_and_a_start_before_the_command() {
+        let config = crate::config::Config::for_tests("");
+        let asked = Asked {
+            by: user_id!("@alice:example.org"),
+            // 2026-12-01 10:00 UTC.
+            at: 1_764_583_200_000,
+        };
+        let args = |text: &str| parse(text).expect("parsed");
+        let plain = decide(args("DNS down"), &config.incidents, asked).expect("declared");
+        assert_eq!(plain.kind, config.incidents.types[0]);
+        assert_eq!(plain.severity, config.incidents.default_severity);
+        assert!(!plain.private);
+        let security =
+            decide(args("Key leak --type Security"), &config.incidents, asked).expect("declared");
+        assert!(security.private, "security is private by default");
+        let earlier =
+            decide(args("x --started 09:30"), &config.incidents, asked).expect("declared");
+        assert_eq!(earlier.started, Some(asked.at - 30 * 60_000));
+        let yesterday =
+            decide(args("x --started 11:00"), &config.incidents, asked).expect("declared");
+        assert_eq!(yesterday.started, Some(asked.at + 60 * 60_000 - DAY_MILLIS));
+        let unknown =
+            decide(args("x --type weather"), &config.incidents, asked).expect_err("unknown");
+        assert!(
+            unknown
+                .text
+                .contains("unknown type `weather`: use operations, security"),
+            "{unknown}"
+        );
+    }
+}

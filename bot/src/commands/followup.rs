@@ -74,3 +74,38 @@ pub fn decide(
         .add_followup(args.text, args.owner, asked.at, asked.by);
     Ok(Decided::new(next, answer))
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn a_follow_up_is_recorded_with_its_owner() {
+        let record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1_000);
+        let asked = Asked {
+            by: matrix_sdk::ruma::user_id!("@alice:example.org"),
+            at: 2_000,
+        };
+        let args = parse(
+            "add a <disk> alert --owner @bob",
+            matrix_sdk::ruma::server_name!("example.org"),
+        )
+        .expect("parsed");
+        let decided = decide(&record, args, asked).expect("recorded");
+        assert_eq!(decided.next.followups().count(), 1);
+        assert!(
+            decided
+                .answer
+                .starts_with("Follow-up recorded (owner @bob:example.org): "),
+            "{}",
+            decided.answer
+        );
+        assert!(
+            !decided.answer.contains("<disk>"),
+            "escaped: {}",
+            decided.answer
+        );
+    }
+}

@@ -46,3 +46,35 @@ pub fn decide(
     decided.levels = vec![user.to_owned(), previous];
     Ok(decided)
 }
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::user_id;
+
+    use super::*;
+
+    #[test]
+    fn command_goes_to_a_person_in_the_room_and_levels_follow_both() {
+        let record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1_000);
+        let (bob, brigade) = (
+            user_id!("@bob:example.org"),
+            user_id!("@brigade:example.org"),
+        );
+        let asked = Asked { by: bob, at: 2_000 };
+        let decided = decide(&record, bob, true, brigade, asked).expect("handed over");
+        assert_eq!(decided.next.incident.commander, bob);
+        assert_eq!(
+            decided.levels,
+            [bob.to_owned(), record.incident.commander.clone()]
+        );
+        assert!(
+            decide(&record, bob, false, brigade, asked).is_err(),
+            "not in the room"
+        );
+        assert!(
+            decide(&record, brigade, true, brigade, asked).is_err(),
+            "not Brigade"
+        );
+    }
+}

@@ -141,3 +141,44 @@ fn unknown_groups(config: &Config, targets: &[PageTarget]) -> Refusal {
         unknown.join("`, `")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::owned_user_id;
+
+    use super::*;
+
+    #[test]
+    fn groups_and_on_call_teams_reach_their_people_once_each() {
+        let config = Config::for_tests(
+            "[[groups]]\nname = \"dba\"\nmembers = [\"@bob:example.org\", \"@dan:example.org\"]\n\
+             [[oncall]]\nteam = \"db\"\nmembers = [\"@dan:example.org\"]\nstart = \"2026-01-05T09:00:00Z\"\nshift_hours = 168\n",
+        );
+        let now: Timestamp = "2026-12-01T10:00:00Z".parse().expect("a time");
+        let targets = [
+            PageTarget::Group("DBA".to_owned()),
+            PageTarget::OnCall("db".to_owned()),
+            PageTarget::User(owned_user_id!("@bob:example.org")),
+        ];
+        let people = people(&targets, &config, now).expect("known");
+        let users: Vec<&str> = people.iter().map(|(user, _)| user.as_str()).collect();
+        assert_eq!(
+            users,
+            ["@bob:example.org", "@dan:example.org"],
+            "each once, in order"
+        );
+        assert_eq!(people[0].1.as_deref(), Some("dba"));
+
+        let unknown = people_refused(&config, &[PageTarget::Group("dns".to_owned())], now);
+        assert!(
+            unknown.contains("no group named `dns` (groups: dba)"),
+            "{unknown}"
+        );
+        let team = people_refused(&config, &[PageTarget::OnCall("web".to_owned())], now);
+        assert!(team.contains("no on-call team `web` (teams: db)"), "{team}");
+    }
+
+    fn people_refused(config: &Config, targets: &[PageTarget], now: Timestamp) -> String {
+        people(targets, config, now).expect_err("refused").text
+    }
+}

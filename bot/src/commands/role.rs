@@ -51,3 +51,29 @@ pub fn decide(
     decided.levels.extend(previous);
     Ok(decided)
 }
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::user_id;
+
+    use super::*;
+
+    #[test]
+    fn a_role_goes_to_a_person_and_the_one_it_replaces_loses_its_level() {
+        let record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1_000);
+        let (sam, kim) = (user_id!("@sam:example.org"), user_id!("@kim:example.org"));
+        let brigade = user_id!("@brigade:example.org");
+        let asked = Asked { by: sam, at: 2_000 };
+        let first = decide(&record, Role::Scribe, sam, true, brigade, asked).expect("assigned");
+        assert_eq!(first.answer, "scribe: @sam:example.org");
+        assert_eq!(first.levels, [sam.to_owned()]);
+        let second =
+            decide(&first.next, Role::Scribe, kim, true, brigade, asked).expect("assigned");
+        assert_eq!(
+            second.answer,
+            "scribe: @kim:example.org (was @sam:example.org)"
+        );
+        assert_eq!(second.levels, [kim.to_owned(), sam.to_owned()]);
+    }
+}

@@ -82,6 +82,7 @@ mod tests {
     use matrix_sdk::ruma::{owned_server_name, owned_user_id};
 
     use super::*;
+    use matrix_sdk::ruma::server_name;
 
     #[test]
     fn a_partner_server_and_its_people() {
@@ -109,5 +110,24 @@ mod tests {
         );
         let bad = parse("bad/server").expect_err("no server name");
         assert!(bad.to_string().contains("is not a server name"), "{bad}");
+    }
+
+    #[test]
+    fn a_private_incident_or_one_of_our_servers_is_not_shared() {
+        let record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1);
+        let own = server_name!("example.org");
+        let allowed = [owned_server_name!("sister.example")];
+        assert_eq!(
+            decide(&record, server_name!("acme.example"), own, &allowed),
+            Ok(())
+        );
+        for ours in [own, server_name!("sister.example")] {
+            let refused = decide(&record, ours, own, &allowed).expect_err("ours");
+            assert!(refused.text.contains("is one of ours"), "{refused}");
+        }
+        let mut private = record;
+        private.incident.private = true;
+        assert!(decide(&private, server_name!("acme.example"), own, &allowed).is_err());
     }
 }

@@ -55,3 +55,33 @@ pub fn decide(
         None => Ok(decided),
     }
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn a_status_change_is_recorded_and_its_note_posted_as_an_update() {
+        let record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1_000);
+        let asked = Asked {
+            by: matrix_sdk::ruma::user_id!("@bob:example.org"),
+            at: 2_000,
+        };
+        let (to, note) = parse("monitoring rolled back").expect("parsed");
+        let decided = decide(&record, to, note, asked).expect("changed");
+        assert_eq!(decided.next.incident.status, Status::Monitoring);
+        assert_eq!(decided.answer, "Status: investigating → monitoring");
+        assert_eq!(
+            decided.update.map(|update| update.text).as_deref(),
+            Some("rolled back")
+        );
+        assert_eq!(decided.next.incident.timestamps.mitigated, Some(2_000));
+        let (to, note) = parse("investigating").expect("parsed");
+        assert!(
+            decide(&record, to, note, asked).is_err(),
+            "the same status changes nothing"
+        );
+    }
+}

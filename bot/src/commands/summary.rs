@@ -33,3 +33,19 @@ pub fn decide(record: &IncidentRecord, text: String) -> Result<Decided, Refusal>
     next.incident.summary = text;
     Ok(Decided::new(next, "Summary updated"))
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn the_summary_changes_until_the_incident_closes() {
+        let mut record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1_000);
+        let decided = decide(&record, "the resolver is down".to_owned()).expect("changed");
+        assert_eq!(decided.next.incident.summary, "the resolver is down");
+        record.incident.status = Status::Closed;
+        assert!(decide(&record, "late".to_owned()).is_err());
+    }
+}

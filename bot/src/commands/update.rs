@@ -30,3 +30,29 @@ pub fn decide(record: &IncidentRecord, text: String, asked: Asked<'_>) -> Result
     };
     Decided::new(record.clone(), answer).with_update(text, asked)
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn an_update_is_posted_and_a_private_one_stays_off_the_headline() {
+        let mut record =
+            brigade_core::testing::record(1, "DNS", brigade_core::incident::Severity::Sev2, 1_000);
+        let asked = Asked {
+            by: matrix_sdk::ruma::user_id!("@bob:example.org"),
+            at: 2_000,
+        };
+        let decided = decide(&record, "failing over".to_owned(), asked).expect("posted");
+        assert_eq!(decided.answer, "Update posted here and on the headline");
+        assert!(decided.update.is_some());
+        record.incident.private = true;
+        let private = decide(&record, "failing over".to_owned(), asked).expect("posted");
+        assert!(
+            private.answer.contains("shows no updates"),
+            "{}",
+            private.answer
+        );
+    }
+}

@@ -239,6 +239,16 @@ impl Config {
         let raw: RawConfig = figment.extract().map_err(Box::new)?;
         raw.validate()
     }
+
+    /// The minimal configuration followed by `extra` (TOML sections), for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(extra: &str) -> Self {
+        let text = format!(
+            "[matrix]\nhomeserver_url = \"http://127.0.0.1:8008\"\nuser_id = \"@brigade:example.org\"\n\
+             password = \"hunter2\"\n[storage]\npath = \"data/bot\"\n[http]\nlisten = \"127.0.0.1:9100\"\n{extra}"
+        );
+        Self::from_figment(&Figment::from(Toml::string(&text))).expect("a valid test configuration")
+    }
 }
 
 impl RawConfig {
