@@ -1,5 +1,6 @@
-//! End-to-end: the alert bridge registered with a real Synapse. Webhooks in, one message per
-//! alert edited as it repeats and resolves, and every bad request refused without a trace.
+//! End-to-end: the alert bridge registered with a real Synapse (its own, which loads the
+//! bridge's registration). Webhooks in, one message per alert edited as it repeats and
+//! resolves, every bad request refused without a trace, bursts, crashes and outages.
 
 use std::path::Path;
 
@@ -60,44 +61,67 @@ fn alert_messages(user: &TestUser, room: &RoomId, fingerprint: &str) -> Vec<Valu
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Result<()> {
-    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
-    let hooks = format!(
-        "[webhooks]\nmax_body_bytes = 65536\n\
-         [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
-         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\nauto_declare = \"SEV1\"\n\
-         [[hooks]]\nname = \"app\"\nsource = \"generic\"\nroom = \"#alerts-app:{{server}}\"\n\
-         secret = \"{GENERIC_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n\
-         [[hooks]]\nname = \"dash\"\nsource = \"grafana\"\nroom = \"#alerts-dash:{{server}}\"\n\
-         secret = \"{GRAFANA_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n\
-         [[hooks]]\nname = \"pd\"\nsource = \"pagerduty\"\nroom = \"#alerts-pd:{{server}}\"\n\
-         secret = \"{PAGERDUTY_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    );
-    let mut bridge =
-        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
-    bridge.start().await?;
-    let hs = &bridge.homeserver;
-    let password = random_string(16);
-    hs.register(&alice_name, &password, false).await?;
-    let alice = TestUser::login(hs, &alice_name, &password).await?;
-    let http = reqwest::Client::new();
-    let prod = bridge.url("/hooks/alertmanager/prod");
-    let post = |url: String, token: Option<&str>, body: Vec<u8>| {
-        let mut request = http.post(url).body(body);
+/// A bridge with four routes (Alertmanager, signed generic JSON, Grafana, PagerDuty), and Alice
+/// invited to their rooms.
+struct Routes {
+    bridge: BridgeProcess,
+    alice: TestUser,
+    http: reqwest::Client,
+}
+
+impl Routes {
+    async fn start() -> Result<Self> {
+        let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+        let hooks = format!(
+            "[webhooks]\nmax_body_bytes = 65536\n\
+             [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+             secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\nauto_declare = \"SEV1\"\n\
+             [[hooks]]\nname = \"app\"\nsource = \"generic\"\nroom = \"#alerts-app:{{server}}\"\n\
+             secret = \"{GENERIC_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n\
+             [[hooks]]\nname = \"dash\"\nsource = \"grafana\"\nroom = \"#alerts-dash:{{server}}\"\n\
+             secret = \"{GRAFANA_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n\
+             [[hooks]]\nname = \"pd\"\nsource = \"pagerduty\"\nroom = \"#alerts-pd:{{server}}\"\n\
+             secret = \"{PAGERDUTY_KEY}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+        );
+        let mut bridge =
+            tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks))
+                .await??;
+        bridge.start().await?;
+        let hs = &bridge.homeserver;
+        let password = random_string(16);
+        hs.register(&alice_name, &password, false).await?;
+        let alice = TestUser::login(hs, &alice_name, &password).await?;
+        Ok(Self {
+            bridge,
+            alice,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// POSTs `body` to `url` with a bearer `token`; the status and the answer's text.
+    async fn post(&self, url: String, token: Option<&str>, body: Vec<u8>) -> Result<(u16, String)> {
+        let mut request = self.http.post(url).body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        async move {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            anyhow::Ok((status, response.text().await?))
-        }
-    };
-    let alert = |fingerprint: &str, status: &str| {
-        serde_json::to_vec(&firing(fingerprint, status)).unwrap_or_default()
-    };
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await?))
+    }
+}
 
+/// An Alertmanager webhook of the alert `fingerprint` in `status`.
+fn alert(fingerprint: &str, status: &str) -> Vec<u8> {
+    serde_json::to_vec(&firing(fingerprint, status)).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_with_their_reason_and_make_no_room() -> Result<()> {
+    let routes = Routes::start().await?;
+    let (bridge, alice, http) = (&routes.bridge, &routes.alice, &routes.http);
+    let hs = &bridge.homeserver;
+    let prod = bridge.url("/hooks/alertmanager/prod");
+    let post = |url, token, body| routes.post(url, token, body);
     // Bad requests: each refused with its status and reason, none stored or delivered.
     let cases = [
         (
@@ -247,6 +271,17 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
         "bad requests made a room, or the alias could not be looked up: {lookup:?}"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alertmanager_alert_is_one_message_edited_as_it_repeats_and_resolves() -> Result<()> {
+    let routes = Routes::start().await?;
+    let (bridge, alice, http) = (&routes.bridge, &routes.alice, &routes.http);
+    let hs = &bridge.homeserver;
+    let prod = bridge.url("/hooks/alertmanager/prod");
+    let prod_alias = format!("#alerts-prod:{}", hs.server_name);
+    let post = |url, token, body| routes.post(url, token, body);
     // Firing, then resolved: one message, edited.
     let (status, _) = post(prod.clone(), Some(AM_SECRET), alert("db1", "firing")).await?;
     ensure!(status == 202, "firing: {status}");
@@ -288,7 +323,7 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
     )
     .await
     .with_context(|| bridge.log())?;
-    ensure!(alert_messages(&alice, &room, "db1").len() == 1);
+    ensure!(alert_messages(alice, &room, "db1").len() == 1);
 
     // 500 repeats of one alert: one message, with the count.
     let mut sends = tokio::task::JoinSet::new();
@@ -324,10 +359,19 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
     .await
     .with_context(|| bridge.log())?;
     ensure!(
-        alert_messages(&alice, &room, "cpu7").len() == 1,
+        alert_messages(alice, &room, "cpu7").len() == 1,
         "one message for 500 repeats"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grafana_and_signed_pagerduty_alerts_come_from_their_own_users_and_forgeries_do_not(
+) -> Result<()> {
+    let routes = Routes::start().await?;
+    let (bridge, alice, http) = (&routes.bridge, &routes.alice, &routes.http);
+    let hs = &bridge.homeserver;
     // Grafana alerting, with its bearer token.
     let grafana = json!({
         "receiver": "brigade", "status": "firing", "orgId": 1,
@@ -402,7 +446,6 @@ async fn alerts_become_one_message_each_and_bad_requests_change_nothing() -> Res
                 .is_some_and(|sender| sender.starts_with("@alert_pagerduty:")),
         "pagerduty message: {shown}"
     );
-    drop(bridge.kill());
     Ok(())
 }
 
