@@ -5,7 +5,10 @@ use brigade_core::{
     record::IncidentRecord,
     store::{Outcome, StoreError},
 };
-use matrix_sdk::{ruma::events::reaction::OriginalSyncReactionEvent, Room};
+use matrix_sdk::{
+    ruma::{events::reaction::OriginalSyncReactionEvent, OwnedUserId, UserId},
+    Room,
+};
 use tracing::{debug, info, instrument, warn};
 
 use super::{
@@ -102,51 +105,79 @@ async fn act(
     if let Some(applied) = record.applied(&reaction.event_id) {
         return say(bot, room, reaction, applied.answer.clone()).await;
     }
+    let refused = refused_command(bot, &reaction.sender);
+    let reacted = decide(&record, key, reaction.sender.as_ref(), sent, refused);
+    if let Some(next) = reacted.next {
+        if !reacted.levels.is_empty() {
+            change.set_levels(&next.incident, &reacted.levels).await?;
+        }
+        change.commit(next, reacted.said.clone()).await?;
+    }
+    say(bot, room, reaction, reacted.said).await
+}
+
+/// What a reaction does: the record it leaves (none when nothing changes), what the bot says,
+/// and whose levels follow.
+#[derive(Debug, PartialEq, Eq)]
+struct Reacted {
+    next: Option<IncidentRecord>,
+    said: Option<String>,
+    levels: Vec<OwnedUserId>,
+}
+
+/// What `key` (👀 or 🚑) by `by` at `at` does to `record`: the first 👀 acknowledges; 🚑 makes
+/// `by` the commander unless they are not in `refused_group`, the group that alone may.
+fn decide(
+    record: &IncidentRecord,
+    key: &str,
+    by: &UserId,
+    at: u64,
+    refused_group: Option<&str>,
+) -> Reacted {
     let mut next = record.clone();
     let number = next.incident.number;
-    let (changed, said) = if key == ACKNOWLEDGE {
-        if next.incident.acknowledge(sent, &reaction.sender) {
-            let said = format!(
-                "👀 {} is looking into it: {number} acknowledged at {}",
-                reaction.sender,
-                render::clock(sent)
-            );
-            (true, Some(said))
-        } else {
-            debug!("already acknowledged");
-            (false, None)
-        }
-    } else if let Some(group) = refused_command(bot, &reaction.sender) {
-        let said = format!(
-            "{}: only members of the group `{group}` may take command with 🚑; the commander can hand over with `!inc lead`",
-            reaction.sender
-        );
-        (false, Some(said))
-    } else {
-        match next
-            .incident
-            .set_commander(reaction.sender.clone(), sent, &reaction.sender)
-        {
-            Ok(previous) => {
-                change
-                    .set_levels(&next.incident, &[reaction.sender.clone(), previous.clone()])
-                    .await?;
-                let said = format!(
-                    "🚑 {} takes command of {number} (was {previous})",
-                    reaction.sender
-                );
-                (true, Some(said))
-            }
-            Err(error) => {
-                debug!(%error, "take command changes nothing");
-                (false, None)
-            }
-        }
+    let nothing = Reacted {
+        next: None,
+        said: None,
+        levels: Vec::new(),
     };
-    if changed {
-        change.commit(next, said.clone()).await?;
+    if key == ACKNOWLEDGE {
+        if !next.incident.acknowledge(at, by) {
+            debug!("already acknowledged");
+            return nothing;
+        }
+        let said = format!(
+            "👀 {by} is looking into it: {number} acknowledged at {}",
+            render::clock(at)
+        );
+        return Reacted {
+            next: Some(next),
+            said: Some(said),
+            levels: Vec::new(),
+        };
     }
-    say(bot, room, reaction, said).await
+    if let Some(group) = refused_group {
+        let said = format!(
+            "{by}: only members of the group `{group}` may take command with 🚑; the commander can hand over with `!inc lead`"
+        );
+        return Reacted {
+            said: Some(said),
+            ..nothing
+        };
+    }
+    match next.incident.set_commander(by.to_owned(), at, by) {
+        Ok(previous) => Reacted {
+            next: Some(next),
+            said: Some(format!(
+                "🚑 {by} takes command of {number} (was {previous})"
+            )),
+            levels: vec![by.to_owned(), previous],
+        },
+        Err(error) => {
+            debug!(%error, "take command changes nothing");
+            nothing
+        }
+    }
 }
 
 /// Posts what the bot says about `reaction`, if anything, and has the room published.
@@ -166,7 +197,7 @@ async fn say(
 }
 
 /// The group `user` would have to be in to take command, when they are not in it.
-fn refused_command<'a>(bot: &'a Bot, user: &matrix_sdk::ruma::UserId) -> Option<&'a str> {
+fn refused_command<'a>(bot: &'a Bot, user: &UserId) -> Option<&'a str> {
     let TakeCommand::Group(name) = &bot.config.incidents.take_command else {
         return None;
     };
@@ -175,4 +206,65 @@ fn refused_command<'a>(bot: &'a Bot, user: &matrix_sdk::ruma::UserId) -> Option<
         .group(name)
         .is_some_and(|group| group.members.iter().any(|member| member == user));
     (!member).then_some(name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use brigade_core::{incident::Severity, testing};
+    use matrix_sdk::ruma::user_id;
+
+    use super::*;
+
+    #[test]
+    fn the_first_eyes_acknowledge_and_later_ones_change_nothing() {
+        let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        let bob = user_id!("@bob:example.org");
+        let first = decide(&record, ACKNOWLEDGE, bob, 2_000, None);
+        let next = first.next.expect("acknowledged");
+        assert_eq!(next.incident.timestamps.acknowledged, Some(2_000));
+        assert!(first
+            .said
+            .is_some_and(|said| said.starts_with("👀 @bob:example.org is looking into it")));
+        let again = decide(
+            &next,
+            ACKNOWLEDGE,
+            user_id!("@carol:example.org"),
+            3_000,
+            None,
+        );
+        assert_eq!(
+            again,
+            Reacted {
+                next: None,
+                said: None,
+                levels: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn an_ambulance_takes_command_unless_the_group_says_no() {
+        let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        let carol = user_id!("@carol:example.org");
+        let taken = decide(&record, TAKE_COMMAND, carol, 2_000, None);
+        assert_eq!(
+            taken.next.map(|next| next.incident.commander),
+            Some(carol.to_owned())
+        );
+        assert_eq!(
+            taken.levels,
+            [carol.to_owned(), record.incident.commander.clone()]
+        );
+        let refused = decide(&record, TAKE_COMMAND, carol, 2_000, Some("sre"));
+        assert!(refused.next.is_none());
+        assert!(refused
+            .said
+            .is_some_and(|said| said.contains("only members of the group `sre`")));
+        let commander = record.incident.commander.clone();
+        let already = decide(&record, TAKE_COMMAND, &commander, 2_000, None);
+        assert_eq!(
+            already.next, None,
+            "the commander taking command changes nothing"
+        );
+    }
 }
