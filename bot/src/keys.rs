@@ -116,6 +116,11 @@ impl<T, E: Encoding<T>> Key<T, E> {
         Ok(value)
     }
 
+    /// Whether a value is set, readable or not.
+    pub async fn is_set(&self, store: &dyn Store) -> Result<bool, StoreError> {
+        Ok(store.meta(&self.name).await?.is_some())
+    }
+
     /// Sets the value; durable when this returns.
     pub async fn set(&self, store: &dyn Store, value: &T) -> Result<(), KeyError> {
         store.set_meta(&self.name, &E::encode(value)?).await?;

@@ -3,9 +3,11 @@
 
 use std::{
     fmt,
-    sync::Mutex,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    sync::{Mutex, OnceLock},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
+
+use crate::sync::lock;
 
 /// A source of the current wall-clock time.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -17,6 +19,15 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now_millis(&self) -> u64 {
         millis_since_epoch(self.now())
     }
+
+    /// Milliseconds on a clock that never steps back (unlike the wall clock, which the
+    /// operating system may set), for measuring how long ago something happened.
+    fn monotonic_millis(&self) -> u64;
+}
+
+/// `duration` in whole milliseconds (saturating).
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Milliseconds since the Unix epoch; times before the epoch count as zero.
@@ -33,6 +44,11 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+
+    fn monotonic_millis(&self) -> u64 {
+        static START: OnceLock<Instant> = OnceLock::new();
+        millis(START.get_or_init(Instant::now).elapsed())
     }
 }
 
@@ -57,20 +73,18 @@ impl TestClock {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *now += by;
+        *lock(&self.now) += by;
     }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> SystemTime {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *lock(&self.now)
+    }
+
+    /// The test clock's time: it only moves forward, when advanced.
+    fn monotonic_millis(&self) -> u64 {
+        self.now_millis()
     }
 }
 

@@ -58,42 +58,60 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Vec<PageTarget>, 
 /// Someone a page reaches, and why (the group or on-call they were paged as).
 pub type Paged = (OwnedUserId, Option<String>);
 
-/// Whom `targets` reach at `now`, each once, in order; refused when a group or team is
-/// unknown or a team has nobody on call.
+/// Whom `targets` reach at `now`, each once, in order; refused when a team is unknown, then
+/// when a team has nobody on call, then when a group is unknown (in that order, whatever order
+/// the targets were typed in).
 pub fn people(
     targets: &[PageTarget],
     config: &Config,
     now: Timestamp,
 ) -> Result<Vec<Paged>, Refusal> {
+    let teams = || {
+        targets.iter().filter_map(|target| match target {
+            PageTarget::OnCall(team) => Some(team.as_str()),
+            _ => None,
+        })
+    };
+    if let Some(team) = teams().find(|team| config.rotation(team).is_none()) {
+        return Err(unknown_team(config, team));
+    }
+    let mut on_call = Vec::new();
+    for team in teams() {
+        let rotation = config
+            .rotation(team)
+            .ok_or_else(|| unknown_team(config, team))?;
+        let who = rotation.on_call(now).ok_or_else(|| {
+            Refusal::new(format!(
+                "nobody is on call for {} right now; page people with @name",
+                rotation.team()
+            ))
+        })?;
+        on_call.push((who.who, format!("on call for {}", rotation.team())));
+    }
+    let unknown = |target: &PageTarget| matches!(target, PageTarget::Group(name) if config.group(name).is_none());
+    if targets.iter().any(unknown) {
+        return Err(unknown_groups(config, targets));
+    }
     let mut people: Vec<Paged> = Vec::new();
+    let mut on_call = on_call.into_iter();
     for target in targets {
         let found: Vec<Paged> = match target {
             PageTarget::User(user) => vec![(user.clone(), None)],
-            PageTarget::OnCall(team) => {
-                let rotation = config
-                    .rotation(team)
-                    .ok_or_else(|| unknown_team(config, team))?;
-                let on_call = rotation.on_call(now).ok_or_else(|| {
-                    Refusal::new(format!(
-                        "nobody is on call for {} right now; page people with @name",
-                        rotation.team()
-                    ))
-                })?;
-                vec![(
-                    on_call.who,
-                    Some(format!("on call for {}", rotation.team())),
-                )]
-            }
-            PageTarget::Group(name) => {
-                let group = config
-                    .group(name)
-                    .ok_or_else(|| unknown_groups(config, targets))?;
-                group
-                    .members
-                    .iter()
-                    .map(|member| (member.clone(), Some(group.name.clone())))
-                    .collect()
-            }
+            PageTarget::OnCall(_) => on_call
+                .next()
+                .map(|(who, why)| (who, Some(why)))
+                .into_iter()
+                .collect(),
+            PageTarget::Group(name) => config
+                .group(name)
+                .map(|group| {
+                    group
+                        .members
+                        .iter()
+                        .map(|member| (member.clone(), Some(group.name.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         for (user, group) in found {
             if !people.iter().any(|(known, _)| *known == user) {
@@ -176,6 +194,13 @@ mod tests {
         );
         let team = people_refused(&config, &[PageTarget::OnCall("web".to_owned())], now);
         assert!(team.contains("no on-call team `web` (teams: db)"), "{team}");
+        // Whatever the order typed, an unknown team is named before an unknown group.
+        let both = [
+            PageTarget::Group("sre".to_owned()),
+            PageTarget::OnCall("nope".to_owned()),
+        ];
+        let first = people_refused(&config, &both, now);
+        assert!(first.contains("no on-call team `nope`"), "{first}");
     }
 
     fn people_refused(config: &Config, targets: &[PageTarget], now: Timestamp) -> String {

@@ -215,10 +215,9 @@ async fn declare(
     let change = Change::for_alert(bot, room, cause, u64::from(sent.get()));
     let record: IncidentRecord = match open(&change, declaration).await {
         Ok((record, _)) => record,
-        Err(error) => {
-            let Some(refusal) = error.refusal() else {
-                return Err(error);
-            };
+        // The declaration itself refused (as a command's would be); anything else the
+        // homeserver or the store did is left to the worker, to try again or settle.
+        Err(ActionError::Refused(refusal)) => {
             say(
                 room,
                 cause,
@@ -228,6 +227,7 @@ async fn declare(
             .await?;
             return Ok(Outcome::Refused);
         }
+        Err(error) => return Err(error),
     };
     let declared = AlertDeclared {
         room: Some(record.room_id.clone()),

@@ -96,7 +96,8 @@ async fn in_incident(
             applied.answer.clone().unwrap_or_default(),
         )));
     }
-    if command.who() == Who::Directors {
+    // The commander directs without their level being read.
+    if command.who() == Who::Directors && record.incident.commander != change.sender {
         let level = level(change, change.sender).await?;
         may_direct(&record, change.sender, level, command.name())?;
     }

@@ -136,7 +136,7 @@ pub async fn reacted(
     for target in targets {
         let key = format!("{message_id}\u{0}{emoji}\u{0}{target}");
         let done = keys::forwarded(&key);
-        if done.get(bot.store.as_ref()).await?.is_some() {
+        if done.is_set(bot.store.as_ref()).await? {
             continue;
         }
         match forward(bot, room, reaction, &message, &target, &key, emoji == SHARE).await? {

@@ -97,10 +97,11 @@ async fn incident_number(
 /// (`#inc-YYYYMMDD-N[-slug]`), then the same with `-2`, `-3`… when someone else holds it.
 const ALIAS_TRIES: u32 = 10;
 
-/// The incident's room and its alias: the first of the incident's aliases that is free (or,
-/// when `resuming`, that leads to the room an earlier try made). An alias someone else holds
-/// never stops a declaration while another one is free. The aliases are tried in the same order
-/// every time, so a declaration a crash interrupted finds its room again.
+/// The incident's room and its alias. A declaration a crash interrupted (`resuming`) first
+/// looks behind every one of the incident's aliases for the room an earlier try made (the
+/// earlier try may have taken `-2` while the first was held, and the first may be free again
+/// now); only then, or on a first try, it creates the room behind the first alias that is
+/// free. An alias someone else holds never stops a declaration while another one is free.
 async fn create_room_with_an_alias(
     bot: &Bot,
     incident: &Incident,
@@ -109,32 +110,83 @@ async fn create_room_with_an_alias(
 ) -> Result<(Room, OwnedRoomAliasId), ActionError> {
     let server = bot.config.matrix.user_id.server_name();
     let base = incident.alias_localpart(&render::alias_date(sent));
-    let mut attempt = 1;
-    loop {
-        let localpart = match attempt {
-            1 => base.clone(),
-            n => format!("{base}-{n}"),
-        };
-        let alias = RoomAliasId::parse(format!("#{localpart}:{server}"))
-            .map_err(|error| ActionError::InvalidAlias(error.to_string()))?;
-        match create_room(bot, incident, &alias, resuming).await {
-            Err(ActionError::AliasTaken(taken)) if attempt < ALIAS_TRIES => {
+    let aliases = (1..=ALIAS_TRIES)
+        .map(|attempt| {
+            let localpart = match attempt {
+                1 => base.clone(),
+                n => format!("{base}-{n}"),
+            };
+            RoomAliasId::parse(format!("#{localpart}:{server}"))
+                .map_err(|error| ActionError::InvalidAlias(error.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if resuming {
+        for alias in &aliases {
+            if let Some(room) = made_earlier(bot, incident, alias).await? {
+                return Ok((room, alias.clone()));
+            }
+        }
+    }
+    let last = aliases.len();
+    for (tried, alias) in aliases.into_iter().enumerate() {
+        match create_room(bot, incident, &alias).await {
+            Err(ActionError::AliasTaken(taken)) if tried + 1 < last => {
                 warn!(alias = %taken, "the incident's alias is held by another room; trying the next");
-                attempt += 1;
             }
             created => return created.map(|room| (room, alias)),
         }
     }
+    Err(ActionError::InvalidAlias("no alias to try".to_owned()))
 }
 
-/// The incident's room, in one `createRoom`; or, when `resuming`, the room an earlier try
-/// made before a crash: the alias leads to it and its `org.brigade.incident` state carries
-/// this incident's number. Anyone else's room behind the alias is refused, never adopted.
+/// The room behind `alias` if an earlier try of this declaration made it: its
+/// `org.brigade.incident` state carries this incident's number. `None` when there is no room
+/// there or it is someone else's (a room the bot cannot read is not one it made); an error
+/// when the homeserver fails, worth another try.
+async fn made_earlier(
+    bot: &Bot,
+    incident: &Incident,
+    alias: &RoomAliasId,
+) -> Result<Option<Room>, ActionError> {
+    let not_ours = |error: &matrix_sdk::HttpError| {
+        matches!(
+            error.client_api_error_kind(),
+            Some(ErrorKind::NotFound | ErrorKind::Forbidden { .. })
+        )
+    };
+    let found = match bot.client.resolve_room_alias(alias).await {
+        Ok(found) => found,
+        Err(error) if not_ours(&error) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let request = get_state_event_for_key::v3::Request::new(
+        found.room_id.clone(),
+        StateEventType::from(INCIDENT_STATE),
+        String::new(),
+    );
+    let state = match bot.client.send(request).await {
+        Ok(state) => state,
+        Err(error) if not_ours(&error) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let number = serde_json::from_str::<serde_json::Value>(state.event_or_content.get())
+        .ok()
+        .and_then(|content| content["number"].as_u64());
+    if number != Some(incident.number.0) {
+        return Ok(None);
+    }
+    Ok(Some(match bot.client.get_room(&found.room_id) {
+        Some(room) if room.state() == RoomState::Joined => room,
+        _ => bot.client.join_room_by_id(&found.room_id).await?,
+    }))
+}
+
+/// The incident's room, in one `createRoom` with `alias`; [`ActionError::AliasTaken`] when
+/// another room holds it (never adopted).
 async fn create_room(
     bot: &Bot,
     incident: &Incident,
     alias: &RoomAliasId,
-    resuming: bool,
 ) -> Result<Room, ActionError> {
     let request = room_request(
         incident,
@@ -146,29 +198,6 @@ async fn create_room(
     )?;
     match bot.client.create_room(request).await {
         Ok(room) => Ok(room),
-        Err(error)
-            if resuming && matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) =>
-        {
-            let taken = || ActionError::AliasTaken(alias.to_owned());
-            let found = bot.client.resolve_room_alias(alias).await?;
-            let request = get_state_event_for_key::v3::Request::new(
-                found.room_id.clone(),
-                StateEventType::from(INCIDENT_STATE),
-                String::new(),
-            );
-            // Readable only by members: a room the bot is not in was not made by it.
-            let state = bot.client.send(request).await.map_err(|_| taken())?;
-            let number = serde_json::from_str::<serde_json::Value>(state.event_or_content.get())
-                .ok()
-                .and_then(|content| content["number"].as_u64());
-            if number != Some(incident.number.0) {
-                return Err(taken());
-            }
-            match bot.client.get_room(&found.room_id) {
-                Some(room) if room.state() == RoomState::Joined => Ok(room),
-                _ => Ok(bot.client.join_room_by_id(&found.room_id).await?),
-            }
-        }
         Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
             Err(ActionError::AliasTaken(alias.to_owned()))
         }

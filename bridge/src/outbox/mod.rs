@@ -5,7 +5,8 @@
 //!
 //! The homeserver takes a few dozen events a second; a burst of thousands must not flood the
 //! room or hold the outbox up. A room that refuses the bridge holds back only its own route
-//! ([`routes`]); a message refused for good is counted and dropped. Time is the bridge's clock.
+//! ([`routes`]); a message refused for good is counted and dropped. Ages are measured on the
+//! bridge's clock, monotonic.
 
 mod error;
 mod placement;
@@ -23,11 +24,11 @@ use std::{
     time::Duration,
 };
 
+use brigade_core::clock::millis;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 pub use error::DeliveryError;
-pub use placement::WINDOW;
 pub use prepare::virtual_user;
 pub use render::{burst_message, message};
 
@@ -105,10 +106,6 @@ enum Step {
     Later(Duration),
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 impl Outbox {
     /// The outbox as a start finds it: everything pending may have been posted already.
     pub fn new(bridge: &Bridge) -> Result<Self, StoreError> {
@@ -126,7 +123,7 @@ impl Outbox {
         bridge: &Bridge,
     ) -> Result<Option<Duration>, DeliveryError> {
         if bridge.retry_held.swap(false, Ordering::AcqRel) {
-            self.routes.retry_all(bridge.clock.now_millis());
+            self.routes.retry_all(bridge.clock.monotonic_millis());
         }
         loop {
             self.place(bridge).await?;
@@ -171,7 +168,7 @@ impl Outbox {
         if fresh.is_empty() {
             return Ok(());
         }
-        let now = bridge.clock.now_millis();
+        let now = bridge.clock.monotonic_millis();
         let burst_after = bridge.config.webhooks.burst_after;
         let mut placements = Vec::new();
         let mut new_bursts = Vec::new();
@@ -203,7 +200,7 @@ impl Outbox {
                         source: route.0,
                         route: route.1.clone(),
                         room_id: room_id.to_string(),
-                        started: now,
+                        started: bridge.clock.now_millis(),
                         version: 0,
                         shown: 0,
                         event_id: None,
@@ -226,7 +223,7 @@ impl Outbox {
         bridge: &Bridge,
         item: &Pending,
     ) -> Result<Step, DeliveryError> {
-        let now = bridge.clock.now_millis();
+        let now = bridge.clock.monotonic_millis();
         match item {
             Pending::Alert(key) => {
                 let Some(record) = bridge.store.alert(key)? else {
@@ -273,7 +270,7 @@ impl Outbox {
                 }
                 let uncertain = self.uncertain.remove(&Pending::name(item));
                 deliver_burst(bridge, &burst, uncertain).await?;
-                self.sent.insert(*id, bridge.clock.now_millis());
+                self.sent.insert(*id, bridge.clock.monotonic_millis());
                 Ok(Step::Done)
             }
         }
@@ -289,7 +286,7 @@ impl Outbox {
         if let Some(room_id) = self.routes.room(route) {
             return Ok(Some(room_id.clone()));
         }
-        let now = bridge.clock.now_millis();
+        let now = bridge.clock.monotonic_millis();
         if self.routes.held(route, now) {
             return Ok(None);
         }
@@ -312,7 +309,7 @@ impl Outbox {
 
     /// Holds `route`'s alerts back (they stay in the outbox), waiting longer each time.
     fn hold(&mut self, bridge: &Bridge, route: &Route, reason: &dyn std::fmt::Display) {
-        let wait = self.routes.hold(route, bridge.clock.now_millis());
+        let wait = self.routes.hold(route, bridge.clock.monotonic_millis());
         error!(
             route = %format!("{}/{}", route.0, route.1),
             %reason,

@@ -1,13 +1,14 @@
 //! Where an alert's episode is shown, decided once: in a message of its own while its room has
 //! had fewer than `webhooks.burst_after` new alert messages in the last minute and no burst of
 //! its route is open; otherwise counted in its route's burst message. Alerts that ask the bot
-//! to declare always get their own. Pure: the time comes in, in milliseconds.
+//! to declare always get their own. Pure: the time comes in, in milliseconds of a monotonic clock.
 
 use std::{
     collections::{HashMap, VecDeque},
     time::Duration,
 };
 
+use brigade_core::clock::millis;
 use ruma::{OwnedRoomId, RoomId};
 
 use super::routes::Route;
@@ -36,10 +37,6 @@ pub struct Placed {
     pub burst: Vec<AlertRecord>,
     /// The open burst they join; `None` with alerts in `burst` means a new one.
     pub open: Option<u64>,
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Placer {

@@ -1,9 +1,10 @@
 //! Each route's room, once its virtual user is in it, and the routes held back because their
 //! room refused the bridge: tried again later, waiting longer each time, or at once when one of
-//! the bridge's users is invited somewhere. Pure: the time comes in, in milliseconds.
+//! the bridge's users is invited somewhere. Pure: the time comes in, in milliseconds of a monotonic clock.
 
 use std::{collections::HashMap, time::Duration};
 
+use brigade_core::clock::millis;
 use ruma::OwnedRoomId;
 
 use crate::alert::Source;
@@ -23,10 +24,6 @@ pub struct Routes {
     rooms: HashMap<Route, OwnedRoomId>,
     /// Routes held back: until when (milliseconds), and the wait after.
     stuck: HashMap<Route, (u64, Duration)>,
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Routes {

@@ -8,9 +8,12 @@ use crate::commands::{decide, Answer};
 /// Lists the open incidents (or `all`) to `asker`.
 pub async fn run(bot: &Bot, asker: &UserId, all: bool) -> Result<Answer, ActionError> {
     let records = bot.store.incidents().await?;
-    // Who is a member of which private incident, read before deciding.
+    // Who is a member of which listed private incident, read before deciding.
     let mut members = Vec::new();
-    for record in records.iter().filter(|record| record.incident.private) {
+    let listed = |record: &&brigade_core::record::IncidentRecord| {
+        record.incident.private && (all || record.incident.status.is_open())
+    };
+    for record in records.iter().filter(listed) {
         let member = match bot.client.get_room(&record.room_id) {
             Some(room) => lookup::is_joined(&room, asker).await?,
             None => false,
