@@ -151,7 +151,7 @@ async fn made_earlier(
     let not_ours = |error: &matrix_sdk::HttpError| {
         matches!(
             error.client_api_error_kind(),
-            Some(ErrorKind::NotFound | ErrorKind::Forbidden { .. })
+            Some(ErrorKind::NotFound | ErrorKind::Forbidden)
         )
     };
     let found = match bot.client.resolve_room_alias(alias).await {
