@@ -397,7 +397,25 @@ mod tests {
     #[tokio::test]
     async fn values_written_by_the_first_release_read_the_same() {
         let store = MemoryStore::new();
-        let written: [(&str, &[u8]); 7] = [
+        let incident = testing::record(1, "DNS", Severity::Sev2, 1_000).incident;
+        let published_bytes = format!(
+            "{{\"version\":3,\"incident\":{}}}",
+            serde_json::to_string(&incident).expect("serialized")
+        );
+        let written: [(&str, &[u8]); 14] = [
+            ("published.!room:example.org", published_bytes.as_bytes()),
+            ("alert.resolved.am/prod/f", b"1764580000000"),
+            ("share.$cause", b"!shared:example.org"),
+            (
+                "partner.invited.!standing:example.org",
+                br#"["@ops:partner.example"]"#,
+            ),
+            ("forward.done.$m\u{0}x\u{0}!t", b"$copy"),
+            (
+                "oncall.shift.db",
+                "@dan:example.org\u{0}2026-12-01T09:00:00Z".as_bytes(),
+            ),
+            ("profile.avatar_sha256", b"ab12"),
             ("sync.checkpoint_millis", b"1764580000000"),
             ("declare.$cause", b"12"),
             ("alert.am/prod/f", b"!room:example.org 1764580000000"),
@@ -460,7 +478,88 @@ mod tests {
             rules.map(|rules| rules[0].to.clone()),
             Some(owned_room_id!("!pm:example.org"))
         );
-        // And what is written now is what was written then.
+        let shown = published(room_id!("!room:example.org"))
+            .get(&store)
+            .await
+            .expect("read");
+        assert_eq!(
+            shown,
+            Some(Published {
+                version: 3,
+                incident
+            })
+        );
+        assert_eq!(
+            alert_resolved("am/prod/f").get(&store).await.expect("read"),
+            Some(1_764_580_000_000)
+        );
+        assert_eq!(
+            share_made(event_id!("$cause"))
+                .get(&store)
+                .await
+                .expect("read"),
+            Some(owned_room_id!("!shared:example.org"))
+        );
+        assert_eq!(
+            partner_invited(room_id!("!standing:example.org"))
+                .get(&store)
+                .await
+                .expect("read"),
+            Some(vec![owned_user_id!("@ops:partner.example")])
+        );
+        assert_eq!(
+            forwarded("$m\u{0}x\u{0}!t")
+                .get(&store)
+                .await
+                .expect("read"),
+            Some(owned_event_id!("$copy"))
+        );
+        assert_eq!(
+            handoff_shift("db")
+                .get(&store)
+                .await
+                .expect("read")
+                .as_deref(),
+            Some("@dan:example.org\u{0}2026-12-01T09:00:00Z")
+        );
+        assert_eq!(
+            avatar().get(&store).await.expect("read").as_deref(),
+            Some("ab12")
+        );
+        // And what is written now is what was written then, byte for byte.
+        published(room_id!("!room:example.org"))
+            .set(
+                &store,
+                &Published {
+                    version: 3,
+                    incident: testing::record(1, "DNS", Severity::Sev2, 1_000).incident,
+                },
+            )
+            .await
+            .expect("set");
+        assert_eq!(
+            store
+                .meta("published.!room:example.org")
+                .await
+                .expect("read"),
+            Some(published_bytes.into_bytes())
+        );
+        share_made(event_id!("$cause"))
+            .set(&store, &owned_room_id!("!shared:example.org"))
+            .await
+            .expect("set");
+        assert_eq!(
+            store.meta("share.$cause").await.expect("read"),
+            Some(b"!shared:example.org".to_vec())
+        );
+        handoff_shift("db")
+            .set(&store, &"@dan:example.org\u{0}x".to_owned())
+            .await
+            .expect("set");
+        assert_eq!(
+            store.meta("oncall.shift.db").await.expect("read"),
+            Some("@dan:example.org\u{0}x".as_bytes().to_vec())
+        );
         checkpoint().set(&store, &5).await.expect("set");
         assert_eq!(
             store.meta("sync.checkpoint_millis").await.expect("read"),

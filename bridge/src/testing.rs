@@ -70,6 +70,7 @@ struct State {
     refusing: HashSet<OwnedRoomId>,
     down: bool,
     rejecting: Option<u16>,
+    losing: bool,
 }
 
 /// A homeserver in memory: rooms by alias, joins, and messages with Synapse's idempotence (a
@@ -98,6 +99,12 @@ impl FakeHomeserver {
         } else {
             state.refusing.remove(room);
         }
+    }
+
+    /// While `losing`, every message is taken and then its answer lost, as when the connection
+    /// breaks after the homeserver stored it: the sender must not know it was sent.
+    pub fn lose_answers(&self, losing: bool) {
+        lock(&self.state).losing = losing;
     }
 
     /// While `status` is set, every message is refused with it (413: too large, say).
@@ -225,6 +232,12 @@ impl Homeserver for FakeHomeserver {
             content,
             event_id: event_id.clone(),
         });
+        if state.losing {
+            return Err(HomeserverError::Refused {
+                status: 504,
+                message: "gateway timeout".to_owned(),
+            });
+        }
         Ok(event_id)
     }
 }

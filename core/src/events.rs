@@ -6,7 +6,8 @@
 //! - `org.brigade.alert`: in the content of an alert's message (and of each edit), posted by one
 //!   of the bridge's virtual users: [`AlertContent`].
 //! - `org.brigade.alert_burst`: in a burst message's content, the counts: [`BurstContent`].
-//! - `org.brigade.forwarded`: in a forwarded copy's content, where it came from: [`Forwarded`].
+//! - `org.brigade.forwarded`: in a forwarded copy's content, where it came from
+//!   (`{"room_id", "event_id"}` of the original).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,15 +18,6 @@ pub const INCIDENT_STATE: &str = "org.brigade.incident";
 
 /// The content key that marks a forwarded copy: a copy is never forwarded again.
 pub const FORWARDED_KEY: &str = "org.brigade.forwarded";
-
-/// Where a forwarded copy came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Forwarded {
-    /// The room of the original.
-    pub room_id: ruma::OwnedRoomId,
-    /// The original message.
-    pub event_id: ruma::OwnedEventId,
-}
 
 /// The key of [`BurstContent`] in a burst message's content.
 pub const BURST_KEY: &str = "org.brigade.alert_burst";

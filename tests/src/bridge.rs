@@ -20,6 +20,8 @@ use crate::{
 /// A bridge process and the homeserver it is registered with.
 #[derive(Debug)]
 pub struct BridgeProcess {
+    /// The bridge process; first, so that it is stopped before its homeserver when dropped.
+    process: Supervised,
     /// The homeserver.
     pub homeserver: Homeserver,
     /// Where the bridge listens (webhooks, appservice API, `/healthz`, `/metrics`).
@@ -30,7 +32,6 @@ pub struct BridgeProcess {
     pub dir: PathBuf,
     /// The homeserver's token for the bridge.
     pub hs_token: String,
-    process: Supervised,
 }
 
 impl BridgeProcess {

@@ -325,6 +325,16 @@ fn no_module_imports_a_module_that_imports_it_back() {
         ("brigade_tests", "tests/src/lib.rs"),
     ] {
         let read = read_crate(&workspace().join(root));
+        if krate == "brigade_bot" {
+            let dispatch = vec!["matrix".to_owned(), "dispatch".to_owned()];
+            let change = vec!["matrix".to_owned(), "change".to_owned()];
+            assert!(
+                read.imports
+                    .get(&dispatch)
+                    .is_some_and(|to| to.contains(&change)),
+                "the check sees imports: matrix::dispatch uses matrix::change"
+            );
+        }
         if let Ok(module) = std::env::var("LAYERING_DEBUG") {
             for (from, to) in &read.imports {
                 if name(krate, from) == module {

@@ -207,5 +207,9 @@ mod tests {
             decided.update.map(|update| update.text),
             Some("rolled back".to_owned())
         );
+        let mut closed = record;
+        closed.incident.status = brigade_core::incident::Status::Closed;
+        let refused = Decided::new(closed, "ok").with_update("too late".to_owned(), asked);
+        assert!(refused.is_err(), "a closed incident takes no update");
     }
 }

@@ -140,7 +140,7 @@ mod tests {
         let config = crate::config::Config::for_tests("");
         let asked = Asked {
             by: user_id!("@alice:example.org"),
-            // 2026-12-01 10:00 UTC.
+            // 2025-12-01 10:00 UTC.
             at: 1_764_583_200_000,
         };
         let args = |text: &str| parse(text).expect("parsed");

@@ -85,7 +85,12 @@ mod tests {
         );
         assert!(!text.contains("INC-3"), "not a member: {text}");
         let text = shown(&records, true, |_| true);
-        let (first, last) = (text.find("INC-3"), text.find("INC-1"));
+        let first = text
+            .find("INC-3")
+            .expect("a member sees the private incident");
+        let last = text
+            .find("INC-1")
+            .expect("--all lists the resolved incident");
         assert!(first < last, "newest first: {text}");
         assert!(
             !text.contains("Leaked key"),

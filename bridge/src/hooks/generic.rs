@@ -8,10 +8,6 @@ use sha2::{Digest, Sha256};
 use super::auth::verify_hmac;
 use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
 
-fn bad(text: impl Into<String>) -> PayloadError {
-    PayloadError::new(text)
-}
-
 /// Checks the body's signature.
 pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), AuthError> {
     let given = signature
@@ -34,18 +30,19 @@ struct Generic {
 /// `{"title", "severity", "body", "fingerprint", "status"}`.
 pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
     let generic: Generic = serde_json::from_value(json).map_err(|error| {
-        bad(format!(
+        PayloadError::new(format!(
             "not a generic alert ({{\"title\", \"severity\", \"body\", \"fingerprint\", \"status\"}}): {error}"
         ))
     })?;
     if generic.title.trim().is_empty() {
-        return Err(bad("`title` is empty"));
+        return Err(PayloadError::new("`title` is empty"));
     }
     let severity = match generic.severity {
         None => None,
-        Some(word) => {
-            Some(severity_word(&word).ok_or_else(|| bad(format!("unknown severity `{word}`")))?)
-        }
+        Some(word) => Some(
+            severity_word(&word)
+                .ok_or_else(|| PayloadError::new(format!("unknown severity `{word}`")))?,
+        ),
     };
     let fingerprint = generic
         .fingerprint

@@ -8,16 +8,12 @@ use sha2::{Digest, Sha256};
 
 use crate::alert::{severity_word, Alert, AlertStatus, PayloadError};
 
-fn bad(text: impl Into<String>) -> PayloadError {
-    PayloadError::new(text)
-}
-
 /// Alertmanager and Grafana: `alerts`, each with `status`, `labels`, `annotations` and a
 /// `fingerprint` (made from the labels when missing).
 pub fn grouped(json: &Value, what: &str) -> Result<Vec<Alert>, PayloadError> {
     let alerts = json["alerts"]
         .as_array()
-        .ok_or_else(|| bad(format!("not a {what} webhook: no `alerts` list")))?;
+        .ok_or_else(|| PayloadError::new(format!("not a {what} webhook: no `alerts` list")))?;
     alerts
         .iter()
         .enumerate()
@@ -26,20 +22,20 @@ pub fn grouped(json: &Value, what: &str) -> Result<Vec<Alert>, PayloadError> {
                 Some("firing") => AlertStatus::Firing,
                 Some("resolved") => AlertStatus::Resolved,
                 _ => {
-                    return Err(bad(format!(
+                    return Err(PayloadError::new(format!(
                         "alerts[{index}].status must be \"firing\" or \"resolved\""
                     )))
                 }
             };
             let labels: BTreeMap<String, String> =
                 serde_json::from_value(alert["labels"].clone()).map_err(|_| {
-                    bad(format!("alerts[{index}].labels must map names to strings"))
+                    PayloadError::new(format!("alerts[{index}].labels must map names to strings"))
                 })?;
             let text = |field: &str| alert["annotations"][field].as_str().map(str::to_owned);
             let title = text("summary")
                 .or_else(|| labels.get("alertname").cloned())
                 .ok_or_else(|| {
-                    bad(format!(
+                    PayloadError::new(format!(
                         "alerts[{index}] has neither an `alertname` label nor a `summary` annotation"
                     ))
                 })?;

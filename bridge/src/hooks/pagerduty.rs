@@ -7,10 +7,6 @@ use serde_json::Value;
 use super::auth::verify_hmac;
 use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
 
-fn bad(text: impl Into<String>) -> PayloadError {
-    PayloadError::new(text)
-}
-
 /// Checks that one of the `v1=` signatures is the body's.
 pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), AuthError> {
     let header = signature.ok_or(AuthError("missing `X-PagerDuty-Signature`"))?;
@@ -30,11 +26,11 @@ pub fn parse(json: &Value) -> Result<Vec<Alert>, PayloadError> {
     let event = &json["event"];
     let kind = event["event_type"]
         .as_str()
-        .ok_or_else(|| bad("not a PagerDuty v3 webhook: no `event.event_type`"))?;
+        .ok_or_else(|| PayloadError::new("not a PagerDuty v3 webhook: no `event.event_type`"))?;
     let data = &event["data"];
     let id = data["id"]
         .as_str()
-        .ok_or_else(|| bad("not a PagerDuty v3 webhook: no `event.data.id`"))?;
+        .ok_or_else(|| PayloadError::new("not a PagerDuty v3 webhook: no `event.data.id`"))?;
     let status = if kind == "incident.resolved" {
         AlertStatus::Resolved
     } else {

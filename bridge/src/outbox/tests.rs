@@ -262,3 +262,39 @@ async fn an_alert_of_a_route_no_longer_configured_waits_and_is_never_dropped() {
     assert_eq!(bridge.store.depth(), 1);
     assert_eq!(homeserver.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_one_message_edited_once_after() {
+    let (bridge, homeserver, _clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    fire(&bridge, "a").await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    fire(&bridge, "b").await;
+    homeserver.lose_answers(true);
+    assert!(
+        outbox.deliver_all(&bridge).await.is_err(),
+        "the answer was lost"
+    );
+    homeserver.lose_answers(false);
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    let sent = homeserver.sent();
+    let posts: Vec<_> = sent
+        .iter()
+        .filter(|sent| sent.content["m.relates_to"].is_null())
+        .collect();
+    assert_eq!(
+        posts.len(),
+        2,
+        "the retried post of b is the same transaction: one message"
+    );
+    let edits: Vec<_> = sent
+        .iter()
+        .filter(|sent| sent.content["m.relates_to"]["event_id"] == posts[1].event_id.as_str())
+        .collect();
+    assert_eq!(
+        edits.len(),
+        1,
+        "b's uncertain post is edited once, to be sure it shows its state"
+    );
+    assert_eq!(bridge.store.depth(), 0);
+}

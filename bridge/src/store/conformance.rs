@@ -178,6 +178,56 @@ async fn settled_and_refused_entries_leave_the_outbox(store: Store) {
     );
 }
 
+async fn a_mark_without_its_alert_is_garbage_and_settled(store: Store) {
+    let firing = alert("a", AlertStatus::Firing);
+    store
+        .accept(Source::Generic, "prod", &[firing], 1)
+        .await
+        .expect("accepted");
+    let key = AlertRecord::key(Source::Generic, "prod", "a");
+    // Placed in a burst, the alert's own mark has nothing left to deliver.
+    let id = store.next_burst_id().expect("an ID");
+    let burst = BurstRecord {
+        id,
+        source: Source::Generic,
+        route: "prod".to_owned(),
+        room_id: "!r:example.org".to_owned(),
+        started: 1,
+        version: 0,
+        shown: 0,
+        event_id: None,
+    };
+    store
+        .place(&[(key.clone(), 1, Placement::Burst(id))], &[burst])
+        .await
+        .expect("placed");
+    store
+        .engine
+        .insert(Tree::Outbox.name(), key.as_bytes(), &[])
+        .expect("a stray mark");
+    assert!(store
+        .pending()
+        .expect("pending")
+        .contains(&Pending::Alert(key.clone())));
+    store
+        .settle(&Pending::Alert(key.clone()))
+        .await
+        .expect("settled");
+    assert!(!store
+        .pending()
+        .expect("pending")
+        .contains(&Pending::Alert(key)));
+    store
+        .engine
+        .insert(Tree::Outbox.name(), b"generic\0prod\0gone", &[])
+        .expect("a mark of nothing");
+    store
+        .settle(&Pending::Alert("generic\u{0}prod\u{0}gone".to_owned()))
+        .await
+        .expect("settled");
+    assert_eq!(store.pending().expect("pending"), vec![Pending::Burst(id)]);
+}
+
 async fn burst_ids_never_repeat(store: Store) {
     let first = store.next_burst_id().expect("an ID");
     let second = store.next_burst_id().expect("an ID");
@@ -213,6 +263,7 @@ conformance!(
     an_event_is_new_once,
     settled_and_refused_entries_leave_the_outbox,
     burst_ids_never_repeat,
+    a_mark_without_its_alert_is_garbage_and_settled,
 );
 
 #[tokio::test]

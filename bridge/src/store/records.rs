@@ -53,7 +53,7 @@ pub enum Placement {
 /// messages, summarised in one message edited as they change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BurstRecord {
-    /// Its ID, from sled's durable ID generator.
+    /// Its ID, from the engine's durable ID generator.
     pub id: u64,
     /// The route's source.
     pub source: Source,

@@ -1,4 +1,4 @@
-//! The sled engine: the only module of the bridge that names sled.
+//! The sled engine.
 
 use std::path::Path;
 

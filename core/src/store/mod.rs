@@ -3,7 +3,8 @@
 //! The bot and the bridge each keep one store. Matrix rooms are the durable public record;
 //! the store is the working copy that makes effects happen exactly once across restarts. Two
 //! implementations pass the same conformance suite: [`MemoryStore`] for unit tests and
-//! [`SledStore`], the only module that names sled, so another engine is one module away.
+//! [`SledStore`], which with the sled engine of [`crate::engine`] are the only modules that name
+//! sled, so another engine is one module away.
 
 mod contract;
 mod memory;

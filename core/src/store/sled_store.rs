@@ -1,4 +1,5 @@
-//! The sled-backed store: the only module in Brigade that names sled.
+//! The sled-backed store (with the sled engine of `crate::engine`, the only modules that name
+//! sled).
 //!
 //! sled is durable only after `flush_async` returns (see the project's notes on sled), so every
 //! write flushes before it reports success. One process owns a database directory at a time:

@@ -714,24 +714,38 @@ fn updates(state: &Value) -> usize {
 }
 
 /// The aliases of the first incident a fresh bot declares today and tomorrow (a declaration
-/// near midnight takes the date of its command).
-fn first_incident_aliases() -> [String; 2] {
+/// near midnight takes the date of its command), with `rest` after the number.
+fn first_incident_aliases(rest: &str) -> [String; 2] {
     let today = jiff::Timestamp::now();
     let tomorrow = today + jiff::SignedDuration::from_hours(24);
-    [today, tomorrow].map(|day| day.strftime("inc-%Y%m%d-1").to_string())
+    [today, tomorrow].map(|day| format!("{}{rest}", day.strftime("inc-%Y%m%d-1")))
+}
+
+/// Has `user` hold each of `aliases` with a room of their own. An alias another room holds
+/// already (the first private incident of another test's bot, on the shared homeserver) is held
+/// all the same.
+async fn hold(user: &TestUser, aliases: &[String]) -> Result<()> {
+    for alias in aliases {
+        let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+        request.room_alias_name = Some(alias.clone());
+        match user.client.create_room(request).await {
+            Ok(_) => {}
+            Err(error)
+                if error.client_api_error_kind()
+                    == Some(&matrix_sdk::ruma::api::error::ErrorKind::RoomInUse) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_alias_held_by_someone_else_does_not_stop_a_declaration() -> Result<()> {
     let desk = Desk::new(bot_binary(), "").await?;
     let squatter = TestUser::register(&servers().first, "squatter").await?;
-    for alias in first_incident_aliases() {
-        let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
-        request.room_alias_name = Some(alias);
-        squatter.client.create_room(request).await?;
-    }
+    hold(&squatter, &first_incident_aliases("")).await?;
     let incident = desk.declare("Leaked deploy key --private").await?;
-    let held = first_incident_aliases().map(|alias| format!("#{alias}:"));
+    let held = first_incident_aliases("").map(|alias| format!("#{alias}:"));
     ensure!(
         !held
             .iter()
@@ -742,5 +756,64 @@ async fn an_incident_alias_held_by_someone_else_does_not_stop_a_declaration() ->
     );
     let state = incident_state(&desk.alice, &incident.room).await?;
     ensure!(state["number"] == 1, "it is INC-1 in its own room: {state}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declaration_a_crash_interrupted_after_taking_the_next_alias_finds_its_room() -> Result<()>
+{
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let squatter = TestUser::register(&servers().first, "squatter").await?;
+    let slug = format!(
+        "-crash-{}",
+        brigade_tests::synapse::random_string(6).to_lowercase()
+    );
+    let held = first_incident_aliases(&slug);
+    hold(&squatter, &held).await?;
+    desk.bot.terminate().await?;
+    desk.bot
+        .start_with_env(&[("FAILPOINTS", "declare-after-room=return")])
+        .await?;
+    let title = slug.trim_start_matches('-').replace('-', " ");
+    let command = desk
+        .alice
+        .send_text(&desk.triage, &format!("!inc declare {title}"))
+        .await?
+        .to_string();
+    let status = desk.bot.wait_exit().await?;
+    ensure!(status.code() == Some(137), "{}", desk.bot.log());
+    // While the bot is down its first alias comes free: the room it made is behind the second.
+    let server = &servers().first.server_name;
+    for alias in &held {
+        let alias = matrix_sdk::ruma::OwnedRoomAliasId::try_from(format!("#{alias}:{server}"))?;
+        squatter
+            .client
+            .send(matrix_sdk::ruma::api::client::alias::delete_alias::v3::Request::new(alias))
+            .await?;
+    }
+    desk.bot.start().await?;
+
+    let bot = desk.bot_id();
+    let answer = desk
+        .alice
+        .wait_for_event(&desk.triage, "the declaration's answer", |event| {
+            is_thread_reply(event, bot, &command)
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    ensure!(
+        body(&answer).contains("INC-1") && body(&answer).contains(&format!("{slug}-2:")),
+        "the room behind the second alias: {}",
+        body(&answer)
+    );
+    let bot_rooms = servers()
+        .first
+        .admin_get(&format!("/v1/users/{}/joined_rooms", desk.bot.user_id))
+        .await?;
+    let rooms = bot_rooms["joined_rooms"]
+        .as_array()
+        .context("joined_rooms")?;
+    // Space, triage, announcements, postmortems, archive and the one incident.
+    ensure!(rooms.len() == 6, "{rooms:?}");
     Ok(())
 }

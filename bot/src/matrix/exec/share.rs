@@ -47,8 +47,8 @@ fn room_name(bot: &Bot, record: &IncidentRecord) -> String {
     )
 }
 
-/// `!inc share [<server> [@user…]]`, changing `next` (stored by the caller). Returns the answer,
-/// or why nothing changed.
+/// `!inc share [<server> [@user…]]` on `record`'s incident: alone, what it is shared with;
+/// with a server, the shared room made or widened, the change stored with its answer.
 pub async fn run(
     change: &Change<'_>,
     record: IncidentRecord,
