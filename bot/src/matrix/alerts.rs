@@ -39,7 +39,7 @@ use super::{
     reply::{notice, transaction_id},
 };
 use crate::{
-    config::AlertCommander,
+    config::{AlertCommander, Config},
     keys::{self, AlertDeclared},
     oncall, render,
 };
@@ -167,21 +167,22 @@ async fn declare(
 ) -> Result<Outcome, ActionError> {
     let alert = &message.alert;
     let key = keys::alert_declared(&alert.identity());
-    if let Some((room_id, episode)) = declared_for(bot, alert).await? {
-        let open = match room_id {
-            Some(room_id) => bot
-                .store
-                .incident(&room_id)
-                .await?
-                .is_some_and(|record| record.incident.status.is_open()),
-            None => false,
-        };
-        if open || episode == alert.first_seen {
-            return Ok(Outcome::Done);
-        }
+    let last = declared_for(bot, alert).await?;
+    let still_open = match last.as_ref().and_then(|(room_id, _)| room_id.as_ref()) {
+        Some(room_id) => bot
+            .store
+            .incident(room_id)
+            .await?
+            .is_some_and(|record| record.incident.status.is_open()),
+        None => false,
+    };
+    let episode = last.as_ref().map(|(_, episode)| *episode);
+    if !calls_for_a_declaration(episode, still_open, alert) {
+        return Ok(Outcome::Done);
     }
 
-    let commander = match commander(bot) {
+    let now = oncall::timestamp(bot.clock.now_millis());
+    let commander = match commander(&bot.config, now) {
         Ok(commander) => commander,
         Err(reason) => {
             let text = format!(
@@ -245,19 +246,23 @@ async fn declare(
     Ok(Outcome::Done)
 }
 
-/// Who commands an incident declared now, or why nobody can.
-fn commander(bot: &Bot) -> Result<OwnedUserId, String> {
-    match &bot.config.alerts.commander {
+/// Whether `alert` calls for a declaration now, given the episode the bot last acted on for
+/// it (`last`) and whether the incident declared then is still `open`: not while that
+/// incident is open, nor twice in one firing episode.
+fn calls_for_a_declaration(last: Option<u64>, open: bool, alert: &AlertContent) -> bool {
+    !open && last != Some(alert.first_seen)
+}
+
+/// Who commands an incident declared at `now`, or why nobody can.
+fn commander(config: &Config, now: jiff::Timestamp) -> Result<OwnedUserId, String> {
+    match &config.alerts.commander {
         None => Err("`[alerts] commander` is not configured".to_owned()),
         Some(AlertCommander::User(user)) => Ok(user.clone()),
-        Some(AlertCommander::OnCall(team)) => {
-            let now = oncall::timestamp(bot.clock.now_millis());
-            bot.config
-                .rotation(team)
-                .and_then(|rotation| rotation.on_call(now))
-                .map(|on_call| on_call.who)
-                .ok_or_else(|| format!("nobody is on call for {team} now"))
-        }
+        Some(AlertCommander::OnCall(team)) => config
+            .rotation(team)
+            .and_then(|rotation| rotation.on_call(now))
+            .map(|on_call| on_call.who)
+            .ok_or_else(|| format!("nobody is on call for {team} now")),
     }
 }
 
@@ -276,4 +281,61 @@ async fn say(
         .with_transaction_id(transaction_id(cause, "alert"))
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use brigade_core::events::AlertStatus;
+
+    use super::*;
+
+    fn alert(first_seen: u64) -> AlertContent {
+        AlertContent {
+            source: "alertmanager".to_owned(),
+            route: "prod".to_owned(),
+            fingerprint: "f".to_owned(),
+            status: AlertStatus::Firing,
+            severity: None,
+            title: "Disk full".to_owned(),
+            count: 1,
+            first_seen,
+            last_seen: first_seen,
+            auto_declare: true,
+        }
+    }
+
+    #[test]
+    fn an_alert_declares_once_per_episode_and_not_while_its_incident_is_open() {
+        assert!(
+            calls_for_a_declaration(None, false, &alert(5)),
+            "never acted on"
+        );
+        assert!(
+            !calls_for_a_declaration(Some(5), false, &alert(5)),
+            "the same episode"
+        );
+        assert!(
+            !calls_for_a_declaration(Some(1), true, &alert(5)),
+            "its incident is open"
+        );
+        assert!(
+            calls_for_a_declaration(Some(1), false, &alert(5)),
+            "a new episode, incident over"
+        );
+    }
+
+    #[test]
+    fn the_commander_is_the_configured_user_or_whoever_is_on_call() {
+        let now: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().expect("a time");
+        let none = Config::for_tests("");
+        assert!(commander(&none, now)
+            .expect_err("none")
+            .contains("not configured"));
+        let user = Config::for_tests("[alerts]\ncommander = \"@dan:example.org\"\n");
+        assert_eq!(commander(&user, now).expect("a user"), "@dan:example.org");
+        let team = Config::for_tests(
+            "[alerts]\ncommander = \"oncall:db\"\n[[oncall]]\nteam = \"db\"\nmembers = [\"@dora:example.org\"]\nstart = \"2026-01-05T09:00:00Z\"\nshift_hours = 168\n",
+        );
+        assert_eq!(commander(&team, now).expect("on call"), "@dora:example.org");
+    }
 }
