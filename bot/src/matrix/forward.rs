@@ -139,32 +139,30 @@ pub async fn reacted(
         if done.is_set(bot.store.as_ref()).await? {
             continue;
         }
-        match forward(bot, room, reaction, &message, &target, &key, emoji == SHARE).await? {
+        match forward(bot, room, reaction, &message, &target, &key, emoji == SHARE).await {
             Ok(copy) => {
                 done.set(bot.store.as_ref(), &copy).await?;
                 bot.metrics.forward("done");
                 info!(%message_id, %target, "forwarded");
             }
-            Err(refusal) => {
+            Err(ActionError::Refused(refusal)) => {
                 bot.metrics.forward(refusal.label);
                 refuse(room, reaction, &key, &refusal.text).await?;
                 info!(%message_id, %target, reason = refusal.label, "forward refused");
             }
+            Err(error) => return Err(error),
         }
     }
     Ok(true)
 }
 
 /// Why a copy was not made: a metric label and what people read.
-fn refusal(
-    label: &'static str,
-    text: String,
-) -> Result<Result<OwnedEventId, Refusal>, ActionError> {
-    Ok(Err(Refusal::labelled(label, text)))
+fn refusal(label: &'static str, text: String) -> Result<OwnedEventId, ActionError> {
+    Err(ActionError::Refused(Refusal::labelled(label, text)))
 }
 
-/// Copies `message` to `target` unless the leak guard or the target says no; returns the
-/// copy's event ID.
+/// Copies `message` to `target` and returns the copy's event ID; when the leak guard or the
+/// target says no, [`ActionError::Refused`] with a metric label says why.
 async fn forward(
     bot: &Bot,
     room: &Room,
@@ -173,7 +171,7 @@ async fn forward(
     target: &RoomOrAliasId,
     key: &str,
     to_partners: bool,
-) -> Result<Result<OwnedEventId, Refusal>, ActionError> {
+) -> Result<OwnedEventId, ActionError> {
     let Some(to) = lookup::joined(&bot.client, target).await? else {
         return refusal(
             "target_unknown",
@@ -278,7 +276,7 @@ async fn forward(
         .send_raw("m.room.message", copy)
         .with_transaction_id(&transaction_id(key, "forward"))
         .await?;
-    Ok(Ok(sent.response.event_id))
+    Ok(sent.response.event_id)
 }
 
 /// What the leak guard reads of a room.
