@@ -35,37 +35,20 @@ async fn seen(reader: &TestUser, room: &RoomId, text: &str) -> Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partner_takes_part_over_federation_fenced_at_level_zero() -> Result<()> {
-    let (hs, partner) = (&servers().first, &servers().second);
-    let stranger_hs = tokio::task::spawn_blocking(third).await?;
-    let dave = TestUser::register(partner, "dave").await?;
-    let standing_alias = format!("partner-acme-{}", random_string(6).to_lowercase());
-    let config = format!(
-        "[[partners]]\nserver = \"{}\"\nname = \"Acme\"\ncontacts = [\"{}\"]\nalias = \"{standing_alias}\"\n",
-        partner.server_name, dave.user_id
-    );
-    let desk = Desk::new(bot_binary(), &config).await?;
+/// A bot, an incident with an internal message flagged, shared with Carol of the partner's
+/// server; Carol and Alice are in the shared room.
+struct Shared {
+    desk: Desk,
+    carol: TestUser,
+    incident: brigade_tests::desk::Incident,
+    shared: OwnedRoomId,
+}
+
+async fn shared_incident() -> Result<Shared> {
+    let partner = &servers().second;
+    let desk = Desk::new(bot_binary(), "").await?;
     let alice = &desk.alice;
     let carol = TestUser::register(partner, "carol").await?;
-    let eve = TestUser::register(stranger_hs, "eve").await?;
-
-    // The standing room of [[partners]]: the contact is invited and joins over federation.
-    let standing = dave
-        .join(&format!("#{standing_alias}:{}", hs.server_name))
-        .await
-        .with_context(|| desk.bot.log())?;
-    let acl = dave
-        .state(&standing, "m.room.server_acl", "")
-        .await?
-        .context("no ACL in the standing room")?;
-    ensure!(
-        acl["allow"]
-            .as_array()
-            .is_some_and(|allow| allow.len() == 4),
-        "standing ACL: {acl}"
-    );
-
     let incident = desk.declare("Payments API errors for Acme --sev 2").await?;
     let internal = alice
         .send_text(
@@ -84,9 +67,56 @@ async fn a_partner_takes_part_over_federation_fenced_at_level_zero() -> Result<(
         .await?;
     let shared = shared_room(&answer)?;
 
-    // The partner joins over federation and reads the pinned summary.
     carol.join(shared.as_str()).await?;
     alice.join(shared.as_str()).await?;
+    Ok(Shared {
+        desk,
+        carol,
+        incident,
+        shared,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partners_standing_room_invites_its_contacts_fenced_by_an_acl() -> Result<()> {
+    let (hs, partner) = (&servers().first, &servers().second);
+    let dave = TestUser::register(partner, "dave").await?;
+    let standing_alias = format!("partner-acme-{}", random_string(6).to_lowercase());
+    let config = format!(
+        "[[partners]]\nserver = \"{}\"\nname = \"Acme\"\ncontacts = [\"{}\"]\nalias = \"{standing_alias}\"\n",
+        partner.server_name, dave.user_id
+    );
+    let desk = Desk::new(bot_binary(), &config).await?;
+    // The standing room of [[partners]]: the contact is invited and joins over federation.
+    let standing = dave
+        .join(&format!("#{standing_alias}:{}", hs.server_name))
+        .await
+        .with_context(|| desk.bot.log())?;
+    let acl = dave
+        .state(&standing, "m.room.server_acl", "")
+        .await?
+        .context("no ACL in the standing room")?;
+    ensure!(
+        acl["allow"]
+            .as_array()
+            .is_some_and(|allow| allow.len() == 4),
+        "standing ACL: {acl}"
+    );
+
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_reads_the_shared_summary_and_flags_into_the_incident_timeline() -> Result<()> {
+    let partner = &servers().second;
+    let Shared {
+        desk,
+        carol,
+        incident,
+        shared,
+    } = shared_incident().await?;
+    let alice = &desk.alice;
+    // The partner joins over federation and reads the pinned summary.
     let (_, pinned) = summary(&carol, &shared).await?;
     ensure!(
         pinned.contains("Payments API errors for Acme") && pinned.contains("shared between"),
@@ -145,6 +175,18 @@ async fn a_partner_takes_part_over_federation_fenced_at_level_zero() -> Result<(
         "shared timeline: {theirs}"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_stay_at_level_zero_and_only_forwarded_messages_cross() -> Result<()> {
+    let Shared {
+        desk,
+        carol,
+        incident,
+        shared,
+    } = shared_incident().await?;
+    let alice = &desk.alice;
     // Partners are at level 0 and cannot raise it; their privileged commands are refused.
     ensure!(level(alice, &shared, &carol.user_id).await? == 0);
     let carol_room = carol.client.get_room(&shared).context("carol's room")?;
@@ -179,6 +221,16 @@ async fn a_partner_takes_part_over_federation_fenced_at_level_zero() -> Result<(
         "an internal message reached the partner"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_outside_the_acl_is_kept_out_of_the_shared_room() -> Result<()> {
+    let hs = &servers().first;
+    let stranger_hs = tokio::task::spawn_blocking(third).await?;
+    let eve = TestUser::register(stranger_hs, "eve").await?;
+    let Shared { desk, shared, .. } = shared_incident().await?;
+    let alice = &desk.alice;
     // A stranger's server is outside the ACL: its user cannot join, and an event it sends
     // into the room over federation is refused by ours.
     let via = [<&ServerName>::try_from(hs.server_name.as_str())?.to_owned()];
@@ -222,6 +274,20 @@ async fn a_partner_takes_part_over_federation_fenced_at_level_zero() -> Result<(
         "the stranger's event is in the shared room"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_partner_holds_nothing_up_and_a_private_incident_is_not_shared() -> Result<()>
+{
+    let partner = &servers().second;
+    let Shared {
+        desk,
+        incident,
+        shared,
+        ..
+    } = shared_incident().await?;
+    let alice = &desk.alice;
     // A partner server that does not answer holds nothing up: its invitation waits, is
     // reported, and the incident room goes on; the ACL admits the new partner.
     let started = std::time::Instant::now();
@@ -273,6 +339,18 @@ async fn a_partner_takes_part_over_federation_fenced_at_level_zero() -> Result<(
         "sharing a private incident: {refused}"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_incident_makes_the_shared_room_read_only_for_partners() -> Result<()> {
+    let Shared {
+        desk,
+        carol,
+        incident,
+        shared,
+    } = shared_incident().await?;
+    let alice = &desk.alice;
     // Closing the incident closes the shared room: the partners' part of the report, then
     // read-only.
     desk.command(alice, &incident.room, "!inc status resolved", "✅")
