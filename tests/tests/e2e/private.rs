@@ -56,12 +56,53 @@ async fn answered(desk: &Desk, room: &RoomId, command: &str) -> Result<String> {
     desk.command(&desk.alice, room, command, "✅").await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
-    let mut desk = Desk::new(bot_binary(), "").await?;
-    let (hs, partner) = (&servers().first, &servers().second);
-    let alice = &desk.alice;
+/// Declares the private incident of [`TITLE`] (security is private by default) and joins it;
+/// its room and its number (`INC-N`).
+async fn declare_private(desk: &Desk) -> Result<(OwnedRoomId, String)> {
+    let incident = desk
+        .declare(&format!("{TITLE} --type security --sev 1"))
+        .await?;
+    let number = name(&desk.alice, &incident.room)
+        .await?
+        .split(' ')
+        .nth(1)
+        .context("no number in the name")?
+        .to_owned();
+    Ok((incident.room, number))
+}
 
+/// `!inc private` in the open incident `open`: the companion private room, joined, and its
+/// alias.
+async fn move_to_private(desk: &Desk, open: &RoomId) -> Result<(OwnedRoomId, String)> {
+    let alice = &desk.alice;
+    let moved = answered(desk, open, "!inc private").await?;
+    let companion_alias = moved
+        .split(['(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .with_context(|| format!("no room in the answer: {moved}"))?
+        .to_owned();
+    ensure!(
+        !companion_alias.contains("slow"),
+        "alias: {companion_alias}"
+    );
+    let companion = alice.join(&companion_alias).await?;
+    ensure!(alice
+        .state(&companion, "m.room.encryption", "")
+        .await?
+        .is_some());
+    let (_, companion_summary) = summary(alice, &companion).await?;
+    ensure!(
+        companion_summary.contains("Slow dashboards"),
+        "companion summary: {companion_summary}"
+    );
+    Ok((companion, companion_alias))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_incident_room_is_encrypted_unfederated_invitation_only_and_shows_no_title(
+) -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
     // `security` is private by default; `--private` makes any type private.
     let incident = desk
         .declare(&format!("{TITLE} --type security --sev 1"))
@@ -143,6 +184,16 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
     );
     ensure!(!shows_title(&headline) && !headline.contains("#inc-") && !headline.contains('@'));
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_said_in_a_private_incident_is_encrypted_and_never_in_the_homeservers_database(
+) -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let hs = &servers().first;
+    let alice = &desk.alice;
+    let (room, _) = declare_private(&desk).await?;
     // Commands, answers and 📌, all encrypted both ways.
     let phrase = format!("canary-{}", random_string(12));
     let answer = answered(
@@ -184,6 +235,31 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         "the bot's device is not signed by its own identity"
     );
 
+    // The homeserver never had the clear text of what was said in the private room, while it
+    // has what is said in an open incident.
+    ensure!(
+        !hs.database_contains(&phrase)?,
+        "the homeserver's database holds a message of the private room"
+    );
+    let open = desk.declare("Slow dashboards").await?;
+    let open_phrase = format!("canary-{}", random_string(12));
+    alice.send_text(&open.room, &open_phrase).await?;
+    until(
+        "the open room's message in the database",
+        || async { hs.database_contains(&open_phrase) },
+        |found| *found,
+    )
+    .await?;
+
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_incident_is_listed_to_its_members_only_and_fenced() -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let (hs, partner) = (&servers().first, &servers().second);
+    let alice = &desk.alice;
+    let (room, number) = declare_private(&desk).await?;
     // `!inc list`: listed to its members without its title, and not at all to others.
     let listed = answered(&desk, &desk.triage, "!inc list").await?;
     ensure!(
@@ -230,44 +306,18 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         "a remote user joined"
     );
 
-    // The homeserver never had the clear text of what was said in the private room, while it
-    // has what is said in an open incident.
-    ensure!(
-        !hs.database_contains(&phrase)?,
-        "the homeserver's database holds a message of the private room"
-    );
-    let open = desk.declare("Slow dashboards").await?;
-    let open_phrase = format!("canary-{}", random_string(12));
-    alice.send_text(&open.room, &open_phrase).await?;
-    until(
-        "the open room's message in the database",
-        || async { hs.database_contains(&open_phrase) },
-        |found| *found,
-    )
-    .await?;
+    Ok(())
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_incident_goes_on_in_a_private_room_once() -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let open = desk.declare("Slow dashboards").await?;
+    // The companion is encrypted and holds the title (checked on the way in).
+    let (_companion, companion_alias) = move_to_private(&desk, &open.room).await?;
     // `!inc private`: the open incident goes on in a new private room; the open room keeps a
     // pointer, and a second move is refused.
-    let moved = answered(&desk, &open.room, "!inc private").await?;
-    let companion_alias = moved
-        .split(['(', ')'])
-        .find(|part| part.starts_with("#inc-"))
-        .with_context(|| format!("no room in the answer: {moved}"))?
-        .to_owned();
-    ensure!(
-        !companion_alias.contains("slow"),
-        "alias: {companion_alias}"
-    );
-    let companion = alice.join(&companion_alias).await?;
-    ensure!(alice
-        .state(&companion, "m.room.encryption", "")
-        .await?
-        .is_some());
-    let (_, companion_summary) = summary(alice, &companion).await?;
-    ensure!(
-        companion_summary.contains("Slow dashboards"),
-        "companion summary: {companion_summary}"
-    );
     let pointer = until(
         "the pointer in the open room's summary",
         || async { Ok(summary(alice, &open.room).await?.1) },
@@ -280,6 +330,19 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         .await?;
     ensure!(again.contains("already continues"), "second move: {again}");
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_out_of_a_private_room_obeys_the_leak_guard_and_files_stay_readable(
+) -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let hs = &servers().first;
+    let alice = &desk.alice;
+    let (room, _) = declare_private(&desk).await?;
+    let open = desk.declare("Slow dashboards").await?;
+    let (companion, companion_alias) = move_to_private(&desk, &open.room).await?;
+    let phrase = format!("canary-{}", random_string(12));
     // Forwarding out of a private room obeys the leak guard: to an open room it is refused;
     // to another private room the copy arrives, its encrypted file readable there.
     let triage_alias = format!("#{}-triage:{}", desk.bot.rooms_prefix, hs.server_name);
@@ -345,6 +408,14 @@ async fn a_private_incident_is_encrypted_fenced_and_worked_in() -> Result<()> {
         "the private message reached triage"
     );
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it_there(
+) -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let (room, _) = declare_private(&desk).await?;
     // After a restart, the bot still decrypts what is said and answers in the encrypted room.
     desk.bot.kill()?;
     desk.bot.start().await?;
