@@ -567,16 +567,15 @@ fn declarations(user: &TestUser, room: &RoomId, bot: &str, alert: &str) -> Vec<V
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Result<()> {
+async fn a_sev1_alert_declares_one_incident_linked_both_ways_and_hears_once_of_its_resolution(
+) -> Result<()> {
     let alice_name = format!("alice-{}", random_string(6).to_lowercase());
     let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
     let hooks = format!(
         "[webhooks]\nburst_after = 5\n\
          [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
-         auto_declare = \"SEV1\"\n\
-         [[hooks]]\nname = \"bulk\"\nsource = \"alertmanager\"\nroom = \"#alerts-bulk:{{server}}\"\n\
-         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\nauto_declare = \"SEV1\"\n"
+         auto_declare = \"SEV1\"\n"
     );
     let mut bridge =
         tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
@@ -695,6 +694,23 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
         .collect();
     ensure!(told.len() == 1, "told of the resolution once: {told:?}");
 
+    drop(bot.kill());
+    drop(bridge.kill());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_beyond_a_rooms_share_are_summarised_in_one_burst_message() -> Result<()> {
+    let (bridge, alice) = bridge_with_alice(|alice_name| {
+        format!(
+            "[webhooks]\nburst_after = 5\n\
+             [[hooks]]\nname = \"bulk\"\nsource = \"alertmanager\"\nroom = \"#alerts-bulk:{{server}}\"\n\
+             secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\nauto_declare = \"SEV1\"\n"
+        )
+    })
+    .await?;
+    let hs = &bridge.homeserver;
+    let http = reqwest::Client::new();
     // A burst: 60 alerts in one webhook on a room allowed 5 a minute.
     let bulk = bridge.url("/hooks/alertmanager/bulk");
     let burst: Vec<(String, &str, &str)> = (0..60)
@@ -736,8 +752,6 @@ async fn a_sev1_alert_declares_one_incident_and_a_burst_is_summarised() -> Resul
         own.len() == 5 && bursts[0]["alerts"] == 56 && bursts[0]["firing"] == 0,
         "after resolving: {own:?} {bursts:?}"
     );
-    drop(bot.kill());
-    drop(bridge.kill());
     Ok(())
 }
 
