@@ -386,19 +386,7 @@ mod tests {
 
     use super::*;
 
-    const MINIMAL: &str = r#"
-[homeserver]
-url = "http://127.0.0.1:8008"
-server_name = "example.org"
-[appservice]
-id = "brigade-bridge"
-listen = "127.0.0.1:9200"
-url = "http://127.0.0.1:9200"
-as_token = "as-secret"
-hs_token = "hs-secret"
-[storage]
-path = "data/bridge"
-"#;
+    use crate::testing::MINIMAL;
 
     fn load(jail: &mut Jail, text: &str) -> Result<Config, ConfigError> {
         jail.create_file("bridge.toml", text).map_err(Box::new)?;

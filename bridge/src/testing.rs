@@ -27,10 +27,8 @@ use crate::{
     store::Store,
 };
 
-/// The bridge's minimal configuration followed by `extra` (routes, `[webhooks]`).
-pub fn config(extra: &str) -> Config {
-    let text = format!(
-        r#"
+/// The bridge's minimal configuration (SPEC §12).
+pub const MINIMAL: &str = r#"
 [homeserver]
 url = "http://127.0.0.1:8008"
 server_name = "example.org"
@@ -42,9 +40,11 @@ as_token = "as-secret"
 hs_token = "hs-secret"
 [storage]
 path = "data/bridge"
-{extra}
-"#
-    );
+"#;
+
+/// The bridge's minimal configuration followed by `extra` (routes, `[webhooks]`).
+pub fn config(extra: &str) -> Config {
+    let text = format!("{MINIMAL}{extra}\n");
     Config::from_figment(&Figment::from(Toml::string(&text))).expect("a valid test configuration")
 }
 

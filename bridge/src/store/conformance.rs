@@ -14,6 +14,20 @@ fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
     }
 }
 
+/// A burst of the generic route `prod`, not posted yet.
+fn new_burst(id: u64) -> BurstRecord {
+    BurstRecord {
+        id,
+        source: Source::Generic,
+        route: "prod".to_owned(),
+        room_id: "!r:example.org".to_owned(),
+        started: 1,
+        version: 0,
+        shown: 0,
+        event_id: None,
+    }
+}
+
 async fn repeats_count_resolutions_resolve_and_delivery_empties_the_outbox(store: Store) {
     let firing = alert("a", AlertStatus::Firing);
     for now in 1..=3 {
@@ -70,16 +84,7 @@ async fn a_placed_burst_carries_its_alerts_and_their_changes(store: Store) {
         .map(|n| AlertRecord::key(Source::Generic, "prod", &format!("f{n}")))
         .collect();
     let id = store.next_burst_id().expect("an ID");
-    let burst = BurstRecord {
-        id,
-        source: Source::Generic,
-        route: "prod".to_owned(),
-        room_id: "!r:example.org".to_owned(),
-        started: 1,
-        version: 0,
-        shown: 0,
-        event_id: None,
-    };
+    let burst = new_burst(id);
     let placements = vec![
         (keys[0].clone(), 1, Placement::Own),
         (keys[1].clone(), 1, Placement::Burst(id)),
@@ -187,16 +192,7 @@ async fn a_mark_without_its_alert_is_garbage_and_settled(store: Store) {
     let key = AlertRecord::key(Source::Generic, "prod", "a");
     // Placed in a burst, the alert's own mark has nothing left to deliver.
     let id = store.next_burst_id().expect("an ID");
-    let burst = BurstRecord {
-        id,
-        source: Source::Generic,
-        route: "prod".to_owned(),
-        room_id: "!r:example.org".to_owned(),
-        started: 1,
-        version: 0,
-        shown: 0,
-        event_id: None,
-    };
+    let burst = new_burst(id);
     store
         .place(&[(key.clone(), 1, Placement::Burst(id))], &[burst])
         .await
