@@ -231,6 +231,17 @@ impl Outbox {
                     return Ok(Step::Done);
                 };
                 let route = (record.source, record.route.clone());
+                // Episodes that ended first: the room hears that they resolved before the
+                // next one begins.
+                for ended in &record.ended {
+                    let Some(room_id) = self.room(bridge, &route).await? else {
+                        return Ok(Step::Later(self.routes.wait(&route, now, RETRY_FIRST)));
+                    };
+                    // A first post that may have reached the homeserver before is edited
+                    // once more after (see `uncertain`); the current episode keeps the mark.
+                    let uncertain = ended.event_id.is_none() && self.uncertain.contains(key);
+                    deliver(bridge, key, ended, &room_id, uncertain).await?;
+                }
                 match record.placement {
                     // Its burst carries it.
                     Some(Placement::Burst(_)) => {

@@ -108,6 +108,7 @@ mod tests {
                 shown: 0,
                 event_id: None,
                 placement: None,
+                ended: Vec::new(),
             })
             .collect()
     }

@@ -298,3 +298,103 @@ async fn a_post_whose_answer_was_lost_is_one_message_edited_once_after() {
     );
     assert_eq!(bridge.store.depth(), 0);
 }
+
+/// A resolution of `fingerprint` on the generic route.
+async fn resolve(bridge: &Bridge, fingerprint: &str) {
+    accept(
+        bridge,
+        Source::Generic,
+        "prod",
+        &[alert(fingerprint, AlertStatus::Resolved)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_episode_that_resolves_and_fires_again_before_delivery_is_edited_resolved_first() {
+    let (bridge, homeserver, clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    fire(&bridge, "a").await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    clock.advance(Duration::from_secs(5));
+    resolve(&bridge, "a").await;
+    fire(&bridge, "a").await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+
+    let sent = homeserver.sent();
+    assert_eq!(sent.len(), 3, "{:?}", bodies(&homeserver));
+    assert_eq!(
+        sent[1].content["m.relates_to"]["event_id"],
+        sent[0].event_id.as_str(),
+        "the first episode's message is edited"
+    );
+    assert_eq!(
+        sent[1].content["m.new_content"]["org.brigade.alert"]["status"],
+        "resolved"
+    );
+    assert!(
+        sent[2].content["m.relates_to"].is_null(),
+        "the new episode is a message of its own, after"
+    );
+    let episodes: Vec<_> = [&sent[0], &sent[2]]
+        .map(|sent| sent.content["org.brigade.alert"]["first_seen"].clone())
+        .into();
+    assert_ne!(episodes[0], episodes[1]);
+    assert_eq!(bridge.store.depth(), 0);
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    assert_eq!(homeserver.sent().len(), 3, "nothing more to say");
+}
+
+#[tokio::test]
+async fn an_episode_nothing_showed_goes_on_when_it_fires_again() {
+    let (bridge, homeserver, _clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    fire(&bridge, "a").await;
+    resolve(&bridge, "a").await;
+    fire(&bridge, "a").await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+
+    let sent = homeserver.sent();
+    assert_eq!(sent.len(), 1, "{:?}", bodies(&homeserver));
+    let alert = &sent[0].content["org.brigade.alert"];
+    assert_eq!(
+        (alert["status"].as_str(), alert["count"].as_u64()),
+        (Some("firing"), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn an_ended_episode_whose_post_was_cut_off_is_posted_once_and_edited_after() {
+    let (bridge, homeserver, _clock) = setup();
+    fire(&bridge, "a").await;
+    {
+        // Placed, then an outage before its post: a start finds it pending.
+        let mut outbox = Outbox::new(&bridge).expect("outbox");
+        homeserver.lose_answers(true);
+        assert!(outbox.deliver_all(&bridge).await.is_err());
+        homeserver.lose_answers(false);
+    }
+    resolve(&bridge, "a").await;
+    fire(&bridge, "a").await;
+    let mut outbox = Outbox::new(&bridge).expect("outbox after a restart");
+    outbox.deliver_all(&bridge).await.expect("delivered");
+
+    let sent = homeserver.sent();
+    let posts: Vec<_> = sent
+        .iter()
+        .filter(|sent| sent.content["m.relates_to"].is_null())
+        .collect();
+    assert_eq!(
+        posts.len(),
+        2,
+        "each episode one message: {:?}",
+        bodies(&homeserver)
+    );
+    let first = posts[0].event_id.as_str();
+    let resolved = sent.iter().any(|sent| {
+        sent.content["m.relates_to"]["event_id"] == first
+            && sent.content["m.new_content"]["org.brigade.alert"]["status"] == "resolved"
+    });
+    assert!(resolved, "{:?}", bodies(&homeserver));
+    assert_eq!(bridge.store.depth(), 0);
+}

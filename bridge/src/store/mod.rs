@@ -292,8 +292,10 @@ impl Store {
             let (key, settled) = match item {
                 Pending::Alert(key) => (
                     key.clone(),
-                    self.alert(key)?
-                        .is_none_or(|record| matches!(record.placement, Some(Placement::Burst(_)))),
+                    self.alert(key)?.is_none_or(|record| {
+                        record.ended.is_empty()
+                            && matches!(record.placement, Some(Placement::Burst(_)))
+                    }),
                 ),
                 Pending::Burst(id) => (burst_key(*id), self.burst(*id)?.is_none()),
             };
@@ -306,7 +308,8 @@ impl Store {
         self.flush().await
     }
 
-    /// Takes `item` out of the outbox for good: the homeserver refused its message.
+    /// Takes `item` out of the outbox for good, with the ended episodes an alert still held:
+    /// the homeserver refused its message.
     pub async fn drop_refused(&self, item: &Pending) -> Result<(), StoreError> {
         let key = match item {
             Pending::Alert(key) => key.clone(),
@@ -314,6 +317,11 @@ impl Store {
         };
         {
             let _writing = self.writing.lock().await;
+            if let Some(mut record) = self.alert(&key)?.filter(|record| !record.ended.is_empty()) {
+                record.ended.clear();
+                self.engine
+                    .insert(Tree::Alerts.name(), key.as_bytes(), &encode(&key, &record)?)?;
+            }
             self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
             self.wrote();
         }
@@ -338,8 +346,9 @@ impl Store {
             })
     }
 
-    /// Records that the alert's message shows `shown` (posted as `event_id`), and takes it out
-    /// of the outbox unless it changed meanwhile; durable when this returns.
+    /// Records that the message of the alert's episode `first_seen` shows `shown` (posted as
+    /// `event_id`), and takes the alert out of the outbox unless it changed meanwhile or an
+    /// episode's message is still behind; durable when this returns.
     pub async fn delivered(
         &self,
         key: &str,
@@ -354,16 +363,25 @@ impl Store {
                     self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                 }
                 Some(mut record) => {
-                    if record.first_seen == first_seen {
-                        record.shown = record.shown.max(shown);
-                        record.event_id = Some(event_id.to_owned());
-                        self.engine.insert(
-                            Tree::Alerts.name(),
-                            key.as_bytes(),
-                            &encode(key, &record)?,
-                        )?;
+                    let episode = if record.first_seen == first_seen {
+                        Some(&mut record)
+                    } else {
+                        record
+                            .ended
+                            .iter_mut()
+                            .find(|ended| ended.first_seen == first_seen)
+                    };
+                    if let Some(episode) = episode {
+                        episode.shown = episode.shown.max(shown);
+                        episode.event_id = Some(event_id.to_owned());
                     }
-                    if record.shown >= record.version {
+                    record.ended.retain(|ended| ended.shown < ended.version);
+                    self.engine.insert(
+                        Tree::Alerts.name(),
+                        key.as_bytes(),
+                        &encode(key, &record)?,
+                    )?;
+                    if record.shown >= record.version && record.ended.is_empty() {
                         self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
                     }
                 }

@@ -37,6 +37,10 @@ pub struct AlertRecord {
     /// Where this episode is shown, once the outbox has decided.
     #[serde(default)]
     pub placement: Option<Placement>,
+    /// Earlier episodes with a message of their own that ended (resolved) before their
+    /// message showed it, oldest first; each leaves when its message is in step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended: Vec<AlertRecord>,
 }
 
 /// Where an alert's episode is shown.
@@ -117,7 +121,9 @@ impl AlertRecord {
 }
 
 /// The state after `alert` arrives at `now`: a repeat counts, a resolution resolves, and a
-/// firing alert that had resolved starts a new episode (a new message).
+/// firing alert that had resolved starts a new episode (a new message). The episode that ends
+/// so is kept until its message shows that it resolved; one that nothing showed yet (not even
+/// placed) goes on instead, as if it had not resolved.
 pub(super) fn next(
     previous: Option<AlertRecord>,
     source: Source,
@@ -127,7 +133,9 @@ pub(super) fn next(
 ) -> AlertRecord {
     match previous {
         Some(mut record)
-            if record.status == AlertStatus::Firing || alert.status == AlertStatus::Resolved =>
+            if record.status == AlertStatus::Firing
+                || alert.status == AlertStatus::Resolved
+                || unseen(&record) =>
         {
             if alert.status == AlertStatus::Firing {
                 record.count += 1;
@@ -140,22 +148,51 @@ pub(super) fn next(
             record.version += 1;
             record
         }
-        previous => AlertRecord {
-            source,
-            route: route.to_owned(),
-            fingerprint: alert.fingerprint.clone(),
-            title: alert.title.clone(),
-            severity: alert.severity,
-            body: alert.body.clone(),
-            status: alert.status,
-            count: u64::from(alert.status == AlertStatus::Firing),
-            // A new episode must not reuse the old one's message or transaction IDs.
-            first_seen: previous.map_or(now, |old| now.max(old.first_seen + 1)),
-            last_seen: now,
-            version: 1,
-            shown: 0,
-            event_id: None,
-            placement: None,
-        },
+        previous => {
+            let (first_seen, ended) = match previous {
+                None => (now, Vec::new()),
+                Some(mut old) => {
+                    let mut ended = std::mem::take(&mut old.ended);
+                    // A new episode must not reuse the old one's message or transaction IDs.
+                    let first_seen = now.max(old.first_seen + 1);
+                    // A burst counts it resolved by itself; its own message must say so.
+                    if has_own_message(&old) && old.shown < old.version {
+                        ended.push(old);
+                    }
+                    (first_seen, ended)
+                }
+            };
+            AlertRecord {
+                source,
+                route: route.to_owned(),
+                fingerprint: alert.fingerprint.clone(),
+                title: alert.title.clone(),
+                severity: alert.severity,
+                body: alert.body.clone(),
+                status: alert.status,
+                count: u64::from(alert.status == AlertStatus::Firing),
+                first_seen,
+                last_seen: now,
+                version: 1,
+                shown: 0,
+                event_id: None,
+                placement: None,
+                ended,
+            }
+        }
     }
+}
+
+/// Whether `record`'s episode is shown in a message of its own (stores from before placements
+/// have only the message).
+fn has_own_message(record: &AlertRecord) -> bool {
+    match record.placement {
+        Some(placement) => placement == Placement::Own,
+        None => record.event_id.is_some(),
+    }
+}
+
+/// Whether nothing shows `record`'s episode yet, nor will: no message, not placed.
+fn unseen(record: &AlertRecord) -> bool {
+    record.event_id.is_none() && record.placement.is_none()
 }
