@@ -18,19 +18,32 @@ fn bot_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
-    let hs = &servers().first;
-    let bob = TestUser::register(hs, "bob").await?;
-    let carol = TestUser::register(hs, "carol").await?;
-    let mut desk = Desk::new(
+/// A bot whose one group, `dba`, is `member`.
+async fn desk_with_dba(member: &TestUser) -> Result<Desk> {
+    Desk::new(
         bot_binary(),
         &format!(
             "[[groups]]\nname = \"dba\"\nmembers = [\"{}\"]\n",
-            bob.user_id
+            member.user_id
         ),
     )
-    .await?;
+    .await
+}
+
+/// `user` joins the incident room from the Incidents space, as Element offers.
+async fn join_from_space(desk: &Desk, user: &TestUser, room: &RoomId) -> Result<()> {
+    let hs = &servers().first;
+    let space_alias = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
+    user.join(&space_alias).await?;
+    user.join(room.as_str()).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_incident_gets_its_room_and_headline_and_both_follow_every_change() -> Result<()>
+{
+    let hs = &servers().first;
+    let desk = Desk::new(bot_binary(), "").await?;
     let alice = &desk.alice;
 
     // Declared from triage: the declarer is invited, and the room is complete.
@@ -134,8 +147,18 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
                 && body(post).contains("Rolled back to 4.2")),
         "the update is posted in the room"
     );
+    Ok(())
+}
 
-    // Refusals change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_commands_say_why_and_change_nothing() -> Result<()> {
+    let bob = TestUser::register(&servers().first, "bob").await?;
+    let desk = desk_with_dba(&bob).await?;
+    let alice = &desk.alice;
+    let inc = desk.declare("Checkout latency --sev 2").await?;
+    desk.command(alice, &inc.room, "!inc update Rolled back to 4.2", "✅")
+        .await?;
+
     // Once the update is in the room's state, nothing else is on its way.
     let state = until(
         "the update in the state",
@@ -180,8 +203,19 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         before,
         "refused commands changed the incident"
     );
+    Ok(())
+}
 
-    // A restart in the middle changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_a_group_invites_and_mentions_it_and_the_first_look_acknowledges_once() -> Result<()>
+{
+    let bob = TestUser::register(&servers().first, "bob").await?;
+    let mut desk = desk_with_dba(&bob).await?;
+    let alice = &desk.alice;
+    let inc = desk.declare("Checkout latency --sev 2").await?;
+    let (summary_id, _) = summary(alice, &inc.room).await?;
+
+    // A restart before the page changes nothing.
     desk.bot.terminate().await?;
     desk.bot.start().await?;
 
@@ -216,13 +250,39 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
             body(event).contains(&format!("👀 {} is looking into it", bob.user_id))
         })
         .await?;
-    wait_for("acknowledged in the state", || async {
+    let acknowledged = wait_for("acknowledged in the state", || async {
         let state = incident_state(alice, &inc.room).await.ok()?;
         state["timestamps"]["acknowledged"].as_u64()
     })
     .await?;
-    // A second 👀 (by Alice, on the summary) changes nothing.
+
+    // A second 👀 (by Alice, on the summary) changes nothing; a later command is the barrier.
     alice.react(&inc.room, &summary_id, "👀").await?;
+    desk.command(alice, &inc.room, "!inc status identified", "✅")
+        .await?;
+    let state = incident_state(alice, &inc.room).await?;
+    assert_eq!(state["timestamps"]["acknowledged"], acknowledged, "{state}");
+    let acknowledgements = desk
+        .bot_posts(alice, &inc.room)
+        .iter()
+        .filter(|post| body(post).contains("is looking into it"))
+        .count();
+    assert_eq!(acknowledgements, 1, "only the first 👀 acknowledges");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_passes_by_lead_and_by_ambulance_and_roles_follow_in_levels_and_timeline(
+) -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let inc = desk.declare("Checkout latency --sev 2").await?;
+    let alice = &desk.alice;
+    let (summary_id, _) = summary(alice, &inc.room).await?;
+    desk.command(alice, &inc.room, "!inc sev 1", "✅").await?;
+    join_from_space(&desk, &bob, &inc.room).await?;
 
     // Only the commander or a moderator directs the incident.
     let answer = desk.command(&bob, &inc.room, "!inc sev 2", "❓").await?;
@@ -266,9 +326,7 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
 
     // 🚑 on the summary: Carol takes command; Bob keeps his scribe level.
     // Carol was not invited: she joins from the space, as Element offers.
-    let space_alias = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
-    carol.join(&space_alias).await?;
-    carol.join(inc.room.as_str()).await?;
+    join_from_space(&desk, &carol, &inc.room).await?;
     carol.react(&inc.room, &summary_id, "🚑").await?;
     alice
         .wait_for_event(&inc.room, "Carol taking command", |event| {
@@ -339,9 +397,26 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         .await?;
     assert!(answer.contains("roles are for people"), "{answer}");
 
-    // Resolved, an illegal move refused, reopened.
+    // Nothing was posted twice across the restart.
+    let summaries = desk
+        .bot_posts(alice, &inc.room)
+        .iter()
+        .filter(|post| body(post).contains("INC-1 · Checkout latency"))
+        .count();
+    assert_eq!(summaries, 1, "one summary, edited in place");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolved_incident_refuses_illegal_moves_reopens_and_is_listed_beside_the_next(
+) -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let inc = desk.declare("Checkout latency --sev 2").await?;
+    let alice = &desk.alice;
+
+    // Resolved, an illegal move refused, reopened; a restart in between changes nothing.
     desk.command(
-        &carol,
+        alice,
         &inc.room,
         "!inc status resolved Cart is healthy again",
         "✅",
@@ -354,7 +429,7 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     )
     .await?;
     let answer = desk
-        .command(&carol, &inc.room, "!inc status identified", "❓")
+        .command(alice, &inc.room, "!inc status identified", "❓")
         .await?;
     assert!(answer.contains("reopen it first"), "{answer}");
     until(
@@ -371,7 +446,9 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     })
     .await?;
     assert!(headline.contains("Cart is healthy again"), "{headline}");
-    desk.command(&carol, &inc.room, "!inc reopen", "✅").await?;
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+    desk.command(alice, &inc.room, "!inc reopen", "✅").await?;
     until(
         "the topic to say investigating",
         || topic(alice, &inc.room),
@@ -401,7 +478,7 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
     );
     let list = desk.command(alice, &desk.triage, "!inc list", "✅").await?;
     assert!(list.contains("INC-1") && list.contains("INC-2"), "{list}");
-    desk.command(&carol, &inc.room, "!inc status resolved", "✅")
+    desk.command(alice, &inc.room, "!inc status resolved", "✅")
         .await?;
     let list = desk.command(alice, &desk.triage, "!inc list", "✅").await?;
     assert!(!list.contains("INC-1") && list.contains("INC-2"), "{list}");
@@ -410,20 +487,8 @@ async fn an_incident_is_run_from_declaration_to_reopening() -> Result<()> {
         .await?;
     assert!(list.contains("INC-1") && list.contains("INC-2"), "{list}");
 
-    // Nothing was posted twice across the restarts.
+    // Nothing was announced twice across the restart.
     assert_eq!(desk.bot_posts(alice, &desk.announcements).len(), 2);
-    let summaries = desk
-        .bot_posts(alice, &inc.room)
-        .iter()
-        .filter(|post| body(post).contains("INC-1 · Checkout latency"))
-        .count();
-    assert_eq!(summaries, 1, "one summary, edited in place");
-    let acknowledgements = desk
-        .bot_posts(alice, &inc.room)
-        .iter()
-        .filter(|post| body(post).contains("is looking into it"))
-        .count();
-    assert_eq!(acknowledgements, 1, "only the first 👀 acknowledges");
     Ok(())
 }
 
