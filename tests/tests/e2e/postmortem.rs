@@ -11,7 +11,7 @@ use brigade_tests::{
     servers::shared as servers,
     wait::wait_for,
 };
-use matrix_sdk::ruma::{OwnedEventId, RoomId};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, RoomId};
 use serde_json::Value;
 
 fn bot_binary() -> &'static Path {
@@ -86,7 +86,7 @@ async fn bot_post(desk: &Desk, user: &TestUser, room: &RoomId, marker: &str) -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the_room() -> Result<()>
+async fn flags_make_the_timeline_at_the_messages_times_and_flags_taken_back_leave_it() -> Result<()>
 {
     let hs = &servers().first;
     let bob = TestUser::register(hs, "bob").await?;
@@ -159,21 +159,6 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         .await
         .with_context(|| desk.bot.log())?;
 
-    // Bad input: closing an open incident, a postmortem outside an incident room.
-    let refused = desk.command(alice, &room, "!inc close", "❓").await?;
-    assert!(
-        refused.contains("only a resolved incident can be closed"),
-        "{refused}"
-    );
-    let refused = desk
-        .command(alice, &desk.triage, "!inc postmortem", "❓")
-        .await?;
-    assert!(refused.contains("works in an incident room"), "{refused}");
-    let refused = desk
-        .command(alice, &room, "!inc followup --owner @bob", "❓")
-        .await?;
-    assert!(refused.contains("usage"), "{refused}");
-
     for status in ["identified", "monitoring", "resolved"] {
         desk.command(alice, &room, &format!("!inc status {status}"), "✅")
             .await?;
@@ -240,8 +225,53 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         assert!(!timeline.contains(gone), "{gone} is in: {timeline}");
     }
     assert!(timeline.contains("**Key moments:**"), "{timeline}");
+    Ok(())
+}
 
-    // The postmortem draft: the same timeline, the follow-up, participants and thanks.
+/// An incident Bob worked, resolved: two of his messages flagged by Alice, the second
+/// thanked with 🙏, and a follow-up he owns. Answers the room and its `!inc timeline` lines.
+async fn worked_incident(desk: &Desk, bob: &TestUser) -> Result<(OwnedRoomId, Vec<String>)> {
+    let alice = &desk.alice;
+    let Incident { room, .. } = desk.declare("Disk full on db-1 --sev 2").await?;
+    desk.command(alice, &room, &format!("!inc page {}", bob.user_id), "✅")
+        .await?;
+    bob.join(room.as_str()).await?;
+    let full = bob.send_text(&room, "disk at 100% on db-1").await?;
+    let freed = bob.send_text(&room, "freed 42 GB").await?;
+    for message in [&full, &freed] {
+        alice.react(&room, message.as_str(), "📌").await?;
+        marked(desk, alice, &room, message).await?;
+    }
+    alice.react(&room, freed.as_str(), "🙏").await?;
+    desk.command(
+        alice,
+        &room,
+        &format!("!inc followup Alert at 90% disk --owner {}", bob.user_id),
+        "✅",
+    )
+    .await?;
+    let timeline = desk.command(alice, &room, "!inc timeline", "✅").await?;
+    Ok((room, timeline_lines(&timeline)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postmortem_draft_has_the_timeline_the_follow_ups_and_the_thanks() -> Result<()> {
+    let bob = TestUser::register(&servers().first, "bob").await?;
+    let desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let (room, lines) = worked_incident(&desk, &bob).await?;
+
+    // Bad input: a postmortem outside an incident room, a follow-up without its text.
+    let refused = desk
+        .command(alice, &desk.triage, "!inc postmortem", "❓")
+        .await?;
+    assert!(refused.contains("works in an incident room"), "{refused}");
+    let refused = desk
+        .command(alice, &room, "!inc followup --owner @bob", "❓")
+        .await?;
+    assert!(refused.contains("usage"), "{refused}");
+
+    // The draft: the same timeline, the follow-up, participants and thanks.
     desk.command(alice, &room, "!inc postmortem", "✅").await?;
     let draft = bot_post(&desk, alice, &room, "Postmortem draft: INC-1").await?;
     let draft = body(&draft).to_owned();
@@ -256,6 +286,26 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
     );
     assert!(draft.contains(bob.user_id.as_str()), "{draft}");
     bot_post(&desk, alice, &room, "INC-1-postmortem.md").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_posts_the_final_report_makes_the_room_read_only_and_archives_it() -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let (room, lines) = worked_incident(&desk, &bob).await?;
+
+    // Bad input: closing an open incident.
+    let refused = desk.command(alice, &room, "!inc close", "❓").await?;
+    assert!(
+        refused.contains("only a resolved incident can be closed"),
+        "{refused}"
+    );
+    desk.command(alice, &room, "!inc status resolved", "✅")
+        .await?;
+    let resolved = lines.len() + 1;
 
     // Close: the final report here and in #postmortems, the room read-only and archived.
     let answer = desk.command(alice, &room, "!inc close", "✅").await?;
@@ -293,7 +343,7 @@ async fn flags_make_the_timeline_and_close_posts_the_postmortem_and_archives_the
         "the file's timeline is the final report's: {markdown}"
     );
     assert!(
-        markdown.contains("→ **closed**") && timeline_lines(&markdown).len() == lines.len() + 1,
+        markdown.contains("→ **closed**") && timeline_lines(&markdown).len() == resolved + 1,
         "the final report ends with the close: {markdown}"
     );
     assert!(markdown.contains("## Thanks"), "{markdown}");
