@@ -60,16 +60,25 @@ fn copies(user: &TestUser, room: &RoomId) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> Result<()> {
+/// A desk with Bob and Carol, and two public rooms Alice made with the bot: the source (Bob
+/// and Carol in it) and the target (Bob in it), the source forwarding 📝 to the target.
+struct Rooms {
+    desk: Desk,
+    bob: TestUser,
+    carol: TestUser,
+    source: OwnedRoomId,
+    source_alias: String,
+    target: OwnedRoomId,
+    target_alias: String,
+}
+
+async fn rooms() -> Result<Rooms> {
     let hs = &servers().first;
     let bob = TestUser::register(hs, "bob").await?;
     let carol = TestUser::register(hs, "carol").await?;
-    let mut desk = Desk::new(bot_binary(), "").await?;
+    let desk = Desk::new(bot_binary(), "").await?;
     let alice = &desk.alice;
     let bot = OwnedUserId::try_from(desk.bot.user_id.as_str())?;
-
-    // Public to public, with a file; two people react, one copy.
     let (source, source_alias) = room(alice, &bot, &[&bob, &carol], true).await?;
     let (target, target_alias) = room(alice, &bot, &[&bob], true).await?;
     let answer = desk
@@ -81,6 +90,37 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         )
         .await?;
     assert!(answer.contains("now forwards it to"), "{answer}");
+    Ok(Rooms {
+        desk,
+        bob,
+        carol,
+        source,
+        source_alias,
+        target,
+        target_alias,
+    })
+}
+
+/// How many copies of `original` `user` sees in `room`.
+fn copies_of(user: &TestUser, room: &RoomId, original: &str) -> usize {
+    copies(user, room)
+        .iter()
+        .filter(|event| event["content"]["org.brigade.forwarded"]["event_id"] == original)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_is_set_by_moderators_only_and_once_removed_forwards_nothing_more() -> Result<()> {
+    let Rooms {
+        desk,
+        bob,
+        source,
+        target,
+        target_alias,
+        ..
+    } = rooms().await?;
+    let alice = &desk.alice;
+    let hs = &servers().first;
     let refusal = desk
         .command(
             &bob,
@@ -109,6 +149,43 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         .await?;
     assert!(refusal.contains("not a room Brigade is in"), "{refusal}");
 
+    let answer = desk
+        .command(alice, &source, "!inc forward remove 📝", "✅")
+        .await?;
+    assert!(answer.contains("no longer forwards"), "{answer}");
+    let refusal = desk
+        .command(alice, &source, "!inc forward remove 📝", "❓")
+        .await?;
+    assert!(refusal.contains("has no rule for 📝"), "{refusal}");
+    let after = bob.send_text(&source, "not for the target").await?;
+    alice.react(&source, after.as_str(), "📝").await?;
+    desk.command(alice, &source, "!inc forward list", "✅")
+        .await?;
+    assert!(
+        !alice
+            .events(&target)
+            .iter()
+            .any(|event| body(event).contains("not for the target")),
+        "a removed rule still forwarded"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_forwarded_once_with_its_file_and_its_reply_however_many_react_across_a_restart(
+) -> Result<()> {
+    let Rooms {
+        mut desk,
+        bob,
+        carol,
+        source,
+        source_alias,
+        target,
+        target_alias,
+    } = rooms().await?;
+    let alice = &desk.alice;
+
+    // Public to public, with a file; two people react, one copy.
     let text = bob
         .send_text(&source, "root cause: **expired certificate**")
         .await?;
@@ -162,13 +239,6 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         body(&quoted)
     );
 
-    // 📤 in an incident room not shared with partners: said so.
-    let incident = desk.declare("Certificate expiry").await?;
-    let note = alice.send_text(&incident.room, "for the partner").await?;
-    alice.react(&incident.room, note.as_str(), "📤").await?;
-    let reason = desk.refusal(alice, &incident.room, note.as_str()).await?;
-    assert!(reason.contains("not shared with partners"), "{reason}");
-
     // A restart, and a third reaction: still one copy of each. The restart also brings a
     // configured rule for the source room.
     desk.bot.terminate().await?;
@@ -186,11 +256,11 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
     // A command after it is answered after it.
     desk.command(alice, &source, "!inc forward list", "✅")
         .await?;
-    let texts = copies(alice, &target)
-        .iter()
-        .filter(|event| event["content"]["org.brigade.forwarded"]["event_id"] == text.as_str())
-        .count();
-    assert_eq!(texts, 1, "one copy of the message");
+    assert_eq!(
+        copies_of(alice, &target, text.as_str()),
+        1,
+        "one copy of the message"
+    );
     assert_eq!(
         copies(alice, &target)
             .iter()
@@ -199,6 +269,39 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         1,
         "one copy of the file"
     );
+
+    // The configured rule forwards from the room its `from` names; the list says so.
+    let announced = bob.send_text(&source, "maintenance tonight").await?;
+    bob.react(&source, announced.as_str(), "📣").await?;
+    alice
+        .wait_for_event(&target, "the configured rule's copy", |event| {
+            body(event).ends_with("maintenance tonight")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    let rules = desk
+        .command(alice, &source, "!inc forward list", "✅")
+        .await?;
+    assert!(
+        rules.contains("📣 → ") && rules.contains("(configured)"),
+        "{rules}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leak_guard_refuses_what_would_leak_and_lets_private_go_to_private() -> Result<()> {
+    let Rooms {
+        desk,
+        bob,
+        carol,
+        source,
+        target,
+        target_alias,
+        ..
+    } = rooms().await?;
+    let alice = &desk.alice;
+    let bot = OwnedUserId::try_from(desk.bot.user_id.as_str())?;
 
     // The reactor must be in the target: Carol is not.
     let aside = bob.send_text(&source, "for the record").await?;
@@ -247,13 +350,42 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
             .any(|event| body(event).contains("the private detail")),
         "nothing leaked to the public room"
     );
+    assert_eq!(copies(alice, &source).len(), 0);
+    let (status, metrics) = desk.bot.get("/metrics").await?;
+    assert_eq!(status, 200);
+    for line in [
+        r#"brigade_forwards_total{outcome="done"} 1"#,
+        r#"brigade_forwards_total{outcome="leak"} 1"#,
+        r#"brigade_forwards_total{outcome="reactor_not_in_target"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_never_loops_and_an_unshared_incident_refuses_the_partners_emoji() -> Result<()>
+{
+    let Rooms {
+        desk,
+        bob,
+        source,
+        source_alias,
+        target,
+        target_alias,
+        ..
+    } = rooms().await?;
+    let alice = &desk.alice;
+    let text = bob.send_text(&source, "root cause: DNS").await?;
+    alice.react(&source, text.as_str(), "📝").await?;
+    let copy = alice
+        .wait_for_event(&target, "the copy", |event| {
+            body(event).contains("root cause: DNS")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
 
     // A rule back is refused as a loop; and a copy is never forwarded again.
-    let source_alias = alice
-        .client
-        .get_room(&source)
-        .and_then(|room| room.canonical_alias())
-        .context("the source's alias")?;
     let refusal = desk
         .command(
             alice,
@@ -270,70 +402,26 @@ async fn reactions_forward_once_and_the_leak_guard_refuses_what_would_leak() -> 
         "✅",
     )
     .await?;
-    desk.command(
-        alice,
-        &source,
-        &format!("!inc forward 🔁 {target_alias}"),
-        "❓",
-    )
-    .await?;
+    let refusal = desk
+        .command(
+            alice,
+            &source,
+            &format!("!inc forward 🔁 {target_alias}"),
+            "❓",
+        )
+        .await?;
+    assert!(refusal.contains("would loop"), "{refusal}");
     let copy_id = copy["event_id"].as_str().context("copy ID")?;
     alice.react(&target, copy_id, "🔁").await?;
     desk.command(alice, &target, "!inc forward list", "✅")
         .await?;
-    assert!(
-        !alice
-            .events(&source)
-            .iter()
-            .any(|event| !event["content"]["org.brigade.forwarded"].is_null()),
-        "the copy went back"
-    );
-    let (status, metrics) = desk.bot.get("/metrics").await?;
-    assert_eq!(status, 200);
-    // Counted since the restart.
-    for line in [
-        r#"brigade_forwards_total{outcome="done"} 1"#,
-        r#"brigade_forwards_total{outcome="leak"} 1"#,
-        r#"brigade_forwards_total{outcome="reactor_not_in_target"} 1"#,
-    ] {
-        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
-    }
-    // The configured rule forwards from the room its `from` names; the list says so.
-    let announced = bob.send_text(&source, "maintenance tonight").await?;
-    bob.react(&source, announced.as_str(), "📣").await?;
-    alice
-        .wait_for_event(&target, "the configured rule's copy", |event| {
-            body(event).ends_with("maintenance tonight")
-        })
-        .await
-        .with_context(|| desk.bot.log())?;
-    let rules = desk
-        .command(alice, &source, "!inc forward list", "✅")
-        .await?;
-    assert!(
-        rules.contains("📣 → ") && rules.contains("(configured)"),
-        "{rules}"
-    );
+    assert!(copies(alice, &source).is_empty(), "the copy went back");
 
-    // A room's rule removed forwards nothing more.
-    let answer = desk
-        .command(alice, &source, "!inc forward remove 📝", "✅")
-        .await?;
-    assert!(answer.contains("no longer forwards"), "{answer}");
-    let refusal = desk
-        .command(alice, &source, "!inc forward remove 📝", "❓")
-        .await?;
-    assert!(refusal.contains("has no rule for 📝"), "{refusal}");
-    let after = bob.send_text(&source, "not for the target").await?;
-    alice.react(&source, after.as_str(), "📝").await?;
-    desk.command(alice, &source, "!inc forward list", "✅")
-        .await?;
-    assert!(
-        !alice
-            .events(&target)
-            .iter()
-            .any(|event| body(event).contains("not for the target")),
-        "a removed rule still forwarded"
-    );
+    // 📤 in an incident room not shared with partners: said so.
+    let incident = desk.declare("Certificate expiry").await?;
+    let note = alice.send_text(&incident.room, "for the partner").await?;
+    alice.react(&incident.room, note.as_str(), "📤").await?;
+    let reason = desk.refusal(alice, &incident.room, note.as_str()).await?;
+    assert!(reason.contains("not shared with partners"), "{reason}");
     Ok(())
 }
