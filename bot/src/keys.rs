@@ -77,6 +77,9 @@ pub enum KeyError {
     /// The value could not be encoded.
     #[error("cannot encode a stored value: {0}")]
     Encode(#[from] serde_json::Error),
+    /// A stored value this version cannot read, where taking it as unset would write over it.
+    #[error("the stored value `{0}` cannot be read by this version")]
+    Unreadable(String),
 }
 
 /// One named value of type `T`, written in encoding `E`.
@@ -114,6 +117,17 @@ impl<T, E: Encoding<T>> Key<T, E> {
             warn!(key = %self.name, "a stored value is unreadable; taken as unset");
         }
         Ok(value)
+    }
+
+    /// The value, if set, for a change that writes it back: one this version cannot read is
+    /// an error here, so that it is not written over.
+    pub async fn get_to_change(&self, store: &dyn Store) -> Result<Option<T>, KeyError> {
+        let Some(bytes) = store.meta(&self.name).await? else {
+            return Ok(None);
+        };
+        E::decode(&bytes)
+            .map(Some)
+            .ok_or_else(|| KeyError::Unreadable(self.name.clone()))
     }
 
     /// Whether a value is set, readable or not.
@@ -594,6 +608,30 @@ mod tests {
                 .await
                 .expect("read"),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_value_read_to_be_changed_is_an_error_and_stays() {
+        let store = MemoryStore::new();
+        let rules = forward_rules(room_id!("!room:example.org"));
+        store
+            .set_meta(rules.name(), b"[{\"emoji\": 7}]")
+            .await
+            .expect("written");
+        let read = rules.get_to_change(&store).await;
+        assert!(
+            matches!(&read, Err(KeyError::Unreadable(key)) if key == rules.name()),
+            "{read:?}"
+        );
+        assert_eq!(
+            store.meta(rules.name()).await.expect("read").as_deref(),
+            Some(&b"[{\"emoji\": 7}]"[..])
+        );
+        rules.set(&store, &Vec::new()).await.expect("set");
+        assert_eq!(
+            rules.get_to_change(&store).await.expect("readable"),
+            Some(Vec::new())
         );
     }
 }

@@ -13,6 +13,7 @@ pub mod homeserver;
 pub mod hooks;
 pub mod metrics;
 pub mod outbox;
+mod refusal;
 pub mod registration;
 pub mod store;
 #[cfg(test)]

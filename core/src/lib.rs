@@ -11,6 +11,7 @@ pub mod forward;
 pub mod html;
 pub mod incident;
 pub mod kinds;
+pub mod levels;
 pub mod oncall;
 pub mod record;
 pub mod secret;

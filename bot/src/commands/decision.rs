@@ -6,6 +6,7 @@
 //! a [`Decided`] change out, so each decision is tested without a homeserver.
 
 use brigade_core::{
+    levels::MODERATOR_LEVEL,
     incident::{IncidentError, Update},
     record::IncidentRecord,
 };
@@ -149,17 +150,14 @@ pub fn may_direct(
     level: i64,
     command: &str,
 ) -> Result<(), Refusal> {
-    if record.incident.commander == sender || level >= DIRECTOR_LEVEL {
+    if record.incident.commander == sender || level >= MODERATOR_LEVEL {
         return Ok(());
     }
     Err(Refusal::new(format!(
-        "only the commander ({}) or a moderator (power level {DIRECTOR_LEVEL} or more) may use `!inc {command}`",
+        "only the commander ({}) or a moderator (power level {MODERATOR_LEVEL} or more) may use `!inc {command}`",
         record.incident.commander
     )))
 }
-
-/// The power level from which people direct any incident (SPEC §6: the roles' level).
-pub const DIRECTOR_LEVEL: i64 = 50;
 
 #[cfg(test)]
 mod tests {

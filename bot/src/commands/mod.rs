@@ -33,7 +33,7 @@ mod update;
 use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
 
-pub use decision::{may_direct, Answer, Asked, Decided, Refusal, DIRECTOR_LEVEL};
+pub use decision::{may_direct, Answer, Asked, Decided, Refusal};
 pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;

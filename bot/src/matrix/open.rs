@@ -9,6 +9,7 @@
 use brigade_core::{
     events::INCIDENT_STATE,
     incident::{Declaration, Incident, IncidentNumber},
+    levels::{BOT_LEVEL, COMMANDER_LEVEL, MODERATOR_LEVEL, RESPONDER_LEVEL},
     record::IncidentRecord,
 };
 use matrix_sdk::{
@@ -37,10 +38,7 @@ use super::{
     change::Change,
     error::ActionError,
     publish,
-    room_state::{
-        level_users, raw_events, server_acl, state, BOT_LEVEL, COMMANDER_LEVEL, RESPONDER_LEVEL,
-        ROLE_LEVEL,
-    },
+    room_state::{level_users, raw_events, server_acl, state},
 };
 use crate::{commands::Refusal, config::AccessConfig, keys, render};
 
@@ -228,15 +226,15 @@ pub fn room_request(
         "users_default": RESPONDER_LEVEL,
         "events_default": 0,
         "state_default": COMMANDER_LEVEL,
-        "invite": if incident.private { COMMANDER_LEVEL } else { ROLE_LEVEL },
+        "invite": if incident.private { COMMANDER_LEVEL } else { MODERATOR_LEVEL },
         "kick": COMMANDER_LEVEL,
         "ban": COMMANDER_LEVEL,
-        "redact": ROLE_LEVEL,
+        "redact": MODERATOR_LEVEL,
         "events": {
             "m.room.name": COMMANDER_LEVEL,
             "m.room.power_levels": COMMANDER_LEVEL,
-            "m.room.topic": ROLE_LEVEL,
-            "m.room.pinned_events": ROLE_LEVEL,
+            "m.room.topic": MODERATOR_LEVEL,
+            "m.room.pinned_events": MODERATOR_LEVEL,
             "m.room.history_visibility": COMMANDER_LEVEL,
             "m.room.tombstone": 150,
             // The room's durable record of the incident: Brigade's alone.

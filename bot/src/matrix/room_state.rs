@@ -1,18 +1,12 @@
 //! What the rooms the bot makes are made of: the power levels of SPEC §6, `initial_state`
 //! events, and server ACLs. Pure: `createRoom` requests are built from these.
 
-use brigade_core::incident::Incident;
+use brigade_core::{
+    incident::Incident,
+    levels::{BOT_LEVEL, COMMANDER_LEVEL, MODERATOR_LEVEL, RESPONDER_LEVEL},
+};
 use matrix_sdk::ruma::{serde::Raw, Int, OwnedServerName, RoomVersionId, ServerName, UserId};
 use serde_json::json;
-
-/// An incident's commander (and a shared room's).
-pub const COMMANDER_LEVEL: i32 = 100;
-/// Comms, scribe and liaison; moderators.
-pub const ROLE_LEVEL: i32 = 50;
-/// Everyone else in the room.
-pub const RESPONDER_LEVEL: i32 = 0;
-/// The bot's own level in rooms before version 12 (from 12 on, the creator is above all).
-pub const BOT_LEVEL: i32 = 150;
 
 /// The `users` of a new room's power levels: the commander at 100, and the bot (the room's
 /// creator) written down above them before room version 12. From 12 on the creator is above
@@ -40,11 +34,11 @@ pub fn level_of(incident: &Incident, user: &UserId) -> Int {
     let level = if incident.commander == user {
         COMMANDER_LEVEL
     } else if incident.has_role(user) {
-        ROLE_LEVEL
+        MODERATOR_LEVEL
     } else {
         RESPONDER_LEVEL
     };
-    Int::from(level)
+    Int::new_saturating(level)
 }
 
 /// A state event with an empty state key, for `createRoom`'s `initial_state`.

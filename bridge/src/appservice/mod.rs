@@ -16,7 +16,7 @@ use ruma::api::IncomingRequest;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::{alert::Source, bridge::Bridge, outbox::virtual_user};
+use crate::{alert::Source, bridge::Bridge, outbox::virtual_user, refusal::refusal};
 
 /// The application service's endpoints.
 pub fn routes() -> Router<Arc<Bridge>> {
@@ -25,10 +25,6 @@ pub fn routes() -> Router<Arc<Bridge>> {
         .route("/_matrix/app/v1/users/{user_id}", get(user_query))
         .route("/_matrix/app/v1/rooms/{alias}", get(alias_query))
         .route("/_matrix/app/v1/ping", post(ping))
-}
-
-fn answer(status: StatusCode, text: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": text.into() }))).into_response()
 }
 
 /// The refusal of a request that does not carry the homeserver's `hs_token`.
@@ -84,7 +80,7 @@ async fn transaction(
         request = request.header(name, value);
     }
     let Ok(request) = request.body(body.to_vec()) else {
-        return answer(StatusCode::BAD_REQUEST, "unreadable request");
+        return refusal(StatusCode::BAD_REQUEST, "unreadable request");
     };
     match ruma::api::appservice::event::push_events::v1::Request::try_from_http_request(
         request,
@@ -107,13 +103,13 @@ async fn transaction(
                     }
                     // Not acknowledged: the homeserver sends it again.
                     Err(error) => {
-                        return answer(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+                        return refusal(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
                     }
                 }
             }
             (StatusCode::OK, Json(json!({}))).into_response()
         }
-        Err(error) => answer(
+        Err(error) => refusal(
             StatusCode::BAD_REQUEST,
             format!("not an appservice transaction: {error}"),
         ),

@@ -25,6 +25,7 @@ use tracing::{error, info, warn};
 use crate::{
     alert::{Alert, AuthError, PayloadError, Source},
     bridge::Bridge,
+    refusal::refusal,
 };
 
 /// `POST /hooks/{source}/{name}`.
@@ -62,10 +63,6 @@ pub fn parse(source: Source, body: &[u8]) -> Result<Vec<Alert>, PayloadError> {
     }
 }
 
-fn answer(status: StatusCode, text: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": text.into() }))).into_response()
-}
-
 /// `POST /hooks/<source>/<name>`.
 async fn hook(
     State(bridge): State<Arc<Bridge>>,
@@ -78,12 +75,12 @@ async fn hook(
         Source::from_name(&source).and_then(|source| bridge.config.hook(source, &name))
     else {
         bridge.metrics.received(&route, "unknown_route");
-        return answer(StatusCode::NOT_FOUND, format!("no route /hooks/{route}"));
+        return refusal(StatusCode::NOT_FOUND, format!("no route /hooks/{route}"));
     };
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
     let signature = text(header::HeaderName::from_static("x-brigade-signature"))
         .or_else(|| text(header::HeaderName::from_static("x-pagerduty-signature")));
-    if let Err(refusal) = authenticate(
+    if let Err(error) = authenticate(
         hook.source,
         hook.secret.expose(),
         text(header::AUTHORIZATION),
@@ -91,15 +88,15 @@ async fn hook(
         &body,
     ) {
         bridge.metrics.received(&route, "unauthorized");
-        warn!(%route, %refusal, "webhook refused");
-        return answer(StatusCode::UNAUTHORIZED, refusal.to_string());
+        warn!(%route, %error, "webhook refused");
+        return refusal(StatusCode::UNAUTHORIZED, error.to_string());
     }
     let alerts = match parse(hook.source, &body) {
         Ok(alerts) => alerts,
         Err(problem) => {
             bridge.metrics.received(&route, "malformed");
             info!(%route, %problem, "webhook payload refused");
-            return answer(StatusCode::BAD_REQUEST, problem.to_string());
+            return refusal(StatusCode::BAD_REQUEST, problem.to_string());
         }
     };
     let now = bridge.clock.now_millis();
@@ -110,7 +107,7 @@ async fn hook(
     {
         error!(%route, %error, "cannot store alerts");
         bridge.metrics.received(&route, "store_failed");
-        return answer(
+        return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "cannot store the alerts; send again",
         );

@@ -2,10 +2,12 @@
 //! moderators. A rule that would loop back, or an emoji that means something to Brigade
 //! already, is refused.
 
+use brigade_core::levels::MODERATOR_LEVEL;
 use matrix_sdk::{
     ruma::{events::room::power_levels::UserPowerLevel, Int, RoomId, UserId},
     Room,
 };
+use tracing::warn;
 
 use super::super::{
     bot::Bot,
@@ -15,22 +17,25 @@ use super::super::{
     lookup,
 };
 use crate::{
-    commands::{Answer, ForwardArgs, DIRECTOR_LEVEL},
+    commands::{Answer, ForwardArgs, Refusal},
     config::{builtin_reaction, normal_emoji},
-    keys::{self, RoomRule},
+    keys::{self, KeyError, RoomRule},
 };
 
 /// `!inc forward …` in `room`.
 pub async fn run(change: &Change<'_>, args: ForwardArgs) -> Result<Answer, ActionError> {
     let (bot, room, sender) = (change.bot, change.room, change.sender);
-    let mut rules = room_rules(bot, room.room_id()).await?;
     let (emoji, to) = match args {
-        ForwardArgs::List => return Ok(Answer::Done(Some(list(bot, room, &rules)))),
+        ForwardArgs::List => {
+            let rules = room_rules(bot, room.room_id()).await?;
+            return Ok(Answer::Done(Some(list(bot, room, &rules))));
+        }
         ForwardArgs::Remove(emoji) => {
             let emoji = normal_emoji(&emoji);
             if !may_change(room, sender).await? {
                 return Ok(refused_level());
             }
+            let mut rules = rules_to_change(bot, room.room_id()).await?;
             let before = rules.len();
             rules.retain(|rule| rule.emoji != emoji);
             if rules.len() == before {
@@ -71,6 +76,7 @@ pub async fn run(change: &Change<'_>, args: ForwardArgs) -> Result<Answer, Actio
             "{to} already forwards {emoji} here: the two rules would loop"
         )));
     }
+    let mut rules = rules_to_change(bot, room.room_id()).await?;
     let rule = RoomRule {
         emoji: emoji.clone(),
         to: target.room_id().to_owned(),
@@ -84,6 +90,25 @@ pub async fn run(change: &Change<'_>, args: ForwardArgs) -> Result<Answer, Actio
     ))))
 }
 
+/// The room's rules, to be changed and written back: rules this version cannot read are
+/// refused here rather than written over.
+async fn rules_to_change(bot: &Bot, room_id: &RoomId) -> Result<Vec<RoomRule>, ActionError> {
+    match keys::forward_rules(room_id)
+        .get_to_change(bot.store.as_ref())
+        .await
+    {
+        Ok(rules) => Ok(rules.unwrap_or_default()),
+        Err(KeyError::Unreadable(key)) => {
+            warn!(%key, "this room's forwarding rules are unreadable: not changed");
+            Err(Refusal::new(
+                "this room's forwarding rules are stored in a form this version of Brigade cannot read; nothing changed (the bot's log says which)",
+            )
+            .into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
 async fn save(bot: &Bot, room_id: &RoomId, rules: &[RoomRule]) -> Result<(), ActionError> {
     keys::forward_rules(room_id)
         .set(bot.store.as_ref(), &rules.to_vec())
@@ -94,12 +119,12 @@ async fn save(bot: &Bot, room_id: &RoomId, rules: &[RoomRule]) -> Result<(), Act
 /// Whether `sender` may change `room`'s rules: moderators and up.
 async fn may_change(room: &Room, sender: &UserId) -> Result<bool, ActionError> {
     let level = room.get_user_power_level(sender).await?;
-    Ok(level >= UserPowerLevel::Int(Int::from(DIRECTOR_LEVEL as i32)))
+    Ok(level >= UserPowerLevel::Int(Int::new_saturating(MODERATOR_LEVEL)))
 }
 
 fn refused_level() -> Answer {
     Answer::refused(format!(
-        "only moderators (power level {DIRECTOR_LEVEL} or more) may change this room's forwarding rules"
+        "only moderators (power level {MODERATOR_LEVEL} or more) may change this room's forwarding rules"
     ))
 }
 

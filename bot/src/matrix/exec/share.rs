@@ -3,7 +3,10 @@
 //! partners' alone. Partners sit at level 0, which they cannot raise. Nothing flows between the
 //! incident room and the shared room unless someone forwards it (📤).
 
-use brigade_core::record::IncidentRecord;
+use brigade_core::{
+    levels::{BOT_LEVEL, COMMANDER_LEVEL, MODERATOR_LEVEL},
+    record::IncidentRecord,
+};
 use matrix_sdk::{
     ruma::{
         api::client::room::create_room::v3::{Request as CreateRoomRequest, RoomPreset},
@@ -21,9 +24,7 @@ use super::super::{
     error::ActionError,
     lookup,
     partners::{self, link, partner_name},
-    room_state::{
-        level_users, raw_events, server_acl, state, BOT_LEVEL, COMMANDER_LEVEL, ROLE_LEVEL,
-    },
+    room_state::{level_users, raw_events, server_acl, state},
 };
 use crate::{
     commands::{decide, Answer, ShareArgs},
@@ -166,11 +167,11 @@ fn levels(bot: &Bot, commander: &UserId) -> serde_json::Value {
         "users": level_users(commander, &bot.config.matrix.user_id, &bot.room_version),
         "users_default": 0,
         "events_default": 0,
-        "state_default": ROLE_LEVEL,
-        "invite": ROLE_LEVEL,
-        "kick": ROLE_LEVEL,
-        "ban": ROLE_LEVEL,
-        "redact": ROLE_LEVEL,
+        "state_default": MODERATOR_LEVEL,
+        "invite": MODERATOR_LEVEL,
+        "kick": MODERATOR_LEVEL,
+        "ban": MODERATOR_LEVEL,
+        "redact": MODERATOR_LEVEL,
         "events": {
             "m.room.power_levels": COMMANDER_LEVEL,
             "m.room.server_acl": COMMANDER_LEVEL,
