@@ -6,8 +6,8 @@
 //! a [`Decided`] change out, so each decision is tested without a homeserver.
 
 use brigade_core::{
-    levels::MODERATOR_LEVEL,
     incident::{IncidentError, Update},
+    levels::MODERATOR_LEVEL,
     record::IncidentRecord,
 };
 use matrix_sdk::ruma::{OwnedUserId, UserId};

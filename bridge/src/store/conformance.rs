@@ -277,3 +277,86 @@ async fn an_event_is_acted_on_once_across_reopening() {
     );
     assert!(store.first_time("$other").await.expect("read"));
 }
+
+/// A database as the first release wrote it (its trees, keys and encodings, byte for byte),
+/// opened by this version: what it held is read the same, and the outbox goes on from it.
+#[tokio::test]
+async fn a_store_written_by_the_first_release_is_read_the_same() {
+    use brigade_core::engine::{Engine, SledEngine};
+
+    let dir = tempfile::tempdir().expect("a directory");
+    let own = "generic\u{0}prod\u{0}db1";
+    let counted = "alertmanager\u{0}db\u{0}f1";
+    {
+        let names = ["alerts", "outbox", "bursts", "burst_members", "events"];
+        let engine = SledEngine::open(dir.path(), &names, 1 << 20).expect("opened");
+        let put = |tree: &str, key: &[u8], value: &[u8]| {
+            engine.insert(tree, key, value).expect("written");
+        };
+        put(
+            "alerts",
+            own.as_bytes(),
+            br#"{"source":"generic","route":"prod","fingerprint":"db1","title":"Disk full","severity":"SEV2","body":"","status":"resolved","count":3,"first_seen":1000,"last_seen":4000,"version":4,"shown":3,"event_id":"$own","placement":"own"}"#,
+        );
+        put(
+            "alerts",
+            counted.as_bytes(),
+            br#"{"source":"alertmanager","route":"db","fingerprint":"f1","title":"Lag","severity":null,"body":"","status":"firing","count":1,"first_seen":2000,"last_seen":2000,"version":1,"shown":0,"event_id":null,"placement":{"burst":7}}"#,
+        );
+        put(
+            "bursts",
+            b"burst\x0000000000000000000007",
+            br#"{"id":7,"source":"alertmanager","route":"db","room_id":"!db:example.org","started":2000,"version":2,"shown":1,"event_id":"$burst"}"#,
+        );
+        let mut member = 7u64.to_be_bytes().to_vec();
+        member.extend_from_slice(counted.as_bytes());
+        put("burst_members", &member, &2000u64.to_be_bytes());
+        put("outbox", own.as_bytes(), b"");
+        put("outbox", b"burst\x0000000000000000000007", b"");
+        put("events", b"$invite", b"");
+        engine.flush().expect("flushed");
+    }
+
+    let store = Store::open(dir.path()).expect("opened by this version");
+    let record = store.alert(own).expect("read").expect("the alert");
+    assert_eq!(
+        (
+            record.status,
+            record.count,
+            record.version,
+            record.shown,
+            record.event_id.as_deref(),
+            record.placement,
+            record.ended.len(),
+        ),
+        (
+            AlertStatus::Resolved,
+            3,
+            4,
+            3,
+            Some("$own"),
+            Some(Placement::Own),
+            0
+        )
+    );
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![Pending::Burst(7), Pending::Alert(own.to_owned())]
+    );
+    let burst = store.burst(7).expect("read").expect("the burst");
+    assert_eq!(
+        (burst.room_id.as_str(), burst.version, burst.shown),
+        ("!db:example.org", 2, 1)
+    );
+    let members = store.burst_members(7).expect("members");
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].fingerprint, "f1");
+    assert!(!store.first_time("$invite").await.expect("read"));
+
+    // The outbox goes on: the alert's message brought in step leaves it.
+    store
+        .delivered(own, 1000, 4, "$own")
+        .await
+        .expect("recorded");
+    assert_eq!(store.pending().expect("pending"), vec![Pending::Burst(7)]);
+}
