@@ -271,11 +271,7 @@ pub struct RoomRule {
 
 #[cfg(test)]
 mod tests {
-    use brigade_core::{
-        incident::Severity,
-        store::{MemoryStore, SledStore},
-        testing,
-    };
+    use brigade_core::{incident::Severity, store::EngineStore, testing};
     use matrix_sdk::ruma::{event_id, owned_event_id, owned_room_id, owned_user_id, room_id};
 
     use super::*;
@@ -402,15 +398,15 @@ mod tests {
 
     #[tokio::test]
     async fn every_key_round_trips_in_memory_and_in_sled() {
-        every_key_round_trips(&MemoryStore::new()).await;
+        every_key_round_trips(&EngineStore::in_memory()).await;
         let dir = tempfile::tempdir().expect("a directory");
-        every_key_round_trips(&SledStore::open(dir.path()).expect("opened")).await;
+        every_key_round_trips(&EngineStore::open(dir.path()).expect("opened")).await;
     }
 
     /// What the first release wrote, byte for byte, reads the same now.
     #[tokio::test]
     async fn values_written_by_the_first_release_read_the_same() {
-        let store = MemoryStore::new();
+        let store = EngineStore::in_memory();
         let incident = testing::record(1, "DNS", Severity::Sev2, 1_000).incident;
         let published_bytes = format!(
             "{{\"version\":3,\"incident\":{}}}",
@@ -597,7 +593,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreadable_value_is_taken_as_unset() {
-        let store = MemoryStore::new();
+        let store = EngineStore::in_memory();
         store
             .set_meta("declare.$cause", b"twelve")
             .await
@@ -613,7 +609,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreadable_value_read_to_be_changed_is_an_error_and_stays() {
-        let store = MemoryStore::new();
+        let store = EngineStore::in_memory();
         let rules = forward_rules(room_id!("!room:example.org"));
         store
             .set_meta(rules.name(), b"[{\"emoji\": 7}]")

@@ -18,7 +18,7 @@ use std::{future::Future, sync::Arc};
 
 use brigade_core::{
     clock::{Clock, SystemClock},
-    store::{SledStore, Store, StoreError},
+    store::{EngineStore, Store, StoreError},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -77,7 +77,7 @@ pub async fn run(
         }
     });
 
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.storage.path.join(SLED_DIR))?);
+    let store: Arc<dyn Store> = Arc::new(EngineStore::open(&config.storage.path.join(SLED_DIR))?);
     // HTTP next: /healthz says "starting" while the bot logs in and syncs.
     let http = tokio::spawn({
         let router = web::router(WebState {

@@ -88,7 +88,7 @@ mod tests {
         WebState {
             health: Arc::new(Health::new(clock)),
             metrics: Arc::new(Metrics::new()),
-            store: Arc::new(brigade_core::store::MemoryStore::new()),
+            store: Arc::new(brigade_core::store::EngineStore::in_memory()),
             unhealthy_after: Duration::from_secs(90),
         }
     }

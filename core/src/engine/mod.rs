@@ -1,8 +1,7 @@
 //! Storage engines: named trees of ordered byte keys, a durable barrier, and IDs that never
-//! repeat. A store that wants more than the bot's [`crate::store::Store`] (the bridge's alerts
-//! and outbox) is written over [`Engine`], and runs the same over sled ([`SledEngine`]; with
-//! [`crate::store::SledStore`] the only modules that name sled) and over memory
-//! ([`MemoryEngine`], for tests).
+//! repeat. The bot's store and the bridge's are written over [`Engine`], and run the same over
+//! sled ([`SledEngine`], the only module that names sled) and over memory ([`MemoryEngine`], for
+//! tests).
 
 mod contract;
 mod memory;

@@ -2,7 +2,7 @@
 
 use ruma::{event_id, room_id};
 
-use super::{Handled, IncidentRecord, MemoryStore, Outcome, SledStore, Store};
+use super::{EngineStore, Handled, IncidentRecord, Outcome, Store};
 use crate::{
     incident::{Severity, Status},
     testing,
@@ -162,8 +162,8 @@ macro_rules! conformance {
     };
 }
 
-conformance!(memory, (MemoryStore::new(), ()));
+conformance!(memory, (EngineStore::in_memory(), ()));
 conformance!(sled, {
     let dir = tempfile::tempdir().expect("temporary directory");
-    (SledStore::open(dir.path()).expect("open sled"), dir)
+    (EngineStore::open(dir.path()).expect("open sled"), dir)
 });

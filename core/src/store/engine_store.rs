@@ -1,0 +1,299 @@
+//! The store over a storage engine of [`crate::engine`]: sled in the bot, memory in tests, the
+//! same code and the same bytes either way.
+//!
+//! Every write is durable when it returns: it is flushed first (sled is durable only after a
+//! flush; see the project's notes on sled). One process owns a database directory at a time:
+//! sled locks it, and opening it twice fails with [`StoreError::Engine`]. The trees, keys and
+//! encodings are those of the first release.
+
+use std::{path::Path, sync::Arc};
+
+use async_trait::async_trait;
+use ruma::{EventId, RoomId};
+
+use super::contract::{Handled, Store, StoreError};
+use crate::{
+    engine::{Engine, EngineError, MemoryEngine, SledEngine},
+    record::IncidentRecord,
+};
+
+const HANDLED_TREE: &str = "handled";
+const META_TREE: &str = "meta";
+const INCIDENTS_TREE: &str = "incidents";
+const INCIDENT_COUNTER_KEY: &str = "incident.last_number";
+/// sled's page cache. Its default is 1 GB; the bot reads back little of what it writes.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A store over a storage engine.
+#[derive(Debug, Clone)]
+pub struct EngineStore {
+    engine: Arc<dyn Engine>,
+    /// Held while the incident counter is read and written back, so that two callers never get
+    /// the same number.
+    counting: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn engine_error(error: EngineError) -> StoreError {
+    StoreError::Engine(error.0)
+}
+
+impl EngineStore {
+    /// Opens (or creates) the sled database in `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let trees = [HANDLED_TREE, META_TREE, INCIDENTS_TREE];
+        let engine = SledEngine::open(path, &trees, CACHE_BYTES).map_err(engine_error)?;
+        Ok(Self::over(Arc::new(engine)))
+    }
+
+    /// A store that forgets everything when dropped, for tests.
+    pub fn in_memory() -> Self {
+        Self::over(Arc::new(MemoryEngine::new()))
+    }
+
+    fn over(engine: Arc<dyn Engine>) -> Self {
+        Self {
+            engine,
+            counting: Arc::default(),
+        }
+    }
+
+    /// Writes `value` under `key` in `tree`; durable when this returns.
+    async fn put(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.engine.insert(tree, key, value).map_err(engine_error)?;
+        self.flush().await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.flush())
+            .await
+            .map_err(|error| StoreError::Engine(error.to_string()))?
+            .map_err(engine_error)
+    }
+
+    /// The last incident number handed out.
+    fn last_number(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .engine
+            .get(META_TREE, INCIDENT_COUNTER_KEY.as_bytes())
+            .map_err(engine_error)?
+            .as_deref()
+            .and_then(decode_counter)
+            .unwrap_or(0))
+    }
+}
+
+/// The incident counter: a big-endian `u64`.
+fn decode_counter(bytes: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_be_bytes)
+}
+
+#[async_trait]
+impl Store for EngineStore {
+    async fn handled(&self, event_id: &EventId) -> Result<Option<Handled>, StoreError> {
+        let Some(bytes) = self
+            .engine
+            .get(HANDLED_TREE, event_id.as_bytes())
+            .map_err(engine_error)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt {
+                key: event_id.to_string(),
+                source,
+            })
+    }
+
+    async fn mark_handled(&self, event_id: &EventId, record: Handled) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(&record).map_err(|source| StoreError::Corrupt {
+            key: event_id.to_string(),
+            source,
+        })?;
+        self.put(HANDLED_TREE, event_id.as_bytes(), &bytes).await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.engine
+            .get(META_TREE, key.as_bytes())
+            .map_err(engine_error)
+    }
+
+    async fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.put(META_TREE, key.as_bytes(), value).await
+    }
+
+    async fn next_incident_number(&self) -> Result<u64, StoreError> {
+        let _counting = self.counting.lock().await;
+        let number = self.last_number()?.saturating_add(1);
+        self.put(
+            META_TREE,
+            INCIDENT_COUNTER_KEY.as_bytes(),
+            &number.to_be_bytes(),
+        )
+        .await?;
+        Ok(number)
+    }
+
+    async fn raise_incident_number(&self, used: u64) -> Result<(), StoreError> {
+        let _counting = self.counting.lock().await;
+        let number = self.last_number()?.max(used);
+        self.put(
+            META_TREE,
+            INCIDENT_COUNTER_KEY.as_bytes(),
+            &number.to_be_bytes(),
+        )
+        .await
+    }
+
+    async fn incident(&self, room_id: &RoomId) -> Result<Option<IncidentRecord>, StoreError> {
+        let Some(bytes) = self
+            .engine
+            .get(INCIDENTS_TREE, room_id.as_bytes())
+            .map_err(engine_error)?
+        else {
+            return Ok(None);
+        };
+        decode_incident(room_id.as_str(), &bytes).map(Some)
+    }
+
+    async fn save_incident(&self, record: &IncidentRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(|source| StoreError::Corrupt {
+            key: record.room_id.to_string(),
+            source,
+        })?;
+        self.put(INCIDENTS_TREE, record.room_id.as_bytes(), &bytes)
+            .await
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut all = Vec::new();
+        for (key, bytes) in self
+            .engine
+            .scan_prefix(INCIDENTS_TREE, b"")
+            .map_err(engine_error)?
+        {
+            all.push(decode_incident(&String::from_utf8_lossy(&key), &bytes)?);
+        }
+        all.sort_by_key(|record| record.incident.number);
+        Ok(all)
+    }
+}
+
+fn decode_incident(key: &str, bytes: &[u8]) -> Result<IncidentRecord, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use ruma::event_id;
+
+    use super::*;
+    use crate::store::contract::Outcome;
+
+    #[tokio::test]
+    async fn records_survive_reopening_the_database() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let record = Handled {
+            at_millis: 7,
+            outcome: Outcome::Done,
+        };
+        {
+            let store = EngineStore::open(dir.path()).expect("open");
+            store
+                .mark_handled(event_id!("$a"), record)
+                .await
+                .expect("mark");
+            store.set_meta("checkpoint", b"42").await.expect("meta");
+        }
+        let store = EngineStore::open(dir.path()).expect("reopen");
+        assert_eq!(
+            store.handled(event_id!("$a")).await.expect("read"),
+            Some(record)
+        );
+        assert_eq!(
+            store.meta("checkpoint").await.expect("read"),
+            Some(b"42".to_vec())
+        );
+        assert_eq!(store.next_incident_number().await.expect("number"), 1);
+        drop(store);
+        let store = EngineStore::open(dir.path()).expect("reopen again");
+        assert_eq!(
+            store.next_incident_number().await.expect("number"),
+            2,
+            "numbers never repeat across restarts"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_already_open_cannot_be_opened_again() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let _first = EngineStore::open(dir.path()).expect("open");
+        let second = EngineStore::open(dir.path());
+        assert!(matches!(second, Err(StoreError::Engine(_))), "{second:?}");
+    }
+
+    /// A database as the first release wrote it (trees, keys and encodings, byte for byte) is
+    /// read the same, and its numbers go on.
+    #[tokio::test]
+    async fn a_database_written_by_the_first_release_is_read_the_same() {
+        use ruma::room_id;
+
+        let dir = tempfile::tempdir().expect("temporary directory");
+        {
+            let trees = [HANDLED_TREE, META_TREE, INCIDENTS_TREE];
+            let engine = SledEngine::open(dir.path(), &trees, 1 << 20).expect("open");
+            let put = |tree: &str, key: &[u8], value: &[u8]| {
+                engine.insert(tree, key, value).expect("written");
+            };
+            put("handled", b"$a", br#"{"at_millis":7,"outcome":"done"}"#);
+            put("meta", b"sync.checkpoint_millis", b"42");
+            put("meta", b"incident.last_number", &3u64.to_be_bytes());
+            put(
+                "incidents",
+                b"!inc:example.org",
+                br##"{"incident":{"number":3,"title":"Disk full","severity":"SEV2","type":"operations","status":"investigating","private":false,"commander":"@alice:example.org","roles":{},"summary":"","timestamps":{"declared":1000}},"room_id":"!inc:example.org","alias":"#inc-20261128-3-disk-full:example.org","summary_event":"$summary","version":2}"##,
+            );
+            engine.flush().expect("flushed");
+        }
+        let store = EngineStore::open(dir.path()).expect("opened by this version");
+        assert_eq!(
+            store.handled(event_id!("$a")).await.expect("read"),
+            Some(Handled {
+                at_millis: 7,
+                outcome: Outcome::Done
+            })
+        );
+        assert_eq!(
+            store.meta("sync.checkpoint_millis").await.expect("read"),
+            Some(b"42".to_vec())
+        );
+        let record = store
+            .incident(room_id!("!inc:example.org"))
+            .await
+            .expect("read")
+            .expect("the incident");
+        assert_eq!(
+            (
+                record.incident.number.0,
+                record.incident.title.as_str(),
+                record.alias.as_str(),
+                record.summary_event.as_ref().map(|id| id.as_str()),
+                record.version,
+            ),
+            (
+                3,
+                "Disk full",
+                "#inc-20261128-3-disk-full:example.org",
+                Some("$summary"),
+                2
+            )
+        );
+        assert_eq!(store.incidents().await.expect("all").len(), 1);
+        assert_eq!(store.next_incident_number().await.expect("number"), 4);
+    }
+}
