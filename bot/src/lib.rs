@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod oncall;
 pub mod render;
 pub mod report;
+mod storage;
 pub mod web;
 
 use std::{future::Future, sync::Arc};
@@ -37,6 +38,9 @@ const SLED_DIR: &str = "brigade.sled";
 /// Why the bot stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The storage directory could not be made private.
+    #[error("storage directory: {0}")]
+    Storage(std::io::Error),
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -77,6 +81,7 @@ pub async fn run(
         }
     });
 
+    storage::make_private(&config.storage.path).map_err(RunError::Storage)?;
     let store: Arc<dyn Store> = Arc::new(EngineStore::open(&config.storage.path.join(SLED_DIR))?);
     // HTTP next: /healthz says "starting" while the bot logs in and syncs.
     let http = tokio::spawn({
