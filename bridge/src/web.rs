@@ -16,15 +16,14 @@ use crate::{appservice, bridge::Bridge, hooks};
 #[cfg(test)]
 mod tests;
 
-/// The routes, serving `bridge`; bodies over `webhooks.max_body_bytes` are refused with 413.
+/// The routes, serving `bridge`; webhook bodies over `webhooks.max_body_bytes` and
+/// transactions over [`appservice::MAX_TRANSACTION_BYTES`] are refused with 413.
 pub fn router(bridge: Arc<Bridge>) -> Router {
-    let limit = bridge.config.webhooks.max_body_bytes;
     Router::new()
         .merge(hooks::routes())
-        .merge(appservice::routes())
+        .merge(appservice::routes().layer(DefaultBodyLimit::max(appservice::MAX_TRANSACTION_BYTES)))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(bridge)
 }
 

@@ -18,6 +18,10 @@ use subtle::ConstantTimeEq;
 
 use crate::{alert::Source, bridge::Bridge, outbox::virtual_user, refusal::refusal};
 
+/// The largest transaction taken: Synapse sends up to 100 events of up to 64 KiB and 100
+/// ephemeral ones, and retries a refused transaction for ever.
+pub const MAX_TRANSACTION_BYTES: usize = 16 * 1024 * 1024;
+
 /// The application service's endpoints.
 pub fn routes() -> Router<Arc<Bridge>> {
     Router::new()

@@ -4,21 +4,28 @@
 use brigade_core::incident::Severity;
 use serde_json::Value;
 
-use super::auth::verify_hmac;
+use super::auth::verify_any_hmac;
 use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
+
+/// How many signatures a header may carry: PagerDuty sends one per secret, two while a secret
+/// is rotated.
+const MAX_SIGNATURES: usize = 4;
 
 /// Checks that one of the `v1=` signatures is the body's.
 pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), AuthError> {
     let header = signature.ok_or(AuthError("missing `X-PagerDuty-Signature`"))?;
-    let matched = header
+    let given: Vec<&str> = header
         .split(',')
         .filter_map(|part| part.trim().strip_prefix("v1="))
-        .any(|given| verify_hmac(secret, body, given).is_ok());
-    if matched {
-        Ok(())
-    } else {
-        Err(AuthError("no `v1=` signature matches the body"))
+        .take(MAX_SIGNATURES + 1)
+        .collect();
+    if given.len() > MAX_SIGNATURES {
+        return Err(AuthError(
+            "more than 4 signatures in `X-PagerDuty-Signature`",
+        ));
     }
+    verify_any_hmac(secret, body, given)
+        .map_err(|_| AuthError("no `v1=` signature matches the body"))
 }
 
 /// PagerDuty v3: one `event` about one incident.

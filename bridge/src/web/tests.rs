@@ -160,6 +160,35 @@ async fn an_oversized_body_is_refused_413() {
 }
 
 #[tokio::test]
+async fn a_wrong_token_is_refused_before_the_body_is_read() {
+    let (bridge, app) = setup();
+    let mut big = firing();
+    big["alerts"][0]["annotations"]["description"] = json!("x".repeat(4096));
+    let (status, _) = call(&app, alertmanager(&big, Some("wrong"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(bridge.store.depth(), 0);
+}
+
+#[tokio::test]
+async fn requests_to_unknown_routes_are_counted_under_one_label() {
+    let (bridge, app) = setup();
+    for n in 0..300 {
+        let request = Request::post(format!("/hooks/alertmanager/nowhere-{n}"))
+            .header(header::AUTHORIZATION, "Bearer am-secret")
+            .body(Body::from("{}"))
+            .expect("a request");
+        assert_eq!(call(&app, request).await.0, StatusCode::NOT_FOUND);
+    }
+    let metrics = bridge.metrics.render();
+    let unknown: Vec<&str> = metrics
+        .lines()
+        .filter(|line| line.contains("unknown_route") && !line.starts_with('#'))
+        .collect();
+    assert_eq!(unknown.len(), 1, "{metrics}");
+    assert!(unknown[0].ends_with(" 300"), "{unknown:?}");
+}
+
+#[tokio::test]
 async fn an_unknown_route_or_source_is_404() {
     let (_bridge, app) = setup();
     for uri in [
@@ -234,6 +263,15 @@ async fn the_homeserver_is_refused_without_its_token_and_a_wrong_one_is_403() {
             "{uri}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_transaction_larger_than_the_webhook_limit_is_taken() {
+    let (_bridge, app) = setup();
+    let mut big = invitation("$big", "@bob:example.org");
+    big["content"]["reason"] = json!("x".repeat(60 * 1024));
+    let (status, body) = call(&app, transaction(Some("hs-secret"), json!([big]))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
