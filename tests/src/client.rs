@@ -19,6 +19,7 @@ use matrix_sdk::{
             relation::Annotation,
             room::message::{ReplacementMetadata, RoomMessageEventContent},
         },
+        serde::Raw,
         EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, RoomOrAliasId, UserId,
     },
     Client,
@@ -125,6 +126,26 @@ impl TestUser {
         let mut request = CreateRoomRequest::new();
         request.name = Some(name.to_owned());
         request.invite = invite.iter().map(|user| (*user).to_owned()).collect();
+        Ok(self.client.create_room(request).await?.room_id().to_owned())
+    }
+
+    /// Creates a private room with `alias_localpart`, the given initial state events (each
+    /// `{"type", "state_key", "content"}`) and `invite`d users, and returns its ID.
+    pub async fn create_room_with_state(
+        &self,
+        name: &str,
+        alias_localpart: &str,
+        initial_state: &[Value],
+        invite: &[&UserId],
+    ) -> Result<OwnedRoomId> {
+        let mut request = CreateRoomRequest::new();
+        request.name = Some(name.to_owned());
+        request.room_alias_name = Some(alias_localpart.to_owned());
+        request.invite = invite.iter().map(|user| (*user).to_owned()).collect();
+        request.initial_state = initial_state
+            .iter()
+            .map(|event| Raw::new(event).map(Raw::cast_unchecked))
+            .collect::<Result<_, _>>()?;
         Ok(self.client.create_room(request).await?.room_id().to_owned())
     }
 

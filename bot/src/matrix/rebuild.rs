@@ -40,7 +40,9 @@ const PAGE: u32 = 100;
 const HEADLINE_PAGES: usize = 20;
 
 /// Rebuilds every incident room the store does not know, and raises the incident counter above
-/// every number in use. A room that cannot be read now is left for the next start.
+/// every number in use. Only rooms the bot created, whose incident state the bot wrote, are
+/// incident rooms: anyone can put that state in a room of their own and invite the bot. A room
+/// that cannot be read now is left for the next start.
 pub async fn missing(bot: &Bot) -> Result<(), StoreError> {
     let mut highest = 0;
     for room in bot.client.joined_rooms() {
@@ -48,7 +50,7 @@ pub async fn missing(bot: &Bot) -> Result<(), StoreError> {
             highest = highest.max(record.incident.number.0);
             continue;
         }
-        let Some(incident) = incident_state(&room).await else {
+        let Some(incident) = incident_state(bot, &room).await else {
             continue;
         };
         highest = highest.max(incident.number.0);
@@ -72,16 +74,25 @@ pub async fn missing(bot: &Bot) -> Result<(), StoreError> {
     bot.store.raise_incident_number(highest).await
 }
 
-/// The incident the room's state describes, if it is an incident room.
-async fn incident_state(room: &Room) -> Option<Incident> {
-    let state = room
-        .get_state_event(StateEventType::from(INCIDENT_STATE), "")
-        .await
-        .ok()??;
-    let RawAnySyncOrStrippedState::Sync(raw) = state else {
+/// The incident the room's state describes, if it is one of the bot's incident rooms.
+async fn incident_state(bot: &Bot, room: &Room) -> Option<Incident> {
+    let event = state_event(room, StateEventType::from(INCIDENT_STATE)).await?;
+    let me = bot.config.matrix.user_id.as_str();
+    let creator = state_event(room, StateEventType::RoomCreate).await;
+    let creator = creator
+        .as_ref()
+        .and_then(|create| create["sender"].as_str());
+    let writer = event["sender"].as_str();
+    if creator != Some(me) || writer != Some(me) {
+        warn!(
+            room_id = %room.room_id(),
+            creator = creator.unwrap_or("unknown"),
+            writer = writer.unwrap_or("unknown"),
+            number = %event["content"]["number"],
+            "incident state in a room the bot did not make, or written by someone else: not rebuilt, and its number is not counted"
+        );
         return None;
-    };
-    let event: serde_json::Value = raw.deserialize_as().ok()?;
+    }
     match serde_json::from_value(event["content"].clone()) {
         Ok(incident) => Some(incident),
         Err(error) => {
@@ -89,6 +100,15 @@ async fn incident_state(room: &Room) -> Option<Incident> {
             None
         }
     }
+}
+
+/// The room's current state event of `event_type` (empty state key), as the bot's store has it.
+async fn state_event(room: &Room, event_type: StateEventType) -> Option<serde_json::Value> {
+    let state = room.get_state_event(event_type, "").await.ok()??;
+    let RawAnySyncOrStrippedState::Sync(raw) = state else {
+        return None;
+    };
+    raw.deserialize_as().ok()
 }
 
 async fn rebuild(

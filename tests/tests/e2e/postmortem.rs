@@ -480,3 +480,52 @@ async fn a_bot_that_lost_its_store_rebuilds_the_timeline_from_the_room() -> Resu
     assert_eq!(state["number"], 1);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_someone_else_made_is_not_rebuilt_as_an_incident() -> Result<()> {
+    let hs = &servers().first;
+    let mallory = TestUser::register(hs, "mallory").await?;
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let Incident { room, .. } = desk.declare("Queue backlog").await?;
+
+    // Mallory copies a genuine incident's state into a room of her own, with a number near
+    // 2^53 and herself in command, and invites the bot, which joins it as a DM.
+    let mut forged = incident_state(alice, &room).await?;
+    forged["number"] = Value::from(9_007_199_254_740_000_u64);
+    forged["commander"] = Value::from(mallory.user_id.as_str());
+    let state = [serde_json::json!({
+        "type": "org.brigade.incident",
+        "state_key": "",
+        "content": forged,
+    })];
+    let localpart = format!("inc-forged-{}", mallory.user_id.localpart());
+    let fake = mallory
+        .create_room_with_state("INC-9007199254740000", &localpart, &state, &[desk.bot_id()])
+        .await?;
+    mallory
+        .wait_for_membership(&fake, desk.bot_id(), "join")
+        .await
+        .with_context(|| desk.bot.log())?;
+    // An answer there says the bot has synced the room, state and all.
+    desk.command(&mallory, &fake, "!inc help", "✅").await?;
+
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+
+    let answer = desk
+        .command(alice, &desk.triage, "!inc declare Second one", "✅")
+        .await?;
+    assert!(answer.contains("INC-2"), "{answer}");
+    let log = desk.bot.last_log();
+    assert!(
+        log.contains("not rebuilt") && log.contains(fake.as_str()),
+        "the refusal is logged:\n{log}"
+    );
+    // The forged room is no incident: its commands are not the commander's.
+    let answer = desk
+        .command(&mallory, &fake, "!inc status resolved", "❓")
+        .await?;
+    assert!(answer.contains("works in an incident room"), "{answer}");
+    Ok(())
+}
