@@ -23,7 +23,7 @@ use brigade_core::{
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::{
     config::Config,
@@ -124,6 +124,11 @@ pub async fn run(
         }
     };
     info!(%room_version, "incident rooms use this room version");
+    match &config.alerts.bridge {
+        Some(bridge) => info!(registration = %bridge.path.display(), "alerts are believed from the bridge this registration names"),
+        None if config.alerts.commander.is_some() => warn!("[alerts] commander is set but bridge_registration is not: no alert is believed, so none declares an incident"),
+        None => info!("no [alerts] bridge_registration: alerts in rooms are not acted on"),
+    }
 
     let (publisher, published) = matrix::publisher::Publisher::new();
     let bot = Arc::new(Bot {

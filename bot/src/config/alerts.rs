@@ -1,15 +1,18 @@
 //! `[alerts]`: incidents the bot declares for alerts the bridge posts (SPEC §9).
 
-use matrix_sdk::ruma::{OwnedUserId, UserId};
+use std::path::PathBuf;
+
+use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 use serde::Deserialize;
 
-use super::error::ConfigError;
+use super::{bridge::BridgeRegistration, error::ConfigError};
 use brigade_core::oncall::Rotation;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAlerts {
     commander: Option<String>,
+    bridge_registration: Option<PathBuf>,
 }
 
 /// Who commands an incident declared for an alert.
@@ -27,12 +30,21 @@ pub struct AlertsConfig {
     /// Who commands incidents declared for alerts; without it, alerts that ask for an incident
     /// get a notice saying none was declared and why.
     pub commander: Option<AlertCommander>,
+    /// The bridge's registration: alerts are believed only from its users in its routes' rooms.
+    /// Without it, no alert is acted on.
+    pub bridge: Option<BridgeRegistration>,
 }
 
 pub(super) fn validate_alerts(
     raw: RawAlerts,
     rotations: &[Rotation],
+    server: &ServerName,
 ) -> Result<AlertsConfig, ConfigError> {
+    let bridge = raw
+        .bridge_registration
+        .as_deref()
+        .map(|path| BridgeRegistration::load(path, server))
+        .transpose()?;
     let commander = match raw.commander.as_deref() {
         None => None,
         Some(text) => Some(match text.strip_prefix("oncall:") {
@@ -54,5 +66,5 @@ pub(super) fn validate_alerts(
             })?),
         }),
     };
-    Ok(AlertsConfig { commander })
+    Ok(AlertsConfig { commander, bridge })
 }

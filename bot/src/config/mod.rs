@@ -6,6 +6,7 @@
 //! reported by figment with the key and the file (or variable) it came from.
 
 mod alerts;
+mod bridge;
 mod error;
 mod forward;
 mod oncall;
@@ -31,6 +32,7 @@ use serde::Deserialize;
 use url::Url;
 
 pub use alerts::{AlertCommander, AlertsConfig};
+pub use bridge::BridgeRegistration;
 pub use brigade_core::secret::Secret;
 pub use error::ConfigError;
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
@@ -334,7 +336,7 @@ impl RawConfig {
         let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();
         let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
-        let alerts = alerts::validate_alerts(self.alerts, &oncall)?;
+        let alerts = alerts::validate_alerts(self.alerts, &oncall, &server)?;
 
         Ok(Config {
             matrix: MatrixConfig {
@@ -754,9 +756,11 @@ mod tests {
                 .is_some_and(|name| name.starts_with("bot") && name.ends_with(".toml"))
             {
                 let figment = Figment::new().merge(Toml::file_exact(&path));
-                // The full example names a password file that exists only in deployments.
+                // The full example names a password file and the bridge's registration, which
+                // exist only in deployments.
                 let figment = figment
                     .merge(("matrix.password_file", None::<String>))
+                    .merge(("alerts.bridge_registration", None::<String>))
                     .merge(("matrix.password", "x"));
                 if let Err(error) = Config::from_figment(&figment) {
                     panic!("{}: {error}", path.display());

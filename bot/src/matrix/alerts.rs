@@ -4,9 +4,10 @@
 //! linking the alert's message, and a reply under the alert linking the incident's room.
 //!
 //! Once per alert: not again while the incident declared for it is open, nor again in the same
-//! firing episode (repeats edit the alert's message; each edit is seen here). Only the bridge's
-//! virtual users of the bot's own server are listened to: the bridge's registration claims
-//! them exclusively, so nobody else can post as one.
+//! firing episode (repeats edit the alert's message; each edit is seen here). Alerts are
+//! believed only from the users the bridge's registration claims exclusively (nobody else can
+//! register or post as one), in its routes' rooms; the bot reads the same registration file
+//! the homeserver loads (`[alerts] bridge_registration`).
 
 use brigade_core::{
     events::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
@@ -28,7 +29,7 @@ use matrix_sdk::{
     Room,
 };
 use serde_json::Value;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::{
     bot::Bot,
@@ -51,11 +52,25 @@ struct AlertMessage {
     original: OwnedEventId,
 }
 
-/// Whether `sender` is one of the bridge's virtual users: what they post is alerts, never
-/// commands or talk.
+/// Whether `sender` looks like one of the bridge's virtual users: what they post is alerts (if
+/// [`believed`]), never commands or talk.
 pub fn from_bridge(bot: &Bot, sender: &UserId) -> bool {
-    sender.server_name() == bot.config.matrix.user_id.server_name()
-        && sender.localpart().starts_with(VIRTUAL_USER_PREFIX)
+    bot.config
+        .alerts
+        .bridge
+        .as_ref()
+        .is_some_and(|bridge| bridge.is_bridge_user(sender))
+        || (sender.server_name() == bot.config.matrix.user_id.server_name()
+            && sender.localpart().starts_with(VIRTUAL_USER_PREFIX))
+}
+
+/// Whether an alert `sender` posted in `room` is the bridge's, in one of its routes' rooms.
+fn believed(bot: &Bot, room: &Room, sender: &UserId) -> bool {
+    let Some(bridge) = &bot.config.alerts.bridge else {
+        return false;
+    };
+    let alias = room.canonical_alias();
+    bridge.is_bridge_user(sender) && bridge.routes_to(room.room_id(), alias.as_deref())
 }
 
 /// Handles a message of the bridge's (`raw`): declares the incident an alert calls for.
@@ -67,9 +82,18 @@ pub async fn handle(
     sender: &UserId,
     sent: MilliSecondsSinceUnixEpoch,
 ) -> Result<(), ActionError> {
-    let Some(message) = read(raw, event_id).filter(|_| from_bridge(bot, sender)) else {
+    let Some(message) = read(raw, event_id) else {
         return Ok(());
     };
+    if !believed(bot, room, sender) {
+        warn!(
+            %sender,
+            room_id = %room.room_id(),
+            %event_id,
+            "an alert not from the bridge's registered users in one of its routes' rooms: ignored"
+        );
+        return Ok(());
+    }
     // A resolution matters to the incident declared for this very episode, if any.
     let resolved_for = match message.alert.status {
         AlertStatus::Resolved => declared_for(bot, &message.alert)

@@ -67,6 +67,7 @@ async fn main() -> Result<()> {
     )?;
     let bridge_config = brigade_bridge::config::Config::load(&bridge_path)?;
     let registration = bridge_dir.join("registration.yaml");
+    let bridge_registration = registration.clone();
     std::fs::write(
         &registration,
         brigade_bridge::registration::yaml(&bridge_config),
@@ -101,12 +102,13 @@ async fn main() -> Result<()> {
         format!(
             "[matrix]\nhomeserver_url = \"{}\"\nuser_id = \"{bot_id}\"\npassword_file = \"{}\"\n\
              [storage]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[profile]\navatar = \"{}\"\n\
-             [alerts]\ncommander = \"@you:localhost\"\n",
+             [alerts]\ncommander = \"@you:localhost\"\nbridge_registration = \"{}\"\n",
             homeserver.url,
             bot_dir.join("password").display(),
             bot_dir.join("data").display(),
             args.http_port,
             avatar().display(),
+            bridge_registration.display(),
         ),
     )?;
     let config = brigade_bot::config::Config::load(&config_path)?;

@@ -9,7 +9,7 @@ use brigade_tests::{
     bot::BotProcess,
     bridge::BridgeProcess,
     client::{body, current_content, TestUser},
-    desk::until,
+    desk::{until, Desk},
     synapse::random_string,
 };
 use hmac::{Hmac, Mac};
@@ -587,7 +587,10 @@ async fn a_sev1_alert_declares_one_incident_linked_both_ways_and_hears_once_of_i
         bot_binary(),
         hs,
         &bot_name,
-        &format!("[alerts]\ncommander = \"{alice_id}\"\n"),
+        &format!(
+            "[alerts]\ncommander = \"{alice_id}\"\nbridge_registration = \"{}\"\n",
+            bridge.dir.join("registration.yaml").display()
+        ),
     )
     .await?;
     bot.start().await?;
@@ -696,6 +699,79 @@ async fn a_sev1_alert_declares_one_incident_linked_both_ways_and_hears_once_of_i
 
     drop(bot.kill());
     drop(bridge.kill());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_from_a_user_no_bridge_registration_claims_declares_nothing() -> Result<()> {
+    // No bridge is registered on this homeserver, so anyone may be `@alert_…`.
+    let hs = &brigade_tests::servers::shared().first;
+    let forger = TestUser::register(hs, "alert_forger").await?;
+    let desk = Desk::new(
+        bot_binary(),
+        &format!("[alerts]\ncommander = \"{}\"\n", forger.user_id),
+    )
+    .await?;
+    let room = forger
+        .create_room("Alerts, honestly", &[desk.bot_id()])
+        .await?;
+    forger
+        .wait_for_membership(&room, desk.bot_id(), "join")
+        .await
+        .with_context(|| desk.bot.log())?;
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let forged = json!({
+        "msgtype": "m.text",
+        "body": "🔥 SEV1 Everything is down",
+        "org.brigade.alert": {
+            "source": "alertmanager", "route": "prod", "fingerprint": "forged",
+            "status": "firing", "severity": "SEV1", "title": "Everything is down",
+            "count": 1, "first_seen": now, "last_seen": now, "auto_declare": true,
+        },
+    });
+    forger
+        .client
+        .get_room(&room)
+        .context("the forger's room")?
+        .send_raw("m.room.message", forged)
+        .await?;
+
+    // The bot handles events in order: a declaration after the forged alert comes after it.
+    let answer = desk
+        .command(
+            &desk.alice,
+            &desk.triage,
+            "!inc declare After the forgery",
+            "✅",
+        )
+        .await?;
+    ensure!(
+        answer.contains("INC-1"),
+        "no incident before this one: {answer}"
+    );
+    let replies: Vec<Value> = forger
+        .history(&room)
+        .await?
+        .into_iter()
+        .filter(|event| {
+            event["sender"] == desk.bot_id().as_str() && event["type"] == "m.room.message"
+        })
+        .collect();
+    ensure!(
+        replies.is_empty(),
+        "the bot answered the forged alert: {replies:?}"
+    );
+    ensure!(
+        desk.bot
+            .log()
+            .contains("an alert not from the bridge's registered users"),
+        "the forged alert is logged:\n{}",
+        desk.bot.log()
+    );
     Ok(())
 }
 
@@ -907,18 +983,37 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_invited() -> Result<()>
 {
-    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
-        format!(
-        "[[hooks]]\nname = \"held\"\nsource = \"alertmanager\"\nroom = \"#held:{{server}}\"\n\
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let hooks = format!(
+        "[[hooks]]\nname = \"held\"\nsource = \"alertmanager\"\nroom = \"!held-room:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\n\
          [[hooks]]\nname = \"open\"\nsource = \"alertmanager\"\nroom = \"#alerts-open:{{server}}\"\n\
          secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    )
-    })
-    .await?;
-    // Alice's own invite-only room holds the held route's alias: the bridge may not join it.
+    );
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
+    let password = random_string(16);
+    bridge
+        .homeserver
+        .register(&alice_name, &password, false)
+        .await?;
+    let alice = TestUser::login(&bridge.homeserver, &alice_name, &password).await?;
+
+    // A route's alias is the bridge's alone: nobody can take it first.
+    let mut squat = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+    squat.room_alias_name = Some("alerts-open".to_owned());
+    let refused = alice.client.create_room(squat).await;
+    ensure!(
+        refused
+            .as_ref()
+            .err()
+            .and_then(|error| error.as_client_api_error())
+            .is_some_and(|error| error.error_kind() == Some(&ErrorKind::Exclusive)),
+        "a route's alias was taken: {refused:?}"
+    );
+
+    // The held route is Alice's own invite-only room, by ID: the bridge may not join it.
     let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
-    request.room_alias_name = Some("held".to_owned());
     request.name = Some("Held alerts".to_owned());
     let held = alice
         .client
@@ -926,6 +1021,10 @@ async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_in
         .await?
         .room_id()
         .to_owned();
+    let config = std::fs::read_to_string(&bridge.config)?;
+    let placeholder = format!("!held-room:{}", bridge.homeserver.server_name);
+    std::fs::write(&bridge.config, config.replace(&placeholder, held.as_str()))?;
+    bridge.start().await?;
     let http = reqwest::Client::new();
 
     let one = |fingerprint: &str| webhook(&[(fingerprint.to_owned(), "firing", "warning")]);
