@@ -8,9 +8,10 @@
 
 use brigade_core::{
     events::FORWARDED_KEY as FORWARDED,
-    forward::{self as guard, Leak, RoomFacts},
+    forward::{self as guard, Access, Leak, RoomFacts},
 };
 use matrix_sdk::{
+    room::RoomMember,
     ruma::{
         events::{
             reaction::{OriginalSyncReactionEvent, ReactionEventContent},
@@ -283,18 +284,21 @@ async fn forward(
 async fn facts(room: &Room) -> Result<RoomFacts, ActionError> {
     let encrypted = room.latest_encryption_state().await?.is_encrypted();
     let federated = room.create_content().is_none_or(|create| create.federate);
-    let invite_only = !matches!(room.join_rule(), Some(JoinRule::Public | JoinRule::Knock));
-    let members = room
-        .members(RoomMemberships::JOIN)
-        .await?
-        .iter()
-        .map(|member| member.user_id().to_owned())
-        .collect();
+    // No join rule in the state means `invite` (the spec's default).
+    let join_rule = room.join_rule().unwrap_or(JoinRule::Invite);
+    let access = Access::of(&join_rule, &room.history_visibility_or_default());
+    let ids = |members: Vec<RoomMember>| {
+        members
+            .iter()
+            .map(|member| member.user_id().to_owned())
+            .collect()
+    };
     Ok(RoomFacts {
         encrypted,
         federated,
-        invite_only,
-        members,
+        access,
+        joined: ids(room.members(RoomMemberships::JOIN).await?),
+        invited: ids(room.members(RoomMemberships::INVITE).await?),
     })
 }
 

@@ -309,7 +309,7 @@ async fn the_leak_guard_refuses_what_would_leak_and_lets_private_go_to_private()
     let reason = desk.refusal(alice, &source, aside.as_str()).await?;
     assert!(reason.contains("is not in"), "{reason}");
 
-    // Private to public: the target has people who are not in the private room.
+    // Private to public: anyone may join the target (and Bob, who is not here, has).
     let (private, _) = room(alice, &bot, &[], false).await?;
     desk.command(
         alice,
@@ -321,9 +321,47 @@ async fn the_leak_guard_refuses_what_would_leak_and_lets_private_go_to_private()
     let secret = alice.send_text(&private, "the private detail").await?;
     alice.react(&private, secret.as_str(), "📝").await?;
     let reason = desk.refusal(alice, &private, secret.as_str()).await?;
+    assert!(reason.contains("anyone may join the target"), "{reason}");
+
+    // Private to public, even with the same members: anyone may join the target and read it.
+    let (open, open_alias) = room(alice, &bot, &[], true).await?;
+    desk.command(
+        alice,
+        &private,
+        &format!("!inc forward 📣 {open_alias}"),
+        "✅",
+    )
+    .await?;
+    let to_open = alice
+        .send_text(&private, "the private detail, again")
+        .await?;
+    alice.react(&private, to_open.as_str(), "📣").await?;
+    let reason = desk.refusal(alice, &private, to_open.as_str()).await?;
+    assert!(reason.contains("anyone may join the target"), "{reason}");
+
+    // Private to private where Carol is invited, not yet joined: she would read it.
+    let (invited, invited_alias) = room(alice, &bot, &[], false).await?;
+    alice
+        .client
+        .get_room(&invited)
+        .context("the invited room")?
+        .invite_user_by_id(&carol.user_id)
+        .await?;
+    desk.command(
+        alice,
+        &private,
+        &format!("!inc forward 📨 {invited_alias}"),
+        "✅",
+    )
+    .await?;
+    let to_invited = alice
+        .send_text(&private, "the private detail, once more")
+        .await?;
+    alice.react(&private, to_invited.as_str(), "📨").await?;
+    let reason = desk.refusal(alice, &private, to_invited.as_str()).await?;
     assert!(
         reason.contains("members who are not in this room")
-            && reason.contains(bob.user_id.as_str()),
+            && reason.contains(carol.user_id.as_str()),
         "{reason}"
     );
 
@@ -343,19 +381,21 @@ async fn the_leak_guard_refuses_what_would_leak_and_lets_private_go_to_private()
         })
         .await
         .with_context(|| desk.bot.log())?;
-    assert!(
-        !alice
-            .events(&target)
-            .iter()
-            .any(|event| body(event).contains("the private detail")),
-        "nothing leaked to the public room"
-    );
+    for room in [&target, &open, &invited] {
+        assert!(
+            !alice
+                .events(room)
+                .iter()
+                .any(|event| body(event).contains("the private detail")),
+            "nothing leaked to {room}"
+        );
+    }
     assert_eq!(copies(alice, &source).len(), 0);
     let (status, metrics) = desk.bot.get("/metrics").await?;
     assert_eq!(status, 200);
     for line in [
         r#"brigade_forwards_total{outcome="done"} 1"#,
-        r#"brigade_forwards_total{outcome="leak"} 1"#,
+        r#"brigade_forwards_total{outcome="leak"} 3"#,
         r#"brigade_forwards_total{outcome="reactor_not_in_target"} 1"#,
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
