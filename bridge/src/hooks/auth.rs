@@ -1,5 +1,7 @@
 //! The two ways sources prove a request is theirs: a bearer token, or an HMAC-SHA256 of the
-//! body. Both compared in constant time.
+//! body (with a timestamp, where the source signs one). Both compared in constant time. A
+//! signed request is fresh only within [`REPLAY_WINDOW`] of the bridge's clock, and names a
+//! [`Delivery`] that is accepted once.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,21 +21,48 @@ pub fn bearer(secret: &str, authorization: Option<&str>) -> Result<(), AuthError
     }
 }
 
-/// Whether `given_hex` is the HMAC-SHA256 of `body` under `secret`.
-pub fn verify_hmac(secret: &str, body: &[u8], given_hex: &str) -> Result<(), AuthError> {
-    verify_any_hmac(secret, body, [given_hex])
+/// How far a signed request's time may be from the bridge's clock, either way: older is a
+/// replay (or held up too long), newer a sender's clock that is off.
+pub const REPLAY_WINDOW_MILLIS: u64 = 5 * 60 * 1000;
+
+/// One signed request, as its sender made it: accepted once, within [`REPLAY_WINDOW_MILLIS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// What names it: its signature, or the sender's event ID.
+    pub id: String,
+    /// When the sender made it (milliseconds since the Unix epoch).
+    pub at_millis: u64,
 }
 
-/// Whether one of `given_hex` is the HMAC-SHA256 of `body` under `secret`: the HMAC computed
-/// once, each compared in constant time.
+impl Delivery {
+    /// The delivery `id` made at `at_millis`, if that is within the window of `now_millis`.
+    pub fn fresh(id: String, at_millis: u64, now_millis: u64) -> Result<Self, AuthError> {
+        if at_millis.abs_diff(now_millis) > REPLAY_WINDOW_MILLIS {
+            return Err(AuthError(
+                "the request's time is more than 5 minutes from the bridge's clock: a replay, or a clock that is off",
+            ));
+        }
+        Ok(Self { id, at_millis })
+    }
+}
+
+/// Whether `given_hex` is the HMAC-SHA256 of `message` (its parts in order) under `secret`.
+pub fn verify_hmac(secret: &str, message: &[&[u8]], given_hex: &str) -> Result<(), AuthError> {
+    verify_any_hmac(secret, message, [given_hex])
+}
+
+/// Whether one of `given_hex` is the HMAC-SHA256 of `message` (its parts in order) under
+/// `secret`: the HMAC computed once, each compared in constant time.
 pub fn verify_any_hmac<'a>(
     secret: &str,
-    body: &[u8],
+    message: &[&[u8]],
     given_hex: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), AuthError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
         .map_err(|_| AuthError("unusable secret"))?;
-    mac.update(body);
+    for part in message {
+        mac.update(part);
+    }
     let expected = mac.finalize().into_bytes();
     let mut matched = false;
     for given in given_hex {

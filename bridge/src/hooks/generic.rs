@@ -1,19 +1,37 @@
 //! Brigade's own signed JSON: `{"title", "severity", "body", "fingerprint", "status"}`, with
-//! `X-Brigade-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+//! `X-Brigade-Timestamp: <Unix seconds>` and `X-Brigade-Signature: sha256=<hex HMAC-SHA256 of
+//! "<timestamp>.<body>">`: the timestamp is signed, so a captured request can be replayed only
+//! within the window, and there only once.
 
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::auth::verify_hmac;
+use super::auth::{verify_hmac, Delivery};
 use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
 
-/// Checks the body's signature.
-pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), AuthError> {
+/// Checks the signature of the timestamp and body, and that the timestamp is fresh at
+/// `now_millis`; the delivery is named by its signature.
+pub fn authenticate(
+    secret: &str,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now_millis: u64,
+) -> Result<Delivery, AuthError> {
     let given = signature
         .and_then(|value| value.strip_prefix("sha256="))
         .ok_or(AuthError("missing `X-Brigade-Signature: sha256=<hex>`"))?;
-    verify_hmac(secret, body, given)
+    let timestamp = timestamp.ok_or(AuthError("missing `X-Brigade-Timestamp: <Unix seconds>`"))?;
+    let seconds: u64 = timestamp
+        .parse()
+        .map_err(|_| AuthError("`X-Brigade-Timestamp` is not a number of seconds"))?;
+    verify_hmac(secret, &[timestamp.as_bytes(), b".", body], given)?;
+    Delivery::fresh(
+        format!("generic/{}", given.to_ascii_lowercase()),
+        seconds.saturating_mul(1000),
+        now_millis,
+    )
 }
 
 #[derive(Deserialize)]

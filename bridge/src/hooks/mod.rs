@@ -11,6 +11,8 @@ mod grafana;
 mod grouped;
 mod pagerduty;
 
+pub use auth::{Delivery, REPLAY_WINDOW_MILLIS};
+
 use std::sync::Arc;
 
 use axum::{
@@ -28,6 +30,7 @@ use crate::{
     alert::{Alert, AuthError, PayloadError, Source},
     bridge::Bridge,
     refusal::refusal,
+    store::Accepted,
 };
 
 /// The `route` label of requests to routes that are not configured.
@@ -38,21 +41,38 @@ pub fn routes() -> Router<Arc<Bridge>> {
     Router::new().route("/hooks/{source}/{name}", post(hook))
 }
 
-/// Checks a request to a route of `source` with `secret`: `authorization` and `signature` are
-/// the headers that carry the proof (Authorization; X-Brigade-Signature or
-/// X-PagerDuty-Signature).
+/// The headers that carry a request's proof.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Proof<'a> {
+    /// `Authorization`.
+    pub authorization: Option<&'a str>,
+    /// `X-Brigade-Signature` or `X-PagerDuty-Signature`.
+    pub signature: Option<&'a str>,
+    /// `X-Brigade-Timestamp`.
+    pub timestamp: Option<&'a str>,
+}
+
+/// Checks a request to a route of `source` with `secret`, at `now_millis`. A signed request
+/// names its delivery, to be accepted once.
 pub fn authenticate(
     source: Source,
     secret: &str,
-    authorization: Option<&str>,
-    signature: Option<&str>,
+    proof: Proof<'_>,
     body: &[u8],
-) -> Result<(), AuthError> {
+    now_millis: u64,
+) -> Result<Option<Delivery>, AuthError> {
     match source {
-        Source::Alertmanager => alertmanager::authenticate(secret, authorization),
-        Source::Grafana => grafana::authenticate(secret, authorization),
-        Source::Generic => generic::authenticate(secret, signature, body),
-        Source::Pagerduty => pagerduty::authenticate(secret, signature, body),
+        Source::Alertmanager => {
+            alertmanager::authenticate(secret, proof.authorization).map(|()| None)
+        }
+        Source::Grafana => grafana::authenticate(secret, proof.authorization).map(|()| None),
+        Source::Generic => {
+            generic::authenticate(secret, proof.signature, proof.timestamp, body, now_millis)
+                .map(Some)
+        }
+        Source::Pagerduty => {
+            pagerduty::authenticate(secret, proof.signature, body, now_millis).map(Some)
+        }
     }
 }
 
@@ -92,17 +112,15 @@ async fn hook(
         return refusal(StatusCode::NOT_FOUND, format!("no route /hooks/{route}"));
     };
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
-    let signature = text(header::HeaderName::from_static("x-brigade-signature"))
-        .or_else(|| text(header::HeaderName::from_static("x-pagerduty-signature")));
+    let proof = Proof {
+        authorization: text(header::AUTHORIZATION),
+        signature: text(header::HeaderName::from_static("x-brigade-signature"))
+            .or_else(|| text(header::HeaderName::from_static("x-pagerduty-signature"))),
+        timestamp: text(header::HeaderName::from_static("x-brigade-timestamp")),
+    };
+    let now = bridge.clock.now_millis();
     let check = |body: &[u8]| {
-        authenticate(
-            hook.source,
-            hook.secret.expose(),
-            text(header::AUTHORIZATION),
-            signature,
-            body,
-        )
-        .inspect_err(|error| {
+        authenticate(hook.source, hook.secret.expose(), proof, body, now).inspect_err(|error| {
             bridge.metrics.received(&route, "unauthorized");
             warn!(%route, %error, "webhook refused");
         })
@@ -122,9 +140,11 @@ async fn hook(
             format!("the body is over webhooks.max_body_bytes ({limit} bytes), or was cut off"),
         );
     };
+    let mut delivery = None;
     if signed {
-        if let Err(error) = check(&body) {
-            return refusal(StatusCode::UNAUTHORIZED, error.to_string());
+        match check(&body) {
+            Ok(signed) => delivery = signed,
+            Err(error) => return refusal(StatusCode::UNAUTHORIZED, error.to_string()),
         }
     }
     let alerts = match parse(hook.source, &body) {
@@ -135,18 +155,32 @@ async fn hook(
             return refusal(StatusCode::BAD_REQUEST, problem.to_string());
         }
     };
-    let now = bridge.clock.now_millis();
-    if let Err(error) = bridge
+    let delivery = delivery.map(|delivery| Delivery {
+        id: format!("{route}/{}", delivery.id),
+        ..delivery
+    });
+    match bridge
         .store
-        .accept(hook.source, &hook.name, &alerts, now)
+        .accept_once(hook.source, &hook.name, &alerts, now, delivery.as_ref())
         .await
     {
-        error!(%route, %error, "cannot store alerts");
-        bridge.metrics.received(&route, "store_failed");
-        return refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cannot store the alerts; send again",
-        );
+        Ok(Accepted::New) => {}
+        Ok(Accepted::Again) => {
+            bridge.metrics.received(&route, "replayed");
+            warn!(%route, "a signed webhook already accepted came again: refused as a replay");
+            return refusal(
+                StatusCode::CONFLICT,
+                "this signed request was already accepted; a new one needs a new timestamp or event",
+            );
+        }
+        Err(error) => {
+            error!(%route, %error, "cannot store alerts");
+            bridge.metrics.received(&route, "store_failed");
+            return refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot store the alerts; send again",
+            );
+        }
     }
     bridge.metrics.received(&route, "accepted");
     bridge.outbox.notify_one();
@@ -172,39 +206,128 @@ mod tests {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// 2026-11-28T09:00:00Z.
+    const NOW: u64 = 1_795_856_400_000;
+
+    fn signature(header: &str) -> Proof<'_> {
+        Proof {
+            signature: Some(header),
+            ..Proof::default()
+        }
+    }
+
+    fn generic<'a>(signature: &'a str, timestamp: &'a str) -> Proof<'a> {
+        Proof {
+            signature: Some(signature),
+            timestamp: Some(timestamp),
+            ..Proof::default()
+        }
+    }
+
+    const PAGERDUTY: &[u8] = br#"{"event":{"id":"01DEN","occurred_at":"2026-11-28T08:58:30.000Z","event_type":"incident.triggered","data":{"id":"P1"}}}"#;
+
     #[test]
     fn each_source_proves_itself_its_own_way() {
         let body = br#"{"title":"x"}"#;
-        let bearer = |value| authenticate(Source::Alertmanager, "s3cret", value, None, body);
-        assert_eq!(bearer(Some("Bearer s3cret")), Ok(()));
+        let bearer = |value| {
+            let proof = Proof {
+                authorization: value,
+                ..Proof::default()
+            };
+            authenticate(Source::Alertmanager, "s3cret", proof, body, NOW)
+        };
+        assert_eq!(bearer(Some("Bearer s3cret")), Ok(None));
         assert!(bearer(Some("Bearer wrong")).is_err());
         assert!(bearer(None).is_err());
+        let seconds = (NOW / 1000).to_string();
+        let signed = format!(
+            "sha256={}",
+            sign("key", &[seconds.as_bytes(), b".", body].concat())
+        );
+        let delivery = authenticate(
+            Source::Generic,
+            "key",
+            generic(&signed, &seconds),
+            body,
+            NOW,
+        )
+        .expect("signed")
+        .expect("a delivery");
+        assert_eq!(delivery.at_millis, NOW);
+        assert!(authenticate(
+            Source::Generic,
+            "key",
+            generic(&signed, &seconds),
+            b"{}",
+            NOW
+        )
+        .is_err());
+        // The timestamp is signed: another one does not match.
+        let later = (NOW / 1000 + 1).to_string();
+        assert!(authenticate(Source::Generic, "key", generic(&signed, &later), body, NOW).is_err());
+        let rotated = format!("v1=00ff, v1={}", sign("pd", PAGERDUTY));
+        let delivery = authenticate(Source::Pagerduty, "pd", signature(&rotated), PAGERDUTY, NOW)
+            .expect("signed")
+            .expect("a delivery");
+        assert_eq!(delivery.id, "pagerduty/01DEN");
+        assert!(authenticate(Source::Pagerduty, "pd", signature("v1=00"), PAGERDUTY, NOW).is_err());
+    }
+
+    #[test]
+    fn a_signed_request_outside_the_window_or_without_its_time_is_refused() {
+        let body = br#"{"title":"x"}"#;
+        for (seconds, fresh) in [
+            (NOW / 1000 - 299, true),
+            (NOW / 1000 - 301, false),
+            (NOW / 1000 + 301, false),
+        ] {
+            let seconds = seconds.to_string();
+            let signed = format!(
+                "sha256={}",
+                sign("key", &[seconds.as_bytes(), b".", body].concat())
+            );
+            let result = authenticate(
+                Source::Generic,
+                "key",
+                generic(&signed, &seconds),
+                body,
+                NOW,
+            );
+            assert_eq!(result.is_ok(), fresh, "{seconds}: {result:?}");
+        }
         let signed = format!("sha256={}", sign("key", body));
+        let missing = Proof {
+            signature: Some(&signed),
+            ..Proof::default()
+        };
         assert_eq!(
-            authenticate(Source::Generic, "key", None, Some(&signed), body),
-            Ok(())
+            authenticate(Source::Generic, "key", missing, body, NOW),
+            Err(AuthError("missing `X-Brigade-Timestamp: <Unix seconds>`"))
         );
-        assert!(authenticate(Source::Generic, "key", None, Some(&signed), b"{}").is_err());
-        let rotated = format!("v1=00ff, v1={}", sign("pd", body));
+        // PagerDuty's own time and ID, both signed.
+        let late = NOW + 10 * 60 * 1000;
+        let header = format!("v1={}", sign("pd", PAGERDUTY));
+        assert!(
+            authenticate(Source::Pagerduty, "pd", signature(&header), PAGERDUTY, late).is_err()
+        );
+        let anonymous = br#"{"event":{"event_type":"incident.triggered","data":{"id":"P1"}}}"#;
+        let header = format!("v1={}", sign("pd", anonymous));
         assert_eq!(
-            authenticate(Source::Pagerduty, "pd", None, Some(&rotated), body),
-            Ok(())
+            authenticate(Source::Pagerduty, "pd", signature(&header), anonymous, NOW),
+            Err(AuthError(
+                "no `event.id` to tell this delivery from a replay"
+            ))
         );
-        assert!(authenticate(Source::Pagerduty, "pd", None, Some("v1=00"), body).is_err());
     }
 
     #[test]
     fn a_pagerduty_header_with_more_signatures_than_secrets_rotate_through_is_refused() {
-        let body = br#"{"event":{}}"#;
-        let four = format!("v1=00, v1=01, v1=02, v1={}", sign("pd", body));
-        assert_eq!(
-            authenticate(Source::Pagerduty, "pd", None, Some(&four), body),
-            Ok(())
-        );
+        let four = format!("v1=00, v1=01, v1=02, v1={}", sign("pd", PAGERDUTY));
+        assert!(authenticate(Source::Pagerduty, "pd", signature(&four), PAGERDUTY, NOW).is_ok());
         // Thousands of entries would each have cost an HMAC of the whole body.
-        let many = format!("{}v1={}", "v1=00, ".repeat(5_000), sign("pd", body));
+        let many = format!("{}v1={}", "v1=00, ".repeat(5_000), sign("pd", PAGERDUTY));
         assert_eq!(
-            authenticate(Source::Pagerduty, "pd", None, Some(&many), body),
+            authenticate(Source::Pagerduty, "pd", signature(&many), PAGERDUTY, NOW),
             Err(AuthError(
                 "more than 4 signatures in `X-PagerDuty-Signature`"
             ))

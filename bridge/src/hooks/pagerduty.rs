@@ -4,15 +4,21 @@
 use brigade_core::incident::Severity;
 use serde_json::Value;
 
-use super::auth::verify_any_hmac;
+use super::auth::{verify_any_hmac, Delivery};
 use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
 
 /// How many signatures a header may carry: PagerDuty sends one per secret, two while a secret
 /// is rotated.
 const MAX_SIGNATURES: usize = 4;
 
-/// Checks that one of the `v1=` signatures is the body's.
-pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), AuthError> {
+/// Checks that one of the `v1=` signatures is the body's, and that its event is fresh at
+/// `now_millis`; the delivery is named by PagerDuty's event ID.
+pub fn authenticate(
+    secret: &str,
+    signature: Option<&str>,
+    body: &[u8],
+    now_millis: u64,
+) -> Result<Delivery, AuthError> {
     let header = signature.ok_or(AuthError("missing `X-PagerDuty-Signature`"))?;
     let given: Vec<&str> = header
         .split(',')
@@ -24,8 +30,23 @@ pub fn authenticate(secret: &str, signature: Option<&str>, body: &[u8]) -> Resul
             "more than 4 signatures in `X-PagerDuty-Signature`",
         ));
     }
-    verify_any_hmac(secret, body, given)
-        .map_err(|_| AuthError("no `v1=` signature matches the body"))
+    verify_any_hmac(secret, &[body], given)
+        .map_err(|_| AuthError("no `v1=` signature matches the body"))?;
+    // What PagerDuty signs says which event it is and when it occurred.
+    let json: Value =
+        serde_json::from_slice(body).map_err(|_| AuthError("a signed body that is not JSON"))?;
+    let event = &json["event"];
+    let id = event["id"].as_str().ok_or(AuthError(
+        "no `event.id` to tell this delivery from a replay",
+    ))?;
+    let occurred = event["occurred_at"]
+        .as_str()
+        .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+        .ok_or(AuthError(
+            "no RFC 3339 `event.occurred_at` to check the delivery's freshness",
+        ))?;
+    let at_millis = u64::try_from(occurred.as_millisecond()).unwrap_or(0);
+    Delivery::fresh(format!("pagerduty/{id}"), at_millis, now_millis)
 }
 
 /// PagerDuty v3: one `event` about one incident.

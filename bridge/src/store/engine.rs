@@ -32,16 +32,19 @@ pub enum Tree {
     Members,
     /// Homeserver events acted on, by event ID.
     Events,
+    /// Signed webhook deliveries accepted, by delivery ID, holding when they were made.
+    Deliveries,
 }
 
 impl Tree {
     /// Every tree.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Alerts,
         Self::Outbox,
         Self::Bursts,
         Self::Members,
         Self::Events,
+        Self::Deliveries,
     ];
 
     /// The tree's name in the database.
@@ -52,6 +55,7 @@ impl Tree {
             Self::Bursts => "bursts",
             Self::Members => "burst_members",
             Self::Events => "events",
+            Self::Deliveries => "deliveries",
         }
     }
 }

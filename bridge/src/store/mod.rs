@@ -30,7 +30,19 @@ pub use records::{AlertRecord, BurstRecord, Pending, Placement};
 
 use records::{burst_key, member_key, next, BURST_PREFIX};
 
-use crate::alert::{Alert, Source};
+use crate::{
+    alert::{Alert, Source},
+    hooks::{Delivery, REPLAY_WINDOW_MILLIS},
+};
+
+/// Whether a webhook was accepted now, or had been already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored now.
+    New,
+    /// Its delivery was accepted before: nothing stored.
+    Again,
+}
 
 /// sled's page cache. Its default is 1 GB; the bridge reads back little of what it writes.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
@@ -45,6 +57,8 @@ pub struct Store {
     flushing: Arc<tokio::sync::Mutex<u64>>,
     /// How many writes there have been (each taken under `writing`).
     written: Arc<std::sync::atomic::AtomicU64>,
+    /// The cutoff of the last forgetting of old deliveries.
+    pruned: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -66,6 +80,7 @@ impl Store {
             writing: Arc::default(),
             flushing: Arc::default(),
             written: Arc::default(),
+            pruned: Arc::default(),
         }
     }
 
@@ -78,8 +93,36 @@ impl Store {
         alerts: &[Alert],
         now: u64,
     ) -> Result<(), StoreError> {
+        self.accept_once(source, route, alerts, now, None)
+            .await
+            .map(drop)
+    }
+
+    /// As [`Self::accept`], once per signed `delivery`: one already accepted stores nothing.
+    /// The delivery is recorded after its alerts, so a crash in between leaves the sender's
+    /// retry welcome (a repeat of the same alerts), never a delivery without its alerts.
+    /// Deliveries older than twice the replay window are forgotten: their time alone refuses
+    /// them.
+    pub async fn accept_once(
+        &self,
+        source: Source,
+        route: &str,
+        alerts: &[Alert],
+        now: u64,
+        delivery: Option<&Delivery>,
+    ) -> Result<Accepted, StoreError> {
         {
             let _writing = self.writing.lock().await;
+            let deliveries = Tree::Deliveries.name();
+            if let Some(delivery) = delivery {
+                if self
+                    .engine
+                    .get(deliveries, delivery.id.as_bytes())?
+                    .is_some()
+                {
+                    return Ok(Accepted::Again);
+                }
+            }
             for alert in alerts {
                 let key = AlertRecord::key(source, route, &alert.fingerprint);
                 let record = next(self.alert(&key)?, source, route, alert, now);
@@ -95,9 +138,41 @@ impl Store {
                 self.engine
                     .insert(Tree::Alerts.name(), key.as_bytes(), &encode(&key, &record)?)?;
             }
+            if let Some(delivery) = delivery {
+                self.forget_deliveries_before(now.saturating_sub(2 * REPLAY_WINDOW_MILLIS))?;
+                self.engine.insert(
+                    deliveries,
+                    delivery.id.as_bytes(),
+                    &delivery.at_millis.to_be_bytes(),
+                )?;
+            }
             self.wrote();
         }
-        self.flush().await
+        self.flush().await?;
+        Ok(Accepted::New)
+    }
+
+    /// Forgets deliveries made before `cutoff`, at most once a replay window.
+    fn forget_deliveries_before(&self, cutoff: u64) -> Result<(), StoreError> {
+        let last = self.pruned.load(std::sync::atomic::Ordering::Relaxed);
+        if cutoff.saturating_sub(last) < REPLAY_WINDOW_MILLIS {
+            return Ok(());
+        }
+        let deliveries = Tree::Deliveries.name();
+        for (key, made) in self.engine.scan_prefix(deliveries, b"")? {
+            let made = made.try_into().map(u64::from_be_bytes).unwrap_or_default();
+            if made < cutoff {
+                self.engine.remove(deliveries, &key)?;
+            }
+        }
+        self.pruned
+            .store(cutoff, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many deliveries are remembered.
+    pub fn deliveries(&self) -> usize {
+        self.engine.len(Tree::Deliveries.name())
     }
 
     /// The alerts and bursts whose message is behind.

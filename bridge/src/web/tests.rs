@@ -105,14 +105,7 @@ async fn a_webhook_without_its_secret_is_refused_401_and_stores_nothing() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let payload = br#"{"title":"Queue stuck"}"#;
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"another-key").expect("a key");
-    mac.update(payload);
-    let forged = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    let request = Request::post("/hooks/generic/signed")
-        .header("x-brigade-signature", forged)
-        .body(Body::from(payload.to_vec()))
-        .expect("a request");
-    let (status, body) = call(&app, request).await;
+    let (status, body) = call(&app, generic(b"another-key", SECONDS, payload)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
         body["error"]
@@ -186,6 +179,72 @@ async fn requests_to_unknown_routes_are_counted_under_one_label() {
         .collect();
     assert_eq!(unknown.len(), 1, "{metrics}");
     assert!(unknown[0].ends_with(" 300"), "{unknown:?}");
+}
+
+/// The test clock's time, in seconds.
+const SECONDS: u64 = 1_800_000_000;
+
+/// A generic webhook of `payload` signed with `key` at `seconds`.
+fn generic(key: &[u8], seconds: u64, payload: &[u8]) -> Request<Body> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("a key");
+    mac.update(format!("{seconds}.").as_bytes());
+    mac.update(payload);
+    Request::post("/hooks/generic/signed")
+        .header(
+            "x-brigade-signature",
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+        )
+        .header("x-brigade-timestamp", seconds.to_string())
+        .body(Body::from(payload.to_vec()))
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn a_signed_webhook_is_accepted_once_and_only_while_fresh() {
+    let (bridge, clock) =
+        testing::bridge(testing::config(ROUTES), Arc::new(FakeHomeserver::default()));
+    let app = router(bridge.clone());
+    let resolved = br#"{"title":"Queue stuck","fingerprint":"q","status":"resolved"}"#;
+    let (status, _) = call(&app, generic(b"generic-secret", SECONDS, resolved)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let before = bridge.store.alert("generic/signed/q").expect("readable");
+
+    // The same request again: a replay, refused, and nothing changes.
+    let (status, body) = call(&app, generic(b"generic-secret", SECONDS, resolved)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|text| text.contains("already accepted")),
+        "{body}"
+    );
+    assert_eq!(
+        bridge.store.alert("generic/signed/q").expect("readable"),
+        before
+    );
+
+    // The sender's next request, a second later, is a new delivery.
+    let (status, _) = call(&app, generic(b"generic-secret", SECONDS + 1, resolved)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    // Past the window the old request is refused by its time, and its record is forgotten.
+    clock.advance(std::time::Duration::from_secs(11 * 60));
+    let (status, body) = call(&app, generic(b"generic-secret", SECONDS, resolved)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|text| text.contains("5 minutes")),
+        "{body}"
+    );
+    let now = SECONDS + 11 * 60;
+    let (status, _) = call(&app, generic(b"generic-secret", now, resolved)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        bridge.store.deliveries(),
+        1,
+        "the two old deliveries are forgotten"
+    );
 }
 
 #[tokio::test]

@@ -229,20 +229,35 @@ async fn bad_requests_are_refused_with_their_reason_and_make_no_room() -> Result
             && !metrics.contains("outcome=\"accepted\""),
         "metrics after bad requests: {metrics}"
     );
-    // A signed generic alert.
-    let signed = http
-        .post(&generic)
-        .header(
-            "X-Brigade-Signature",
-            format!("sha256={}", sign(GENERIC_KEY, &payload)?),
-        )
-        .body(payload)
-        .send()
-        .await?;
+    // A signed generic alert: the timestamp and the body signed together.
+    let now = jiff::Timestamp::now().as_second().to_string();
+    let signature = sign(GENERIC_KEY, &[now.as_bytes(), b".", &payload].concat())?;
+    let send_signed = |timestamp: &str| {
+        http.post(&generic)
+            .header("X-Brigade-Signature", format!("sha256={signature}"))
+            .header("X-Brigade-Timestamp", timestamp)
+            .body(payload.clone())
+            .send()
+    };
+    let signed = send_signed(&now).await?;
     ensure!(
         signed.status() == 202,
         "signed generic: {}",
         signed.status()
+    );
+    // The same request replayed is refused; with another time its signature does not match.
+    let replayed = send_signed(&now).await?;
+    ensure!(
+        replayed.status() == 409,
+        "replayed generic: {}",
+        replayed.status()
+    );
+    let later = (jiff::Timestamp::now().as_second() + 1).to_string();
+    let retimed = send_signed(&later).await?;
+    ensure!(
+        retimed.status() == 401,
+        "re-timed generic: {}",
+        retimed.status()
     );
     let app = alice
         .join(&format!("#alerts-app:{}", hs.server_name))
@@ -406,6 +421,7 @@ async fn grafana_and_signed_pagerduty_alerts_come_from_their_own_users_and_forge
     let pagerduty = serde_json::to_vec(&json!({
         "event": {
             "id": "01ABC", "event_type": "incident.triggered", "resource_type": "incident",
+            "occurred_at": jiff::Timestamp::now().to_string(),
             "data": { "id": "PD42", "type": "incident", "title": "Payments API down", "urgency": "high" },
         },
     }))?;
@@ -427,10 +443,24 @@ async fn grafana_and_signed_pagerduty_alerts_come_from_their_own_users_and_forge
             "X-PagerDuty-Signature",
             format!("v1={}", sign(PAGERDUTY_KEY, &pagerduty)?),
         )
-        .body(pagerduty)
+        .body(pagerduty.clone())
         .send()
         .await?;
     ensure!(signed.status() == 202, "pagerduty: {}", signed.status());
+    let replayed = http
+        .post(&pd)
+        .header(
+            "X-PagerDuty-Signature",
+            format!("v1={}", sign(PAGERDUTY_KEY, &pagerduty)?),
+        )
+        .body(pagerduty)
+        .send()
+        .await?;
+    ensure!(
+        replayed.status() == 409,
+        "replayed pagerduty: {}",
+        replayed.status()
+    );
     let pd_room = alice
         .join(&format!("#alerts-pd:{}", hs.server_name))
         .await?;
