@@ -92,9 +92,13 @@ pub async fn run(
         let router = web::router(bridge.clone());
         let stop = stop.clone();
         async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
+            brigade_core::http::serve(
+                listener,
+                router,
+                brigade_core::http::Limits::default(),
+                stop.cancelled_owned(),
+            )
+            .await
         }
     });
     let pinging = tokio::spawn({

@@ -1,6 +1,7 @@
 //! brigade-core: the incident domain shared by the bot and the bridge.
 //!
-//! Nothing in here touches the network. The bot and the bridge keep their working state behind
+//! Nothing in here touches the network, but for [`http`] (the `http` feature): the server loop
+//! both programs put their routers behind. The bot and the bridge keep their working state behind
 //! the [`store::Store`] trait and read the time through [`clock::Clock`], so both can be tested
 //! without a homeserver and without sleeping.
 
@@ -9,6 +10,8 @@ pub mod engine;
 pub mod events;
 pub mod forward;
 pub mod html;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod incident;
 pub mod kinds;
 pub mod levels;
