@@ -9,6 +9,7 @@ pub mod bot;
 pub mod bridge;
 pub mod client;
 pub mod desk;
+pub mod fuzzing;
 pub mod process;
 pub mod servers;
 pub mod synapse;

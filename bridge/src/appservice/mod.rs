@@ -77,52 +77,53 @@ async fn transaction(
     if let Some(refusal) = not_from_homeserver(&bridge, &headers) {
         return refusal;
     }
-    let mut request = http::Request::builder()
-        .method(http::Method::PUT)
-        .uri(format!("/_matrix/app/v1/transactions/{txn_id}"));
-    for (name, value) in &headers {
-        request = request.header(name, value);
-    }
-    let Ok(request) = request.body(body.to_vec()) else {
-        return refusal(StatusCode::BAD_REQUEST, "unreadable request");
+    let invitations = match invitations(&txn_id, body.to_vec()) {
+        Ok(invitations) => invitations,
+        Err(error) => return refusal(StatusCode::BAD_REQUEST, error),
     };
-    match ruma::api::appservice::event::push_events::v1::Request::try_from_http_request(
-        request,
-        &[txn_id.as_str()],
-    ) {
-        Ok(transaction) => {
-            tracing::debug!(%txn_id, events = transaction.events.len(), "transaction from the homeserver");
-            for event in &transaction.events {
-                let Some((event_id, invited)) = invitation(&bridge, event) else {
-                    continue;
-                };
-                match bridge.store.first_time(&event_id).await {
-                    Ok(false) => {}
-                    Ok(true) => {
-                        tracing::info!(%invited, "a virtual user is invited: held routes are tried again");
-                        bridge
-                            .retry_held
-                            .store(true, std::sync::atomic::Ordering::Release);
-                        bridge.outbox.notify_one();
-                    }
-                    // Not acknowledged: the homeserver sends it again.
-                    Err(error) => {
-                        return refusal(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-                    }
-                }
-            }
-            (StatusCode::OK, Json(json!({}))).into_response()
+    for (event_id, invited) in invitations {
+        let ours = Source::ALL.iter().any(|source| {
+            virtual_user(&bridge, *source).is_ok_and(|user| user.as_str() == invited)
+        });
+        if !ours {
+            continue;
         }
-        Err(error) => refusal(
-            StatusCode::BAD_REQUEST,
-            format!("not an appservice transaction: {error}"),
-        ),
+        match bridge.store.first_time(&event_id).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!(%invited, "a virtual user is invited: held routes are tried again");
+                bridge
+                    .retry_held
+                    .store(true, std::sync::atomic::Ordering::Release);
+                bridge.outbox.notify_one();
+            }
+            // Not acknowledged: the homeserver sends it again.
+            Err(error) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+        }
     }
+    (StatusCode::OK, Json(json!({}))).into_response()
 }
 
-/// The event ID and the invited user, when `event` invites one of the bridge's virtual users.
+/// The invitations in the body of transaction `txn_id`: each invite's event ID and invited
+/// user, in order; or why it is not an appservice transaction.
+pub fn invitations(txn_id: &str, body: Vec<u8>) -> Result<Vec<(String, String)>, String> {
+    let request = http::Request::builder()
+        .method(http::Method::PUT)
+        .uri(format!("/_matrix/app/v1/transactions/{txn_id}"))
+        .body(body)
+        .map_err(|_| "unreadable request".to_owned())?;
+    let transaction =
+        ruma::api::appservice::event::push_events::v1::Request::try_from_http_request(
+            request,
+            &[txn_id],
+        )
+        .map_err(|error| format!("not an appservice transaction: {error}"))?;
+    tracing::debug!(%txn_id, events = transaction.events.len(), "transaction from the homeserver");
+    Ok(transaction.events.iter().filter_map(invitation).collect())
+}
+
+/// The event ID and the invited user, when `event` is an invitation.
 fn invitation(
-    bridge: &Bridge,
     event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>,
 ) -> Option<(String, String)> {
     let event: serde_json::Value = event.deserialize_as().ok()?;
@@ -130,10 +131,7 @@ fn invitation(
         return None;
     }
     let invited = event["state_key"].as_str()?;
-    let ours = Source::ALL
-        .iter()
-        .any(|source| virtual_user(bridge, *source).is_ok_and(|user| user.as_str() == invited));
-    ours.then(|| Some((event["event_id"].as_str()?.to_owned(), invited.to_owned())))?
+    Some((event["event_id"].as_str()?.to_owned(), invited.to_owned()))
 }
 
 /// `GET /_matrix/app/v1/users/{userId}`: the virtual users of configured sources exist.
