@@ -9,8 +9,11 @@ use figment::{
 };
 use matrix_sdk::ruma::server_name;
 
+/// What a target does with one input.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name: what `cargo fuzz run <name>` runs.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("command", command),
     ("webhook", webhook),
     ("pagerduty_signature", pagerduty_signature),
