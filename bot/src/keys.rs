@@ -152,6 +152,12 @@ pub fn declared(cause: &EventId) -> Key<u64, Text> {
     Key::new(format!("declare.{cause}"))
 }
 
+/// The unguessable alias suffix the declaration `cause` falls back on when every predictable
+/// alias of its incident is held by someone else.
+pub fn declared_alias(cause: &EventId) -> Key<String, Text> {
+    Key::new(format!("declare.alias.{cause}"))
+}
+
 /// What `room` was last brought in step with.
 pub fn published(room: &RoomId) -> Key<Published, Json> {
     Key::new(format!("published.{room}"))

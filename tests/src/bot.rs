@@ -107,6 +107,11 @@ impl BotProcess {
         self.process.start(&all).await
     }
 
+    /// Starts the bot without waiting for it to be healthy: for starts that must fail.
+    pub fn spawn(&mut self) -> Result<()> {
+        self.process.spawn(&[])
+    }
+
     /// Stops the bot with SIGKILL, as a crash would.
     pub fn kill(&mut self) -> Result<()> {
         self.process.kill()

@@ -50,6 +50,18 @@ impl Supervised {
 
     /// Starts the process with extra environment variables and waits until it is healthy.
     pub async fn start(&mut self, env: &[(&str, &str)]) -> Result<()> {
+        self.spawn(env)?;
+        let url = self.health.clone();
+        wait_for(&format!("the {} to report healthy", self.name), || async {
+            let response = reqwest::get(&url).await.ok()?;
+            response.status().is_success().then_some(())
+        })
+        .await
+        .with_context(|| format!("{} log: {}", self.name, self.log()))
+    }
+
+    /// Starts the process with extra environment variables, without waiting for it.
+    pub fn spawn(&mut self, env: &[(&str, &str)]) -> Result<()> {
         if self.child.is_some() {
             bail!("the {} is already running", self.name);
         }
@@ -64,13 +76,7 @@ impl Supervised {
             .spawn()
             .with_context(|| format!("starting {}", self.binary.display()))?;
         self.child = Some(child);
-        let url = self.health.clone();
-        wait_for(&format!("the {} to report healthy", self.name), || async {
-            let response = reqwest::get(&url).await.ok()?;
-            response.status().is_success().then_some(())
-        })
-        .await
-        .with_context(|| format!("{} log: {}", self.name, self.log()))
+        Ok(())
     }
 
     fn log_path(&self, start: u32) -> PathBuf {

@@ -30,6 +30,7 @@ use matrix_sdk::{
     },
     Room, RoomState,
 };
+use rand::distributions::Alphanumeric;
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -53,7 +54,8 @@ pub async fn open(
     let (number, resuming) = incident_number(bot, change.cause).await?;
     let incident = Incident::declare(number, declaration, sent).map_err(Refusal::from)?;
     let creating = std::time::Instant::now();
-    let (room, alias) = create_room_with_an_alias(bot, &incident, sent, resuming).await?;
+    let (room, alias) =
+        create_room_with_an_alias(bot, &incident, change.cause, sent, resuming).await?;
     let create_room_ms = creating.elapsed().as_millis();
     let record = match bot.store.incident(room.room_id()).await? {
         // Finishing a declaration a crash interrupted: the record may already be published.
@@ -91,7 +93,7 @@ async fn incident_number(
     Ok((IncidentNumber(number), false))
 }
 
-/// How many aliases a declaration tries before it gives up: the incident's own
+/// How many predictable aliases a declaration tries: the incident's own
 /// (`#inc-YYYYMMDD-N[-slug]`), then the same with `-2`, `-3`… when someone else holds it.
 const ALIAS_TRIES: u32 = 10;
 
@@ -99,21 +101,37 @@ const ALIAS_TRIES: u32 = 10;
 /// looks behind every one of the incident's aliases for the room an earlier try made (the
 /// earlier try may have taken `-2` while the first was held, and the first may be free again
 /// now); only then, or on a first try, it creates the room behind the first alias that is
-/// free. An alias someone else holds never stops a declaration while another one is free.
+/// free. The predictable aliases can all be taken first by someone who wants to block
+/// incidents: the last one tried ends in a random suffix kept for the declaration `cause`, so
+/// nobody can have taken it.
 async fn create_room_with_an_alias(
     bot: &Bot,
     incident: &Incident,
+    cause: &EventId,
     sent: u64,
     resuming: bool,
 ) -> Result<(Room, OwnedRoomAliasId), ActionError> {
     let server = bot.config.matrix.user_id.server_name();
     let base = incident.alias_localpart(&render::alias_date(sent));
+    let suffix = keys::declared_alias(cause);
+    let suffix = match suffix.get(bot.store.as_ref()).await? {
+        Some(suffix) => suffix,
+        None => {
+            let random: String = rand::Rng::sample_iter(rand::thread_rng(), &Alphanumeric)
+                .take(8)
+                .map(|c| char::from(c).to_ascii_lowercase())
+                .collect();
+            suffix.set(bot.store.as_ref(), &random).await?;
+            random
+        }
+    };
     let aliases = (1..=ALIAS_TRIES)
-        .map(|attempt| {
-            let localpart = match attempt {
-                1 => base.clone(),
-                n => format!("{base}-{n}"),
-            };
+        .map(|attempt| match attempt {
+            1 => base.clone(),
+            n => format!("{base}-{n}"),
+        })
+        .chain(std::iter::once(format!("{base}-{suffix}")))
+        .map(|localpart| {
             RoomAliasId::parse(format!("#{localpart}:{server}"))
                 .map_err(|error| ActionError::InvalidAlias(error.to_string()))
         })

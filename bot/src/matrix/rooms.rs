@@ -8,12 +8,15 @@
 use matrix_sdk::{
     ruma::{
         api::{
-            client::room::{
-                create_room::{
-                    v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
-                    RoomPowerLevelsContentOverride,
+            client::{
+                room::{
+                    create_room::{
+                        v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
+                        RoomPowerLevelsContentOverride,
+                    },
+                    Visibility,
                 },
-                Visibility,
+                state::get_state_events,
             },
             error::ErrorKind,
         },
@@ -24,7 +27,7 @@ use matrix_sdk::{
         int,
         room::RoomType,
         serde::Raw,
-        OwnedRoomAliasId, OwnedRoomId, OwnedServerName, RoomAliasId, ServerName,
+        OwnedRoomAliasId, OwnedRoomId, OwnedServerName, RoomAliasId, RoomVersionId, ServerName,
     },
     Client, Room, RoomState,
 };
@@ -70,6 +73,21 @@ pub enum RoomsError {
         alias: OwnedRoomAliasId,
         /// The homeserver's answer.
         source: Box<matrix_sdk::Error>,
+    },
+    /// The alias points to a room that is not the bot's: someone else made it and holds
+    /// power there the bot does not.
+    #[error(
+        "rooms.{key}: {alias} is a room {creator} made, where the bot is not at the top level; \
+         give the bot the highest power level there, move the alias to a room the bot made (or \
+         remove it, and the bot makes one), or set rooms.{key} to another alias"
+    )]
+    NotOurs {
+        /// The configuration key.
+        key: &'static str,
+        /// The room's alias.
+        alias: OwnedRoomAliasId,
+        /// Who made it.
+        creator: String,
     },
 }
 
@@ -171,6 +189,74 @@ fn alias(
     })
 }
 
+/// Whether the standard room `room` is the bot's: it made it (or is one of its creators), or,
+/// before room version 12 made creators untouchable, no one there is above it. Read from the
+/// homeserver, which has the room's state even when the bot has only just joined.
+async fn ours(
+    client: &Client,
+    room: &Room,
+    alias: &RoomAliasId,
+    spec: &Spec<'_>,
+) -> Result<(), RoomsError> {
+    let me = client
+        .user_id()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let state = client
+        .send(get_state_events::v3::Request::new(
+            room.room_id().to_owned(),
+        ))
+        .await
+        .map_err(|error| failed("reading the state of", alias)(error.into()))?;
+    let events: Vec<serde_json::Value> = state
+        .room_state
+        .iter()
+        .filter_map(|event| event.deserialize_as().ok())
+        .collect();
+    let of_type = |kind: &str| events.iter().find(|event| event["type"] == kind);
+    let create = of_type("m.room.create");
+    let creator = create
+        .and_then(|create| create["sender"].as_str())
+        .unwrap_or("someone")
+        .to_owned();
+    let additional = create
+        .and_then(|create| create["content"]["additional_creators"].as_array())
+        .is_some_and(|creators| creators.iter().any(|user| user == me.as_str()));
+    if creator == me || additional {
+        return Ok(());
+    }
+    let creators_privileged = create
+        .and_then(|create| create["content"]["room_version"].as_str())
+        .and_then(|version| RoomVersionId::try_from(version).ok())
+        .and_then(|version| version.rules())
+        .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
+    let levels = of_type("m.room.power_levels").map(|levels| &levels["content"]);
+    let level_of = |user: &str| {
+        levels
+            .and_then(|levels| levels["users"][user].as_i64())
+            .or_else(|| levels.and_then(|levels| levels["users_default"].as_i64()))
+            .unwrap_or(0)
+    };
+    let top = levels
+        .and_then(|levels| levels["users"].as_object())
+        .map(|users| {
+            users
+                .values()
+                .filter_map(serde_json::Value::as_i64)
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
+    if !creators_privileged && levels.is_some() && level_of(&me) >= top {
+        return Ok(());
+    }
+    Err(RoomsError::NotOurs {
+        key: spec.key,
+        alias: alias.to_owned(),
+        creator,
+    })
+}
+
 fn failed(what: &'static str, alias: &RoomAliasId) -> impl FnOnce(matrix_sdk::Error) -> RoomsError {
     let alias = alias.to_owned();
     move |source| RoomsError::Matrix {
@@ -191,14 +277,18 @@ async fn ensure_room(
             let joined = client
                 .get_room(&found.room_id)
                 .filter(|room| room.state() == RoomState::Joined);
-            if let Some(room) = joined {
-                return Ok(room);
-            }
-            let room = client
-                .join_room_by_id(&found.room_id)
-                .await
-                .map_err(failed("joining", alias))?;
-            info!(%alias, room_id = %room.room_id(), "joined an existing standard room");
+            let room = match joined {
+                Some(room) => room,
+                None => {
+                    let room = client
+                        .join_room_by_id(&found.room_id)
+                        .await
+                        .map_err(failed("joining", alias))?;
+                    info!(%alias, room_id = %room.room_id(), "joined an existing standard room");
+                    room
+                }
+            };
+            ours(client, &room, alias, spec).await?;
             return Ok(room);
         }
         Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::NotFound)) => {}

@@ -696,3 +696,32 @@ async fn joined_room_count(user_id: &str) -> Result<usize> {
         .context("no joined_rooms")?
         .len())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_room_someone_else_made_first_is_refused_with_what_to_fix() -> Result<()> {
+    let hs = &servers().first;
+    let mut bot = BotProcess::new(bot_binary(), hs, "").await?;
+    // Mallory takes the triage alias first, with a public room of hers the bot could join.
+    let mallory = TestUser::register(hs, "mallory").await?;
+    let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+    request.room_alias_name = Some(format!("{}-triage", bot.rooms_prefix));
+    request.preset =
+        Some(matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset::PublicChat);
+    mallory.client.create_room(request).await?;
+
+    bot.spawn()?;
+    let status = bot.wait_exit().await?;
+    assert!(
+        !status.success(),
+        "the bot adopted Mallory's room: {}",
+        bot.log()
+    );
+    let log = bot.last_log();
+    assert!(
+        log.contains("rooms.triage")
+            && log.contains(mallory.user_id.as_str())
+            && log.contains("give the bot the highest power level there"),
+        "{log}"
+    );
+    Ok(())
+}

@@ -12,6 +12,7 @@ use brigade_tests::{
     synapse::random_string,
 };
 use matrix_sdk::ruma::{
+    api::error::ErrorKind,
     events::room::{EncryptedFile, MediaSource},
     OwnedRoomId, RoomId,
 };
@@ -432,5 +433,53 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
     )
     .await?;
     ensure!(!shows_title(&state.to_string()), "closed state: {state}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_incident_is_declared_even_when_its_aliases_are_all_taken_first() -> Result<()> {
+    let hs = &servers().first;
+    let desk = Desk::new(bot_binary(), "").await?;
+    // Mallory takes every predictable alias of the next incident (the desk's first: INC-1).
+    let mallory = TestUser::register(hs, "mallory").await?;
+    let today = jiff::Timestamp::now().strftime("%Y%m%d").to_string();
+    for attempt in 1..=10 {
+        let localpart = match attempt {
+            1 => format!("inc-{today}-1"),
+            n => format!("inc-{today}-1-{n}"),
+        };
+        let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+        request.room_alias_name = Some(localpart);
+        match mallory.client.create_room(request).await {
+            Ok(_) => {}
+            // Another test's bot on this homeserver holds it: taken all the same.
+            Err(error) if error.client_api_error_kind() == Some(&ErrorKind::RoomInUse) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let answer = desk
+        .command(
+            &desk.alice,
+            &desk.triage,
+            &format!("!inc declare {TITLE} --type security --sev 1"),
+            "✅",
+        )
+        .await?;
+    let alias = answer
+        .split(['[', ']'])
+        .find(|part| part.starts_with("#inc-"))
+        .with_context(|| format!("no alias in {answer}"))?;
+    let suffix = alias
+        .split(':')
+        .next()
+        .and_then(|localpart| localpart.strip_prefix(&format!("#inc-{today}-1-")))
+        .with_context(|| format!("not INC-1's: {alias}"))?;
+    ensure!(
+        suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_alphanumeric()),
+        "the unguessable alias: {alias}"
+    );
+    let room = desk.alice.join(alias).await?;
+    let state = incident_state(&desk.alice, &room).await?;
+    ensure!(state["number"] == 1 && state["private"] == true, "{state}");
     Ok(())
 }
