@@ -77,6 +77,9 @@ pub struct Alert {
     pub severity: Option<Severity>,
     /// More, when the source says.
     pub body: String,
+    /// Where the sender shows it (Alertmanager's and Grafana's `generatorURL`, PagerDuty's
+    /// incident page, the generic `url`): the full text when the message is cut.
+    pub link: Option<String>,
 }
 
 /// Why a payload is not one the route takes: answered 400 with this text.

@@ -219,6 +219,13 @@ impl Homeserver for FakeHomeserver {
                 message: "M_TOO_LARGE: event too large".to_owned(),
             });
         }
+        // The spec's 65,536 bytes for the whole event, of which the envelope takes some.
+        if serde_json::to_vec(&content).map_or(0, |bytes| bytes.len()) > 65_000 {
+            return Err(HomeserverError::Refused {
+                status: 413,
+                message: "M_TOO_LARGE: event too large".to_owned(),
+            });
+        }
         let key = (user.to_owned(), txn_id.to_owned());
         if let Some(event_id) = state.transactions.get(&key) {
             return Ok(event_id.clone());

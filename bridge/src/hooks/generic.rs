@@ -1,4 +1,4 @@
-//! Brigade's own signed JSON: `{"title", "severity", "body", "fingerprint", "status"}`, with
+//! Brigade's own signed JSON: `{"title", "severity", "body", "fingerprint", "status", "url"}`, with
 //! `X-Brigade-Timestamp: <Unix seconds>` and `X-Brigade-Signature: sha256=<hex HMAC-SHA256 of
 //! "<timestamp>.<body>">`: the timestamp is signed, so a captured request can be replayed only
 //! within the window, and there only once.
@@ -41,6 +41,7 @@ struct Generic {
     severity: Option<String>,
     #[serde(default)]
     body: String,
+    url: Option<url::Url>,
     fingerprint: Option<String>,
     status: Option<AlertStatus>,
 }
@@ -49,7 +50,7 @@ struct Generic {
 pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
     let generic: Generic = serde_json::from_value(json).map_err(|error| {
         PayloadError::new(format!(
-            "not a generic alert ({{\"title\", \"severity\", \"body\", \"fingerprint\", \"status\"}}): {error}"
+            "not a generic alert ({{\"title\", \"severity\", \"body\", \"fingerprint\", \"status\", \"url\"}}): {error}"
         ))
     })?;
     if generic.title.trim().is_empty() {
@@ -71,5 +72,9 @@ pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
         title: generic.title,
         severity,
         body: generic.body,
+        link: generic
+            .url
+            .filter(|url| matches!(url.scheme(), "https" | "http"))
+            .map(String::from),
     }])
 }

@@ -49,6 +49,10 @@ pub fn grouped(json: &Value, what: &str) -> Result<Vec<Alert>, PayloadError> {
                 title,
                 severity: labels.get("severity").and_then(|word| severity_word(word)),
                 body: text("description").unwrap_or_default(),
+                link: alert["generatorURL"]
+                    .as_str()
+                    .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+                    .map(str::to_owned),
             })
         })
         .collect()

@@ -77,6 +77,7 @@ pub fn parse(json: &Value) -> Result<Vec<Alert>, PayloadError> {
         status,
         title: data["title"].as_str().unwrap_or(id).to_owned(),
         severity,
-        body: data["html_url"].as_str().unwrap_or_default().to_owned(),
+        body: String::new(),
+        link: data["html_url"].as_str().map(str::to_owned),
     }])
 }

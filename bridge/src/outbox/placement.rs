@@ -100,6 +100,7 @@ mod tests {
                 title: "Disk full".to_owned(),
                 severity,
                 body: String::new(),
+                link: None,
                 status: AlertStatus::Firing,
                 count: 1,
                 first_seen: 1,

@@ -18,8 +18,46 @@ use crate::{
 /// How many of a burst's most frequent titles its message names.
 const BURST_TITLES: usize = 5;
 
-/// The alert's message: a line people read, and `org.brigade.alert` for the bot.
+/// The most an alert message's content may take, as JSON: an edit carries it twice (the
+/// fallback and `m.new_content`), and the homeserver refuses events over 64 KiB.
+pub const MAX_CONTENT_BYTES: usize = 24 * 1024;
+
+/// The most of a title a message shows, in characters.
+const MAX_TITLE_CHARS: usize = 300;
+
+/// The alert's message: a line people read, and `org.brigade.alert` for the bot. It always
+/// fits in [`MAX_CONTENT_BYTES`]: a title or description too long for it is cut, saying so,
+/// with the sender's link to the full text when the payload gave one.
 pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
+    let title = cut(&record.title, MAX_TITLE_CHARS);
+    let mut shown = record.body.chars().count();
+    loop {
+        let content = render(record, &title, shown, auto_declare);
+        let size = serde_json::to_vec(&content).map_or(usize::MAX, |bytes| bytes.len());
+        if size <= MAX_CONTENT_BYTES || shown == 0 {
+            return content;
+        }
+        // Shrink in proportion, and by at least a tenth: a few rounds at most.
+        let fits = shown.saturating_mul(MAX_CONTENT_BYTES) / size;
+        shown = fits.min(shown - shown.div_ceil(10));
+    }
+}
+
+/// `text` cut to `chars` characters, with an ellipsis when cut.
+fn cut(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+/// The message with the first `shown` characters of the description.
+fn render(
+    record: &AlertRecord,
+    title: &str,
+    shown: usize,
+    auto_declare: bool,
+) -> serde_json::Value {
     let severity = record
         .severity
         .map_or_else(String::new, |severity| format!(" · {severity}"));
@@ -33,17 +71,30 @@ pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
     } else {
         String::new()
     };
-    let mut body = format!(
-        "{mark} {}{severity} · {state} · {route}{repeats}",
-        record.title
-    );
+    let mut body = format!("{mark} {title}{severity} · {state} · {route}{repeats}");
     let mut html = format!(
         "{mark} <strong>{}</strong>{severity} · {state} · {route}{repeats}",
-        escape(&record.title)
+        escape(title)
     );
     if !record.body.is_empty() {
-        body.push_str(&format!("\n\n{}", record.body));
-        html.push_str(&format!("<br><br>{}", escape(&record.body)));
+        let description = cut(&record.body, shown);
+        body.push_str(&format!("\n\n{description}"));
+        html.push_str(&format!("<br><br>{}", escape(&description)));
+        let left = record.body.chars().count() - shown.min(record.body.chars().count());
+        if left > 0 {
+            let note = format!("({left} more characters not shown: too long for a message)");
+            body.push_str(&format!("\n{note}"));
+            html.push_str(&format!("<br><em>{}</em>", escape(&note)));
+        }
+    }
+    if let Some(link) = &record.link {
+        let link = cut(link, 2048);
+        body.push_str(&format!("\n\n{link}"));
+        html.push_str(&format!(
+            "<br><br><a href=\"{}\">{}</a>",
+            escape(&link),
+            escape(&link)
+        ));
     }
     let mut content = text(body, html);
     content[ALERT_KEY] = json!(AlertContent {
@@ -52,7 +103,7 @@ pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
         fingerprint: record.fingerprint.clone(),
         status: record.status,
         severity: record.severity,
-        title: record.title.clone(),
+        title: title.to_owned(),
         count: record.count,
         first_seen: record.first_seen,
         last_seen: record.last_seen,

@@ -33,6 +33,7 @@ fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
         title: format!("Disk full on {fingerprint}"),
         severity: None,
         body: String::new(),
+        link: None,
     }
 }
 
@@ -110,6 +111,57 @@ async fn an_alert_is_posted_once_then_edited_as_it_repeats_and_resolves() {
     // Delivering again sends nothing: the message shows the latest state.
     outbox.deliver_all(&bridge).await.expect("delivered");
     assert_eq!(homeserver.sent().len(), 3);
+}
+
+#[tokio::test]
+async fn an_alert_too_long_for_a_message_is_cut_to_fit_and_its_edits_still_go_through() {
+    let (bridge, homeserver, _clock) = setup();
+    let mut outbox = Outbox::new(&bridge).expect("outbox");
+    // Characters that grow most when escaped for HTML and for JSON.
+    let huge = |status| Alert {
+        title: "<&>".repeat(2_000),
+        body: "<\u{1}\"&".repeat(50_000),
+        link: Some("https://prometheus.example.org/graph?g0.expr=up".to_owned()),
+        ..alert("big", status)
+    };
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[huge(AlertStatus::Firing)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+    accept(
+        &bridge,
+        Source::Generic,
+        "prod",
+        &[huge(AlertStatus::Resolved)],
+    )
+    .await;
+    outbox.deliver_all(&bridge).await.expect("delivered");
+
+    let sent = homeserver.sent();
+    assert_eq!(
+        sent.len(),
+        2,
+        "posted, then edited: {:?}",
+        bodies(&homeserver)
+    );
+    let shown = &sent[1].content["m.new_content"];
+    assert_eq!(shown["org.brigade.alert"]["status"], "resolved");
+    let body = shown["body"].as_str().expect("a body");
+    assert!(
+        body.contains("more characters not shown"),
+        "{}",
+        &body[..200]
+    );
+    assert!(body.ends_with("https://prometheus.example.org/graph?g0.expr=up"));
+    assert_eq!(bridge.store.depth(), 0);
+    // The store keeps the whole description.
+    let key = crate::store::AlertRecord::key(Source::Generic, "prod", "big");
+    let record = bridge.store.alert(&key).expect("readable").expect("kept");
+    assert_eq!(record.body.chars().count(), 200_000);
 }
 
 #[tokio::test]

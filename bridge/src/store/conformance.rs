@@ -11,6 +11,7 @@ fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
         title: "Disk full".to_owned(),
         severity: None,
         body: String::new(),
+        link: None,
     }
 }
 

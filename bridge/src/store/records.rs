@@ -20,6 +20,9 @@ pub struct AlertRecord {
     pub severity: Option<brigade_core::incident::Severity>,
     /// Its latest description.
     pub body: String,
+    /// Where its sender shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     /// Firing or resolved.
     pub status: AlertStatus,
     /// How many times it was received in this episode (since it last started firing).
@@ -144,6 +147,7 @@ pub(super) fn next(
             record.title.clone_from(&alert.title);
             record.severity = alert.severity.or(record.severity);
             record.body.clone_from(&alert.body);
+            record.link.clone_from(&alert.link);
             record.last_seen = now;
             record.version += 1;
             record
@@ -169,6 +173,7 @@ pub(super) fn next(
                 title: alert.title.clone(),
                 severity: alert.severity,
                 body: alert.body.clone(),
+                link: alert.link.clone(),
                 status: alert.status,
                 count: u64::from(alert.status == AlertStatus::Firing),
                 first_seen,

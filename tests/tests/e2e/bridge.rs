@@ -290,6 +290,52 @@ async fn bad_requests_are_refused_with_their_reason_and_make_no_room() -> Result
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_too_long_for_a_message_is_cut_with_its_link_and_still_resolves() -> Result<()> {
+    let routes = Routes::start().await?;
+    let (bridge, alice) = (&routes.bridge, &routes.alice);
+    let prod = bridge.url("/hooks/alertmanager/prod");
+    let link = "http://prometheus.example.org/graph?g0.expr=disk";
+    // A description of 48,000 characters, that HTML escaping makes nearly five times larger.
+    let big = |status: &str| {
+        let mut payload = firing("huge", status);
+        payload["alerts"][0]["annotations"]["description"] = Value::from("<&>\"".repeat(12_000));
+        payload["alerts"][0]["generatorURL"] = Value::from(link);
+        serde_json::to_vec(&payload).unwrap_or_default()
+    };
+    let (status, _) = routes
+        .post(prod.clone(), Some(AM_SECRET), big("firing"))
+        .await?;
+    ensure!(status == 202, "firing: {status}");
+    let room = alice
+        .join(&format!("#alerts-prod:{}", bridge.homeserver.server_name))
+        .await
+        .with_context(|| bridge.log())?;
+    let message = alice
+        .wait_for_event(&room, "the alert's message", |event| {
+            event["content"]["org.brigade.alert"]["fingerprint"] == "huge"
+        })
+        .await
+        .with_context(|| bridge.log())?;
+    let text = body(&message);
+    ensure!(
+        text.contains("more characters not shown") && text.ends_with(link),
+        "the message: {}",
+        &text[text.len().saturating_sub(300)..]
+    );
+    let (status, _) = routes.post(prod, Some(AM_SECRET), big("resolved")).await?;
+    ensure!(status == 202, "resolved: {status}");
+    let id = message["event_id"].as_str().context("an event ID")?;
+    until(
+        "the resolved edit",
+        || async { alice.current_body(&room, id).context("no text") },
+        |text| text.starts_with("✅"),
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alertmanager_alert_is_one_message_edited_as_it_repeats_and_resolves() -> Result<()> {
     let routes = Routes::start().await?;
     let (bridge, alice, http) = (&routes.bridge, &routes.alice, &routes.http);
