@@ -147,6 +147,7 @@ pub async fn run(
         publisher,
         records: tokio::sync::Mutex::new(()),
         invitations: tokio::sync::Notify::new(),
+        joining: std::sync::Mutex::default(),
     });
     let publishing = tokio::spawn({
         let bot = bot.clone();

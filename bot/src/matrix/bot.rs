@@ -35,8 +35,10 @@ pub struct Bot {
     pub publisher: Publisher,
     /// Held while an incident record is read, changed and written back.
     pub records: tokio::sync::Mutex<()>,
-    /// Wakes the sender of partner invitations when some are queued.
+    /// Wakes the sender of queued invitations when some are queued.
     pub invitations: tokio::sync::Notify,
+    /// Rooms whose invitation of the bot is being answered (in the background).
+    pub joining: std::sync::Mutex<std::collections::HashSet<matrix_sdk::ruma::OwnedRoomId>>,
 }
 
 /// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.

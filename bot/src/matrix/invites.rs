@@ -1,8 +1,14 @@
-//! Invites: accepted from users of allowed servers, declined from everyone else.
+//! Invites: accepted from users of allowed servers, declined from everyone else. Answered in
+//! the background, one task per room, each join bounded: a room on a server that does not
+//! answer holds up nothing else.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use matrix_sdk::{ruma::RoomId, RoomState};
+use brigade_core::sync::lock;
+use matrix_sdk::{
+    ruma::{OwnedRoomId, RoomId},
+    RoomState,
+};
 use tracing::{info, warn};
 
 use super::bot::Bot;
@@ -11,8 +17,23 @@ use super::bot::Bot;
 /// ride that out.
 const JOIN_ATTEMPTS: u32 = 5;
 
+/// How long one join may take: joining over federation waits on the room's server.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Answers the bot's invite to `room_id` in a task of its own, unless one already is.
+pub fn spawn(bot: &Arc<Bot>, room_id: OwnedRoomId) {
+    if !lock(&bot.joining).insert(room_id.clone()) {
+        return;
+    }
+    let bot = bot.clone();
+    tokio::spawn(async move {
+        handle(&bot, &room_id).await;
+        lock(&bot.joining).remove(&room_id);
+    });
+}
+
 /// Accepts or declines the bot's invite to `room_id`.
-pub async fn handle(bot: &Bot, room_id: &RoomId) {
+async fn handle(bot: &Bot, room_id: &RoomId) {
     let Some(room) = bot.client.get_room(room_id) else {
         return;
     };
@@ -33,7 +54,14 @@ pub async fn handle(bot: &Bot, room_id: &RoomId) {
         return;
     }
     for attempt in 1..=JOIN_ATTEMPTS {
-        match room.join().await {
+        let joined = tokio::time::timeout(JOIN_TIMEOUT, room.join())
+            .await
+            .unwrap_or_else(|_| {
+                Err(matrix_sdk::Error::UnknownError(
+                    format!("no answer within {} s", JOIN_TIMEOUT.as_secs()).into(),
+                ))
+            });
+        match joined {
             Ok(()) => {
                 info!(%room_id, %inviter, "invite accepted");
                 return;

@@ -3,9 +3,9 @@
 //! `[[partners]]`, and invitations that wait for a partner's server without holding anything
 //! up.
 //!
-//! Invitations to partner users go through a queue of their own, kept in the store: a
-//! partner's server that does not answer delays only its own invitations, which are tried
-//! again until they go through.
+//! Invitations to users of other servers (partners, and people paged from elsewhere) go
+//! through a queue of their own, kept in the store: a server that does not answer delays only
+//! its own invitations, which are tried again until they go through.
 
 use std::time::Duration;
 
@@ -125,7 +125,7 @@ pub async fn run(bot: &Bot, shutdown: CancellationToken) {
         let left = match invite_round(bot).await {
             Ok(left) => left,
             Err(error) => {
-                warn!(%error, "cannot send partner invitations yet");
+                warn!(%error, "cannot send queued invitations yet");
                 true
             }
         };
@@ -158,12 +158,12 @@ async fn invite_round(bot: &Bot) -> Result<bool, ActionError> {
             let user = &pending.user;
             match tokio::time::timeout(INVITE_TIMEOUT, room.invite_user_by_id(user)).await {
                 Ok(Ok(())) => {
-                    info!(%room_id, %user, "partner invited");
+                    info!(%room_id, %user, "invited from the queue");
                     done.push((room_id.clone(), user.clone()));
                 }
                 Ok(Err(refused)) if error::for_good(&refused) => {
                     // Already in the room, or refused for good: nothing to wait for.
-                    warn!(%room_id, %user, error = %refused, "partner invitation refused; not tried again");
+                    warn!(%room_id, %user, error = %refused, "queued invitation refused; not tried again");
                     done.push((room_id.clone(), user.clone()));
                 }
                 Ok(Err(error)) => failed.push((room_id.clone(), user.clone(), error.to_string())),

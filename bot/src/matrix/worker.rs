@@ -4,7 +4,7 @@
 //! records the event as handled after its effect; a checkpoint marker enqueued after each sync
 //! is stored only once everything before it is done, so a restart knows how far back to look.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use matrix_sdk::{
     ruma::{
@@ -63,7 +63,7 @@ pub enum Work {
 }
 
 /// Works through the queue until it closes or shutdown is asked for.
-pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: CancellationToken) {
+pub async fn run(bot: &Arc<Bot>, mut queue: mpsc::Receiver<Work>, shutdown: CancellationToken) {
     loop {
         let work = tokio::select! {
             biased;
@@ -88,10 +88,11 @@ pub async fn run(bot: &Bot, mut queue: mpsc::Receiver<Work>, shutdown: Cancellat
     debug!("worker stopped");
 }
 
-async fn handle(bot: &Bot, work: Work, shutdown: &CancellationToken) {
+async fn handle(bot: &Arc<Bot>, work: Work, shutdown: &CancellationToken) {
     match work {
         Work::Event { room_id, raw } => handle_event(bot, room_id, &raw, shutdown).await,
-        Work::Invite { room_id } => invites::handle(bot, &room_id).await,
+        // Joining may wait on another server: never in the worker's way.
+        Work::Invite { room_id } => invites::spawn(bot, room_id),
         Work::Tick => {
             // Reminders, like commands and reactions, read, change and write incident records.
             let _records = bot.records.lock().await;

@@ -882,3 +882,24 @@ async fn a_declaration_a_crash_interrupted_after_taking_the_next_alias_finds_its
     ensure!(rooms.len() == 6, "{rooms:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_to_an_unreachable_server_holds_up_nothing_else() -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let incident = desk.declare("Checkout down").await?;
+    // Nothing listens on port 1: the homeserver's invitation over federation cannot go through.
+    let answer = desk
+        .command(alice, &incident.room, "!inc page @nobody:127.0.0.9:1", "✅")
+        .await?;
+    ensure!(
+        answer.contains("@nobody:127.0.0.9:1") && answer.contains("invitation"),
+        "the answer says the invitation is still pending: {answer}"
+    );
+    // Everything else goes on.
+    let help = desk.command(alice, &desk.triage, "!inc help", "✅").await?;
+    ensure!(help.contains("!inc declare"), "{help}");
+    desk.command(alice, &incident.room, "!inc sev 1", "✅")
+        .await?;
+    Ok(())
+}

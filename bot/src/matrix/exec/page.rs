@@ -1,5 +1,6 @@
 //! `!inc page`: whoever the targets name is invited (if not in the room yet) and mentioned in one
-//! `m.text` message (`m.notice` never notifies), which 👀 acknowledges.
+//! `m.text` message (`m.notice` never notifies), which 👀 acknowledges. Users of other servers
+//! are invited from the background queue (see `partners`), never while the worker waits.
 
 use brigade_core::{record::IncidentRecord, timeline::Happening};
 use matrix_sdk::ruma::{
@@ -11,6 +12,7 @@ use tracing::warn;
 use super::super::{
     change::Change,
     error::{self, ActionError},
+    partners,
     reply::transaction_id,
 };
 use crate::{
@@ -40,7 +42,9 @@ pub async fn page(
     purpose: &str,
 ) -> Result<String, ActionError> {
     let room = change.room;
+    let own = change.bot.config.matrix.user_id.server_name();
     let mut not_invited = Vec::new();
+    let mut queued = Vec::new();
     for (user, _) in people {
         let member = room.get_member(user).await?;
         let present = member.is_some_and(|member| {
@@ -52,6 +56,12 @@ pub async fn page(
         if present {
             continue;
         }
+        // Another server may take its time or never answer: its invitations wait in the
+        // background queue, so that nothing else waits for them.
+        if user.server_name() != own {
+            queued.push(user.clone());
+            continue;
+        }
         if let Err(refused) = room.invite_user_by_id(user).await {
             if !error::for_good(&refused) {
                 return Err(refused.into());
@@ -60,6 +70,7 @@ pub async fn page(
             not_invited.push(user.to_string());
         }
     }
+    partners::queue_invites(change.bot, room.room_id(), &queued).await?;
     let incident = &next.incident;
     let pills = |html: bool| -> String {
         people
@@ -109,6 +120,13 @@ pub async fn page(
         text.push_str(&format!(
             "; could not invite {} (their server refused)",
             not_invited.join(", ")
+        ));
+    }
+    if !queued.is_empty() {
+        let names: Vec<String> = queued.iter().map(ToString::to_string).collect();
+        text.push_str(&format!(
+            "; the invitation of {} is sent in the background (their server may be slow or down; the bot keeps trying)",
+            names.join(", ")
         ));
     }
     change.commit(next, Some(text.clone())).await?;
