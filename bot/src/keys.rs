@@ -220,6 +220,11 @@ pub struct Published {
     pub version: u64,
     /// The incident as shown.
     pub incident: Incident,
+    /// Whether the room holds the timeline in pages (`org.brigade.incident.timeline`); rooms
+    /// of the first release hold it in the incident's own state, until their next change
+    /// writes every page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timeline_paged: bool,
 }
 
 /// The incident declared for an alert's episode: its room, or none when the bot said why it
@@ -293,6 +298,7 @@ mod tests {
         let shown = Published {
             version: 3,
             incident: testing::record(1, "DNS", Severity::Sev2, 1_000).incident,
+            timeline_paged: true,
         };
         published(&room).set(store, &shown).await.expect("set");
         assert_eq!(
@@ -502,7 +508,8 @@ mod tests {
             shown,
             Some(Published {
                 version: 3,
-                incident
+                incident,
+                timeline_paged: false,
             })
         );
         assert_eq!(
@@ -549,6 +556,7 @@ mod tests {
                 &Published {
                     version: 3,
                     incident: testing::record(1, "DNS", Severity::Sev2, 1_000).incident,
+                    timeline_paged: false,
                 },
             )
             .await

@@ -16,6 +16,10 @@ use crate::incident::Severity;
 /// The state event type that mirrors an incident into its room.
 pub const INCIDENT_STATE: &str = "org.brigade.incident";
 
+/// The state event type that holds a page of an incident's timeline in its room, by state key
+/// `0`, `1`, …: the incident's own state stays small however long the incident runs.
+pub const TIMELINE_STATE: &str = "org.brigade.incident.timeline";
+
 /// The content key that marks a forwarded copy: a copy is never forwarded again.
 pub const FORWARDED_KEY: &str = "org.brigade.forwarded";
 

@@ -103,6 +103,24 @@ pub struct Declaration {
     pub alert: Option<AlertOrigin>,
 }
 
+/// The most a page of the timeline takes in room state, as JSON: well under the 64 KiB a
+/// homeserver takes for a whole event.
+pub const TIMELINE_PAGE_BYTES: usize = 30 * 1024;
+
+/// The most of an entry's text the room's state keeps, in characters (the store and the room's
+/// messages keep all of it). Even escaped six times over it fits in a page.
+pub const STATE_TEXT_CHARS: usize = 4_000;
+
+/// What a page's JSON takes besides its entries.
+const PAGE_OVERHEAD: usize = 16;
+
+/// One page of an incident's timeline in its room's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    /// Its entries, oldest first.
+    pub entries: Vec<Entry>,
+}
+
 impl Incident {
     /// A new incident from `declaration`, declared at `now`.
     pub fn declare(
@@ -375,17 +393,48 @@ impl Incident {
         topic
     }
 
-    /// What the room's `org.brigade.incident` state shows. Room state is not encrypted: a
-    /// private incident's state leaves out the title, the summary and the timeline, which live
-    /// only in the room's encrypted messages (and the bot's store).
+    /// What the room's `org.brigade.incident` state shows: everything but the timeline, which
+    /// goes in pages of its own ([`Self::timeline_pages`]) so that a state event never outgrows
+    /// what the homeserver takes. Room state is not encrypted: a private incident's state
+    /// leaves out the title and the summary too, which live only in the room's encrypted
+    /// messages (and the bot's store).
     pub fn in_state(&self) -> Self {
         let mut shown = self.clone();
+        shown.timeline.clear();
         if self.private {
             shown.title.clear();
             shown.summary.clear();
-            shown.timeline.clear();
         }
         shown
+    }
+
+    /// The timeline as the room's `org.brigade.incident.timeline` state holds it, oldest first:
+    /// pages of at most [`TIMELINE_PAGE_BYTES`] as JSON, each entry's text cut to
+    /// [`STATE_TEXT_CHARS`]. Filled from the first page on, so a new entry changes the last
+    /// page only. None for a private incident.
+    pub fn timeline_pages(&self) -> Vec<TimelinePage> {
+        if self.private {
+            return Vec::new();
+        }
+        let mut pages: Vec<TimelinePage> = Vec::new();
+        let mut size = 0;
+        for entry in &self.timeline {
+            let entry = entry.cut_for_state(STATE_TEXT_CHARS);
+            let bytes = serde_json::to_vec(&entry).map_or(0, |bytes| bytes.len()) + 1;
+            match pages.last_mut() {
+                Some(page) if size + bytes <= TIMELINE_PAGE_BYTES => {
+                    page.entries.push(entry);
+                    size += bytes;
+                }
+                _ => {
+                    pages.push(TimelinePage {
+                        entries: vec![entry],
+                    });
+                    size = PAGE_OVERHEAD + bytes;
+                }
+            }
+        }
+        pages
     }
 
     /// The localpart of the room alias: `inc-YYYYMMDD-N-slug` (`inc-YYYYMMDD-N` when private).
@@ -647,11 +696,33 @@ mod tests {
             .expect("resolved");
         assert_eq!(incident.room_name(), "✅ INC-42 · SEV2 · Checkout latency");
 
-        assert_eq!(incident.in_state(), incident, "an open incident shows all");
+        let state = incident.in_state();
+        assert!(
+            state.timeline.is_empty(),
+            "the timeline is in pages of its own"
+        );
+        assert_eq!(
+            Incident {
+                timeline: incident.timeline.clone(),
+                ..state
+            },
+            incident,
+            "an open incident shows all"
+        );
+        let pages = incident.timeline_pages();
+        assert_eq!(
+            pages
+                .into_iter()
+                .flat_map(|page| page.entries)
+                .collect::<Vec<_>>(),
+            incident.timeline,
+            "the pages hold the whole timeline"
+        );
 
         incident.private = true;
         let state = incident.in_state();
         assert!(state.title.is_empty() && state.summary.is_empty() && state.timeline.is_empty());
+        assert!(incident.timeline_pages().is_empty());
         assert_eq!(
             (state.number, state.status),
             (incident.number, incident.status)
@@ -659,6 +730,55 @@ mod tests {
         assert_eq!(incident.room_name(), "🔒 INC-42 · SEV2");
         assert_eq!(incident.topic(), "🚑 @alice:example.org · SEV2 · resolved");
         assert_eq!(incident.alias_localpart("20261128"), "inc-20261128-42");
+    }
+
+    #[test]
+    fn a_long_timeline_is_paged_small_enough_for_room_state_and_appends_touch_the_last_page() {
+        let alice = ruma::user_id!("@alice:example.org");
+        let mut incident = Incident::declare(
+            IncidentNumber(7),
+            Declaration {
+                title: "Long one".to_owned(),
+                severity: Severity::Sev2,
+                kind: "operations".to_owned(),
+                private: false,
+                declarer: alice.to_owned(),
+                started: None,
+                alert: None,
+            },
+            1,
+        )
+        .expect("declared");
+        for n in 0..500 {
+            // Characters JSON escapes six times over, and texts over the state's cut.
+            let text = if n < 40 {
+                "\u{1}".repeat(5_000)
+            } else {
+                format!("update {n}")
+            };
+            incident.log(n + 2, alice, Happening::Update { text });
+        }
+        let pages = incident.timeline_pages();
+        for page in &pages {
+            let bytes = serde_json::to_vec(page).expect("JSON").len();
+            assert!(bytes <= TIMELINE_PAGE_BYTES, "a page of {bytes} bytes");
+        }
+        let entries: Vec<Entry> = pages.iter().flat_map(|page| page.entries.clone()).collect();
+        assert_eq!(entries.len(), 501);
+        assert_eq!(
+            entries[500], incident.timeline[500],
+            "short entries are kept whole"
+        );
+        // One more entry leaves every page but the last as it was.
+        incident.log(
+            1_000,
+            alice,
+            Happening::Update {
+                text: "last".to_owned(),
+            },
+        );
+        let after = incident.timeline_pages();
+        assert_eq!(after[..pages.len() - 1], pages[..pages.len() - 1]);
     }
 
     #[test]

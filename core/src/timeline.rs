@@ -23,6 +23,20 @@ pub struct Entry {
     pub what: Happening,
 }
 
+impl Entry {
+    /// The entry with its text (an update's, a follow-up's) cut to `chars` characters.
+    pub fn cut_for_state(&self, chars: usize) -> Self {
+        let mut entry = self.clone();
+        if let Happening::Update { text } | Happening::Followup { text, .. } = &mut entry.what {
+            if let Some((at, _)) = text.char_indices().nth(chars) {
+                text.truncate(at);
+                text.push('…');
+            }
+        }
+        entry
+    }
+}
+
 /// What an automatic entry records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -200,10 +200,40 @@ pub async fn name(user: &TestUser, room: &RoomId) -> Result<String> {
     Ok(name["name"].as_str().unwrap_or_default().to_owned())
 }
 
+/// The room's `org.brigade.incident` state, its `timeline` read from the room's timeline pages
+/// (`org.brigade.incident.timeline`, state keys `0`, `1`, …) when there are any.
 pub async fn incident_state(user: &TestUser, room: &RoomId) -> Result<Value> {
-    user.state(room, "org.brigade.incident", "")
+    let mut state = user
+        .state(room, "org.brigade.incident", "")
         .await?
-        .context("no org.brigade.incident state")
+        .context("no org.brigade.incident state")?;
+    let pages = timeline_pages(user, room).await?;
+    if !pages.is_empty() {
+        let entries: Vec<Value> = pages
+            .iter()
+            .filter_map(|page| page["entries"].as_array())
+            .flatten()
+            .cloned()
+            .collect();
+        state["timeline"] = Value::from(entries);
+    }
+    Ok(state)
+}
+
+/// The room's timeline pages, in order, as the homeserver has them.
+pub async fn timeline_pages(user: &TestUser, room: &RoomId) -> Result<Vec<Value>> {
+    let mut pages = Vec::new();
+    while let Some(page) = user
+        .state(
+            room,
+            "org.brigade.incident.timeline",
+            &pages.len().to_string(),
+        )
+        .await?
+    {
+        pages.push(page);
+    }
+    Ok(pages)
 }
 
 pub async fn level(user: &TestUser, room: &RoomId, who: &UserId) -> Result<i64> {

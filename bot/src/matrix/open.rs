@@ -7,7 +7,7 @@
 //! `org.brigade.incident` state.
 
 use brigade_core::{
-    events::INCIDENT_STATE,
+    events::{INCIDENT_STATE, TIMELINE_STATE},
     incident::{Declaration, Incident, IncidentNumber},
     levels::{BOT_LEVEL, COMMANDER_LEVEL, MODERATOR_LEVEL, RESPONDER_LEVEL},
     record::IncidentRecord,
@@ -257,6 +257,7 @@ pub fn room_request(
             "m.room.tombstone": 150,
             // The room's durable record of the incident: Brigade's alone.
             INCIDENT_STATE: BOT_LEVEL,
+            TIMELINE_STATE: BOT_LEVEL,
         },
     });
     let server = creator.server_name();
@@ -264,6 +265,13 @@ pub fn room_request(
         state(INCIDENT_STATE, serde_json::to_value(incident.in_state())?),
         server_acl(server, &access.allowed_servers, access.allow_ip_literals),
     ];
+    for (page, entries) in incident.timeline_pages().iter().enumerate() {
+        initial_state.push(json!({
+            "type": TIMELINE_STATE,
+            "state_key": page.to_string(),
+            "content": entries,
+        }));
+    }
     if incident.private {
         initial_state.extend([
             state("m.room.join_rules", json!({ "join_rule": "invite" })),

@@ -14,7 +14,7 @@ use std::{
 };
 
 use brigade_core::{
-    events::INCIDENT_STATE,
+    events::{INCIDENT_STATE, TIMELINE_STATE},
     incident::{Incident, Status},
     record::IncidentRecord,
 };
@@ -80,15 +80,11 @@ pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken
                 Ok(()) => {
                     backoff.remove(&room_id);
                 }
-                Err(error) if error.refusal().is_some() => {
-                    // Trying again would be refused again: what could be shown is shown.
-                    error!(%room_id, %error, "the homeserver refused to update an incident room");
-                    backoff.remove(&room_id);
-                    if let Err(error) = mark_published(bot, &room_id).await {
-                        error!(%room_id, %error, "cannot record the room as published");
-                    }
-                }
                 Err(error) => {
+                    // A refusal is never taken for done: the room does not show the change.
+                    if error.refusal().is_some() {
+                        error!(%room_id, %error, "the homeserver refused to update an incident room; trying again later");
+                    }
                     let wait = backoff
                         .get(&room_id)
                         .map_or(RETRY_FIRST, |wait| (*wait * 2).min(RETRY_MAX));
@@ -109,23 +105,22 @@ async fn published(bot: &Bot, room_id: &RoomId) -> Result<Option<Published>, Act
     Ok(keys::published(room_id).get(bot.store.as_ref()).await?)
 }
 
-/// Records that `record`'s room shows it.
-pub async fn set_published(bot: &Bot, record: &IncidentRecord) -> Result<(), ActionError> {
+/// Records that `record`'s room shows it, its timeline in pages or (a first-release room
+/// rebuilt) not.
+pub async fn set_published(
+    bot: &Bot,
+    record: &IncidentRecord,
+    timeline_paged: bool,
+) -> Result<(), ActionError> {
     let published = Published {
         version: record.version,
         incident: record.incident.clone(),
+        timeline_paged,
     };
     keys::published(&record.room_id)
         .set(bot.store.as_ref(), &published)
         .await?;
     Ok(())
-}
-
-async fn mark_published(bot: &Bot, room_id: &RoomId) -> Result<(), ActionError> {
-    match bot.store.incident(room_id).await? {
-        Some(record) => set_published(bot, &record).await,
-        None => Ok(()),
-    }
 }
 
 /// Whether the caller holds [`Bot::records`] already.
@@ -157,6 +152,8 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     // which is version 1.
     let before = shown.as_ref().map(|shown| &shown.incident);
     let fresh = before.is_none() && record.version == 1;
+    // A room whose timeline is not paged yet gets its state and every page.
+    let paged = fresh || shown.as_ref().is_some_and(|shown| shown.timeline_paged);
     let differs =
         |render: fn(&Incident) -> String| !fresh && before.map(render) != Some(render(incident));
     let new = record.summary_event.is_none();
@@ -174,9 +171,21 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     };
     let state = async {
         let shown = incident.in_state();
-        if !fresh && before.map(Incident::in_state) != Some(shown.clone()) {
+        if !paged || (!fresh && before.map(Incident::in_state) != Some(shown.clone())) {
             room.send_state_event_raw(INCIDENT_STATE, "", serde_json::to_value(shown)?)
                 .await?;
+        }
+        // The timeline's pages that changed: the last one, as a rule.
+        let pages_before = before.map(Incident::timeline_pages).unwrap_or_default();
+        for (page, entries) in incident.timeline_pages().iter().enumerate() {
+            if !paged || (!fresh && pages_before.get(page) != Some(entries)) {
+                room.send_state_event_raw(
+                    TIMELINE_STATE,
+                    &page.to_string(),
+                    serde_json::to_value(entries)?,
+                )
+                .await?;
+            }
         }
         Ok::<_, ActionError>(())
     };
@@ -233,8 +242,11 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         }
         Ok::<_, ActionError>(posted)
     };
-    let ((), (), (), summary_event, headline_event, (), (), shared_summary_event) =
-        tokio::try_join!(name, topic, state, summary, headline, space, archive, shared)?;
+    // Every part is tried, whichever fails: a refused state event must not hold back the name.
+    let (name, topic, state, summary, headline, space, archive, shared) =
+        tokio::join!(name, topic, state, summary, headline, space, archive, shared);
+    let (summary_event, headline_event, shared_summary_event) = (summary?, headline?, shared?);
+    name.and(topic).and(state).and(space).and(archive)?;
 
     // Written under the records lock: a command may have stored a newer version meanwhile.
     let _records = match records {
@@ -252,7 +264,7 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
             bot.store.save_incident(&latest).await?;
         }
     }
-    set_published(bot, &record).await?;
+    set_published(bot, &record, true).await?;
     let elapsed_ms = started.elapsed().as_millis();
     debug!(%room_id, version = record.version, elapsed_ms, "incident room published");
     Ok(())

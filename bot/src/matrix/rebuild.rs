@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use brigade_core::{
-    events::INCIDENT_STATE,
-    incident::Incident,
+    events::{INCIDENT_STATE, TIMELINE_STATE},
+    incident::{Incident, TimelinePage},
     record::IncidentRecord,
     store::StoreError,
     timeline::{Message, Thanks},
@@ -50,12 +50,12 @@ pub async fn missing(bot: &Bot) -> Result<(), StoreError> {
             highest = highest.max(record.incident.number.0);
             continue;
         }
-        let Some(incident) = incident_state(bot, &room).await else {
+        let Some((incident, paged)) = incident_state(bot, &room).await else {
             continue;
         };
         highest = highest.max(incident.number.0);
         let started = std::time::Instant::now();
-        match rebuild(bot, &room, incident).await {
+        match rebuild(bot, &room, incident, paged).await {
             Ok(record) => {
                 let elapsed_ms = started.elapsed().as_millis();
                 info!(
@@ -74,11 +74,13 @@ pub async fn missing(bot: &Bot) -> Result<(), StoreError> {
     bot.store.raise_incident_number(highest).await
 }
 
-/// The incident the room's state describes, if it is one of the bot's incident rooms.
-async fn incident_state(bot: &Bot, room: &Room) -> Option<Incident> {
-    let event = state_event(room, StateEventType::from(INCIDENT_STATE)).await?;
+/// The incident the room's state describes, if it is one of the bot's incident rooms, and
+/// whether its timeline came from pages (a first-release room keeps it in the incident's own
+/// state).
+async fn incident_state(bot: &Bot, room: &Room) -> Option<(Incident, bool)> {
+    let event = state_event(room, StateEventType::from(INCIDENT_STATE), "").await?;
     let me = bot.config.matrix.user_id.as_str();
-    let creator = state_event(room, StateEventType::RoomCreate).await;
+    let creator = state_event(room, StateEventType::RoomCreate, "").await;
     let creator = creator
         .as_ref()
         .and_then(|create| create["sender"].as_str());
@@ -93,18 +95,46 @@ async fn incident_state(bot: &Bot, room: &Room) -> Option<Incident> {
         );
         return None;
     }
-    match serde_json::from_value(event["content"].clone()) {
-        Ok(incident) => Some(incident),
+    let mut incident: Incident = match serde_json::from_value(event["content"].clone()) {
+        Ok(incident) => incident,
         Err(error) => {
             warn!(room_id = %room.room_id(), %error, "unreadable incident state: not rebuilt");
-            None
+            return None;
+        }
+    };
+    let mut pages = Vec::new();
+    loop {
+        let key = pages.len().to_string();
+        let Some(page) = state_event(room, StateEventType::from(TIMELINE_STATE), &key).await else {
+            break;
+        };
+        // Only what the bot wrote: anything else ends the timeline there.
+        if page["sender"].as_str() != Some(me) {
+            warn!(room_id = %room.room_id(), page = %key, "a timeline page the bot did not write: the timeline ends before it");
+            break;
+        }
+        match serde_json::from_value::<TimelinePage>(page["content"].clone()) {
+            Ok(page) => pages.push(page),
+            Err(error) => {
+                warn!(room_id = %room.room_id(), page = %key, %error, "an unreadable timeline page: the timeline ends before it");
+                break;
+            }
         }
     }
+    let paged = !pages.is_empty();
+    if paged {
+        incident.timeline = pages.into_iter().flat_map(|page| page.entries).collect();
+    }
+    Some((incident, paged))
 }
 
-/// The room's current state event of `event_type` (empty state key), as the bot's store has it.
-async fn state_event(room: &Room, event_type: StateEventType) -> Option<serde_json::Value> {
-    let state = room.get_state_event(event_type, "").await.ok()??;
+/// The room's current state event of `event_type` and `key`, as the bot's store has it.
+async fn state_event(
+    room: &Room,
+    event_type: StateEventType,
+    key: &str,
+) -> Option<serde_json::Value> {
+    let state = room.get_state_event(event_type, key).await.ok()??;
     let RawAnySyncOrStrippedState::Sync(raw) = state else {
         return None;
     };
@@ -115,6 +145,7 @@ async fn rebuild(
     bot: &Bot,
     room: &Room,
     incident: Incident,
+    paged: bool,
 ) -> Result<IncidentRecord, ActionError> {
     let alias = room
         .canonical_alias()
@@ -125,7 +156,7 @@ async fn rebuild(
     record.headline_event = headline(bot, &alias).await;
     bot.store.save_incident(&record).await?;
     // What the room shows is what was read from it: nothing to publish.
-    publish::set_published(bot, &record).await?;
+    publish::set_published(bot, &record, paged).await?;
     Ok(record)
 }
 

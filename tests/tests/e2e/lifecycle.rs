@@ -903,3 +903,67 @@ async fn a_page_to_an_unreachable_server_holds_up_nothing_else() -> Result<()> {
         .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_with_500_updates_keeps_its_state_in_step_and_is_rebuilt_whole() -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let alice = &desk.alice;
+    let inc = desk.declare("Long haul").await?;
+    // 40 updates of 1,900 characters (which used to outgrow the state event), then 460 short
+    // ones; sent in batches of 50, each batch's last answer awaited.
+    let long = "x".repeat(1_900);
+    for batch in 0..10 {
+        for n in batch * 50..batch * 50 + 49 {
+            let text = if n < 40 {
+                format!("{n} {long}")
+            } else {
+                format!("step {n}")
+            };
+            alice
+                .send_text(&inc.room, &format!("!inc update {text}"))
+                .await?;
+        }
+        let last = batch * 50 + 49;
+        desk.command(alice, &inc.room, &format!("!inc update step {last}"), "✅")
+            .await?;
+    }
+    desk.command(alice, &inc.room, "!inc sev 1", "✅").await?;
+    let state = until(
+        "the severity in the state",
+        || incident_state(alice, &inc.room),
+        |state| state["severity"] == "SEV1",
+    )
+    .await
+    .with_context(|| desk.bot.log())?;
+    assert_eq!(updates(&state), 500, "every update in the timeline's pages");
+    let raw = alice
+        .state(&inc.room, "org.brigade.incident", "")
+        .await?
+        .context("the incident's state")?;
+    assert!(
+        raw.to_string().len() < 8_000,
+        "the incident's own state stays small"
+    );
+    let pages = brigade_tests::desk::timeline_pages(alice, &inc.room).await?;
+    assert!(pages.len() > 1, "{} pages", pages.len());
+    assert!(pages.iter().all(|page| page.to_string().len() < 40_000));
+
+    // A bot that lost its store reads the whole timeline back from the pages.
+    desk.bot.terminate().await?;
+    desk.bot.wipe_store()?;
+    desk.bot.start().await?;
+    desk.command(alice, &inc.room, "!inc status identified", "✅")
+        .await?;
+    let state = until(
+        "the status in the state",
+        || incident_state(alice, &inc.room),
+        |state| state["status"] == "identified",
+    )
+    .await?;
+    assert_eq!(
+        updates(&state),
+        500,
+        "the rebuilt timeline kept every update"
+    );
+    Ok(())
+}
