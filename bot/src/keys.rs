@@ -15,7 +15,7 @@
 //! | `alert.resolved.<source/route/fingerprint>` | the episode whose resolution was told | decimal |
 //! | `share.<event>` | the shared room a share made | room ID |
 //! | `shared.room.<shared room>` | the incident room it belongs to | room ID |
-//! | `shared.pending` | partner invitations still waiting, by room | JSON |
+//! | `shared.pending` | invitations of other servers' users still waiting (partners, paged people), by room | JSON |
 //! | `partner.invited.<room>` | contacts of a standing room invited once | JSON |
 //! | `forward.rules.<room>` | the room's own forwarding rules | JSON |
 //! | `forward.done.<message/emoji/target>` | the copy a forward made | event ID |

@@ -82,6 +82,31 @@ pub struct Alert {
     pub link: Option<String>,
 }
 
+/// The longest link kept with an alert, in bytes.
+const MAX_LINK_BYTES: usize = 1_024;
+
+/// The longest fingerprint kept as it is; a longer one is replaced by its SHA-256.
+const MAX_FINGERPRINT_CHARS: usize = 256;
+
+/// `text` as an alert's link: an absolute `http(s)` URL of at most [`MAX_LINK_BYTES`],
+/// normalised (so nothing in it needs escaping beyond HTML's `&`).
+pub fn link(text: &str) -> Option<String> {
+    let url = url::Url::parse(text).ok()?;
+    let url = String::from(url);
+    (url.starts_with("https://") || url.starts_with("http://"))
+        .then_some(url)
+        .filter(|url| url.len() <= MAX_LINK_BYTES)
+}
+
+/// `fingerprint`, or its SHA-256 (hex) when it is too long to show.
+pub fn bounded_fingerprint(fingerprint: String) -> String {
+    use sha2::Digest;
+    if fingerprint.chars().count() <= MAX_FINGERPRINT_CHARS {
+        return fingerprint;
+    }
+    hex::encode(sha2::Sha256::digest(fingerprint.as_bytes()))
+}
+
 /// Why a payload is not one the route takes: answered 400 with this text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -1,6 +1,6 @@
 //! The HTTP server the bot and the bridge put their routers behind: what `axum::serve` leaves
-//! open is bounded here. A connection has [`Limits::header_timeout`] to send its request's
-//! headers, a request [`Limits::request_timeout`] to be read and answered (408 after), and at
+//! open is bounded here. A connection has [`Limits::header_timeout`] from when it starts
+//! waiting for a request to that request's headers, a request [`Limits::request_timeout`] to be read and answered (408 after), and at
 //! most [`Limits::connections`] connections are served at once (more wait in the kernel's
 //! backlog until one ends). Only HTTP/1.1: the homeserver, Prometheus and webhook senders speak
 //! it.
@@ -22,7 +22,8 @@ use tower_http::timeout::TimeoutLayer;
 pub struct Limits {
     /// Connections served at once.
     pub connections: usize,
-    /// From a connection's first byte (or the end of its last request) to its request's headers.
+    /// From when a connection waits for a request (its start, or the end of its last one) to
+    /// that request's headers.
     pub header_timeout: Duration,
     /// From a request's headers to its answer, the body's reading included.
     pub request_timeout: Duration,
@@ -179,8 +180,10 @@ mod tests {
 
     #[tokio::test]
     async fn connections_beyond_the_limit_wait_for_one_to_end() {
+        // Idle connections are not cut off while the test runs: only the limit holds them.
         let (address, _stop) = start(Limits {
             connections: 2,
+            header_timeout: Duration::from_secs(600),
             ..Limits::default()
         })
         .await;

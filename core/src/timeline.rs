@@ -2,7 +2,7 @@
 //! incident changes, and the messages people flag with 📌, each at its original time.
 //!
 //! Automatic entries live in the [`Incident`](crate::incident::Incident), so they travel in the
-//! room's `org.brigade.incident` state and survive the bot's store. Flags and thanks live in the
+//! room's state (pages of `org.brigade.incident.timeline`) and survive the bot's store. Flags and thanks live in the
 //! [`IncidentRecord`](crate::record::IncidentRecord); they are reactions in the room, so they
 //! can be read back from it. This module holds the data; the behaviour lives with the record.
 

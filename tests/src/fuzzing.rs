@@ -7,7 +7,9 @@ use figment::{
     providers::{Format, Toml},
     Figment,
 };
+use hmac::{Hmac, Mac};
 use matrix_sdk::ruma::server_name;
+use sha2::Sha256;
 
 /// What a target does with one input.
 pub type Target = fn(&[u8]);
@@ -37,27 +39,33 @@ pub fn webhook(data: &[u8]) {
     let _ = hooks::parse(source, body);
 }
 
-/// `X-PagerDuty-Signature` (the first line) over a body (the rest).
+/// `X-PagerDuty-Signature` (the first line) over a body (the rest). A header of `valid` is
+/// replaced by the body's true signature, so that what is read after the signature (the
+/// event's ID and time) is fuzzed too.
 pub fn pagerduty_signature(data: &[u8]) {
     let split = data
         .iter()
         .position(|&byte| byte == b'\n')
         .unwrap_or(data.len());
     let (header, body) = data.split_at(split);
+    let body = body.get(1..).unwrap_or_default();
     let Ok(header) = std::str::from_utf8(header) else {
         return;
+    };
+    let signed;
+    let header = if header == "valid" {
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").expect("any key length");
+        mac.update(body);
+        signed = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+        &signed
+    } else {
+        header
     };
     let proof = hooks::Proof {
         signature: Some(header),
         ..hooks::Proof::default()
     };
-    let _ = hooks::authenticate(
-        Source::Pagerduty,
-        "secret",
-        proof,
-        body.get(1..).unwrap_or_default(),
-        1_800_000_000_000,
-    );
+    let _ = hooks::authenticate(Source::Pagerduty, "secret", proof, body, 1_795_856_400_000);
 }
 
 /// An appservice transaction's body.

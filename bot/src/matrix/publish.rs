@@ -245,8 +245,12 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     // Every part is tried, whichever fails: a refused state event must not hold back the name.
     let (name, topic, state, summary, headline, space, archive, shared) =
         tokio::join!(name, topic, state, summary, headline, space, archive, shared);
-    let (summary_event, headline_event, shared_summary_event) = (summary?, headline?, shared?);
-    name.and(topic).and(state).and(space).and(archive)?;
+    // What was posted is kept even when another part failed: the next try edits it rather
+    // than posting it again.
+    let posted =
+        |part: &Result<Option<OwnedEventId>, ActionError>| part.as_ref().ok().cloned().flatten();
+    let (summary_event, headline_event, shared_summary_event) =
+        (posted(&summary), posted(&headline), posted(&shared));
 
     // Written under the records lock: a command may have stored a newer version meanwhile.
     let _records = match records {
@@ -264,6 +268,8 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
             bot.store.save_incident(&latest).await?;
         }
     }
+    summary.and(headline).and(shared)?;
+    name.and(topic).and(state).and(space).and(archive)?;
     set_published(bot, &record, true).await?;
     let elapsed_ms = started.elapsed().as_millis();
     debug!(%room_id, version = record.version, elapsed_ms, "incident room published");

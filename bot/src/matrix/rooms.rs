@@ -189,9 +189,29 @@ fn alias(
     })
 }
 
-/// Whether the standard room `room` is the bot's: it made it (or is one of its creators), or,
-/// before room version 12 made creators untouchable, no one there is above it. Read from the
-/// homeserver, which has the room's state even when the bot has only just joined.
+/// `room` if it is the bot's ([`ours`]); otherwise the bot leaves it again, and says why.
+async fn owned(
+    client: &Client,
+    room: Room,
+    alias: &RoomAliasId,
+    spec: &Spec<'_>,
+) -> Result<Room, RoomsError> {
+    match ours(client, &room, alias, spec).await {
+        Ok(()) => Ok(room),
+        Err(refused @ RoomsError::NotOurs { .. }) => {
+            if let Err(error) = room.leave().await {
+                tracing::warn!(%alias, %error, "could not leave a room that is not the bot's");
+            }
+            Err(refused)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the standard room `room` is the bot's: it made it, with no other creator, or,
+/// before room version 12 made creators untouchable, it is above everyone else there (the
+/// default level included). Read from the homeserver, which has the room's state even when
+/// the bot has only just joined.
 async fn ours(
     client: &Client,
     room: &Room,
@@ -219,10 +239,11 @@ async fn ours(
         .and_then(|create| create["sender"].as_str())
         .unwrap_or("someone")
         .to_owned();
-    let additional = create
+    // Every creator holds the room's highest power: the bot must be the only one.
+    let others_create = create
         .and_then(|create| create["content"]["additional_creators"].as_array())
-        .is_some_and(|creators| creators.iter().any(|user| user == me.as_str()));
-    if creator == me || additional {
+        .is_some_and(|creators| creators.iter().any(|user| user != me.as_str()));
+    if creator == me && !others_create {
         return Ok(());
     }
     let creators_privileged = create
@@ -231,23 +252,22 @@ async fn ours(
         .and_then(|version| version.rules())
         .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
     let levels = of_type("m.room.power_levels").map(|levels| &levels["content"]);
-    let level_of = |user: &str| {
-        levels
-            .and_then(|levels| levels["users"][user].as_i64())
-            .or_else(|| levels.and_then(|levels| levels["users_default"].as_i64()))
-            .unwrap_or(0)
-    };
-    let top = levels
-        .and_then(|levels| levels["users"].as_object())
-        .map(|users| {
-            users
-                .values()
-                .filter_map(serde_json::Value::as_i64)
-                .max()
-                .unwrap_or(0)
-        })
+    // Before room version 12 the creator is only as strong as its level: the bot must be
+    // above everyone else, the default included, so that nobody can undo what it sets.
+    let users_default = levels
+        .and_then(|levels| levels["users_default"].as_i64())
         .unwrap_or(0);
-    if !creators_privileged && levels.is_some() && level_of(&me) >= top {
+    let mine = levels
+        .and_then(|levels| levels["users"][me.as_str()].as_i64())
+        .unwrap_or(users_default);
+    let others_top = levels
+        .and_then(|levels| levels["users"].as_object())
+        .into_iter()
+        .flatten()
+        .filter(|(user, _)| user.as_str() != me)
+        .filter_map(|(_, level)| level.as_i64())
+        .fold(users_default, i64::max);
+    if !creators_privileged && !others_create && levels.is_some() && mine > others_top {
         return Ok(());
     }
     Err(RoomsError::NotOurs {
@@ -288,8 +308,7 @@ async fn ensure_room(
                     room
                 }
             };
-            ours(client, &room, alias, spec).await?;
-            return Ok(room);
+            return owned(client, room, alias, spec).await;
         }
         Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::NotFound)) => {}
         Err(error) => return Err(failed("looking up", alias)(error.into())),
@@ -339,10 +358,11 @@ async fn ensure_room(
                 .resolve_room_alias(alias)
                 .await
                 .map_err(|error| failed("looking up", alias)(error.into()))?;
-            client
+            let room = client
                 .join_room_by_id(&found.room_id)
                 .await
-                .map_err(failed("joining", alias))
+                .map_err(failed("joining", alias))?;
+            owned(client, room, alias, spec).await
         }
         Err(error) => Err(failed("creating", alias)(error)),
     }

@@ -67,14 +67,11 @@ pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
         .fingerprint
         .unwrap_or_else(|| hex::encode(&Sha256::digest(generic.title.as_bytes())[..8]));
     Ok(vec![Alert {
-        fingerprint,
+        fingerprint: crate::alert::bounded_fingerprint(fingerprint),
         status: generic.status.unwrap_or(AlertStatus::Firing),
         title: generic.title,
         severity,
         body: generic.body,
-        link: generic
-            .url
-            .filter(|url| matches!(url.scheme(), "https" | "http"))
-            .map(String::from),
+        link: generic.url.and_then(|url| crate::alert::link(url.as_str())),
     }])
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::alert::{severity_word, Alert, AlertStatus, PayloadError};
+use crate::alert::{bounded_fingerprint, link, severity_word, Alert, AlertStatus, PayloadError};
 
 /// Alertmanager and Grafana: `alerts`, each with `status`, `labels`, `annotations` and a
 /// `fingerprint` (made from the labels when missing).
@@ -44,15 +44,12 @@ pub fn grouped(json: &Value, what: &str) -> Result<Vec<Alert>, PayloadError> {
                 _ => label_fingerprint(&labels),
             };
             Ok(Alert {
-                fingerprint,
+                fingerprint: bounded_fingerprint(fingerprint),
                 status,
                 title,
                 severity: labels.get("severity").and_then(|word| severity_word(word)),
                 body: text("description").unwrap_or_default(),
-                link: alert["generatorURL"]
-                    .as_str()
-                    .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
-                    .map(str::to_owned),
+                link: alert["generatorURL"].as_str().and_then(link),
             })
         })
         .collect()

@@ -78,6 +78,6 @@ pub fn parse(json: &Value) -> Result<Vec<Alert>, PayloadError> {
         title: data["title"].as_str().unwrap_or(id).to_owned(),
         severity,
         body: String::new(),
-        link: data["html_url"].as_str().map(str::to_owned),
+        link: data["html_url"].as_str().and_then(crate::alert::link),
     }])
 }

@@ -31,11 +31,16 @@ const MAX_TITLE_CHARS: usize = 300;
 pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
     let title = cut(&record.title, MAX_TITLE_CHARS);
     let mut shown = record.body.chars().count();
+    let mut link = record.link.as_deref();
     loop {
-        let content = render(record, &title, shown, auto_declare);
+        let content = render(record, &title, shown, link, auto_declare);
         let size = serde_json::to_vec(&content).map_or(usize::MAX, |bytes| bytes.len());
-        if size <= MAX_CONTENT_BYTES || shown == 0 {
+        if size <= MAX_CONTENT_BYTES || (shown == 0 && link.is_none()) {
             return content;
+        }
+        if shown == 0 {
+            link = None;
+            continue;
         }
         // Shrink in proportion, and by at least a tenth: a few rounds at most.
         let fits = shown.saturating_mul(MAX_CONTENT_BYTES) / size;
@@ -56,6 +61,7 @@ fn render(
     record: &AlertRecord,
     title: &str,
     shown: usize,
+    link: Option<&str>,
     auto_declare: bool,
 ) -> serde_json::Value {
     let severity = record
@@ -87,13 +93,12 @@ fn render(
             html.push_str(&format!("<br><em>{}</em>", escape(&note)));
         }
     }
-    if let Some(link) = &record.link {
-        let link = cut(link, 2048);
+    if let Some(link) = link {
         body.push_str(&format!("\n\n{link}"));
         html.push_str(&format!(
             "<br><br><a href=\"{}\">{}</a>",
-            escape(&link),
-            escape(&link)
+            escape(link),
+            escape(link)
         ));
     }
     let mut content = text(body, html);
