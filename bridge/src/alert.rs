@@ -119,6 +119,31 @@ impl PayloadError {
     }
 }
 
+/// How far a signed request's time may be from the bridge's clock, either way: older is a
+/// replay (or held up too long), newer a sender's clock that is off.
+pub const REPLAY_WINDOW_MILLIS: u64 = 5 * 60 * 1000;
+
+/// One signed request, as its sender made it: accepted once, within [`REPLAY_WINDOW_MILLIS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// What names it: its signature, or the sender's event ID.
+    pub id: String,
+    /// When the sender made it (milliseconds since the Unix epoch).
+    pub at_millis: u64,
+}
+
+impl Delivery {
+    /// The delivery `id` made at `at_millis`, if that is within the window of `now_millis`.
+    pub fn fresh(id: String, at_millis: u64, now_millis: u64) -> Result<Self, AuthError> {
+        if at_millis.abs_diff(now_millis) > REPLAY_WINDOW_MILLIS {
+            return Err(AuthError(
+                "the request's time is more than 5 minutes from the bridge's clock: a replay, or a clock that is off",
+            ));
+        }
+        Ok(Self { id, at_millis })
+    }
+}
+
 /// Why a request is not let in: answered 401 with this text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

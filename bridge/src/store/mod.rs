@@ -26,23 +26,11 @@ use brigade_core::engine::{Engine, MemoryEngine, SledEngine};
 use serde::Serialize;
 
 pub use engine::{StoreError, Tree};
-pub use records::{AlertRecord, BurstRecord, Pending, Placement};
+pub use records::{Accepted, AlertRecord, BurstRecord, Pending, Placement};
 
 use records::{burst_key, member_key, next, BURST_PREFIX};
 
-use crate::{
-    alert::{Alert, Source},
-    hooks::{Delivery, REPLAY_WINDOW_MILLIS},
-};
-
-/// Whether a webhook was accepted now, or had been already.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accepted {
-    /// Stored now.
-    New,
-    /// Its delivery was accepted before: nothing stored.
-    Again,
-}
+use crate::alert::{Alert, Delivery, Source, REPLAY_WINDOW_MILLIS};
 
 /// sled's page cache. Its default is 1 GB; the bridge reads back little of what it writes.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;

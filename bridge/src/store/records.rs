@@ -46,6 +46,15 @@ pub struct AlertRecord {
     pub ended: Vec<AlertRecord>,
 }
 
+/// Whether a webhook was accepted now, or had been already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored now.
+    New,
+    /// Its delivery was accepted before: nothing stored.
+    Again,
+}
+
 /// Where an alert's episode is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
