@@ -10,7 +10,7 @@ use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedServerName, OwnedUs
 use serde::{Deserialize, Serialize};
 
 pub use crate::kinds::{IncidentError, IncidentNumber, Role, Severity, Status, Timestamps};
-use crate::timeline::{Entry, Happening};
+use crate::timeline::{self, Entry, Happening, TimelinePage};
 
 /// An incident as the bot keeps it and mirrors it into `org.brigade.incident` state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,24 +101,6 @@ pub struct Declaration {
     pub started: Option<u64>,
     /// The alert it is declared for, if any.
     pub alert: Option<AlertOrigin>,
-}
-
-/// The most a page of the timeline takes in room state, as JSON: well under the 64 KiB a
-/// homeserver takes for a whole event.
-pub const TIMELINE_PAGE_BYTES: usize = 30 * 1024;
-
-/// The most of an entry's text the room's state keeps, in characters (the store and the room's
-/// messages keep all of it). Even escaped six times over it fits in a page.
-pub const STATE_TEXT_CHARS: usize = 4_000;
-
-/// What a page's JSON takes besides its entries.
-const PAGE_OVERHEAD: usize = 16;
-
-/// One page of an incident's timeline in its room's state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelinePage {
-    /// Its entries, oldest first.
-    pub entries: Vec<Entry>,
 }
 
 impl Incident {
@@ -408,33 +390,13 @@ impl Incident {
         shown
     }
 
-    /// The timeline as the room's `org.brigade.incident.timeline` state holds it, oldest first:
-    /// pages of at most [`TIMELINE_PAGE_BYTES`] as JSON, each entry's text cut to
-    /// [`STATE_TEXT_CHARS`]. Filled from the first page on, so a new entry changes the last
-    /// page only. None for a private incident.
+    /// The timeline as the room's `org.brigade.incident.timeline` state holds it
+    /// ([`timeline::pages`]); none for a private incident, whose timeline stays encrypted.
     pub fn timeline_pages(&self) -> Vec<TimelinePage> {
         if self.private {
             return Vec::new();
         }
-        let mut pages: Vec<TimelinePage> = Vec::new();
-        let mut size = 0;
-        for entry in &self.timeline {
-            let entry = entry.cut_for_state(STATE_TEXT_CHARS);
-            let bytes = serde_json::to_vec(&entry).map_or(0, |bytes| bytes.len()) + 1;
-            match pages.last_mut() {
-                Some(page) if size + bytes <= TIMELINE_PAGE_BYTES => {
-                    page.entries.push(entry);
-                    size += bytes;
-                }
-                _ => {
-                    pages.push(TimelinePage {
-                        entries: vec![entry],
-                    });
-                    size = PAGE_OVERHEAD + bytes;
-                }
-            }
-        }
-        pages
+        timeline::pages(&self.timeline)
     }
 
     /// The localpart of the room alias: `inc-YYYYMMDD-N-slug` (`inc-YYYYMMDD-N` when private).
@@ -761,7 +723,10 @@ mod tests {
         let pages = incident.timeline_pages();
         for page in &pages {
             let bytes = serde_json::to_vec(page).expect("JSON").len();
-            assert!(bytes <= TIMELINE_PAGE_BYTES, "a page of {bytes} bytes");
+            assert!(
+                bytes <= timeline::TIMELINE_PAGE_BYTES,
+                "a page of {bytes} bytes"
+            );
         }
         let entries: Vec<Entry> = pages.iter().flat_map(|page| page.entries.clone()).collect();
         assert_eq!(entries.len(), 501);

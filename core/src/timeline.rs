@@ -23,6 +23,49 @@ pub struct Entry {
     pub what: Happening,
 }
 
+/// The most a page of the timeline takes in room state, as JSON: well under the 64 KiB a
+/// homeserver takes for a whole event.
+pub const TIMELINE_PAGE_BYTES: usize = 30 * 1024;
+
+/// The most of an entry's text the room's state keeps, in characters (the store and the room's
+/// messages keep all of it). Even escaped six times over it fits in a page.
+pub const STATE_TEXT_CHARS: usize = 4_000;
+
+/// What a page's JSON takes besides its entries.
+const PAGE_OVERHEAD: usize = 16;
+
+/// One page of an incident's timeline in its room's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    /// Its entries, oldest first.
+    pub entries: Vec<Entry>,
+}
+
+/// `entries` as room state holds them, oldest first: pages of at most
+/// [`TIMELINE_PAGE_BYTES`] as JSON, each entry's text cut to [`STATE_TEXT_CHARS`]. Filled
+/// from the first page on, so a new entry changes the last page only.
+pub fn pages(entries: &[Entry]) -> Vec<TimelinePage> {
+    let mut pages: Vec<TimelinePage> = Vec::new();
+    let mut size = 0;
+    for entry in entries {
+        let entry = entry.cut_for_state(STATE_TEXT_CHARS);
+        let bytes = serde_json::to_vec(&entry).map_or(0, |bytes| bytes.len()) + 1;
+        match pages.last_mut() {
+            Some(page) if size + bytes <= TIMELINE_PAGE_BYTES => {
+                page.entries.push(entry);
+                size += bytes;
+            }
+            _ => {
+                pages.push(TimelinePage {
+                    entries: vec![entry],
+                });
+                size = PAGE_OVERHEAD + bytes;
+            }
+        }
+    }
+    pages
+}
+
 impl Entry {
     /// The entry with its text (an update's, a follow-up's) cut to `chars` characters.
     pub fn cut_for_state(&self, chars: usize) -> Self {

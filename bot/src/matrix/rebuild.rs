@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use brigade_core::{
     events::{INCIDENT_STATE, TIMELINE_STATE},
-    incident::{Incident, TimelinePage},
+    incident::Incident,
     record::IncidentRecord,
     store::StoreError,
-    timeline::{Message, Thanks},
+    timeline::{Message, Thanks, TimelinePage},
 };
 use matrix_sdk::{
     deserialized_responses::{RawAnySyncOrStrippedState, TimelineEvent},
