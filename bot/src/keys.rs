@@ -152,6 +152,16 @@ pub fn declared(cause: &EventId) -> Key<u64, Text> {
     Key::new(format!("declare.{cause}"))
 }
 
+/// The values kept for the event `cause` alone, for finishing its work after a crash: they go
+/// when its record is forgotten.
+pub fn of_event(cause: &EventId) -> [String; 3] {
+    [
+        declared(cause).name,
+        declared_alias(cause).name,
+        share_made(cause).name,
+    ]
+}
+
 /// The unguessable alias suffix the declaration `cause` falls back on when every predictable
 /// alias of its incident is held by someone else.
 pub fn declared_alias(cause: &EventId) -> Key<String, Text> {

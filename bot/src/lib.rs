@@ -148,6 +148,7 @@ pub async fn run(
         records: tokio::sync::Mutex::new(()),
         invitations: tokio::sync::Notify::new(),
         joining: std::sync::Mutex::default(),
+        pruned: std::sync::atomic::AtomicU64::new(0),
     });
     let publishing = tokio::spawn({
         let bot = bot.clone();

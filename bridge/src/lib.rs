@@ -106,12 +106,40 @@ pub async fn run(
         let stop = stop.clone();
         async move { ping_until_ready(&bridge, &stop).await }
     });
+    let pruning = tokio::spawn({
+        let bridge = bridge.clone();
+        let stop = stop.clone();
+        async move { prune_every_hour(&bridge, &stop).await }
+    });
     outbox::run(&bridge, stop.clone()).await;
     stop.cancel();
     let _ = pinging.await;
+    let _ = pruning.await;
     http.await.map_err(std::io::Error::other)??;
     info!("stopped");
     Ok(())
+}
+
+/// Forgets what is over from the store (see [`store::Forgotten`]) at start and every hour.
+async fn prune_every_hour(bridge: &Bridge, stop: &CancellationToken) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60 * 60));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match bridge.store.prune(bridge.clock.now_millis()).await {
+            Ok(forgotten) if forgotten == store::Forgotten::default() => {}
+            Ok(forgotten) => info!(
+                alerts = forgotten.alerts,
+                bursts = forgotten.bursts,
+                events = forgotten.events,
+                "forgot what is over"
+            ),
+            Err(error) => warn!(%error, "cannot forget what is over; trying again in an hour"),
+        }
+    }
 }
 
 /// Pings the homeserver (which calls the bridge back) until it answers, then marks the bridge

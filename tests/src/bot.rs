@@ -132,6 +132,12 @@ impl BotProcess {
         Ok(())
     }
 
+    /// The bot's own sled database (`brigade.sled` under `storage.path`), to open while the bot
+    /// is stopped.
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.join("data").join("brigade.sled")
+    }
+
     /// Freezes the running bot (SIGSTOP): events pile up for it meanwhile.
     pub fn pause(&self) -> Result<()> {
         self.process.signal("-STOP")

@@ -117,7 +117,7 @@ pub async fn handle(
         Some(incident_room) => tell_resolved(bot, room, event_id, &message, &incident_room).await?,
         None => declare(bot, room, event_id, sent, &message).await?,
     };
-    once::record(bot, event_id, outcome).await?;
+    once::record(bot, event_id, sent, outcome).await?;
     Ok(())
 }
 

@@ -69,7 +69,13 @@ pub async fn question(
     room.send(notice(&text))
         .with_transaction_id(transaction_id(&message.event_id, "oncall"))
         .await?;
-    once::record(bot, &message.event_id, brigade_core::store::Outcome::Done).await?;
+    once::record(
+        bot,
+        &message.event_id,
+        message.origin_server_ts,
+        brigade_core::store::Outcome::Done,
+    )
+    .await?;
     Ok(true)
 }
 

@@ -39,6 +39,8 @@ pub struct Bot {
     pub invitations: tokio::sync::Notify,
     /// Rooms whose invitation of the bot is being answered (in the background).
     pub joining: std::sync::Mutex<std::collections::HashSet<matrix_sdk::ruma::OwnedRoomId>>,
+    /// When the store was last pruned of what can no longer be replayed (0: not yet).
+    pub pruned: std::sync::atomic::AtomicU64,
 }
 
 /// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.

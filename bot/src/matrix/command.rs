@@ -152,7 +152,13 @@ pub async fn handle(
         // start finishes it.
         bot.metrics.command(name, CommandOutcome::Failed);
         if error::for_good(&error) {
-            once::record(bot, &message.event_id, Outcome::Ignored).await?;
+            once::record(
+                bot,
+                &message.event_id,
+                message.origin_server_ts,
+                Outcome::Ignored,
+            )
+            .await?;
         }
         return Err(error.into());
     }
@@ -164,7 +170,7 @@ pub async fn handle(
     bot.metrics.command(name, counted);
     let elapsed_ms = started.elapsed().as_millis();
     info!(command = name, outcome = ?outcome, elapsed_ms, "command handled");
-    once::record(bot, &message.event_id, outcome).await?;
+    once::record(bot, &message.event_id, message.origin_server_ts, outcome).await?;
     Ok(Seen::Command)
 }
 

@@ -25,6 +25,7 @@ mod once;
 pub mod open;
 pub mod partners;
 pub mod profile;
+mod prune;
 pub mod publish;
 pub mod publisher;
 mod reaction;

@@ -46,18 +46,24 @@ pub async fn claim(
     let now = bot.clock.now_millis();
     let age = Duration::from_millis(now.saturating_sub(u64::from(sent.get())));
     if age > bot.config.commands.max_age {
-        record(bot, event_id, Outcome::Ignored).await?;
+        record(bot, event_id, sent, Outcome::Ignored).await?;
         return Ok(Claim::Stale { age });
     }
-    record(bot, event_id, Outcome::Started).await?;
+    record(bot, event_id, sent, Outcome::Started).await?;
     Ok(Claim::Run { resuming: false })
 }
 
-/// Records what became of `event_id`.
-pub async fn record(bot: &Bot, event_id: &EventId, outcome: Outcome) -> Result<(), StoreError> {
+/// Records what became of `event_id`, sent at `sent`.
+pub async fn record(
+    bot: &Bot,
+    event_id: &EventId,
+    sent: MilliSecondsSinceUnixEpoch,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
     let record = Handled {
         at_millis: bot.clock.now_millis(),
         outcome,
+        sent_millis: Some(sent.get().into()),
     };
     bot.store.mark_handled(event_id, record).await
 }

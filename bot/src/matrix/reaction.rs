@@ -87,7 +87,7 @@ pub async fn handle(
             None => return Err(error.into()),
         },
     };
-    once::record(bot, &reaction.event_id, outcome).await?;
+    once::record(bot, &reaction.event_id, reaction.origin_server_ts, outcome).await?;
     Ok(())
 }
 

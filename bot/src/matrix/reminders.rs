@@ -13,7 +13,7 @@ use crate::{config::RemindersConfig, render};
 /// reminded now is tried again at the next tick; the others go ahead.
 pub async fn check(bot: &Bot) -> Result<(), ActionError> {
     let now = bot.clock.now_millis();
-    for mut record in bot.store.incidents().await? {
+    for mut record in bot.store.open_incidents().await? {
         let Some(due) = reminder_due(&record, &bot.config.reminders, now) else {
             continue;
         };

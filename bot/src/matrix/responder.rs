@@ -53,6 +53,12 @@ pub async fn handle(
         }
     }
     bot.publisher.publish(room.room_id());
-    once::record(bot, &message.event_id, Outcome::Done).await?;
+    once::record(
+        bot,
+        &message.event_id,
+        message.origin_server_ts,
+        Outcome::Done,
+    )
+    .await?;
     Ok(())
 }

@@ -28,7 +28,7 @@ use tracing::{debug, error, warn};
 
 use super::{
     alerts, ask, bot::Bot, change::Change, checkpoint, command, error::ActionError, forward,
-    handoffs, invites, publish, reaction, reminders, responder, timeline,
+    handoffs, invites, prune, publish, reaction, reminders, responder, timeline,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -101,6 +101,9 @@ async fn handle(bot: &Arc<Bot>, work: Work, shutdown: &CancellationToken) {
             }
             if let Err(error) = handoffs::check(bot).await {
                 error!(%error, "could not announce a handoff; trying again at the next tick");
+            }
+            if let Err(error) = prune::check(bot).await {
+                error!(%error, "could not forget old events; trying again later");
             }
         }
         Work::Checkpoint { at_millis } => {

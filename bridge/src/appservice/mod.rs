@@ -88,7 +88,11 @@ async fn transaction(
         if !ours {
             continue;
         }
-        match bridge.store.first_time(&event_id).await {
+        match bridge
+            .store
+            .first_time(&event_id, bridge.clock.now_millis())
+            .await
+        {
             Ok(false) => {}
             Ok(true) => {
                 tracing::info!(%invited, "a virtual user is invited: held routes are tried again");

@@ -153,9 +153,9 @@ async fn a_placed_burst_carries_its_alerts_and_their_changes(store: Store) {
 }
 
 async fn an_event_is_new_once(store: Store) {
-    assert!(store.first_time("$invite").await.expect("read"));
-    assert!(!store.first_time("$invite").await.expect("read"));
-    assert!(store.first_time("$other").await.expect("read"));
+    assert!(store.first_time("$invite", 1_000).await.expect("read"));
+    assert!(!store.first_time("$invite", 1_000).await.expect("read"));
+    assert!(store.first_time("$other", 1_000).await.expect("read"));
 }
 
 async fn settled_and_refused_entries_leave_the_outbox(store: Store) {
@@ -268,15 +268,15 @@ async fn an_event_is_acted_on_once_across_reopening() {
     let dir = tempfile::tempdir().expect("a directory");
     {
         let store = Store::open(dir.path()).expect("opened");
-        assert!(store.first_time("$invite").await.expect("read"));
-        assert!(!store.first_time("$invite").await.expect("read"));
+        assert!(store.first_time("$invite", 1_000).await.expect("read"));
+        assert!(!store.first_time("$invite", 1_000).await.expect("read"));
     }
     let store = Store::open(dir.path()).expect("opened again");
     assert!(
-        !store.first_time("$invite").await.expect("read"),
+        !store.first_time("$invite", 1_000).await.expect("read"),
         "a replay after a restart"
     );
-    assert!(store.first_time("$other").await.expect("read"));
+    assert!(store.first_time("$other", 1_000).await.expect("read"));
 }
 
 /// A database as the first release wrote it (its trees, keys and encodings, byte for byte),
@@ -352,7 +352,7 @@ async fn a_store_written_by_the_first_release_is_read_the_same() {
     let members = store.burst_members(7).expect("members");
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].fingerprint, "f1");
-    assert!(!store.first_time("$invite").await.expect("read"));
+    assert!(!store.first_time("$invite", 1_000).await.expect("read"));
 
     // The outbox goes on: the alert's message brought in step leaves it.
     store

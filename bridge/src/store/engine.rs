@@ -30,7 +30,8 @@ pub enum Tree {
     Bursts,
     /// Which alerts a burst counts: burst ID (big-endian) then alert key, holding the episode.
     Members,
-    /// Homeserver events acted on, by event ID.
+    /// Homeserver events acted on, by event ID, holding when they were first seen (big-endian
+    /// milliseconds; empty in stores of the first release).
     Events,
     /// Signed webhook deliveries accepted, by delivery ID, holding when they were made.
     Deliveries,

@@ -14,6 +14,7 @@
 //! [`Placement`]). A placement is never taken back, so an alert is never both.
 
 mod engine;
+mod prune;
 mod records;
 
 #[cfg(test)]
@@ -26,7 +27,7 @@ use brigade_core::engine::{Engine, MemoryEngine, SledEngine};
 use serde::Serialize;
 
 pub use engine::{StoreError, Tree};
-pub use records::{Accepted, AlertRecord, BurstRecord, Pending, Placement};
+pub use records::{Accepted, AlertRecord, BurstRecord, Forgotten, Pending, Placement};
 
 use records::{burst_key, member_key, next, BURST_PREFIX};
 
@@ -178,14 +179,14 @@ impl Store {
             .collect()
     }
 
-    /// Whether the homeserver's event `event_id` is seen here for the first time; durable when
-    /// this returns.
-    pub async fn first_time(&self, event_id: &str) -> Result<bool, StoreError> {
+    /// Whether the homeserver's event `event_id` is seen here for the first time, at `now`;
+    /// durable when this returns.
+    pub async fn first_time(&self, event_id: &str, now: u64) -> Result<bool, StoreError> {
         {
             let _writing = self.writing.lock().await;
             if self
                 .engine
-                .insert(Tree::Events.name(), event_id.as_bytes(), &[])?
+                .insert(Tree::Events.name(), event_id.as_bytes(), &now.to_be_bytes())?
                 .is_some()
             {
                 return Ok(false);

@@ -55,6 +55,17 @@ pub enum Accepted {
     Again,
 }
 
+/// What one pruning forgot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// Alerts.
+    pub alerts: usize,
+    /// Bursts.
+    pub bursts: usize,
+    /// Homeserver events.
+    pub events: usize,
+}
+
 /// Where an alert's episode is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -19,6 +19,7 @@ async fn a_handled_event_is_remembered_with_its_outcome(store: &dyn Store) {
     let record = Handled {
         at_millis: 1_700_000_000_000,
         outcome: Outcome::Refused,
+        sent_millis: Some(1_699_999_999_000),
     };
     store
         .mark_handled(event_id!("$cmd"), record)
@@ -38,10 +39,12 @@ async fn marking_again_overwrites_the_record(store: &dyn Store) {
     let first = Handled {
         at_millis: 1,
         outcome: Outcome::Ignored,
+        sent_millis: None,
     };
     let second = Handled {
         at_millis: 2,
         outcome: Outcome::Done,
+        sent_millis: None,
     };
     store
         .mark_handled(event_id!("$twice"), first)
@@ -118,6 +121,99 @@ async fn incidents_are_stored_by_room_and_listed_by_number(store: &dyn Store) {
     assert_eq!(all[1], second);
 }
 
+/// Only records finished with before the cutoff, by both their handling and their sending
+/// time, are offered for forgetting; an interrupted one never is.
+async fn events_finished_with_long_ago_are_forgotten_with_their_values(store: &dyn Store) {
+    let mark = |id: &'static str, at_millis: u64, outcome: Outcome, sent_millis: Option<u64>| {
+        let event_id = ruma::EventId::parse(id).expect("event ID");
+        async move {
+            store
+                .mark_handled(
+                    &event_id,
+                    Handled {
+                        at_millis,
+                        outcome,
+                        sent_millis,
+                    },
+                )
+                .await
+                .expect("mark");
+        }
+    };
+    mark("$old", 100, Outcome::Done, Some(90)).await;
+    mark("$first_release", 100, Outcome::Refused, None).await;
+    mark("$interrupted", 100, Outcome::Started, Some(90)).await;
+    mark("$recent", 1_000, Outcome::Done, Some(990)).await;
+    mark("$dated_ahead", 100, Outcome::Ignored, Some(5_000)).await;
+    store.set_meta("declare.$old", b"7").await.expect("set");
+    store.set_meta("checkpoint", b"1").await.expect("set");
+
+    let mut finished = store.finished_before(500).await.expect("read");
+    finished.sort();
+    assert_eq!(
+        finished,
+        vec![
+            event_id!("$first_release").to_owned(),
+            event_id!("$old").to_owned()
+        ]
+    );
+    store
+        .forget(&["declare.$old".to_owned()], &finished)
+        .await
+        .expect("forget");
+    for gone in ["$old", "$first_release"] {
+        let event_id = ruma::EventId::parse(gone).expect("event ID");
+        assert_eq!(store.handled(&event_id).await.expect("read"), None);
+    }
+    for kept in ["$interrupted", "$recent", "$dated_ahead"] {
+        let event_id = ruma::EventId::parse(kept).expect("event ID");
+        assert!(
+            store.handled(&event_id).await.expect("read").is_some(),
+            "{kept}"
+        );
+    }
+    assert_eq!(store.meta("declare.$old").await.expect("read"), None);
+    assert_eq!(
+        store.meta("checkpoint").await.expect("read"),
+        Some(b"1".to_vec())
+    );
+}
+
+/// The open incidents are those neither resolved nor closed, whatever came before.
+async fn open_incidents_are_those_neither_resolved_nor_closed(store: &dyn Store) {
+    let alice = ruma::user_id!("@alice:example.org");
+    let mut closed = record(1, "!a:x");
+    closed
+        .incident
+        .set_status(Status::Resolved, 2_000, alice)
+        .expect("resolved");
+    store.save_incident(&closed).await.expect("save");
+    let mut reopened = record(2, "!b:x");
+    store.save_incident(&reopened).await.expect("save");
+    reopened
+        .incident
+        .set_status(Status::Resolved, 2_000, alice)
+        .expect("resolved");
+    store.save_incident(&reopened).await.expect("save");
+    reopened
+        .incident
+        .set_status(Status::Investigating, 3_000, alice)
+        .expect("reopened");
+    store.save_incident(&reopened).await.expect("save");
+    let mut gone = record(3, "!c:x");
+    store.save_incident(&gone).await.expect("save");
+    gone.incident
+        .set_status(Status::Resolved, 2_000, alice)
+        .expect("resolved");
+    store.save_incident(&gone).await.expect("save");
+    store.save_incident(&record(4, "!d:x")).await.expect("save");
+
+    let open = store.open_incidents().await.expect("read");
+    let numbers: Vec<_> = open.iter().map(|record| record.incident.number.0).collect();
+    assert_eq!(numbers, vec![2, 4]);
+    assert_eq!(open[0], reopened);
+}
+
 macro_rules! conformance {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -151,6 +247,18 @@ macro_rules! conformance {
             async fn incidents_are_stored_by_room_and_listed_by_number() {
                 let (store, _guard) = $make;
                 super::incidents_are_stored_by_room_and_listed_by_number(&store).await;
+            }
+
+            #[tokio::test]
+            async fn events_finished_with_long_ago_are_forgotten_with_their_values() {
+                let (store, _guard) = $make;
+                super::events_finished_with_long_ago_are_forgotten_with_their_values(&store).await;
+            }
+
+            #[tokio::test]
+            async fn open_incidents_are_those_neither_resolved_nor_closed() {
+                let (store, _guard) = $make;
+                super::open_incidents_are_those_neither_resolved_nor_closed(&store).await;
             }
 
             #[tokio::test]

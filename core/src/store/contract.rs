@@ -2,7 +2,7 @@
 //! implementations so that they import this and nothing that imports them.
 
 use async_trait::async_trait;
-use ruma::{EventId, RoomId};
+use ruma::{EventId, OwnedEventId, RoomId};
 use serde::{Deserialize, Serialize};
 
 use crate::record::IncidentRecord;
@@ -31,6 +31,21 @@ pub struct Handled {
     pub at_millis: u64,
     /// What was done.
     pub outcome: Outcome,
+    /// When the event says it was sent (its `origin_server_ts`), which another server may
+    /// put in the future; records of the first release have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_millis: Option<u64>,
+}
+
+impl Handled {
+    /// Whether the event is finished with and neither its handling nor its sending time is
+    /// at or after `cutoff`: an event sent that long ago is no longer acted on, so forgetting
+    /// it cannot make it run again.
+    pub fn finished_before(&self, cutoff: u64) -> bool {
+        self.outcome != Outcome::Started
+            && self.at_millis < cutoff
+            && self.sent_millis.is_none_or(|sent| sent < cutoff)
+    }
 }
 
 /// Errors from a store.
@@ -61,6 +76,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records that `event_id` has been acted on.
     async fn mark_handled(&self, event_id: &EventId, record: Handled) -> Result<(), StoreError>;
 
+    /// The events whose records are [`Handled::finished_before`] `cutoff`, in no set order.
+    async fn finished_before(&self, cutoff: u64) -> Result<Vec<OwnedEventId>, StoreError>;
+
+    /// Forgets the small named values `meta`, then the records of `events`, so that a crash in
+    /// between leaves records whose values are gone (forgotten again next time), never values
+    /// that nothing names any more. Durable when this returns.
+    async fn forget(&self, meta: &[String], events: &[OwnedEventId]) -> Result<(), StoreError>;
+
     /// A small named value (a checkpoint, a fingerprint), if set.
     async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -83,4 +106,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every incident, in the order of their numbers.
     async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError>;
+
+    /// The open incidents (neither resolved nor closed), in the order of their numbers: read
+    /// through an index, so that the cost follows the open incidents, not all there ever were.
+    async fn open_incidents(&self) -> Result<Vec<IncidentRecord>, StoreError>;
 }

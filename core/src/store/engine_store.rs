@@ -9,7 +9,7 @@
 use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
-use ruma::{EventId, RoomId};
+use ruma::{EventId, OwnedEventId, RoomId};
 
 use super::contract::{Handled, Store, StoreError};
 use crate::{
@@ -20,7 +20,13 @@ use crate::{
 const HANDLED_TREE: &str = "handled";
 const META_TREE: &str = "meta";
 const INCIDENTS_TREE: &str = "incidents";
+/// The rooms of incidents that may be open, by room ID, holding nothing: every open incident
+/// is here (an incident is added before its record says open and taken out after its record
+/// says resolved or closed, so a crash in between leaves one too many, never one missing).
+const OPEN_TREE: &str = "incidents_open";
 const INCIDENT_COUNTER_KEY: &str = "incident.last_number";
+/// Set once [`OPEN_TREE`] holds every open incident (stores from before it had none).
+const OPEN_INDEXED_KEY: &str = "incident.open_indexed";
 /// sled's page cache. Its default is 1 GB; the bot reads back little of what it writes.
 const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -40,21 +46,49 @@ fn engine_error(error: EngineError) -> StoreError {
 impl EngineStore {
     /// Opens (or creates) the sled database in `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let trees = [HANDLED_TREE, META_TREE, INCIDENTS_TREE];
+        let trees = [HANDLED_TREE, META_TREE, INCIDENTS_TREE, OPEN_TREE];
         let engine = SledEngine::open(path, &trees, CACHE_BYTES).map_err(engine_error)?;
-        Ok(Self::over(Arc::new(engine)))
+        Self::over(Arc::new(engine))
     }
 
     /// A store that forgets everything when dropped, for tests.
     pub fn in_memory() -> Self {
-        Self::over(Arc::new(MemoryEngine::new()))
+        Self::over(Arc::new(MemoryEngine::new())).expect("an empty store needs no index")
     }
 
-    fn over(engine: Arc<dyn Engine>) -> Self {
-        Self {
+    fn over(engine: Arc<dyn Engine>) -> Result<Self, StoreError> {
+        let store = Self {
             engine,
             counting: Arc::default(),
+        };
+        store.index_open_incidents()?;
+        Ok(store)
+    }
+
+    /// Fills [`OPEN_TREE`] from every incident, once: in a store of a version before it. A
+    /// record that cannot be read is indexed, so that reading the open incidents says so.
+    fn index_open_incidents(&self) -> Result<(), StoreError> {
+        let indexed = self.engine.get(META_TREE, OPEN_INDEXED_KEY.as_bytes());
+        if indexed.map_err(engine_error)?.is_some() {
+            return Ok(());
         }
+        for (key, bytes) in self
+            .engine
+            .scan_prefix(INCIDENTS_TREE, b"")
+            .map_err(engine_error)?
+        {
+            let open = decode_incident(&String::from_utf8_lossy(&key), &bytes)
+                .map_or(true, |record| record.incident.status.is_open());
+            if open {
+                self.engine
+                    .insert(OPEN_TREE, &key, &[])
+                    .map_err(engine_error)?;
+            }
+        }
+        self.engine
+            .insert(META_TREE, OPEN_INDEXED_KEY.as_bytes(), b"1")
+            .map_err(engine_error)?;
+        self.engine.flush().map_err(engine_error)
     }
 
     /// Writes `value` under `key` in `tree`; durable when this returns.
@@ -114,6 +148,42 @@ impl Store for EngineStore {
         self.put(HANDLED_TREE, event_id.as_bytes(), &bytes).await
     }
 
+    async fn finished_before(&self, cutoff: u64) -> Result<Vec<OwnedEventId>, StoreError> {
+        let mut finished = Vec::new();
+        for (key, bytes) in self
+            .engine
+            .scan_prefix(HANDLED_TREE, b"")
+            .map_err(engine_error)?
+        {
+            // A record this version cannot read is kept: it may be one it should not forget.
+            let Ok(record) = serde_json::from_slice::<Handled>(&bytes) else {
+                continue;
+            };
+            let Ok(event_id) = OwnedEventId::try_from(String::from_utf8_lossy(&key).as_ref())
+            else {
+                continue;
+            };
+            if record.finished_before(cutoff) {
+                finished.push(event_id);
+            }
+        }
+        Ok(finished)
+    }
+
+    async fn forget(&self, meta: &[String], events: &[OwnedEventId]) -> Result<(), StoreError> {
+        for key in meta {
+            self.engine
+                .remove(META_TREE, key.as_bytes())
+                .map_err(engine_error)?;
+        }
+        for event_id in events {
+            self.engine
+                .remove(HANDLED_TREE, event_id.as_bytes())
+                .map_err(engine_error)?;
+        }
+        self.flush().await
+    }
+
     async fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.engine
             .get(META_TREE, key.as_bytes())
@@ -163,8 +233,19 @@ impl Store for EngineStore {
             key: record.room_id.to_string(),
             source,
         })?;
-        self.put(INCIDENTS_TREE, record.room_id.as_bytes(), &bytes)
-            .await
+        let key = record.room_id.as_bytes();
+        if record.incident.status.is_open() {
+            self.engine
+                .insert(OPEN_TREE, key, &[])
+                .map_err(engine_error)?;
+            self.put(INCIDENTS_TREE, key, &bytes).await
+        } else {
+            self.engine
+                .insert(INCIDENTS_TREE, key, &bytes)
+                .map_err(engine_error)?;
+            self.engine.remove(OPEN_TREE, key).map_err(engine_error)?;
+            self.flush().await
+        }
     }
 
     async fn incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
@@ -178,6 +259,25 @@ impl Store for EngineStore {
         }
         all.sort_by_key(|record| record.incident.number);
         Ok(all)
+    }
+
+    async fn open_incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut open = Vec::new();
+        for key in self.engine.keys(OPEN_TREE).map_err(engine_error)? {
+            let Some(bytes) = self
+                .engine
+                .get(INCIDENTS_TREE, &key)
+                .map_err(engine_error)?
+            else {
+                continue;
+            };
+            let record = decode_incident(&String::from_utf8_lossy(&key), &bytes)?;
+            if record.incident.status.is_open() {
+                open.push(record);
+            }
+        }
+        open.sort_by_key(|record| record.incident.number);
+        Ok(open)
     }
 }
 
@@ -201,6 +301,7 @@ mod tests {
         let record = Handled {
             at_millis: 7,
             outcome: Outcome::Done,
+            sent_millis: Some(6),
         };
         {
             let store = EngineStore::open(dir.path()).expect("open");
@@ -265,7 +366,8 @@ mod tests {
             store.handled(event_id!("$a")).await.expect("read"),
             Some(Handled {
                 at_millis: 7,
-                outcome: Outcome::Done
+                outcome: Outcome::Done,
+                sent_millis: None,
             })
         );
         assert_eq!(
@@ -294,6 +396,47 @@ mod tests {
             )
         );
         assert_eq!(store.incidents().await.expect("all").len(), 1);
+        assert_eq!(
+            store.open_incidents().await.expect("open").len(),
+            1,
+            "the open incidents of a store from before the index are indexed at opening"
+        );
         assert_eq!(store.next_incident_number().await.expect("number"), 4);
+    }
+
+    /// Reading the open incidents reads no closed one: a closed record that could not even be
+    /// read does not stand in the way (the reminder tick used to read every incident each
+    /// second).
+    #[tokio::test]
+    async fn the_open_incidents_are_read_without_reading_the_closed_ones() {
+        use crate::{incident::Severity, incident::Status, testing};
+
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = EngineStore::open(dir.path()).expect("open");
+        let alice = ruma::user_id!("@alice:example.org");
+        for number in 1..=50 {
+            let mut record = testing::record(number, "old", Severity::Sev3, 1_000);
+            record.room_id = format!("!closed{number}:x").try_into().expect("room ID");
+            record
+                .incident
+                .set_status(Status::Resolved, 2_000, alice)
+                .expect("resolved");
+            store.save_incident(&record).await.expect("save");
+        }
+        let mut open = testing::record(51, "now", Severity::Sev1, 3_000);
+        open.room_id = ruma::owned_room_id!("!open:x");
+        store.save_incident(&open).await.expect("save");
+        store
+            .engine
+            .insert(INCIDENTS_TREE, b"!closed7:x", b"{not json")
+            .expect("spoiled");
+        drop(store);
+
+        let store = EngineStore::open(dir.path()).expect("reopen");
+        assert!(
+            store.incidents().await.is_err(),
+            "every incident includes the spoiled one"
+        );
+        assert_eq!(store.open_incidents().await.expect("open"), vec![open]);
     }
 }

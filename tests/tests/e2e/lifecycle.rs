@@ -712,6 +712,66 @@ async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> R
     Ok(())
 }
 
+/// The store forgets a command once it is too old to run whatever happens, and what it kept for
+/// the command's work alone; the command, seen again by the catch-up of a restart, is not run
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_forgotten_by_the_store_is_not_run_again_after_a_restart() -> Result<()> {
+    use brigade_core::store::{EngineStore, Store};
+
+    // Kept for twice max_age, looked at as often.
+    let mut desk = Desk::new(bot_binary(), "[commands]\nmax_age = \"5s\"").await?;
+    let command = desk
+        .alice
+        .send_text(&desk.triage, "!inc declare Disk full")
+        .await?;
+    let bot = desk.bot_id().to_owned();
+    desk.alice
+        .wait_for_event(&desk.triage, "the declaration's answer", |event| {
+            is_thread_reply(event, &bot, command.as_str())
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    eventually("the declaration forgotten", || {
+        desk.bot
+            .last_log()
+            .contains("forgot events finished with long ago")
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    desk.bot.terminate().await?;
+    {
+        let store = EngineStore::open(&desk.bot.store_dir())?;
+        assert_eq!(store.handled(&command).await?, None);
+        assert_eq!(store.meta(&format!("declare.{command}")).await?, None);
+        assert_eq!(store.meta(&format!("declare.alias.{command}")).await?, None);
+        assert_eq!(store.incidents().await?.len(), 1);
+    }
+
+    // The catch-up reads the triage room back past the command: it is too old to run.
+    desk.bot.start().await?;
+    let second = desk.declare("Disk full again").await?;
+    assert!(
+        second.alias.contains("-2-disk-full-again:"),
+        "{}",
+        second.alias
+    );
+    assert!(
+        desk.bot.last_log().contains("older than commands.max_age"),
+        "{}",
+        desk.bot.last_log()
+    );
+    let answers = desk
+        .alice
+        .events(&desk.triage)
+        .into_iter()
+        .filter(|event| is_thread_reply(event, &bot, command.as_str()))
+        .count();
+    assert_eq!(answers, 1, "{}", desk.bot.log());
+    assert_eq!(desk.bot_posts(&desk.alice, &desk.announcements).len(), 2);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_a_crash_interrupted_before_its_answer_is_applied_and_answered_once() -> Result<()>
 {
