@@ -26,3 +26,10 @@ pub struct Bridge {
     /// Set when a virtual user is invited somewhere: routes held back are tried again.
     pub retry_held: AtomicBool,
 }
+
+/// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.
+#[cfg(feature = "failpoints")]
+pub fn crash<T>() -> T {
+    tracing::warn!("failpoint: crashing");
+    std::process::exit(137)
+}

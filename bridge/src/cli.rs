@@ -54,6 +54,9 @@ pub enum LogFormat {
 /// The program.
 pub fn main() -> ExitCode {
     let args = Args::parse();
+    // Arms the fault-injection points named in FAILPOINTS (only in builds with the
+    // `failpoints` feature, for the end-to-end tests).
+    let _failpoints = fail::FailScenario::setup();
     let config = match Config::load(&args.config) {
         Ok(config) => config,
         Err(error) => {

@@ -13,8 +13,9 @@ use ruma::{
         client::{
             account::register::{self, LoginType},
             alias::get_alias,
+            filter::RoomEventFilter,
             membership::join_room_by_id_or_alias,
-            message::send_message_event,
+            message::{get_message_events, send_message_event},
             profile::set_profile_field,
             room::create_room::{self, v3::RoomPreset},
         },
@@ -77,6 +78,20 @@ pub struct NewRoom {
     pub invite: Vec<OwnedUserId>,
 }
 
+/// A message a virtual user sent, as the homeserver keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posted {
+    /// Its event ID.
+    pub event_id: OwnedEventId,
+    /// Its content.
+    pub content: serde_json::Value,
+}
+
+/// How many of a room's messages one look back reads at most, newest first.
+pub const LOOK_BACK_MESSAGES: usize = 500;
+/// How many pages of 100 one look back reads at most (the homeserver may filter a page empty).
+const LOOK_BACK_PAGES: usize = 20;
+
 /// What the bridge asks of its homeserver, each as a virtual user.
 #[async_trait]
 pub trait Homeserver: Send + Sync + std::fmt::Debug {
@@ -113,6 +128,14 @@ pub trait Homeserver: Send + Sync + std::fmt::Debug {
         txn_id: &TransactionId,
         content: serde_json::Value,
     ) -> Result<OwnedEventId, HomeserverError>;
+    /// The `m.room.message`s `user` sent in `room` since `since` (milliseconds since the Unix
+    /// epoch, by the homeserver's clock), newest first, at most [`LOOK_BACK_MESSAGES`].
+    async fn posted_since(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        since: u64,
+    ) -> Result<Vec<Posted>, HomeserverError>;
 }
 
 /// The homeserver over HTTP.
@@ -316,5 +339,53 @@ impl Homeserver for HttpHomeserver {
             .send(request, Some(user), self.versions())
             .await?
             .event_id)
+    }
+
+    async fn posted_since(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        since: u64,
+    ) -> Result<Vec<Posted>, HomeserverError> {
+        let mut filter = RoomEventFilter::default();
+        filter.senders = Some(vec![user.to_owned()]);
+        filter.types = Some(vec![MessageLikeEventType::RoomMessage.to_string()]);
+        let mut posted = Vec::new();
+        let mut from = None;
+        for _ in 0..LOOK_BACK_PAGES {
+            let mut request = get_message_events::v3::Request::backward(room.to_owned());
+            request.from = from;
+            request.limit = ruma::uint!(100);
+            request.filter = filter.clone();
+            let page = self.send(request, Some(user), self.versions()).await?;
+            for event in &page.chunk {
+                let event: serde_json::Value = event
+                    .deserialize_as()
+                    .map_err(|error| HomeserverError::Build(error.to_string()))?;
+                if event["origin_server_ts"].as_u64().unwrap_or_default() < since {
+                    return Ok(posted);
+                }
+                let Some(event_id) = event["event_id"]
+                    .as_str()
+                    .and_then(|id| OwnedEventId::try_from(id).ok())
+                else {
+                    continue;
+                };
+                if event["sender"] == user.as_str() {
+                    posted.push(Posted {
+                        event_id,
+                        content: event["content"].clone(),
+                    });
+                }
+                if posted.len() >= LOOK_BACK_MESSAGES {
+                    return Ok(posted);
+                }
+            }
+            match page.end {
+                Some(end) => from = Some(end),
+                None => break,
+            }
+        }
+        Ok(posted)
     }
 }

@@ -22,7 +22,7 @@ use ruma::{
 use crate::{
     bridge::Bridge,
     config::Config,
-    homeserver::{Homeserver, HomeserverError, NewRoom},
+    homeserver::{Homeserver, HomeserverError, NewRoom, Posted, LOOK_BACK_MESSAGES},
     metrics::Metrics,
     store::Store,
 };
@@ -105,6 +105,12 @@ impl FakeHomeserver {
     /// breaks after the homeserver stored it: the sender must not know it was sent.
     pub fn lose_answers(&self, losing: bool) {
         lock(&self.state).losing = losing;
+    }
+
+    /// Forgets which transactions it took, as Synapse does on a restart (appservice users
+    /// have no device, so their transaction IDs are kept in memory only).
+    pub fn forget_transactions(&self) {
+        lock(&self.state).transactions.clear();
     }
 
     /// While `status` is set, every message is refused with it (413: too large, say).
@@ -246,6 +252,25 @@ impl Homeserver for FakeHomeserver {
             });
         }
         Ok(event_id)
+    }
+    async fn posted_since(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        _since: u64,
+    ) -> Result<Vec<Posted>, HomeserverError> {
+        let state = self.up()?;
+        Ok(state
+            .sent
+            .iter()
+            .rev()
+            .filter(|sent| sent.user == user && sent.room == room)
+            .take(LOOK_BACK_MESSAGES)
+            .map(|sent| Posted {
+                event_id: sent.event_id.clone(),
+                content: sent.content.clone(),
+            })
+            .collect())
     }
 }
 

@@ -104,9 +104,20 @@ impl BridgeProcess {
 
     /// Starts the bridge and waits until `/healthz` says the homeserver reaches it.
     pub async fn start(&mut self) -> Result<()> {
-        self.process
-            .start(&[("RUST_LOG", "info,brigade_bridge=debug")])
-            .await
+        self.start_with_env(&[]).await
+    }
+
+    /// Starts the bridge with `env` set as well (`FAILPOINTS`, say) and waits until it is
+    /// ready.
+    pub async fn start_with_env(&mut self, env: &[(&str, &str)]) -> Result<()> {
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", "info,brigade_bridge=debug"));
+        self.process.start(&env).await
+    }
+
+    /// Waits for the bridge to exit on its own (a crash) and returns how it exited.
+    pub async fn wait_exit(&mut self) -> Result<std::process::ExitStatus> {
+        self.process.wait_exit().await
     }
 
     /// Stops the bridge with SIGKILL, as a crash would.

@@ -10,6 +10,7 @@
 
 mod error;
 mod placement;
+mod posted;
 mod prepare;
 mod render;
 mod routes;
@@ -34,6 +35,7 @@ pub use render::{burst_message, message};
 
 use self::{
     placement::Placer,
+    posted::LookedBack,
     routes::{Route, Routes},
     send::{deliver, deliver_burst},
 };
@@ -96,6 +98,8 @@ pub struct Outbox {
     /// a post that failed): the homeserver answers a retried post with the first one, which may
     /// show an older state, so it is edited once after.
     uncertain: HashSet<String>,
+    /// The rooms' recent messages, read back for uncertain first posts.
+    looked: LookedBack,
 }
 
 /// What became of an outbox entry in a pass.
@@ -141,6 +145,7 @@ impl Outbox {
                     }
                     Err(error) => {
                         self.uncertain.insert(Pending::name(&item));
+                        self.looked.forget();
                         return Err(error);
                     }
                 }
@@ -240,7 +245,7 @@ impl Outbox {
                     // A first post that may have reached the homeserver before is edited
                     // once more after (see `uncertain`); the current episode keeps the mark.
                     let uncertain = ended.event_id.is_none() && self.uncertain.contains(key);
-                    deliver(bridge, key, ended, &room_id, uncertain).await?;
+                    deliver(bridge, key, ended, &room_id, uncertain, &mut self.looked).await?;
                 }
                 match record.placement {
                     // Its burst carries it.
@@ -258,7 +263,7 @@ impl Outbox {
                     return Ok(Step::Later(self.routes.wait(&route, now, RETRY_FIRST)));
                 };
                 let uncertain = self.uncertain.remove(key);
-                deliver(bridge, key, &record, &room_id, uncertain).await?;
+                deliver(bridge, key, &record, &room_id, uncertain, &mut self.looked).await?;
                 Ok(Step::Done)
             }
             Pending::Burst(id) => {
@@ -280,7 +285,7 @@ impl Outbox {
                     return Ok(Step::Later(self.routes.wait(&route, now, RETRY_FIRST)));
                 }
                 let uncertain = self.uncertain.remove(&Pending::name(item));
-                deliver_burst(bridge, &burst, uncertain).await?;
+                deliver_burst(bridge, &burst, uncertain, &mut self.looked).await?;
                 self.sent.insert(*id, bridge.clock.monotonic_millis());
                 Ok(Step::Done)
             }

@@ -8,8 +8,11 @@ use ruma::{OwnedRoomId, OwnedTransactionId};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use tracing::info;
+
 use super::{
     error::DeliveryError,
+    posted::LookedBack,
     prepare::virtual_user,
     render::{burst_message, message},
 };
@@ -21,14 +24,16 @@ use crate::{
 };
 
 /// Brings the alert's message in step with `record`: posts it in a new episode, edits it
-/// after; then records what it shows. An `uncertain` first post is recorded as showing
-/// nothing yet, so that it is edited once more.
+/// after; then records what it shows. An `uncertain` first post is looked for in the room
+/// first (see [`super::posted`]); one not found is posted and recorded as showing nothing
+/// yet, so that it is edited once more.
 pub async fn deliver(
     bridge: &Bridge,
     key: &str,
     record: &AlertRecord,
     room_id: &OwnedRoomId,
     uncertain: bool,
+    looked: &mut LookedBack,
 ) -> Result<(), DeliveryError> {
     if record.event_id.is_some() && record.shown >= record.version {
         // Shown already (a crash came between the record and the outbox's clearing).
@@ -49,15 +54,33 @@ pub async fn deliver(
             .config
             .declares(record.source, &record.route, record.severity),
     );
+    let mut original = record.event_id.clone();
+    if original.is_none() && uncertain {
+        let user = virtual_user(bridge, record.source)?;
+        if let Some(posted) = looked.alert(bridge, &user, room_id, record).await? {
+            info!(alert = %key.replace('\u{0}', "/"), event_id = %posted.event_id, "an uncertain post had been taken: not posted again");
+            if posted.content == content {
+                let shown = record.version;
+                let event_id = posted.event_id.as_str();
+                bridge
+                    .store
+                    .delivered(key, record.first_seen, shown, event_id)
+                    .await?;
+                return Ok(());
+            }
+            original = Some(posted.event_id.to_string());
+        }
+    }
     let target = Target {
         source: record.source,
         key,
         episode: record.first_seen,
         version: record.version,
-        original: record.event_id.as_deref(),
+        original: original.as_deref(),
     };
     let started = std::time::Instant::now();
     let event_id = send(bridge, room_id, &target, content).await?;
+    fail::fail_point!("alert-after-send", |_| crate::bridge::crash());
     bridge
         .metrics
         .delivered(started.elapsed(), record.last_seen);
@@ -74,18 +97,35 @@ pub async fn deliver_burst(
     bridge: &Bridge,
     burst: &BurstRecord,
     uncertain: bool,
+    looked: &mut LookedBack,
 ) -> Result<(), DeliveryError> {
     let room_id = OwnedRoomId::try_from(burst.room_id.as_str())
         .map_err(|error| HomeserverError::Build(error.to_string()))?;
     let members = bridge.store.burst_members(burst.id)?;
     let content = burst_message(burst, &members);
     let key = Pending::Burst(burst.id).name();
+    let mut original = burst.event_id.clone();
+    if original.is_none() && uncertain {
+        let user = virtual_user(bridge, burst.source)?;
+        if let Some(posted) = looked.burst(bridge, &user, &room_id, burst).await? {
+            info!(burst = burst.id, event_id = %posted.event_id, "an uncertain post had been taken: not posted again");
+            if posted.content == content {
+                let event_id = posted.event_id.as_str();
+                bridge
+                    .store
+                    .burst_delivered(burst.id, burst.version, event_id)
+                    .await?;
+                return Ok(());
+            }
+            original = Some(posted.event_id.to_string());
+        }
+    }
     let target = Target {
         source: burst.source,
         key: &key,
         episode: burst.started,
         version: burst.version,
-        original: burst.event_id.as_deref(),
+        original: original.as_deref(),
     };
     let started = std::time::Instant::now();
     let event_id = send(bridge, &room_id, &target, content).await?;

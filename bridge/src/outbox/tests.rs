@@ -47,7 +47,7 @@ async fn accept(bridge: &Bridge, source: Source, route: &str, alerts: &[Alert]) 
 }
 
 /// A firing alert `fingerprint` on the generic route.
-async fn fire(bridge: &Bridge, fingerprint: &str) {
+pub(super) async fn fire(bridge: &Bridge, fingerprint: &str) {
     accept(
         bridge,
         Source::Generic,
@@ -57,7 +57,7 @@ async fn fire(bridge: &Bridge, fingerprint: &str) {
     .await;
 }
 
-fn setup() -> (
+pub(super) fn setup() -> (
     Arc<Bridge>,
     Arc<FakeHomeserver>,
     Arc<brigade_core::clock::TestClock>,
@@ -316,7 +316,7 @@ async fn an_alert_of_a_route_no_longer_configured_waits_and_is_never_dropped() {
 }
 
 #[tokio::test]
-async fn a_post_whose_answer_was_lost_is_one_message_edited_once_after() {
+async fn a_post_whose_answer_was_lost_is_one_message_found_again() {
     let (bridge, homeserver, _clock) = setup();
     let mut outbox = Outbox::new(&bridge).expect("outbox");
     fire(&bridge, "a").await;
@@ -343,10 +343,9 @@ async fn a_post_whose_answer_was_lost_is_one_message_edited_once_after() {
         .iter()
         .filter(|sent| sent.content["m.relates_to"]["event_id"] == posts[1].event_id.as_str())
         .collect();
-    assert_eq!(
-        edits.len(),
-        1,
-        "b's uncertain post is edited once, to be sure it shows its state"
+    assert!(
+        edits.is_empty(),
+        "b's uncertain post, read back, shows its state already"
     );
     assert_eq!(bridge.store.depth(), 0);
 }

@@ -1056,6 +1056,56 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
     Ok(())
 }
 
+/// Synapse keeps an appservice user's transaction IDs in memory only: once it restarts, a post
+/// retried under the same ID is a second message. The bridge looks for it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_the_homeserver_took_before_a_crash_and_its_restart_is_not_posted_again(
+) -> Result<()> {
+    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
+        format!(
+        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+    )
+    })
+    .await?;
+    let http = reqwest::Client::new();
+    let prod = bridge.url("/hooks/alertmanager/prod");
+    bridge.kill()?;
+    bridge
+        .start_with_env(&[("FAILPOINTS", "alert-after-send=return")])
+        .await?;
+    // Taken by the homeserver; the bridge dies before it records that.
+    let firing = webhook(&[("c01".to_owned(), "firing", "warning")]);
+    ensure!(deliver_webhook(&http, &prod, firing).await? == 202);
+    let status = bridge.wait_exit().await?;
+    ensure!(status.code() == Some(137), "{}", bridge.log());
+    bridge.homeserver.stop()?;
+    bridge.homeserver.restart()?;
+    bridge.start().await?;
+
+    let room = alice
+        .join(&format!("#alerts-prod:{}", bridge.homeserver.server_name))
+        .await?;
+    let next = webhook(&[("c02".to_owned(), "firing", "warning")]);
+    ensure!(deliver_webhook(&http, &prod, next).await? == 202);
+    let (mut own, _) = until(
+        "the next alert",
+        || shown(&alice, &room),
+        |(own, _)| own.iter().any(|fingerprint| fingerprint == "c02"),
+    )
+    .await
+    .with_context(|| bridge.log())?;
+    own.sort();
+    ensure!(own == ["c01", "c02"], "each alert once: {own:?}");
+    ensure!(
+        bridge.log().contains("an uncertain post had been taken"),
+        "{}",
+        bridge.log()
+    );
+    drop(bridge.kill());
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_that_refuses_the_bridge_holds_back_only_its_route_until_it_is_invited() -> Result<()>
 {
