@@ -21,6 +21,7 @@
 //! | `forward.done.<message/emoji/target>` | the copy a forward made | event ID |
 //! | `oncall.shift.<team>` | the shift last announced (`<who>\0<until>`, or empty) | text |
 //! | `profile.avatar_sha256` | the avatar file last uploaded | hex |
+//! | `decrypt.held` | events held until their room keys arrive | JSON |
 
 use std::{collections::BTreeMap, fmt, marker::PhantomData, str::FromStr};
 
@@ -28,7 +29,10 @@ use brigade_core::{
     incident::Incident,
     store::{Store, StoreError},
 };
-use matrix_sdk::ruma::{EventId, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId};
+use matrix_sdk::ruma::{
+    events::AnySyncTimelineEvent, serde::Raw, EventId, OwnedEventId, OwnedRoomId, OwnedUserId,
+    RoomId,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tracing::warn;
 
@@ -218,6 +222,11 @@ pub fn handoff_shift(team: &str) -> Key<String, Text> {
     Key::new(format!("oncall.shift.{team}"))
 }
 
+/// The events held until they can be decrypted.
+pub fn undecrypted() -> Key<Vec<HeldEvent>, Json> {
+    Key::new("decrypt.held")
+}
+
 /// The SHA-256 (hex) of the avatar file last uploaded.
 pub fn avatar() -> Key<String, Text> {
     Key::new("profile.avatar_sha256")
@@ -280,6 +289,19 @@ pub struct Pending {
 
 /// Waiting invitations, by room.
 pub type PendingInvites = BTreeMap<OwnedRoomId, Vec<Pending>>;
+
+/// An event held until it can be decrypted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeldEvent {
+    /// Its room.
+    pub room_id: OwnedRoomId,
+    /// Its ID.
+    pub event_id: OwnedEventId,
+    /// When it says it was sent (milliseconds since the Unix epoch).
+    pub sent_millis: u64,
+    /// The encrypted event as the homeserver sent it.
+    pub event: Raw<AnySyncTimelineEvent>,
+}
 
 /// A rule made with `!inc forward`, kept per room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -411,6 +433,19 @@ mod tests {
                 Some(shift)
             );
         }
+        let held = vec![HeldEvent {
+            room_id: room.clone(),
+            event_id: owned_event_id!("$held"),
+            sent_millis: 5,
+            event: Raw::from_json_string(r#"{"type":"m.room.encrypted","content":{}}"#.to_owned())
+                .expect("JSON"),
+        }];
+        undecrypted().set(store, &held).await.expect("set");
+        let read = undecrypted().get(store).await.expect("read").expect("set");
+        assert_eq!(
+            serde_json::to_value(&read).expect("JSON"),
+            serde_json::to_value(&held).expect("JSON")
+        );
         avatar().set(store, &"ab12".to_owned()).await.expect("set");
         assert_eq!(
             avatar().get(store).await.expect("read").as_deref(),

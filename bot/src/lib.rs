@@ -149,6 +149,7 @@ pub async fn run(
         invitations: tokio::sync::Notify::new(),
         joining: std::sync::Mutex::default(),
         pruned: std::sync::atomic::AtomicU64::new(0),
+        undecrypted: tokio::sync::Mutex::default(),
     });
     let publishing = tokio::spawn({
         let bot = bot.clone();

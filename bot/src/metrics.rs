@@ -47,6 +47,11 @@ struct ForwardLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DecryptLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct IncidentLabels {
     severity: String,
     status: String,
@@ -111,6 +116,8 @@ pub struct Metrics {
     syncs: Family<SyncLabels, Counter>,
     sync_lag: Gauge<f64, AtomicU64>,
     forwards: Family<ForwardLabels, Counter>,
+    undecrypted: Family<DecryptLabels, Counter>,
+    undecrypted_held: Gauge,
     incidents: Family<IncidentLabels, Gauge>,
     to_acknowledge: Durations,
     to_resolve: Durations,
@@ -152,6 +159,18 @@ impl Metrics {
             "Reaction forwards: done, or refused by reason",
             forwards.clone(),
         );
+        let undecrypted = Family::<DecryptLabels, Counter>::default();
+        registry.register(
+            "undecryptable_events",
+            "Events that could not be decrypted when they came: held, decrypted later, or never decrypted",
+            undecrypted.clone(),
+        );
+        let undecrypted_held = Gauge::default();
+        registry.register(
+            "undecryptable_events_held",
+            "Events held now until their room keys arrive",
+            undecrypted_held.clone(),
+        );
         let incidents = Family::<IncidentLabels, Gauge>::default();
         registry.register(
             "incidents",
@@ -176,6 +195,8 @@ impl Metrics {
             syncs,
             sync_lag,
             forwards,
+            undecrypted,
+            undecrypted_held,
             incidents,
             to_acknowledge,
             to_resolve,
@@ -198,6 +219,20 @@ impl Metrics {
         self.forwards
             .get_or_create(&ForwardLabels { outcome })
             .inc();
+    }
+
+    /// Counts an event that could not be decrypted when it came: `held`, `decrypted` (later,
+    /// and handled) or `never_decrypted`.
+    pub fn undecrypted(&self, outcome: &'static str) {
+        self.undecrypted
+            .get_or_create(&DecryptLabels { outcome })
+            .inc();
+    }
+
+    /// Sets how many events are held until their room keys arrive.
+    pub fn undecrypted_held(&self, held: usize) {
+        self.undecrypted_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
     }
 
     /// Counts one sync request.

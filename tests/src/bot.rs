@@ -132,6 +132,27 @@ impl BotProcess {
         Ok(())
     }
 
+    /// Points the stopped bot at the homeserver URL `url` (a proxy in front of it, say) for
+    /// its next start.
+    pub fn use_homeserver_url(&self, url: &str) -> Result<()> {
+        if self.process.is_running() {
+            bail!("stop the bot before pointing it elsewhere");
+        }
+        let config = fs::read_to_string(&self.config)?;
+        let config: String = config
+            .lines()
+            .map(|line| {
+                if line.starts_with("homeserver_url = ") {
+                    format!("homeserver_url = \"{url}\"\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        fs::write(&self.config, config)?;
+        Ok(())
+    }
+
     /// The bot's own sled database (`brigade.sled` under `storage.path`), to open while the bot
     /// is stopped.
     pub fn store_dir(&self) -> PathBuf {

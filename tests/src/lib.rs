@@ -11,6 +11,7 @@ pub mod client;
 pub mod desk;
 pub mod fuzzing;
 pub mod process;
+pub mod proxy;
 pub mod servers;
 pub mod synapse;
 pub mod wait;

@@ -41,6 +41,18 @@ pub struct Bot {
     pub joining: std::sync::Mutex<std::collections::HashSet<matrix_sdk::ruma::OwnedRoomId>>,
     /// When the store was last pruned of what can no longer be replayed (0: not yet).
     pub pruned: std::sync::atomic::AtomicU64,
+    /// The events held until they can be decrypted.
+    pub undecrypted: tokio::sync::Mutex<Undecrypted>,
+}
+
+/// The events held until they can be decrypted (kept in the store too), and which of them are
+/// with the worker now.
+#[derive(Debug, Default)]
+pub struct Undecrypted {
+    /// Every event held, oldest first.
+    pub events: Vec<crate::keys::HeldEvent>,
+    /// Those decrypted and queued, not handled yet.
+    pub queued: std::collections::HashSet<matrix_sdk::ruma::OwnedEventId>,
 }
 
 /// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.

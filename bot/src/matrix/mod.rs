@@ -38,4 +38,5 @@ pub mod rooms;
 pub mod session;
 pub mod sync;
 mod timeline;
+mod undecrypted;
 mod worker;

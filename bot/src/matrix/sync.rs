@@ -11,6 +11,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use brigade_core::store::StoreError;
 use matrix_sdk::{
     config::SyncSettings,
+    deserialized_responses::TimelineEvent,
     room::MessagesOptions,
     ruma::{
         api::client::{filter::FilterDefinition, sync::sync_events::v3::Filter},
@@ -20,11 +21,11 @@ use matrix_sdk::{
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{
     bot::Bot,
-    checkpoint, rebuild,
+    checkpoint, rebuild, undecrypted,
     worker::{self, Work},
 };
 /// Catch-up looks this far before the checkpoint, for clock skew between the homeserver (which
@@ -59,6 +60,7 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
     }
     // Before any event is worked on: a command in an incident room finds its record.
     rebuild::missing(&bot).await?;
+    undecrypted::load(&bot).await?;
 
     let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
     let worker = tokio::spawn({
@@ -78,6 +80,7 @@ pub async fn run(bot: Arc<Bot>, shutdown: CancellationToken) -> Result<(), SyncE
         let since = checkpoint.saturating_sub(millis(CATCH_UP_MARGIN));
         catch_up(&bot, &queue, since).await;
     }
+    retry_held(&bot, &queue).await;
 
     tokio::select! {
         () = shutdown.cancelled() => {}
@@ -148,19 +151,18 @@ async fn sync_forever(bot: &Bot, queue: &mpsc::Sender<Work>) {
                 let since = previous_sync.saturating_sub(millis(CATCH_UP_MARGIN));
                 warn!(%room_id, "sync skipped events in a busy room; reading them back");
                 let from = update.timeline.prev_batch.clone();
-                if !backfill(&room, queue, since, from).await {
+                if !backfill(bot, &room, queue, since, from).await {
                     return;
                 }
             }
             for event in update.timeline.events {
-                let work = Work::Event {
-                    room_id: room_id.clone(),
-                    raw: event.into_raw(),
-                };
-                if queue.send(work).await.is_err() {
+                if !queue_or_hold(bot, queue, &room_id, event).await {
                     return;
                 }
             }
+        }
+        if !retry_held(bot, queue).await {
+            return;
         }
         for room_id in response.rooms.invited.into_keys() {
             if queue.send(Work::Invite { room_id }).await.is_err() {
@@ -218,15 +220,54 @@ fn timeline_filter() -> Filter {
 /// Queues each joined room's events since `since_millis`, oldest first.
 async fn catch_up(bot: &Bot, queue: &mpsc::Sender<Work>, since_millis: u64) {
     for room in bot.client.joined_rooms() {
-        if !backfill(&room, queue, since_millis, None).await {
+        if !backfill(bot, &room, queue, since_millis, None).await {
             return;
         }
     }
 }
 
+/// Queues the held events that decrypt now. False when the queue has closed.
+async fn retry_held(bot: &Bot, queue: &mpsc::Sender<Work>) -> bool {
+    let decrypted = match undecrypted::retry(bot).await {
+        Ok(decrypted) => decrypted,
+        Err(error) => {
+            warn!(%error, "could not try the held events again");
+            return true;
+        }
+    };
+    for event in decrypted {
+        if queue.send(Work::Decrypted(event)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Queues `event` of `room_id`, or holds it while it cannot be decrypted. False when the queue
+/// has closed.
+async fn queue_or_hold(
+    bot: &Bot,
+    queue: &mpsc::Sender<Work>,
+    room_id: &OwnedRoomId,
+    event: TimelineEvent,
+) -> bool {
+    if event.kind.is_utd() {
+        if let Err(error) = undecrypted::hold(bot, room_id, event.raw()).await {
+            error!(%room_id, %error, "could not hold an event that cannot be decrypted yet");
+        }
+        return true;
+    }
+    let work = Work::Event {
+        room_id: room_id.clone(),
+        raw: event.into_raw(),
+    };
+    queue.send(work).await.is_ok()
+}
+
 /// Queues `room`'s events since `since_millis`, oldest first, reading back from `from` (the
 /// latest event when `None`). False when the queue has closed.
 async fn backfill(
+    bot: &Bot,
     room: &Room,
     queue: &mpsc::Sender<Work>,
     since_millis: u64,
@@ -259,7 +300,7 @@ async fn backfill(
                 reached = true;
                 break;
             }
-            events.push(event.into_raw());
+            events.push(event);
         }
         if reached {
             complete = true;
@@ -273,15 +314,8 @@ async fn backfill(
     if !events.is_empty() {
         info!(%room_id, events = events.len(), "catching up");
     }
-    for raw in events.into_iter().rev() {
-        if queue
-            .send(Work::Event {
-                room_id: room_id.clone(),
-                raw,
-            })
-            .await
-            .is_err()
-        {
+    for event in events.into_iter().rev() {
+        if !queue_or_hold(bot, queue, &room_id, event).await {
             return false;
         }
     }

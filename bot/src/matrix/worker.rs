@@ -28,7 +28,7 @@ use tracing::{debug, error, warn};
 
 use super::{
     alerts, ask, bot::Bot, change::Change, checkpoint, command, error::ActionError, forward,
-    handoffs, invites, prune, publish, reaction, reminders, responder, timeline,
+    handoffs, invites, prune, publish, reaction, reminders, responder, timeline, undecrypted,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -48,6 +48,8 @@ pub enum Work {
         /// The event as the homeserver sent it (decrypted when it was encrypted).
         raw: Raw<AnySyncTimelineEvent>,
     },
+    /// A held event of a joined room, decrypted now (see [`super::undecrypted`]).
+    Decrypted(undecrypted::Decrypted),
     /// The bot was invited to a room.
     Invite {
         /// The room.
@@ -91,6 +93,15 @@ pub async fn run(bot: &Arc<Bot>, mut queue: mpsc::Receiver<Work>, shutdown: Canc
 async fn handle(bot: &Arc<Bot>, work: Work, shutdown: &CancellationToken) {
     match work {
         Work::Event { room_id, raw } => handle_event(bot, room_id, &raw, shutdown).await,
+        Work::Decrypted(event) => {
+            handle_event(bot, event.room_id, &event.raw, shutdown).await;
+            // Cut off by shutdown, it stays held and is tried again after the restart.
+            if !shutdown.is_cancelled() {
+                if let Err(error) = undecrypted::release(bot, &event.event_id).await {
+                    error!(%error, "could not record that a held event was handled");
+                }
+            }
+        }
         // Joining may wait on another server: never in the worker's way.
         Work::Invite { room_id } => invites::spawn(bot, room_id),
         Work::Tick => {

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
-    client::{body, is_reaction, TestUser},
-    desk::{incident_state, name, summary, topic, until, Desk},
+    client::{body, is_reaction, is_thread_reply, TestUser},
+    desk::{eventually, incident_state, name, summary, topic, until, Desk},
+    proxy::ToDeviceProxy,
     servers::shared as servers,
     synapse::random_string,
 };
@@ -481,5 +482,114 @@ async fn a_private_incident_is_declared_even_when_its_aliases_are_all_taken_firs
     let room = desk.alice.join(alias).await?;
     let state = incident_state(&desk.alice, &room).await?;
     ensure!(state["number"] == 1 && state["private"] == true, "{state}");
+    Ok(())
+}
+
+/// The bot points at a proxy that can hold its to-device messages (room keys) back.
+async fn bot_behind_a_key_holding_proxy(desk: &mut Desk) -> Result<ToDeviceProxy> {
+    let proxy = ToDeviceProxy::start(&servers().first.url).await?;
+    desk.bot.terminate().await?;
+    desk.bot.use_homeserver_url(&proxy.url)?;
+    desk.bot.start().await?;
+    Ok(proxy)
+}
+
+/// A command whose room key reaches the bot late, after a restart even, is held, then run
+/// once the key comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_room_key_comes_late_is_run_once_when_it_comes() -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let (room, _) = declare_private(&desk).await?;
+    let proxy = bot_behind_a_key_holding_proxy(&mut desk).await?;
+
+    proxy.hold();
+    let command = desk
+        .alice
+        .send_text(&room, "!inc update Rotated the signing key")
+        .await?
+        .to_string();
+    eventually("the command held for its key", || {
+        desk.bot
+            .last_log()
+            .contains("held until its room key arrives")
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    ensure!(proxy.held_count() > 0, "the room key was held back");
+    // Past the checkpoint and across a restart, it is still held.
+    let (_, metrics) = desk.bot.get("/metrics").await?;
+    ensure!(
+        metrics.contains("brigade_undecryptable_events_held 1"),
+        "{metrics}"
+    );
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+    ensure!(
+        desk.bot
+            .last_log()
+            .contains("events held for their room keys before the restart"),
+        "{}",
+        desk.bot.last_log()
+    );
+
+    // Released, the key comes with the next sync that has something new.
+    proxy.release();
+    desk.alice.send_text(&desk.triage, "anyone around?").await?;
+    let bot = desk.bot_id().to_owned();
+    desk.alice
+        .wait_for_event(&room, "✅ on the late command", |event| {
+            is_reaction(event, &bot, &command, "✅")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    desk.alice
+        .wait_for_event(&room, "the answer to the late command", |event| {
+            is_thread_reply(event, &bot, &command)
+        })
+        .await?;
+    let (_, metrics) = desk.bot.get("/metrics").await?;
+    ensure!(
+        metrics.contains(r#"brigade_undecryptable_events_total{outcome="decrypted"} 1"#)
+            && metrics.contains("brigade_undecryptable_events_held 0"),
+        "{metrics}"
+    );
+    // Once: a second update in the room's timeline would be a second run.
+    let answer = answered(&desk, &room, "!inc timeline").await?;
+    ensure!(
+        answer.matches("Rotated the signing key").count() == 1,
+        "timeline: {answer}"
+    );
+    Ok(())
+}
+
+/// A command whose room key never comes is given up once older than `commands.max_age`, with
+/// a log line and a count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_room_key_never_comes_is_given_up_and_counted() -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "[commands]\nmax_age = \"5s\"").await?;
+    let (room, _) = declare_private(&desk).await?;
+    let proxy = bot_behind_a_key_holding_proxy(&mut desk).await?;
+    proxy.hold();
+    let command = desk
+        .alice
+        .send_text(&room, "!inc update Never seen")
+        .await?
+        .to_string();
+    eventually("the command given up", || {
+        desk.bot.last_log().contains("an event was never decrypted")
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    ensure!(
+        desk.bot.last_log().contains(&command),
+        "{}",
+        desk.bot.last_log()
+    );
+    let (_, metrics) = desk.bot.get("/metrics").await?;
+    ensure!(
+        metrics.contains(r#"brigade_undecryptable_events_total{outcome="never_decrypted"} 1"#)
+            && metrics.contains("brigade_undecryptable_events_held 0"),
+        "{metrics}"
+    );
     Ok(())
 }
