@@ -71,6 +71,7 @@ struct State {
     down: bool,
     rejecting: Option<u16>,
     losing: bool,
+    failing_reads: Option<u16>,
 }
 
 /// A homeserver in memory: rooms by alias, joins, and messages with Synapse's idempotence (a
@@ -111,6 +112,11 @@ impl FakeHomeserver {
     /// have no device, so their transaction IDs are kept in memory only).
     pub fn forget_transactions(&self) {
         lock(&self.state).transactions.clear();
+    }
+
+    /// While `status` is set, every read of a room's messages fails with it.
+    pub fn fail_reads(&self, status: Option<u16>) {
+        lock(&self.state).failing_reads = status;
     }
 
     /// While `status` is set, every message is refused with it (413: too large, say).
@@ -260,6 +266,12 @@ impl Homeserver for FakeHomeserver {
         _since: u64,
     ) -> Result<Vec<Posted>, HomeserverError> {
         let state = self.up()?;
+        if let Some(status) = state.failing_reads {
+            return Err(HomeserverError::Refused {
+                status,
+                message: "M_UNRECOGNIZED: not now".to_owned(),
+            });
+        }
         Ok(state
             .sent
             .iter()

@@ -252,8 +252,12 @@ async fn queue_or_hold(
     event: TimelineEvent,
 ) -> bool {
     if event.kind.is_utd() {
-        if let Err(error) = undecrypted::hold(bot, room_id, event.raw()).await {
-            error!(%room_id, %error, "could not hold an event that cannot be decrypted yet");
+        // Held before the checkpoint can pass it: the store is tried until it takes it.
+        let mut wait = Duration::from_millis(500);
+        while let Err(error) = undecrypted::hold(bot, room_id, event.raw()).await {
+            error!(%room_id, %error, retry_in = ?wait, "could not hold an event that cannot be decrypted yet; trying again");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
         }
         return true;
     }

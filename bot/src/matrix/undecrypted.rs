@@ -12,14 +12,14 @@ use matrix_sdk::ruma::{
     serde::Raw,
     OwnedEventId, OwnedRoomId, OwnedUserId, UInt,
 };
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::bot::{Bot, Undecrypted};
 use crate::keys::{self, HeldEvent, KeyError};
 
 /// The most events held at once; past it the oldest is given up (a room whose keys never
-/// come must not fill the store).
-const MOST_HELD: usize = 1_000;
+/// come must not fill the store, which rewrites the list at each change).
+const MOST_HELD: usize = 200;
 
 /// A held event, decrypted now, for the worker.
 #[derive(Debug)]
@@ -49,8 +49,9 @@ pub async fn load(bot: &Bot) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// Holds `event` of `room_id`, which could not be decrypted, unless it is the bot's own or
-/// held already; durable when this returns.
+/// Holds `event` of `room_id`, which could not be decrypted, unless it is the bot's own, too
+/// old to act on already (a catch-up reads history back), or held already; durable when this
+/// returns.
 pub async fn hold(
     bot: &Bot,
     room_id: &OwnedRoomId,
@@ -70,6 +71,14 @@ pub async fn hold(
         .ok()
         .flatten()
         .map_or(0, u64::from);
+    let oldest = bot
+        .clock
+        .now_millis()
+        .saturating_sub(millis(bot.config.commands.max_age));
+    if sent_millis < oldest {
+        debug!(%room_id, %event_id, "an event too old to act on cannot be decrypted: left alone");
+        return Ok(());
+    }
     let mut held = bot.undecrypted.lock().await;
     if held.events.iter().any(|held| held.event_id == event_id) {
         return Ok(());

@@ -11,4 +11,21 @@ pub enum DeliveryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The room's messages could not be read back before an uncertain post: worth another
+    /// try whatever the homeserver said, since posting without knowing could post twice, and
+    /// a read is not a message the homeserver refused.
+    #[error("cannot read the room back before an uncertain post: {0}")]
+    LookBack(HomeserverError),
+}
+
+impl DeliveryError {
+    /// A failed look back: held like a refused send when the bridge may not read the room,
+    /// otherwise worth another try.
+    pub fn look_back(error: HomeserverError) -> Self {
+        if error.errcode() == Some("M_FORBIDDEN") {
+            Self::Homeserver(error)
+        } else {
+            Self::LookBack(error)
+        }
+    }
 }

@@ -95,8 +95,9 @@ pub struct Outbox {
     /// When each burst message was last sent (the bridge's clock, milliseconds).
     sent: HashMap<u64, u64>,
     /// Messages whose first post may have reached the homeserver already (pending at start, or
-    /// a post that failed): the homeserver answers a retried post with the first one, which may
-    /// show an older state, so it is edited once after.
+    /// a post that failed): looked for in the room before they are posted (see [`posted`]),
+    /// and, posted, edited once after (the homeserver answers a retried post with the first
+    /// one, which may show an older state).
     uncertain: HashSet<String>,
     /// The rooms' recent messages, read back for uncertain first posts.
     looked: LookedBack,
@@ -262,8 +263,10 @@ impl Outbox {
                 let Some(room_id) = self.room(bridge, &route).await? else {
                     return Ok(Step::Later(self.routes.wait(&route, now, RETRY_FIRST)));
                 };
-                let uncertain = self.uncertain.remove(key);
+                // Uncertain until delivered: a refusal (the route held) leaves it so.
+                let uncertain = self.uncertain.contains(key);
                 deliver(bridge, key, &record, &room_id, uncertain, &mut self.looked).await?;
+                self.uncertain.remove(key);
                 Ok(Step::Done)
             }
             Pending::Burst(id) => {
@@ -284,8 +287,9 @@ impl Outbox {
                 if self.room(bridge, &route).await?.is_none() {
                     return Ok(Step::Later(self.routes.wait(&route, now, RETRY_FIRST)));
                 }
-                let uncertain = self.uncertain.remove(&Pending::name(item));
+                let uncertain = self.uncertain.contains(&Pending::name(item));
                 deliver_burst(bridge, &burst, uncertain, &mut self.looked).await?;
+                self.uncertain.remove(&Pending::name(item));
                 self.sent.insert(*id, bridge.clock.monotonic_millis());
                 Ok(Step::Done)
             }

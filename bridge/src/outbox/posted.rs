@@ -138,6 +138,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_uncertain_post_waits_while_the_room_cannot_be_read_back() {
+        let (bridge, homeserver, _clock) = setup();
+        let mut outbox = Outbox::new(&bridge).expect("outbox");
+        fire(&bridge, "a").await;
+        homeserver.lose_answers(true);
+        assert!(outbox.deliver_all(&bridge).await.is_err());
+        homeserver.lose_answers(false);
+        homeserver.forget_transactions();
+        homeserver.fail_reads(Some(400));
+        assert!(
+            outbox.deliver_all(&bridge).await.is_err(),
+            "worth another try"
+        );
+        assert_eq!(bridge.store.depth(), 1, "not dropped");
+        homeserver.fail_reads(None);
+        outbox.deliver_all(&bridge).await.expect("delivered");
+        assert_eq!(posts(&homeserver.sent()).len(), 1);
+        assert_eq!(bridge.store.depth(), 0);
+    }
+
+    #[tokio::test]
     async fn a_post_taken_before_a_long_outage_is_found_and_brought_in_step() {
         let (bridge, homeserver, _clock) = setup();
         fire(&bridge, "a").await;

@@ -25,8 +25,9 @@ use crate::{
 
 /// Brings the alert's message in step with `record`: posts it in a new episode, edits it
 /// after; then records what it shows. An `uncertain` first post is looked for in the room
-/// first (see [`super::posted`]); one not found is posted and recorded as showing nothing
-/// yet, so that it is edited once more.
+/// first (see [`super::posted`]): found, it is adopted, and edited if it shows anything else;
+/// not found, it is posted and recorded as showing nothing yet, so that it is edited once
+/// more.
 pub async fn deliver(
     bridge: &Bridge,
     key: &str,
@@ -57,7 +58,8 @@ pub async fn deliver(
     let mut original = record.event_id.clone();
     if original.is_none() && uncertain {
         let user = virtual_user(bridge, record.source)?;
-        if let Some(posted) = looked.alert(bridge, &user, room_id, record).await? {
+        let found = looked.alert(bridge, &user, room_id, record).await;
+        if let Some(posted) = found.map_err(DeliveryError::look_back)? {
             info!(alert = %key.replace('\u{0}', "/"), event_id = %posted.event_id, "an uncertain post had been taken: not posted again");
             if posted.content == content {
                 let shown = record.version;
@@ -107,7 +109,8 @@ pub async fn deliver_burst(
     let mut original = burst.event_id.clone();
     if original.is_none() && uncertain {
         let user = virtual_user(bridge, burst.source)?;
-        if let Some(posted) = looked.burst(bridge, &user, &room_id, burst).await? {
+        let found = looked.burst(bridge, &user, &room_id, burst).await;
+        if let Some(posted) = found.map_err(DeliveryError::look_back)? {
             info!(burst = burst.id, event_id = %posted.event_id, "an uncertain post had been taken: not posted again");
             if posted.content == content {
                 let event_id = posted.event_id.as_str();

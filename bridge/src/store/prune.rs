@@ -3,9 +3,11 @@
 //! the outbox or recent is kept, so the store grows with the alerts that are live, not with
 //! every alert there ever was.
 //!
-//! An alert forgotten and then received again starts a new episode with a new message, as it
-//! would have anyway (it had resolved). An invitation seen again only has held routes tried
-//! again.
+//! An alert forgotten and then received firing again starts a new episode with a new
+//! message, as it would have anyway (it had resolved); a resolution of it received again (no
+//! sender repeats one for a week) would be posted as an alert first seen resolved. An
+//! invitation seen again only has held routes tried again. A record this version cannot read
+//! is kept and logged, and the rest pruned.
 
 use brigade_core::clock::millis;
 
@@ -29,18 +31,18 @@ impl Store {
             let _writing = self.writing.lock().await;
             let before = now.saturating_sub(millis(ALERTS_KEPT));
             for (key, bytes) in self.engine.scan_prefix(Tree::Bursts.name(), b"")? {
-                let key = String::from_utf8_lossy(&key).into_owned();
-                let burst: BurstRecord = serde_json::from_slice(&bytes)
-                    .map_err(|source| StoreError::Corrupt { key, source })?;
+                let Some(burst) = readable::<BurstRecord>(&key, &bytes) else {
+                    continue;
+                };
                 if let Some(alerts) = self.forget_burst(&burst, before)? {
                     forgotten.bursts += 1;
                     forgotten.alerts += alerts;
                 }
             }
             for (key, bytes) in self.engine.scan_prefix(Tree::Alerts.name(), b"")? {
-                let name = String::from_utf8_lossy(&key).into_owned();
-                let record: AlertRecord = serde_json::from_slice(&bytes)
-                    .map_err(|source| StoreError::Corrupt { key: name, source })?;
+                let Some(record) = readable::<AlertRecord>(&key, &bytes) else {
+                    continue;
+                };
                 let own = !matches!(record.placement, Some(Placement::Burst(_)));
                 if own && self.is_over(&key, &record, before)? {
                     self.engine.remove(Tree::Alerts.name(), &key)?;
@@ -62,8 +64,10 @@ impl Store {
     }
 
     /// Forgets `burst`, its memberships and the alerts it alone shows, if it is over: in step,
-    /// begun `before`, and every alert it shows over too (an alert that has begun a new
-    /// episode since is kept, its membership not). Returns how many alerts went with it.
+    /// begun `before`, every alert it shows over too, and none of its alerts received since
+    /// (one that has begun a new episode is kept, its membership not; while one of them
+    /// repeats, the outbox may still hold the burst open for new alerts). Returns how many
+    /// alerts went with it.
     fn forget_burst(&self, burst: &BurstRecord, before: u64) -> Result<Option<usize>, StoreError> {
         let key = burst_key(burst.id);
         if burst.started >= before
@@ -82,6 +86,9 @@ impl Store {
             let Some(record) = self.alert(&String::from_utf8_lossy(alert))? else {
                 continue;
             };
+            if record.last_seen >= before {
+                return Ok(None);
+            }
             if record.placement != placement {
                 continue;
             }
@@ -112,6 +119,16 @@ impl Store {
     fn outboxed(&self, key: &[u8]) -> Result<bool, StoreError> {
         Ok(self.engine.get(Tree::Outbox.name(), key)?.is_some())
     }
+}
+
+/// The record under `key`, or `None`, logged, when this version cannot read it.
+fn readable<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Option<T> {
+    serde_json::from_slice(bytes)
+        .inspect_err(|error| {
+            let key = String::from_utf8_lossy(key).replace('\u{0}', "/");
+            tracing::warn!(%key, %error, "a stored record cannot be read: kept, not pruned");
+        })
+        .ok()
 }
 
 #[cfg(test)]
@@ -196,6 +213,11 @@ mod tests {
         in_step(&store, done).await;
         let (live, live_member) = counted(&store, "still", 1_000).await;
         in_step(&store, live).await;
+        // Resolved, then firing again just now: its burst may still be open.
+        let (flapping, _) = counted(&store, "flapping", 1_000).await;
+        accept(&store, "flapping", AlertStatus::Resolved, 2_000).await;
+        in_step(&store, flapping).await;
+        accept(&store, "flapping", AlertStatus::Firing, 7 * DAY).await;
 
         assert!(store.first_time("$old", 1_000).await.expect("read"));
         assert!(store.first_time("$new", 7 * DAY).await.expect("read"));
@@ -219,6 +241,7 @@ mod tests {
         assert_eq!(store.burst(done).expect("read"), None);
         assert!(store.burst_members(done).expect("read").is_empty());
         assert_eq!(store.burst_members(live).expect("read").len(), 1);
+        assert!(store.burst(flapping).expect("read").is_some());
         assert!(store.first_time("$old", now).await.expect("read"));
         assert!(!store.first_time("$new", now).await.expect("read"));
 

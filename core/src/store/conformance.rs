@@ -140,15 +140,18 @@ async fn events_finished_with_long_ago_are_forgotten_with_their_values(store: &d
                 .expect("mark");
         }
     };
+    // Undated records are kept this much longer.
+    let cutoff = 500 + crate::store::UNDATED_KEPT_MILLIS;
     mark("$old", 100, Outcome::Done, Some(90)).await;
     mark("$first_release", 100, Outcome::Refused, None).await;
+    mark("$first_release_recent", 600, Outcome::Done, None).await;
     mark("$interrupted", 100, Outcome::Started, Some(90)).await;
-    mark("$recent", 1_000, Outcome::Done, Some(990)).await;
-    mark("$dated_ahead", 100, Outcome::Ignored, Some(5_000)).await;
+    mark("$recent", cutoff, Outcome::Done, Some(cutoff - 10)).await;
+    mark("$dated_ahead", 100, Outcome::Ignored, Some(cutoff + 5_000)).await;
     store.set_meta("declare.$old", b"7").await.expect("set");
     store.set_meta("checkpoint", b"1").await.expect("set");
 
-    let mut finished = store.finished_before(500).await.expect("read");
+    let mut finished = store.finished_before(cutoff).await.expect("read");
     finished.sort();
     assert_eq!(
         finished,
@@ -165,7 +168,12 @@ async fn events_finished_with_long_ago_are_forgotten_with_their_values(store: &d
         let event_id = ruma::EventId::parse(gone).expect("event ID");
         assert_eq!(store.handled(&event_id).await.expect("read"), None);
     }
-    for kept in ["$interrupted", "$recent", "$dated_ahead"] {
+    for kept in [
+        "$interrupted",
+        "$recent",
+        "$dated_ahead",
+        "$first_release_recent",
+    ] {
         let event_id = ruma::EventId::parse(kept).expect("event ID");
         assert!(
             store.handled(&event_id).await.expect("read").is_some(),

@@ -24,6 +24,9 @@ pub enum Outcome {
     Ignored,
 }
 
+/// How much longer a record without its event's sending time is kept: 30 days.
+pub const UNDATED_KEPT_MILLIS: u64 = 30 * 24 * 60 * 60 * 1000;
+
 /// The record kept for an event once its effect is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handled {
@@ -40,11 +43,14 @@ pub struct Handled {
 impl Handled {
     /// Whether the event is finished with and neither its handling nor its sending time is
     /// at or after `cutoff`: an event sent that long ago is no longer acted on, so forgetting
-    /// it cannot make it run again.
+    /// it cannot make it run again. A record without its sending time (the first release's)
+    /// is kept [`UNDATED_KEPT_MILLIS`] longer, for an event dated ahead by another server.
     pub fn finished_before(&self, cutoff: u64) -> bool {
-        self.outcome != Outcome::Started
-            && self.at_millis < cutoff
-            && self.sent_millis.is_none_or(|sent| sent < cutoff)
+        let sent_before = match self.sent_millis {
+            Some(sent) => sent < cutoff,
+            None => self.at_millis < cutoff.saturating_sub(UNDATED_KEPT_MILLIS),
+        };
+        self.outcome != Outcome::Started && self.at_millis < cutoff && sent_before
     }
 }
 

@@ -269,11 +269,16 @@ impl Store for EngineStore {
                 .get(INCIDENTS_TREE, &key)
                 .map_err(engine_error)?
             else {
+                self.engine.remove(OPEN_TREE, &key).map_err(engine_error)?;
                 continue;
             };
             let record = decode_incident(&String::from_utf8_lossy(&key), &bytes)?;
             if record.incident.status.is_open() {
                 open.push(record);
+            } else {
+                // Left by a crash between a closing record and its index: durable with the
+                // next write, and taken out again if a crash loses it.
+                self.engine.remove(OPEN_TREE, &key).map_err(engine_error)?;
             }
         }
         open.sort_by_key(|record| record.incident.number);

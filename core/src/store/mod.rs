@@ -13,5 +13,5 @@ mod engine_store;
 mod conformance;
 
 pub use crate::record::IncidentRecord;
-pub use contract::{Handled, Outcome, Store, StoreError};
+pub use contract::{Handled, Outcome, Store, StoreError, UNDATED_KEPT_MILLIS};
 pub use engine_store::EngineStore;

@@ -732,6 +732,7 @@ async fn a_command_forgotten_by_the_store_is_not_run_again_after_a_restart() -> 
         })
         .await
         .with_context(|| desk.bot.log())?;
+    // The declaration is the only event this bot handles: the first forgetting is its.
     eventually("the declaration forgotten", || {
         desk.bot
             .last_log()
