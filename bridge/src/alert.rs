@@ -119,28 +119,52 @@ impl PayloadError {
     }
 }
 
-/// How far a signed request's time may be from the bridge's clock, either way: older is a
-/// replay (or held up too long), newer a sender's clock that is off.
+/// How far a signed request's time may be from the bridge's clock, either way, when the
+/// sender stamps each request (the generic source's `X-Brigade-Timestamp`): older is a replay
+/// (or held up too long), newer a sender's clock that is off.
 pub const REPLAY_WINDOW_MILLIS: u64 = 5 * 60 * 1000;
 
-/// One signed request, as its sender made it: accepted once, within [`REPLAY_WINDOW_MILLIS`].
+/// The same when the sender signs the time of the event and retries with it (PagerDuty's
+/// `event.occurred_at`): its retries after an outage of the bridge must still be taken.
+pub const EVENT_WINDOW_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+/// One signed request, as its sender made it: accepted once, within its window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// What names it: its signature, or the sender's event ID.
     pub id: String,
     /// When the sender made it (milliseconds since the Unix epoch).
     pub at_millis: u64,
+    /// How far from the bridge's clock its time may be.
+    pub window_millis: u64,
 }
 
 impl Delivery {
-    /// The delivery `id` made at `at_millis`, if that is within the window of `now_millis`.
-    pub fn fresh(id: String, at_millis: u64, now_millis: u64) -> Result<Self, AuthError> {
-        if at_millis.abs_diff(now_millis) > REPLAY_WINDOW_MILLIS {
-            return Err(AuthError(
-                "the request's time is more than 5 minutes from the bridge's clock: a replay, or a clock that is off",
-            ));
+    /// The delivery `id` made at `at_millis`, if that is within `window_millis` of
+    /// `now_millis` ([`REPLAY_WINDOW_MILLIS`] or [`EVENT_WINDOW_MILLIS`]).
+    pub fn fresh(
+        id: String,
+        at_millis: u64,
+        now_millis: u64,
+        window_millis: u64,
+    ) -> Result<Self, AuthError> {
+        if at_millis.abs_diff(now_millis) > window_millis {
+            return Err(AuthError(if window_millis == EVENT_WINDOW_MILLIS {
+                "the event's time is more than a day from the bridge's clock: a replay, or a clock that is off"
+            } else {
+                "the request's time is more than 5 minutes from the bridge's clock: a replay, or a clock that is off"
+            }));
         }
-        Ok(Self { id, at_millis })
+        Ok(Self {
+            id,
+            at_millis,
+            window_millis,
+        })
+    }
+
+    /// Until when a replay of it could still be fresh: it must be remembered until then.
+    pub fn fresh_until(&self) -> u64 {
+        self.at_millis.saturating_add(self.window_millis)
     }
 }
 

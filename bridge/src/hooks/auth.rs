@@ -1,7 +1,8 @@
 //! The two ways sources prove a request is theirs: a bearer token, or an HMAC-SHA256 of the
 //! body (with a timestamp, where the source signs one). Both compared in constant time. A
-//! signed request is fresh only within [`REPLAY_WINDOW`] of the bridge's clock, and names a
-//! [`Delivery`] that is accepted once.
+//! signed request is fresh only within its window of the bridge's clock (5 minutes of a time
+//! stamped per request; a day of the event's own time, which a sender retries with), and
+//! names a [`Delivery`] that is accepted once.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

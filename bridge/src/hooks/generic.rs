@@ -8,7 +8,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::auth::{verify_hmac, Delivery};
-use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
+use crate::alert::{
+    severity_word, Alert, AlertStatus, AuthError, PayloadError, REPLAY_WINDOW_MILLIS,
+};
 
 /// Checks the signature of the timestamp and body, and that the timestamp is fresh at
 /// `now_millis`; the delivery is named by its signature.
@@ -31,6 +33,7 @@ pub fn authenticate(
         format!("generic/{}", given.to_ascii_lowercase()),
         seconds.saturating_mul(1000),
         now_millis,
+        REPLAY_WINDOW_MILLIS,
     )
 }
 

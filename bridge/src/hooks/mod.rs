@@ -273,6 +273,18 @@ mod tests {
         assert!(authenticate(Source::Pagerduty, "pd", signature("v1=00"), PAGERDUTY, NOW).is_err());
     }
 
+    /// PagerDuty retries a delivery with the event's own time: a retry after hours of the
+    /// bridge being down is taken, one after more than a day is not.
+    #[test]
+    fn a_pagerduty_retry_hours_after_its_event_is_fresh_and_one_a_day_after_is_not() {
+        let signed = format!("v1={}", sign("pd", PAGERDUTY));
+        let hour = 60 * 60 * 1000;
+        for (now, fresh) in [(NOW + 6 * hour, true), (NOW + 25 * hour, false)] {
+            let result = authenticate(Source::Pagerduty, "pd", signature(&signed), PAGERDUTY, now);
+            assert_eq!(result.is_ok(), fresh, "{now}: {result:?}");
+        }
+    }
+
     #[test]
     fn a_signed_request_outside_the_window_or_without_its_time_is_refused() {
         let body = br#"{"title":"x"}"#;
@@ -305,7 +317,7 @@ mod tests {
             Err(AuthError("missing `X-Brigade-Timestamp: <Unix seconds>`"))
         );
         // PagerDuty's own time and ID, both signed.
-        let late = NOW + 10 * 60 * 1000;
+        let late = NOW + 25 * 60 * 60 * 1000;
         let header = format!("v1={}", sign("pd", PAGERDUTY));
         assert!(
             authenticate(Source::Pagerduty, "pd", signature(&header), PAGERDUTY, late).is_err()

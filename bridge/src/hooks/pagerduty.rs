@@ -5,7 +5,9 @@ use brigade_core::incident::Severity;
 use serde_json::Value;
 
 use super::auth::{verify_any_hmac, Delivery};
-use crate::alert::{severity_word, Alert, AlertStatus, AuthError, PayloadError};
+use crate::alert::{
+    severity_word, Alert, AlertStatus, AuthError, PayloadError, EVENT_WINDOW_MILLIS,
+};
 
 /// How many signatures a header may carry: PagerDuty sends one per secret, two while a secret
 /// is rotated.
@@ -46,7 +48,12 @@ pub fn authenticate(
             "no RFC 3339 `event.occurred_at` to check the delivery's freshness",
         ))?;
     let at_millis = u64::try_from(occurred.as_millisecond()).unwrap_or(0);
-    Delivery::fresh(format!("pagerduty/{id}"), at_millis, now_millis)
+    Delivery::fresh(
+        format!("pagerduty/{id}"),
+        at_millis,
+        now_millis,
+        EVENT_WINDOW_MILLIS,
+    )
 }
 
 /// PagerDuty v3: one `event` about one incident.

@@ -90,8 +90,7 @@ impl Store {
     /// As [`Self::accept`], once per signed `delivery`: one already accepted stores nothing.
     /// The delivery is recorded after its alerts, so a crash in between leaves the sender's
     /// retry welcome (a repeat of the same alerts), never a delivery without its alerts.
-    /// Deliveries older than twice the replay window are forgotten: their time alone refuses
-    /// them.
+    /// Deliveries are forgotten once their window has passed: their time alone refuses them.
     pub async fn accept_once(
         &self,
         source: Source,
@@ -128,11 +127,11 @@ impl Store {
                     .insert(Tree::Alerts.name(), key.as_bytes(), &encode(&key, &record)?)?;
             }
             if let Some(delivery) = delivery {
-                self.forget_deliveries_before(now.saturating_sub(2 * REPLAY_WINDOW_MILLIS))?;
+                self.forget_deliveries_before(now)?;
                 self.engine.insert(
                     deliveries,
                     delivery.id.as_bytes(),
-                    &delivery.at_millis.to_be_bytes(),
+                    &delivery.fresh_until().to_be_bytes(),
                 )?;
             }
             self.wrote();
@@ -141,16 +140,18 @@ impl Store {
         Ok(Accepted::New)
     }
 
-    /// Forgets deliveries made before `cutoff`, at most once a replay window.
+    /// Forgets deliveries that no replay could pass for fresh at `cutoff` any more, at most
+    /// once a replay window. (Stores of the version before windows per source hold when a
+    /// delivery was made: read as its end, it goes 5 minutes early.)
     fn forget_deliveries_before(&self, cutoff: u64) -> Result<(), StoreError> {
         let last = self.pruned.load(std::sync::atomic::Ordering::Relaxed);
         if cutoff.saturating_sub(last) < REPLAY_WINDOW_MILLIS {
             return Ok(());
         }
         let deliveries = Tree::Deliveries.name();
-        for (key, made) in self.engine.scan_prefix(deliveries, b"")? {
-            let made = made.try_into().map(u64::from_be_bytes).unwrap_or_default();
-            if made < cutoff {
+        for (key, until) in self.engine.scan_prefix(deliveries, b"")? {
+            let until = until.try_into().map(u64::from_be_bytes).unwrap_or_default();
+            if until < cutoff {
                 self.engine.remove(deliveries, &key)?;
             }
         }
