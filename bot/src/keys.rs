@@ -285,6 +285,9 @@ pub struct Pending {
     /// Why the last try failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When it was queued (milliseconds since the Unix epoch); none in stores from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_millis: Option<u64>,
 }
 
 /// Waiting invitations, by room.
@@ -379,6 +382,7 @@ mod tests {
             vec![Pending {
                 user: owned_user_id!("@ops:partner.example"),
                 error: Some("timed out".to_owned()),
+                since_millis: Some(5),
             }],
         )]);
         pending_invitations()

@@ -5,14 +5,15 @@
 //!
 //! Invitations to users of other servers (partners, and people paged from elsewhere) go
 //! through a queue of their own, kept in the store: a server that does not answer delays only
-//! its own invitations, which are tried again until they go through.
+//! its own invitations, which are tried again until they go through, or given up (logged)
+//! after a week, once the room's incident is closed, or once the bot has left the room.
 
 use std::time::Duration;
 
-use brigade_core::record::IncidentRecord;
+use brigade_core::{incident::Status, record::IncidentRecord};
 use matrix_sdk::{
     ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, ServerName},
-    Room,
+    Room, RoomState,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -32,6 +33,8 @@ use crate::{
 const INVITE_TIMEOUT: Duration = Duration::from_secs(15);
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
+/// How long an invitation is tried before it is given up.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// The incident `room_id` is the shared partner room of, if it is one.
 pub async fn incident_of(
@@ -102,6 +105,7 @@ pub async fn queue_invites(
             waiting.push(Pending {
                 user: user.clone(),
                 error: None,
+                since_millis: Some(bot.clock.now_millis()),
             });
         }
     }
@@ -150,12 +154,26 @@ async fn invite_round(bot: &Bot) -> Result<bool, ActionError> {
     let invites = pending(bot).await?;
     let mut done: Vec<(OwnedRoomId, OwnedUserId)> = Vec::new();
     let mut failed: Vec<(OwnedRoomId, OwnedUserId, String)> = Vec::new();
+    let now = bot.clock.now_millis();
     for (room_id, waiting) in &invites {
         let Some(room) = bot.client.get_room(room_id) else {
             continue;
         };
+        if let Some(reason) = no_longer_wanted(bot, &room).await? {
+            for pending in waiting {
+                warn!(%room_id, user = %pending.user, reason, "queued invitation given up");
+                done.push((room_id.clone(), pending.user.clone()));
+            }
+            continue;
+        }
         for pending in waiting {
             let user = &pending.user;
+            let waited = pending.since_millis.map(|since| now.saturating_sub(since));
+            if waited.is_some_and(|waited| waited > brigade_core::clock::millis(GIVE_UP_AFTER)) {
+                warn!(%room_id, %user, error = pending.error.as_deref(), "queued invitation given up after a week of tries");
+                done.push((room_id.clone(), user.clone()));
+                continue;
+            }
             match tokio::time::timeout(INVITE_TIMEOUT, room.invite_user_by_id(user)).await {
                 Ok(Ok(())) => {
                     info!(%room_id, %user, "invited from the queue");
@@ -202,6 +220,21 @@ async fn invite_round(bot: &Bot) -> Result<bool, ActionError> {
     let left = !invites.is_empty();
     save_pending(bot, &invites).await?;
     Ok(left)
+}
+
+/// Why invitations to `room` are no longer wanted, if they are not: the bot left it, or its
+/// incident (the room's own, or the one it is shared for) is closed.
+async fn no_longer_wanted(bot: &Bot, room: &Room) -> Result<Option<&'static str>, ActionError> {
+    if room.state() == RoomState::Left {
+        return Ok(Some("Brigade is no longer in the room"));
+    }
+    let room_id = room.room_id();
+    let incident = match bot.store.incident(room_id).await? {
+        Some(record) => Some(record),
+        None => incident_of(bot, room_id).await?,
+    };
+    let closed = incident.is_some_and(|record| record.incident.status == Status::Closed);
+    Ok(closed.then_some("its incident is closed"))
 }
 
 /// Finds or creates each `[[partners]]` standing room and queues its contacts' invitations.

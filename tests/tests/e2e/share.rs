@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     client::{body, is_reaction, TestUser},
-    desk::{level, summary, until, Desk},
+    desk::{eventually, level, summary, until, Desk},
     servers::{shared as servers, third},
     synapse::random_string,
 };
@@ -323,6 +323,21 @@ async fn an_unreachable_partner_holds_nothing_up_and_a_private_incident_is_not_s
     )
     .await?;
     ensure!(pending.contains("waiting"), "share status: {pending}");
+
+    // Closing the incident gives its queued invitations up.
+    desk.command(alice, &incident.room, "!inc status resolved", "✅")
+        .await?;
+    desk.command(alice, &incident.room, "!inc close", "✅")
+        .await?;
+    eventually("the ghost's invitation given up", || {
+        desk.bot.log().lines().any(|line| {
+            line.contains("queued invitation given up")
+                && line.contains("@ghost:127.0.0.9:1")
+                && line.contains("its incident is closed")
+        })
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
 
     // A private incident cannot be shared.
     let private = desk.declare("Credential stuffing --private").await?;
