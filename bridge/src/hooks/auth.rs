@@ -52,3 +52,14 @@ pub fn verify_any_hmac<'a>(
         Err(AuthError("the signature does not match the body"))
     }
 }
+
+/// The name of the delivery `id` signed with `secret`, as the store keeps it: keyed by the
+/// secret (an HMAC, so the store holds nothing that tells the secret), the same for every
+/// route that shares it.
+pub fn under_secret(secret: &str, id: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(b"brigade-delivery\0");
+    mac.update(id.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..16])
+}

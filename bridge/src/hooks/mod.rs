@@ -155,8 +155,10 @@ async fn hook(
             return refusal(StatusCode::BAD_REQUEST, problem.to_string());
         }
     };
+    // Named under the secret that signed it: a request replayed to another route with the
+    // same secret is the same delivery, one to a route with its own secret another.
     let delivery = delivery.map(|delivery| Delivery {
-        id: format!("{route}/{}", delivery.id),
+        id: auth::under_secret(hook.secret.expose(), &delivery.id),
         ..delivery
     });
     match bridge

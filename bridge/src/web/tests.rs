@@ -33,6 +33,11 @@ name = "signed"
 source = "generic"
 room = "#alerts:example.org"
 secret = "generic-secret"
+[[hooks]]
+name = "twin"
+source = "generic"
+room = "#twin:example.org"
+secret = "generic-secret"
 "##;
 
 fn setup() -> (Arc<Bridge>, Router) {
@@ -186,10 +191,15 @@ const SECONDS: u64 = 1_800_000_000;
 
 /// A generic webhook of `payload` signed with `key` at `seconds`.
 fn generic(key: &[u8], seconds: u64, payload: &[u8]) -> Request<Body> {
+    generic_to("signed", key, seconds, payload)
+}
+
+/// The same, to the generic route `route`.
+fn generic_to(route: &str, key: &[u8], seconds: u64, payload: &[u8]) -> Request<Body> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("a key");
     mac.update(format!("{seconds}.").as_bytes());
     mac.update(payload);
-    Request::post("/hooks/generic/signed")
+    Request::post(format!("/hooks/generic/{route}"))
         .header(
             "x-brigade-signature",
             format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
@@ -245,6 +255,22 @@ async fn a_signed_webhook_is_accepted_once_and_only_while_fresh() {
         1,
         "the two old deliveries are forgotten"
     );
+}
+
+/// A request captured on one route and replayed to another with the same secret is a replay.
+#[tokio::test]
+async fn a_signed_webhook_replayed_to_a_route_sharing_its_secret_is_refused() {
+    let (bridge, app) = setup();
+    let firing = br#"{"title":"Queue stuck","fingerprint":"q"}"#;
+    let (status, _) = call(&app, generic(b"generic-secret", SECONDS, firing)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, body) = call(&app, generic_to("twin", b"generic-secret", SECONDS, firing)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        bridge.store.alert("generic/twin/q").expect("readable"),
+        None
+    );
+    assert_eq!(bridge.store.deliveries(), 1);
 }
 
 #[tokio::test]
