@@ -228,6 +228,24 @@ mod tests {
 
     const PAGERDUTY: &[u8] = br#"{"event":{"id":"01DEN","occurred_at":"2026-11-28T08:58:30.000Z","event_type":"incident.triggered","data":{"id":"P1"}}}"#;
 
+    /// The generic `url` is the alert's link when it is an http(s) URL; another scheme is
+    /// dropped and text that is no URL refused.
+    #[test]
+    fn a_generic_alert_links_its_http_url_only() {
+        let link = |url: &str| {
+            let body = serde_json::json!({"title": "Disk full", "url": url}).to_string();
+            parse(Source::Generic, body.as_bytes()).map(|alerts| alerts[0].link.clone())
+        };
+        assert_eq!(
+            link("https://grafana.example.org/d/abc?from=now-1h"),
+            Ok(Some(
+                "https://grafana.example.org/d/abc?from=now-1h".to_owned()
+            ))
+        );
+        assert_eq!(link("javascript:alert(1)"), Ok(None));
+        assert!(link("not a url").is_err());
+    }
+
     #[test]
     fn each_source_proves_itself_its_own_way() {
         let body = br#"{"title":"x"}"#;
