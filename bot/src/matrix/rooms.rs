@@ -55,9 +55,9 @@ pub struct StandardRooms {
 #[derive(Debug, thiserror::Error)]
 pub enum RoomsError {
     /// A configured alias is not a valid alias on the bot's server.
-    #[error("rooms.{key}: `{localpart}` does not make a valid room alias: {source}")]
+    #[error("{key}: `{localpart}` does not make a valid room alias: {source}")]
     Alias {
-        /// The configuration key.
+        /// The setting that names the alias (`rooms.triage`, `[[partners]] alias`).
         key: &'static str,
         /// The configured localpart.
         localpart: String,
@@ -77,12 +77,12 @@ pub enum RoomsError {
     /// The alias points to a room that is not the bot's: someone else made it and holds
     /// power there the bot does not.
     #[error(
-        "rooms.{key}: {alias} is a room {creator} made, where the bot is not at the top level; \
-         give the bot the highest power level there, move the alias to a room the bot made (or \
-         remove it, and the bot makes one), or set rooms.{key} to another alias"
+        "{key}: {alias} is a room {creator} made, where the bot is not at the top level; give \
+         the bot the highest power level there, move the alias to a room the bot made (or \
+         remove it, and the bot makes one), or set {key} to another alias"
     )]
     NotOurs {
-        /// The configuration key.
+        /// The setting that names the alias (`rooms.triage`, `[[partners]] alias`).
         key: &'static str,
         /// The room's alias.
         alias: OwnedRoomAliasId,
@@ -102,7 +102,7 @@ struct Spec<'a> {
 }
 
 const SPACE: Spec = Spec {
-    key: "space",
+    key: "rooms.space",
     name: "Incidents",
     topic: "Every incident room, with triage, announcements and postmortems",
     read_only: false,
@@ -110,7 +110,7 @@ const SPACE: Spec = Spec {
     invite_only: false,
 };
 const TRIAGE: Spec = Spec {
-    key: "triage",
+    key: "rooms.triage",
     name: "Incident triage",
     topic: "Where problems are reported and incidents declared",
     read_only: false,
@@ -118,7 +118,7 @@ const TRIAGE: Spec = Spec {
     invite_only: false,
 };
 const ANNOUNCEMENTS: Spec = Spec {
-    key: "announcements",
+    key: "rooms.announcements",
     name: "Incident announcements",
     topic: "One headline per incident, kept up to date by Brigade",
     read_only: true,
@@ -126,7 +126,7 @@ const ANNOUNCEMENTS: Spec = Spec {
     invite_only: false,
 };
 const POSTMORTEMS: Spec = Spec {
-    key: "postmortems",
+    key: "rooms.postmortems",
     name: "Postmortems",
     topic: "Finished incident reports",
     read_only: false,
@@ -134,7 +134,7 @@ const POSTMORTEMS: Spec = Spec {
     invite_only: false,
 };
 const ARCHIVE: Spec = Spec {
-    key: "archive",
+    key: "rooms.archive",
     name: "Incident archive",
     topic: "Closed incidents: read-only, history kept",
     read_only: true,
@@ -378,7 +378,7 @@ pub async fn ensure_standing(
     acl: &serde_json::Value,
 ) -> Result<Room, RoomsError> {
     let spec = Spec {
-        key: "partners",
+        key: "[[partners]] alias",
         name,
         topic,
         read_only: false,

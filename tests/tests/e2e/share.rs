@@ -403,3 +403,42 @@ async fn closing_the_incident_makes_the_shared_room_read_only_for_partners() -> 
     );
     Ok(())
 }
+
+/// A partner's standing room alias someone else took first is not adopted: the bot says what
+/// to fix, invites nobody there, and goes on with everything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standing_room_alias_someone_else_took_is_refused_and_nobody_is_invited() -> Result<()> {
+    let hs = &servers().first;
+    let partner = &servers().second;
+    let dave = TestUser::register(partner, "dave").await?;
+    let mallory = TestUser::register(hs, "mallory").await?;
+    let standing_alias = format!("partner-acme-{}", random_string(6).to_lowercase());
+    let mut request = matrix_sdk::ruma::api::client::room::create_room::v3::Request::new();
+    request.room_alias_name = Some(standing_alias.clone());
+    request.preset =
+        Some(matrix_sdk::ruma::api::client::room::create_room::v3::RoomPreset::PublicChat);
+    let squatted = mallory.client.create_room(request).await?;
+    let config = format!(
+        "[[partners]]\nserver = \"{}\"\nname = \"Acme\"\ncontacts = [\"{}\"]\nalias = \"{standing_alias}\"\n",
+        partner.server_name, dave.user_id
+    );
+    let desk = Desk::new(bot_binary(), &config).await?;
+    eventually("the refusal naming the squatter", || {
+        let log = desk.bot.log();
+        log.contains("cannot set up the partners' standing rooms yet")
+            && log.contains(mallory.user_id.as_str())
+            && log.contains("or set [[partners]] alias to another alias")
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    // Everything else goes on.
+    desk.declare("Partner feed stalled").await?;
+    let dave_there = mallory
+        .state(squatted.room_id(), "m.room.member", dave.user_id.as_str())
+        .await?;
+    ensure!(
+        dave_there.is_none(),
+        "Dave was invited to Mallory's room: {dave_there:?}"
+    );
+    Ok(())
+}
