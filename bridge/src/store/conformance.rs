@@ -4,7 +4,8 @@
 use super::*;
 use crate::alert::AlertStatus;
 
-fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
+/// An alert titled "Disk full" with `fingerprint`.
+pub(super) fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
     Alert {
         fingerprint: fingerprint.to_owned(),
         status,

@@ -133,21 +133,10 @@ fn readable<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Option<
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::alert::{Alert, Source};
+    use super::{super::conformance::alert, *};
+    use crate::alert::Source;
 
     const DAY: u64 = 24 * 60 * 60 * 1000;
-
-    fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
-        Alert {
-            fingerprint: fingerprint.to_owned(),
-            status,
-            title: "Disk full".to_owned(),
-            severity: None,
-            body: String::new(),
-            link: None,
-        }
-    }
 
     async fn accept(store: &Store, fingerprint: &str, status: AlertStatus, now: u64) -> String {
         store
