@@ -21,6 +21,7 @@ use axum::{
     response::{IntoResponse, Response},
     Router,
 };
+use brigade_core::sync::lock;
 use serde_json::Value;
 
 #[derive(Debug, Default)]
@@ -62,24 +63,17 @@ impl ToDeviceProxy {
 
     /// Holds the client's to-device messages back from now on.
     pub fn hold(&self) {
-        self.held().holding = true;
+        lock(&self.shared.held).holding = true;
     }
 
     /// Lets them through again: those held come with the next `/sync`.
     pub fn release(&self) {
-        self.held().holding = false;
+        lock(&self.shared.held).holding = false;
     }
 
     /// How many to-device messages are held back now.
     pub fn held_count(&self) -> usize {
-        self.held().events.len()
-    }
-
-    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
-        self.shared
-            .held
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.shared.held).events.len()
     }
 }
 
@@ -135,10 +129,7 @@ async fn pass(shared: &Shared, request: Request) -> Result<Response> {
 /// moves on from the token `since`, with the kept ones before its own.
 fn withhold_or_add(shared: &Shared, bytes: &[u8], since: Option<&str>) -> Result<Vec<u8>> {
     let mut sync: Value = serde_json::from_slice(bytes)?;
-    let mut held = shared
-        .held
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut held = lock(&shared.held);
     let events = sync["to_device"]["events"]
         .as_array()
         .cloned()

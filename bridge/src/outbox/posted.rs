@@ -105,28 +105,16 @@ impl LookedBack {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        tests::{fire, setup},
+        tests::{fire, post_with_its_answer_lost, posts, setup},
         Outbox,
     };
-    use crate::testing::Sent;
-
-    fn posts(sent: &[Sent]) -> Vec<&Sent> {
-        sent.iter()
-            .filter(|sent| sent.content["m.relates_to"].is_null())
-            .collect()
-    }
 
     #[tokio::test]
     async fn a_post_taken_before_the_homeserver_restarted_is_not_posted_again() {
         let (bridge, homeserver, _clock) = setup();
         let mut outbox = Outbox::new(&bridge).expect("outbox");
         fire(&bridge, "a").await;
-        homeserver.lose_answers(true);
-        assert!(
-            outbox.deliver_all(&bridge).await.is_err(),
-            "the answer was lost"
-        );
-        homeserver.lose_answers(false);
+        post_with_its_answer_lost(&mut outbox, &bridge, &homeserver).await;
         // The homeserver restarts: it no longer knows the transaction.
         homeserver.forget_transactions();
         outbox.deliver_all(&bridge).await.expect("delivered");
@@ -142,9 +130,7 @@ mod tests {
         let (bridge, homeserver, _clock) = setup();
         let mut outbox = Outbox::new(&bridge).expect("outbox");
         fire(&bridge, "a").await;
-        homeserver.lose_answers(true);
-        assert!(outbox.deliver_all(&bridge).await.is_err());
-        homeserver.lose_answers(false);
+        post_with_its_answer_lost(&mut outbox, &bridge, &homeserver).await;
         homeserver.forget_transactions();
         homeserver.fail_reads(Some(400));
         assert!(
@@ -164,9 +150,7 @@ mod tests {
         fire(&bridge, "a").await;
         {
             let mut outbox = Outbox::new(&bridge).expect("outbox");
-            homeserver.lose_answers(true);
-            assert!(outbox.deliver_all(&bridge).await.is_err());
-            homeserver.lose_answers(false);
+            post_with_its_answer_lost(&mut outbox, &bridge, &homeserver).await;
         }
         // The bridge is down longer than the homeserver remembers transactions; the alert
         // repeats meanwhile.

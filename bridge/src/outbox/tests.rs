@@ -8,7 +8,7 @@ use crate::{
     alert::{Alert, AlertStatus, Source},
     bridge::Bridge,
     store::Pending,
-    testing::{self, FakeHomeserver},
+    testing::{self, FakeHomeserver, Sent},
 };
 
 const ROUTES: &str = r##"
@@ -65,6 +65,27 @@ pub(super) fn setup() -> (
     let homeserver = Arc::new(FakeHomeserver::default());
     let (bridge, clock) = testing::bridge(testing::config(ROUTES), homeserver.clone());
     (bridge, homeserver, clock)
+}
+
+/// The first posts among `sent` (not edits).
+pub(super) fn posts(sent: &[Sent]) -> Vec<&Sent> {
+    sent.iter()
+        .filter(|sent| sent.content["m.relates_to"].is_null())
+        .collect()
+}
+
+/// A pass whose post the homeserver takes and whose answer is lost: the outbox cannot know.
+pub(super) async fn post_with_its_answer_lost(
+    outbox: &mut Outbox,
+    bridge: &Bridge,
+    homeserver: &FakeHomeserver,
+) {
+    homeserver.lose_answers(true);
+    assert!(
+        outbox.deliver_all(bridge).await.is_err(),
+        "the answer was lost"
+    );
+    homeserver.lose_answers(false);
 }
 
 fn bodies(homeserver: &FakeHomeserver) -> Vec<String> {
@@ -322,18 +343,10 @@ async fn a_post_whose_answer_was_lost_is_one_message_found_again() {
     fire(&bridge, "a").await;
     outbox.deliver_all(&bridge).await.expect("delivered");
     fire(&bridge, "b").await;
-    homeserver.lose_answers(true);
-    assert!(
-        outbox.deliver_all(&bridge).await.is_err(),
-        "the answer was lost"
-    );
-    homeserver.lose_answers(false);
+    post_with_its_answer_lost(&mut outbox, &bridge, &homeserver).await;
     outbox.deliver_all(&bridge).await.expect("delivered");
     let sent = homeserver.sent();
-    let posts: Vec<_> = sent
-        .iter()
-        .filter(|sent| sent.content["m.relates_to"].is_null())
-        .collect();
+    let posts = posts(&sent);
     assert_eq!(
         posts.len(),
         2,
@@ -421,9 +434,7 @@ async fn an_ended_episode_whose_post_was_cut_off_is_posted_once_and_edited_after
     {
         // Placed, then an outage before its post: a start finds it pending.
         let mut outbox = Outbox::new(&bridge).expect("outbox");
-        homeserver.lose_answers(true);
-        assert!(outbox.deliver_all(&bridge).await.is_err());
-        homeserver.lose_answers(false);
+        post_with_its_answer_lost(&mut outbox, &bridge, &homeserver).await;
     }
     resolve(&bridge, "a").await;
     fire(&bridge, "a").await;
@@ -431,10 +442,7 @@ async fn an_ended_episode_whose_post_was_cut_off_is_posted_once_and_edited_after
     outbox.deliver_all(&bridge).await.expect("delivered");
 
     let sent = homeserver.sent();
-    let posts: Vec<_> = sent
-        .iter()
-        .filter(|sent| sent.content["m.relates_to"].is_null())
-        .collect();
+    let posts = posts(&sent);
     assert_eq!(
         posts.len(),
         2,

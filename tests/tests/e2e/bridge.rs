@@ -603,6 +603,14 @@ async fn alert_text(user: &TestUser, room: &RoomId, fingerprint: &str) -> Result
     Ok(content["body"].as_str().unwrap_or_default().to_owned())
 }
 
+/// The Alertmanager route `prod`, its room `#alerts-prod` inviting `alice_name`.
+fn prod_route(alice_name: &str) -> String {
+    format!(
+        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
+    )
+}
+
 /// A bridge with `hooks` (made from Alice's localpart) on its own homeserver, and Alice
 /// signed in there.
 async fn bridge_with_alice(
@@ -909,13 +917,7 @@ async fn alerts_beyond_a_rooms_share_are_summarised_in_one_burst_message() -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_burst_loses_no_accepted_alert_and_repeats_none() -> Result<()> {
-    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
-        format!(
-        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
-         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    )
-    })
-    .await?;
+    let (mut bridge, alice) = bridge_with_alice(prod_route).await?;
     let http = reqwest::Client::new();
     let prod = bridge.url("/hooks/alertmanager/prod");
 
@@ -988,11 +990,7 @@ async fn a_crash_mid_burst_loses_no_accepted_alert_and_repeats_none() -> Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Result<()> {
     let (mut bridge, alice) = bridge_with_alice(|alice_name| {
-        format!(
-        "[webhooks]\nburst_after = 100\n\
-         [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
-         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    )
+        format!("[webhooks]\nburst_after = 100\n{}", prod_route(alice_name))
     })
     .await?;
     let http = reqwest::Client::new();
@@ -1061,13 +1059,7 @@ async fn alerts_during_a_homeserver_outage_are_delivered_once_after_it() -> Resu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_the_homeserver_took_before_a_crash_and_its_restart_is_not_posted_again(
 ) -> Result<()> {
-    let (mut bridge, alice) = bridge_with_alice(|alice_name| {
-        format!(
-        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
-         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\"]\n"
-    )
-    })
-    .await?;
+    let (mut bridge, alice) = bridge_with_alice(prod_route).await?;
     let http = reqwest::Client::new();
     let prod = bridge.url("/hooks/alertmanager/prod");
     bridge.kill()?;
