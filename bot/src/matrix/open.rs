@@ -40,6 +40,7 @@ use super::{
     error::ActionError,
     publish,
     room_state::{level_users, raw_events, server_acl, state},
+    rooms,
 };
 use crate::{commands::Refusal, config::AccessConfig, keys, render};
 
@@ -214,18 +215,9 @@ async fn create_room(
     )?;
     match bot.client.create_room(request).await {
         Ok(room) => Ok(room),
-        Err(error) if alias_taken(&error) => Err(ActionError::AliasTaken(alias.to_owned())),
+        Err(error) if rooms::alias_taken(&error) => Err(ActionError::AliasTaken(alias.to_owned())),
         Err(error) => Err(error.into()),
     }
-}
-
-/// Whether `createRoom` was refused because its alias is taken: `M_ROOM_IN_USE`, or a 409
-/// when another `createRoom` took the alias between Synapse's check and its own taking of it.
-fn alias_taken(error: &matrix_sdk::Error) -> bool {
-    matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse))
-        || error
-            .as_client_api_error()
-            .is_some_and(|error| error.status_code.as_u16() == 409)
 }
 
 /// The one `createRoom` of a declaration (SPEC §5): name, topic, alias, power levels (§6),

@@ -168,8 +168,7 @@ async fn invite_round(bot: &Bot) -> Result<bool, ActionError> {
         }
         for pending in waiting {
             let user = &pending.user;
-            let waited = pending.since_millis.map(|since| now.saturating_sub(since));
-            if waited.is_some_and(|waited| waited > brigade_core::clock::millis(GIVE_UP_AFTER)) {
+            if waited_too_long(pending, now) {
                 warn!(%room_id, %user, error = pending.error.as_deref(), "queued invitation given up after a week of tries");
                 done.push((room_id.clone(), user.clone()));
                 continue;
@@ -220,6 +219,14 @@ async fn invite_round(bot: &Bot) -> Result<bool, ActionError> {
     let left = !invites.is_empty();
     save_pending(bot, &invites).await?;
     Ok(left)
+}
+
+/// Whether `pending` was queued more than [`GIVE_UP_AFTER`] before `now` (one queued before
+/// invitations were dated waits on).
+fn waited_too_long(pending: &Pending, now: u64) -> bool {
+    pending
+        .since_millis
+        .is_some_and(|since| now.saturating_sub(since) > brigade_core::clock::millis(GIVE_UP_AFTER))
 }
 
 /// Why invitations to `room` are no longer wanted, if they are not: the bot left it, or its
@@ -282,4 +289,26 @@ async fn queue_new_contacts(bot: &Bot, room: &Room, partner: &Partner) -> Result
     invited.extend(new);
     key.set(bot.store.as_ref(), &invited).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::owned_user_id;
+
+    use super::*;
+
+    #[test]
+    fn an_invitation_is_given_up_after_a_week_of_tries() {
+        let queued = |since_millis| Pending {
+            user: owned_user_id!("@ops:partner.example"),
+            error: Some("partner.example did not answer within 15 s".to_owned()),
+            since_millis,
+        };
+        let week = brigade_core::clock::millis(GIVE_UP_AFTER);
+        let now = 10 * week;
+        assert!(!waited_too_long(&queued(Some(now - week)), now));
+        assert!(waited_too_long(&queued(Some(now - week - 1)), now));
+        assert!(!waited_too_long(&queued(Some(now + 5)), now), "dated ahead");
+        assert!(!waited_too_long(&queued(None), now), "undated");
+    }
 }

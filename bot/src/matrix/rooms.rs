@@ -353,7 +353,7 @@ async fn ensure_room(
             Ok(room)
         }
         // Another start of this bot created it in between: use that one.
-        Err(error) if matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse)) => {
+        Err(error) if alias_taken(&error) => {
             let found = client
                 .resolve_room_alias(alias)
                 .await
@@ -386,6 +386,15 @@ pub async fn ensure_standing(
         invite_only: true,
     };
     ensure_room(client, alias, &spec, acl).await
+}
+
+/// Whether `createRoom` was refused because its alias is taken: `M_ROOM_IN_USE`, or a 409
+/// when another `createRoom` took the alias between Synapse's check and its own taking of it.
+pub fn alias_taken(error: &matrix_sdk::Error) -> bool {
+    matches!(error.client_api_error_kind(), Some(ErrorKind::RoomInUse))
+        || error
+            .as_client_api_error()
+            .is_some_and(|error| error.status_code.as_u16() == 409)
 }
 
 /// Adds `room` to `space` (`m.space.child`) and names the space in it (`m.space.parent`),

@@ -8,7 +8,7 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use brigade_core::store::StoreError;
+use brigade_core::{clock::millis, store::StoreError};
 use matrix_sdk::{
     config::SyncSettings,
     deserialized_responses::TimelineEvent,
@@ -324,8 +324,4 @@ async fn backfill(
         }
     }
     true
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

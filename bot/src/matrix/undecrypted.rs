@@ -71,11 +71,7 @@ pub async fn hold(
         .ok()
         .flatten()
         .map_or(0, u64::from);
-    let oldest = bot
-        .clock
-        .now_millis()
-        .saturating_sub(millis(bot.config.commands.max_age));
-    if sent_millis < oldest {
+    if sent_millis < oldest_acted_on(bot) {
         debug!(%room_id, %event_id, "an event too old to act on cannot be decrypted: left alone");
         return Ok(());
     }
@@ -106,10 +102,7 @@ pub async fn retry(bot: &Bot) -> Result<Vec<Decrypted>, KeyError> {
     if held.events.is_empty() {
         return Ok(decrypted);
     }
-    let oldest = bot
-        .clock
-        .now_millis()
-        .saturating_sub(millis(bot.config.commands.max_age));
+    let oldest = oldest_acted_on(bot);
     let mut kept = Vec::new();
     let mut changed = false;
     for event in std::mem::take(&mut held.events) {
@@ -158,6 +151,13 @@ pub async fn release(bot: &Bot, event_id: &OwnedEventId) -> Result<(), KeyError>
     info!(%event_id, "a held event was decrypted and handled");
     bot.metrics.undecrypted("decrypted");
     save(bot, &held).await
+}
+
+/// The sending time before which an event is no longer acted on (`commands.max_age`).
+fn oldest_acted_on(bot: &Bot) -> u64 {
+    bot.clock
+        .now_millis()
+        .saturating_sub(millis(bot.config.commands.max_age))
 }
 
 fn give_up(bot: &Bot, event: &HeldEvent, why: &str) {
