@@ -15,15 +15,31 @@ fn engine(error: sled::Error) -> EngineError {
     EngineError(error.to_string())
 }
 
+/// How long an open waits for a lock another handle of this process is letting go of.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl SledEngine {
     /// Opens (or creates) the database in `dir` with `trees`, caching up to `cache_bytes`
     /// (sled's default is 1 GB); fails if another process holds it.
+    ///
+    /// A database this process has just closed can stay locked for a moment while sled's
+    /// background threads let go of it (seen in tests that reopen one): its lock is waited
+    /// for, up to [`LOCK_WAIT`], before the open fails.
     pub fn open(dir: &Path, trees: &[&'static str], cache_bytes: u64) -> Result<Self, EngineError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(engine)?;
+        let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
+        let started = std::time::Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(error))
+                    if error.to_string().starts_with("could not acquire lock")
+                        && started.elapsed() < LOCK_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(error) => return Err(engine(error)),
+            }
+        };
         let trees = trees
             .iter()
             .map(|name| Ok((*name, db.open_tree(name).map_err(engine)?)))
