@@ -1,8 +1,9 @@
-//! The command line: `brigade-bot --config bot.toml [--check-config] [--log-format json]`.
+//! The command line: `brigade-bot [run] --config bot.toml [--check-config] [--log-format json]`,
+//! and `brigade-bot healthcheck` for a container's health check.
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use tokio::net::TcpListener;
 use tracing::error;
 use tracing_subscriber::EnvFilter;
@@ -20,8 +21,16 @@ pub const DEFAULT_LOG_FILTER: &str =
 #[derive(Debug, Parser)]
 #[command(name = "brigade-bot", version, about)]
 pub struct Args {
+    /// What to do (run when not given).
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// The configuration file.
-    #[arg(long, env = "BRIGADE_CONFIG", default_value = "bot.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "BRIGADE_CONFIG",
+        default_value = "bot.toml"
+    )]
     pub config: PathBuf,
     /// Validate the configuration and exit: 0 when valid, 2 with the reason otherwise.
     #[arg(long)]
@@ -29,6 +38,16 @@ pub struct Args {
     /// How log lines are written (the level comes from RUST_LOG).
     #[arg(long, value_enum, env = "BRIGADE_LOG_FORMAT", default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Run the bot.
+    Run,
+    /// Ask the running bot's `/healthz` (on `http.listen`): exit 0 when healthy, 1 otherwise.
+    /// The container image's HEALTHCHECK.
+    Healthcheck,
 }
 
 /// Log line formats.
@@ -56,6 +75,9 @@ pub fn main() -> ExitCode {
     if args.check_config {
         println!("{}: configuration is valid", args.config.display());
         return ExitCode::SUCCESS;
+    }
+    if matches!(args.command, Some(Command::Healthcheck)) {
+        return brigade_core::health::check("brigade-bot", config.http.listen);
     }
     init_tracing(args.log_format);
 

@@ -1,5 +1,6 @@
-//! The command line: `brigade-bridge [run] --config bridge.toml [--check-config]`, and
-//! `brigade-bridge registration --config bridge.toml` to print the appservice registration.
+//! The command line: `brigade-bridge [run] --config bridge.toml [--check-config]`,
+//! `brigade-bridge registration --config bridge.toml` to print the appservice registration, and
+//! `brigade-bridge healthcheck` for a container's health check.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -40,6 +41,9 @@ pub enum Command {
     Run,
     /// Print the appservice registration YAML for the homeserver.
     Registration,
+    /// Ask the running bridge's `/healthz` (on `appservice.listen`): exit 0 when healthy, 1
+    /// otherwise. The container image's HEALTHCHECK.
+    Healthcheck,
 }
 
 /// Log line formats.
@@ -68,9 +72,15 @@ pub fn main() -> ExitCode {
         println!("{}: configuration is valid", args.config.display());
         return ExitCode::SUCCESS;
     }
-    if matches!(args.command, Some(Command::Registration)) {
-        print!("{}", crate::registration::yaml(&config));
-        return ExitCode::SUCCESS;
+    match args.command {
+        Some(Command::Registration) => {
+            print!("{}", crate::registration::yaml(&config));
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Healthcheck) => {
+            return brigade_core::health::check("brigade-bridge", config.appservice.listen)
+        }
+        Some(Command::Run) | None => {}
     }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);

@@ -1,7 +1,8 @@
 //! brigade-core: the incident domain shared by the bot and the bridge.
 //!
-//! Nothing in here touches the network, but for [`http`] (the `http` feature): the server loop
-//! both programs put their routers behind. The bot and the bridge keep their working state behind
+//! Nothing in here touches the network, but for [`http`] and [`health`] (the `http` feature):
+//! the server loop both programs put their routers behind, and the probe their containers'
+//! health checks run. The bot and the bridge keep their working state behind
 //! the [`store::Store`] trait and read the time through [`clock::Clock`], so both can be tested
 //! without a homeserver and without sleeping.
 
@@ -9,6 +10,8 @@ pub mod clock;
 pub mod engine;
 pub mod events;
 pub mod forward;
+#[cfg(feature = "http")]
+pub mod health;
 pub mod html;
 #[cfg(feature = "http")]
 pub mod http;

@@ -67,10 +67,12 @@ impl TestUser {
 
     /// Logs in an existing user.
     pub async fn login(homeserver: &Homeserver, localpart: &str, password: &str) -> Result<Self> {
-        let client = Client::builder()
-            .homeserver_url(&homeserver.url)
-            .build()
-            .await?;
+        Self::login_at(&homeserver.url, localpart, password).await
+    }
+
+    /// Logs in an existing user of the homeserver at `url`, one this harness did not start.
+    pub async fn login_at(url: &str, localpart: &str, password: &str) -> Result<Self> {
+        let client = Client::builder().homeserver_url(url).build().await?;
         client
             .matrix_auth()
             .login_username(localpart, password)
