@@ -6,6 +6,7 @@
 #   docker/test.sh images     the base images this machine cannot pull, then Brigade's
 #   docker/test.sh up | down  the stack (project brigade-test), waiting on each service's health
 #   docker/test.sh healthy S  waits for service S to pass its health check
+#   docker/test.sh exit-code S  the exit status of service S's container
 #   docker/test.sh compose …  podman-compose on the stack
 #
 # Needs podman, runc and debootstrap (Debian packages) and python3; installs podman-compose
@@ -29,16 +30,15 @@ ca_bundle=/etc/ssl/certs/ca-certificates.crt
 secret=()
 [ -s "$ca_bundle" ] && secret=(--secret "id=ca-bundle,src=$ca_bundle")
 
-# The stack under test: its own project name and ports, beside anything else on the machine.
-export COMPOSE_PROJECT_NAME=brigade-test
-export SYNAPSE_PORT="${SYNAPSE_PORT:-18008}" BOT_PORT="${BOT_PORT:-19100}"
-export BRIDGE_PORT="${BRIDGE_PORT:-19200}" ELEMENT_PORT="${ELEMENT_PORT:-18080}"
-export PUBLIC_BASEURL="http://localhost:$SYNAPSE_PORT"
+# The stack under test: docker/.env's settings but a project name and ports of its own, beside
+# anything else on the machine (the environment overrides .env, as with docker compose).
 set -a
 # shellcheck source=docker/.env
 . docker/.env
 set +a
-export SYNAPSE_PORT BOT_PORT BRIDGE_PORT ELEMENT_PORT PUBLIC_BASEURL
+export COMPOSE_PROJECT_NAME=brigade-test
+export SYNAPSE_PORT=18008 BOT_PORT=19100 BRIDGE_PORT=19200 ELEMENT_PORT=18080
+export PUBLIC_BASEURL="http://localhost:$SYNAPSE_PORT"
 
 compose_venv="${BRIGADE_COMPOSE_VENV:-$HOME/.cache/brigade/venv-compose}"
 compose() {
@@ -46,7 +46,10 @@ compose() {
     python3 -m venv "$compose_venv"
     "$compose_venv/bin/pip" install --quiet -r docker/local/requirements.txt
   fi
-  "$compose_venv/bin/podman-compose" --in-pod false -f docker/compose.yml "$@"
+  # Without systemd podman cannot put health checks on a timer, and says so for every
+  # container; the checks are run by wait_healthy instead.
+  "$compose_venv/bin/podman-compose" --in-pod false -f docker/compose.yml "$@" \
+    2> >(grep -v -e 'systemd connection' -e 'connect to syslog' >&2)
 }
 
 millis() { echo $(($(date +%s%N) / 1000000)); }
@@ -61,7 +64,14 @@ base_images() {
     say "debian:bookworm-slim from debootstrap"
     rootfs=$(mktemp -d)
     debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    # As the official slim image: no package lists, no documentation, no translations, and
+    # packages installed later leave theirs out too.
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+      "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+      "$rootfs"/usr/share/locale/*
+    printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-exclude /usr/share/man/*' \
+      'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+      > "$rootfs"/etc/dpkg/dpkg.cfg.d/slim
     tar -C "$rootfs" -c . | podman import - docker.io/library/debian:bookworm-slim >/dev/null
     rm -rf "$rootfs"
   fi
@@ -168,6 +178,7 @@ case "${1:-all}" in
   images) base_images && brigade_images ;;
   up) up ;;
   healthy) wait_healthy "$2" 180 ;;
+  exit-code) podman inspect --format '{{.State.ExitCode}}' "$(container "$2")" ;;
   down) shift; down "$@" ;;
   compose) shift; compose "$@" ;;
   all)
@@ -179,7 +190,7 @@ case "${1:-all}" in
     up
     say "as people would"
     cargo run --quiet -p brigade-tests --bin brigade-docker-check -- \
-      --homeserver "http://localhost:$SYNAPSE_PORT" --bridge "http://localhost:$BRIDGE_PORT" \
+      --homeserver "http://127.0.0.1:$SYNAPSE_PORT" --bridge "http://127.0.0.1:$BRIDGE_PORT" \
       --server-name "$SERVER_NAME" --stack "$root/docker/test.sh"
     ;;
   *) echo "usage: docker/test.sh [all|images|up|down|compose …]" >&2; exit 2 ;;

@@ -2,8 +2,9 @@
 //! makes an account with Synapse's own tool; its user signs in through the published client
 //! port, invites the bot, declares an incident and joins its room; an alert sent to the
 //! bridge's published port appears in the alerts room; a command sent while the bot is stopped
-//! is answered once it is back, and a restart keeps the bot's device; `down` and `up` keep the
-//! incident. `--stack` is the script, called back for `compose …`, `up` and `down`.
+//! is answered once it is back, the bot having stopped cleanly on SIGTERM, and a restart keeps
+//! the bot's device; `down` and `up` keep the incident. `--stack` is the script, called back for
+//! `compose …`, `healthy`, `exit-code`, `up` and `down`.
 
 use std::{path::PathBuf, process::Command, time::Duration};
 
@@ -98,6 +99,12 @@ async fn main() -> Result<()> {
     let device = bot_devices(&admin, &bot).await?;
     ensure!(device.len() == 1, "the bot has devices {device:?}");
     stack(&args, &["compose", "stop", "bot"])?;
+    let status = stack(&args, &["exit-code", "bot"])?;
+    ensure!(
+        status.trim() == "0",
+        "the bot exited with {} on SIGTERM, not 0",
+        status.trim()
+    );
     let update = admin
         .send_text(&incident, "!inc update sent while the bot was stopped")
         .await?;
