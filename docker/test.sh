@@ -77,6 +77,7 @@ base_images() {
   fi
   rust_version=$(rustc --version | cut -d' ' -f2)
   rust_image="docker.io/library/rust:${rust_version%.*}-slim-bookworm"
+  export RUST_IMAGE="$rust_image"
   if ! podman image exists "$rust_image"; then
     say "$rust_image from this machine's toolchain"
     toolchain="$(rustc --print sysroot)"
@@ -105,6 +106,7 @@ brigade_images() {
     say "brigade-$target:$BRIGADE_VERSION from docker/Dockerfile"
     start=$(millis)
     podman build --format docker "${secret[@]}" --target "$target" \
+      --build-arg "RUST_IMAGE=$RUST_IMAGE" \
       --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
       --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
       -t "brigade-$target:$BRIGADE_VERSION" -f docker/Dockerfile . >&2
@@ -144,20 +146,45 @@ wait_completed() {
 
 up() {
   start=$(millis)
-  compose up -d --no-deps init >/dev/null && wait_completed init
+  compose up -d --no-deps init >/dev/null
+  wait_completed init
   compose up -d --no-deps postgres registration >/dev/null
   wait_completed registration
   wait_healthy postgres
-  compose up -d --no-deps synapse >/dev/null && wait_healthy synapse
-  compose up -d --no-deps bot-account >/dev/null && wait_completed bot-account
+  compose up -d --no-deps synapse >/dev/null
+  wait_healthy synapse
+  compose up -d --no-deps bot-account >/dev/null
+  wait_completed bot-account
   compose up -d --no-deps bot bridge >/dev/null
   wait_healthy bridge
   wait_healthy bot 180
   echo "stack healthy in $(elapsed "$start") s" >&2
+  # Healthy at once, not after the restart policy brought a crashed one back.
+  for service in postgres synapse bot bridge; do
+    restarts=$(podman inspect --format '{{.RestartCount}}' "$(container "$service")")
+    if [ "$restarts" != 0 ]; then
+      echo "$service was restarted $restarts times on its way up; its log:" >&2
+      podman logs --tail 40 "$(container "$service")" >&2 || true
+      return 1
+    fi
+  done
 }
 
 down() {
-  compose down "$@" >/dev/null 2>&1 || true
+  compose down "$@" >/dev/null
+}
+
+# What an operator would look at when something failed, then the stack and its volumes gone.
+teardown() {
+  local status=$?
+  if [ "$status" != 0 ]; then
+    for service in init registration bot-account postgres synapse bot bridge; do
+      echo "--- $service" >&2
+      podman logs --tail 30 "$(container "$service")" >&2 2>/dev/null || true
+    done
+  fi
+  down --volumes || true
+  exit "$status"
 }
 
 report() {
@@ -182,11 +209,13 @@ case "${1:-all}" in
   down) shift; down "$@" ;;
   compose) shift; compose "$@" ;;
   all)
+    # The file as docker compose would read it, .env and all.
+    compose config >/dev/null
     base_images
     brigade_images
     report
-    down --volumes
-    trap 'down --volumes' EXIT
+    down --volumes || true
+    trap teardown EXIT
     up
     say "as people would"
     cargo run --quiet -p brigade-tests --bin brigade-docker-check -- \

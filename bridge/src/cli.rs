@@ -65,7 +65,11 @@ pub fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => {
             eprintln!("brigade-bridge: {}: {error}", args.config.display());
-            return ExitCode::from(2);
+            return match args.command {
+                // Docker reserves every status but 0 and 1.
+                Some(Command::Healthcheck) => ExitCode::FAILURE,
+                _ => ExitCode::from(2),
+            };
         }
     };
     if args.check_config {

@@ -1,6 +1,6 @@
 //! `brigade-bot healthcheck` and `brigade-bridge healthcheck`: a container's `HEALTHCHECK`
-//! asks the running program's `/healthz` and reports the answer as the exit status, so the
-//! images need no HTTP client of their own.
+//! asks the running program's `/healthz` and reports the answer as the exit status (0 healthy,
+//! 1 not: the only two Docker gives a meaning), so the images need no HTTP client of their own.
 
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
@@ -33,7 +33,9 @@ pub fn check(program: &str, listen: SocketAddr) -> ExitCode {
 }
 
 async fn ask(url: &str) -> Result<(), String> {
+    // Never through a proxy the environment names for outbound traffic: this is loopback.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .timeout(TIMEOUT)
         .build()
         .map_err(|error| error.to_string())?;

@@ -4,4 +4,4 @@
 # account already there is left as it is.
 set -eu
 register_new_matrix_user --exists-ok --no-admin -u brigade \
-  --password-file /run/secrets/bot-password -c /data/homeserver.yaml http://synapse:8008
+  --password-file /run/brigade/bot-password -c /data/homeserver.yaml http://synapse:8008

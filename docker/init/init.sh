@@ -3,7 +3,8 @@
 # On the first `up` it makes every secret (in the `secrets` volume, each readable by the one
 # user that needs it) and Synapse's configuration (in the `synapse` volume); on later starts it
 # finds them and changes nothing, so the server name, the keys and the passwords stay as they
-# were. Owners: Synapse runs as 991, PostgreSQL as 999, the bot and the bridge as 10001.
+# were. Owners: Synapse runs as 991, PostgreSQL as 999, the bot as 10001, the bridge as 10002.
+# The volume is mounted at /run/brigade, leaving /run/secrets to docker secrets.
 set -eu
 : "${SERVER_NAME:?set SERVER_NAME in .env}"
 : "${PUBLIC_BASEURL:?set PUBLIC_BASEURL in .env}"
@@ -19,9 +20,9 @@ secret() { # name owner
 }
 secret postgres-password 999
 secret bot-password 10001
-secret as-token 10001
-secret hs-token 10001
-secret alertmanager-token 10001
+secret as-token 10002
+secret hs-token 10002
+secret alertmanager-token 10002
 chmod 0755 /secrets
 
 if [ ! -s /data/homeserver.yaml ]; then
@@ -36,7 +37,8 @@ listeners:
   - port: 8008
     type: http
     tls: false
-    x_forwarded: true
+    # Set to true behind a reverse proxy that sets X-Forwarded-For, and only then.
+    x_forwarded: false
     bind_addresses: ["0.0.0.0"]
     resources:
       - names: [client, federation]
@@ -61,7 +63,7 @@ trusted_key_servers:
 suppress_key_server_warning: true
 # The alert bridge's registration, written by the compose file's `registration` step.
 app_service_config_files:
-  - /run/secrets/bridge-registration.yaml
+  - /run/brigade/bridge-registration.yaml
 YAML
   echo "init: wrote /data/homeserver.yaml for $SERVER_NAME"
 fi
@@ -69,6 +71,6 @@ if [ ! -s /data/signing.key ]; then
   generate_signing_key -o /data/signing.key
 fi
 mkdir -p /data/media_store
-chown -R 991:991 /data
+chown 991:991 /data /data/media_store /data/homeserver.yaml /data/signing.key
 chmod 0600 /data/homeserver.yaml /data/signing.key
 echo "init: ready"

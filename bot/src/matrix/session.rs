@@ -224,6 +224,10 @@ async fn build_client(
 ) -> Result<Client, SessionError> {
     Ok(Client::builder()
         .homeserver_url(homeserver_url)
+        // The configured URL is how the bot reaches its homeserver, often an address of its
+        // own network (`http://synapse:8008` in docker/compose.yml); the login answer's
+        // well-known names the public one, which the bot may have no route to.
+        .respect_login_well_known(false)
         .sqlite_store(store_path, Some(passphrase))
         // Inviting someone must not hand them the keys to what was said before: a private
         // incident's room shows members only what was said after they joined (SPEC §6).

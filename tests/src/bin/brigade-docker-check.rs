@@ -153,7 +153,7 @@ async fn alert_appears(args: &Args, admin: &TestUser) -> Result<()> {
             "-T",
             "bridge",
             "cat",
-            "/run/secrets/alertmanager-token",
+            "/run/brigade/alertmanager-token",
         ],
     )?;
     let alert = r#"{"version":"4","status":"firing","receiver":"brigade","groupKey":"{}:{alertname=\"DiskFull\"}","alerts":[{"status":"firing","labels":{"alertname":"DiskFull","severity":"warning","instance":"db1"},"annotations":{"summary":"Disk full on db1"},"startsAt":"2026-12-01T10:00:00Z","fingerprint":"d15cf011"}]}"#;
