@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod filing;
 pub mod keys;
 pub mod matrix;
 pub mod metrics;
@@ -84,13 +85,15 @@ pub async fn run(
     storage::make_private(&config.storage.path).map_err(RunError::Storage)?;
     let store: Arc<dyn Store> = Arc::new(EngineStore::open(&config.storage.path.join(SLED_DIR))?);
     // HTTP next: /healthz says "starting" while the bot logs in and syncs.
+    let web = WebState::new(
+        config.clone(),
+        health.clone(),
+        metrics.clone(),
+        store.clone(),
+        clock.clone(),
+    );
     let http = tokio::spawn({
-        let router = web::router(WebState {
-            health: health.clone(),
-            metrics: metrics.clone(),
-            store: store.clone(),
-            unhealthy_after: config.http.unhealthy_after,
-        });
+        let router = web::router(web.clone());
         let stop = stop.clone();
         async move {
             brigade_core::http::serve(
@@ -151,6 +154,10 @@ pub async fn run(
         pruned: std::sync::atomic::AtomicU64::new(0),
         undecrypted: tokio::sync::Mutex::default(),
     });
+    let desk: Arc<dyn filing::Desk> = Arc::new(matrix::reports::MatrixDesk::new(bot.clone()));
+    if web.desk.set(desk).is_err() {
+        warn!("the web pages' desk was set twice");
+    }
     let publishing = tokio::spawn({
         let bot = bot.clone();
         let stop = stop.clone();

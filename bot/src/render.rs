@@ -39,8 +39,16 @@ pub use brigade_core::html::escape as html_escape;
 
 /// A mention pill for `user`, as Element makes them.
 pub fn pill_html(user: &matrix_sdk::ruma::UserId) -> String {
-    let user = html_escape(user.as_str());
-    format!("<a href=\"https://matrix.to/#/{user}\">{user}</a>")
+    pill_named(user, user.as_str())
+}
+
+/// A mention pill for `user` that reads `name` (their display name).
+pub fn pill_named(user: &matrix_sdk::ruma::UserId, name: &str) -> String {
+    format!(
+        "<a href=\"https://matrix.to/#/{}\">{}</a>",
+        html_escape(user.as_str()),
+        html_escape(name)
+    )
 }
 
 /// 🔥 while open, 💧 once resolved, ✅ once closed: the headline's status mark (Monzo Response's

@@ -80,6 +80,17 @@ pub enum ConfigError {
     /// A `[[partners]]` entry that is unusable.
     #[error("partners: {0}")]
     Partner(String),
+    /// A `[web]` key that is unusable.
+    #[error("web.{key}: {reason}")]
+    Web {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `rooms.private_triage_group` names no `[[groups]]` entry.
+    #[error("rooms.private_triage_group: `{0}` is not the name of a [[groups]] entry")]
+    PrivateTriageGroup(String),
     /// `[alerts]` is unusable.
     #[error("alerts.{0}")]
     Alerts(String),

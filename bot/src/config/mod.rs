@@ -12,6 +12,7 @@ mod forward;
 mod oncall;
 mod partners;
 mod sections;
+mod web;
 
 use std::{
     net::SocketAddr,
@@ -39,6 +40,7 @@ pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRu
 pub use oncall::{Handoff, Route, RouteTarget};
 pub use partners::Partner;
 pub use sections::*;
+pub use web::WebConfig;
 
 /// Environment variables that override configuration keys start with this; the section and the
 /// key are separated by a double underscore: `BRIGADE_MATRIX__PASSWORD` sets `matrix.password`.
@@ -62,6 +64,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// The HTTP server for `/healthz` and `/metrics`.
     pub http: HttpConfig,
+    /// The pages and widgets.
+    pub web: WebConfig,
     /// How the bot appears to people.
     pub profile: ProfileConfig,
     /// How commands are answered.
@@ -112,6 +116,8 @@ struct RawConfig {
     matrix: RawMatrix,
     storage: RawStorage,
     http: RawHttp,
+    #[serde(default)]
+    web: web::RawWeb,
     #[serde(default)]
     profile: RawProfile,
     #[serde(default)]
@@ -178,6 +184,8 @@ struct RawRooms {
     announcements: Option<String>,
     postmortems: Option<String>,
     archive: Option<String>,
+    private_triage: Option<String>,
+    private_triage_group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,6 +321,11 @@ impl RawConfig {
                 .rooms
                 .archive
                 .unwrap_or_else(|| "incidents-archive".to_owned()),
+            private_triage: self
+                .rooms
+                .private_triage
+                .unwrap_or_else(|| "incident-triage-private".to_owned()),
+            private_triage_group: self.rooms.private_triage_group,
         };
         for (key, value) in [
             ("space", &rooms.space),
@@ -320,6 +333,7 @@ impl RawConfig {
             ("announcements", &rooms.announcements),
             ("postmortems", &rooms.postmortems),
             ("archive", &rooms.archive),
+            ("private_triage", &rooms.private_triage),
         ] {
             if value.is_empty() || RoomAliasId::parse(format!("#{value}:{server}")).is_err() {
                 return Err(ConfigError::RoomAlias {
@@ -330,6 +344,14 @@ impl RawConfig {
         }
 
         let groups = validate_groups(self.groups)?;
+        if let Some(name) = &rooms.private_triage_group {
+            if !groups.iter().any(|group| &group.name == name) {
+                return Err(ConfigError::PrivateTriageGroup(name.clone()));
+            }
+        }
+        let web = self
+            .web
+            .validate(self.http.listen, &self.matrix.homeserver_url)?;
         let (oncall, handoffs) = oncall::validate_oncall(self.oncall)?;
         let routes = oncall::validate_routes(self.routes, &groups, &oncall)?;
         let incidents = self.incidents.validate(&groups)?;
@@ -351,6 +373,7 @@ impl RawConfig {
                 listen: self.http.listen,
                 unhealthy_after: self.http.unhealthy_after.unwrap_or(DEFAULT_UNHEALTHY_AFTER),
             },
+            web,
             profile: ProfileConfig {
                 display_name,
                 avatar: self.profile.avatar,

@@ -85,6 +85,10 @@ pub struct RoomsConfig {
     pub postmortems: String,
     /// The sub-space closed incidents move to.
     pub archive: String,
+    /// Where reports of private types (security) land: invitation only, encrypted.
+    pub private_triage: String,
+    /// The group invited to the private triage room.
+    pub private_triage_group: Option<String>,
 }
 
 /// `[matrix]`

@@ -98,7 +98,7 @@ mod tests {
 
     fn answered(status: u16) -> Error {
         Error::new(
-            matrix_sdk::reqwest::StatusCode::from_u16(status).expect("a status"),
+            reqwest::StatusCode::from_u16(status).expect("a status"),
             ErrorBody::Json(serde_json::json!({})),
         )
     }

@@ -32,6 +32,7 @@ mod reaction;
 mod rebuild;
 mod reminders;
 mod reply;
+pub mod reports;
 mod responder;
 mod room_state;
 pub mod rooms;

@@ -1,5 +1,6 @@
 //! The standard rooms (SPEC §2): the Incidents space, triage, announcements and postmortems,
-//! and the archive, a sub-space closed incidents move to.
+//! the archive, a sub-space closed incidents move to, and the private triage room for reports
+//! of private types.
 //!
 //! Each is found by its alias; only a missing one is created, so a restart (or a second start
 //! racing the first) never makes duplicates. Announcements are read-only except for moderators.
@@ -49,6 +50,8 @@ pub struct StandardRooms {
     pub postmortems: OwnedRoomId,
     /// Where closed incidents go: a space inside the Incidents space.
     pub archive: OwnedRoomId,
+    /// Where reports of private types land: invitation only, encrypted.
+    pub private_triage: OwnedRoomId,
 }
 
 /// Why the standard rooms could not be set up.
@@ -99,6 +102,8 @@ struct Spec<'a> {
     space: bool,
     /// Invitation only, and only moderators invite (a partner's standing room).
     invite_only: bool,
+    /// End-to-end encrypted from its creation.
+    encrypted: bool,
 }
 
 const SPACE: Spec = Spec {
@@ -108,6 +113,7 @@ const SPACE: Spec = Spec {
     read_only: false,
     space: true,
     invite_only: false,
+    encrypted: false,
 };
 const TRIAGE: Spec = Spec {
     key: "rooms.triage",
@@ -116,6 +122,16 @@ const TRIAGE: Spec = Spec {
     read_only: false,
     space: false,
     invite_only: false,
+    encrypted: false,
+};
+const PRIVATE_TRIAGE: Spec = Spec {
+    key: "rooms.private_triage",
+    name: "Private incident triage",
+    topic: "Reports of security problems: only the people invited see them",
+    read_only: false,
+    space: false,
+    invite_only: true,
+    encrypted: true,
 };
 const ANNOUNCEMENTS: Spec = Spec {
     key: "rooms.announcements",
@@ -124,6 +140,7 @@ const ANNOUNCEMENTS: Spec = Spec {
     read_only: true,
     space: false,
     invite_only: false,
+    encrypted: false,
 };
 const POSTMORTEMS: Spec = Spec {
     key: "rooms.postmortems",
@@ -132,6 +149,7 @@ const POSTMORTEMS: Spec = Spec {
     read_only: false,
     space: false,
     invite_only: false,
+    encrypted: false,
 };
 const ARCHIVE: Spec = Spec {
     key: "rooms.archive",
@@ -140,6 +158,7 @@ const ARCHIVE: Spec = Spec {
     read_only: true,
     space: true,
     invite_only: false,
+    encrypted: false,
 };
 
 /// Finds or creates every standard room on `server` and links them to the space.
@@ -168,12 +187,14 @@ pub async fn ensure(
     let announcements = child(&ANNOUNCEMENTS, &config.announcements).await?;
     let postmortems = child(&POSTMORTEMS, &config.postmortems).await?;
     let archive = child(&ARCHIVE, &config.archive).await?;
+    let private_triage = child(&PRIVATE_TRIAGE, &config.private_triage).await?;
     Ok(StandardRooms {
         space: space.room_id().to_owned(),
         triage,
         announcements,
         postmortems,
         archive,
+        private_triage,
     })
 }
 
@@ -327,6 +348,17 @@ async fn ensure_room(
     request.initial_state = vec![Raw::new(acl)
         .map_err(|error| failed("creating", alias)(error.into()))?
         .cast_unchecked()];
+    if spec.encrypted {
+        let encryption = serde_json::json!({
+            "type": "m.room.encryption", "state_key": "",
+            "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+        });
+        request.initial_state.push(
+            Raw::new(&encryption)
+                .map_err(|error| failed("creating", alias)(error.into()))?
+                .cast_unchecked(),
+        );
+    }
     if spec.space {
         let mut creation = CreationContent::new();
         creation.room_type = Some(RoomType::Space);
@@ -384,6 +416,7 @@ pub async fn ensure_standing(
         read_only: false,
         space: false,
         invite_only: true,
+        encrypted: false,
     };
     ensure_room(client, alias, &spec, acl).await
 }

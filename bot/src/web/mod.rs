@@ -1,13 +1,37 @@
-//! The bot's HTTP server: `/healthz` and `/metrics`.
+//! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
+//! to (SPEC §10): `/report`, with `/session` for signing in and `/assets/…` for the
+//! stylesheet and scripts.
 
-use std::{sync::Arc, time::Duration};
+mod assets;
+mod auth;
+pub mod openid;
+mod page;
+mod report;
+pub mod session;
+#[cfg(test)]
+mod tests;
 
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Router};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Redirect},
+    routing::{get, post},
+    Router,
+};
 
 use brigade_core::store::Store;
 use tracing::error;
 
-use crate::metrics::{Health, Metrics};
+use crate::{
+    config::Config,
+    filing::Desk,
+    metrics::{Health, Metrics},
+};
 
 /// What the HTTP handlers read.
 #[derive(Debug, Clone)]
@@ -20,6 +44,41 @@ pub struct WebState {
     pub store: Arc<dyn Store>,
     /// How old the last sync may be while the bot counts as healthy.
     pub unhealthy_after: Duration,
+    /// The configuration (`[web]`, the incident types).
+    pub config: Arc<Config>,
+    /// Who is signed in.
+    pub sessions: Arc<session::Sessions>,
+    /// Checks sign-in tokens with their homeservers.
+    pub verifier: Arc<openid::Verifier>,
+    /// Where reports are filed: set once the bot has connected to its homeserver.
+    pub desk: Arc<OnceLock<Arc<dyn Desk>>>,
+}
+
+impl WebState {
+    /// The state for `config`, before the bot has connected (no desk yet).
+    pub fn new(
+        config: Arc<Config>,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn brigade_core::clock::Clock>,
+    ) -> Self {
+        let verifier = openid::Verifier::new(
+            config.matrix.user_id.server_name().to_owned(),
+            config.matrix.homeserver_url.clone(),
+            config.access.allowed_servers.clone(),
+        );
+        Self {
+            health,
+            metrics,
+            store,
+            unhealthy_after: config.http.unhealthy_after,
+            sessions: Arc::new(session::Sessions::new(clock, config.web.session_lifetime)),
+            verifier: Arc::new(verifier),
+            desk: Arc::default(),
+            config,
+        }
+    }
 }
 
 /// The HTTP routes.
@@ -27,6 +86,11 @@ pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/", get(|| async { Redirect::to("/report") }))
+        .route("/session", get(auth::whoami).post(auth::open))
+        .route("/session/end", post(auth::end))
+        .route("/report", get(report::show).post(report::file))
+        .route("/assets/{name}", get(assets::serve))
         .with_state(state)
 }
 
@@ -61,7 +125,7 @@ async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
 }
 
 #[cfg(test)]
-mod tests {
+mod health_tests {
     use axum::body::Body;
     use brigade_core::clock::TestClock;
     use http_body_util::BodyExt;
@@ -85,12 +149,13 @@ mod tests {
     }
 
     fn state(clock: Arc<TestClock>) -> WebState {
-        WebState {
-            health: Arc::new(Health::new(clock)),
-            metrics: Arc::new(Metrics::new()),
-            store: Arc::new(brigade_core::store::EngineStore::in_memory()),
-            unhealthy_after: Duration::from_secs(90),
-        }
+        WebState::new(
+            Arc::new(Config::for_tests("")),
+            Arc::new(Health::new(clock.clone())),
+            Arc::new(Metrics::new()),
+            Arc::new(brigade_core::store::EngineStore::in_memory()),
+            clock,
+        )
     }
 
     #[tokio::test]

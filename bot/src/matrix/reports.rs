@@ -1,0 +1,148 @@
+//! Reports from the form (SPEC §10), carried into Matrix: the report in triage (or, for a
+//! private type, in the private triage room) and a receipt in the reporter's DM with the bot.
+//!
+//! Both messages carry transaction IDs derived from the reporter and the form's key, so a
+//! form sent twice (a double click, a reload, a retry after a timeout) is posted once.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use matrix_sdk::{
+    ruma::{
+        api::client::profile::DisplayName,
+        events::{room::message::RoomMessageEventContent, Mentions},
+        OwnedRoomId, RoomId, UserId,
+    },
+    Room,
+};
+use tracing::{info, warn};
+
+use super::{bot::Bot, reply::transaction_id};
+use crate::filing::{Desk, FileError, Filed, Report, REPORT_KEY};
+
+/// The Matrix side of the web pages.
+#[derive(Debug)]
+pub struct MatrixDesk {
+    bot: Arc<Bot>,
+}
+
+impl MatrixDesk {
+    /// The desk of `bot`.
+    pub fn new(bot: Arc<Bot>) -> Self {
+        Self { bot }
+    }
+
+    fn joined(&self, room_id: &RoomId) -> Result<Room, FileError> {
+        self.bot
+            .client
+            .get_room(room_id)
+            .ok_or_else(|| FileError::Matrix(format!("the bot is not in {room_id}")))
+    }
+
+    /// The bot's DM with `user_id`: the one it recorded, one the homeserver marks as direct,
+    /// or a new one (encrypted, `user_id` invited).
+    async fn dm(&self, user_id: &UserId) -> Result<Room, FileError> {
+        let key = format!("dm:{user_id}");
+        let recorded = self
+            .bot
+            .store
+            .meta(&key)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|bytes| OwnedRoomId::try_from(String::from_utf8(bytes).ok()?).ok())
+            .and_then(|room_id| self.bot.client.get_room(&room_id))
+            .filter(|room| room.state() == matrix_sdk::RoomState::Joined);
+        let room = match recorded.or_else(|| self.bot.client.get_dm_room(user_id)) {
+            Some(room) => room,
+            None => {
+                let room = self
+                    .bot
+                    .client
+                    .create_dm(user_id)
+                    .await
+                    .map_err(|error| FileError::Matrix(error.to_string()))?;
+                info!(%user_id, room_id = %room.room_id(), "opened a DM for a report's receipt");
+                room
+            }
+        };
+        if let Err(error) = self
+            .bot
+            .store
+            .set_meta(&key, room.room_id().as_str().as_bytes())
+            .await
+        {
+            warn!(%error, "cannot record a DM room");
+        }
+        Ok(room)
+    }
+}
+
+#[async_trait]
+impl Desk for MatrixDesk {
+    async fn display_name(&self, user_id: &UserId) -> Option<String> {
+        let profile = self
+            .bot
+            .client
+            .account()
+            .fetch_user_profile_of(user_id)
+            .await
+            .ok()?;
+        profile
+            .get_static::<DisplayName>()
+            .ok()
+            .flatten()
+            .filter(|name| !name.trim().is_empty())
+    }
+
+    async fn file(&self, report: &Report, key: &str) -> Result<Filed, FileError> {
+        let private = report.private(&self.bot.config.incidents);
+        let rooms = &self.bot.rooms;
+        let room = self.joined(if private {
+            &rooms.private_triage
+        } else {
+            &rooms.triage
+        })?;
+        let name = self
+            .display_name(&report.reporter)
+            .await
+            .unwrap_or_else(|| report.reporter.to_string());
+        let (plain, html) = report.triage_message(&name);
+        let mut content = serde_json::to_value(
+            RoomMessageEventContent::text_html(plain, html).add_mentions(Mentions::new()),
+        )
+        .map_err(|error| FileError::Matrix(error.to_string()))?;
+        content[REPORT_KEY] =
+            serde_json::to_value(report).map_err(|error| FileError::Matrix(error.to_string()))?;
+        let source = format!("{}\u{0}{key}", report.reporter);
+        let sent = room
+            .send_raw("m.room.message", content)
+            .with_transaction_id(&transaction_id(&source, "report"))
+            .await
+            .map_err(|error| FileError::Matrix(error.to_string()))?;
+        let via = self.bot.config.matrix.user_id.server_name();
+        let filed = Filed {
+            room_id: room.room_id().to_owned(),
+            link: format!(
+                "https://matrix.to/#/{}/{}?via={via}",
+                room.room_id(),
+                sent.response.event_id
+            ),
+            event_id: sent.response.event_id,
+            private,
+        };
+        // The report is filed; a receipt that cannot be sent is logged, not a failure.
+        let receipt = async {
+            let dm = self.dm(&report.reporter).await?;
+            let (plain, html) = report.receipt(&filed);
+            dm.send(RoomMessageEventContent::notice_html(plain, html).add_mentions(Mentions::new()))
+                .with_transaction_id(transaction_id(&source, "report-receipt"))
+                .await
+                .map_err(|error| FileError::Matrix(error.to_string()))
+        };
+        if let Err(error) = receipt.await {
+            warn!(user_id = %report.reporter, %error, "a report's receipt could not be sent");
+        }
+        Ok(filed)
+    }
+}

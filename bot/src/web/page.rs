@@ -1,0 +1,127 @@
+//! The frame every page shares: the document, the header with who is signed in, the sign-in
+//! card, and the headers that keep pages private (no caching of pages that hold a CSRF value,
+//! a content security policy that allows nothing from elsewhere).
+
+use axum::{
+    http::{header, HeaderValue},
+    response::Response,
+};
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+
+use super::{assets, session::Session};
+use crate::config::WebConfig;
+
+/// `?theme=light|dark`, as Element passes its theme to widgets; otherwise the browser's.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the browser.
+    #[default]
+    Auto,
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+}
+
+/// The query every page understands.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageQuery {
+    /// The colour scheme.
+    #[serde(default)]
+    pub theme: Theme,
+}
+
+/// A whole page: `body` under the header.
+pub fn document(title: &str, theme: Theme, viewer: Option<&Session>, body: Markup) -> Markup {
+    let theme = match theme {
+        Theme::Auto => None,
+        Theme::Light => Some("light"),
+        Theme::Dark => Some("dark"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" data-theme=[theme] {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Brigade" }
+                link rel="stylesheet" href=(assets::url("brigade.css"));
+            }
+            body {
+                header.bar {
+                    span.brand { "🚒 Brigade" }
+                    @if let Some(viewer) = viewer {
+                        div.who {
+                            span.avatar aria-hidden="true" { (initial(&viewer.name)) }
+                            span title=(viewer.user_id) { "Signed in as " strong { (viewer.name) } }
+                            form method="post" action="/session/end" {
+                                input type="hidden" name="csrf" value=(viewer.csrf);
+                                button.quiet type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+                script src=(assets::url("local-time.js")) defer {}
+            }
+        }
+    }
+}
+
+/// The first letter of a name, for the avatar circle.
+fn initial(name: &str) -> String {
+    name.trim_start_matches('@')
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default()
+}
+
+/// The sign-in card: the person signs in to their homeserver, whose token Brigade checks.
+pub fn signin(web: &WebConfig, why: &str) -> Markup {
+    html! {
+        section.card aria-labelledby="signin-title" {
+            h2 #signin-title { "Sign in with your Matrix account" }
+            p.hint { (why) " Your password goes only to your homeserver; Brigade receives a \
+                token from it that proves who you are, and nothing else." }
+            noscript { p.error { "Signing in needs JavaScript. Everything after it works without." } }
+            form #signin {
+                label for="user" { "Matrix ID or username" }
+                input #user type="text" name="user" autocomplete="username" required
+                    placeholder="@you:example.org";
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                label for="homeserver" { "Homeserver" span.hint { "Where you sign in to Element." } }
+                input #homeserver type="url" name="homeserver" required
+                    value=(web.homeserver_url.as_str().trim_end_matches('/'));
+                button type="submit" { "Sign in" }
+                p #signin-status role="status" aria-live="polite" {}
+            }
+        }
+        script src=(assets::url("signin.js")) defer {}
+    }
+}
+
+/// The security headers of every page.
+pub fn secure(mut response: Response, web: &WebConfig) -> Response {
+    let homeserver = web.homeserver_url.origin().ascii_serialization();
+    let policy = format!(
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+         connect-src 'self' {homeserver}; form-action 'self'; base-uri 'none'; \
+         frame-ancestors 'self'"
+    );
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (header::REFERRER_POLICY, "no-referrer".to_owned()),
+        (header::CONTENT_SECURITY_POLICY, policy),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.entry(name).or_insert(value);
+        }
+    }
+    response
+}

@@ -1,0 +1,368 @@
+//! The pages' handlers through `router().oneshot(..)`: every refusal, and what a good post
+//! hands to the desk. Token verification against a real homeserver is in the end-to-end tests.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+};
+use brigade_core::{clock::TestClock, sync::lock};
+use http_body_util::BodyExt;
+use matrix_sdk::ruma::{owned_event_id, owned_room_id, user_id, UserId};
+use tower::ServiceExt;
+
+use super::*;
+use crate::filing::{FileError, Filed, Report};
+
+/// A desk that records what it is asked to file.
+#[derive(Debug, Default)]
+struct Recorder {
+    filed: Mutex<Vec<(Report, String)>>,
+}
+
+#[async_trait::async_trait]
+impl Desk for Recorder {
+    async fn display_name(&self, _: &UserId) -> Option<String> {
+        Some("Ana".to_owned())
+    }
+
+    async fn file(&self, report: &Report, key: &str) -> Result<Filed, FileError> {
+        lock(&self.filed).push((report.clone(), key.to_owned()));
+        Ok(Filed {
+            room_id: owned_room_id!("!triage:example.org"),
+            event_id: owned_event_id!("$report"),
+            link: "https://matrix.to/#/!triage:example.org/$report".to_owned(),
+            private: report.kind == "security",
+        })
+    }
+}
+
+struct Pages {
+    state: WebState,
+    clock: Arc<TestClock>,
+    desk: Arc<Recorder>,
+}
+
+impl Pages {
+    fn new() -> Self {
+        let clock = Arc::new(TestClock::at_millis(1_000_000));
+        let state = WebState::new(
+            Arc::new(Config::for_tests("")),
+            Arc::new(Health::new(clock.clone())),
+            Arc::new(Metrics::new()),
+            Arc::new(brigade_core::store::EngineStore::in_memory()),
+            clock.clone(),
+        );
+        let desk = Arc::new(Recorder::default());
+        state.desk.set(desk.clone()).expect("a fresh desk slot");
+        Self { state, clock, desk }
+    }
+
+    /// A session for Ana: its token and CSRF value.
+    fn signed_in(&self) -> (String, String) {
+        let (token, session) = self
+            .state
+            .sessions
+            .open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        (token, session.csrf)
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = router(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("response");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    async fn post_report(&self, cookie: Option<&str>, form: &str) -> (StatusCode, String) {
+        let mut request = Request::post("/report")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(token) = cookie {
+            request = request.header(header::COOKIE, format!("brigade_session={token}"));
+        }
+        let (status, _, body) = self
+            .send(request.body(Body::from(form.to_owned())).expect("request"))
+            .await;
+        (status, body)
+    }
+
+    fn filed(&self) -> Vec<(Report, String)> {
+        lock(&self.desk.filed).clone()
+    }
+}
+
+const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn form(csrf: &str, fields: &str) -> String {
+    format!("csrf={csrf}&key={KEY}&{fields}")
+}
+
+#[tokio::test]
+async fn the_form_asks_a_stranger_to_sign_in_and_keeps_pages_private() {
+    let pages = Pages::new();
+    let (status, headers, body) = pages
+        .send(
+            Request::get("/report")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Sign in with your Matrix account"), "{body}");
+    assert!(!body.contains("name=\"summary\""), "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let policy = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(
+        policy.contains("connect-src 'self' http://127.0.0.1:8008"),
+        "{policy}"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_person_gets_the_form_with_every_configured_type() {
+    let pages = Pages::new();
+    let (token, csrf) = pages.signed_in();
+    let (status, _, body) = pages
+        .send(
+            Request::get("/report?theme=dark")
+                .header(header::COOKIE, format!("brigade_session={token}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("data-theme=\"dark\""), "{body}");
+    assert!(body.contains(&format!("value=\"{csrf}\"")), "{body}");
+    for kind in [
+        "operations",
+        "security",
+        "facilities",
+        "product",
+        "customer",
+    ] {
+        assert!(
+            body.contains(&format!("<option value=\"{kind}\"")),
+            "{kind}: {body}"
+        );
+    }
+    for urgency in ["&lt; 1 hour", "&lt; 24 hours", "this week"] {
+        assert!(body.contains(urgency), "{urgency}: {body}");
+    }
+    assert!(body.contains("Signed in as <strong>Ana</strong>"), "{body}");
+}
+
+#[tokio::test]
+async fn a_good_report_is_filed_in_the_name_of_the_session_not_the_form() {
+    let pages = Pages::new();
+    let (token, csrf) = pages.signed_in();
+    let fields = "type=operations&summary=Checkout+is+slow&urgency=hour&details=EU&reporter=%40mallory%3Aexample.org";
+    let (status, body) = pages.post_report(Some(&token), &form(&csrf, fields)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Report filed"), "{body}");
+    let filed = pages.filed();
+    assert_eq!(filed.len(), 1);
+    let (report, key) = &filed[0];
+    assert_eq!(report.reporter, "@ana:example.org");
+    assert_eq!(report.summary, "Checkout is slow");
+    assert_eq!(key, KEY);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_field_named_and_nothing_filed() {
+    let pages = Pages::new();
+    let (token, csrf) = pages.signed_in();
+    let long = "d".repeat(crate::filing::MAX_DETAILS + 1);
+    for (fields, field) in [
+        (
+            "type=operations&summary=&urgency=hour".to_owned(),
+            "summary",
+        ),
+        ("type=weather&summary=x&urgency=hour".to_owned(), "type"),
+        (
+            "type=operations&summary=x&urgency=soon".to_owned(),
+            "urgency",
+        ),
+        (
+            format!("type=operations&summary=x&urgency=hour&details={long}"),
+            "details",
+        ),
+    ] {
+        let (status, body) = pages.post_report(Some(&token), &form(&csrf, &fields)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(
+            body.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {body}"
+        );
+        assert!(body.contains("Nothing was filed"), "{body}");
+    }
+    // What was typed is kept for the next try.
+    let (_, body) = pages
+        .post_report(
+            Some(&token),
+            &form(&csrf, "type=product&summary=kept+text&urgency=soon"),
+        )
+        .await;
+    assert!(body.contains("value=\"kept text\""), "{body}");
+    assert!(pages.filed().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_session_or_with_a_foreign_form_nothing_is_filed() {
+    let pages = Pages::new();
+    let fields = "type=operations&summary=x&urgency=hour";
+    let (status, body) = pages.post_report(None, &form("", fields)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Your session has ended"), "{body}");
+    let (token, _) = pages.signed_in();
+    let (status, _) = pages
+        .post_report(Some(&token), &form("forged", fields))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = pages
+        .post_report(Some("not-a-session"), &form("forged", fields))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(pages.filed().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_session_files_nothing() {
+    let pages = Pages::new();
+    let (token, csrf) = pages.signed_in();
+    pages
+        .clock
+        .advance(pages.state.sessions.lifetime() + Duration::from_secs(1));
+    let (status, _) = pages
+        .post_report(
+            Some(&token),
+            &form(&csrf, "type=operations&summary=x&urgency=hour"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(pages.filed().is_empty());
+}
+
+#[tokio::test]
+async fn a_widget_posts_with_its_bearer_session_and_no_csrf_value() {
+    let pages = Pages::new();
+    let (token, _) = pages.signed_in();
+    let request = Request::post("/report")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form(
+            "",
+            "type=security&summary=a+key+leaked&urgency=hour",
+        )))
+        .expect("request");
+    let (status, _, body) = pages.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("the private triage room"), "{body}");
+}
+
+#[tokio::test]
+async fn signing_in_takes_json_from_an_allowed_server_only() {
+    let pages = Pages::new();
+    let post = |content_type: &str, body: &str| {
+        Request::post("/session")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body.to_owned()))
+            .expect("request")
+    };
+    let (status, _, body) = pages
+        .send(post(
+            "application/x-www-form-urlencoded",
+            "matrix_server_name=example.org&access_token=x",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, body) = pages
+        .send(post(
+            "application/json",
+            r#"{"matrix_server_name":"elsewhere.example","access_token":"x"}"#,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("elsewhere.example is not a server"), "{body}");
+    let (status, _, body) = pages
+        .send(post(
+            "application/json",
+            r#"{"matrix_server_name":"not a name!","access_token":"x"}"#,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, _) = pages
+        .send(
+            Request::get("/session")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_page_csrf_value_and_ends_the_session() {
+    let pages = Pages::new();
+    let (token, csrf) = pages.signed_in();
+    let end = |csrf: &str| {
+        Request::post("/session/end")
+            .header(header::COOKIE, format!("brigade_session={token}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={csrf}")))
+            .expect("request")
+    };
+    let (status, _, _) = pages.send(end("forged")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(pages.state.sessions.get(&token).is_some());
+    let (status, headers, _) = pages.send(end(&csrf)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .contains("Max-Age=0"));
+    assert!(pages.state.sessions.get(&token).is_none());
+}
+
+#[tokio::test]
+async fn assets_have_their_types_and_are_cached() {
+    let pages = Pages::new();
+    let url = assets::url("brigade.css");
+    assert!(url.starts_with("/assets/brigade.css?v="), "{url}");
+    let (status, headers, body) = pages
+        .send(Request::get(url).body(Body::empty()).expect("request"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(headers[header::CACHE_CONTROL]
+        .to_str()
+        .expect("ascii")
+        .contains("immutable"));
+    assert!(body.contains("prefers-color-scheme: dark"));
+    let (status, _, _) = pages
+        .send(
+            Request::get("/assets/signin.js")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = pages
+        .send(
+            Request::get("/assets/../Cargo.toml")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
