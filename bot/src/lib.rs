@@ -158,6 +158,10 @@ pub async fn run(
     if web.desk.set(desk).is_err() {
         warn!("the web pages' desk was set twice");
     }
+    tokio::spawn({
+        let bot = bot.clone();
+        async move { matrix::reports::invite_private_triagers(&bot).await }
+    });
     let publishing = tokio::spawn({
         let bot = bot.clone();
         let stop = stop.clone();

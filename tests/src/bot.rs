@@ -70,7 +70,7 @@ impl BotProcess {
                  [storage]\npath = \"{}\"\n[http]\nlisten = \"{http}\"\n\
                  [rooms]\nspace = \"{localpart}-incidents\"\ntriage = \"{localpart}-triage\"\n\
                  announcements = \"{localpart}-announce\"\npostmortems = \"{localpart}-postmortems\"\n\
-                 archive = \"{localpart}-archive\"\n\
+                 archive = \"{localpart}-archive\"\nprivate_triage = \"{localpart}-triage-private\"\n\
                  {extra}\n",
                 homeserver.url,
                 dir.join("password").display(),

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod bot;
 pub mod bridge;
+pub mod browser;
 pub mod client;
 pub mod desk;
 pub mod fuzzing;

@@ -510,7 +510,7 @@ fn write_config(
     let unlimited = json!({"per_second": 100_000, "burst_count": 100_000});
     let mut listeners = vec![json!({
         "port": client_port, "bind_addresses": [options.ip.to_string()], "type": "http", "tls": false,
-        "x_forwarded": false, "resources": [{"names": ["client"], "compress": false}],
+        "x_forwarded": false, "resources": [{"names": ["client", "openid"], "compress": false}],
     })];
     let mut config = json!({
         "server_name": server_name,

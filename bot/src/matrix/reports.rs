@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use matrix_sdk::{
     ruma::{
         api::client::profile::DisplayName,
-        events::{room::message::RoomMessageEventContent, Mentions},
+        events::{
+            room::{member::MembershipState, message::RoomMessageEventContent},
+            Mentions,
+        },
         OwnedRoomId, RoomId, UserId,
     },
     Room,
@@ -144,5 +147,43 @@ impl Desk for MatrixDesk {
             warn!(user_id = %report.reporter, %error, "a report's receipt could not be sent");
         }
         Ok(filed)
+    }
+}
+
+/// Invites the `rooms.private_triage_group` to the private triage room: whoever of it is
+/// neither joined nor invited yet (a member added to the group since the last start).
+pub async fn invite_private_triagers(bot: &Bot) {
+    let Some(group) = bot
+        .config
+        .rooms
+        .private_triage_group
+        .as_deref()
+        .and_then(|name| bot.config.group(name))
+    else {
+        warn!("rooms.private_triage_group is not set: reports of private types reach nobody until someone is invited to the private triage room");
+        return;
+    };
+    let Some(room) = bot.client.get_room(&bot.rooms.private_triage) else {
+        return;
+    };
+    for user_id in &group.members {
+        let present = match room.get_member_no_sync(user_id).await {
+            Ok(Some(member)) => matches!(
+                member.membership(),
+                MembershipState::Join | MembershipState::Invite
+            ),
+            Ok(None) => false,
+            Err(error) => {
+                warn!(%user_id, %error, "cannot read a private triager's membership");
+                continue;
+            }
+        };
+        if present {
+            continue;
+        }
+        match room.invite_user_by_id(user_id).await {
+            Ok(()) => info!(%user_id, "invited to the private triage room"),
+            Err(error) => warn!(%user_id, %error, "cannot invite to the private triage room"),
+        }
     }
 }

@@ -6,11 +6,14 @@ use axum::{
     http::{header, HeaderValue},
     response::Response,
 };
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
 use super::{assets, session::Session};
 use crate::config::WebConfig;
+
+/// Brigade's mark, a flame, inline so that no emoji font is needed and nothing is fetched.
+const LOGO: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 2c1 4 6 6 6 12a6 6 0 0 1-12 0c0-3 2-5 3-7 0 2 1 3 2 3 0-3 0-5 1-8z\"/></svg>";
 
 /// `?theme=light|dark`, as Element passes its theme to widgets; otherwise the browser's.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub fn document(title: &str, theme: Theme, viewer: Option<&Session>, body: Marku
             }
             body {
                 header.bar {
-                    span.brand { "🚒 Brigade" }
+                    span.brand { (PreEscaped(LOGO)) "Brigade" }
                     @if let Some(viewer) = viewer {
                         div.who {
                             span.avatar aria-hidden="true" { (initial(&viewer.name)) }

@@ -13,3 +13,4 @@ mod oncall;
 mod postmortem;
 mod private;
 mod share;
+mod web;

@@ -1,0 +1,265 @@
+//! End-to-end: the web pages in a real browser (headless Chromium) against real Synapse and
+//! the bot. People sign in with their Matrix account; what they file is read back through
+//! Matrix clients. Screenshots of each page, light and dark, go to `target/screenshots/`.
+
+use std::path::Path;
+
+use anyhow::{ensure, Context, Result};
+use brigade_tests::{
+    browser::Browser,
+    client::{body, TestUser},
+    desk::Desk,
+    servers::shared as servers,
+    synapse::random_string,
+    wait::wait_for,
+};
+use matrix_sdk::ruma::{api::client::account::request_openid_token, OwnedRoomId};
+use serde_json::{json, Value};
+
+fn bot_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
+}
+
+/// Whether `event` is a report the bot filed with `summary`.
+fn is_report(event: &Value, summary: &str) -> bool {
+    event["content"]["org.brigade.report"]["summary"] == summary
+}
+
+/// The room `user` is invited to first, once the invitation has arrived.
+async fn invitation(user: &TestUser) -> Result<OwnedRoomId> {
+    wait_for(&format!("an invitation for {}", user.user_id), || async {
+        user.client
+            .invited_rooms()
+            .first()
+            .map(|room| room.room_id().to_owned())
+    })
+    .await
+}
+
+/// Signs in on the page open in `browser` as `localpart` with `password`, and waits for the
+/// signed-in page.
+async fn sign_in(browser: &Browser, localpart: &str, password: &str) -> Result<()> {
+    browser.find("#signin").await?;
+    browser.fill("#user", localpart).await?;
+    browser.fill("#password", password).await?;
+    browser
+        .find("#signin button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    browser.find("#summary").await?;
+    Ok(())
+}
+
+/// Fills in the report form and sends it.
+async fn report(
+    browser: &Browser,
+    kind: &str,
+    summary: &str,
+    urgency: &str,
+    details: &str,
+) -> Result<()> {
+    browser.find("#type").await?.select_by_value(kind).await?;
+    browser.fill("#summary", summary).await?;
+    browser
+        .find(&format!("input[name=urgency][value={urgency}]"))
+        .await?
+        .click()
+        .await?;
+    browser.fill("#details", details).await?;
+    browser
+        .find("form[action='/report'] button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_their_dm(
+) -> Result<()> {
+    let hs = &servers().first;
+    let security = TestUser::register(hs, "sec").await?;
+    // The first line continues the harness's [rooms] section.
+    let extra = format!(
+        "private_triage_group = \"security\"\n\
+         [[groups]]\nname = \"security\"\nmembers = [\"{}\"]\n",
+        security.user_id
+    );
+    let desk = Desk::new(bot_binary(), &extra).await?;
+    let localpart = format!("rita-{}", random_string(6).to_lowercase());
+    let password = random_string(16);
+    hs.register(&localpart, &password, false).await?;
+    let rita = TestUser::login(hs, &localpart, &password).await?;
+    rita.client
+        .account()
+        .set_display_name(Some("Rita Reporter"))
+        .await?;
+
+    let browser = Browser::start().await?;
+    let page = format!("http://{}/report", desk.bot.http);
+    browser.client.goto(&format!("{page}?theme=dark")).await?;
+    browser.find("#signin").await?;
+    browser.screenshot("report-sign-in-dark").await?;
+    browser.client.goto(&page).await?;
+    browser.screenshot("report-sign-in-light").await?;
+    sign_in(&browser, &localpart, &password).await?;
+    let text = browser.text().await?;
+    ensure!(text.contains("Signed in as Rita Reporter"), "{text}");
+    browser.screenshot("report-form-light").await?;
+
+    // An empty summary is refused on the page, with the field named; nothing is posted.
+    report(&browser, "operations", "", "hour", "").await?;
+    browser.find("#summary-error").await?;
+    browser.screenshot("report-refused-light").await?;
+
+    let summary = "Checkout answers 502 for EU customers";
+    report(
+        &browser,
+        "operations",
+        summary,
+        "hour",
+        "Since 09:40, about one request in five.",
+    )
+    .await?;
+    browser.find(".notice").await?;
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("Report filed") && text.contains(summary),
+        "{text}"
+    );
+    browser.screenshot("report-filed-light").await?;
+
+    let filed = desk
+        .alice
+        .wait_for_event(&desk.triage, "the report in triage", |event| {
+            is_report(event, summary)
+        })
+        .await?;
+    let text = body(&filed);
+    ensure!(
+        text.starts_with(&format!("📝 Report from Rita Reporter: {summary}"))
+            && text.contains("Type: operations · Urgency: < 1 hour")
+            && text.contains("about one request in five"),
+        "{text}"
+    );
+    let html = filed["content"]["formatted_body"]
+        .as_str()
+        .unwrap_or_default();
+    ensure!(
+        html.contains(&format!(
+            "href=\"https://matrix.to/#/{}\">Rita Reporter</a>",
+            rita.user_id
+        )),
+        "{html}"
+    );
+    ensure!(filed["content"]["m.mentions"] == json!({}), "{filed}");
+    ensure!(
+        filed["content"]["org.brigade.report"]["reporter"] == rita.user_id.as_str(),
+        "{filed}"
+    );
+    let reports = desk
+        .alice
+        .events(&desk.triage)
+        .into_iter()
+        .filter(|event| event["content"]["org.brigade.report"].is_object())
+        .count();
+    ensure!(reports == 1, "{reports} reports in triage, not one");
+
+    // The receipt arrives in a DM with the bot, encrypted as DMs are.
+    let dm = invitation(&rita).await?;
+    rita.join(dm.as_str()).await?;
+    let receipt = rita
+        .wait_for_event(&dm, "the report's receipt", |event| {
+            body(event).starts_with("Thanks: your report")
+        })
+        .await?;
+    ensure!(body(&receipt).contains(summary), "{receipt}");
+    ensure!(
+        rita.client
+            .get_room(&dm)
+            .context("the DM")?
+            .latest_encryption_state()
+            .await?
+            .is_encrypted(),
+        "the DM is not encrypted"
+    );
+
+    // A security report goes to the private triage room, never to the open one.
+    browser.client.goto(&format!("{page}?theme=dark")).await?;
+    browser.screenshot("report-form-dark").await?;
+    let secret = "Signing key copied to a public bucket";
+    report(&browser, "security", secret, "hour", "").await?;
+    browser.find(".notice").await?;
+    let text = browser.text().await?;
+    ensure!(text.contains("the private triage room"), "{text}");
+    browser.screenshot("report-filed-dark").await?;
+    let private = invitation(&security).await?;
+    security.join(private.as_str()).await?;
+    security
+        .wait_for_event(&private, "the security report", |event| {
+            is_report(event, secret)
+        })
+        .await?;
+    ensure!(
+        !desk
+            .alice
+            .events(&desk.triage)
+            .iter()
+            .any(|event| body(event).contains("Signing key")),
+        "the security report showed in the open triage room"
+    );
+    ensure!(private != desk.triage);
+    browser.stop().await?;
+    Ok(())
+}
+
+/// Asks the bot for a session with `token` from `server`; the status and the answer.
+async fn exchange(bot: &str, server: &str, token: &str) -> Result<(u16, Value)> {
+    let answer = reqwest::Client::new()
+        .post(format!("http://{bot}/session"))
+        .json(&json!({ "matrix_server_name": server, "access_token": token }))
+        .send()
+        .await?;
+    Ok((answer.status().as_u16(), answer.json().await?))
+}
+
+#[tokio::test]
+async fn an_openid_token_is_verified_with_the_homeserver_that_issued_it() -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let bot = desk.bot.http.to_string();
+    let token = desk
+        .alice
+        .client
+        .send(request_openid_token::v3::Request::new(
+            desk.alice.user_id.clone(),
+        ))
+        .await?;
+    let server = token.matrix_server_name.to_string();
+    let (status, answer) = exchange(&bot, &server, &token.access_token).await?;
+    ensure!(status == 200, "{status}: {answer}");
+    ensure!(answer["user_id"] == desk.alice.user_id.as_str(), "{answer}");
+    let session = answer["session"].as_str().context("a session token")?;
+    let who: Value = reqwest::Client::new()
+        .get(format!("http://{bot}/session"))
+        .bearer_auth(session)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(who["user_id"] == desk.alice.user_id.as_str(), "{who}");
+
+    // A token the homeserver never issued, and one claimed for a server not allowed.
+    let (status, answer) = exchange(&bot, &server, "forged-token").await?;
+    ensure!(status == 401, "{status}: {answer}");
+    ensure!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("does not know this token"),
+        "{answer}"
+    );
+    let (status, answer) = exchange(&bot, "elsewhere.example", &token.access_token).await?;
+    ensure!(status == 403, "{status}: {answer}");
+    Ok(())
+}
