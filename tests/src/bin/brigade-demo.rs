@@ -101,14 +101,16 @@ async fn main() -> Result<()> {
         &config_path,
         format!(
             "[matrix]\nhomeserver_url = \"{}\"\nuser_id = \"{bot_id}\"\npassword_file = \"{}\"\n\
-             [storage]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[profile]\navatar = \"{}\"\n\
+             [storage]\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http}\"\n\
+             [web]\npublic_url = \"http://localhost:{http}/\"\nhomeserver_url = \"http://localhost:{port}\"\n[profile]\navatar = \"{}\"\n\
              [alerts]\ncommander = \"@you:localhost\"\nbridge_registration = \"{}\"\n",
             homeserver.url,
             bot_dir.join("password").display(),
             bot_dir.join("data").display(),
-            args.http_port,
             avatar().display(),
             bridge_registration.display(),
+            http = args.http_port,
+            port = args.port,
         ),
     )?;
     let config = brigade_bot::config::Config::load(&config_path)?;
@@ -142,6 +144,8 @@ async fn main() -> Result<()> {
          other commands (status, sev, summary, update, page, lead, role, reopen), and\n\
          react 👀 or 🚑 on the pinned summary. Announcements shows the headline.\n\
          You can also invite {bot_id} to any room or start a direct message with it.\n\n\
+         Report a problem through the web form (sign in with the same account):\n  \
+         http://localhost:{http}/report\n\n\
          Fire a test alert (it lands in #alerts:localhost, where you are invited; being\n\
          critical, it also declares an incident you command):\n  \
          curl -X POST -H 'Authorization: Bearer {alert_secret}' \\\n    \
