@@ -1,6 +1,6 @@
 //! A report of a problem, filed through the report form (SPEC §10): what it says, the checks
 //! it passes before anything is posted, and the triage message and the reporter's DM it
-//! becomes. Pure: where it is posted is the Matrix layer's business ([`Desk`]).
+//! becomes. Pure: where it is posted is the Matrix layer's business ([`crate::desk::Desk`]).
 
 use std::fmt;
 
@@ -236,28 +236,6 @@ pub struct Filed {
     pub link: String,
     /// Whether that is the private triage room.
     pub private: bool,
-}
-
-/// Why a report could not be filed.
-#[derive(Debug, thiserror::Error)]
-pub enum FileError {
-    /// The bot has not finished starting.
-    #[error("Brigade is still starting; try again in a moment")]
-    Starting,
-    /// The homeserver refused or could not be reached.
-    #[error("the homeserver did not take the report: {0}")]
-    Matrix(String),
-}
-
-/// Where reports are filed, and people looked up: the Matrix layer.
-#[async_trait::async_trait]
-pub trait Desk: Send + Sync + fmt::Debug {
-    /// The display name of `user_id`, if they set one.
-    async fn display_name(&self, user_id: &UserId) -> Option<String>;
-
-    /// Posts `report` in triage (or private triage) and DMs the reporter. `key` names this
-    /// submission: the same key files once, however often it is sent.
-    async fn file(&self, report: &Report, key: &str) -> Result<Filed, FileError>;
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod desk;
 pub mod filing;
 pub mod keys;
 pub mod matrix;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod oncall;
 pub mod render;
 pub mod report;
+pub mod stats;
 mod storage;
 pub mod web;
 
@@ -154,7 +156,7 @@ pub async fn run(
         pruned: std::sync::atomic::AtomicU64::new(0),
         undecrypted: tokio::sync::Mutex::default(),
     });
-    let desk: Arc<dyn filing::Desk> = Arc::new(matrix::reports::MatrixDesk::new(bot.clone()));
+    let desk: Arc<dyn desk::Desk> = Arc::new(matrix::reports::MatrixDesk::new(bot.clone()));
     if web.desk.set(desk).is_err() {
         warn!("the web pages' desk was set twice");
     }

@@ -106,8 +106,17 @@ impl Browser {
         Ok(self.find("body").await?.text().await?)
     }
 
-    /// Saves what the browser shows as `target/screenshots/<name>.png` and returns the path.
+    /// Saves the whole page, as tall as it is, as `target/screenshots/<name>.png` and returns
+    /// the path.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", Vec::new())
+            .await?
+            .as_u64()
+            .unwrap_or(1000);
+        let height = u32::try_from(height.clamp(600, 6000)).unwrap_or(1000);
+        self.client.set_window_size(1100, height + 140).await?;
         let dir = workspace_root().join("target").join("screenshots");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{name}.png"));

@@ -41,6 +41,8 @@ pub struct TestUser {
     pub client: Client,
     /// The user's ID.
     pub user_id: OwnedUserId,
+    /// The user's password, for signing in elsewhere (the web pages).
+    pub password: String,
     timeline: Timeline,
     /// Woken after each sync response is stored, so waiting costs no polling delay.
     arrived: Arc<Notify>,
@@ -117,6 +119,7 @@ impl TestUser {
         Ok(Self {
             client,
             user_id,
+            password: password.to_owned(),
             timeline,
             arrived,
             sync,

@@ -4,7 +4,12 @@
 //! Both messages carry transaction IDs derived from the reporter and the form's key, so a
 //! form sent twice (a double click, a reload, a retry after a timeout) is posted once.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use brigade_core::sync::lock;
 
 use async_trait::async_trait;
 use matrix_sdk::{
@@ -14,25 +19,36 @@ use matrix_sdk::{
             room::{member::MembershipState, message::RoomMessageEventContent},
             Mentions,
         },
-        OwnedRoomId, RoomId, UserId,
+        OwnedRoomId, OwnedUserId, RoomId, UserId,
     },
     Room,
 };
 use tracing::{info, warn};
 
-use super::{bot::Bot, reply::transaction_id};
-use crate::filing::{Desk, FileError, Filed, Report, REPORT_KEY};
+use super::{bot::Bot, lookup, reply::transaction_id};
+use crate::{
+    desk::{Desk, FileError},
+    filing::{Filed, Report, REPORT_KEY},
+};
+
+/// A display name looked up is used for this long before it is looked up again.
+const NAME_TTL_MS: u64 = 10 * 60 * 1000;
 
 /// The Matrix side of the web pages.
 #[derive(Debug)]
 pub struct MatrixDesk {
     bot: Arc<Bot>,
+    /// Display names by user, with when they were looked up (monotonic milliseconds).
+    names: Mutex<HashMap<OwnedUserId, (Option<String>, u64)>>,
 }
 
 impl MatrixDesk {
     /// The desk of `bot`.
     pub fn new(bot: Arc<Bot>) -> Self {
-        Self { bot }
+        Self {
+            bot,
+            names: Mutex::default(),
+        }
     }
 
     fn joined(&self, room_id: &RoomId) -> Result<Room, FileError> {
@@ -83,19 +99,45 @@ impl MatrixDesk {
 
 #[async_trait]
 impl Desk for MatrixDesk {
+    async fn joined(&self, user_id: &UserId, rooms: &[OwnedRoomId]) -> Vec<OwnedRoomId> {
+        let mut joined = Vec::new();
+        for room_id in rooms {
+            let Some(room) = self.bot.client.get_room(room_id) else {
+                continue;
+            };
+            match lookup::is_joined(&room, user_id).await {
+                Ok(true) => joined.push(room_id.clone()),
+                Ok(false) => {}
+                Err(error) => warn!(%room_id, %error, "cannot read a membership for a page"),
+            }
+        }
+        joined
+    }
+
     async fn display_name(&self, user_id: &UserId) -> Option<String> {
-        let profile = self
+        let now = self.bot.clock.monotonic_millis();
+        if let Some((name, at)) = lock(&self.names).get(user_id) {
+            if now.saturating_sub(*at) < NAME_TTL_MS {
+                return name.clone();
+            }
+        }
+        let name = match self
             .bot
             .client
             .account()
             .fetch_user_profile_of(user_id)
             .await
-            .ok()?;
-        profile
-            .get_static::<DisplayName>()
-            .ok()
-            .flatten()
-            .filter(|name| !name.trim().is_empty())
+        {
+            Ok(profile) => profile
+                .get_static::<DisplayName>()
+                .ok()
+                .flatten()
+                .filter(|name| !name.trim().is_empty()),
+            // Not remembered: the next page asks again.
+            Err(_) => return None,
+        };
+        lock(&self.names).insert(user_id.to_owned(), (name.clone(), now));
+        name
     }
 
     async fn file(&self, report: &Report, key: &str) -> Result<Filed, FileError> {

@@ -1,9 +1,11 @@
 //! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
-//! to (SPEC §10): `/report`, with `/session` for signing in and `/assets/…` for the
+//! to (SPEC §10): `/report`, `/dashboard`, with `/session` for signing in and `/assets/…` for the
 //! stylesheet and scripts.
 
 mod assets;
 mod auth;
+mod chart;
+mod dashboard;
 pub mod openid;
 mod page;
 mod report;
@@ -29,7 +31,7 @@ use tracing::error;
 
 use crate::{
     config::Config,
-    filing::Desk,
+    desk::Desk,
     metrics::{Health, Metrics},
 };
 
@@ -50,6 +52,8 @@ pub struct WebState {
     pub sessions: Arc<session::Sessions>,
     /// Checks sign-in tokens with their homeservers.
     pub verifier: Arc<openid::Verifier>,
+    /// The time.
+    pub clock: Arc<dyn brigade_core::clock::Clock>,
     /// Where reports are filed: set once the bot has connected to its homeserver.
     pub desk: Arc<OnceLock<Arc<dyn Desk>>>,
 }
@@ -73,7 +77,11 @@ impl WebState {
             metrics,
             store,
             unhealthy_after: config.http.unhealthy_after,
-            sessions: Arc::new(session::Sessions::new(clock, config.web.session_lifetime)),
+            sessions: Arc::new(session::Sessions::new(
+                clock.clone(),
+                config.web.session_lifetime,
+            )),
+            clock,
             verifier: Arc::new(verifier),
             desk: Arc::default(),
             config,
@@ -90,6 +98,7 @@ pub fn router(state: WebState) -> Router {
         .route("/session", get(auth::whoami).post(auth::open))
         .route("/session/end", post(auth::end))
         .route("/report", get(report::show).post(report::file))
+        .route("/dashboard", get(dashboard::show))
         .route("/assets/{name}", get(assets::serve))
         .with_state(state)
 }

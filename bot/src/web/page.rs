@@ -36,8 +36,17 @@ pub struct PageQuery {
     pub theme: Theme,
 }
 
-/// A whole page: `body` under the header.
-pub fn document(title: &str, theme: Theme, viewer: Option<&Session>, body: Markup) -> Markup {
+/// The pages the header links to: path and name.
+const PAGES: [(&str, &str); 2] = [("/report", "Report a problem"), ("/dashboard", "Dashboard")];
+
+/// A whole page at `path`: `body` under the header.
+pub fn document(
+    title: &str,
+    path: &str,
+    theme: Theme,
+    viewer: Option<&Session>,
+    body: Markup,
+) -> Markup {
     let theme = match theme {
         Theme::Auto => None,
         Theme::Light => Some("light"),
@@ -55,6 +64,11 @@ pub fn document(title: &str, theme: Theme, viewer: Option<&Session>, body: Marku
             body {
                 header.bar {
                     span.brand { (PreEscaped(LOGO)) "Brigade" }
+                    nav.pages aria-label="Brigade's pages" {
+                        @for (href, name) in PAGES {
+                            a href=(href) aria-current=[(href == path).then_some("page")] { (name) }
+                        }
+                    }
                     @if let Some(viewer) = viewer {
                         div.who {
                             span.avatar aria-hidden="true" { (initial(&viewer.name)) }
@@ -66,7 +80,7 @@ pub fn document(title: &str, theme: Theme, viewer: Option<&Session>, body: Marku
                         }
                     }
                 }
-                main { (body) }
+                main class=[(path != "/report").then_some("wide")] { (body) }
                 script src=(assets::url("local-time.js")) defer {}
             }
         }

@@ -143,7 +143,11 @@ fn signed_out(state: &WebState, theme: Theme, status: StatusCode) -> Response {
         p.lead { "Tell the people who handle incidents what is wrong." }
         (signin(&state.config.web, why))
     };
-    (status, document("Report a problem", theme, None, body)).into_response()
+    (
+        status,
+        document("Report a problem", "/report", theme, None, body),
+    )
+        .into_response()
 }
 
 fn form_page(
@@ -226,7 +230,7 @@ fn form_page(
     };
     (
         status,
-        document("Report a problem", theme, Some(session), body),
+        document("Report a problem", "/report", theme, Some(session), body),
     )
         .into_response()
 }
@@ -248,7 +252,7 @@ fn filed_page(theme: Theme, session: &Session, summary: &str, filed: &Filed) -> 
     };
     (
         StatusCode::OK,
-        document("Report filed", theme, Some(session), body),
+        document("Report filed", "/report", theme, Some(session), body),
     )
         .into_response()
 }
@@ -265,5 +269,9 @@ fn message_page(
         div.card.alert role="alert" { p { (text) } }
         a.button href="/report" { "Back to the form" }
     };
-    (status, document(title, theme, Some(session), body)).into_response()
+    (
+        status,
+        document(title, "/report", theme, Some(session), body),
+    )
+        .into_response()
 }

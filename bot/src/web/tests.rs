@@ -7,13 +7,19 @@ use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use brigade_core::{clock::TestClock, sync::lock};
+use brigade_core::{
+    clock::{Clock, TestClock},
+    sync::lock,
+};
 use http_body_util::BodyExt;
-use matrix_sdk::ruma::{owned_event_id, owned_room_id, user_id, UserId};
+use matrix_sdk::ruma::{owned_event_id, owned_room_id, user_id, OwnedRoomId, UserId};
 use tower::ServiceExt;
 
 use super::*;
-use crate::filing::{FileError, Filed, Report};
+use crate::{
+    desk::FileError,
+    filing::{Filed, Report},
+};
 
 /// A desk that records what it is asked to file.
 #[derive(Debug, Default)]
@@ -23,6 +29,14 @@ struct Recorder {
 
 #[async_trait::async_trait]
 impl Desk for Recorder {
+    async fn joined(&self, user_id: &UserId, rooms: &[OwnedRoomId]) -> Vec<OwnedRoomId> {
+        if user_id == "@ana:example.org" {
+            rooms.to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
     async fn display_name(&self, _: &UserId) -> Option<String> {
         Some("Ana".to_owned())
     }
@@ -365,4 +379,68 @@ async fn assets_have_their_types_and_are_cached() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_a_private_incident_to_its_members_only() {
+    use brigade_core::{incident::Severity, testing::record};
+    let pages = Pages::new();
+    let now = pages.clock.now_millis();
+    let mut open = record(1, "Checkout is slow", Severity::Sev2, now - 60_000);
+    open.incident.timestamps.acknowledged = Some(now - 30_000);
+    let mut private = record(2, "Leaked signing key", Severity::Sev1, now - 120_000);
+    private.incident.private = true;
+    private.room_id = owned_room_id!("!private:example.org");
+    for record in [&open, &private] {
+        pages
+            .state
+            .store
+            .save_incident(record)
+            .await
+            .expect("saved");
+    }
+    let dashboard = |token: String| {
+        Request::get("/dashboard")
+            .header(header::COOKIE, format!("brigade_session={token}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (token, _) = pages.signed_in();
+    let (status, _, body) = pages.send(dashboard(token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Checkout is slow") && body.contains("Leaked signing key"),
+        "{body}"
+    );
+    let (token, _) = pages
+        .state
+        .sessions
+        .open(user_id!("@ben:example.org").to_owned(), "Ben".to_owned());
+    let (_, _, body) = pages.send(dashboard(token)).await;
+    assert!(body.contains("Checkout is slow"), "{body}");
+    assert!(
+        !body.contains("Leaked") && !body.contains("INC-2<"),
+        "{body}"
+    );
+    // Both count in the figures: two incidents, one of them SEV1.
+    assert!(body.contains("2 incidents in all"), "{body}");
+    assert!(
+        body.contains("<td>SEV1</td><td class=\"num\">1</td>"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_asks_a_stranger_to_sign_in() {
+    let pages = Pages::new();
+    let (status, _, body) = pages
+        .send(
+            Request::get("/dashboard")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Sign in with your Matrix account"), "{body}");
+    assert!(!body.contains("Open incidents"), "{body}");
 }

@@ -10,7 +10,6 @@ use brigade_tests::{
     client::{body, TestUser},
     desk::Desk,
     servers::shared as servers,
-    synapse::random_string,
     wait::wait_for,
 };
 use matrix_sdk::ruma::{api::client::account::request_openid_token, OwnedRoomId};
@@ -34,21 +33,6 @@ async fn invitation(user: &TestUser) -> Result<OwnedRoomId> {
             .map(|room| room.room_id().to_owned())
     })
     .await
-}
-
-/// Signs in on the page open in `browser` as `localpart` with `password`, and waits for the
-/// signed-in page.
-async fn sign_in(browser: &Browser, localpart: &str, password: &str) -> Result<()> {
-    browser.find("#signin").await?;
-    browser.fill("#user", localpart).await?;
-    browser.fill("#password", password).await?;
-    browser
-        .find("#signin button[type=submit]")
-        .await?
-        .click()
-        .await?;
-    browser.find("#summary").await?;
-    Ok(())
 }
 
 /// Fills in the report form and sends it.
@@ -87,10 +71,7 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
         security.user_id
     );
     let desk = Desk::new(bot_binary(), &extra).await?;
-    let localpart = format!("rita-{}", random_string(6).to_lowercase());
-    let password = random_string(16);
-    hs.register(&localpart, &password, false).await?;
-    let rita = TestUser::login(hs, &localpart, &password).await?;
+    let rita = TestUser::register(hs, "rita").await?;
     rita.client
         .account()
         .set_display_name(Some("Rita Reporter"))
@@ -103,7 +84,7 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
     browser.screenshot("report-sign-in-dark").await?;
     browser.client.goto(&page).await?;
     browser.screenshot("report-sign-in-light").await?;
-    sign_in(&browser, &localpart, &password).await?;
+    sign_in_at(&browser, &rita, "#summary").await?;
     let text = browser.text().await?;
     ensure!(text.contains("Signed in as Rita Reporter"), "{text}");
     browser.screenshot("report-form-light").await?;
@@ -211,6 +192,80 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
     );
     ensure!(private != desk.triage);
     browser.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_an_incident_declared_by_command_and_its_charts_once_resolved(
+) -> Result<()> {
+    let desk = Desk::new(bot_binary(), "").await?;
+    let incident = desk.declare("Checkout answers slowly --sev 2").await?;
+    let browser = Browser::start().await?;
+    let page = format!("http://{}/dashboard", desk.bot.http);
+    browser.client.goto(&page).await?;
+    sign_in_at(&browser, &desk.alice, "#open-title").await?;
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("Open incidents") && text.contains("Checkout answers slowly"),
+        "{text}"
+    );
+    ensure!(
+        text.contains("SEV2") && text.contains("investigating"),
+        "{text}"
+    );
+    browser.screenshot("dashboard-open-light").await?;
+
+    for status in ["monitoring", "resolved"] {
+        desk.command(
+            &desk.alice,
+            &incident.room,
+            &format!("!inc status {status}"),
+            "✅",
+        )
+        .await?;
+    }
+    browser.client.goto(&format!("{page}?theme=dark")).await?;
+    browser.find("#recent-title").await?;
+    let text = browser.text().await?;
+    ensure!(text.contains("No open incidents."), "{text}");
+    let recent = browser
+        .find("section[aria-labelledby=recent-title] tbody")
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        recent.contains("Checkout answers slowly") && recent.contains("resolved"),
+        "{recent}"
+    );
+    // Each chart has a point for this week: time to mitigate and to resolve are known now.
+    for chart in ["chart-1", "chart-2"] {
+        let points = browser
+            .client
+            .find_all(fantoccini::Locator::Css(&format!(
+                "section[aria-labelledby={chart}] circle"
+            )))
+            .await?;
+        ensure!(points.len() == 1, "{chart}: {} points", points.len());
+    }
+    browser.screenshot("dashboard-resolved-dark").await?;
+    browser.client.goto(&page).await?;
+    browser.find("#recent-title").await?;
+    browser.screenshot("dashboard-resolved-light").await?;
+    browser.stop().await?;
+    Ok(())
+}
+
+/// Signs `user` in on the page open in `browser` and waits for `ready` on the signed-in page.
+async fn sign_in_at(browser: &Browser, user: &TestUser, ready: &str) -> Result<()> {
+    browser.find("#signin").await?;
+    browser.fill("#user", user.user_id.localpart()).await?;
+    browser.fill("#password", &user.password).await?;
+    browser
+        .find("#signin button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    browser.find(ready).await?;
     Ok(())
 }
 
