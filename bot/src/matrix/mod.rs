@@ -23,6 +23,7 @@ mod invites;
 mod lookup;
 mod once;
 pub mod open;
+mod panel;
 pub mod partners;
 pub mod profile;
 mod prune;

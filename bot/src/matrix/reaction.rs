@@ -99,21 +99,49 @@ async fn act(
     reaction: &OriginalSyncReactionEvent,
 ) -> Result<(), ActionError> {
     let change = Change::for_reaction(bot, room, reaction);
-    let sent = change.sent;
-    // Finishing a reaction a crash interrupted: its change is stored; say it again (the same
-    // transaction, so it is posted once).
-    if let Some(applied) = record.applied(&reaction.event_id) {
-        return say(bot, room, reaction, applied.answer.clone()).await;
+    let said = match act_as(&change, record, key).await? {
+        Reaction::Changed(said) | Reaction::Refused(said) => Some(said),
+        Reaction::Nothing => None,
+    };
+    say(bot, room, reaction, said).await
+}
+
+/// What 👀 or 🚑 (`key`) did when `change.sender` gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reaction {
+    /// The incident changed; what the bot says about it.
+    Changed(String),
+    /// Not allowed; why.
+    Refused(String),
+    /// It was so already (acknowledged; the commander already).
+    Nothing,
+}
+
+/// Does what 👀 or 🚑 (`key`) by `change.sender` does to `record`, as a reaction on the summary
+/// would, and stores it (the incident panel's buttons come here too). What it says is not
+/// posted: the caller says it where it is answered.
+pub async fn act_as(
+    change: &Change<'_>,
+    record: IncidentRecord,
+    key: &str,
+) -> Result<Reaction, ActionError> {
+    // Finishing a change a crash interrupted: it is stored; say it again.
+    if let Some(applied) = record.applied(change.cause) {
+        return Ok(applied
+            .answer
+            .clone()
+            .map_or(Reaction::Nothing, Reaction::Changed));
     }
-    let refused = refused_command(bot, &reaction.sender);
-    let reacted = decide(&record, key, reaction.sender.as_ref(), sent, refused);
-    if let Some(next) = reacted.next {
-        if !reacted.levels.is_empty() {
-            change.set_levels(&next.incident, &reacted.levels).await?;
-        }
-        change.commit(next, reacted.said.clone()).await?;
+    let refused = refused_command(change.bot, change.sender);
+    let reacted = decide(&record, key, change.sender, change.sent, refused);
+    let Some(next) = reacted.next else {
+        return Ok(reacted.said.map_or(Reaction::Nothing, Reaction::Refused));
+    };
+    if !reacted.levels.is_empty() {
+        change.set_levels(&next.incident, &reacted.levels).await?;
     }
-    say(bot, room, reaction, reacted.said).await
+    change.commit(next, reacted.said.clone()).await?;
+    Ok(reacted.said.map_or(Reaction::Nothing, Reaction::Changed))
 }
 
 /// What a reaction does: the record it leaves (none when nothing changes), what the bot says,

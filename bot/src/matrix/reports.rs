@@ -27,7 +27,7 @@ use tracing::{info, warn};
 
 use super::{bot::Bot, lookup, reply::transaction_id};
 use crate::{
-    desk::{Desk, FileError},
+    desk::{Acted, Action, Desk, DeskError},
     filing::{Filed, Report, REPORT_KEY},
 };
 
@@ -51,16 +51,16 @@ impl MatrixDesk {
         }
     }
 
-    fn joined(&self, room_id: &RoomId) -> Result<Room, FileError> {
+    fn joined(&self, room_id: &RoomId) -> Result<Room, DeskError> {
         self.bot
             .client
             .get_room(room_id)
-            .ok_or_else(|| FileError::Matrix(format!("the bot is not in {room_id}")))
+            .ok_or_else(|| DeskError::Matrix(format!("the bot is not in {room_id}")))
     }
 
     /// The bot's DM with `user_id`: the one it recorded, one the homeserver marks as direct,
     /// or a new one (encrypted, `user_id` invited).
-    async fn dm(&self, user_id: &UserId) -> Result<Room, FileError> {
+    async fn dm(&self, user_id: &UserId) -> Result<Room, DeskError> {
         let key = format!("dm:{user_id}");
         let recorded = self
             .bot
@@ -80,7 +80,7 @@ impl MatrixDesk {
                     .client
                     .create_dm(user_id)
                     .await
-                    .map_err(|error| FileError::Matrix(error.to_string()))?;
+                    .map_err(|error| DeskError::Matrix(error.to_string()))?;
                 info!(%user_id, room_id = %room.room_id(), "opened a DM for a report's receipt");
                 room
             }
@@ -114,6 +114,16 @@ impl Desk for MatrixDesk {
         joined
     }
 
+    async fn act(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+        action: &Action,
+        key: &str,
+    ) -> Result<Acted, DeskError> {
+        super::panel::act(&self.bot, room_id, user_id, action, key).await
+    }
+
     async fn display_name(&self, user_id: &UserId) -> Option<String> {
         let now = self.bot.clock.monotonic_millis();
         if let Some((name, at)) = lock(&self.names).get(user_id) {
@@ -140,7 +150,7 @@ impl Desk for MatrixDesk {
         name
     }
 
-    async fn file(&self, report: &Report, key: &str) -> Result<Filed, FileError> {
+    async fn file(&self, report: &Report, key: &str) -> Result<Filed, DeskError> {
         let private = report.private(&self.bot.config.incidents);
         let rooms = &self.bot.rooms;
         let room = self.joined(if private {
@@ -156,15 +166,15 @@ impl Desk for MatrixDesk {
         let mut content = serde_json::to_value(
             RoomMessageEventContent::text_html(plain, html).add_mentions(Mentions::new()),
         )
-        .map_err(|error| FileError::Matrix(error.to_string()))?;
+        .map_err(|error| DeskError::Matrix(error.to_string()))?;
         content[REPORT_KEY] =
-            serde_json::to_value(report).map_err(|error| FileError::Matrix(error.to_string()))?;
+            serde_json::to_value(report).map_err(|error| DeskError::Matrix(error.to_string()))?;
         let source = format!("{}\u{0}{key}", report.reporter);
         let sent = room
             .send_raw("m.room.message", content)
             .with_transaction_id(&transaction_id(&source, "report"))
             .await
-            .map_err(|error| FileError::Matrix(error.to_string()))?;
+            .map_err(|error| DeskError::Matrix(error.to_string()))?;
         let via = self.bot.config.matrix.user_id.server_name();
         let filed = Filed {
             room_id: room.room_id().to_owned(),
@@ -183,7 +193,7 @@ impl Desk for MatrixDesk {
             dm.send(RoomMessageEventContent::notice_html(plain, html).add_mentions(Mentions::new()))
                 .with_transaction_id(transaction_id(&source, "report-receipt"))
                 .await
-                .map_err(|error| FileError::Matrix(error.to_string()))
+                .map_err(|error| DeskError::Matrix(error.to_string()))
         };
         if let Err(error) = receipt.await {
             warn!(user_id = %report.reporter, %error, "a report's receipt could not be sent");

@@ -1,5 +1,5 @@
 //! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
-//! to (SPEC §10): `/report`, `/dashboard`, with `/session` for signing in and `/assets/…` for the
+//! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}`, with `/session` for signing in and `/assets/…` for the
 //! stylesheet and scripts.
 
 mod assets;
@@ -8,6 +8,7 @@ mod chart;
 mod dashboard;
 pub mod openid;
 mod page;
+mod panel;
 mod report;
 pub mod session;
 #[cfg(test)]
@@ -99,6 +100,7 @@ pub fn router(state: WebState) -> Router {
         .route("/session/end", post(auth::end))
         .route("/report", get(report::show).post(report::file))
         .route("/dashboard", get(dashboard::show))
+        .route("/incident/{room}", get(panel::show).post(panel::act))
         .route("/assets/{name}", get(assets::serve))
         .with_state(state)
 }

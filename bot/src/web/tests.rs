@@ -12,12 +12,14 @@ use brigade_core::{
     sync::lock,
 };
 use http_body_util::BodyExt;
-use matrix_sdk::ruma::{owned_event_id, owned_room_id, user_id, OwnedRoomId, UserId};
+use matrix_sdk::ruma::{
+    owned_event_id, owned_room_id, user_id, OwnedRoomId, OwnedUserId, RoomId, UserId,
+};
 use tower::ServiceExt;
 
 use super::*;
 use crate::{
-    desk::FileError,
+    desk::{Acted, Action, DeskError},
     filing::{Filed, Report},
 };
 
@@ -25,6 +27,7 @@ use crate::{
 #[derive(Debug, Default)]
 struct Recorder {
     filed: Mutex<Vec<(Report, String)>>,
+    acted: Mutex<Vec<(OwnedUserId, Action)>>,
 }
 
 #[async_trait::async_trait]
@@ -37,11 +40,22 @@ impl Desk for Recorder {
         }
     }
 
+    async fn act(
+        &self,
+        _: &RoomId,
+        user_id: &UserId,
+        action: &Action,
+        _: &str,
+    ) -> Result<Acted, DeskError> {
+        lock(&self.acted).push((user_id.to_owned(), action.clone()));
+        Ok(Acted::Done(format!("{action:?}")))
+    }
+
     async fn display_name(&self, _: &UserId) -> Option<String> {
         Some("Ana".to_owned())
     }
 
-    async fn file(&self, report: &Report, key: &str) -> Result<Filed, FileError> {
+    async fn file(&self, report: &Report, key: &str) -> Result<Filed, DeskError> {
         lock(&self.filed).push((report.clone(), key.to_owned()));
         Ok(Filed {
             room_id: owned_room_id!("!triage:example.org"),
@@ -443,4 +457,94 @@ async fn the_dashboard_asks_a_stranger_to_sign_in() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Sign in with your Matrix account"), "{body}");
     assert!(!body.contains("Open incidents"), "{body}");
+}
+
+#[tokio::test]
+async fn the_panel_is_for_the_people_in_the_room_and_acts_as_them() {
+    use brigade_core::{
+        incident::{Severity, Status},
+        testing::record,
+    };
+    let pages = Pages::new();
+    let mut private = record(7, "Leaked signing key", Severity::Sev1, 1_000);
+    private.incident.private = true;
+    pages
+        .state
+        .store
+        .save_incident(&private)
+        .await
+        .expect("saved");
+    let path = "/incident/!room:example.org";
+    let get = |token: &str| {
+        Request::get(path)
+            .header(header::COOKIE, format!("brigade_session={token}"))
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (ana, csrf) = pages.signed_in();
+    let (status, _, body) = pages.send(get(&ana)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("INC-7 · Leaked signing key"), "{body}");
+    assert!(body.contains("id=\"set-status\""), "{body}");
+    let (ben, _) = pages
+        .state
+        .sessions
+        .open(user_id!("@ben:example.org").to_owned(), "Ben".to_owned());
+    let (status, _, body) = pages.send(get(&ben)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        !body.contains("Leaked") && !body.contains("INC-7"),
+        "{body}"
+    );
+
+    let post = |csrf: &str, fields: &str| {
+        Request::post(path)
+            .header(header::COOKIE, format!("brigade_session={ana}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={csrf}&key={KEY}&{fields}")))
+            .expect("request")
+    };
+    for (fields, csrf, why) in [
+        (
+            "action=status&status=monitoring",
+            "forged",
+            "did not come from Brigade",
+        ),
+        (
+            "action=status&status=closed",
+            csrf.as_str(),
+            "status: choose",
+        ),
+        (
+            "action=severity&severity=9",
+            csrf.as_str(),
+            "severity: choose",
+        ),
+        ("action=update&text=+", csrf.as_str(), "update: write"),
+        ("action=delete", csrf.as_str(), "asked for nothing"),
+    ] {
+        let (status, _, body) = pages.send(post(csrf, fields)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{fields}");
+        assert!(body.contains(why), "{fields}: {body}");
+    }
+    assert!(lock(&pages.desk.acted).is_empty());
+    let (status, _, body) = pages
+        .send(post(
+            &csrf,
+            "action=status&status=monitoring&note=rolled+back",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Done: "), "{body}");
+    let acted = lock(&pages.desk.acted).clone();
+    assert_eq!(
+        acted,
+        [(
+            user_id!("@ana:example.org").to_owned(),
+            Action::Status {
+                to: Status::Monitoring,
+                note: Some("rolled back".to_owned())
+            }
+        )]
+    );
 }

@@ -8,7 +8,7 @@ use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     browser::Browser,
     client::{body, TestUser},
-    desk::Desk,
+    desk::{incident_state, until, Desk},
     servers::shared as servers,
     wait::wait_for,
 };
@@ -251,6 +251,98 @@ async fn the_dashboard_shows_an_incident_declared_by_command_and_its_charts_once
     browser.client.goto(&page).await?;
     browser.find("#recent-title").await?;
     browser.screenshot("dashboard-resolved-light").await?;
+    browser.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_panel_acts_as_the_signed_in_person_and_refuses_what_the_command_would() -> Result<()> {
+    let hs = &servers().first;
+    let desk = Desk::new(bot_binary(), "").await?;
+    let incident = desk.declare("Payments time out --sev 3").await?;
+    let bob = TestUser::register(hs, "bob").await?;
+    let space = format!("#{}-incidents:{}", desk.bot.rooms_prefix, hs.server_name);
+    bob.join(&space).await?;
+    bob.join(&incident.alias).await?;
+
+    let browser = Browser::start().await?;
+    let page = format!("http://{}/incident/{}", desk.bot.http, incident.room);
+    browser.client.goto(&page).await?;
+    sign_in_at(&browser, &bob, "#actions-title").await?;
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("Payments time out") && text.contains("SEV3"),
+        "{text}"
+    );
+    browser.screenshot("panel-member-light").await?;
+
+    // Anyone in the room acknowledges; only the commander or a moderator sets the severity.
+    browser.find("#acknowledge").await?.click().await?;
+    browser.find(".notice").await?;
+    let text = browser.text().await?;
+    ensure!(text.contains("is looking into it"), "{text}");
+    browser
+        .find("#severity")
+        .await?
+        .select_by_value("SEV1")
+        .await?;
+    browser.find("#set-severity").await?.click().await?;
+    browser.find(".alert").await?;
+    let text = browser.text().await?;
+    ensure!(text.contains("Not done: only the commander"), "{text}");
+    browser.screenshot("panel-refused-light").await?;
+    let state = incident_state(&desk.alice, &incident.room).await?;
+    ensure!(state["severity"] == "SEV3", "{state}");
+    let acknowledged = desk
+        .alice
+        .wait_for_event(&incident.room, "the panel's acknowledgement", |event| {
+            body(event).contains("is looking into it")
+                && body(event).contains(&format!("from the incident panel, by {}", bob.user_id))
+        })
+        .await?;
+    ensure!(
+        acknowledged["sender"] == desk.bot.user_id.as_str(),
+        "{acknowledged}"
+    );
+
+    // The commander signs in and sets the status and the severity.
+    browser
+        .find("form[action='/session/end'] button")
+        .await?
+        .click()
+        .await?;
+    browser.client.goto(&format!("{page}?theme=dark")).await?;
+    sign_in_at(&browser, &desk.alice, "#actions-title").await?;
+    browser
+        .find("#status")
+        .await?
+        .select_by_value("monitoring")
+        .await?;
+    browser.fill("#note", "Rolled back the gateway").await?;
+    browser.find("#set-status").await?.click().await?;
+    browser.find(".notice").await?;
+    browser
+        .find("#severity")
+        .await?
+        .select_by_value("SEV2")
+        .await?;
+    browser.find("#set-severity").await?.click().await?;
+    browser.find(".notice").await?;
+    browser.screenshot("panel-commander-dark").await?;
+    until(
+        "the incident to be monitoring at SEV2",
+        || incident_state(&desk.alice, &incident.room),
+        |state| state["status"] == "monitoring" && state["severity"] == "SEV2",
+    )
+    .await?;
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("Rolled back the gateway"),
+        "the timeline shows the update: {text}"
+    );
+    browser.client.goto(&page).await?;
+    browser.find("#timeline-title").await?;
+    browser.screenshot("panel-commander-light").await?;
     browser.stop().await?;
     Ok(())
 }
