@@ -162,7 +162,10 @@ pub async fn run(
     }
     tokio::spawn({
         let bot = bot.clone();
-        async move { matrix::reports::invite_private_triagers(&bot).await }
+        async move {
+            matrix::reports::invite_private_triagers(&bot).await;
+            matrix::widgets::ensure_report_form(&bot).await;
+        }
     });
     let publishing = tokio::spawn({
         let bot = bot.clone();

@@ -29,6 +29,7 @@ mod status;
 mod summary;
 mod timeline;
 mod update;
+mod widget;
 
 use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
@@ -72,6 +73,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     private::INFO,
     close::INFO,
     reopen::INFO,
+    widget::INFO,
     help::INFO,
 ];
 
@@ -127,6 +129,8 @@ pub enum Command {
     Close,
     /// `!inc reopen`
     Reopen,
+    /// `!inc widget off|on`
+    Widget(bool),
 }
 
 impl Command {
@@ -152,6 +156,7 @@ impl Command {
             Self::Private => &private::INFO,
             Self::Close => &close::INFO,
             Self::Reopen => &reopen::INFO,
+            Self::Widget(_) => &widget::INFO,
         }
     }
 
@@ -204,6 +209,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "private" => private::parse(arguments).map(|()| Command::Private),
         "close" => close::parse(arguments).map(|()| Command::Close),
         "reopen" => reopen::parse(arguments).map(|()| Command::Reopen),
+        "widget" => widget::parse(arguments).map(Command::Widget),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })
 }

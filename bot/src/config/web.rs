@@ -19,6 +19,7 @@ pub(super) struct RawWeb {
     homeserver_url: Option<Url>,
     #[serde(default, with = "humantime_serde")]
     session_lifetime: Option<Duration>,
+    widgets: Option<bool>,
 }
 
 /// `[web]`
@@ -31,6 +32,8 @@ pub struct WebConfig {
     pub homeserver_url: Url,
     /// How long a page stays signed in.
     pub session_lifetime: Duration,
+    /// Whether the bot adds the report form to triage and the panel to incident rooms.
+    pub widgets: bool,
 }
 
 impl WebConfig {
@@ -83,6 +86,7 @@ impl RawWeb {
                 .homeserver_url
                 .unwrap_or_else(|| homeserver_url.clone()),
             session_lifetime,
+            widgets: self.widgets.unwrap_or(true),
         })
     }
 }

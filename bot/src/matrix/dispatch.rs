@@ -142,6 +142,14 @@ async fn in_incident(
         Command::Share(args) => exec::share::run(change, record, args).await,
         Command::Postmortem => exec::postmortem::draft(change, &record).await,
         Command::Close => exec::close::run(change, &record).await,
+        Command::Widget(on) => {
+            super::widgets::set_panel(bot, change.room, on).await?;
+            Ok(Answer::done(if on {
+                "The incident panel is back in this room's top bar."
+            } else {
+                "The incident panel is out of this room; `!inc widget on` brings it back."
+            }))
+        }
         other => anywhere(change, other).await,
     }
 }

@@ -41,4 +41,5 @@ pub mod session;
 pub mod sync;
 mod timeline;
 mod undecrypted;
+pub mod widgets;
 mod worker;

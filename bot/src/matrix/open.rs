@@ -40,7 +40,7 @@ use super::{
     error::ActionError,
     publish,
     room_state::{level_users, raw_events, server_acl, state},
-    rooms,
+    rooms, widgets,
 };
 use crate::{commands::Refusal, config::AccessConfig, keys, render};
 
@@ -205,7 +205,7 @@ async fn create_room(
     incident: &Incident,
     alias: &RoomAliasId,
 ) -> Result<Room, ActionError> {
-    let request = room_request(
+    let mut request = room_request(
         incident,
         alias,
         &bot.rooms.space,
@@ -213,6 +213,10 @@ async fn create_room(
         &bot.config.access,
         &bot.room_version,
     )?;
+    if bot.config.web.widgets {
+        let panel = widgets::panel_state(&bot.config.web.public_url, &bot.config.matrix.user_id);
+        request.initial_state.extend(raw_events(&panel)?);
+    }
     match bot.client.create_room(request).await {
         Ok(room) => Ok(room),
         Err(error) if rooms::alias_taken(&error) => Err(ActionError::AliasTaken(alias.to_owned())),

@@ -12,7 +12,7 @@ use axum::{
 use sha2::{Digest, Sha256};
 
 /// Every asset: its name under `/assets/`, its content type and its content.
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 4] = [
     (
         "brigade.css",
         "text/css; charset=utf-8",
@@ -27,6 +27,12 @@ const ASSETS: [(&str, &str, &str); 3] = [
         "local-time.js",
         "text/javascript; charset=utf-8",
         include_str!("../../assets/local-time.js"),
+    ),
+    // Built from assets/widget/ (matrix-widget-api) by assets/widget/build.sh.
+    (
+        "widget.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/widget.js"),
     ),
 ];
 

@@ -82,6 +82,7 @@ pub fn document(
                 }
                 main class=[(path != "/report").then_some("wide")] { (body) }
                 script src=(assets::url("local-time.js")) defer {}
+                script src=(assets::url("widget.js")) defer {}
             }
         }
     }
@@ -121,13 +122,16 @@ pub fn signin(web: &WebConfig, why: &str) -> Markup {
     }
 }
 
-/// The security headers of every page.
+/// The security headers of every page. Any site may frame a page, as Element does a widget:
+/// framed by another site, a page never gets the SameSite=Strict session cookie, so it is
+/// signed out there unless the widget API signs it in, and nothing can be done in a
+/// visitor's name by framing it.
 pub fn secure(mut response: Response, web: &WebConfig) -> Response {
     let homeserver = web.homeserver_url.origin().ascii_serialization();
     let policy = format!(
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
          connect-src 'self' {homeserver}; form-action 'self'; base-uri 'none'; \
-         frame-ancestors 'self'"
+         frame-ancestors *"
     );
     let headers = response.headers_mut();
     for (name, value) in [

@@ -347,6 +347,170 @@ async fn the_panel_acts_as_the_signed_in_person_and_refuses_what_the_command_wou
     Ok(())
 }
 
+/// The tests' stand-in for Element: a page that embeds a widget and answers its widget API
+/// requests (`tests/web/host.js`, built with matrix-widget-api's `ClientWidgetApi`).
+const HOST_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+    <title>Element stand-in</title></head><body style=\"margin:0\">\
+    <script src=\"/host-bundle.js\"></script></body></html>";
+const HOST_BUNDLE: &str = include_str!("../../web/host-bundle.js");
+
+/// Serves the host page on `localhost` (another site than the bot's 127.0.0.1, as Element is
+/// another site than Brigade); its address.
+async fn host() -> Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Html(HOST_PAGE) }),
+        )
+        .route(
+            "/host-bundle.js",
+            axum::routing::get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+                    HOST_BUNDLE,
+                )
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://localhost:{port}/"))
+}
+
+#[tokio::test]
+async fn the_panel_is_an_element_widget_signed_in_by_the_widget_api() -> Result<()> {
+    let hs = &servers().first;
+    let desk = Desk::new(bot_binary(), "").await?;
+    let incident = desk.declare("Search is down --sev 2").await?;
+
+    // The room was made with the panel in its state, pinned to the top bar; triage has the form.
+    let panel = desk
+        .alice
+        .state(&incident.room, "im.vector.modular.widgets", "brigade-panel")
+        .await?
+        .context("the panel's widget state")?;
+    let template = panel["url"].as_str().context("a widget URL")?.to_owned();
+    ensure!(
+        template
+            == format!(
+                "http://{}/incident/$matrix_room_id?theme=$org.matrix.msc2873.client_theme",
+                desk.bot.http
+            ),
+        "{panel}"
+    );
+    ensure!(
+        !panel.to_string().contains("Search"),
+        "the widget names the incident: {panel}"
+    );
+    let layout = desk
+        .alice
+        .state(&incident.room, "io.element.widgets.layout", "")
+        .await?
+        .context("the layout")?;
+    ensure!(
+        layout["widgets"]["brigade-panel"]["container"] == "top",
+        "{layout}"
+    );
+    until(
+        "the report form in triage",
+        || {
+            desk.alice
+                .state(&desk.triage, "im.vector.modular.widgets", "brigade-report")
+        },
+        |form| {
+            form.as_ref()
+                .is_some_and(|form| form["name"] == "Report a problem")
+        },
+    )
+    .await?;
+
+    // Only the commander or a moderator takes it away; it comes back.
+    let bob = TestUser::register(hs, "bob").await?;
+    bob.join(&format!(
+        "#{}-incidents:{}",
+        desk.bot.rooms_prefix, hs.server_name
+    ))
+    .await?;
+    bob.join(&incident.alias).await?;
+    let refused = desk
+        .command(&bob, &incident.room, "!inc widget off", "❓")
+        .await?;
+    ensure!(refused.contains("only the commander"), "{refused}");
+    desk.command(&desk.alice, &incident.room, "!inc widget off", "✅")
+        .await?;
+    let removed = desk
+        .alice
+        .state(&incident.room, "im.vector.modular.widgets", "brigade-panel")
+        .await?;
+    ensure!(
+        removed.as_ref().is_none_or(|content| *content == json!({})),
+        "{removed:?}"
+    );
+    desk.command(&desk.alice, &incident.room, "!inc widget on", "✅")
+        .await?;
+    let back = desk
+        .alice
+        .state(&incident.room, "im.vector.modular.widgets", "brigade-panel")
+        .await?;
+    ensure!(
+        back.is_some_and(|content| content["url"] == template.as_str()),
+        "the panel came back"
+    );
+
+    // In the stand-in for Element, the widget signs in with the token Element gives it.
+    let token = desk
+        .alice
+        .client
+        .send(request_openid_token::v3::Request::new(
+            desk.alice.user_id.clone(),
+        ))
+        .await?;
+    let credentials = json!({
+        "access_token": token.access_token,
+        "token_type": "Bearer",
+        "matrix_server_name": token.matrix_server_name.as_str(),
+        "expires_in": token.expires_in.as_secs(),
+        "user_id": desk.alice.user_id.as_str(),
+    });
+    let browser = Browser::start().await?;
+    browser.client.goto(&host().await?).await?;
+    let url = template
+        .replace("$matrix_room_id", incident.room.as_str())
+        .replace("$org.matrix.msc2873.client_theme", "dark");
+    browser
+        .client
+        .execute(
+            "window.brigadeOpenId = arguments[0]; window.brigadeEmbed(arguments[1]);",
+            vec![credentials, json!(url)],
+        )
+        .await?;
+    browser.find("body[data-widget=ready]").await?;
+    browser.client.clone().enter_frame(0).await?;
+    browser.find("#actions-title").await?;
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("Search is down") && text.contains("Signed in as"),
+        "{text}"
+    );
+    browser.find("#acknowledge").await?.click().await?;
+    if let Err(error) = browser.find(".notice").await {
+        let text = browser.text().await.unwrap_or_default();
+        return Err(error.context(format!("the widget shows: {text}")));
+    }
+    let text = browser.text().await?;
+    ensure!(text.contains("is looking into it"), "{text}");
+    browser.client.clone().enter_parent_frame().await?;
+    browser.screenshot("panel-widget-dark").await?;
+    until(
+        "the acknowledgement in the incident",
+        || incident_state(&desk.alice, &incident.room),
+        |state| state["timestamps"]["acknowledged"].is_u64(),
+    )
+    .await?;
+    browser.stop().await?;
+    Ok(())
+}
+
 /// Signs `user` in on the page open in `browser` and waits for `ready` on the signed-in page.
 async fn sign_in_at(browser: &Browser, user: &TestUser, ready: &str) -> Result<()> {
     browser.find("#signin").await?;

@@ -1,0 +1,139 @@
+//! Brigade's pages as Element widgets (SPEC §10): the report form in triage, the incident panel
+//! in each incident room (`im.vector.modular.widgets`), each pinned to the room's top bar
+//! (`io.element.widgets.layout`). The panel's URL names no room: Element fills in
+//! `$matrix_room_id`, so one definition fits every room and, in a private incident, the
+//! widget's state carries no title.
+
+use matrix_sdk::{ruma::UserId, Room};
+use serde_json::{json, Value};
+use tracing::{info, warn};
+use url::Url;
+
+use super::bot::Bot;
+
+/// The state key (and widget ID) of the incident panel.
+pub const PANEL: &str = "brigade-panel";
+/// The state key (and widget ID) of the report form.
+pub const REPORT: &str = "brigade-report";
+const WIDGETS: &str = "im.vector.modular.widgets";
+const LAYOUT: &str = "io.element.widgets.layout";
+/// Element passes its theme to widgets through this variable.
+const THEME: &str = "theme=$org.matrix.msc2873.client_theme";
+
+/// The page at `path` under `public`, for a widget URL (Element's variables left in).
+fn url(public: &Url, path: &str) -> String {
+    format!("{}/{path}?{THEME}", public.as_str().trim_end_matches('/'))
+}
+
+/// The widget `id`'s content: `name` showing `url`, added by `creator`.
+fn widget(id: &str, name: &str, url: String, creator: &UserId) -> Value {
+    json!({
+        "id": id,
+        "type": "m.custom",
+        "name": name,
+        "url": url,
+        "data": {},
+        "creatorUserId": creator,
+        "waitForIframeLoad": true,
+    })
+}
+
+/// The layout that pins widget `id` to the top bar.
+fn layout(id: &str, height: u32) -> Value {
+    json!({ "widgets": { id: { "container": "top", "index": 0, "width": 100, "height": height } } })
+}
+
+/// The incident panel's state events, for a new incident room's initial state.
+pub fn panel_state(public: &Url, creator: &UserId) -> [Value; 2] {
+    let panel = widget(
+        PANEL,
+        "Incident panel",
+        url(public, "incident/$matrix_room_id"),
+        creator,
+    );
+    [
+        json!({ "type": WIDGETS, "state_key": PANEL, "content": panel }),
+        json!({ "type": LAYOUT, "state_key": "", "content": layout(PANEL, 45) }),
+    ]
+}
+
+/// Turns the panel on or off in `room`.
+pub async fn set_panel(bot: &Bot, room: &Room, on: bool) -> Result<(), matrix_sdk::Error> {
+    let creator = &bot.config.matrix.user_id;
+    let (panel, pinned) = if on {
+        let url = url(&bot.config.web.public_url, "incident/$matrix_room_id");
+        (
+            widget(PANEL, "Incident panel", url, creator),
+            layout(PANEL, 45),
+        )
+    } else {
+        // An empty content removes a widget, as Element does.
+        (json!({}), json!({ "widgets": {} }))
+    };
+    room.send_state_event_raw(WIDGETS, PANEL, panel).await?;
+    room.send_state_event_raw(LAYOUT, "", pinned).await?;
+    Ok(())
+}
+
+/// Adds the report form to triage, pinned, unless it is there (or someone removed it: a
+/// widget whose state is empty stays removed).
+pub async fn ensure_report_form(bot: &Bot) {
+    if !bot.config.web.widgets {
+        return;
+    }
+    let Some(room) = bot.client.get_room(&bot.rooms.triage) else {
+        return;
+    };
+    match room.get_state_event(WIDGETS.into(), REPORT).await {
+        Ok(Some(_)) => return,
+        Ok(None) => {}
+        Err(error) => {
+            warn!(%error, "cannot read triage's widgets");
+            return;
+        }
+    }
+    let form = widget(
+        REPORT,
+        "Report a problem",
+        url(&bot.config.web.public_url, "report"),
+        &bot.config.matrix.user_id,
+    );
+    let added = async {
+        room.send_state_event_raw(WIDGETS, REPORT, form).await?;
+        room.send_state_event_raw(LAYOUT, "", layout(REPORT, 50))
+            .await
+    };
+    match added.await {
+        Ok(_) => info!("added the report form to triage as a widget"),
+        Err(error) => warn!(%error, "cannot add the report form to triage"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::ruma::user_id;
+
+    use super::*;
+
+    #[test]
+    fn the_panel_names_no_room_and_no_title() {
+        let public = Url::parse("https://brigade.example.org/").expect("url");
+        let [panel, layout] = panel_state(&public, user_id!("@brigade:example.org"));
+        assert_eq!(
+            panel["content"]["url"],
+            "https://brigade.example.org/incident/$matrix_room_id?theme=$org.matrix.msc2873.client_theme"
+        );
+        assert_eq!(panel["content"]["name"], "Incident panel");
+        assert_eq!(panel["state_key"], PANEL);
+        assert_eq!(layout["content"]["widgets"][PANEL]["container"], "top");
+    }
+
+    #[test]
+    fn a_public_url_under_a_path_keeps_it() {
+        let public = Url::parse("https://example.org/brigade").expect("url");
+        assert_eq!(
+            url(&public, "report"),
+            "https://example.org/brigade/report?theme=$org.matrix.msc2873.client_theme"
+        );
+    }
+}
