@@ -5,13 +5,17 @@
 (function () {
   const form = document.getElementById("signin");
   if (!form) return;
+  const query = new URLSearchParams(location.search);
+  // In a widget, Element says who the person is (widget.js); no password is asked for.
+  if (query.get("widgetId") && window.parent !== window) return;
+  form.hidden = false;
   const status = document.getElementById("signin-status");
   const say = (text) => { status.textContent = text; };
 
   // A strict cookie is not sent when the page was opened from another site (a link in
   // Element); a request from the page itself carries it, so look once before asking.
   fetch("/session", { credentials: "same-origin" }).then((answer) => {
-    if (answer.ok) location.reload();
+    if (answer.ok) location.assign(location.href);
   });
 
   async function json(url, options) {
@@ -63,7 +67,7 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ matrix_server_name: openid.matrix_server_name, access_token: openid.access_token }),
       });
-      location.reload();
+      location.assign(location.href);
     } catch (error) {
       say("Brigade could not sign you in: " + error.message);
     }

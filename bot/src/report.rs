@@ -97,8 +97,14 @@ fn lines(record: &IncidentRecord, links: Links<'_>) -> String {
     text.trim_end().to_owned()
 }
 
+/// A user ID as Markdown text: IDs of old rooms' users may hold `<` or `*`, which must read as
+/// typed (and never become markup where the timeline is shown as HTML).
+fn who(user: &matrix_sdk::ruma::UserId) -> String {
+    escape(user.as_str())
+}
+
 fn entry_text(entry: &Entry) -> String {
-    let by = &entry.by;
+    let by = who(&entry.by);
     match &entry.what {
         Happening::Declared { severity } => format!("🔥 Declared as {severity} by {by}"),
         Happening::Acknowledged => format!("👀 Acknowledged by {by}"),
@@ -107,17 +113,23 @@ fn entry_text(entry: &Entry) -> String {
             format!("{} Severity {from} → **{to}** ({by})", to.emoji())
         }
         Happening::Commander { from, to } => {
-            format!("🚑 Command passed from {from} to **{to}** ({by})")
+            format!(
+                "🚑 Command passed from {} to **{}** ({by})",
+                who(from),
+                who(to)
+            )
         }
-        Happening::Role { role, to } => format!("🎭 Role {role} to {to} ({by})"),
+        Happening::Role { role, to } => format!("🎭 Role {role} to {} ({by})", who(to)),
         Happening::Paged { people } => {
-            let people: Vec<String> = people.iter().map(ToString::to_string).collect();
+            let people: Vec<String> = people.iter().map(|person| who(person)).collect();
             format!("📟 Paged {} ({by})", people.join(", "))
         }
         Happening::Update { text } => format!("📣 Update by {by}: {}", escape(text)),
-        Happening::Shared { server } => format!("🤝 Shared with {server} ({by})"),
+        Happening::Shared { server } => {
+            format!("🤝 Shared with {} ({by})", escape(server.as_str()))
+        }
         Happening::Followup { text, owner } => match owner {
-            Some(owner) => format!("📝 Follow-up: {} (owner {owner})", escape(text)),
+            Some(owner) => format!("📝 Follow-up: {} (owner {})", escape(text), who(owner)),
             None => format!("📝 Follow-up: {}", escape(text)),
         },
     }
@@ -131,8 +143,12 @@ fn flag_text(flag: &Flag, links: Links<'_>) -> String {
     let link = links.event(flag.event_id.as_str());
     // Said in the shared room: the author's server is named.
     let author = match &flag.room {
-        Some(_) => format!("{} (🤝 {})", flag.author, flag.author.server_name()),
-        None => flag.author.to_string(),
+        Some(_) => format!(
+            "{} (🤝 {})",
+            who(&flag.author),
+            escape(flag.author.server_name().as_str())
+        ),
+        None => who(&flag.author),
     };
     match &flag.media {
         Some(_) => format!("📎 {author}: [{}]({link})", escape(&flag.body)),
@@ -307,6 +323,23 @@ mod tests {
             room: matrix_sdk::ruma::room_id!("!room:example.org"),
             via: server_name!("example.org"),
         }
+    }
+
+    #[test]
+    fn user_ids_in_the_timeline_never_become_markup() {
+        // Historical user IDs may hold `<`; the panel shows the timeline as HTML.
+        let odd = matrix_sdk::ruma::UserId::parse("@<b>x:example.org").expect("a historical ID");
+        let mut record = testing::record(7, "Disk full", Severity::Sev2, DECLARED);
+        record
+            .incident
+            .set_commander(odd.clone(), DECLARED + MINUTE, &odd)
+            .expect("a new commander");
+        let markdown = timeline(&record, links());
+        let html = matrix_sdk::ruma::events::room::message::FormattedBody::markdown(&markdown)
+            .expect("some markup")
+            .body;
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(html.contains("&lt;b&gt;x:example.org"), "{html}");
     }
 
     fn incident() -> IncidentRecord {

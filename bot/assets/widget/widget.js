@@ -26,41 +26,52 @@ function say(text) {
 
 async function start() {
   document.documentElement.classList.add("in-widget");
-  const form = document.getElementById("signin");
-  if (form) form.hidden = true;
   say("Asking Element who you are…");
   const api = new WidgetApi(widgetId, new URL(parentUrl).origin);
   const ready = new Promise((resolve) => api.once("ready", resolve));
   api.start();
   await ready;
-  let credentials;
-  try {
-    credentials = await api.requestOpenIDConnectToken();
-  } catch (error) {
-    say("Element did not say who you are: " + error.message);
-    return;
-  }
-  const answer = await fetch("/session", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
-      matrix_server_name: credentials.matrix_server_name,
-      access_token: credentials.access_token,
-    }),
-  });
-  const signed = await answer.json().catch(() => ({}));
-  if (!answer.ok) {
-    say("Brigade could not sign you in: " + (signed.error || answer.status));
-    return;
-  }
-  const session = signed.session;
 
-  async function load(url, init = {}) {
+  // A session from a fresh OpenID token; null (and the reason shown) when there is none.
+  async function signIn() {
+    let credentials;
+    try {
+      credentials = await api.requestOpenIDConnectToken();
+    } catch (error) {
+      say("Element did not say who you are: " + error.message);
+      return null;
+    }
+    const answer = await fetch("/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        matrix_server_name: credentials.matrix_server_name,
+        access_token: credentials.access_token,
+      }),
+    });
+    const signed = await answer.json().catch(() => ({}));
+    if (!answer.ok) {
+      say("Brigade could not sign you in: " + (signed.error || answer.status));
+      return null;
+    }
+    return signed.session;
+  }
+  let session = await signIn();
+  if (!session) return;
+
+  async function load(url, init = {}, again = true) {
     const target = within(url);
     const response = await fetch(target, {
       ...init,
       headers: { ...(init.headers || {}), Authorization: "Bearer " + session },
     });
+    // The session ended (it is short-lived, and a restart of Brigade ends it): sign in
+    // again through Element and send the same request once more.
+    if (response.status === 401 && again) {
+      session = await signIn();
+      if (session) return load(url, init, false);
+      return;
+    }
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     document.title = page.title;
     document.body.replaceWith(document.adoptNode(page.body));

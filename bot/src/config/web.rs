@@ -20,6 +20,7 @@ pub(super) struct RawWeb {
     #[serde(default, with = "humantime_serde")]
     session_lifetime: Option<Duration>,
     widgets: Option<bool>,
+    element_origins: Option<Vec<Url>>,
 }
 
 /// `[web]`
@@ -34,6 +35,9 @@ pub struct WebConfig {
     pub session_lifetime: Duration,
     /// Whether the bot adds the report form to triage and the panel to incident rooms.
     pub widgets: bool,
+    /// The origins (`https://element.example.org`) that may show the pages as widgets; any
+    /// when empty.
+    pub element_origins: Vec<String>,
 }
 
 impl WebConfig {
@@ -73,12 +77,30 @@ impl RawWeb {
         if public_url.query().is_some() || public_url.fragment().is_some() {
             return Err(invalid("public_url", "must not have a query or a fragment"));
         }
+        // The pages link to each other from the root (`/report`, `/assets/…`).
+        if public_url.path() != "/" {
+            return Err(invalid(
+                "public_url",
+                "the pages are served at the root of their host: give no path (a proxy may serve them under a host of their own)",
+            ));
+        }
         let session_lifetime = self.session_lifetime.unwrap_or(DEFAULT_SESSION_LIFETIME);
         if session_lifetime.is_zero() || session_lifetime > MAX_SESSION_LIFETIME {
             return Err(invalid(
                 "session_lifetime",
                 "must be longer than zero and at most 12h",
             ));
+        }
+        let mut element_origins = Vec::new();
+        for url in self.element_origins.unwrap_or_default() {
+            let origin = url.origin();
+            if !origin.is_tuple() {
+                return Err(invalid(
+                    "element_origins",
+                    "each must be an http or https URL",
+                ));
+            }
+            element_origins.push(origin.ascii_serialization());
         }
         Ok(WebConfig {
             public_url,
@@ -87,6 +109,7 @@ impl RawWeb {
                 .unwrap_or_else(|| homeserver_url.clone()),
             session_lifetime,
             widgets: self.widgets.unwrap_or(true),
+            element_origins,
         })
     }
 }
@@ -122,6 +145,13 @@ mod tests {
             (
                 RawWeb {
                     public_url: url("https://example.org/?x=1"),
+                    ..RawWeb::default()
+                },
+                "public_url",
+            ),
+            (
+                RawWeb {
+                    public_url: url("https://example.org/brigade/"),
                     ..RawWeb::default()
                 },
                 "public_url",

@@ -24,7 +24,8 @@ use crate::{
     desk::{Acted, Action, DeskError},
 };
 
-fn failed(error: impl std::fmt::Display) -> DeskError {
+/// A failure to tell the page about (the details are in the bot's log where it is logged).
+pub(super) fn failed(error: impl std::fmt::Display) -> DeskError {
     DeskError::Matrix(error.to_string())
 }
 
@@ -50,6 +51,8 @@ pub async fn act(
             "only people in the incident's room act on it: join it in Element first".to_owned(),
         ));
     }
+    // Like the worker's commands and reactions: one change to the records at a time.
+    let _records = bot.records.lock().await;
     let Some(record) = bot.store.incident(room_id).await.map_err(failed)? else {
         return Ok(Acted::Refused("this room holds no incident".to_owned()));
     };

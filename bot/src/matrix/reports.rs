@@ -1,4 +1,5 @@
-//! Reports from the form (SPEC §10), carried into Matrix: the report in triage (or, for a
+//! The Matrix side of the web pages ([`Desk`]): memberships and display names for the pages,
+//! the panel's buttons (in `panel`), and reports from the form (SPEC §10), carried into Matrix: the report in triage (or, for a
 //! private type, in the private triage room) and a receipt in the reporter's DM with the bot.
 //!
 //! Both messages carry transaction IDs derived from the reporter and the form's key, so a
@@ -25,7 +26,7 @@ use matrix_sdk::{
 };
 use tracing::{info, warn};
 
-use super::{bot::Bot, lookup, reply::transaction_id};
+use super::{bot::Bot, lookup, panel::failed, reply::transaction_id};
 use crate::{
     desk::{Acted, Action, Desk, DeskError},
     filing::{Filed, Report, REPORT_KEY},
@@ -40,6 +41,8 @@ pub struct MatrixDesk {
     bot: Arc<Bot>,
     /// Display names by user, with when they were looked up (monotonic milliseconds).
     names: Mutex<HashMap<OwnedUserId, (Option<String>, u64)>>,
+    /// Held while a DM is found or made, so two reports at once open one DM.
+    dms: tokio::sync::Mutex<()>,
 }
 
 impl MatrixDesk {
@@ -48,6 +51,7 @@ impl MatrixDesk {
         Self {
             bot,
             names: Mutex::default(),
+            dms: tokio::sync::Mutex::default(),
         }
     }
 
@@ -61,6 +65,7 @@ impl MatrixDesk {
     /// The bot's DM with `user_id`: the one it recorded, one the homeserver marks as direct,
     /// or a new one (encrypted, `user_id` invited).
     async fn dm(&self, user_id: &UserId) -> Result<Room, DeskError> {
+        let _finding = self.dms.lock().await;
         let key = format!("dm:{user_id}");
         let recorded = self
             .bot
@@ -75,12 +80,7 @@ impl MatrixDesk {
         let room = match recorded.or_else(|| self.bot.client.get_dm_room(user_id)) {
             Some(room) => room,
             None => {
-                let room = self
-                    .bot
-                    .client
-                    .create_dm(user_id)
-                    .await
-                    .map_err(|error| DeskError::Matrix(error.to_string()))?;
+                let room = self.bot.client.create_dm(user_id).await.map_err(failed)?;
                 info!(%user_id, room_id = %room.room_id(), "opened a DM for a report's receipt");
                 room
             }
@@ -166,15 +166,14 @@ impl Desk for MatrixDesk {
         let mut content = serde_json::to_value(
             RoomMessageEventContent::text_html(plain, html).add_mentions(Mentions::new()),
         )
-        .map_err(|error| DeskError::Matrix(error.to_string()))?;
-        content[REPORT_KEY] =
-            serde_json::to_value(report).map_err(|error| DeskError::Matrix(error.to_string()))?;
+        .map_err(failed)?;
+        content[REPORT_KEY] = serde_json::to_value(report).map_err(failed)?;
         let source = format!("{}\u{0}{key}", report.reporter);
         let sent = room
             .send_raw("m.room.message", content)
             .with_transaction_id(&transaction_id(&source, "report"))
             .await
-            .map_err(|error| DeskError::Matrix(error.to_string()))?;
+            .map_err(failed)?;
         let via = self.bot.config.matrix.user_id.server_name();
         let filed = Filed {
             room_id: room.room_id().to_owned(),
@@ -193,7 +192,7 @@ impl Desk for MatrixDesk {
             dm.send(RoomMessageEventContent::notice_html(plain, html).add_mentions(Mentions::new()))
                 .with_transaction_id(transaction_id(&source, "report-receipt"))
                 .await
-                .map_err(|error| DeskError::Matrix(error.to_string()))
+                .map_err(failed)
         };
         if let Err(error) = receipt.await {
             warn!(user_id = %report.reporter, %error, "a report's receipt could not be sent");

@@ -19,6 +19,9 @@ const WIDGETS: &str = "im.vector.modular.widgets";
 const LAYOUT: &str = "io.element.widgets.layout";
 /// Element passes its theme to widgets through this variable.
 const THEME: &str = "theme=$org.matrix.msc2873.client_theme";
+/// How much of the room's height each pinned page takes, in percent.
+const PANEL_HEIGHT: u32 = 45;
+const REPORT_HEIGHT: u32 = 50;
 
 /// The page at `path` under `public`, for a widget URL (Element's variables left in).
 fn url(public: &Url, path: &str) -> String {
@@ -53,24 +56,44 @@ pub fn panel_state(public: &Url, creator: &UserId) -> [Value; 2] {
     );
     [
         json!({ "type": WIDGETS, "state_key": PANEL, "content": panel }),
-        json!({ "type": LAYOUT, "state_key": "", "content": layout(PANEL, 45) }),
+        json!({ "type": LAYOUT, "state_key": "", "content": layout(PANEL, PANEL_HEIGHT) }),
     ]
+}
+
+/// The room's layout with widget `id` pinned (`Some(height)`) or unpinned (`None`), every
+/// other widget's place kept.
+async fn relayout(room: &Room, id: &str, height: Option<u32>) -> Result<Value, matrix_sdk::Error> {
+    use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
+    let current = match room.get_state_event(LAYOUT.into(), "").await? {
+        Some(RawAnySyncOrStrippedState::Sync(raw)) => raw.deserialize_as::<Value>().ok(),
+        _ => None,
+    };
+    let mut content = current
+        .map(|event| event["content"].clone())
+        .filter(|content| content["widgets"].is_object())
+        .unwrap_or_else(|| json!({ "widgets": {} }));
+    match height {
+        Some(height) => content["widgets"][id] = layout(id, height)["widgets"][id].clone(),
+        None => {
+            if let Some(widgets) = content["widgets"].as_object_mut() {
+                widgets.remove(id);
+            }
+        }
+    }
+    Ok(content)
 }
 
 /// Turns the panel on or off in `room`.
 pub async fn set_panel(bot: &Bot, room: &Room, on: bool) -> Result<(), matrix_sdk::Error> {
-    let creator = &bot.config.matrix.user_id;
-    let (panel, pinned) = if on {
-        let url = url(&bot.config.web.public_url, "incident/$matrix_room_id");
-        (
-            widget(PANEL, "Incident panel", url, creator),
-            layout(PANEL, 45),
-        )
+    let panel = if on {
+        let [panel, _] = panel_state(&bot.config.web.public_url, &bot.config.matrix.user_id);
+        panel["content"].clone()
     } else {
         // An empty content removes a widget, as Element does.
-        (json!({}), json!({ "widgets": {} }))
+        json!({})
     };
     room.send_state_event_raw(WIDGETS, PANEL, panel).await?;
+    let pinned = relayout(room, PANEL, on.then_some(PANEL_HEIGHT)).await?;
     room.send_state_event_raw(LAYOUT, "", pinned).await?;
     Ok(())
 }
@@ -100,8 +123,8 @@ pub async fn ensure_report_form(bot: &Bot) {
     );
     let added = async {
         room.send_state_event_raw(WIDGETS, REPORT, form).await?;
-        room.send_state_event_raw(LAYOUT, "", layout(REPORT, 50))
-            .await
+        let pinned = relayout(&room, REPORT, Some(REPORT_HEIGHT)).await?;
+        room.send_state_event_raw(LAYOUT, "", pinned).await
     };
     match added.await {
         Ok(_) => info!("added the report form to triage as a widget"),
@@ -126,14 +149,5 @@ mod tests {
         assert_eq!(panel["content"]["name"], "Incident panel");
         assert_eq!(panel["state_key"], PANEL);
         assert_eq!(layout["content"]["widgets"][PANEL]["container"], "top");
-    }
-
-    #[test]
-    fn a_public_url_under_a_path_keeps_it() {
-        let public = Url::parse("https://example.org/brigade").expect("url");
-        assert_eq!(
-            url(&public, "report"),
-            "https://example.org/brigade/report?theme=$org.matrix.msc2873.client_theme"
-        );
     }
 }

@@ -71,7 +71,7 @@ pub async fn open(
     let user_id = match state.verifier.verify(&server, &post.access_token).await {
         Ok(user_id) => user_id,
         Err(error) => {
-            warn!(%server, %error, "a sign-in was refused");
+            warn!(%server, ?error, "a sign-in was refused");
             let status = match error {
                 VerifyError::Refused(_) => StatusCode::UNAUTHORIZED,
                 VerifyError::Unreachable { .. } => StatusCode::BAD_GATEWAY,

@@ -1,6 +1,7 @@
-//! Charts drawn on the server as inline SVG: no script, no library, nothing fetched, and the
-//! same numbers in a table beside each chart for screen readers. Colours come from the page's
-//! stylesheet, so charts follow the light or dark theme.
+//! Charts drawn on the server as inline SVG: no script, no library, nothing fetched. Each
+//! chart has a title, and each point its figures as a tooltip; the dashboard's tables carry
+//! the same figures by severity and type. Colours come from the page's stylesheet, so charts
+//! follow the light or dark theme.
 
 use maud::{html, Markup};
 
@@ -57,7 +58,8 @@ pub fn weekly(weeks: &[Week], measure: usize, label: &str) -> Markup {
     let plot_height = f64::from(HEIGHT - TOP - BOTTOM);
     let slot = plot_width / weeks.len().max(1) as f64;
     let x = |index: usize| f64::from(LEFT) + slot * (index as f64 + 0.5);
-    let y = |value: u64| f64::from(TOP) + plot_height * (1.0 - value as f64 / top as f64);
+    // Above the largest step a value is drawn at the top (its title still says it).
+    let y = |value: u64| f64::from(TOP) + plot_height * (1.0 - value.min(top) as f64 / top as f64);
     // A line through consecutive weeks that have a value; a week without one breaks it.
     let lines = |pick: fn(&(u64, u64)) -> u64| -> Vec<String> {
         let mut lines = Vec::new();
@@ -83,7 +85,8 @@ pub fn weekly(weeks: &[Week], measure: usize, label: &str) -> Markup {
                 text.axis x=(LEFT - 6) y=(format!("{:.1}", y(tick * step) + 4.0)) text-anchor="end" { (duration(tick * step)) }
             }
             @for (index, week) in weeks.iter().enumerate() {
-                @if index % 2 == weeks.len() % 2 {
+                // Every other week is labelled, the newest always.
+                @if (weeks.len() - 1 - index).is_multiple_of(2) {
                     text.axis x=(format!("{:.1}", x(index))) y=(HEIGHT - 8) text-anchor="middle" {
                         (crate::render::format_utc(week.start, "%b %d"))
                     }

@@ -62,13 +62,13 @@ pub async fn show(
         .rev()
         .filter(|record| record.incident.status.is_open())
         .collect();
-    let recent: Vec<&IncidentRecord> = records
+    let mut recent: Vec<&IncidentRecord> = records
         .iter()
-        .rev()
         .filter(|record| !record.incident.status.is_open())
         .filter(|record| record.incident.timestamps.resolved.unwrap_or(0) >= recent_since)
-        .take(RECENT)
         .collect();
+    // Most recently resolved first.
+    recent.sort_by_key(|record| std::cmp::Reverse(record.incident.timestamps.resolved));
     // Only the private incidents about to be listed need a membership read.
     let private: Vec<_> = open
         .iter()
@@ -94,7 +94,12 @@ pub async fn show(
     let visible =
         |record: &&&IncidentRecord| !record.incident.private || member_of.contains(&record.room_id);
     let open: Vec<&IncidentRecord> = open.iter().filter(visible).copied().collect();
-    let recent: Vec<&IncidentRecord> = recent.iter().filter(visible).copied().collect();
+    let recent: Vec<&IncidentRecord> = recent
+        .iter()
+        .filter(visible)
+        .take(RECENT)
+        .copied()
+        .collect();
     names.retain(|(_, name)| name.is_some());
     let name_of = |record: &IncidentRecord| -> String {
         let commander = &record.incident.commander;

@@ -35,8 +35,9 @@ pub enum VerifyError {
     /// The server resolves only to internal addresses.
     #[error("{0} resolves to an internal address, which Brigade does not ask")]
     Internal(String),
-    /// The homeserver could not be asked.
-    #[error("{server} could not be asked: {reason}")]
+    /// The homeserver could not be asked (the reason is logged, not shown: it would tell a
+    /// stranger what answers at an address).
+    #[error("{server} could not be asked whose the token is; try again later")]
     Unreachable {
         /// The server.
         server: OwnedServerName,
@@ -148,11 +149,6 @@ impl Verifier {
             reason,
         };
         let host = server.host();
-        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            if !is_global(ip) {
-                return Err(VerifyError::Internal(server.to_string()));
-            }
-        }
         let delegated = if server.port().is_some() || host.parse::<IpAddr>().is_ok() {
             None
         } else {
@@ -167,7 +163,10 @@ impl Verifier {
         } else {
             format!("{target}:{FEDERATION_PORT}")
         };
-        Url::parse(&format!("https://{with_port}/")).map_err(|error| unreachable(error.to_string()))
+        let url = Url::parse(&format!("https://{with_port}/"))
+            .map_err(|error| unreachable(error.to_string()))?;
+        fenced(&url, server)?;
+        Ok(url)
     }
 
     /// The `m.server` of `server`'s well-known document, if it has a usable one.
@@ -177,7 +176,12 @@ impl Verifier {
             #[serde(rename = "m.server")]
             server: String,
         }
-        let url = format!("https://{}/.well-known/matrix/server", server.host());
+        let url = Url::parse(&format!(
+            "https://{}/.well-known/matrix/server",
+            server.host()
+        ))
+        .ok()?;
+        fenced(&url, server).ok()?;
         let response = self.guarded.get(url).send().await.ok()?;
         if !response.status().is_success() {
             return None;
@@ -190,6 +194,23 @@ impl Verifier {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
         usable.then_some(known.server)
+    }
+}
+
+/// `url`, unless its host is an address off the public internet. Names go through
+/// [`GlobalOnly`]; an address (however written: the URL parser reads `2130706433` and `0x7f.1`
+/// as IPv4) is never resolved, so it is checked here.
+fn fenced(url: &Url, server: &ServerName) -> Result<(), VerifyError> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return Ok(()),
+        None => return Err(VerifyError::Internal(server.to_string())),
+    };
+    if is_global(ip) {
+        Ok(())
+    } else {
+        Err(VerifyError::Internal(server.to_string()))
     }
 }
 
@@ -329,6 +350,30 @@ mod tests {
             assert!(
                 matches!(error, VerifyError::Internal(_)),
                 "{server}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn addresses_however_written_are_fenced() {
+        let server = server_name!("example.org");
+        for url in [
+            "https://127.0.0.1:8448/",
+            "https://[::1]:80/",
+            "https://2130706433:8448/",
+            "https://0x7f.1/",
+            "https://10.0.0.1/",
+        ] {
+            let url = Url::parse(url).expect("url");
+            assert!(
+                matches!(fenced(&url, server), Err(VerifyError::Internal(_))),
+                "{url}"
+            );
+        }
+        for url in ["https://matrix.example.org:8448/", "https://1.1.1.1/"] {
+            assert!(
+                fenced(&Url::parse(url).expect("url"), server).is_ok(),
+                "{url}"
             );
         }
     }

@@ -105,7 +105,8 @@ pub fn signin(web: &WebConfig, why: &str) -> Markup {
             p.hint { (why) " Your password goes only to your homeserver; Brigade receives a \
                 token from it that proves who you are, and nothing else." }
             noscript { p.error { "Signing in needs JavaScript. Everything after it works without." } }
-            form #signin {
+            // Shown by signin.js, which alone submits it (to the homeserver, never as a query).
+            form #signin method="post" action="/session" hidden {
                 label for="user" { "Matrix ID or username" }
                 input #user type="text" name="user" autocomplete="username" required
                     placeholder="@you:example.org";
@@ -122,16 +123,22 @@ pub fn signin(web: &WebConfig, why: &str) -> Markup {
     }
 }
 
-/// The security headers of every page. Any site may frame a page, as Element does a widget:
-/// framed by another site, a page never gets the SameSite=Strict session cookie, so it is
-/// signed out there unless the widget API signs it in, and nothing can be done in a
-/// visitor's name by framing it.
+/// The security headers of every page. Pages may be framed (as Element shows a widget) by
+/// `web.element_origins`, or by any site when none are set: framed by another site, a page
+/// never gets the SameSite=Strict session cookie, so nothing can be done in a visitor's name
+/// by framing it, but a site posing as Element could sign the frame in as someone else, which
+/// naming the origins prevents.
 pub fn secure(mut response: Response, web: &WebConfig) -> Response {
     let homeserver = web.homeserver_url.origin().ascii_serialization();
+    let framers = if web.element_origins.is_empty() {
+        "*".to_owned()
+    } else {
+        format!("'self' {}", web.element_origins.join(" "))
+    };
     let policy = format!(
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
          connect-src 'self' {homeserver}; form-action 'self'; base-uri 'none'; \
-         frame-ancestors *"
+         frame-ancestors {framers}"
     );
     let headers = response.headers_mut();
     for (name, value) in [

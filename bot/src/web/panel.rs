@@ -76,10 +76,12 @@ impl ActionPost {
     }
 }
 
-/// What the page says above the incident after a button.
+/// What the page says above the incident after a button, and the answer's status: 403 for
+/// what the command would refuse, 422 for a form that asks for nothing valid, 502 or 503 when
+/// Brigade or the homeserver could not do it.
 enum Outcome {
     Done(String),
-    Refused(String),
+    Refused(StatusCode, String),
 }
 
 /// `GET /incident/{room}`
@@ -121,20 +123,25 @@ pub async fn act(
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|site| site.as_bytes() == b"cross-site");
-    let refused = |why: &str| Some(Outcome::Refused(why.to_owned()));
+    let refused = |status, why: &str| Some(Outcome::Refused(status, why.to_owned()));
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
     let outcome = if carrier == Carrier::Cookie
         && (cross_site || !csrf_matches(&session, &post.csrf))
     {
         refused(
+            StatusCode::FORBIDDEN,
             "this form did not come from Brigade's page (or the page is too old): nothing was done",
         )
     } else if post.key.len() != 64 || !post.key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        refused("the form is incomplete: reload the panel")
+        refused(invalid, "the form is incomplete: reload the panel")
     } else {
         match (post.action(), RoomId::parse(&room), state.desk.get()) {
-            (Err(why), _, _) => refused(&why),
+            (Err(why), _, _) => refused(invalid, &why),
             (_, Err(_), _) => None,
-            (_, _, None) => refused("Brigade is still starting; try again in a moment"),
+            (_, _, None) => refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Brigade is still starting; try again in a moment",
+            ),
             (Ok(action), Ok(room_id), Some(desk)) => {
                 match desk
                     .act(&room_id, &session.user_id, &action, &post.key)
@@ -144,17 +151,20 @@ pub async fn act(
                         info!(user_id = %session.user_id, %room_id, ?action, "done from the incident panel");
                         Some(Outcome::Done(said))
                     }
-                    Ok(Acted::Refused(why)) => Some(Outcome::Refused(why)),
+                    Ok(Acted::Refused(why)) => Some(Outcome::Refused(StatusCode::FORBIDDEN, why)),
                     Err(error) => {
-                        warn!(user_id = %session.user_id, %room_id, %error, "an incident panel action failed");
-                        Some(Outcome::Refused(format!("{error}; try again")))
+                        warn!(user_id = %session.user_id, %room_id, ?error, "an incident panel action failed");
+                        Some(Outcome::Refused(
+                            StatusCode::BAD_GATEWAY,
+                            format!("{error}; try again"),
+                        ))
                     }
                 }
             }
         }
     };
-    let status = match outcome {
-        Some(Outcome::Refused(_)) => StatusCode::FORBIDDEN,
+    let status = match &outcome {
+        Some(Outcome::Refused(status, _)) => *status,
         _ => StatusCode::OK,
     };
     let page = panel(&state, &room, theme, Some(&session), outcome, status).await;
@@ -194,6 +204,26 @@ async fn panel(
     let Ok(room_id) = RoomId::parse(room) else {
         return absent("That is not a room ID.");
     };
+    let Some(desk) = state.desk.get() else {
+        return frame(
+            StatusCode::SERVICE_UNAVAILABLE,
+            html! { h1 { "Incident" } div.card.alert { p { "Brigade is still starting; reload in a moment." } } },
+        );
+    };
+    // Membership first: whether a room holds an incident is no outsider's business either.
+    if desk
+        .joined(&session.user_id, std::slice::from_ref(&room_id))
+        .await
+        .is_empty()
+    {
+        return frame(
+            StatusCode::FORBIDDEN,
+            html! {
+                h1 { "Not yours to see" }
+                div.card.alert { p { "Only the people in an incident's room see its panel. If you should be there, ask its commander to invite you." } }
+            },
+        );
+    }
     let record = match state.store.incident(&room_id).await {
         Ok(Some(record)) => record,
         Ok(None) => return absent("Brigade runs no incident in that room."),
@@ -205,26 +235,6 @@ async fn panel(
             );
         }
     };
-    let Some(desk) = state.desk.get() else {
-        return frame(
-            StatusCode::SERVICE_UNAVAILABLE,
-            html! { h1 { "Incident" } div.card.alert { p { "Brigade is still starting; reload in a moment." } } },
-        );
-    };
-    if desk
-        .joined(&session.user_id, std::slice::from_ref(&room_id))
-        .await
-        .is_empty()
-    {
-        // Not even the number: a private incident's existence is no one else's business.
-        return frame(
-            StatusCode::FORBIDDEN,
-            html! {
-                h1 { "Not yours to see" }
-                div.card.alert { p { "Only the people in an incident's room see its panel. If you should be there, ask its commander to invite you." } }
-            },
-        );
-    }
     let names = names(desk.as_ref(), &record).await;
     let body = incident(state, &record, &room_id, session, &names, outcome);
     let title = format!("{} · {}", record.incident.number, record.incident.title);
@@ -294,7 +304,7 @@ fn incident(
             time datetime=(crate::render::format_utc(incident.timestamps.declared, "%Y-%m-%dT%H:%M:%SZ")) { (crate::render::date_time(incident.timestamps.declared)) } }
         @match outcome {
             Some(Outcome::Done(said)) => div.card.notice role="status" { p { "Done: " (said) } },
-            Some(Outcome::Refused(why)) => div.card.alert role="alert" { p.error { "Not done: " (why) } },
+            Some(Outcome::Refused(_, why)) => div.card.alert role="alert" { p.error { "Not done: " (why) } },
             None => {},
         }
         div.grid {

@@ -25,6 +25,9 @@ use sha2::{Digest, Sha256};
 pub const COOKIE: &str = "brigade_session";
 /// At most this many sessions at once; the one closest to expiry makes room for a new one.
 const MAX_SESSIONS: usize = 10_000;
+/// At most this many per person (their browsers and widgets), so that no one can fill the
+/// map and sign everyone else out: their own oldest makes room.
+const MAX_PER_USER: usize = 20;
 
 /// A verified person, signed in until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,14 +88,25 @@ impl Sessions {
         };
         let mut open = lock(&self.open);
         open.retain(|_, session| session.expires_at > now);
-        if open.len() >= MAX_SESSIONS {
-            let soonest = open
-                .iter()
-                .min_by_key(|(_, session)| session.expires_at)
-                .map(|(key, _)| *key);
-            if let Some(key) = soonest {
-                open.remove(&key);
-            }
+        let theirs = open
+            .values()
+            .filter(|other| other.user_id == session.user_id)
+            .count();
+        let full = if theirs >= MAX_PER_USER {
+            Some(&session.user_id)
+        } else if open.len() >= MAX_SESSIONS {
+            None
+        } else {
+            open.insert(digest(&token), session.clone());
+            return (token, session);
+        };
+        let soonest = open
+            .iter()
+            .filter(|(_, other)| full.is_none_or(|user| &other.user_id == user))
+            .min_by_key(|(_, other)| other.expires_at)
+            .map(|(key, _)| *key);
+        if let Some(key) = soonest {
+            open.remove(&key);
         }
         open.insert(digest(&token), session.clone());
         (token, session)
@@ -262,13 +276,29 @@ mod tests {
     }
 
     #[test]
+    fn one_person_cannot_sign_out_another_by_signing_in_often() {
+        let clock = Arc::new(TestClock::at_millis(1));
+        let sessions = sessions(clock.clone());
+        let (ana, _) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        let (first, _) = sessions.open(user_id!("@mallory:example.org").to_owned(), "M".to_owned());
+        for _ in 0..MAX_SESSIONS {
+            clock.advance(Duration::from_millis(1));
+            sessions.open(user_id!("@mallory:example.org").to_owned(), "M".to_owned());
+        }
+        assert!(sessions.get(&ana).is_some());
+        assert!(sessions.get(&first).is_none());
+        assert_eq!(lock(&sessions.open).len(), MAX_PER_USER + 1);
+    }
+
+    #[test]
     fn the_oldest_session_makes_room_when_full() {
         let clock = Arc::new(TestClock::at_millis(1));
         let sessions = sessions(clock.clone());
         let (first, _) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
         clock.advance(Duration::from_millis(1));
-        for _ in 1..MAX_SESSIONS {
-            sessions.open(user_id!("@ben:example.org").to_owned(), "Ana".to_owned());
+        for n in 1..MAX_SESSIONS {
+            let user = matrix_sdk::ruma::UserId::parse(format!("@u{n}:example.org")).expect("id");
+            sessions.open(user, "U".to_owned());
         }
         assert!(sessions.get(&first).is_some());
         sessions.open(user_id!("@cy:example.org").to_owned(), "Ana".to_owned());

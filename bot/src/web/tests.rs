@@ -74,9 +74,14 @@ struct Pages {
 
 impl Pages {
     fn new() -> Self {
+        Self::with("")
+    }
+
+    /// Pages with `extra` configuration (TOML sections).
+    fn with(extra: &str) -> Self {
         let clock = Arc::new(TestClock::at_millis(1_000_000));
         let state = WebState::new(
-            Arc::new(Config::for_tests("")),
+            Arc::new(Config::for_tests(extra)),
             Arc::new(Health::new(clock.clone())),
             Arc::new(Metrics::new()),
             Arc::new(brigade_core::store::EngineStore::in_memory()),
@@ -524,7 +529,12 @@ async fn the_panel_is_for_the_people_in_the_room_and_acts_as_them() {
         ("action=delete", csrf.as_str(), "asked for nothing"),
     ] {
         let (status, _, body) = pages.send(post(csrf, fields)).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{fields}");
+        let expected = if csrf == "forged" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(status, expected, "{fields}");
         assert!(body.contains(why), "{fields}: {body}");
     }
     assert!(lock(&pages.desk.acted).is_empty());
@@ -546,5 +556,68 @@ async fn the_panel_is_for_the_people_in_the_room_and_acts_as_them() {
                 note: Some("rolled back".to_owned())
             }
         )]
+    );
+}
+
+#[tokio::test]
+async fn a_post_another_site_makes_is_refused_even_with_the_right_values() {
+    let pages = Pages::new();
+    let (token, csrf) = pages.signed_in();
+    let request = Request::post("/report")
+        .header(header::COOKIE, format!("brigade_session={token}"))
+        .header("sec-fetch-site", "cross-site")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form(
+            &csrf,
+            "type=operations&summary=x&urgency=hour",
+        )))
+        .expect("request");
+    let (status, _, _) = pages.send(request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(pages.filed().is_empty());
+}
+
+#[tokio::test]
+async fn the_panel_tells_an_outsider_nothing_about_what_the_room_holds() {
+    let pages = Pages::new();
+    let (ben, _) = pages
+        .state
+        .sessions
+        .open(user_id!("@ben:example.org").to_owned(), "Ben".to_owned());
+    // No incident in this room, and Ben not in it: the same answer as for a private incident.
+    let request = Request::get("/incident/!nothing:example.org")
+        .header(header::COOKIE, format!("brigade_session={ben}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = pages.send(request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("Not yours to see"), "{body}");
+}
+
+#[tokio::test]
+async fn only_the_named_element_may_frame_the_pages() {
+    let frame_ancestors = |pages: Pages| async move {
+        let (_, headers, _) = pages
+            .send(
+                Request::get("/report")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        let policy = headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        policy
+            .split("; ")
+            .find(|part| part.starts_with("frame-ancestors"))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert_eq!(frame_ancestors(Pages::new()).await, "frame-ancestors *");
+    let named = Pages::with("[web]\nelement_origins = [\"https://element.example.org/\"]\n");
+    assert_eq!(
+        frame_ancestors(named).await,
+        "frame-ancestors 'self' https://element.example.org"
     );
 }

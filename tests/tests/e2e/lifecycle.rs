@@ -706,8 +706,8 @@ async fn a_declaration_a_crash_interrupted_is_finished_once_after_restart() -> R
     let rooms = bot_rooms["joined_rooms"]
         .as_array()
         .context("joined_rooms")?;
-    // Space, triage, announcements, postmortems, archive and the two incidents.
-    assert_eq!(rooms.len(), 7, "{rooms:?}");
+    // Space, triage, announcements, postmortems, archive, private triage and the two incidents.
+    assert_eq!(rooms.len(), 8, "{rooms:?}");
     assert_eq!(desk.bot_posts(&desk.alice, &desk.announcements).len(), 2);
     Ok(())
 }
@@ -939,8 +939,8 @@ async fn a_declaration_a_crash_interrupted_after_taking_the_next_alias_finds_its
     let rooms = bot_rooms["joined_rooms"]
         .as_array()
         .context("joined_rooms")?;
-    // Space, triage, announcements, postmortems, archive and the one incident.
-    ensure!(rooms.len() == 6, "{rooms:?}");
+    // Space, triage, announcements, postmortems, archive, private triage and the one incident.
+    ensure!(rooms.len() == 7, "{rooms:?}");
     Ok(())
 }
 
