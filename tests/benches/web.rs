@@ -192,15 +192,19 @@ async fn bench() -> Result<()> {
     alice
         .send_text(&triage, "!inc declare Bench incident --sev 2")
         .await?;
-    let room = brigade_tests::wait::wait_for("the bench incident", || async {
-        alice
-            .client
-            .invited_rooms()
-            .first()
-            .map(|room| room.room_id().to_owned())
-    })
-    .await?;
-    alice.join(room.as_str()).await?;
+    // The answer names the incident's alias (the invitations include the reports' DM).
+    let answer = alice
+        .wait_for_event(&triage, "the declaration's answer", |event| {
+            event["sender"] == bot_id.as_str()
+                && brigade_tests::client::body(event).contains("#inc-")
+        })
+        .await?;
+    let alias = brigade_tests::client::body(&answer)
+        .split(['[', ']', '(', ')'])
+        .find(|part| part.starts_with("#inc-"))
+        .context("an alias in the answer")?
+        .to_owned();
+    let room = alice.join(&alias).await?;
     let token = session(&http, &base, &alice).await?;
 
     let mut health = Vec::new();
