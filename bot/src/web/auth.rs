@@ -15,8 +15,8 @@ use tracing::{info, warn};
 
 use super::{
     openid::VerifyError,
-    session::{csrf_matches, Carrier, Sessions},
-    WebState,
+    session::{from_our_page, Sessions},
+    state::WebState,
 };
 
 /// What a page posts to sign in.
@@ -117,7 +117,7 @@ pub async fn end(
     Form(post): Form<EndPost>,
 ) -> Response {
     if let Some((token, session, carrier)) = state.sessions.of_request(&headers) {
-        if carrier == Carrier::Bearer || csrf_matches(&session, &post.csrf) {
+        if from_our_page(&headers, &session, carrier, &post.csrf) {
             state.sessions.close(&token);
         } else {
             return refuse(

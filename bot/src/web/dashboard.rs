@@ -14,7 +14,7 @@ use tracing::error;
 use super::{
     chart,
     page::{document, secure, signin, PageQuery},
-    WebState,
+    state::WebState,
 };
 use crate::{
     render::{format_utc, permalink},

@@ -1,6 +1,6 @@
 //! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
-//! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}`, with `/session` for signing in and `/assets/…` for the
-//! stylesheet and scripts.
+//! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}`, with `/session` for signing in
+//! and `/assets/…` for the stylesheet and scripts.
 
 mod assets;
 mod auth;
@@ -11,13 +11,11 @@ mod page;
 mod panel;
 mod report;
 pub mod session;
+mod state;
 #[cfg(test)]
 mod tests;
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+pub use state::WebState;
 
 use axum::{
     extract::State,
@@ -27,68 +25,7 @@ use axum::{
     Router,
 };
 
-use brigade_core::store::Store;
 use tracing::error;
-
-use crate::{
-    config::Config,
-    desk::Desk,
-    metrics::{Health, Metrics},
-};
-
-/// What the HTTP handlers read.
-#[derive(Debug, Clone)]
-pub struct WebState {
-    /// Sync health.
-    pub health: Arc<Health>,
-    /// The metrics registry.
-    pub metrics: Arc<Metrics>,
-    /// The incidents, for their metrics.
-    pub store: Arc<dyn Store>,
-    /// How old the last sync may be while the bot counts as healthy.
-    pub unhealthy_after: Duration,
-    /// The configuration (`[web]`, the incident types).
-    pub config: Arc<Config>,
-    /// Who is signed in.
-    pub sessions: Arc<session::Sessions>,
-    /// Checks sign-in tokens with their homeservers.
-    pub verifier: Arc<openid::Verifier>,
-    /// The time.
-    pub clock: Arc<dyn brigade_core::clock::Clock>,
-    /// Where reports are filed: set once the bot has connected to its homeserver.
-    pub desk: Arc<OnceLock<Arc<dyn Desk>>>,
-}
-
-impl WebState {
-    /// The state for `config`, before the bot has connected (no desk yet).
-    pub fn new(
-        config: Arc<Config>,
-        health: Arc<Health>,
-        metrics: Arc<Metrics>,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn brigade_core::clock::Clock>,
-    ) -> Self {
-        let verifier = openid::Verifier::new(
-            config.matrix.user_id.server_name().to_owned(),
-            config.matrix.homeserver_url.clone(),
-            config.access.allowed_servers.clone(),
-        );
-        Self {
-            health,
-            metrics,
-            store,
-            unhealthy_after: config.http.unhealthy_after,
-            sessions: Arc::new(session::Sessions::new(
-                clock.clone(),
-                config.web.session_lifetime,
-            )),
-            clock,
-            verifier: Arc::new(verifier),
-            desk: Arc::default(),
-            config,
-        }
-    }
-}
 
 /// The HTTP routes.
 pub fn router(state: WebState) -> Router {
@@ -137,12 +74,18 @@ async fn metrics(State(state): State<WebState>) -> impl IntoResponse {
 
 #[cfg(test)]
 mod health_tests {
+    use std::{sync::Arc, time::Duration};
+
     use axum::body::Body;
     use brigade_core::clock::TestClock;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
     use super::*;
+    use crate::{
+        config::Config,
+        metrics::{Health, Metrics},
+    };
 
     async fn get_path(state: WebState, path: &str) -> (StatusCode, String) {
         let request = axum::http::Request::get(path)

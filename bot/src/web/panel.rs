@@ -20,8 +20,8 @@ use tracing::{info, warn};
 
 use super::{
     page::{document, secure, signin, PageQuery, Theme},
-    session::{csrf_matches, random_hex, Carrier, Session},
-    WebState,
+    session::{from_our_page, is_form_key, random_hex, Session},
+    state::WebState,
 };
 use crate::{
     desk::{Acted, Action, Desk},
@@ -120,19 +120,14 @@ pub async fn act(
         let page = panel(&state, &room, theme, None, None, StatusCode::UNAUTHORIZED).await;
         return secure(page, &state.config.web);
     };
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site.as_bytes() == b"cross-site");
     let refused = |status, why: &str| Some(Outcome::Refused(status, why.to_owned()));
     let invalid = StatusCode::UNPROCESSABLE_ENTITY;
-    let outcome = if carrier == Carrier::Cookie
-        && (cross_site || !csrf_matches(&session, &post.csrf))
-    {
+    let outcome = if !from_our_page(&headers, &session, carrier, &post.csrf) {
         refused(
             StatusCode::FORBIDDEN,
             "this form did not come from Brigade's page (or the page is too old): nothing was done",
         )
-    } else if post.key.len() != 64 || !post.key.bytes().all(|b| b.is_ascii_hexdigit()) {
+    } else if !is_form_key(&post.key) {
         refused(invalid, "the form is incomplete: reload the panel")
     } else {
         match (post.action(), RoomId::parse(&room), state.desk.get()) {

@@ -14,8 +14,8 @@ use tracing::{info, warn};
 
 use super::{
     page::{document, secure, signin, PageQuery, Theme},
-    session::{csrf_matches, random_hex, Carrier, Session},
-    WebState,
+    session::{from_our_page, is_form_key, random_hex, Session},
+    state::WebState,
 };
 use crate::filing::{Draft, FieldError, Filed, Urgency, MAX_DETAILS, MAX_SUMMARY};
 
@@ -66,10 +66,7 @@ pub async fn file(
     let page = match state.sessions.of_request(&headers) {
         None => signed_out(&state, theme, StatusCode::UNAUTHORIZED),
         Some((_, session, carrier)) => {
-            let cross_site = headers
-                .get("sec-fetch-site")
-                .is_some_and(|site| site.as_bytes() == b"cross-site");
-            if carrier == Carrier::Cookie && (cross_site || !csrf_matches(&session, &post.csrf)) {
+            if !from_our_page(&headers, &session, carrier, &post.csrf) {
                 warn!(user_id = %session.user_id, "a report post without the page's CSRF value was refused");
                 message_page(
                     theme,
@@ -97,7 +94,7 @@ async fn submit(state: &WebState, theme: Theme, session: &Session, post: &Report
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    if post.key.len() != 64 || !post.key.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_form_key(&post.key) {
         return refused(FieldError {
             field: "key",
             reason: "the form is incomplete: open the report form again".to_owned(),

@@ -171,6 +171,21 @@ fn token(headers: &HeaderMap) -> Option<(String, Carrier)> {
         })
 }
 
+/// Whether a post carrying `session` by `carrier` came from Brigade's own page: a bearer header
+/// always does (no other site can make a browser send it); a cookie only with the page's CSRF
+/// value `csrf` and not from another site (`Sec-Fetch-Site`, where the browser sends it).
+pub fn from_our_page(headers: &HeaderMap, session: &Session, carrier: Carrier, csrf: &str) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes() == b"cross-site");
+    carrier == Carrier::Bearer || (!cross_site && csrf_matches(session, csrf))
+}
+
+/// Whether `key` is a form's key as the pages make them ([`random_hex`]).
+pub fn is_form_key(key: &str) -> bool {
+    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Whether `given` is the session's CSRF value, compared in constant time.
 pub fn csrf_matches(session: &Session, given: &str) -> bool {
     let (a, b) = (session.csrf.as_bytes(), given.as_bytes());

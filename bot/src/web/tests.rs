@@ -1,7 +1,10 @@
 //! The pages' handlers through `router().oneshot(..)`: every refusal, and what a good post
 //! hands to the desk. Token verification against a real homeserver is in the end-to-end tests.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use axum::{
     body::Body,
@@ -19,8 +22,11 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::{
+    config::Config,
+    desk::Desk,
     desk::{Acted, Action, DeskError},
     filing::{Filed, Report},
+    metrics::{Health, Metrics},
 };
 
 /// A desk that records what it is asked to file.

@@ -1,0 +1,69 @@
+//! What the HTTP handlers read, passed to each as axum state.
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use brigade_core::store::Store;
+
+use super::{openid, session};
+use crate::{
+    config::Config,
+    desk::Desk,
+    metrics::{Health, Metrics},
+};
+
+/// What the HTTP handlers read.
+#[derive(Debug, Clone)]
+pub struct WebState {
+    /// Sync health.
+    pub health: Arc<Health>,
+    /// The metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// The incidents, for their metrics.
+    pub store: Arc<dyn Store>,
+    /// How old the last sync may be while the bot counts as healthy.
+    pub unhealthy_after: Duration,
+    /// The configuration (`[web]`, the incident types).
+    pub config: Arc<Config>,
+    /// Who is signed in.
+    pub sessions: Arc<session::Sessions>,
+    /// Checks sign-in tokens with their homeservers.
+    pub verifier: Arc<openid::Verifier>,
+    /// The time.
+    pub clock: Arc<dyn brigade_core::clock::Clock>,
+    /// Where reports are filed: set once the bot has connected to its homeserver.
+    pub desk: Arc<OnceLock<Arc<dyn Desk>>>,
+}
+
+impl WebState {
+    /// The state for `config`, before the bot has connected (no desk yet).
+    pub fn new(
+        config: Arc<Config>,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn brigade_core::clock::Clock>,
+    ) -> Self {
+        let verifier = openid::Verifier::new(
+            config.matrix.user_id.server_name().to_owned(),
+            config.matrix.homeserver_url.clone(),
+            config.access.allowed_servers.clone(),
+        );
+        Self {
+            health,
+            metrics,
+            store,
+            unhealthy_after: config.http.unhealthy_after,
+            sessions: Arc::new(session::Sessions::new(
+                clock.clone(),
+                config.web.session_lifetime,
+            )),
+            clock,
+            verifier: Arc::new(verifier),
+            desk: Arc::default(),
+            config,
+        }
+    }
+}
