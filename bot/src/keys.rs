@@ -192,6 +192,11 @@ pub fn share_made(cause: &EventId) -> Key<OwnedRoomId, Text> {
     Key::new(format!("share.{cause}"))
 }
 
+/// The bot's DM with `user`, where report receipts go.
+pub fn dm(user: &matrix_sdk::ruma::UserId) -> Key<OwnedRoomId, Text> {
+    Key::new(format!("dm.{user}"))
+}
+
 /// The incident room the shared room `shared` belongs to.
 pub fn shared_room(shared: &RoomId) -> Key<OwnedRoomId, Text> {
     Key::new(format!("shared.room.{shared}"))

@@ -30,6 +30,7 @@ use super::{bot::Bot, lookup, panel::failed, reply::transaction_id};
 use crate::{
     desk::{Acted, Action, Desk, DeskError},
     filing::{Filed, Report, REPORT_KEY},
+    keys,
 };
 
 /// A display name looked up is used for this long before it is looked up again.
@@ -66,15 +67,12 @@ impl MatrixDesk {
     /// or a new one (encrypted, `user_id` invited).
     async fn dm(&self, user_id: &UserId) -> Result<Room, DeskError> {
         let _finding = self.dms.lock().await;
-        let key = format!("dm:{user_id}");
-        let recorded = self
-            .bot
-            .store
-            .meta(&key)
+        let key = keys::dm(user_id);
+        let recorded = key
+            .get(self.bot.store.as_ref())
             .await
             .ok()
             .flatten()
-            .and_then(|bytes| OwnedRoomId::try_from(String::from_utf8(bytes).ok()?).ok())
             .and_then(|room_id| self.bot.client.get_room(&room_id))
             .filter(|room| room.state() == matrix_sdk::RoomState::Joined);
         let room = match recorded.or_else(|| self.bot.client.get_dm_room(user_id)) {
@@ -85,10 +83,8 @@ impl MatrixDesk {
                 room
             }
         };
-        if let Err(error) = self
-            .bot
-            .store
-            .set_meta(&key, room.room_id().as_str().as_bytes())
+        if let Err(error) = key
+            .set(self.bot.store.as_ref(), &room.room_id().to_owned())
             .await
         {
             warn!(%error, "cannot record a DM room");
