@@ -192,6 +192,12 @@ pub fn share_made(cause: &EventId) -> Key<OwnedRoomId, Text> {
     Key::new(format!("share.{cause}"))
 }
 
+/// The event (a 🚑 or `!inc declare --from-report`) that declares an incident from the report
+/// `report`: the first one, so that a report becomes one incident however many ask.
+pub fn report_declared(report: &EventId) -> Key<OwnedEventId, Text> {
+    Key::new(format!("report.declared.{report}"))
+}
+
 /// The bot's DM with `user`, where report receipts go.
 pub fn dm(user: &matrix_sdk::ruma::UserId) -> Key<OwnedRoomId, Text> {
     Key::new(format!("dm.{user}"))
@@ -335,6 +341,15 @@ mod tests {
         assert_eq!(checkpoint().get(store).await.expect("read"), Some(42));
         declared(cause).set(store, &7).await.expect("set");
         assert_eq!(declared(cause).get(store).await.expect("read"), Some(7));
+        let report = event_id!("$report");
+        report_declared(report)
+            .set(store, &cause.to_owned())
+            .await
+            .expect("set");
+        assert_eq!(
+            report_declared(report).get(store).await.expect("read"),
+            Some(cause.to_owned())
+        );
         let shown = Published {
             version: 3,
             incident: testing::record(1, "DNS", Severity::Sev2, 1_000).incident,

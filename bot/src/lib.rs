@@ -11,6 +11,7 @@ pub mod filing;
 pub mod keys;
 pub mod matrix;
 pub mod metrics;
+pub mod names;
 pub mod oncall;
 pub mod render;
 pub mod report;

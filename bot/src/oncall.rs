@@ -3,6 +3,9 @@
 
 use brigade_core::oncall::Rotation;
 use jiff::Timestamp;
+use matrix_sdk::ruma::OwnedUserId;
+
+use crate::names::Names;
 
 /// `millis` since the epoch as a [`Timestamp`] (the epoch itself if out of range).
 pub fn timestamp(millis: u64) -> Timestamp {
@@ -43,11 +46,22 @@ pub fn question<'a>(
     Some(team)
 }
 
-/// The answer for `team` (every team when `None`) at `now`, or why there is none.
+/// Who is on call at `now`, and next, in any of `rotations`: the people [`answer`] names.
+pub fn people(rotations: &[Rotation], now: Timestamp) -> Vec<OwnedUserId> {
+    rotations
+        .iter()
+        .filter_map(|rotation| rotation.on_call(now))
+        .flat_map(|on_call| std::iter::once(on_call.who).chain(on_call.next))
+        .collect()
+}
+
+/// The answer for `team` (every team when `None`) at `now`, or why there is none; people are
+/// named by `names`.
 pub fn answer(
     rotations: &[Rotation],
     team: Option<&str>,
     now: Timestamp,
+    names: &Names,
 ) -> Result<String, String> {
     if rotations.is_empty() {
         return Err(
@@ -90,11 +104,11 @@ pub fn answer(
             };
             let next = on_call
                 .next
-                .map_or_else(|| "nobody".to_owned(), |next| next.to_string());
+                .map_or_else(|| "nobody".to_owned(), |next| names.pill(&next));
             format!(
                 "📟 **{}**: {}{how} until {}; then {next}",
                 rotation.team(),
-                on_call.who,
+                names.pill(&on_call.who),
                 local(rotation, on_call.until)
             )
         })
@@ -166,15 +180,17 @@ mod tests {
     #[test]
     fn the_answer_names_who_until_when_and_who_is_next() {
         let now: Timestamp = "2026-11-28T12:00:00Z".parse().expect("time");
-        let text = answer(&rotations(), Some("DB"), now).expect("an answer");
+        let mut names = Names::new();
+        names.insert(owned_user_id!("@olga:example.org"), "Olga", false);
+        let text = answer(&rotations(), Some("DB"), now, &names).expect("an answer");
         assert_eq!(
-            text,
-            "📟 **db**: @olga:example.org (override) until Sun 2026-11-29 09:00 CET; then @dan:example.org"
+            crate::names::plain(&text),
+            "📟 **db**: Olga (override) until Sun 2026-11-29 09:00 CET; then @dan:example.org"
         );
-        assert!(answer(&rotations(), Some("web"), now)
+        assert!(answer(&rotations(), Some("web"), now, &Names::new())
             .expect_err("unknown")
             .contains("no on-call team `web`: teams are db"));
-        assert!(answer(&[], None, now)
+        assert!(answer(&[], None, now, &Names::new())
             .expect_err("none")
             .contains("no on-call rotations"));
     }

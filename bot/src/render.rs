@@ -8,6 +8,8 @@ use brigade_core::{
 };
 use matrix_sdk::ruma::RoomAliasId;
 
+use crate::names::Names;
+
 /// A `matrix.to` link to a room alias (public, so every client opens it).
 pub fn permalink(alias: &RoomAliasId) -> String {
     format!("https://matrix.to/#/{alias}")
@@ -36,11 +38,6 @@ pub fn format_utc(millis: u64, format: &str) -> String {
 }
 
 pub use brigade_core::html::escape as html_escape;
-
-/// A mention pill for `user`, as Element makes them.
-pub fn pill_html(user: &matrix_sdk::ruma::UserId) -> String {
-    pill_named(user, user.as_str())
-}
 
 /// A mention pill for `user` that reads `name` (their display name).
 pub fn pill_named(user: &matrix_sdk::ruma::UserId, name: &str) -> String {
@@ -76,15 +73,16 @@ pub fn escape(text: &str) -> String {
     escaped
 }
 
-fn holder(incident: &Incident, role: Role) -> String {
+fn holder(incident: &Incident, role: Role, names: &Names) -> String {
     incident
         .roles
         .get(&role)
-        .map_or_else(|| "—".to_owned(), ToString::to_string)
+        .map_or_else(|| "—".to_owned(), |user| names.pill(user))
 }
 
-/// The pinned summary: everything about the incident at a glance, edited in place.
-pub fn summary(record: &IncidentRecord) -> String {
+/// The pinned summary: everything about the incident at a glance, edited in place; people
+/// by their `names`.
+pub fn summary(record: &IncidentRecord, names: &Names) -> String {
     let incident = &record.incident;
     let stamps = &incident.timestamps;
     let mut text = format!(
@@ -102,10 +100,10 @@ pub fn summary(record: &IncidentRecord) -> String {
     ));
     text.push_str(&format!(
         "**Commander** 🚑 {} · **Comms** {} · **Scribe** {} · **Liaison** {}  \n",
-        incident.commander,
-        holder(incident, Role::Comms),
-        holder(incident, Role::Scribe),
-        holder(incident, Role::Liaison)
+        names.pill(&incident.commander),
+        holder(incident, Role::Comms, names),
+        holder(incident, Role::Scribe, names),
+        holder(incident, Role::Liaison, names)
     ));
     let mut moments = vec![format!("**Declared** {}", date_time(stamps.declared))];
     let optional = [
@@ -139,7 +137,7 @@ pub fn summary(record: &IncidentRecord) -> String {
         text.push_str(&format!(
             "\n\n**Latest update** ({}, {}): {}",
             clock(update.at),
-            update.author,
+            names.pill(&update.author),
             escape(&update.text)
         ));
     }
@@ -164,7 +162,7 @@ pub fn summary(record: &IncidentRecord) -> String {
 
 /// The summary pinned in the shared partner room: what partners are told, without the roles,
 /// the timeline or anything said only inside.
-pub fn shared_summary(record: &IncidentRecord) -> String {
+pub fn shared_summary(record: &IncidentRecord, names: &Names) -> String {
     let incident = &record.incident;
     let mut text = format!(
         "### 🤝 {} {} · {}\n\n",
@@ -177,7 +175,7 @@ pub fn shared_summary(record: &IncidentRecord) -> String {
         incident.severity,
         incident.severity.emoji(),
         incident.status,
-        incident.commander,
+        names.pill(&incident.commander),
         date_time(incident.timestamps.declared)
     ));
     if let Some(resolved) = incident.timestamps.resolved {
@@ -205,7 +203,7 @@ const HEADLINE_UPDATES: usize = 3;
 
 /// The headline in the announcements room: one line per incident, edited in place, with the
 /// latest updates appended under it, oldest first.
-pub fn headline(record: &IncidentRecord) -> String {
+pub fn headline(record: &IncidentRecord, names: &Names) -> String {
     let incident = &record.incident;
     if incident.private {
         // No title, no link, no names, no updates: announcements are read by everyone.
@@ -225,7 +223,7 @@ pub fn headline(record: &IncidentRecord) -> String {
         escape(&incident.title),
         permalink(&record.alias),
         incident.status,
-        incident.commander
+        names.pill(&incident.commander)
     );
     let updates = incident.updates();
     let shown = updates.len().saturating_sub(HEADLINE_UPDATES);
@@ -240,7 +238,7 @@ pub fn headline(record: &IncidentRecord) -> String {
 }
 
 /// One line of `!inc list`.
-pub fn list_line(record: &IncidentRecord) -> String {
+pub fn list_line(record: &IncidentRecord, names: &Names) -> String {
     let incident = &record.incident;
     if incident.private {
         return format!(
@@ -251,7 +249,7 @@ pub fn list_line(record: &IncidentRecord) -> String {
             permalink(&record.alias),
             incident.severity,
             incident.status,
-            incident.commander
+            names.pill(&incident.commander)
         );
     }
     format!(
@@ -263,8 +261,13 @@ pub fn list_line(record: &IncidentRecord) -> String {
         incident.severity,
         escape(&incident.title),
         incident.status,
-        incident.commander
+        names.pill(&incident.commander)
     )
+}
+
+/// The incident room's topic, the commander by name.
+pub fn topic(incident: &Incident, names: &Names) -> String {
+    incident.topic(&names.name(&incident.commander))
 }
 
 #[cfg(test)]
@@ -296,9 +299,15 @@ mod tests {
     #[test]
     fn the_headline_links_the_room_and_follows_status_and_updates() {
         let mut record = record();
+        let mut names = Names::new();
+        names.insert(owned_user_id!("@alice:example.org"), "Alice", false);
         assert_eq!(
-            headline(&record),
-            "🔥 🌧️ **[INC-7 · SEV2 · Checkout \\*latency\\*](https://matrix.to/#/#inc-20261128-7-checkout-latency:example.org)** · investigating · 🚑 @alice:example.org"
+            headline(&record, &names),
+            "🔥 🌧️ **[INC-7 · SEV2 · Checkout \\*latency\\*](https://matrix.to/#/#inc-20261128-7-checkout-latency:example.org)** · investigating · 🚑 <a href=\"https://matrix.to/#/@alice:example.org\">Alice</a>"
+        );
+        assert_eq!(
+            topic(&record.incident, &names),
+            "🚑 Alice · SEV2 · investigating"
         );
         record
             .incident
@@ -316,7 +325,7 @@ mod tests {
                 &owned_user_id!("@alice:example.org"),
             )
             .expect("resolved");
-        let text = headline(&record);
+        let text = headline(&record, &Names::new());
         assert!(text.starts_with("💧 🌧️ "), "{text}");
         assert!(text.ends_with("  \n09:31 UTC: rolled back"), "{text}");
     }
@@ -324,7 +333,7 @@ mod tests {
     #[test]
     fn the_summary_shows_roles_moments_and_understanding() {
         let mut record = record();
-        let text = summary(&record);
+        let text = crate::names::plain(&summary(&record, &Names::new()));
         assert!(
             text.contains("**Commander** 🚑 @alice:example.org · **Comms** —"),
             "{text}"
@@ -335,7 +344,7 @@ mod tests {
         record
             .incident
             .acknowledge(DECLARED + 5 * 60_000, &owned_user_id!("@bob:example.org"));
-        let text = summary(&record);
+        let text = summary(&record, &Names::new());
         assert!(
             text.contains("**Acknowledged** 2026-11-28 09:35 UTC"),
             "{text}"

@@ -7,9 +7,12 @@ use brigade_core::{
     record::IncidentRecord,
     timeline::{Entry, Flag, Happening, Line},
 };
-use matrix_sdk::ruma::{OwnedUserId, RoomId, ServerName};
+use matrix_sdk::ruma::{OwnedUserId, RoomId, ServerName, UserId};
 
-use crate::render::{date_time, escape, format_utc, status_mark};
+use crate::{
+    names::Names,
+    render::{date_time, escape, format_utc, status_mark},
+};
 
 /// Where the links of a report point: the incident's room, reached through `via`.
 #[derive(Debug, Clone, Copy)]
@@ -47,21 +50,22 @@ pub fn duration(millis: u64) -> String {
 
 /// `!inc timeline`: every line with its time (and date, when the incident spans days), then
 /// the key moments with the time between them.
-pub fn timeline(record: &IncidentRecord, links: Links<'_>) -> String {
+/// People are named by `names`.
+pub fn timeline(record: &IncidentRecord, links: Links<'_>, names: &Names) -> String {
     let incident = &record.incident;
     let mut text = format!(
         "**Timeline of {} · {}**\n\n",
         incident.number,
         escape(&incident.title)
     );
-    text.push_str(&lines(record, links));
+    text.push_str(&lines(record, links, names));
     text.push_str("\n\n");
     text.push_str(&key_moments(record));
     text
 }
 
 /// The timeline's lines, a Markdown list.
-fn lines(record: &IncidentRecord, links: Links<'_>) -> String {
+fn lines(record: &IncidentRecord, links: Links<'_>, names: &Names) -> String {
     let timeline = record.timeline();
     let days = timeline
         .iter()
@@ -89,21 +93,16 @@ fn lines(record: &IncidentRecord, links: Links<'_>) -> String {
     for line in &timeline {
         let when = format_utc(line.at(), format);
         let what = match line {
-            Line::Entry(entry) => entry_text(entry),
-            Line::Flag(flag) => flag_text(flag, links),
+            Line::Entry(entry) => entry_text(entry, names),
+            Line::Flag(flag) => flag_text(flag, links, names),
         };
         text.push_str(&format!("- {when} {what}\n"));
     }
     text.trim_end().to_owned()
 }
 
-/// A user ID as Markdown text: IDs of old rooms' users may hold `<` or `*`, which must read as
-/// typed (and never become markup where the timeline is shown as HTML).
-fn who(user: &matrix_sdk::ruma::UserId) -> String {
-    escape(user.as_str())
-}
-
-fn entry_text(entry: &Entry) -> String {
+fn entry_text(entry: &Entry, names: &Names) -> String {
+    let who = |user: &UserId| names.pill(user);
     let by = who(&entry.by);
     match &entry.what {
         Happening::Declared { severity } => format!("🔥 Declared as {severity} by {by}"),
@@ -135,7 +134,7 @@ fn entry_text(entry: &Entry) -> String {
     }
 }
 
-fn flag_text(flag: &Flag, links: Links<'_>) -> String {
+fn flag_text(flag: &Flag, links: Links<'_>, names: &Names) -> String {
     let links = Links {
         room: flag.room.as_deref().unwrap_or(links.room),
         ..links
@@ -145,10 +144,10 @@ fn flag_text(flag: &Flag, links: Links<'_>) -> String {
     let author = match &flag.room {
         Some(_) => format!(
             "{} (🤝 {})",
-            who(&flag.author),
+            names.pill(&flag.author),
             escape(flag.author.server_name().as_str())
         ),
-        None => who(&flag.author),
+        None => names.pill(&flag.author),
     };
     match &flag.media {
         Some(_) => format!("📎 {author}: [{}]({link})", escape(&flag.body)),
@@ -210,12 +209,14 @@ pub enum Edition {
     Final,
 }
 
-/// The postmortem of SPEC §11; `participants` are everyone who was in the room (but the bot).
+/// The postmortem of SPEC §11; `participants` are everyone who was in the room (but the bot),
+/// and people are named by `names`.
 pub fn postmortem(
     record: &IncidentRecord,
     participants: &[OwnedUserId],
     edition: Edition,
     links: Links<'_>,
+    names: &Names,
 ) -> String {
     let incident = &record.incident;
     let heading = match edition {
@@ -234,9 +235,9 @@ pub fn postmortem(
         incident.kind,
         incident.status
     ));
-    let mut roles = vec![format!("**Commander** {}", incident.commander)];
+    let mut roles = vec![format!("**Commander** {}", names.pill(&incident.commander))];
     for (role, holder) in &incident.roles {
-        roles.push(format!("**{role}** {holder}"));
+        roles.push(format!("**{role}** {}", names.pill(holder)));
     }
     text.push_str(&roles.join(" · "));
 
@@ -251,13 +252,13 @@ pub fn postmortem(
     text.push_str(&key_moments(record));
 
     text.push_str("\n\n## Timeline\n\n");
-    text.push_str(&lines(record, links));
+    text.push_str(&lines(record, links, names));
 
     text.push_str("\n\n## Follow-ups\n\n");
     let followups: Vec<String> = record
         .followups()
         .map(|(_, what, owner)| match owner {
-            Some(owner) => format!("- [ ] {} (owner {owner})", escape(what)),
+            Some(owner) => format!("- [ ] {} (owner {})", escape(what), names.pill(owner)),
             None => format!("- [ ] {} (no owner yet)", escape(what)),
         })
         .collect();
@@ -268,7 +269,7 @@ pub fn postmortem(
     }
 
     text.push_str("\n\n## Participants\n\n");
-    let people: Vec<String> = participants.iter().map(ToString::to_string).collect();
+    let people: Vec<String> = participants.iter().map(|user| names.pill(user)).collect();
     text.push_str(&if people.is_empty() {
         "—".to_owned()
     } else {
@@ -289,8 +290,8 @@ pub fn postmortem(
         let lines: Vec<String> = thanked
             .iter()
             .map(|(to, by)| {
-                let by: Vec<String> = by.iter().map(ToString::to_string).collect();
-                format!("- {to}, thanked by {}", by.join(", "))
+                let by: Vec<String> = by.iter().map(|user| names.pill(user)).collect();
+                format!("- {}, thanked by {}", names.pill(to), by.join(", "))
             })
             .collect();
         text.push_str(&lines.join("\n"));
@@ -318,6 +319,14 @@ mod tests {
     const DECLARED: u64 = 1_795_858_200_000;
     const MINUTE: u64 = 60_000;
 
+    /// Alice and Bob by name.
+    fn names() -> Names {
+        let mut names = Names::new();
+        names.insert(owned_user_id!("@alice:example.org"), "Alice", false);
+        names.insert(owned_user_id!("@bob:example.org"), "Bob", false);
+        names
+    }
+
     fn links() -> Links<'static> {
         Links {
             room: matrix_sdk::ruma::room_id!("!room:example.org"),
@@ -328,13 +337,13 @@ mod tests {
     #[test]
     fn user_ids_in_the_timeline_never_become_markup() {
         // Historical user IDs may hold `<`; the panel shows the timeline as HTML.
-        let odd = matrix_sdk::ruma::UserId::parse("@<b>x:example.org").expect("a historical ID");
+        let odd = UserId::parse("@<b>x:example.org").expect("a historical ID");
         let mut record = testing::record(7, "Disk full", Severity::Sev2, DECLARED);
         record
             .incident
             .set_commander(odd.clone(), DECLARED + MINUTE, &odd)
             .expect("a new commander");
-        let markdown = timeline(&record, links());
+        let markdown = timeline(&record, links(), &Names::new());
         let html = matrix_sdk::ruma::events::room::message::FormattedBody::markdown(&markdown)
             .expect("some markup")
             .body;
@@ -391,7 +400,7 @@ mod tests {
 
     #[test]
     fn the_timeline_is_in_order_with_the_gaps_between_key_moments() {
-        let text = timeline(&incident(), links());
+        let text = crate::names::plain(&timeline(&incident(), links(), &names()));
         let lines: Vec<&str> = text.lines().filter(|line| line.starts_with("- ")).collect();
         assert_eq!(lines.len(), 6, "{text}");
         assert!(
@@ -399,12 +408,12 @@ mod tests {
             "{text}"
         );
         assert!(
-            lines[1].starts_with("- 09:33 👀 Acknowledged by @bob"),
+            lines[1].starts_with("- 09:33 👀 Acknowledged by Bob"),
             "{text}"
         );
         assert_eq!(
             lines[2],
-            "- 09:34 📌 @bob:example.org: “disk at 100%” ([link](https://matrix.to/#/!room:example.org/$m1?via=example.org))"
+            "- 09:34 📌 Bob: “disk at 100%” ([link](https://matrix.to/#/!room:example.org/$m1?via=example.org))"
         );
         assert!(lines[3].contains("monitoring"), "{text}");
         assert!(
@@ -421,7 +430,7 @@ mod tests {
     fn an_incident_over_days_shows_dates() {
         let mut record = incident();
         record.incident.timestamps.started = Some(DECLARED - 24 * 60 * MINUTE);
-        let text = timeline(&record, links());
+        let text = timeline(&record, links(), &Names::new());
         assert!(text.contains("- 2026-11-27 09:30 ⏮ Started"), "{text}");
         assert!(text.contains("- 2026-11-28 09:30 🔥 Declared"), "{text}");
     }
@@ -432,17 +441,23 @@ mod tests {
             owned_user_id!("@alice:example.org"),
             owned_user_id!("@bob:example.org"),
         ];
-        let text = postmortem(&incident(), &participants, Edition::Final, links());
+        let text = crate::names::plain(&postmortem(
+            &incident(),
+            &participants,
+            Edition::Final,
+            links(),
+            &names(),
+        ));
         for section in [
             "# Postmortem: INC-7 · Disk full",
             "**Severity** SEV2",
-            "**Commander** @alice:example.org",
+            "**Commander** Alice",
             "## Impact and summary",
             "## Timestamps and durations",
             "## Timeline",
-            "## Follow-ups\n\n- [ ] alert at 90% (owner @bob:example.org)",
-            "## Participants\n\n@alice:example.org, @bob:example.org",
-            "## Thanks\n\n- @bob:example.org, thanked by @alice:example.org",
+            "## Follow-ups\n\n- [ ] alert at 90% (owner Bob)",
+            "## Participants\n\nAlice, Bob",
+            "## Thanks\n\n- Bob, thanked by Alice",
         ] {
             assert!(text.contains(section), "{section} missing from:\n{text}");
         }

@@ -360,13 +360,11 @@ impl Incident {
         )
     }
 
-    /// The topic: `🚑 @commander · SEV2 · investigating · <summary>`; private incidents leave
-    /// the summary out (state is not encrypted).
-    pub fn topic(&self) -> String {
-        let mut topic = format!(
-            "🚑 {} · {} · {}",
-            self.commander, self.severity, self.status
-        );
+    /// The topic: `🚑 <commander> · SEV2 · investigating · <summary>`, the commander named as
+    /// `commander` (their display name); private incidents leave the summary out (state is not
+    /// encrypted).
+    pub fn topic(&self, commander: &str) -> String {
+        let mut topic = format!("🚑 {commander} · {} · {}", self.severity, self.status);
         let summary = self.summary.lines().next().unwrap_or_default().trim();
         if !self.private && !summary.is_empty() {
             topic.push_str(" · ");
@@ -646,8 +644,8 @@ mod tests {
         incident.summary = "Payments time out\nmore detail".to_owned();
         assert_eq!(incident.room_name(), "🔥 INC-42 · SEV2 · Checkout latency");
         assert_eq!(
-            incident.topic(),
-            "🚑 @alice:example.org · SEV2 · investigating · Payments time out"
+            incident.topic("Alice"),
+            "🚑 Alice · SEV2 · investigating · Payments time out"
         );
         assert_eq!(
             incident.alias_localpart("20261128"),
@@ -690,7 +688,7 @@ mod tests {
             (incident.number, incident.status)
         );
         assert_eq!(incident.room_name(), "🔒 INC-42 · SEV2");
-        assert_eq!(incident.topic(), "🚑 @alice:example.org · SEV2 · resolved");
+        assert_eq!(incident.topic("Alice"), "🚑 Alice · SEV2 · resolved");
         assert_eq!(incident.alias_localpart("20261128"), "inc-20261128-42");
     }
 

@@ -110,6 +110,33 @@ impl IncidentRecord {
 }
 
 impl IncidentRecord {
+    /// Everyone the record names (roles, the timeline's people, flags' authors, thanks): whose
+    /// names a rendering of it may show.
+    pub fn people(&self) -> std::collections::BTreeSet<&UserId> {
+        let incident = &self.incident;
+        let mut people: Vec<&OwnedUserId> = vec![&incident.commander];
+        people.extend(incident.roles.values());
+        for entry in &incident.timeline {
+            people.push(&entry.by);
+            match &entry.what {
+                Happening::Commander { from, to } => people.extend([from, to]),
+                Happening::Role { to, .. } => people.push(to),
+                Happening::Paged { people: paged } => people.extend(paged),
+                Happening::Followup {
+                    owner: Some(owner), ..
+                } => people.push(owner),
+                _ => {}
+            }
+        }
+        people.extend(self.flags.iter().map(|flag| &flag.author));
+        people.extend(
+            self.thanks
+                .iter()
+                .flat_map(|thanks| [&thanks.to, &thanks.by]),
+        );
+        people.into_iter().map(|user| &**user).collect()
+    }
+
     /// Adds `reaction` as a flag on `message`. True when the message was not flagged before;
     /// another 📌 on a flagged message is remembered (so that the flag lasts until the last one
     /// is taken back) but adds no entry.

@@ -719,6 +719,7 @@ fn bare_room(
     ))?;
     Ok(room_request(
         &incident,
+        &brigade_bot::names::Names::new(),
         &alias,
         space,
         &alice.user_id,

@@ -43,6 +43,9 @@ pub struct TestUser {
     pub user_id: OwnedUserId,
     /// The user's password, for signing in elsewhere (the web pages).
     pub password: String,
+    /// The display name, as Brigade should name them: `Alice 3k9x2a` for `@alice-3k9x2a:…`
+    /// (registered here), or the profile's (or the localpart) for a user logged in.
+    pub name: String,
     timeline: Timeline,
     /// Woken after each sync response is stored, so waiting costs no polling delay.
     arrived: Arc<Notify>,
@@ -64,7 +67,19 @@ impl TestUser {
         );
         let password = crate::synapse::random_string(16);
         homeserver.register(&localpart, &password, false).await?;
-        Self::login(homeserver, &localpart, &password).await
+        let mut user = Self::login(homeserver, &localpart, &password).await?;
+        // A name unlike the ID, so a test sees which of the two Brigade shows.
+        let name = match localpart.split_once('-') {
+            Some((base, suffix)) => {
+                let mut base = base.to_owned();
+                base[..1].make_ascii_uppercase();
+                format!("{base} {suffix}")
+            }
+            None => localpart.clone(),
+        };
+        user.client.account().set_display_name(Some(&name)).await?;
+        user.name = name;
+        Ok(user)
     }
 
     /// Logs in an existing user.
@@ -85,6 +100,11 @@ impl TestUser {
             .user_id()
             .context("logged in without a user ID")?
             .to_owned();
+        let name = client
+            .account()
+            .get_display_name()
+            .await?
+            .unwrap_or_else(|| user_id.localpart().to_owned());
         let timeline: Timeline = Arc::default();
         let arrived = Arc::new(Notify::new());
         let sync = tokio::spawn({
@@ -120,6 +140,7 @@ impl TestUser {
             client,
             user_id,
             password: password.to_owned(),
+            name,
             timeline,
             arrived,
             sync,

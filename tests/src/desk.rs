@@ -62,15 +62,41 @@ impl Desk {
         key: &str,
     ) -> Result<String> {
         let event_id = user.send_text(room, command).await?.to_string();
+        self.answer(user, room, &event_id, command, key).await
+    }
+
+    /// Sends `command` as `user`'s reply to `to` in `room`, as Element does; waits for the
+    /// bot's `key` on it and returns the answer.
+    pub async fn reply_command(
+        &self,
+        user: &TestUser,
+        room: &RoomId,
+        to: &str,
+        command: &str,
+        key: &str,
+    ) -> Result<String> {
+        let event_id = user.reply(room, to, command).await?.to_string();
+        self.answer(user, room, &event_id, command, key).await
+    }
+
+    /// The bot's `key` on the command `event_id` and its answer in the thread.
+    async fn answer(
+        &self,
+        user: &TestUser,
+        room: &RoomId,
+        event_id: &str,
+        command: &str,
+        key: &str,
+    ) -> Result<String> {
         let bot = self.bot_id();
         user.wait_for_event(room, &format!("{key} on `{command}`"), |event| {
-            is_reaction(event, bot, &event_id, key)
+            is_reaction(event, bot, event_id, key)
         })
         .await
         .with_context(|| self.bot.log())?;
         let answer = user
             .wait_for_event(room, &format!("the answer to `{command}`"), |event| {
-                is_thread_reply(event, bot, &event_id)
+                is_thread_reply(event, bot, event_id)
             })
             .await
             .with_context(|| self.bot.log())?;

@@ -12,6 +12,8 @@ use brigade_core::{
 };
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 
+use crate::names::Names;
+
 /// What the bot says back to a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -143,19 +145,20 @@ pub(super) fn a_person(user: &UserId, joined: bool, brigade: &UserId) -> Result<
 
 /// Whether `sender` may direct `record`'s incident at their power `level`: its commander, or a
 /// moderator (50 and up).
-/// `command` names what was asked for, in the refusal.
+/// `command` names what was asked for, in the refusal; `names` name the commander.
 pub fn may_direct(
     record: &IncidentRecord,
     sender: &UserId,
     level: i64,
     command: &str,
+    names: &Names,
 ) -> Result<(), Refusal> {
     if record.incident.commander == sender || level >= MODERATOR_LEVEL {
         return Ok(());
     }
     Err(Refusal::new(format!(
         "only the commander ({}) or a moderator (power level {MODERATOR_LEVEL} or more) may use `!inc {command}`",
-        record.incident.commander
+        names.pill(&record.incident.commander)
     )))
 }
 
@@ -170,13 +173,28 @@ mod tests {
     fn the_commander_and_moderators_direct_and_others_are_refused() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let commander = record.incident.commander.clone();
-        assert_eq!(may_direct(&record, &commander, 0, "sev"), Ok(()));
         assert_eq!(
-            may_direct(&record, user_id!("@mod:example.org"), 50, "sev"),
+            may_direct(&record, &commander, 0, "sev", &Names::new()),
             Ok(())
         );
-        let refused =
-            may_direct(&record, user_id!("@bob:example.org"), 49, "sev").expect_err("level 49");
+        assert_eq!(
+            may_direct(
+                &record,
+                user_id!("@mod:example.org"),
+                50,
+                "sev",
+                &Names::new()
+            ),
+            Ok(())
+        );
+        let refused = may_direct(
+            &record,
+            user_id!("@bob:example.org"),
+            49,
+            "sev",
+            &Names::new(),
+        )
+        .expect_err("level 49");
         assert!(refused.text.contains("only the commander"), "{refused}");
     }
 

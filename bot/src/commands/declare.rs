@@ -1,4 +1,5 @@
-//! `!inc declare <title> [--sev N] [--type T] [--private] [--started HH:MM]`
+//! `!inc declare <title> [--sev N] [--type T] [--private] [--started HH:MM]`, and
+//! `!inc declare --from-report` in reply to a report in triage (or 🚑 on it).
 
 use brigade_core::incident::{Declaration, IncidentError, Severity};
 
@@ -7,19 +8,19 @@ use super::{
     decision::{Asked, Refusal},
     info::{CommandInfo, ParseError, Scope, Who},
 };
-use crate::config::IncidentsConfig;
+use crate::{config::IncidentsConfig, filing::Report};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "declare",
-    arguments: "<title> [--sev N] [--type T] [--started HH:MM]",
-    summary: "open an incident: its own room, you in command, a headline in announcements (--started is UTC)",
+    arguments: "<title> [--sev N] [--type T] [--started HH:MM] | --from-report [--sev N]",
+    summary: "open an incident: its own room, you in command, a headline in announcements (--started is UTC); --from-report, in reply to a report in triage, takes its summary and type",
     scope: Scope::Anywhere,
     who: Who::Anyone,
     in_shared_room: false,
 };
 
 /// What `!inc declare` asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeclareArgs {
     /// The title, as typed.
     pub title: String,
@@ -31,16 +32,12 @@ pub struct DeclareArgs {
     pub private: bool,
     /// `--started HH:MM` (UTC), as hours and minutes.
     pub started: Option<(u8, u8)>,
+    /// `--from-report`: the report the command replies to says what is declared.
+    pub from_report: bool,
 }
 
 pub(super) fn parse(rest: &str) -> Result<DeclareArgs, ParseError> {
-    let mut args = DeclareArgs {
-        title: String::new(),
-        severity: None,
-        kind: None,
-        private: false,
-        started: None,
-    };
+    let mut args = DeclareArgs::default();
     let mut title = Vec::new();
     let mut words = rest.split_whitespace();
     while let Some(word) = words.next() {
@@ -61,6 +58,7 @@ pub(super) fn parse(rest: &str) -> Result<DeclareArgs, ParseError> {
             "--type" => args.kind = Some(value("--type")?.to_ascii_lowercase()),
             "--started" => args.started = Some(clock_time(value("--started")?)?),
             "--private" if inline.is_none() => args.private = true,
+            "--from-report" if inline.is_none() => args.from_report = true,
             other if other.starts_with("--") => {
                 return Err(ParseError::Invalid(format!(
                     "unknown option `{flag}`; usage: `{}`",
@@ -71,7 +69,7 @@ pub(super) fn parse(rest: &str) -> Result<DeclareArgs, ParseError> {
         }
     }
     args.title = title.join(" ");
-    if args.title.is_empty() {
+    if args.title.is_empty() && !args.from_report {
         return Err(args::invalid(IncidentError::EmptyTitle));
     }
     Ok(args)
@@ -129,6 +127,28 @@ pub fn decide(
     })
 }
 
+/// `!inc declare --from-report` (or 🚑) on `report`: its summary is the title unless one is
+/// typed, its type the type unless `--type` says otherwise, and the declarer is in command.
+pub fn from_report(
+    report: &Report,
+    args: DeclareArgs,
+    config: &IncidentsConfig,
+    asked: Asked<'_>,
+) -> Result<Declaration, Refusal> {
+    let title = if args.title.is_empty() {
+        report.summary.clone()
+    } else {
+        args.title
+    };
+    let kind = args.kind.unwrap_or_else(|| report.kind.clone());
+    let args = DeclareArgs {
+        title,
+        kind: Some(kind),
+        ..args
+    };
+    decide(args, config, asked)
+}
+
 #[cfg(test)]
 mod tests {
     use matrix_sdk::ruma::user_id;
@@ -157,6 +177,42 @@ mod tests {
         let yesterday =
             decide(args("x --started 11:00"), &config.incidents, asked).expect("declared");
         assert_eq!(yesterday.started, Some(asked.at + 60 * 60_000 - DAY_MILLIS));
+        let report = Report {
+            kind: "security".to_owned(),
+            summary: "Key in a public bucket".to_owned(),
+            urgency: crate::filing::Urgency::Hour,
+            details: String::new(),
+            reporter: user_id!("@rita:example.org").to_owned(),
+        };
+        let reported = from_report(
+            &report,
+            args("--from-report --sev 1"),
+            &config.incidents,
+            asked,
+        )
+        .expect("declared");
+        assert_eq!(
+            (
+                reported.title.as_str(),
+                reported.kind.as_str(),
+                reported.severity
+            ),
+            ("Key in a public bucket", "security", Severity::Sev1)
+        );
+        assert!(reported.private, "a security report is a private incident");
+        assert_eq!(reported.declarer, asked.by, "the triager is in command");
+        let retitled = from_report(
+            &report,
+            args("--from-report Leaked key"),
+            &config.incidents,
+            asked,
+        )
+        .expect("declared");
+        assert_eq!(retitled.title, "Leaked key");
+        assert!(
+            parse("").is_err(),
+            "a declaration needs a title or a report"
+        );
         let unknown =
             decide(args("x --type weather"), &config.incidents, asked).expect_err("unknown");
         assert!(

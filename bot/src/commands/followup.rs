@@ -8,7 +8,7 @@ use super::{
     decision::{Asked, Decided, Refusal},
     info::{CommandInfo, ParseError, Scope, Who},
 };
-use crate::render;
+use crate::{names::Names, render};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "followup",
@@ -58,14 +58,15 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<FollowupArgs, Par
     Ok(FollowupArgs { text, owner })
 }
 
-/// `!inc followup`: the follow-up is recorded, with its owner if named.
+/// `!inc followup`: the follow-up is recorded, with its owner if named (by `names`).
 pub fn decide(
     record: &IncidentRecord,
     args: FollowupArgs,
     asked: Asked<'_>,
+    names: &Names,
 ) -> Result<Decided, Refusal> {
     let owner = match &args.owner {
-        Some(owner) => format!(" (owner {owner})"),
+        Some(owner) => format!(" (owner {})", names.pill(owner)),
         None => String::new(),
     };
     let answer = format!("Follow-up recorded{owner}: {}", render::escape(&args.text));
@@ -93,11 +94,10 @@ mod tests {
             matrix_sdk::ruma::server_name!("example.org"),
         )
         .expect("parsed");
-        let decided = decide(&record, args, asked).expect("recorded");
+        let decided = decide(&record, args, asked, &Names::new()).expect("recorded");
         assert_eq!(decided.next.followups().count(), 1);
         assert!(
-            decided
-                .answer
+            crate::names::plain(&decided.answer)
                 .starts_with("Follow-up recorded (owner @bob:example.org): "),
             "{}",
             decided.answer

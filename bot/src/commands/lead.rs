@@ -8,6 +8,7 @@ use super::{
     decision::{self, Asked, Decided, Refusal},
     info::{CommandInfo, ParseError, Scope, Who},
 };
+use crate::names::Names;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "lead",
@@ -26,13 +27,15 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<OwnedUserId, Pars
 }
 
 /// `!inc lead @user`: `user` takes command; levels follow for them and the one before.
-/// `joined` says whether they are in the room; `brigade` is the bot.
+/// `joined` says whether they are in the room; `brigade` is the bot; people are named by
+/// `names`.
 pub fn decide(
     record: &IncidentRecord,
     user: &UserId,
     joined: bool,
     brigade: &UserId,
     asked: Asked<'_>,
+    names: &Names,
 ) -> Result<Decided, Refusal> {
     decision::a_person(user, joined, brigade)?;
     let mut next = record.clone();
@@ -41,7 +44,11 @@ pub fn decide(
         .set_commander(user.to_owned(), asked.at, asked.by)?;
     let mut decided = Decided::new(
         next,
-        format!("🚑 {user} is now in command (was {previous})"),
+        format!(
+            "🚑 {} is now in command (was {})",
+            names.pill(user),
+            names.pill(&previous)
+        ),
     );
     decided.levels = vec![user.to_owned(), previous];
     Ok(decided)
@@ -62,18 +69,19 @@ mod tests {
             user_id!("@brigade:example.org"),
         );
         let asked = Asked { by: bob, at: 2_000 };
-        let decided = decide(&record, bob, true, brigade, asked).expect("handed over");
+        let decided =
+            decide(&record, bob, true, brigade, asked, &Names::new()).expect("handed over");
         assert_eq!(decided.next.incident.commander, bob);
         assert_eq!(
             decided.levels,
             [bob.to_owned(), record.incident.commander.clone()]
         );
         assert!(
-            decide(&record, bob, false, brigade, asked).is_err(),
+            decide(&record, bob, false, brigade, asked, &Names::new()).is_err(),
             "not in the room"
         );
         assert!(
-            decide(&record, brigade, true, brigade, asked).is_err(),
+            decide(&record, brigade, true, brigade, asked, &Names::new()).is_err(),
             "not Brigade"
         );
     }

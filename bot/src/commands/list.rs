@@ -6,7 +6,7 @@ use super::{
     args,
     info::{CommandInfo, ParseError, Scope, Who},
 };
-use crate::render;
+use crate::{names::Names, render};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "list",
@@ -27,18 +27,19 @@ pub(super) fn parse(rest: &str) -> Result<bool, ParseError> {
 
 /// `!inc list`: the lines to show, newest first, of `records` (in number order). A private
 /// incident is listed only to its members (`member` says whether the asker is one), and
-/// without its title.
+/// without its title. Commanders are named by `names`.
 pub fn shown(
     records: &[IncidentRecord],
     all: bool,
     member: impl Fn(&IncidentRecord) -> bool,
+    names: &Names,
 ) -> String {
     let shown: Vec<String> = records
         .iter()
         .rev()
         .filter(|record| all || record.incident.status.is_open())
         .filter(|record| !record.incident.private || member(record))
-        .map(render::list_line)
+        .map(|record| render::list_line(record, names))
         .collect();
     if shown.is_empty() {
         return if all {
@@ -78,13 +79,13 @@ mod tests {
         secret.incident.private = true;
         let records = [resolved, open, secret];
 
-        let text = shown(&records, false, |_| false);
+        let text = shown(&records, false, |_| false, &Names::new());
         assert!(
             text.contains("Checkout latency") && !text.contains("Disk full"),
             "{text}"
         );
         assert!(!text.contains("INC-3"), "not a member: {text}");
-        let text = shown(&records, true, |_| true);
+        let text = shown(&records, true, |_| true, &Names::new());
         let first = text
             .find("INC-3")
             .expect("a member sees the private incident");
@@ -96,6 +97,6 @@ mod tests {
             !text.contains("Leaked key"),
             "a private title is never listed: {text}"
         );
-        assert!(shown(&[], false, |_| true).starts_with("No open incidents"));
+        assert!(shown(&[], false, |_| true, &Names::new()).starts_with("No open incidents"));
     }
 }

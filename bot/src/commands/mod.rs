@@ -32,7 +32,7 @@ mod update;
 mod widget;
 
 use brigade_core::incident::{Role, Severity, Status};
-use matrix_sdk::ruma::{OwnedUserId, ServerName};
+use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
 pub use decision::{may_direct, Answer, Asked, Decided, Refusal};
 pub use declare::DeclareArgs;
@@ -45,11 +45,11 @@ pub use share::ShareArgs;
 /// The commands' decisions, by command.
 pub mod decide {
     pub use super::{
-        close::decide as close, declare::decide as declare, followup::decide as followup,
-        lead::decide as lead, list::shown as list, page::people as page,
-        private::decide as private, private::moved as private_moved, reopen::decide as reopen,
-        role::decide as role, sev::decide as sev, share::decide as share, status::decide as status,
-        summary::decide as summary, update::decide as update,
+        close::decide as close, declare::decide as declare, declare::from_report,
+        followup::decide as followup, lead::decide as lead, list::shown as list,
+        page::people as page, private::decide as private, private::moved as private_moved,
+        reopen::decide as reopen, role::decide as role, sev::decide as sev, share::decide as share,
+        status::decide as status, summary::decide as summary, update::decide as update,
     };
 }
 
@@ -173,6 +173,18 @@ impl Command {
             other => other.info().who,
         }
     }
+
+    /// The person the command names (`!inc lead`, `!inc role`, a follow-up's owner), whose
+    /// name its answer shows.
+    pub fn person(&self) -> Option<&UserId> {
+        match self {
+            Self::Lead(user) | Self::Role(_, user) => Some(user),
+            Self::Followup(FollowupArgs {
+                owner: Some(owner), ..
+            }) => Some(owner),
+            _ => None,
+        }
+    }
 }
 
 /// The answer to `!inc help [topic]`.
@@ -252,6 +264,7 @@ mod tests {
                 kind: Some("security".to_owned()),
                 private: false,
                 started: Some((9, 40)),
+                from_report: false,
             }))
         );
         assert!(matches!(

@@ -7,6 +7,7 @@ use super::{
     decision::{Decided, Refusal},
     info::{CommandInfo, ParseError, Scope, Who},
 };
+use crate::names::Names;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "private",
@@ -59,14 +60,18 @@ pub fn decide(record: &IncidentRecord) -> Result<Declaration, Refusal> {
     })
 }
 
-/// The record once its incident continues in `companion`, and the answer.
-pub fn moved(record: &IncidentRecord, companion: &IncidentRecord) -> Decided {
+/// The record once its incident continues in `companion`, and the answer, people named by
+/// `names`.
+pub fn moved(record: &IncidentRecord, companion: &IncidentRecord, names: &Names) -> Decided {
     let mut next = record.clone();
     next.incident.continued_in = Some(companion.alias.clone());
     let incident = &record.incident;
     let answer = format!(
         "{} continues in a new private room, **{}** ({}): end-to-end encrypted, on this server only, invitation only. The commander {} is invited there and invites whom they need; members see only what is said after they join. This room keeps the pointer, and nothing said here goes there.",
-        incident.number, companion.incident.number, companion.alias, incident.commander
+        incident.number,
+        companion.incident.number,
+        companion.alias,
+        names.pill(&incident.commander)
     );
     Decided::new(next, answer)
 }
@@ -92,7 +97,7 @@ mod tests {
 
         let mut companion = testing::record(2, "Leaked key", Severity::Sev1, 2_000);
         companion.alias = owned_room_alias_id!("#inc-2:example.org");
-        let moved = moved(&record, &companion);
+        let moved = moved(&record, &companion, &Names::new());
         assert!(decide(&moved.next)
             .expect_err("moved")
             .text

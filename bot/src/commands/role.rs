@@ -8,6 +8,7 @@ use super::{
     decision::{self, Asked, Decided, Refusal},
     info::{CommandInfo, ParseError, Scope, Who},
 };
+use crate::names::Names;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "role",
@@ -29,6 +30,7 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<(Role, OwnedUserI
 }
 
 /// `!inc role <role> @user`: `user` takes the role; levels follow for them and the one before.
+/// People are named by `names`.
 pub fn decide(
     record: &IncidentRecord,
     role: Role,
@@ -36,6 +38,7 @@ pub fn decide(
     joined: bool,
     brigade: &UserId,
     asked: Asked<'_>,
+    names: &Names,
 ) -> Result<Decided, Refusal> {
     decision::a_person(user, joined, brigade)?;
     let mut next = record.clone();
@@ -43,8 +46,12 @@ pub fn decide(
         .incident
         .assign(role, user.to_owned(), asked.at, asked.by)?;
     let answer = match &previous {
-        Some(previous) => format!("{role}: {user} (was {previous})"),
-        None => format!("{role}: {user}"),
+        Some(previous) => format!(
+            "{role}: {} (was {})",
+            names.pill(user),
+            names.pill(previous)
+        ),
+        None => format!("{role}: {}", names.pill(user)),
     };
     let mut decided = Decided::new(next, answer);
     decided.levels.push(user.to_owned());
@@ -65,13 +72,33 @@ mod tests {
         let (sam, kim) = (user_id!("@sam:example.org"), user_id!("@kim:example.org"));
         let brigade = user_id!("@brigade:example.org");
         let asked = Asked { by: sam, at: 2_000 };
-        let first = decide(&record, Role::Scribe, sam, true, brigade, asked).expect("assigned");
-        assert_eq!(first.answer, "scribe: @sam:example.org");
-        assert_eq!(first.levels, [sam.to_owned()]);
-        let second =
-            decide(&first.next, Role::Scribe, kim, true, brigade, asked).expect("assigned");
+        let first = decide(
+            &record,
+            Role::Scribe,
+            sam,
+            true,
+            brigade,
+            asked,
+            &Names::new(),
+        )
+        .expect("assigned");
         assert_eq!(
-            second.answer,
+            crate::names::plain(&first.answer),
+            "scribe: @sam:example.org"
+        );
+        assert_eq!(first.levels, [sam.to_owned()]);
+        let second = decide(
+            &first.next,
+            Role::Scribe,
+            kim,
+            true,
+            brigade,
+            asked,
+            &Names::new(),
+        )
+        .expect("assigned");
+        assert_eq!(
+            crate::names::plain(&second.answer),
             "scribe: @kim:example.org (was @sam:example.org)"
         );
         assert_eq!(second.levels, [kim.to_owned(), sam.to_owned()]);

@@ -35,6 +35,7 @@ use super::{
     bot::Bot,
     change::Change,
     error::ActionError,
+    names,
     once::{self, Claim},
     open::open,
     reply::{notice, transaction_id},
@@ -259,11 +260,13 @@ async fn declare(
         episode: alert.first_seen,
     };
     key.set(bot.store.as_ref(), &declared).await?;
+    let names = names::of(room, [commander.as_ref()]).await;
     let text = format!(
-        "🚑 Declared **{}** for this alert: [{}]({}). {commander} is in command and invited.",
+        "🚑 Declared **{}** for this alert: [{}]({}). {} is in command and invited.",
         record.incident.number,
         record.alias,
-        render::permalink(&record.alias)
+        render::permalink(&record.alias),
+        names.pill(&commander)
     );
     say(room, cause, &message.original, &text).await?;
     info!(incident = %record.incident.number, alert = %alert.identity(), "incident declared for an alert");

@@ -19,6 +19,7 @@ use super::{
     change::Change,
     error::ActionError,
     exec::page::page,
+    names,
     once::{self, Claim},
     reply::{notice, transaction_id},
 };
@@ -64,7 +65,9 @@ pub async fn question(
         Claim::Handled | Claim::Stale { .. } => return Ok(true),
     }
     let now = oncall::timestamp(bot.clock.now_millis());
-    let text = oncall::answer(&bot.config.oncall, team.as_deref(), now)
+    let people = oncall::people(&bot.config.oncall, now);
+    let names = names::of(room, people.iter().map(|user| &**user)).await;
+    let text = oncall::answer(&bot.config.oncall, team.as_deref(), now, &names)
         .unwrap_or_else(|refusal| format!("I cannot tell: {refusal}"));
     room.send(notice(&text))
         .with_transaction_id(transaction_id(&message.event_id, "oncall"))

@@ -6,7 +6,8 @@ use brigade_core::{incident::Incident, record::IncidentRecord};
 use matrix_sdk::{
     ruma::{
         events::{
-            reaction::OriginalSyncReactionEvent, room::message::OriginalSyncRoomMessageEvent,
+            reaction::OriginalSyncReactionEvent,
+            room::message::{OriginalSyncRoomMessageEvent, Relation},
         },
         EventId, OwnedUserId, UserId,
     },
@@ -16,6 +17,7 @@ use matrix_sdk::{
 use super::{
     bot::Bot,
     error::ActionError,
+    names,
     reply::{notice, transaction_id},
     room_state::level_of,
 };
@@ -37,6 +39,9 @@ pub struct Change<'a> {
     pub sender: &'a UserId,
     /// When, by the homeserver's clock (milliseconds since the Unix epoch).
     pub sent: u64,
+    /// The message the event is about: the one a reply answers or a thread hangs from, the
+    /// one a reaction is on.
+    pub about: Option<&'a EventId>,
 }
 
 impl<'a> Change<'a> {
@@ -52,6 +57,11 @@ impl<'a> Change<'a> {
             cause: &message.event_id,
             sender: &message.sender,
             sent: u64::from(message.origin_server_ts.get()),
+            about: match &message.content.relates_to {
+                Some(Relation::Reply(reply)) => Some(&reply.in_reply_to.event_id),
+                Some(Relation::Thread(thread)) => Some(&thread.event_id),
+                _ => None,
+            },
         }
     }
 
@@ -67,6 +77,7 @@ impl<'a> Change<'a> {
             cause: &reaction.event_id,
             sender: &reaction.sender,
             sent: u64::from(reaction.origin_server_ts.get()),
+            about: Some(&reaction.content.relates_to.event_id),
         }
     }
 
@@ -78,6 +89,7 @@ impl<'a> Change<'a> {
             cause,
             sender: &bot.config.matrix.user_id,
             sent,
+            about: None,
         }
     }
 
@@ -101,11 +113,12 @@ impl<'a> Change<'a> {
     /// it with its answer. The caller has the room published after answering.
     pub async fn carry_out(&self, decided: Decided) -> Result<Answer, ActionError> {
         if let Some(update) = &decided.update {
+            let names = names::of(self.room, [update.author.as_ref()]).await;
             let message = format!(
                 "📣 **Update on {}** ({}, {}): {}",
                 decided.next.incident.number,
                 render::clock(update.at),
-                update.author,
+                names.pill(&update.author),
                 render::escape(&update.text)
             );
             self.room

@@ -8,7 +8,7 @@
 use brigade_core::record::IncidentRecord;
 use matrix_sdk::ruma::{events::room::power_levels::UserPowerLevel, UserId};
 
-use super::{bot::Bot, change::Change, error::ActionError, exec, lookup, partners};
+use super::{bot::Bot, change::Change, error::ActionError, exec, lookup, names, partners};
 use crate::{
     commands::{
         self, decide, may_direct, Answer, Command, ParseError, Refusal, Scope, Who, COMMANDS,
@@ -24,7 +24,7 @@ pub async fn run(
 ) -> Result<Answer, ActionError> {
     let bot = change.bot;
     if let Some(record) = partners::incident_of(bot, change.room.room_id()).await? {
-        return Ok(in_shared_room(bot, &record, change.sender, parsed));
+        return Ok(in_shared_room(change, &record, parsed).await);
     }
     if !bot.config.access.allows(change.sender) {
         let servers: Vec<String> = bot
@@ -65,8 +65,10 @@ async fn anywhere(change: &Change<'_>, command: Command) -> Result<Answer, Actio
         Command::List { all } => exec::list::run(bot, change.sender, all).await,
         Command::OnCall(team) => {
             let now = oncall::timestamp(bot.clock.now_millis());
+            let people = oncall::people(&bot.config.oncall, now);
+            let names = names::of(change.room, people.iter().map(|user| &**user)).await;
             Ok(
-                match oncall::answer(&bot.config.oncall, team.as_deref(), now) {
+                match oncall::answer(&bot.config.oncall, team.as_deref(), now, &names) {
                     Ok(text) => Answer::done(text),
                     Err(refusal) => Answer::refused(refusal),
                 },
@@ -96,10 +98,17 @@ async fn in_incident(
             applied.answer.clone().unwrap_or_default(),
         )));
     }
+    // Everyone the incident names, the sender and whom the command names, by name.
+    let names = names::of_incident(
+        change.room,
+        &record,
+        std::iter::once(change.sender).chain(command.person()),
+    )
+    .await;
     // The commander directs without their level being read.
     if command.who() == Who::Directors && record.incident.commander != change.sender {
         let level = level(change, change.sender).await?;
-        may_direct(&record, change.sender, level, command.name())?;
+        may_direct(&record, change.sender, level, command.name(), &names)?;
     }
     let (bot, asked) = (change.bot, change.asked());
     let brigade = &bot.config.matrix.user_id;
@@ -117,12 +126,12 @@ async fn in_incident(
         }
         Command::Lead(user) => {
             let joined = lookup::is_joined(change.room, &user).await?;
-            let decided = decide::lead(&record, &user, joined, brigade, asked)?;
+            let decided = decide::lead(&record, &user, joined, brigade, asked, &names)?;
             change.carry_out(decided).await
         }
         Command::Role(role, user) => {
             let joined = lookup::is_joined(change.room, &user).await?;
-            let decided = decide::role(&record, role, &user, joined, brigade, asked)?;
+            let decided = decide::role(&record, role, &user, joined, brigade, asked, &names)?;
             change.carry_out(decided).await
         }
         Command::Update(text) => {
@@ -133,11 +142,13 @@ async fn in_incident(
         Command::Summary(text) => change.carry_out(decide::summary(&record, text)?).await,
         Command::Followup(args) => {
             change
-                .carry_out(decide::followup(&record, args, asked)?)
+                .carry_out(decide::followup(&record, args, asked, &names)?)
                 .await
         }
         Command::Page(targets) => exec::page::run(change, record, &targets).await,
-        Command::Timeline => Ok(Answer::done(exec::postmortem::timeline(bot, &record))),
+        Command::Timeline => Ok(Answer::done(
+            exec::postmortem::timeline(bot, change.room, &record).await,
+        )),
         Command::Private => exec::private::run(change, &record).await,
         Command::Share(args) => exec::share::run(change, record, args).await,
         Command::Postmortem => exec::postmortem::draft(change, &record).await,
@@ -164,12 +175,12 @@ async fn level(change: &Change<'_>, user: &UserId) -> Result<i64, ActionError> {
 
 /// A command in the room an incident shares with partners: read-only commands, for everyone in
 /// it; the incident itself is run from its own room.
-fn in_shared_room(
-    bot: &Bot,
+async fn in_shared_room(
+    change: &Change<'_>,
     record: &IncidentRecord,
-    sender: &UserId,
     parsed: Result<Command, ParseError>,
 ) -> Answer {
+    let (bot, sender) = (change.bot, change.sender);
     let command = match parsed {
         Ok(command) => command,
         Err(error) => return Answer::refused(error.to_string()),
@@ -179,7 +190,9 @@ fn in_shared_room(
         return Answer::Refused(not_for_the_shared_room(bot, record, sender, name));
     }
     match command {
-        Command::Timeline => Answer::done(exec::postmortem::timeline(bot, &record.shared_view())),
+        Command::Timeline => {
+            Answer::done(exec::postmortem::timeline(bot, change.room, &record.shared_view()).await)
+        }
         Command::Help { topic } => commands::help(topic.as_deref()),
         _ => Answer::refused(format!(
             "`!inc {name}` is not for the shared room; run it in the incident room"

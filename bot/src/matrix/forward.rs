@@ -20,7 +20,7 @@ use matrix_sdk::{
             MessageLikeEventType,
         },
         room::JoinRule,
-        EventId, OwnedEventId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId,
+        EventId, OwnedEventId, OwnedRoomOrAliasId, RoomId, RoomOrAliasId, UserId,
     },
     Room, RoomMemberships,
 };
@@ -31,6 +31,7 @@ use super::{
     bot::Bot,
     error::{self, ActionError},
     lookup::{self, is_joined},
+    names,
     reply::{notice, transaction_id},
 };
 use crate::{
@@ -212,6 +213,9 @@ async fn forward(
         room.room_id(),
         bot.config.matrix.user_id.server_name()
     );
+    let author = UserId::parse(author).ok();
+    let names = names::of(room, author.as_deref()).await;
+    let author = author.map_or_else(String::new, |author| names.pill(&author));
     let mut header = format!(
         "↪️ Forwarded from {source}: {author}, {} ([original]({link}))",
         render::date_time(at)
@@ -230,10 +234,12 @@ async fn forward(
                 .map(|line| format!("> {}", render::escape(line)))
                 .collect::<Vec<_>>()
                 .join("\n");
-            header.push_str(&format!(
-                "\n\nIn reply to {}:\n{quoted}\n",
-                parent["sender"].as_str().unwrap_or_default()
-            ));
+            let sender = parent["sender"]
+                .as_str()
+                .and_then(|sender| UserId::parse(sender).ok());
+            let names = names::of(room, sender.as_deref()).await;
+            let sender = sender.map_or_else(String::new, |sender| names.pill(&sender));
+            header.push_str(&format!("\n\nIn reply to {sender}:\n{quoted}\n"));
         }
     }
     let marker = json!({ "room_id": room.room_id(), "event_id": message_id });
@@ -259,7 +265,7 @@ async fn forward(
         let head_html = head["formatted_body"]
             .as_str()
             .map_or_else(|| render::html_escape(&header), ToOwned::to_owned);
-        original["body"] = json!(format!("{header}\n\n{body}"));
+        original["body"] = json!(format!("{}\n\n{body}", crate::names::plain(&header)));
         original["format"] = json!("org.matrix.custom.html");
         original["formatted_body"] = json!(format!("{head_html}<br>{html}"));
         original

@@ -5,11 +5,15 @@
 //! records the shift, so a start or restart announces nothing. The notice's transaction ID names
 //! the team and the shift, so a retry posts it once.
 
-use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
 use tracing::{info, warn};
 
-use super::{bot::Bot, error::ActionError, lookup, reply::transaction_id};
-use crate::{keys, oncall, render};
+use super::{
+    bot::Bot,
+    error::ActionError,
+    lookup, names,
+    reply::{mentioning, transaction_id},
+};
+use crate::{keys, names::Names, oncall};
 
 /// Announces the handoffs that happened since the last check.
 pub async fn check(bot: &Bot) -> Result<(), ActionError> {
@@ -35,24 +39,38 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
                 _ => "nobody",
             };
             let until = oncall::local(rotation, on_call.until);
-            let body = if before == on_call.who.as_str() {
-                format!(
-                    "📟 {}: {} stays on call, now until {until}",
-                    rotation.team(),
-                    on_call.who
-                )
-            } else {
-                format!(
-                    "📟 {}: {} is on call now, until {until} (after {before})",
-                    rotation.team(),
-                    on_call.who
-                )
+            let room = lookup::joined(&bot.client, &handoff.room).await?;
+            let before = matrix_sdk::ruma::UserId::parse(before).ok();
+            let names = match &room {
+                Some(room) => {
+                    names::of(
+                        room,
+                        std::iter::once(on_call.who.as_ref()).chain(before.as_deref()),
+                    )
+                    .await
+                }
+                None => Names::new(),
             };
-            let html = render::html_escape(&body)
-                .replace(on_call.who.as_str(), &render::pill_html(&on_call.who));
-            let content = RoomMessageEventContent::text_html(body, html)
-                .add_mentions(Mentions::with_user_ids([on_call.who.clone()]));
-            match lookup::joined(&bot.client, &handoff.room).await? {
+            let who = names.pill(&on_call.who);
+            let text = match &before {
+                Some(before) if *before == on_call.who => {
+                    format!(
+                        "📟 {}: {who} stays on call, now until {until}",
+                        rotation.team()
+                    )
+                }
+                Some(before) => format!(
+                    "📟 {}: {who} is on call now, until {until} (after {})",
+                    rotation.team(),
+                    names.pill(before)
+                ),
+                None => format!(
+                    "📟 {}: {who} is on call now, until {until} (after nobody)",
+                    rotation.team()
+                ),
+            };
+            let content = mentioning(&text, [on_call.who.clone()]);
+            match room {
                 Some(room) => {
                     room.send(content)
                         .with_transaction_id(transaction_id(

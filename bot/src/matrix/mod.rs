@@ -21,6 +21,7 @@ mod forward;
 mod handoffs;
 mod invites;
 mod lookup;
+mod names;
 mod once;
 pub mod open;
 mod panel;

@@ -38,11 +38,11 @@ use super::{
     bot::Bot,
     change::Change,
     error::ActionError,
-    publish,
+    names, publish,
     room_state::{level_users, raw_events, server_acl, state},
     rooms, widgets,
 };
-use crate::{commands::Refusal, config::AccessConfig, keys, render};
+use crate::{commands::Refusal, config::AccessConfig, keys, names::Names, render};
 
 /// Opens a new incident for the command `cause`: its number, its room in one `createRoom`, its
 /// record, and the room made complete (summary, headline, place in the space). A declaration a
@@ -54,9 +54,11 @@ pub async fn open(
     let (bot, sent) = (change.bot, change.sent);
     let (number, resuming) = incident_number(bot, change.cause).await?;
     let incident = Incident::declare(number, declaration, sent).map_err(Refusal::from)?;
+    // The commander by the name they go by where they declared, for the room's topic.
+    let names = names::of(change.room, [incident.commander.as_ref()]).await;
     let creating = std::time::Instant::now();
     let (room, alias) =
-        create_room_with_an_alias(bot, &incident, change.cause, sent, resuming).await?;
+        create_room_with_an_alias(bot, &incident, &names, change.cause, sent, resuming).await?;
     let create_room_ms = creating.elapsed().as_millis();
     let record = match bot.store.incident(room.room_id()).await? {
         // Finishing a declaration a crash interrupted: the record may already be published.
@@ -108,6 +110,7 @@ const ALIAS_TRIES: u32 = 10;
 async fn create_room_with_an_alias(
     bot: &Bot,
     incident: &Incident,
+    names: &Names,
     cause: &EventId,
     sent: u64,
     resuming: bool,
@@ -146,7 +149,7 @@ async fn create_room_with_an_alias(
     }
     let last = aliases.len();
     for (tried, alias) in aliases.into_iter().enumerate() {
-        match create_room(bot, incident, &alias).await {
+        match create_room(bot, incident, names, &alias).await {
             Err(ActionError::AliasTaken(taken)) if tried + 1 < last => {
                 warn!(alias = %taken, "the incident's alias is held by another room; trying the next");
             }
@@ -203,10 +206,12 @@ async fn made_earlier(
 async fn create_room(
     bot: &Bot,
     incident: &Incident,
+    names: &Names,
     alias: &RoomAliasId,
 ) -> Result<Room, ActionError> {
     let mut request = room_request(
         incident,
+        names,
         alias,
         &bot.rooms.space,
         &bot.config.matrix.user_id,
@@ -233,9 +238,10 @@ async fn create_room(
 /// A private incident's room (§6) is end-to-end encrypted from its first event, never
 /// federated, joined by invitation only (and only the commander invites), shows each member
 /// only what was said after they joined, and stays out of the space; its state carries no
-/// title or summary.
+/// title or summary. The topic names the commander by `names`.
 pub fn room_request(
     incident: &Incident,
+    names: &Names,
     alias: &RoomAliasId,
     space: &RoomId,
     creator: &UserId,
@@ -311,7 +317,7 @@ pub fn room_request(
 
     let mut request = CreateRoomRequest::new();
     request.name = Some(incident.room_name());
-    request.topic = Some(incident.topic());
+    request.topic = Some(render::topic(incident, names));
     request.room_alias_name = Some(alias.alias().to_owned());
     request.preset = Some(RoomPreset::PrivateChat);
     request.visibility = Visibility::Private;

@@ -15,7 +15,7 @@ use super::{
     change::Change,
     dispatch,
     error::ActionError,
-    lookup,
+    lookup, names,
     reaction::{self, Reaction},
     reply::{notice, transaction_id},
 };
@@ -63,6 +63,7 @@ pub async fn act(
         cause: &cause,
         sender: user_id,
         sent: bot.clock.now_millis(),
+        about: None,
     };
     let command = |command: Command| dispatch::run(&change, Ok(command));
     let answer = match action {
@@ -104,7 +105,11 @@ pub async fn act(
     match answer {
         Answer::Done(said) => {
             let said = said.unwrap_or_else(|| "Done".to_owned());
-            let text = format!("{said}\n\n(from the incident panel, by {user_id})");
+            let names = names::of(&room, [user_id]).await;
+            let text = format!(
+                "{said}\n\n(from the incident panel, by {})",
+                names.pill(user_id)
+            );
             room.send(notice(&text))
                 .with_transaction_id(transaction_id(&cause, "panel"))
                 .await

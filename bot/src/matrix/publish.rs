@@ -38,12 +38,13 @@ use tracing::{debug, error, info, warn};
 use super::{
     bot::Bot,
     error::ActionError,
-    lookup,
+    lookup, names,
     publisher::Queue,
     reply::{notice, transaction_id},
 };
 use crate::{
     keys::{self, Published},
+    names::Names,
     render,
 };
 
@@ -154,18 +155,21 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
     let fresh = before.is_none() && record.version == 1;
     // A room whose timeline is not paged yet gets its state and every page.
     let paged = fresh || shown.as_ref().is_some_and(|shown| shown.timeline_paged);
-    let differs =
-        |render: fn(&Incident) -> String| !fresh && before.map(render) != Some(render(incident));
+    let differs = |render: &dyn Fn(&Incident) -> String| {
+        !fresh && before.map(render) != Some(render(incident))
+    };
+    let names = names::of_incident(&room, &record, []).await;
     let new = record.summary_event.is_none();
     let name = async {
-        if differs(Incident::room_name) {
+        if differs(&Incident::room_name) {
             room.set_name(incident.room_name()).await?;
         }
         Ok::<_, ActionError>(())
     };
     let topic = async {
-        if differs(Incident::topic) {
-            room.set_room_topic(&incident.topic()).await?;
+        let topic = |incident: &Incident| render::topic(incident, &names);
+        if differs(&topic) {
+            room.set_room_topic(&topic(incident)).await?;
         }
         Ok::<_, ActionError>(())
     };
@@ -197,9 +201,9 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         {
             return Ok(None);
         }
-        summary(&room, &record).await
+        summary(&room, &record, &names).await
     };
-    let headline = headline(bot, &record);
+    let headline = headline(bot, &record, &names);
     let space = async {
         // A private room stays out of the space, where its members' names would show.
         if new && !incident.private {
@@ -228,7 +232,7 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         else {
             return Ok(None);
         };
-        let text = render::shared_summary(&record);
+        let text = render::shared_summary(&record, &names);
         let existing = record.shared_summary_event.as_ref();
         let posted = post_or_edit(&room, &record, existing, &text, "shared-summary").await?;
         if let Some(posted) = &posted {
@@ -341,8 +345,9 @@ async fn archive(bot: &Bot, room_id: &RoomId, private: bool) -> Result<(), Actio
 async fn summary(
     room: &Room,
     record: &IncidentRecord,
+    names: &Names,
 ) -> Result<Option<OwnedEventId>, ActionError> {
-    let text = render::summary(record);
+    let text = render::summary(record, names);
     let posted = post_or_edit(
         room,
         record,
@@ -367,7 +372,8 @@ pub async fn summary_after_join(bot: &Bot, room: &Room) -> Result<(), ActionErro
     if !record.incident.private || record.summary_event.is_some() {
         return Ok(());
     }
-    record.summary_event = summary(room, &record).await?;
+    let names = names::of_incident(room, &record, []).await;
+    record.summary_event = summary(room, &record, &names).await?;
     bot.store.save_incident(&record).await?;
     Ok(())
 }
@@ -382,12 +388,16 @@ async fn someone_joined(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
 
 /// Posts the headline of a new incident in announcements, or edits it; returns a newly posted
 /// one. Without the announcements room (the bot was removed) there is no headline.
-async fn headline(bot: &Bot, record: &IncidentRecord) -> Result<Option<OwnedEventId>, ActionError> {
+async fn headline(
+    bot: &Bot,
+    record: &IncidentRecord,
+    names: &Names,
+) -> Result<Option<OwnedEventId>, ActionError> {
     let Some(announcements) = bot.client.get_room(&bot.rooms.announcements) else {
         warn!("the bot is not in the announcements room: no headline");
         return Ok(None);
     };
-    let text = render::headline(record);
+    let text = render::headline(record, names);
     post_or_edit(
         &announcements,
         record,

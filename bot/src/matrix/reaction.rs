@@ -1,12 +1,16 @@
 //! Reactions on an incident's messages (SPEC §8): 👀 on the summary or a page acknowledges the
 //! incident (the first one only); 🚑 on the summary makes the reactor commander, if allowed.
+//! 🚑 on a report in triage declares an incident from it (`exec::declare`).
 
 use brigade_core::{
     record::IncidentRecord,
     store::{Outcome, StoreError},
 };
 use matrix_sdk::{
-    ruma::{events::reaction::OriginalSyncReactionEvent, OwnedUserId, UserId},
+    ruma::{
+        events::{reaction::OriginalSyncReactionEvent, relation::Reply, room::message::Relation},
+        OwnedUserId, UserId,
+    },
     Room,
 };
 use tracing::{debug, info, instrument, warn};
@@ -15,10 +19,18 @@ use super::{
     bot::Bot,
     change::Change,
     error::ActionError,
+    exec::declare,
+    names,
     once::{self, Claim},
     reply::{notice, transaction_id},
 };
-use crate::{config::TakeCommand, render};
+use crate::{
+    commands::{Answer, DeclareArgs},
+    config::TakeCommand,
+    filing::Report,
+    names::Names,
+    render,
+};
 
 /// "I'm looking into it."
 pub const ACKNOWLEDGE: &str = "👀";
@@ -53,6 +65,11 @@ pub async fn handle(
         debug!("reaction by a user of a server that is not allowed: ignored");
         return Ok(());
     }
+    if key == TAKE_COMMAND {
+        if let Some(report) = declare::report_in(bot, room, &annotation.event_id).await? {
+            return on_report(bot, room, reaction, &report).await;
+        }
+    }
     let Some(record) = bot.store.incident(room.room_id()).await? else {
         return Ok(());
     };
@@ -62,19 +79,8 @@ pub async fn handle(
     } else {
         on_summary
     };
-    if !meaningful {
+    if !meaningful || !claimed(bot, reaction).await? {
         return Ok(());
-    }
-    match once::claim(bot, &reaction.event_id, reaction.origin_server_ts).await? {
-        Claim::Run { .. } => {}
-        Claim::Handled => return Ok(()),
-        Claim::Stale { age } => {
-            info!(
-                age_seconds = age.as_secs(),
-                "reaction older than commands.max_age: not acted on"
-            );
-            return Ok(());
-        }
     }
 
     let outcome = match act(bot, room, record, key, reaction).await {
@@ -87,6 +93,57 @@ pub async fn handle(
             None => return Err(error.into()),
         },
     };
+    once::record(bot, &reaction.event_id, reaction.origin_server_ts, outcome).await?;
+    Ok(())
+}
+
+/// Whether `reaction` is to be acted on now: not handled yet, and not too old.
+async fn claimed(bot: &Bot, reaction: &OriginalSyncReactionEvent) -> Result<bool, StoreError> {
+    Ok(
+        match once::claim(bot, &reaction.event_id, reaction.origin_server_ts).await? {
+            Claim::Run { .. } => true,
+            Claim::Handled => false,
+            Claim::Stale { age } => {
+                info!(
+                    age_seconds = age.as_secs(),
+                    "reaction older than commands.max_age: not acted on"
+                );
+                false
+            }
+        },
+    )
+}
+
+/// 🚑 on `report` in a triage room: an incident is declared from it, with the reactor in
+/// command; the answer goes in reply to the report.
+async fn on_report(
+    bot: &Bot,
+    room: &Room,
+    reaction: &OriginalSyncReactionEvent,
+    report: &Report,
+) -> Result<(), ReactionError> {
+    if !claimed(bot, reaction).await? {
+        return Ok(());
+    }
+    let change = Change::for_reaction(bot, room, reaction);
+    let report_event = &reaction.content.relates_to.event_id;
+    let (said, outcome) =
+        match declare::from_report(&change, report_event, report, DeclareArgs::default()).await {
+            Ok(Answer::Done(said)) => (said, Outcome::Done),
+            Ok(Answer::Refused(refusal)) => (Some(refusal.text), Outcome::Refused),
+            Err(error) => match error.refusal() {
+                Some(refusal) => (Some(refusal.text), Outcome::Refused),
+                None => return Err(error.into()),
+            },
+        };
+    if let Some(said) = said {
+        let mut content = notice(&said);
+        content.relates_to = Some(Relation::Reply(Reply::with_event_id(report_event.clone())));
+        room.send(content)
+            .with_transaction_id(transaction_id(&reaction.event_id, "reaction"))
+            .await
+            .map_err(ActionError::from)?;
+    }
     once::record(bot, &reaction.event_id, reaction.origin_server_ts, outcome).await?;
     Ok(())
 }
@@ -133,7 +190,8 @@ pub async fn act_as(
             .map_or(Reaction::Nothing, Reaction::Changed));
     }
     let refused = refused_command(change.bot, change.sender);
-    let reacted = decide(&record, key, change.sender, change.sent, refused);
+    let names = names::of_incident(change.room, &record, [change.sender]).await;
+    let reacted = decide(&record, key, change.sender, change.sent, refused, &names);
     let Some(next) = reacted.next else {
         return Ok(reacted.said.map_or(Reaction::Nothing, Reaction::Refused));
     };
@@ -154,14 +212,17 @@ struct Reacted {
 }
 
 /// What `key` (👀 or 🚑) by `by` at `at` does to `record`: the first 👀 acknowledges; 🚑 makes
-/// `by` the commander unless they are not in `refused_group`, the group that alone may.
+/// `by` the commander unless they are not in `refused_group`, the group that alone may. People
+/// are named by `names`.
 fn decide(
     record: &IncidentRecord,
     key: &str,
     by: &UserId,
     at: u64,
     refused_group: Option<&str>,
+    names: &Names,
 ) -> Reacted {
+    let who = names.pill(by);
     let mut next = record.clone();
     let number = next.incident.number;
     let nothing = Reacted {
@@ -175,7 +236,7 @@ fn decide(
             return nothing;
         }
         let said = format!(
-            "👀 {by} is looking into it: {number} acknowledged at {}",
+            "👀 {who} is looking into it: {number} acknowledged at {}",
             render::clock(at)
         );
         return Reacted {
@@ -186,7 +247,7 @@ fn decide(
     }
     if let Some(group) = refused_group {
         let said = format!(
-            "{by}: only members of the group `{group}` may take command with 🚑; the commander can hand over with `!inc lead`"
+            "{who}: only members of the group `{group}` may take command with 🚑; the commander can hand over with `!inc lead`"
         );
         return Reacted {
             said: Some(said),
@@ -197,7 +258,8 @@ fn decide(
         Ok(previous) => Reacted {
             next: Some(next),
             said: Some(format!(
-                "🚑 {by} takes command of {number} (was {previous})"
+                "🚑 {who} takes command of {number} (was {})",
+                names.pill(&previous)
             )),
             levels: vec![by.to_owned(), previous],
         },
@@ -247,18 +309,20 @@ mod tests {
     fn the_first_eyes_acknowledge_and_later_ones_change_nothing() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let bob = user_id!("@bob:example.org");
-        let first = decide(&record, ACKNOWLEDGE, bob, 2_000, None);
+        let first = decide(&record, ACKNOWLEDGE, bob, 2_000, None, &Names::new());
         let next = first.next.expect("acknowledged");
         assert_eq!(next.incident.timestamps.acknowledged, Some(2_000));
         assert!(first
             .said
-            .is_some_and(|said| said.starts_with("👀 @bob:example.org is looking into it")));
+            .is_some_and(|said| crate::names::plain(&said)
+                .starts_with("👀 @bob:example.org is looking into it")));
         let again = decide(
             &next,
             ACKNOWLEDGE,
             user_id!("@carol:example.org"),
             3_000,
             None,
+            &Names::new(),
         );
         assert_eq!(
             again,
@@ -274,7 +338,7 @@ mod tests {
     fn an_ambulance_takes_command_unless_the_group_says_no() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let carol = user_id!("@carol:example.org");
-        let taken = decide(&record, TAKE_COMMAND, carol, 2_000, None);
+        let taken = decide(&record, TAKE_COMMAND, carol, 2_000, None, &Names::new());
         assert_eq!(
             taken.next.map(|next| next.incident.commander),
             Some(carol.to_owned())
@@ -283,13 +347,27 @@ mod tests {
             taken.levels,
             [carol.to_owned(), record.incident.commander.clone()]
         );
-        let refused = decide(&record, TAKE_COMMAND, carol, 2_000, Some("sre"));
+        let refused = decide(
+            &record,
+            TAKE_COMMAND,
+            carol,
+            2_000,
+            Some("sre"),
+            &Names::new(),
+        );
         assert!(refused.next.is_none());
         assert!(refused
             .said
             .is_some_and(|said| said.contains("only members of the group `sre`")));
         let commander = record.incident.commander.clone();
-        let already = decide(&record, TAKE_COMMAND, &commander, 2_000, None);
+        let already = decide(
+            &record,
+            TAKE_COMMAND,
+            &commander,
+            2_000,
+            None,
+            &Names::new(),
+        );
         assert_eq!(
             already.next, None,
             "the commander taking command changes nothing"

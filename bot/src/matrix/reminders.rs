@@ -3,10 +3,14 @@
 //! room, mentioning them so Element notifies them, once per due time.
 
 use brigade_core::record::IncidentRecord;
-use matrix_sdk::ruma::events::{room::message::RoomMessageEventContent, Mentions};
 use tracing::{info, warn};
 
-use super::{bot::Bot, error::ActionError, reply::transaction_id};
+use super::{
+    bot::Bot,
+    error::ActionError,
+    names,
+    reply::{mentioning, transaction_id},
+};
 use crate::{config::RemindersConfig, render};
 
 /// Sends the reminders that are due at the bot's current time. A room that cannot be
@@ -45,19 +49,14 @@ async fn remind(bot: &Bot, record: &IncidentRecord, due: u64) -> Result<(), Acti
         .last()
         .map_or(incident.timestamps.declared, |update| update.at);
     let commander = &incident.commander;
-    let rest = format!(
-        ": a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
+    let names = names::of(&room, [commander.as_ref()]).await;
+    let text = format!(
+        "⏰ {}: a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
+        names.pill(commander),
         incident.number,
         render::clock(last)
     );
-    let text = format!("⏰ {commander}{rest}");
-    let html = format!(
-        "⏰ {}{}",
-        render::pill_html(commander),
-        render::html_escape(&rest)
-    );
-    let content = RoomMessageEventContent::text_html(text, html)
-        .add_mentions(Mentions::with_user_ids([commander.clone()]));
+    let content = mentioning(&text, [commander.clone()]);
     room.send(content)
         .with_transaction_id(transaction_id(
             &format!("{}\u{0}{due}", record.room_id),

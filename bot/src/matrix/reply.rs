@@ -10,12 +10,12 @@ use matrix_sdk::{
             reaction::ReactionEventContent,
             relation::{Annotation, Thread},
             room::message::{
-                AddMentions, ForwardThread, OriginalSyncRoomMessageEvent, Relation,
+                AddMentions, ForwardThread, MessageType, OriginalSyncRoomMessageEvent, Relation,
                 ReplyWithinThread, RoomMessageEventContent,
             },
             Mentions,
         },
-        OwnedTransactionId,
+        OwnedTransactionId, OwnedUserId,
     },
     Room,
 };
@@ -35,10 +35,28 @@ pub fn transaction_id(source: &(impl AsRef<str> + ?Sized), purpose: &str) -> Own
     format!("brigade-{}", hex::encode(&digest[..16])).into()
 }
 
-/// A notice from Markdown that mentions nobody: text people typed (`@room`, a name) and user
-/// IDs it quotes never notify anyone.
+/// A notice from Markdown that mentions nobody: text people typed (`@room`, a name) and the
+/// people it names never notify anyone. Its HTML shows people as pills
+/// ([`Names::pill`](crate::names::Names::pill)), its plain body their names.
 pub fn notice(markdown: &str) -> RoomMessageEventContent {
-    RoomMessageEventContent::notice_markdown(markdown).add_mentions(Mentions::new())
+    let mut content = RoomMessageEventContent::notice_markdown(markdown);
+    if let MessageType::Notice(notice) = &mut content.msgtype {
+        notice.body = crate::names::plain(&notice.body);
+    }
+    content.add_mentions(Mentions::new())
+}
+
+/// A message from Markdown that notifies `people`, and only them: a reminder, a handoff, a
+/// page. Like [`notice`], its HTML shows people as pills and its plain body their names.
+pub fn mentioning(
+    markdown: &str,
+    people: impl IntoIterator<Item = OwnedUserId>,
+) -> RoomMessageEventContent {
+    let mut content = RoomMessageEventContent::text_markdown(markdown);
+    if let MessageType::Text(text) = &mut content.msgtype {
+        text.body = crate::names::plain(&text.body);
+    }
+    content.add_mentions(Mentions::with_user_ids(people))
 }
 
 /// Sends `answer` to `command`: the reaction, then the text.

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::{
     desk::{Acted, Action, Desk},
+    names::Names,
     report::{self, duration, Links},
 };
 
@@ -236,20 +237,12 @@ async fn panel(
     (status, document(&title, &path, theme, Some(session), body)).into_response()
 }
 
-/// The display names of everyone with a role.
-async fn names(desk: &dyn Desk, record: &IncidentRecord) -> Vec<(OwnedUserId, String)> {
-    let incident = &record.incident;
-    let mut names = Vec::new();
-    for user in std::iter::once(&incident.commander).chain(incident.roles.values()) {
-        if !names
-            .iter()
-            .any(|(known, _): &(OwnedUserId, String)| known == user)
-        {
-            let name = desk
-                .display_name(user)
-                .await
-                .unwrap_or_else(|| user.to_string());
-            names.push((user.clone(), name));
+/// The display names of everyone the incident names.
+async fn names(desk: &dyn Desk, record: &IncidentRecord) -> Names {
+    let mut names = Names::new();
+    for user in record.people() {
+        if let Some(name) = desk.display_name(user).await {
+            names.insert(user.to_owned(), &name, false);
         }
     }
     names
@@ -260,22 +253,17 @@ fn incident(
     record: &IncidentRecord,
     room_id: &OwnedRoomId,
     session: &Session,
-    names: &[(OwnedUserId, String)],
+    names: &Names,
     outcome: Option<Outcome>,
 ) -> Markup {
     let incident = &record.incident;
-    let name = |user: &OwnedUserId| -> String {
-        names
-            .iter()
-            .find(|(known, _)| known == user)
-            .map_or_else(|| user.to_string(), |(_, name)| name.clone())
-    };
+    let name = |user: &OwnedUserId| names.name(user);
     let durations = incident.timestamps.durations();
     let links = Links {
         room: room_id,
         via: state.config.matrix.user_id.server_name(),
     };
-    let timeline = FormattedBody::markdown(report::timeline(record, links))
+    let timeline = FormattedBody::markdown(report::timeline(record, links, names))
         .map(|formatted| formatted.body)
         .unwrap_or_default();
     let open = incident.status.is_open();

@@ -707,7 +707,7 @@ async fn a_sev1_alert_declares_one_incident_linked_both_ways_and_hears_once_of_i
         .await
         .with_context(|| bot.log())?;
     ensure!(
-        body(&reply).contains("Declared **INC-1**") && body(&reply).contains(alice_id.as_str()),
+        body(&reply).contains("Declared **INC-1**") && body(&reply).contains(alice_name.as_str()),
         "the declaration: {reply}"
     );
     let incident_alias = body(&reply)

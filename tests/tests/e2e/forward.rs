@@ -202,7 +202,7 @@ async fn a_message_is_forwarded_once_with_its_file_and_its_reply_however_many_re
         .await
         .with_context(|| desk.bot.log())?;
     assert!(
-        body(&copy).starts_with("↪️ Forwarded from") && body(&copy).contains(bob.user_id.as_str()),
+        body(&copy).starts_with("↪️ Forwarded from") && body(&copy).contains(bob.name.as_str()),
         "{}",
         body(&copy)
     );

@@ -62,7 +62,7 @@ async fn a_declared_incident_gets_its_room_and_headline_and_both_follow_every_ch
     );
     assert_eq!(
         topic(alice, &inc.room).await?,
-        format!("🚑 {} · SEV2 · investigating", alice.user_id)
+        format!("🚑 {} · SEV2 · investigating", alice.name)
     );
     let state = incident_state(alice, &inc.room).await?;
     assert_eq!(state["number"], 1);
@@ -223,7 +223,7 @@ async fn paging_a_group_invites_and_mentions_it_and_the_first_look_acknowledges_
     let answer = desk
         .command(alice, &inc.room, "!inc page dba", "✅")
         .await?;
-    assert!(answer.contains(bob.user_id.as_str()), "{answer}");
+    assert!(answer.contains(bob.name.as_str()), "{answer}");
     let page = alice
         .wait_for_event(&inc.room, "the page", |event| {
             event["sender"] == desk.bot.user_id.as_str()
@@ -245,11 +245,31 @@ async fn paging_a_group_invites_and_mentions_it_and_the_first_look_acknowledges_
     bob.join(inc.room.as_str()).await?;
     let page_id = page["event_id"].as_str().context("page ID")?;
     bob.react(&inc.room, page_id, "👀").await?;
-    alice
+    let acknowledgement = alice
         .wait_for_event(&inc.room, "the acknowledgement", |event| {
-            body(event).contains(&format!("👀 {} is looking into it", bob.user_id))
+            body(event).contains(&format!("👀 {} is looking into it", bob.name))
         })
         .await?;
+    // Bob by name: a pill in the HTML, his name in the body, and nobody notified.
+    let html = acknowledgement["content"]["formatted_body"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        html.contains(&format!(
+            "<a href=\"https://matrix.to/#/{}\">{}</a> is looking into it",
+            bob.user_id, bob.name
+        )),
+        "{acknowledgement}"
+    );
+    assert!(
+        !body(&acknowledgement).contains(bob.user_id.as_str()),
+        "{acknowledgement}"
+    );
+    assert_eq!(
+        acknowledgement["content"]["m.mentions"],
+        serde_json::json!({}),
+        "{acknowledgement}"
+    );
     let acknowledged = wait_for("acknowledged in the state", || async {
         let state = incident_state(alice, &inc.room).await.ok()?;
         state["timestamps"]["acknowledged"].as_u64()
@@ -287,7 +307,7 @@ async fn command_passes_by_lead_and_by_ambulance_and_roles_follow_in_levels_and_
     // Only the commander or a moderator directs the incident.
     let answer = desk.command(&bob, &inc.room, "!inc sev 2", "❓").await?;
     assert!(
-        answer.contains(&format!("only the commander ({})", alice.user_id)),
+        answer.contains(&format!("only the commander ({})", alice.name)),
         "{answer}"
     );
     desk.command(
@@ -312,12 +332,12 @@ async fn command_passes_by_lead_and_by_ambulance_and_roles_follow_in_levels_and_
     until(
         "the topic to name Bob",
         || topic(alice, &inc.room),
-        |topic| topic.starts_with(&format!("🚑 {} ·", bob.user_id)),
+        |topic| topic.starts_with(&format!("🚑 {} ·", bob.name)),
     )
     .await?;
     let answer = desk.command(alice, &inc.room, "!inc sev 3", "❓").await?;
     assert!(
-        answer.contains(&format!("only the commander ({})", bob.user_id)),
+        answer.contains(&format!("only the commander ({})", bob.name)),
         "{answer}"
     );
 
@@ -330,7 +350,7 @@ async fn command_passes_by_lead_and_by_ambulance_and_roles_follow_in_levels_and_
     carol.react(&inc.room, &summary_id, "🚑").await?;
     alice
         .wait_for_event(&inc.room, "Carol taking command", |event| {
-            body(event).contains(&format!("🚑 {} takes command of INC-1", carol.user_id))
+            body(event).contains(&format!("🚑 {} takes command of INC-1", carol.name))
         })
         .await?;
     assert_eq!(level(alice, &inc.room, &carol.user_id).await?, 100);
@@ -366,19 +386,16 @@ async fn command_passes_by_lead_and_by_ambulance_and_roles_follow_in_levels_and_
         .await?;
     let mut from = 0;
     for needle in [
-        format!("Severity SEV2 → **SEV1** ({})", alice.user_id),
-        format!("🎭 Role scribe to {} ({})", bob.user_id, alice.user_id),
+        format!("Severity SEV2 → **SEV1** ({})", alice.name),
+        format!("🎭 Role scribe to {} ({})", bob.name, alice.name),
         format!(
             "🚑 Command passed from {} to **{}** ({})",
-            alice.user_id, bob.user_id, alice.user_id
+            alice.name, bob.name, alice.name
         ),
-        format!(
-            "🚑 Command passed from {} to **{}**",
-            bob.user_id, carol.user_id
-        ),
-        format!("🎭 Role comms to {} ({})", alice.user_id, carol.user_id),
-        format!("🎭 Role comms to {} ({})", carol.user_id, carol.user_id),
-        format!("Severity SEV1 → **SEV2** ({})", bob.user_id),
+        format!("🚑 Command passed from {} to **{}**", bob.name, carol.name),
+        format!("🎭 Role comms to {} ({})", alice.name, carol.name),
+        format!("🎭 Role comms to {} ({})", carol.name, carol.name),
+        format!("Severity SEV1 → **SEV2** ({})", bob.name),
     ] {
         let found = timeline[from..].find(&needle);
         assert!(

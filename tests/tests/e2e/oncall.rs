@@ -87,15 +87,15 @@ async fn the_on_call_is_named_paged_and_suggested_by_keyword() -> Result<()> {
         .command(alice, &desk.triage, "!inc oncall db", "✅")
         .await?;
     assert!(
-        answer.contains(&format!("**db**: {} (override) until", olga.user_id))
-            && answer.contains(&format!("then {}", dan.user_id)),
+        answer.contains(&format!("**db**: {} (override) until", olga.name))
+            && answer.contains(&format!("then {}", dan.name)),
         "{answer}"
     );
     let everyone = desk
         .command(alice, &desk.triage, "!inc oncall", "✅")
         .await?;
     assert!(
-        everyone.contains("**db**") && everyone.contains(&format!("**web**: {}", dora.user_id)),
+        everyone.contains("**db**") && everyone.contains(&format!("**web**: {}", dora.name)),
         "{everyone}"
     );
     let refused = desk
@@ -120,7 +120,7 @@ async fn the_on_call_is_named_paged_and_suggested_by_keyword() -> Result<()> {
         .await
         .with_context(|| desk.bot.log())?;
     assert!(
-        body(&reply).contains(&format!("{} (override)", olga.user_id))
+        body(&reply).contains(&format!("{} (override)", olga.name))
             && !body(&reply).contains("**web**"),
         "the database's team alone: {}",
         body(&reply)
@@ -164,7 +164,7 @@ async fn the_on_call_is_named_paged_and_suggested_by_keyword() -> Result<()> {
         .command(alice, room, "!inc page oncall:db", "✅")
         .await?;
     assert!(
-        answer.contains(&format!("{} (on call for db)", olga.user_id)),
+        answer.contains(&format!("{} (on call for db)", olga.name)),
         "{answer}"
     );
     alice
@@ -254,8 +254,8 @@ async fn a_handoff_is_announced_once_in_the_teams_room() -> Result<()> {
         .await
         .with_context(|| desk.bot.log())?;
     assert!(
-        body(&notice).contains(&format!("{} is on call now", dan.user_id))
-            && body(&notice).contains(&format!("(after {})", olga.user_id)),
+        body(&notice).contains(&format!("{} is on call now", dan.name))
+            && body(&notice).contains(&format!("(after {})", olga.name)),
         "{}",
         body(&notice)
     );

@@ -209,7 +209,7 @@ async fn flags_make_the_timeline_at_the_messages_times_and_flags_taken_back_leav
     assert!(
         lines[3].starts_with(&format!(
             "- {full_at} 📌 {}: “disk at 100% on db-1”",
-            bob.user_id
+            bob.name
         )),
         "{timeline}"
     );
@@ -277,14 +277,14 @@ async fn the_postmortem_draft_has_the_timeline_the_follow_ups_and_the_thanks() -
     let draft = body(&draft).to_owned();
     assert_eq!(timeline_lines(&draft), lines, "{draft}");
     assert!(
-        draft.contains(&format!("Alert at 90% disk (owner {})", bob.user_id)),
+        draft.contains(&format!("Alert at 90% disk (owner {})", bob.name)),
         "{draft}"
     );
     assert!(
-        draft.contains(&format!("- {}, thanked by {}", bob.user_id, alice.user_id)),
+        draft.contains(&format!("- {}, thanked by {}", bob.name, alice.name)),
         "{draft}"
     );
-    assert!(draft.contains(bob.user_id.as_str()), "{draft}");
+    assert!(draft.contains(bob.name.as_str()), "{draft}");
     bot_post(&desk, alice, &room, "INC-1-postmortem.md").await?;
     Ok(())
 }
@@ -337,8 +337,15 @@ async fn closing_posts_the_final_report_makes_the_room_read_only_and_archives_it
             ))
             .await?,
     )?;
+    // The file links each name to the person; otherwise its timeline is the message's.
+    let mut unlinked = markdown.clone();
+    for person in [alice, &bob] {
+        let link = format!("[{}](https://matrix.to/#/{})", person.name, person.user_id);
+        assert!(markdown.contains(&link), "{link} missing from {markdown}");
+        unlinked = unlinked.replace(&link, &person.name);
+    }
     assert_eq!(
-        timeline_lines(&markdown),
+        timeline_lines(&unlinked),
         timeline_lines(body(&last)),
         "the file's timeline is the final report's: {markdown}"
     );
@@ -459,7 +466,7 @@ async fn a_bot_that_lost_its_store_rebuilds_the_timeline_from_the_room() -> Resu
     let draft = body(&draft);
     assert_eq!(timeline_lines(draft), timeline_lines(&before), "{draft}");
     assert!(
-        draft.contains(&format!("- {}, thanked by {}", bob.user_id, alice.user_id)),
+        draft.contains(&format!("- {}, thanked by {}", bob.name, alice.name)),
         "{draft}"
     );
     assert!(draft.contains("Add a backlog alert"), "{draft}");

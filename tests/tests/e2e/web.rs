@@ -166,6 +166,75 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
         "the DM is not encrypted"
     );
 
+    // A triager's 🚑 on the report declares it: its summary is the title, its type the type,
+    // the triager in command; the reporter is invited and told in their DM.
+    let filed_id = filed["event_id"].as_str().context("the report's ID")?;
+    let alice = &desk.alice;
+    alice.react(&desk.triage, filed_id, "🚑").await?;
+    let declared = alice
+        .wait_for_event(&desk.triage, "the declaration from the report", |event| {
+            event["sender"] == desk.bot.user_id.as_str()
+                && event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == filed_id
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    ensure!(
+        body(&declared).starts_with("Declared **INC-1** from the report by Rita Reporter: [#inc-")
+            && body(&declared).contains(&format!("{} is in command", alice.name)),
+        "{declared}"
+    );
+    let told = rita
+        .wait_for_event(&dm, "the reporter told which incident", |event| {
+            body(event).starts_with("Your report")
+        })
+        .await?;
+    ensure!(
+        body(&told).starts_with(&format!(
+            "Your report “{summary}” is now **INC-1**, run by {}",
+            alice.name
+        )),
+        "{told}"
+    );
+    let incident_room = wait_for("the reporter's invitation to the incident", || async {
+        rita.client
+            .invited_rooms()
+            .into_iter()
+            .map(|room| room.room_id().to_owned())
+            .find(|room| *room != dm)
+    })
+    .await?;
+    rita.join(incident_room.as_str()).await?;
+    let state = incident_state(&rita, &incident_room).await?;
+    ensure!(
+        state["title"] == summary
+            && state["type"] == "operations"
+            && state["commander"] == alice.user_id.as_str(),
+        "{state}"
+    );
+    // Asked again, by command in reply to the report: it is that incident already.
+    let again = desk
+        .reply_command(
+            alice,
+            &desk.triage,
+            filed_id,
+            "!inc declare --from-report",
+            "❓",
+        )
+        .await?;
+    ensure!(again.contains("this report is INC-1 already"), "{again}");
+    // `--from-report` answers a report, and only one the bot filed.
+    let plain = alice.send_text(&desk.triage, "not a report").await?;
+    let refused = desk
+        .reply_command(
+            alice,
+            &desk.triage,
+            plain.as_str(),
+            "!inc declare --from-report",
+            "❓",
+        )
+        .await?;
+    ensure!(refused.contains("not a report Brigade filed"), "{refused}");
+
     // A security report goes to the private triage room, never to the open one.
     browser.client.goto(&format!("{page}?theme=dark")).await?;
     browser.screenshot("report-form-dark").await?;
@@ -177,7 +246,7 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
     browser.screenshot("report-filed-dark").await?;
     let private = invitation(&security).await?;
     security.join(private.as_str()).await?;
-    security
+    let secret_report = security
         .wait_for_event(&private, "the security report", |event| {
             is_report(event, secret)
         })
@@ -191,6 +260,30 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
         "the security report showed in the open triage room"
     );
     ensure!(private != desk.triage);
+    // A triager there declares it by command: a private incident, in command of it.
+    let answer = desk
+        .reply_command(
+            &security,
+            &private,
+            secret_report["event_id"]
+                .as_str()
+                .context("the report's ID")?,
+            "!inc declare --from-report --sev 1",
+            "✅",
+        )
+        .await?;
+    ensure!(
+        answer.starts_with("Declared **INC-2** from the report by Rita Reporter")
+            && answer.contains(&format!("{} is in command", security.name)),
+        "{answer}"
+    );
+    let secret_room = invitation(&security).await?;
+    security.join(secret_room.as_str()).await?;
+    let state = incident_state(&security, &secret_room).await?;
+    ensure!(
+        state["private"] == true && state["severity"] == "SEV1" && state["title"] == "",
+        "the private incident's state shows no title: {state}"
+    );
     browser.stop().await?;
     Ok(())
 }
@@ -297,7 +390,7 @@ async fn the_panel_acts_as_the_signed_in_person_and_refuses_what_the_command_wou
         .alice
         .wait_for_event(&incident.room, "the panel's acknowledgement", |event| {
             body(event).contains("is looking into it")
-                && body(event).contains(&format!("from the incident panel, by {}", bob.user_id))
+                && body(event).contains(&format!("from the incident panel, by {}", bob.name))
         })
         .await?;
     ensure!(

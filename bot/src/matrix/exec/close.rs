@@ -36,7 +36,7 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
         let closing = format!(
             "**{} is closed.** This room is read-only now, its history kept.\n\n{}",
             next.incident.number,
-            timeline(bot, &next.shared_view())
+            timeline(bot, &shared, &next.shared_view()).await
         );
         shared
             .send(notice(&closing))

@@ -3,17 +3,14 @@
 //! are invited from the background queue (see `partners`), never while the worker waits.
 
 use brigade_core::{record::IncidentRecord, timeline::Happening};
-use matrix_sdk::ruma::{
-    events::room::{member::MembershipState, message::RoomMessageEventContent},
-    events::Mentions,
-};
+use matrix_sdk::ruma::{events::room::member::MembershipState, OwnedUserId};
 use tracing::warn;
 
 use super::super::{
     change::Change,
     error::{self, ActionError},
-    partners,
-    reply::transaction_id,
+    names, partners,
+    reply::{mentioning, transaction_id},
 };
 use crate::{
     commands::{decide, Answer, PageTarget, Paged},
@@ -67,43 +64,26 @@ pub async fn page(
                 return Err(refused.into());
             }
             warn!(%user, error = %refused, "could not invite a paged user");
-            not_invited.push(user.to_string());
+            not_invited.push(user.clone());
         }
     }
     partners::queue_invites(change.bot, room.room_id(), &queued).await?;
     let incident = &next.incident;
-    let pills = |html: bool| -> String {
-        people
-            .iter()
-            .map(|(user, group)| {
-                let name = if html {
-                    render::pill_html(user)
-                } else {
-                    user.to_string()
-                };
-                match group {
-                    Some(group) => format!("{name} ({group})"),
-                    None => name,
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let body = format!(
-        "📟 {}: {} needs you: {}. React 👀 when you are on it.",
+    let names = names::of(room, people.iter().map(|(user, _)| user.as_ref())).await;
+    let named_people = people
+        .iter()
+        .map(|(user, group)| match group {
+            Some(group) => format!("{} ({group})", names.pill(user)),
+            None => names.pill(user),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "📟 **{}**: {} needs you: {named_people}. React 👀 when you are on it.",
         incident.number,
-        incident.title,
-        pills(false)
+        render::escape(&incident.title),
     );
-    let html = format!(
-        "📟 <b>{}</b>: {} needs you: {}. React 👀 when you are on it.",
-        incident.number,
-        render::html_escape(&incident.title),
-        pills(true)
-    );
-    let content = RoomMessageEventContent::text_html(body, html).add_mentions(
-        Mentions::with_user_ids(people.iter().map(|(user, _)| user.clone())),
-    );
+    let content = mentioning(&text, people.iter().map(|(user, _)| user.clone()));
     let sent = room
         .send(content)
         .with_transaction_id(transaction_id(change.cause, purpose))
@@ -115,18 +95,21 @@ pub async fn page(
         people: people.iter().map(|(user, _)| user.clone()).collect(),
     };
     next.incident.log(change.sent, change.sender, paged);
-    let mut text = format!("Paged {}", pills(false));
+    let named = |users: &[OwnedUserId]| {
+        let named: Vec<String> = users.iter().map(|user| names.pill(user)).collect();
+        named.join(", ")
+    };
+    let mut text = format!("Paged {named_people}");
     if !not_invited.is_empty() {
         text.push_str(&format!(
             "; could not invite {} (their server refused)",
-            not_invited.join(", ")
+            named(&not_invited)
         ));
     }
     if !queued.is_empty() {
-        let names: Vec<String> = queued.iter().map(ToString::to_string).collect();
         text.push_str(&format!(
             "; the invitation of {} is sent in the background (their server may be slow or down; the bot keeps trying)",
-            names.join(", ")
+            named(&queued)
         ));
     }
     change.commit(next, Some(text.clone())).await?;

@@ -11,6 +11,7 @@ use super::super::{
     bot::Bot,
     change::Change,
     error::ActionError,
+    names,
     reply::{notice, transaction_id},
 };
 use crate::{
@@ -30,9 +31,10 @@ fn links<'a>(bot: &'a Bot, record: &'a IncidentRecord) -> Links<'a> {
     }
 }
 
-/// `!inc timeline`.
-pub fn timeline(bot: &Bot, record: &IncidentRecord) -> String {
-    report::timeline(record, links(bot, record))
+/// `!inc timeline`, people named as they are in `room`.
+pub async fn timeline(bot: &Bot, room: &Room, record: &IncidentRecord) -> String {
+    let names = names::of_incident(room, record, []).await;
+    report::timeline(record, links(bot, record), &names)
 }
 
 /// `!inc postmortem`: posts the draft in the room; returns the answer.
@@ -52,11 +54,13 @@ pub async fn render(
     edition: Edition,
 ) -> Result<String, ActionError> {
     let people = participants(change.bot, change.room).await?;
+    let names = names::of_incident(change.room, record, people.iter().map(|user| &**user)).await;
     Ok(report::postmortem(
         record,
         &people,
         edition,
         links(change.bot, record),
+        &names,
     ))
 }
 
@@ -96,7 +100,8 @@ pub async fn post(
     let markdown: mime::Mime = "text/markdown; charset=utf-8"
         .parse()
         .unwrap_or(mime::TEXT_PLAIN_UTF_8);
-    room.send_attachment(file, &markdown, text.as_bytes().to_vec(), config)
+    let document = crate::names::linked(text);
+    room.send_attachment(file, &markdown, document.into_bytes(), config)
         .await?;
     Ok(())
 }

@@ -3,14 +3,15 @@
 
 use brigade_core::record::IncidentRecord;
 
-use super::super::{change::Change, error::ActionError, open::open};
+use super::super::{change::Change, error::ActionError, names, open::open};
 use crate::commands::{decide, Answer};
 
 /// Opens the companion private incident of `record` and points to it.
 pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer, ActionError> {
     let declaration = decide::private(record)?;
     let (companion, _) = open(change, declaration).await?;
+    let names = names::of_incident(change.room, record, []).await;
     change
-        .carry_out(decide::private_moved(record, &companion))
+        .carry_out(decide::private_moved(record, &companion, &names))
         .await
 }
