@@ -3,6 +3,10 @@
 //! [`run`] is the whole program behind `main`: it takes its listener and its shutdown signal so
 //! tests can start it in-process on port 0 and stop it when they like.
 
+// The futures of a command run deep (dispatch, declaration, publishing, matrix-sdk's own); a
+// build from scratch computes their layouts past the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod commands;
 pub mod config;
