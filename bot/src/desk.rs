@@ -1,8 +1,9 @@
 //! What the web pages ask of the Matrix layer, behind a trait so the pages never touch the
 //! client (and their handlers are tested with a recording fake).
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
+use base64::Engine;
 use brigade_core::incident::{Severity, Status};
 use matrix_sdk::ruma::{OwnedRoomId, RoomId, UserId};
 
@@ -45,6 +46,47 @@ pub enum Acted {
     Refused(String),
 }
 
+/// A person's picture for the pages: a small thumbnail of their Matrix avatar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Avatar {
+    /// Its type, as its first bytes say.
+    pub mime: &'static str,
+    /// The image.
+    pub bytes: Vec<u8>,
+}
+
+impl Avatar {
+    /// The most of a thumbnail the pages carry.
+    pub const MAX_BYTES: usize = 64 * 1024;
+
+    /// `bytes` as an avatar if they are a PNG, JPEG, GIF or WebP image of at most
+    /// [`Self::MAX_BYTES`]: whatever else a server sends is not shown.
+    pub fn recognise(bytes: Vec<u8>) -> Option<Self> {
+        let mime = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            "image/png"
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            "image/jpeg"
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            "image/gif"
+        } else if bytes.len() > 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+            "image/webp"
+        } else {
+            return None;
+        };
+        (bytes.len() <= Self::MAX_BYTES).then_some(Self { mime, bytes })
+    }
+
+    /// A `data:` URL of it: the page carries the picture, so showing it is no request of its
+    /// own (which, in Element's frame, would not carry the session).
+    pub fn data_url(&self) -> String {
+        format!(
+            "data:{};base64,{}",
+            self.mime,
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes)
+        )
+    }
+}
+
 /// Where reports are filed, people looked up and memberships read: the Matrix layer.
 #[async_trait::async_trait]
 pub trait Desk: Send + Sync + fmt::Debug {
@@ -53,6 +95,9 @@ pub trait Desk: Send + Sync + fmt::Debug {
 
     /// The display name of `user_id`, if they set one.
     async fn display_name(&self, user_id: &UserId) -> Option<String>;
+
+    /// A thumbnail of `user_id`'s avatar, if they set one and it is an image.
+    async fn avatar(&self, user_id: &UserId) -> Option<Arc<Avatar>>;
 
     /// Carries out `action` in the incident room `room_id` as `user_id`, with the rules of the
     /// command (or reaction) it stands for. `key` names this press of the button: the same key

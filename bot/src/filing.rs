@@ -12,8 +12,9 @@ use crate::{
     render::{html_escape, pill_named},
 };
 
-/// The event content key that carries a report's fields, so a triager's 🚑 or
-/// `!inc declare --from-report` can make it an incident without parsing text.
+/// The event content key that carries a report's fields, for clients and bots that read them.
+/// Brigade itself declares a report from what it recorded when it filed it (`keys::report`):
+/// anyone can post content with these fields.
 pub const REPORT_KEY: &str = "org.brigade.report";
 /// A summary longer than this is not a summary.
 pub const MAX_SUMMARY: usize = 200;

@@ -36,6 +36,8 @@ use matrix_sdk::ruma::{
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use tracing::warn;
 
+use crate::filing::Report;
+
 /// How a value is written.
 pub trait Encoding<T> {
     /// The bytes of `value`.
@@ -192,10 +194,11 @@ pub fn share_made(cause: &EventId) -> Key<OwnedRoomId, Text> {
     Key::new(format!("share.{cause}"))
 }
 
-/// The event (a 🚑 or `!inc declare --from-report`) that declares an incident from the report
-/// `report`: the first one, so that a report becomes one incident however many ask.
-pub fn report_declared(report: &EventId) -> Key<OwnedEventId, Text> {
-    Key::new(format!("report.declared.{report}"))
+/// The report the bot filed as the message `event` (in triage or private triage), and what
+/// became of it. Only reports recorded here are declared: a message that merely carries a
+/// report's fields (a forward, a copy) is not one.
+pub fn report(event: &EventId) -> Key<FiledReport, Json> {
+    Key::new(format!("report.{event}"))
 }
 
 /// The bot's DM with `user`, where report receipts go.
@@ -241,6 +244,20 @@ pub fn undecrypted() -> Key<Vec<HeldEvent>, Json> {
 /// The SHA-256 (hex) of the avatar file last uploaded.
 pub fn avatar() -> Key<String, Text> {
     Key::new("profile.avatar_sha256")
+}
+
+/// A report filed in a triage room, and its incident once declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiledReport {
+    /// What was reported.
+    pub report: Report,
+    /// The event (a 🚑 or `!inc declare --from-report`) declaring it now: a declaration a
+    /// crash interrupted is finished by the same event, and nobody else declares it meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaring: Option<OwnedEventId>,
+    /// The number of the incident it became.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<u64>,
 }
 
 /// What a room was last brought in step with.
@@ -341,15 +358,20 @@ mod tests {
         assert_eq!(checkpoint().get(store).await.expect("read"), Some(42));
         declared(cause).set(store, &7).await.expect("set");
         assert_eq!(declared(cause).get(store).await.expect("read"), Some(7));
-        let report = event_id!("$report");
-        report_declared(report)
-            .set(store, &cause.to_owned())
-            .await
-            .expect("set");
-        assert_eq!(
-            report_declared(report).get(store).await.expect("read"),
-            Some(cause.to_owned())
-        );
+        let filed = FiledReport {
+            report: Report {
+                kind: "operations".to_owned(),
+                summary: "Checkout is slow".to_owned(),
+                urgency: crate::filing::Urgency::Day,
+                details: String::new(),
+                reporter: matrix_sdk::ruma::owned_user_id!("@rita:example.org"),
+            },
+            declaring: Some(cause.to_owned()),
+            incident: Some(7),
+        };
+        let event = event_id!("$report");
+        report(event).set(store, &filed).await.expect("set");
+        assert_eq!(report(event).get(store).await.expect("read"), Some(filed));
         let shown = Published {
             version: 3,
             incident: testing::record(1, "DNS", Severity::Sev2, 1_000).incident,

@@ -1,7 +1,7 @@
 //! People as Brigade names them (SPEC §10): by display name, never by a raw Matrix ID. In a
 //! message's HTML a person is a mention pill (a `matrix.to` link, which Element shows as a pill);
-//! its plain body and room names and topics carry the name. Whether anyone is notified is
-//! the message's `m.mentions`, set apart from the pills.
+//! its plain body and the room's topic carry the name. Whether anyone is notified is the
+//! message's `m.mentions`, set apart from the pills.
 //!
 //! The names are looked up before a message is rendered (`crate::matrix::names`), so rendering
 //! stays pure.
@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, sync::LazyLock};
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 use regex::Regex;
 
-use crate::render::{escape, html_escape};
+use crate::render::escape;
 
 /// The most of a display name Brigade shows, in characters.
 const NAME_CHARS: usize = 64;
@@ -69,22 +69,45 @@ impl Names {
     /// itself; [`plain`] turns it back into the name for a plain body.
     pub fn pill(&self, user: &UserId) -> String {
         format!(
-            "<a href=\"https://matrix.to/#/{}\">{}</a>",
-            html_escape(user.as_str()),
-            escape(&html_escape(&self.name(user)))
+            "<a href=\"{}\">{}</a>",
+            permalink(user),
+            escape(&self.name(user))
         )
     }
 }
 
-/// Bidirectional overrides and isolates, which would turn the text after a name around.
-fn is_direction_mark(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// The `matrix.to` link of `user`, the ID percent-encoded: an ID of an old room may hold
+/// characters that end a link, an attribute or mean something in a URL.
+fn permalink(user: &UserId) -> String {
+    let mut link = String::from("https://matrix.to/#/");
+    for byte in user.as_str().bytes() {
+        if byte.is_ascii_alphanumeric() || b"@:.-_=+~".contains(&byte) {
+            link.push(char::from(byte));
+        } else {
+            link.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    link
 }
 
-/// A pill [`Names::pill`] wrote. Text people typed cannot look like one: [`escape`] puts a
-/// backslash before each `>` of it.
+/// Direction marks, overrides and isolates, which would turn the text after a name around,
+/// and the invisible characters that make one name look like another.
+fn is_direction_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// A pill [`Names::pill`] wrote: its link and its escaped name. Text people typed cannot look
+/// like one: [`escape`] puts a backslash before each `<` and `>` of it.
 static PILL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<a href="(https://matrix\.to/#/@[^"]*)">([^<]*)</a>"#).expect("a valid pattern")
+    Regex::new(r#"<a href="(https://matrix\.to/#/@[^"]*)">((?:\\.|[^<\\])*)</a>"#)
+        .expect("a valid pattern")
 });
 
 /// `markdown` with each pill replaced by the name it reads: the plain body of a message whose
@@ -101,12 +124,12 @@ pub fn plain(markdown: &str) -> String {
 pub fn linked(markdown: &str) -> String {
     PILL.replace_all(markdown, |captures: &regex::Captures<'_>| {
         let name = escape(&unescape(&captures[2]));
-        format!("[{name}]({})", unescape(&captures[1]))
+        format!("[{name}]({})", &captures[1])
     })
     .into_owned()
 }
 
-/// The text [`escape`] and [`html_escape`] made of a name, as it was.
+/// The text [`escape`] made of a name, as it was.
 fn unescape(text: &str) -> String {
     let mut unescaped = String::with_capacity(text.len());
     let mut chars = text.chars();
@@ -117,15 +140,11 @@ fn unescape(text: &str) -> String {
         }
     }
     unescaped
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
 mod tests {
-    use matrix_sdk::ruma::user_id;
+    use matrix_sdk::ruma::{user_id, UserId};
 
     use super::*;
 
@@ -172,7 +191,16 @@ mod tests {
         assert_eq!(plain(&markdown), "🚑 <Dan> *ops* & co takes command");
         assert_eq!(
             linked(&markdown),
-            "🚑 [\\<Dan\\> \\*ops\\* & co](https://matrix.to/#/@dan:example.org) takes command"
+            "🚑 [\\<Dan\\> \\*ops\\* \\& co](https://matrix.to/#/@dan:example.org) takes command"
+        );
+    }
+
+    #[test]
+    fn an_id_that_would_end_the_link_is_percent_encoded() {
+        let odd = UserId::parse("@a)b\"c/d:example.org").expect("a historical ID");
+        assert_eq!(
+            Names::new().pill(&odd),
+            "<a href=\"https://matrix.to/#/@a%29b%22c%2Fd:example.org\">@a)b\"c/d:example.org</a>"
         );
     }
 

@@ -128,7 +128,8 @@ pub fn decide(
 }
 
 /// `!inc declare --from-report` (or 🚑) on `report`: its summary is the title unless one is
-/// typed, its type the type unless `--type` says otherwise, and the declarer is in command.
+/// typed, its type the type unless `--type` says otherwise (a report of a private type stays
+/// private), and the declarer is in command.
 pub fn from_report(
     report: &Report,
     args: DeclareArgs,
@@ -141,9 +142,12 @@ pub fn from_report(
         args.title
     };
     let kind = args.kind.unwrap_or_else(|| report.kind.clone());
+    // A report of a private type stays private, whatever type it is declared as.
+    let private = args.private || report.private(config);
     let args = DeclareArgs {
         title,
         kind: Some(kind),
+        private,
         ..args
     };
     decide(args, config, asked)
@@ -209,6 +213,17 @@ mod tests {
         )
         .expect("declared");
         assert_eq!(retitled.title, "Leaked key");
+        let retyped = from_report(
+            &report,
+            args("--from-report --type operations"),
+            &config.incidents,
+            asked,
+        )
+        .expect("declared");
+        assert!(
+            retyped.private,
+            "a private report stays private as another type"
+        );
         assert!(
             parse("").is_err(),
             "a declaration needs a title or a report"

@@ -66,7 +66,7 @@ pub async fn question(
     }
     let now = oncall::timestamp(bot.clock.now_millis());
     let people = oncall::people(&bot.config.oncall, now);
-    let names = names::of(room, people.iter().map(|user| &**user)).await;
+    let names = names::of_anyone(room, people.iter().map(|user| &**user)).await;
     let text = oncall::answer(&bot.config.oncall, team.as_deref(), now, &names)
         .unwrap_or_else(|refusal| format!("I cannot tell: {refusal}"));
     room.send(notice(&text))

@@ -66,7 +66,7 @@ async fn anywhere(change: &Change<'_>, command: Command) -> Result<Answer, Actio
         Command::OnCall(team) => {
             let now = oncall::timestamp(bot.clock.now_millis());
             let people = oncall::people(&bot.config.oncall, now);
-            let names = names::of(change.room, people.iter().map(|user| &**user)).await;
+            let names = names::of_anyone(change.room, people.iter().map(|user| &**user)).await;
             Ok(
                 match oncall::answer(&bot.config.oncall, team.as_deref(), now, &names) {
                     Ok(text) => Answer::done(text),
@@ -220,7 +220,7 @@ fn not_for_the_shared_room(
         )
     } else {
         format!(
-            "{user} takes part as a partner ({}): partners may use {} here; {} is run by its commander",
+            "you take part as a partner ({}): partners may use {} here; {} is run by its commander",
             partners::partner_name(bot, user.server_name()),
             allowed.join(", "),
             record.incident.number

@@ -184,14 +184,14 @@ async fn forward(
     if !is_joined(&to, sender).await? {
         return refusal(
             "reactor_not_in_target",
-            format!("{sender} is not in {target}, so Brigade does not post there for them"),
+            format!("you are not in {target}, so Brigade does not post there for you"),
         );
     }
     let levels = to.power_levels().await.map_err(matrix_sdk::Error::from)?;
     if !levels.user_can_send_message(sender, MessageLikeEventType::RoomMessage) {
         return refusal(
             "reactor_cannot_post",
-            format!("{sender} may not post in {target}"),
+            format!("you may not post in {target}"),
         );
     }
     match guard::leak(&facts(room).await?, &facts(&to).await?) {

@@ -43,7 +43,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
             let before = matrix_sdk::ruma::UserId::parse(before).ok();
             let names = match &room {
                 Some(room) => {
-                    names::of(
+                    names::of_anyone(
                         room,
                         std::iter::once(on_call.who.as_ref()).chain(before.as_deref()),
                     )

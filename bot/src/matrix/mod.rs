@@ -27,6 +27,7 @@ pub mod open;
 mod panel;
 pub mod partners;
 pub mod profile;
+mod profiles;
 mod prune;
 pub mod publish;
 pub mod publisher;

@@ -12,11 +12,38 @@ use tracing::debug;
 
 use crate::names::Names;
 
-/// The names `users` go by in `room`; someone the room does not know is named by their ID.
-/// (The users are gathered before the lookup, so the future holds no iterator.)
+/// The names `users` go by in `room`, from its member state (read locally: no request); someone
+/// the room does not know is named by their ID.
 pub fn of<'a>(
     room: &'a Room,
     users: impl IntoIterator<Item = &'a UserId>,
+) -> impl Future<Output = Names> + Send + 'a {
+    look_up(room, users, Profiles::Skip)
+}
+
+/// As [`of`], and someone of the bot's own server the room does not know (a person paged, on
+/// call) by the name on their profile, asked of the homeserver: for the few messages that name
+/// people from outside the room. People of other servers are not asked: a partner's server
+/// that is slow or down must not hold up the worker.
+pub fn of_anyone<'a>(
+    room: &'a Room,
+    users: impl IntoIterator<Item = &'a UserId>,
+) -> impl Future<Output = Names> + Send + 'a {
+    look_up(room, users, Profiles::Ask)
+}
+
+/// Whether people the room does not know are looked up on their profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profiles {
+    Ask,
+    Skip,
+}
+
+/// The users are gathered before the lookup, so the future holds no iterator.
+fn look_up<'a>(
+    room: &'a Room,
+    users: impl IntoIterator<Item = &'a UserId>,
+    profiles: Profiles,
 ) -> impl Future<Output = Names> + Send + 'a {
     let users: BTreeSet<&UserId> = users.into_iter().collect();
     async move {
@@ -28,12 +55,12 @@ pub fn of<'a>(
                         names.insert(user.to_owned(), name, member.name_ambiguous());
                     }
                 }
-                Ok(None) => {
-                    // Never in the room (someone just paged): the name on their profile.
+                Ok(None) if profiles == Profiles::Ask && ours(room, user) => {
                     if let Some(name) = profile_name(room, user).await {
                         names.insert(user.to_owned(), &name, false);
                     }
                 }
+                Ok(None) => {}
                 Err(error) => debug!(%user, %error, "cannot read a member's name"),
             }
         }
@@ -50,8 +77,15 @@ pub fn of_incident<'a>(
     of(room, record.people().into_iter().chain(others))
 }
 
-/// How long a profile lookup may take: a partner's server that is down must not hold up the
-/// message that names them.
+/// Whether `user` is of the bot's own server.
+fn ours(room: &Room, user: &UserId) -> bool {
+    room.client()
+        .user_id()
+        .is_some_and(|bot| bot.server_name() == user.server_name())
+}
+
+/// How long a profile lookup may take: a homeserver that is slow must not hold up the message
+/// that names someone.
 const PROFILE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The display name on `user`'s profile, asked of the homeserver (over federation for a

@@ -115,8 +115,9 @@ pub async fn act(
                 .await
                 .map_err(failed)?;
             bot.publisher.publish(room_id);
-            Ok(Acted::Done(said))
+            // The page shows text: people by name, not as the room's pills.
+            Ok(Acted::Done(crate::names::plain(&said)))
         }
-        Answer::Refused(refusal) => Ok(Acted::Refused(refusal.to_string())),
+        Answer::Refused(refusal) => Ok(Acted::Refused(crate::names::plain(&refusal.text))),
     }
 }

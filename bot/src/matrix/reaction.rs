@@ -27,7 +27,7 @@ use super::{
 use crate::{
     commands::{Answer, DeclareArgs},
     config::TakeCommand,
-    filing::Report,
+    keys::FiledReport,
     names::Names,
     render,
 };
@@ -66,8 +66,8 @@ pub async fn handle(
         return Ok(());
     }
     if key == TAKE_COMMAND {
-        if let Some(report) = declare::report_in(bot, room, &annotation.event_id).await? {
-            return on_report(bot, room, reaction, &report).await;
+        if let Some(filed) = declare::filed_report(bot, room, &annotation.event_id).await? {
+            return on_report(bot, room, reaction, filed).await;
         }
     }
     let Some(record) = bot.store.incident(room.room_id()).await? else {
@@ -120,7 +120,7 @@ async fn on_report(
     bot: &Bot,
     room: &Room,
     reaction: &OriginalSyncReactionEvent,
-    report: &Report,
+    filed: FiledReport,
 ) -> Result<(), ReactionError> {
     if !claimed(bot, reaction).await? {
         return Ok(());
@@ -128,7 +128,7 @@ async fn on_report(
     let change = Change::for_reaction(bot, room, reaction);
     let report_event = &reaction.content.relates_to.event_id;
     let (said, outcome) =
-        match declare::from_report(&change, report_event, report, DeclareArgs::default()).await {
+        match declare::from_report(&change, report_event, filed, DeclareArgs::default()).await {
             Ok(Answer::Done(said)) => (said, Outcome::Done),
             Ok(Answer::Refused(refusal)) => (Some(refusal.text), Outcome::Refused),
             Err(error) => match error.refusal() {

@@ -39,11 +39,7 @@ pub fn transaction_id(source: &(impl AsRef<str> + ?Sized), purpose: &str) -> Own
 /// people it names never notify anyone. Its HTML shows people as pills
 /// ([`Names::pill`](crate::names::Names::pill)), its plain body their names.
 pub fn notice(markdown: &str) -> RoomMessageEventContent {
-    let mut content = RoomMessageEventContent::notice_markdown(markdown);
-    if let MessageType::Notice(notice) = &mut content.msgtype {
-        notice.body = crate::names::plain(&notice.body);
-    }
-    content.add_mentions(Mentions::new())
+    by_name(RoomMessageEventContent::notice_markdown(markdown)).add_mentions(Mentions::new())
 }
 
 /// A message from Markdown that notifies `people`, and only them: a reminder, a handoff, a
@@ -52,11 +48,18 @@ pub fn mentioning(
     markdown: &str,
     people: impl IntoIterator<Item = OwnedUserId>,
 ) -> RoomMessageEventContent {
-    let mut content = RoomMessageEventContent::text_markdown(markdown);
-    if let MessageType::Text(text) = &mut content.msgtype {
-        text.body = crate::names::plain(&text.body);
+    by_name(RoomMessageEventContent::text_markdown(markdown))
+        .add_mentions(Mentions::with_user_ids(people))
+}
+
+/// `content` with people in its plain body by the names its pills read.
+fn by_name(mut content: RoomMessageEventContent) -> RoomMessageEventContent {
+    match &mut content.msgtype {
+        MessageType::Notice(message) => message.body = crate::names::plain(&message.body),
+        MessageType::Text(message) => message.body = crate::names::plain(&message.body),
+        _ => {}
     }
-    content.add_mentions(Mentions::with_user_ids(people))
+    content
 }
 
 /// Sends `answer` to `command`: the reaction, then the text.

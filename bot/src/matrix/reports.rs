@@ -1,47 +1,39 @@
-//! The Matrix side of the web pages ([`Desk`]): memberships and display names for the pages,
+//! The Matrix side of the web pages ([`Desk`]): memberships, names and avatars for the pages,
 //! the panel's buttons (in `panel`), and reports from the form (SPEC §10), carried into Matrix: the report in triage (or, for a
 //! private type, in the private triage room) and a receipt in the reporter's DM with the bot.
 //!
 //! Both messages carry transaction IDs derived from the reporter and the form's key, so a
 //! form sent twice (a double click, a reload, a retry after a timeout) is posted once.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
-
-use brigade_core::sync::lock;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use matrix_sdk::{
     ruma::{
-        api::client::profile::DisplayName,
         events::{
             room::{member::MembershipState, message::RoomMessageEventContent},
             Mentions,
         },
-        OwnedRoomId, OwnedUserId, RoomId, UserId,
+        OwnedRoomId, RoomId, UserId,
     },
     Room,
 };
 use tracing::{info, warn};
 
-use super::{bot::Bot, lookup, panel::failed, reply::transaction_id};
+use super::{bot::Bot, lookup, panel::failed, profiles::Profiles, reply::transaction_id};
 use crate::{
-    desk::{Acted, Action, Desk, DeskError},
+    desk::{Acted, Action, Avatar, Desk, DeskError},
     filing::{Filed, Report, REPORT_KEY},
-    keys,
+    keys::{self, FiledReport},
+    names::Names,
 };
-
-/// A display name looked up is used for this long before it is looked up again.
-const NAME_TTL_MS: u64 = 10 * 60 * 1000;
 
 /// The Matrix side of the web pages.
 #[derive(Debug)]
 pub struct MatrixDesk {
     bot: Arc<Bot>,
-    /// Display names by user, with when they were looked up (monotonic milliseconds).
-    names: Mutex<HashMap<OwnedUserId, (Option<String>, u64)>>,
+    /// Display names and avatars, as the pages show them.
+    profiles: Profiles,
     /// Held while a DM is found or made, so two reports at once open one DM.
     dms: tokio::sync::Mutex<()>,
 }
@@ -51,7 +43,7 @@ impl MatrixDesk {
     pub fn new(bot: Arc<Bot>) -> Self {
         Self {
             bot,
-            names: Mutex::default(),
+            profiles: Profiles::default(),
             dms: tokio::sync::Mutex::default(),
         }
     }
@@ -121,29 +113,11 @@ impl Desk for MatrixDesk {
     }
 
     async fn display_name(&self, user_id: &UserId) -> Option<String> {
-        let now = self.bot.clock.monotonic_millis();
-        if let Some((name, at)) = lock(&self.names).get(user_id) {
-            if now.saturating_sub(*at) < NAME_TTL_MS {
-                return name.clone();
-            }
-        }
-        let name = match self
-            .bot
-            .client
-            .account()
-            .fetch_user_profile_of(user_id)
-            .await
-        {
-            Ok(profile) => profile
-                .get_static::<DisplayName>()
-                .ok()
-                .flatten()
-                .filter(|name| !name.trim().is_empty()),
-            // Not remembered: the next page asks again.
-            Err(_) => return None,
-        };
-        lock(&self.names).insert(user_id.to_owned(), (name.clone(), now));
-        name
+        self.profiles.display_name(&self.bot, user_id).await
+    }
+
+    async fn avatar(&self, user_id: &UserId) -> Option<Arc<Avatar>> {
+        self.profiles.avatar(&self.bot, user_id).await
     }
 
     async fn file(&self, report: &Report, key: &str) -> Result<Filed, DeskError> {
@@ -154,11 +128,12 @@ impl Desk for MatrixDesk {
         } else {
             &rooms.triage
         })?;
-        let name = self
-            .display_name(&report.reporter)
-            .await
-            .unwrap_or_else(|| report.reporter.to_string());
-        let (plain, html) = report.triage_message(&name);
+        // Tidied as every name Brigade shows (no control or direction characters).
+        let mut names = Names::new();
+        if let Some(name) = self.display_name(&report.reporter).await {
+            names.insert(report.reporter.clone(), &name, false);
+        }
+        let (plain, html) = report.triage_message(&names.name(&report.reporter));
         let mut content = serde_json::to_value(
             RoomMessageEventContent::text_html(plain, html).add_mentions(Mentions::new()),
         )
@@ -168,6 +143,16 @@ impl Desk for MatrixDesk {
         let sent = room
             .send_raw("m.room.message", content)
             .with_transaction_id(&transaction_id(&source, "report"))
+            .await
+            .map_err(failed)?;
+        // Recorded before anything says it was filed: only recorded reports are declared.
+        let recorded = FiledReport {
+            report: report.clone(),
+            declaring: None,
+            incident: None,
+        };
+        keys::report(&sent.response.event_id)
+            .set(self.bot.store.as_ref(), &recorded)
             .await
             .map_err(failed)?;
         let via = self.bot.config.matrix.user_id.server_name();

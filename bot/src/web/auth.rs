@@ -82,13 +82,16 @@ pub async fn open(
             return refuse(status, error);
         }
     };
-    let name = match state.desk.get() {
-        Some(desk) => desk.display_name(&user_id).await,
-        None => None,
-    }
-    .unwrap_or_else(|| user_id.to_string());
+    let (name, avatar) = match state.desk.get() {
+        Some(desk) => (
+            desk.display_name(&user_id).await,
+            desk.avatar(&user_id).await,
+        ),
+        None => (None, None),
+    };
+    let name = name.unwrap_or_else(|| user_id.to_string());
     info!(%user_id, "signed in on the web pages");
-    let (token, session) = state.sessions.open(user_id, name);
+    let (token, session) = state.sessions.open(user_id, name, avatar);
     let cookie = state.sessions.cookie(&token, state.config.web.secure());
     (
         [(header::SET_COOKIE, cookie)],

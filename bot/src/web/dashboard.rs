@@ -13,7 +13,7 @@ use tracing::error;
 
 use super::{
     chart,
-    page::{document, secure, signin, PageQuery},
+    page::{self, document, secure, signin, PageQuery},
     state::WebState,
 };
 use crate::{
@@ -76,15 +76,16 @@ pub async fn show(
         .filter(|record| record.incident.private)
         .map(|record| record.room_id.clone())
         .collect();
-    let (member_of, mut names) = match state.desk.get() {
+    let (member_of, names) = match state.desk.get() {
         Some(desk) => {
             let member_of = desk.joined(&session.user_id, &private).await;
             let mut names = Vec::new();
             for record in open.iter().chain(&recent) {
                 let commander = &record.incident.commander;
-                if !names.iter().any(|(user, _)| user == commander) {
+                if !names.iter().any(|(user, _, _)| user == commander) {
                     let name = desk.display_name(commander).await;
-                    names.push((commander.clone(), name));
+                    let avatar = desk.avatar(commander).await;
+                    names.push((commander.clone(), name, avatar));
                 }
             }
             (member_of, names)
@@ -100,14 +101,13 @@ pub async fn show(
         .take(RECENT)
         .copied()
         .collect();
-    names.retain(|(_, name)| name.is_some());
-    let name_of = |record: &IncidentRecord| -> String {
+    let name_of = |record: &IncidentRecord| -> Markup {
         let commander = &record.incident.commander;
-        names
-            .iter()
-            .find(|(user, _)| user == commander)
-            .and_then(|(_, name)| name.clone())
-            .unwrap_or_else(|| commander.to_string())
+        let known = names.iter().find(|(user, _, _)| user == commander);
+        let name = known
+            .and_then(|(_, name, _)| name.clone())
+            .unwrap_or_else(|| commander.to_string());
+        page::person(&name, known.and_then(|(_, _, avatar)| avatar.as_deref()))
     };
 
     let weeks = stats::weekly(&records, now, WEEKS);

@@ -10,7 +10,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
 use super::{assets, session::Session};
-use crate::config::WebConfig;
+use crate::{config::WebConfig, desk::Avatar};
 
 /// Brigade's mark, a flame, inline so that no emoji font is needed and nothing is fetched.
 const LOGO: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 2c1 4 6 6 6 12a6 6 0 0 1-12 0c0-3 2-5 3-7 0 2 1 3 2 3 0-3 0-5 1-8z\"/></svg>";
@@ -71,7 +71,7 @@ pub fn document(
                     }
                     @if let Some(viewer) = viewer {
                         div.who {
-                            span.avatar aria-hidden="true" { (initial(&viewer.name)) }
+                            (face(&viewer.name, viewer.avatar.as_deref()))
                             span title=(viewer.user_id) { "Signed in as " strong { (viewer.name) } }
                             form method="post" action="/session/end" {
                                 input type="hidden" name="csrf" value=(viewer.csrf);
@@ -86,6 +86,23 @@ pub fn document(
             }
         }
     }
+}
+
+/// A person's avatar circle: their picture, or the first letter of their `name`.
+pub fn face(name: &str, avatar: Option<&Avatar>) -> Markup {
+    html! {
+        span.avatar aria-hidden="true" {
+            @match avatar {
+                Some(avatar) => img src=(avatar.data_url()) alt="";,
+                None => (initial(name)),
+            }
+        }
+    }
+}
+
+/// A person as the pages name them: their avatar circle and their name.
+pub fn person(name: &str, avatar: Option<&Avatar>) -> Markup {
+    html! { span.person { (face(name, avatar)) (name) } }
 }
 
 /// The first letter of a name, for the avatar circle.

@@ -3,6 +3,8 @@
 //! timeline with its durations, follow-ups, and buttons that do what the commands do, as the
 //! signed-in person and refused exactly when the command would be.
 
+use std::{collections::HashMap, sync::Arc};
+
 use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
@@ -19,12 +21,12 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::{
-    page::{document, secure, signin, PageQuery, Theme},
+    page::{self, document, secure, signin, PageQuery, Theme},
     session::{from_our_page, is_form_key, random_hex, Session},
     state::WebState,
 };
 use crate::{
-    desk::{Acted, Action, Desk},
+    desk::{Acted, Action, Avatar, Desk},
     names::Names,
     report::{self, duration, Links},
 };
@@ -231,21 +233,33 @@ async fn panel(
             );
         }
     };
-    let names = names(desk.as_ref(), &record).await;
-    let body = incident(state, &record, &room_id, session, &names, outcome);
+    let people = people(desk.as_ref(), &record).await;
+    let body = incident(state, &record, &room_id, session, &people, outcome);
     let title = format!("{} · {}", record.incident.number, record.incident.title);
     (status, document(&title, &path, theme, Some(session), body)).into_response()
 }
 
-/// The display names of everyone the incident names.
-async fn names(desk: &dyn Desk, record: &IncidentRecord) -> Names {
+/// Everyone the incident names, by name, and the avatars of those who hold a role.
+struct People {
+    names: Names,
+    avatars: HashMap<OwnedUserId, Arc<Avatar>>,
+}
+
+async fn people(desk: &dyn Desk, record: &IncidentRecord) -> People {
     let mut names = Names::new();
     for user in record.people() {
         if let Some(name) = desk.display_name(user).await {
             names.insert(user.to_owned(), &name, false);
         }
     }
-    names
+    let incident = &record.incident;
+    let mut avatars = HashMap::new();
+    for user in std::iter::once(&incident.commander).chain(incident.roles.values()) {
+        if let Some(avatar) = desk.avatar(user).await {
+            avatars.insert(user.clone(), avatar);
+        }
+    }
+    People { names, avatars }
 }
 
 fn incident(
@@ -253,11 +267,18 @@ fn incident(
     record: &IncidentRecord,
     room_id: &OwnedRoomId,
     session: &Session,
-    names: &Names,
+    people: &People,
     outcome: Option<Outcome>,
 ) -> Markup {
     let incident = &record.incident;
+    let names = &people.names;
     let name = |user: &OwnedUserId| names.name(user);
+    let person = |user: &OwnedUserId| {
+        page::person(
+            &names.name(user),
+            people.avatars.get(user).map(|avatar| &**avatar),
+        )
+    };
     let durations = incident.timestamps.durations();
     let links = Links {
         room: room_id,
@@ -294,9 +315,9 @@ fn incident(
             section.card aria-labelledby="roles-title" {
                 h2 #roles-title { "Roles" }
                 table { tbody {
-                    tr { th { "🚑 Commander" } td { (name(&incident.commander)) } }
+                    tr { th { "🚑 Commander" } td { (person(&incident.commander)) } }
                     @for role in Role::ALL {
-                        tr { th { (role) } td { @match incident.roles.get(&role) { Some(user) => (name(user)), None => "—" } } }
+                        tr { th { (role) } td { @match incident.roles.get(&role) { Some(user) => (person(user)), None => "—" } } }
                     }
                 } }
             }

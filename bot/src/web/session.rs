@@ -21,6 +21,8 @@ use matrix_sdk::ruma::OwnedUserId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::desk::Avatar;
+
 /// The cookie that carries a standalone page's session.
 pub const COOKIE: &str = "brigade_session";
 /// At most this many sessions at once; the one closest to expiry makes room for a new one.
@@ -36,6 +38,8 @@ pub struct Session {
     pub user_id: OwnedUserId,
     /// Their display name when they signed in (their user ID if they have none).
     pub name: String,
+    /// Their avatar when they signed in, if they have one.
+    pub avatar: Option<Arc<Avatar>>,
     /// The value a cookie-carried form post must repeat (it is in the page, not in the cookie).
     pub csrf: String,
     /// When it ends, in milliseconds since the epoch.
@@ -77,12 +81,18 @@ impl Sessions {
 
     /// Opens a session for `user_id`, called `name`; returns its token (given to the browser
     /// once) and it.
-    pub fn open(&self, user_id: OwnedUserId, name: String) -> (String, Session) {
+    pub fn open(
+        &self,
+        user_id: OwnedUserId,
+        name: String,
+        avatar: Option<Arc<Avatar>>,
+    ) -> (String, Session) {
         let token = random_hex();
         let now = self.clock.now_millis();
         let session = Session {
             user_id,
             name,
+            avatar,
             csrf: random_hex(),
             expires_at: now.saturating_add(millis(self.lifetime)),
         };
@@ -219,8 +229,11 @@ mod tests {
     fn a_session_ends_with_its_lifetime() {
         let clock = Arc::new(TestClock::at_millis(1_000));
         let sessions = sessions(clock.clone());
-        let (token, session) =
-            sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        let (token, session) = sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         assert_eq!(sessions.get(&token), Some(session));
         clock.advance(Duration::from_secs(3599));
         assert!(sessions.get(&token).is_some());
@@ -231,7 +244,11 @@ mod tests {
     #[test]
     fn a_closed_or_unknown_token_has_no_session() {
         let sessions = sessions(Arc::new(TestClock::at_millis(1)));
-        let (token, _) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        let (token, _) = sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         assert!(sessions.get("not-a-token").is_none());
         sessions.close(&token);
         assert!(sessions.get(&token).is_none());
@@ -240,8 +257,16 @@ mod tests {
     #[test]
     fn the_bearer_header_comes_before_the_cookie() {
         let sessions = sessions(Arc::new(TestClock::at_millis(1)));
-        let (cookie, _) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
-        let (bearer, _) = sessions.open(user_id!("@ben:example.org").to_owned(), "Ana".to_owned());
+        let (cookie, _) = sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
+        let (bearer, _) = sessions.open(
+            user_id!("@ben:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         let mut headers = HeaderMap::new();
         let value = format!("theme=dark; {COOKIE}={cookie}");
         headers.insert(
@@ -284,7 +309,11 @@ mod tests {
     #[test]
     fn csrf_values_must_match_exactly() {
         let sessions = sessions(Arc::new(TestClock::at_millis(1)));
-        let (_, session) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        let (_, session) = sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         assert!(csrf_matches(&session, &session.csrf.clone()));
         assert!(!csrf_matches(&session, ""));
         assert!(!csrf_matches(&session, &session.csrf[1..]));
@@ -294,11 +323,23 @@ mod tests {
     fn one_person_cannot_sign_out_another_by_signing_in_often() {
         let clock = Arc::new(TestClock::at_millis(1));
         let sessions = sessions(clock.clone());
-        let (ana, _) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
-        let (first, _) = sessions.open(user_id!("@mallory:example.org").to_owned(), "M".to_owned());
+        let (ana, _) = sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
+        let (first, _) = sessions.open(
+            user_id!("@mallory:example.org").to_owned(),
+            "M".to_owned(),
+            None,
+        );
         for _ in 0..MAX_SESSIONS {
             clock.advance(Duration::from_millis(1));
-            sessions.open(user_id!("@mallory:example.org").to_owned(), "M".to_owned());
+            sessions.open(
+                user_id!("@mallory:example.org").to_owned(),
+                "M".to_owned(),
+                None,
+            );
         }
         assert!(sessions.get(&ana).is_some());
         assert!(sessions.get(&first).is_none());
@@ -309,14 +350,22 @@ mod tests {
     fn the_oldest_session_makes_room_when_full() {
         let clock = Arc::new(TestClock::at_millis(1));
         let sessions = sessions(clock.clone());
-        let (first, _) = sessions.open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        let (first, _) = sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         clock.advance(Duration::from_millis(1));
         for n in 1..MAX_SESSIONS {
             let user = matrix_sdk::ruma::UserId::parse(format!("@u{n}:example.org")).expect("id");
-            sessions.open(user, "U".to_owned());
+            sessions.open(user, "U".to_owned(), None);
         }
         assert!(sessions.get(&first).is_some());
-        sessions.open(user_id!("@cy:example.org").to_owned(), "Ana".to_owned());
+        sessions.open(
+            user_id!("@cy:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         assert!(sessions.get(&first).is_none());
     }
 }

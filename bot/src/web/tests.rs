@@ -24,7 +24,7 @@ use super::*;
 use crate::{
     config::Config,
     desk::Desk,
-    desk::{Acted, Action, DeskError},
+    desk::{Acted, Action, Avatar, DeskError},
     filing::{Filed, Report},
     metrics::{Health, Metrics},
 };
@@ -59,6 +59,10 @@ impl Desk for Recorder {
 
     async fn display_name(&self, _: &UserId) -> Option<String> {
         Some("Ana".to_owned())
+    }
+
+    async fn avatar(&self, _: &UserId) -> Option<Arc<Avatar>> {
+        Avatar::recognise(b"\x89PNG\r\n\x1a\nana".to_vec()).map(Arc::new)
     }
 
     async fn file(&self, report: &Report, key: &str) -> Result<Filed, DeskError> {
@@ -100,10 +104,11 @@ impl Pages {
 
     /// A session for Ana: its token and CSRF value.
     fn signed_in(&self) -> (String, String) {
-        let (token, session) = self
-            .state
-            .sessions
-            .open(user_id!("@ana:example.org").to_owned(), "Ana".to_owned());
+        let (token, session) = self.state.sessions.open(
+            user_id!("@ana:example.org").to_owned(),
+            "Ana".to_owned(),
+            None,
+        );
         (token, session.csrf)
     }
 
@@ -437,10 +442,11 @@ async fn the_dashboard_lists_a_private_incident_to_its_members_only() {
         body.contains("Checkout is slow") && body.contains("Leaked signing key"),
         "{body}"
     );
-    let (token, _) = pages
-        .state
-        .sessions
-        .open(user_id!("@ben:example.org").to_owned(), "Ben".to_owned());
+    let (token, _) = pages.state.sessions.open(
+        user_id!("@ben:example.org").to_owned(),
+        "Ben".to_owned(),
+        None,
+    );
     let (_, _, body) = pages.send(dashboard(token)).await;
     assert!(body.contains("Checkout is slow"), "{body}");
     assert!(
@@ -497,10 +503,16 @@ async fn the_panel_is_for_the_people_in_the_room_and_acts_as_them() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("INC-7 · Leaked signing key"), "{body}");
     assert!(body.contains("id=\"set-status\""), "{body}");
-    let (ben, _) = pages
-        .state
-        .sessions
-        .open(user_id!("@ben:example.org").to_owned(), "Ben".to_owned());
+    // The commander by name, with the avatar the page carries.
+    assert!(
+        body.contains("<span class=\"person\"><span class=\"avatar\" aria-hidden=\"true\"><img src=\"data:image/png;base64,"),
+        "{body}"
+    );
+    let (ben, _) = pages.state.sessions.open(
+        user_id!("@ben:example.org").to_owned(),
+        "Ben".to_owned(),
+        None,
+    );
     let (status, _, body) = pages.send(get(&ben)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(
@@ -586,10 +598,11 @@ async fn a_post_another_site_makes_is_refused_even_with_the_right_values() {
 #[tokio::test]
 async fn the_panel_tells_an_outsider_nothing_about_what_the_room_holds() {
     let pages = Pages::new();
-    let (ben, _) = pages
-        .state
-        .sessions
-        .open(user_id!("@ben:example.org").to_owned(), "Ben".to_owned());
+    let (ben, _) = pages.state.sessions.open(
+        user_id!("@ben:example.org").to_owned(),
+        "Ben".to_owned(),
+        None,
+    );
     // No incident in this room, and Ben not in it: the same answer as for a private incident.
     let request = Request::get("/incident/!nothing:example.org")
         .header(header::COOKIE, format!("brigade_session={ben}"))

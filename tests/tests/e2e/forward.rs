@@ -307,7 +307,7 @@ async fn the_leak_guard_refuses_what_would_leak_and_lets_private_go_to_private()
     let aside = bob.send_text(&source, "for the record").await?;
     carol.react(&source, aside.as_str(), "📝").await?;
     let reason = desk.refusal(alice, &source, aside.as_str()).await?;
-    assert!(reason.contains("is not in"), "{reason}");
+    assert!(reason.contains("you are not in"), "{reason}");
 
     // Private to public: anyone may join the target (and Bob, who is not here, has).
     let (private, _) = room(alice, &bot, &[], false).await?;

@@ -76,6 +76,11 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
         .account()
         .set_display_name(Some("Rita Reporter"))
         .await?;
+    let picture = include_bytes!("../../web/avatar.png");
+    rita.client
+        .account()
+        .upload_avatar(&mime::IMAGE_PNG, picture.to_vec())
+        .await?;
 
     let browser = Browser::start().await?;
     let page = format!("http://{}/report", desk.bot.http);
@@ -87,6 +92,18 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
     sign_in_at(&browser, &rita, "#summary").await?;
     let text = browser.text().await?;
     ensure!(text.contains("Signed in as Rita Reporter"), "{text}");
+    // Her avatar, a thumbnail the page carries (a widget's image requests carry no session).
+    let avatar = browser.find(".who .avatar img").await?;
+    let source = avatar.attr("src").await?.unwrap_or_default();
+    ensure!(source.starts_with("data:image/png;base64,"), "{source}");
+    let width = browser
+        .client
+        .execute(
+            "return document.querySelector('.who .avatar img').naturalWidth",
+            vec![],
+        )
+        .await?;
+    ensure!(width.as_u64().is_some_and(|width| width > 0), "{width}");
     browser.screenshot("report-form-light").await?;
 
     // An empty summary is refused on the page, with the field named; nothing is posted.

@@ -3,11 +3,7 @@
 //! reply to it: once, whoever asks first, with the reporter told where it went.
 
 use brigade_core::record::IncidentRecord;
-use matrix_sdk::{
-    ruma::{events::AnySyncTimelineEvent, EventId},
-    Room,
-};
-use serde_json::Value;
+use matrix_sdk::{ruma::EventId, Room};
 use tracing::{info, warn};
 
 use super::super::{
@@ -21,8 +17,10 @@ use super::super::{
 };
 use crate::{
     commands::{decide, Answer, DeclareArgs, Refusal},
-    filing::{Report, REPORT_KEY},
-    keys, render,
+    filing::Report,
+    keys::{self, FiledReport},
+    names::Names,
+    render,
 };
 
 /// Declares the incident `args` ask for; the declarer is in command.
@@ -33,12 +31,12 @@ pub async fn run(change: &Change<'_>, args: DeclareArgs) -> Result<Answer, Actio
                 "`--from-report` answers a report: reply to the report in triage with `!inc declare --from-report`",
             ));
         };
-        let Some(report) = report_in(change.bot, change.room, about).await? else {
+        let Some(filed) = filed_report(change.bot, change.room, about).await? else {
             return Ok(Answer::refused(
                 "the message this answers is not a report Brigade filed; `--from-report` works in reply to one",
             ));
         };
-        return from_report(change, about, &report, args).await;
+        return from_report(change, about, filed, args).await;
     }
     let declaration = decide::declare(args, &change.bot.config.incidents, change.asked())?;
     let (record, room) = open(change, declaration).await?;
@@ -66,79 +64,83 @@ async fn suggest(
     ask::route(&in_room, &record.incident.title).await
 }
 
-/// The report `event_id` in `room` holds, when it is one the bot filed in a triage room: a
-/// report in anyone else's message is not believed (its reporter could be anyone).
-pub async fn report_in(
+/// The report the bot filed as the message `event_id` in `room`, a triage room; none for any
+/// other message (one that merely carries a report's fields, a forward or a copy, is not one).
+pub async fn filed_report(
     bot: &Bot,
     room: &Room,
     event_id: &EventId,
-) -> Result<Option<Report>, ActionError> {
+) -> Result<Option<FiledReport>, ActionError> {
     let rooms = &bot.rooms;
     if room.room_id() != rooms.triage && room.room_id() != rooms.private_triage {
         return Ok(None);
     }
-    let event = match room.event(event_id, None).await {
-        Ok(event) => event,
-        Err(error) => {
-            warn!(%error, %event_id, "cannot read the message a declaration answers");
-            return Ok(None);
-        }
-    };
-    let Ok(AnySyncTimelineEvent::MessageLike(message)) = event.raw().deserialize() else {
-        return Ok(None);
-    };
-    if message.sender() != bot.config.matrix.user_id {
-        return Ok(None);
-    }
-    let content: Value = event
-        .raw()
-        .get_field("content")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    Ok(serde_json::from_value(content[REPORT_KEY].clone()).ok())
+    Ok(keys::report(event_id).get(bot.store.as_ref()).await?)
 }
 
-/// Declares an incident from `report`, the message `report_event`, as `change` asks (🚑 on it,
-/// or `!inc declare --from-report` in reply): the first to ask declares it; anyone after is
-/// told which incident it is. The reporter is invited (unless the incident is private: its
-/// commander invites) and told in their DM.
+/// Declares an incident from the report `filed`, the message `report_event`, as `change`
+/// asks (🚑 on it, or `!inc declare --from-report` in reply): once. Whoever asks after it is
+/// declared is told which incident it is; while one declaration runs (or a crash interrupted
+/// it, to be finished by the same event) nobody else declares it. A declaration that fails
+/// leaves the report to the next who asks. The reporter is invited (unless the incident is
+/// private: its commander invites) and told in their DM.
 pub async fn from_report(
     change: &Change<'_>,
     report_event: &EventId,
-    report: &Report,
+    filed: FiledReport,
     args: DeclareArgs,
 ) -> Result<Answer, ActionError> {
-    let bot = change.bot;
-    let store = bot.store.as_ref();
-    let declaration = decide::from_report(report, args, &bot.config.incidents, change.asked())?;
-    let first = keys::report_declared(report_event);
-    match first.get(store).await? {
-        // Finishing the declaration a crash interrupted, or a first one.
-        Some(cause) if cause == change.cause => {}
-        None => first.set(store, &change.cause.to_owned()).await?,
-        Some(cause) => {
-            let number = keys::declared(&cause).get(store).await?;
-            return Err(Refusal::new(match number {
-                Some(number) => {
-                    format!("this report is INC-{number} already; `!inc list` links it")
-                }
-                None => "this report is being declared already".to_owned(),
-            })
-            .into());
-        }
+    let (bot, store) = (change.bot, change.bot.store.as_ref());
+    if let Some(number) = filed.incident {
+        return Err(Refusal::new(format!(
+            "this report is INC-{number} already; `!inc list` links it"
+        ))
+        .into());
     }
-    let (record, room) = open(change, declaration).await?;
+    if filed
+        .declaring
+        .as_deref()
+        .is_some_and(|cause| cause != change.cause)
+    {
+        return Err(Refusal::new("this report is being declared already").into());
+    }
+    let report = &filed.report;
+    let declaration = decide::from_report(report, args, &bot.config.incidents, change.asked())?;
+    let key = keys::report(report_event);
+    let declaring = FiledReport {
+        declaring: Some(change.cause.to_owned()),
+        ..filed.clone()
+    };
+    key.set(store, &declaring).await?;
+    let (record, room) = match open(change, declaration).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            // Free for the next who asks (a retry of this event claims it again).
+            key.set(store, &filed).await?;
+            return Err(error);
+        }
+    };
+    let declared = FiledReport {
+        declaring: None,
+        incident: Some(record.incident.number.0),
+        ..filed.clone()
+    };
+    key.set(store, &declared).await?;
     suggest(change, &record, &room).await?;
     let reporter = &report.reporter;
-    if !record.incident.private && reporter != change.sender {
-        if let Err(error) = room.invite_user_by_id(reporter).await {
-            // Already invited or joined (a retry), or their server said no: the DM says where.
-            warn!(%error, %reporter, "could not invite the reporter");
-        }
-    }
-    let names = names::of(change.room, [reporter.as_ref(), change.sender]).await;
-    tell_reporter(change, &record, report, &names).await;
+    let invited = !record.incident.private
+        && reporter != change.sender
+        && match room.invite_user_by_id(reporter).await {
+            Ok(()) => true,
+            Err(error) => {
+                // Already invited (a retry), or their server said no.
+                warn!(%error, %reporter, "could not invite the reporter");
+                false
+            }
+        };
+    // The reporter need not be in triage (they filed through the page): their profile says.
+    let names = names::of_anyone(change.room, [reporter.as_ref(), change.sender]).await;
+    tell_reporter(change, &record, report, &names, invited).await;
     info!(incident = %record.incident.number, %report_event, "incident declared from a report");
     Ok(Answer::done(format!(
         "Declared **{}** from the report by {}: [{}]({}). {} is in command and invited to the room.",
@@ -150,13 +152,15 @@ pub async fn from_report(
     )))
 }
 
-/// Tells the reporter, in the DM their receipt went to, which incident their report is now.
-/// Without that DM (the report's receipt failed) they learn it from the invitation.
+/// Tells the reporter, in the DM their receipt went to, which incident their report is now
+/// (and whether they were `invited` to it). Without that DM (the report's receipt failed)
+/// they learn it from the invitation.
 async fn tell_reporter(
     change: &Change<'_>,
     record: &IncidentRecord,
     report: &Report,
-    names: &crate::names::Names,
+    names: &Names,
+    invited: bool,
 ) {
     let bot = change.bot;
     let dm = match keys::dm(&report.reporter).get(bot.store.as_ref()).await {
@@ -180,12 +184,17 @@ async fn tell_reporter(
         )
     } else {
         format!(
-            "Your report “{}” is now **{}**, run by {}: [{}]({}). You are invited to its room.",
+            "Your report “{}” is now **{}**, run by {}: [{}]({}).{}",
             render::escape(&report.summary),
             incident.number,
             names.pill(change.sender),
             record.alias,
-            render::permalink(&record.alias)
+            render::permalink(&record.alias),
+            if invited {
+                " You are invited to its room."
+            } else {
+                ""
+            }
         )
     };
     if let Err(error) = dm

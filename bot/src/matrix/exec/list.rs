@@ -11,8 +11,8 @@ use crate::{
 /// Lists the open incidents (or `all`) to `asker`.
 pub async fn run(bot: &Bot, asker: &UserId, all: bool) -> Result<Answer, ActionError> {
     let records = bot.store.incidents().await?;
-    // Who is a member of which listed private incident, read before deciding.
-    // and each commander's name in their incident's room.
+    // Who is a member of which listed private incident, and each commander's name in their
+    // incident's room, read before deciding.
     let mut members = Vec::new();
     let mut names = Names::new();
     let listed =

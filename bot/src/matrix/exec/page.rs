@@ -69,7 +69,7 @@ pub async fn page(
     }
     partners::queue_invites(change.bot, room.room_id(), &queued).await?;
     let incident = &next.incident;
-    let names = names::of(room, people.iter().map(|(user, _)| user.as_ref())).await;
+    let names = names::of_anyone(room, people.iter().map(|(user, _)| user.as_ref())).await;
     let named_people = people
         .iter()
         .map(|(user, group)| match group {
