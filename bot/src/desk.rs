@@ -56,8 +56,8 @@ pub struct Avatar {
 }
 
 impl Avatar {
-    /// The most of a thumbnail the pages carry.
-    pub const MAX_BYTES: usize = 64 * 1024;
+    /// The most of a thumbnail the pages carry (a 64 px thumbnail takes a few KiB).
+    pub const MAX_BYTES: usize = 16 * 1024;
 
     /// `bytes` as an avatar if they are a PNG, JPEG, GIF or WebP image of at most
     /// [`Self::MAX_BYTES`]: whatever else a server sends is not shown.

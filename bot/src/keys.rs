@@ -251,8 +251,8 @@ pub fn avatar() -> Key<String, Text> {
 pub struct FiledReport {
     /// What was reported.
     pub report: Report,
-    /// The event (a 🚑 or `!inc declare --from-report`) declaring it now: a declaration a
-    /// crash interrupted is finished by the same event, and nobody else declares it meanwhile.
+    /// The event (a 🚑 or `!inc declare --from-report`) that declares it: a declaration a
+    /// crash interrupted is finished by the same event, and nobody else declares it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declaring: Option<OwnedEventId>,
     /// The number of the incident it became.

@@ -191,7 +191,7 @@ mod tests {
         assert_eq!(plain(&markdown), "🚑 <Dan> *ops* & co takes command");
         assert_eq!(
             linked(&markdown),
-            "🚑 [\\<Dan\\> \\*ops\\* \\& co](https://matrix.to/#/@dan:example.org) takes command"
+            "🚑 [\\<Dan\\> \\*ops\\* & co](https://matrix.to/#/@dan:example.org) takes command"
         );
     }
 

@@ -88,8 +88,8 @@ fn ours(room: &Room, user: &UserId) -> bool {
 /// that names someone.
 const PROFILE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The display name on `user`'s profile, asked of the homeserver (over federation for a
-/// partner); none when there is none or the answer takes too long.
+/// The display name on `user`'s profile, asked of the homeserver; none when there is none or
+/// the answer takes too long.
 async fn profile_name(room: &Room, user: &UserId) -> Option<String> {
     let account = room.client().account();
     let lookup = account.fetch_user_profile_of(user);

@@ -25,7 +25,8 @@ use crate::desk::Avatar;
 const KEPT_MS: u64 = 10 * 60 * 1000;
 /// The most profiles kept at once.
 const MAX_KEPT: usize = 1_000;
-/// How long a lookup may take: a page is not held up by a slow (federated) homeserver.
+/// How long a profile, or its thumbnail, may take: a slow (federated) homeserver holds a page
+/// up this long at most per person, once in [`KEPT_MS`].
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What the pages show of a person.
@@ -59,9 +60,10 @@ impl Profiles {
                 return profile.clone();
             }
         }
-        // A profile that cannot be read is kept as empty too: a page shows the ID for a while
-        // rather than wait on the same slow server at every load.
-        let profile = look_up(bot, user_id).await.unwrap_or_default();
+        let Some(profile) = look_up(bot, user_id).await else {
+            // Not kept: the next page asks again.
+            return Profile::default();
+        };
         let mut kept = lock(&self.kept);
         if kept.len() >= MAX_KEPT {
             kept.retain(|_, (_, at)| now.saturating_sub(*at) < KEPT_MS);
@@ -74,33 +76,37 @@ impl Profiles {
     }
 }
 
-/// `user_id`'s profile and avatar thumbnail; none when the homeserver does not answer in time.
+/// `user_id`'s profile and avatar thumbnail, each given [`LOOKUP_TIMEOUT`]; none when the
+/// profile cannot be read in time. A thumbnail that cannot be read leaves the name alone.
 async fn look_up(bot: &Bot, user_id: &UserId) -> Option<Profile> {
-    let lookup = async {
-        let profile = bot
-            .client
-            .account()
-            .fetch_user_profile_of(user_id)
-            .await
-            .map_err(|error| debug!(%user_id, %error, "cannot read a profile"))
-            .ok()?;
-        let name = profile
-            .get_static::<DisplayName>()
-            .ok()
-            .flatten()
-            .filter(|name| !name.trim().is_empty());
-        let avatar = match profile.get_static::<AvatarUrl>().ok().flatten() {
-            Some(url) => thumbnail(bot, url).await,
-            None => None,
-        };
-        Some(Profile { name, avatar })
-    };
-    tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
-        .await
-        .unwrap_or_else(|_| {
+    let account = bot.client.account();
+    let lookup = account.fetch_user_profile_of(user_id);
+    let profile = match tokio::time::timeout(LOOKUP_TIMEOUT, lookup).await {
+        Ok(Ok(profile)) => profile,
+        Ok(Err(error)) => {
+            debug!(%user_id, %error, "cannot read a profile");
+            return None;
+        }
+        Err(_) => {
             debug!(%user_id, "a profile took too long");
-            None
-        })
+            return None;
+        }
+    };
+    let name = profile
+        .get_static::<DisplayName>()
+        .ok()
+        .flatten()
+        .filter(|name| !name.trim().is_empty());
+    let avatar = match profile.get_static::<AvatarUrl>().ok().flatten() {
+        Some(url) => tokio::time::timeout(LOOKUP_TIMEOUT, thumbnail(bot, url))
+            .await
+            .unwrap_or_else(|_| {
+                debug!(%user_id, "an avatar took too long");
+                None
+            }),
+        None => None,
+    };
+    Some(Profile { name, avatar })
 }
 
 /// A small thumbnail of the avatar at `url`, from the bot's homeserver (authenticated media).

@@ -145,16 +145,18 @@ impl Desk for MatrixDesk {
             .with_transaction_id(&transaction_id(&source, "report"))
             .await
             .map_err(failed)?;
-        // Recorded before anything says it was filed: only recorded reports are declared.
-        let recorded = FiledReport {
-            report: report.clone(),
-            declaring: None,
-            incident: None,
-        };
-        keys::report(&sent.response.event_id)
-            .set(self.bot.store.as_ref(), &recorded)
-            .await
-            .map_err(failed)?;
+        // Recorded before anything says it was filed: only recorded reports are declared. A
+        // form sent again is the same event: what became of it is kept.
+        let recorded = keys::report(&sent.response.event_id);
+        let store = self.bot.store.as_ref();
+        if recorded.get(store).await.map_err(failed)?.is_none() {
+            let filed = FiledReport {
+                report: report.clone(),
+                declaring: None,
+                incident: None,
+            };
+            recorded.set(store, &filed).await.map_err(failed)?;
+        }
         let via = self.bot.config.matrix.user_id.server_name();
         let filed = Filed {
             room_id: room.room_id().to_owned(),

@@ -76,21 +76,10 @@ pub async fn show(
         .filter(|record| record.incident.private)
         .map(|record| record.room_id.clone())
         .collect();
-    let (member_of, names) = match state.desk.get() {
-        Some(desk) => {
-            let member_of = desk.joined(&session.user_id, &private).await;
-            let mut names = Vec::new();
-            for record in open.iter().chain(&recent) {
-                let commander = &record.incident.commander;
-                if !names.iter().any(|(user, _, _)| user == commander) {
-                    let name = desk.display_name(commander).await;
-                    let avatar = desk.avatar(commander).await;
-                    names.push((commander.clone(), name, avatar));
-                }
-            }
-            (member_of, names)
-        }
-        None => (Vec::new(), Vec::new()),
+    let desk = state.desk.get();
+    let member_of = match desk {
+        Some(desk) => desk.joined(&session.user_id, &private).await,
+        None => Vec::new(),
     };
     let visible =
         |record: &&&IncidentRecord| !record.incident.private || member_of.contains(&record.room_id);
@@ -101,6 +90,18 @@ pub async fn show(
         .take(RECENT)
         .copied()
         .collect();
+    // The commanders the open table shows, each looked up once.
+    let mut names = Vec::new();
+    if let Some(desk) = desk {
+        for record in &open {
+            let commander = &record.incident.commander;
+            if !names.iter().any(|(user, _, _)| user == commander) {
+                let name = desk.display_name(commander).await;
+                let avatar = desk.avatar(commander).await;
+                names.push((commander.clone(), name, avatar));
+            }
+        }
+    }
     let name_of = |record: &IncidentRecord| -> Markup {
         let commander = &record.incident.commander;
         let known = names.iter().find(|(user, _, _)| user == commander);

@@ -82,8 +82,8 @@ pub async fn filed_report(
 /// asks (🚑 on it, or `!inc declare --from-report` in reply): once. Whoever asks after it is
 /// declared is told which incident it is; while one declaration runs (or a crash interrupted
 /// it, to be finished by the same event) nobody else declares it. A declaration that fails
-/// leaves the report to the next who asks. The reporter is invited (unless the incident is
-/// private: its commander invites) and told in their DM.
+/// before its incident has a number leaves the report to the next who asks. The reporter is
+/// invited (unless the incident is private: its commander invites) and told in their DM.
 pub async fn from_report(
     change: &Change<'_>,
     report_event: &EventId,
@@ -91,18 +91,25 @@ pub async fn from_report(
     args: DeclareArgs,
 ) -> Result<Answer, ActionError> {
     let (bot, store) = (change.bot, change.bot.store.as_ref());
-    if let Some(number) = filed.incident {
-        return Err(Refusal::new(format!(
-            "this report is INC-{number} already; `!inc list` links it"
-        ))
-        .into());
-    }
-    if filed
+    // The event declaring it goes on (a retry finishes it); anyone else is told.
+    let another = filed
         .declaring
         .as_deref()
-        .is_some_and(|cause| cause != change.cause)
-    {
-        return Err(Refusal::new("this report is being declared already").into());
+        .is_some_and(|cause| cause != change.cause);
+    match filed.incident {
+        Some(number) if another || filed.declaring.is_none() => {
+            return Err(Refusal::new(format!(
+                "this report is INC-{number} already; `!inc list` links it"
+            ))
+            .into());
+        }
+        None if another => {
+            return Err(Refusal::new(
+                "this report is being declared already; a declaration a restart interrupted is finished when the bot next starts",
+            )
+            .into());
+        }
+        _ => {}
     }
     let report = &filed.report;
     let declaration = decide::from_report(report, args, &bot.config.incidents, change.asked())?;
@@ -115,15 +122,17 @@ pub async fn from_report(
     let (record, room) = match open(change, declaration).await {
         Ok(opened) => opened,
         Err(error) => {
-            // Free for the next who asks (a retry of this event claims it again).
-            key.set(store, &filed).await?;
+            // Free for the next who asks, unless a number was taken: then the room may be
+            // there, and only this event (retried) may finish it.
+            if keys::declared(change.cause).get(store).await?.is_none() {
+                key.set(store, &filed).await?;
+            }
             return Err(error);
         }
     };
     let declared = FiledReport {
-        declaring: None,
         incident: Some(record.incident.number.0),
-        ..filed.clone()
+        ..declaring
     };
     key.set(store, &declared).await?;
     suggest(change, &record, &room).await?;
@@ -153,8 +162,8 @@ pub async fn from_report(
 }
 
 /// Tells the reporter, in the DM their receipt went to, which incident their report is now
-/// (and whether they were `invited` to it). Without that DM (the report's receipt failed)
-/// they learn it from the invitation.
+/// (and whether they were `invited` to it). Without that DM (the report's receipt failed) they
+/// learn it from the invitation, if there is one.
 async fn tell_reporter(
     change: &Change<'_>,
     record: &IncidentRecord,
