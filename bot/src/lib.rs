@@ -13,6 +13,7 @@ pub mod config;
 pub mod desk;
 pub mod filing;
 pub mod keys;
+pub mod markdown;
 pub mod matrix;
 pub mod metrics;
 pub mod names;

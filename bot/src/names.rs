@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, sync::LazyLock};
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 use regex::Regex;
 
-use crate::render::escape;
+use crate::markdown::escape;
 
 /// The most of a display name Brigade shows, in characters.
 const NAME_CHARS: usize = 64;

@@ -37,6 +37,7 @@ pub fn format_utc(millis: u64, format: &str) -> String {
         .to_string()
 }
 
+pub use crate::markdown::escape;
 pub use brigade_core::html::escape as html_escape;
 
 /// A mention pill for `user` that reads `name` (their display name).
@@ -56,34 +57,6 @@ pub fn status_mark(status: Status) -> &'static str {
         Status::Resolved => "💧",
         Status::Closed => "✅",
     }
-}
-
-/// Markdown metacharacters in text people typed, escaped so a title renders as typed: an `&`
-/// too where it would begin a character reference (`&#x202E;` would turn the text around).
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for (at, c) in text.char_indices() {
-        let reference = c == '&' && begins_reference(&text[at + 1..]);
-        if reference
-            || matches!(
-                c,
-                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~'
-            )
-        {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-/// Whether `rest`, after an `&`, makes a character reference: `amp;`, `#42;`, `#x2E;`.
-fn begins_reference(rest: &str) -> bool {
-    let name = rest.strip_prefix('#').unwrap_or(rest);
-    let length = name
-        .find(|c: char| !c.is_ascii_alphanumeric())
-        .unwrap_or(name.len());
-    length > 0 && name[length..].starts_with(';')
 }
 
 fn holder(incident: &Incident, role: Role, names: &Names) -> String {
@@ -300,15 +273,6 @@ mod tests {
         let mut record = testing::record(7, "Checkout *latency*", Severity::Sev2, DECLARED);
         record.alias = owned_room_alias_id!("#inc-20261128-7-checkout-latency:example.org");
         record
-    }
-
-    #[test]
-    fn typed_text_renders_as_typed() {
-        assert_eq!(escape("R&D *now*"), "R&D \\*now\\*");
-        assert_eq!(
-            escape("&#x202E;evil &amp; co"),
-            "\\&\\#x202E;evil \\&amp; co"
-        );
     }
 
     #[test]

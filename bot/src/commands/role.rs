@@ -72,31 +72,17 @@ mod tests {
         let (sam, kim) = (user_id!("@sam:example.org"), user_id!("@kim:example.org"));
         let brigade = user_id!("@brigade:example.org");
         let asked = Asked { by: sam, at: 2_000 };
-        let first = decide(
-            &record,
-            Role::Scribe,
-            sam,
-            true,
-            brigade,
-            asked,
-            &Names::new(),
-        )
-        .expect("assigned");
+        let names = Names::new();
+        let scribe = |record: &IncidentRecord, user| {
+            decide(record, Role::Scribe, user, true, brigade, asked, &names).expect("assigned")
+        };
+        let first = scribe(&record, sam);
         assert_eq!(
             crate::names::plain(&first.answer),
             "scribe: @sam:example.org"
         );
         assert_eq!(first.levels, [sam.to_owned()]);
-        let second = decide(
-            &first.next,
-            Role::Scribe,
-            kim,
-            true,
-            brigade,
-            asked,
-            &Names::new(),
-        )
-        .expect("assigned");
+        let second = scribe(&first.next, kim);
         assert_eq!(
             crate::names::plain(&second.answer),
             "scribe: @kim:example.org (was @sam:example.org)"
