@@ -38,7 +38,7 @@ use anyhow::{Context, Result};
 use brigade_bot::{config::AccessConfig, matrix::open::room_request};
 use brigade_core::incident::{Declaration, Incident, IncidentNumber, Severity};
 use brigade_tests::{
-    bench::{one_hop, report, rounds, WARM_UP},
+    bench::{one_hop, report, rounds, Scene, WARM_UP},
     bot::BotProcess,
     client::{is_reaction, is_thread_reply, TestUser},
     synapse::{Homeserver, Options},
@@ -59,15 +59,13 @@ fn main() -> Result<()> {
 }
 
 async fn bench() -> Result<()> {
-    let hs =
-        tokio::task::spawn_blocking(|| Homeserver::start(Options::federating(Ipv4Addr::LOCALHOST)))
-            .await??;
-    let binary = Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"));
-    let mut bot = BotProcess::new(binary, &hs, "").await?;
-    bot.start().await?;
-    let bot_id = UserId::parse(&bot.user_id)?;
-    let alice = TestUser::register(&hs, "alice").await?;
-    let bob = TestUser::register(&hs, "bob").await?;
+    let Scene {
+        hs,
+        mut bot,
+        bot_id,
+        alice,
+        bob,
+    } = Scene::start(Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))).await?;
     let room = alice.create_room("Bench", &[&bot_id, &bob.user_id]).await?;
     bob.client.join_room_by_id(&room).await?;
     alice.wait_for_membership(&room, &bot_id, "join").await?;

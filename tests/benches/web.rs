@@ -12,7 +12,6 @@
 #![recursion_limit = "256"]
 
 use std::{
-    net::Ipv4Addr,
     path::Path,
     time::{Duration, Instant},
 };
@@ -25,10 +24,9 @@ use brigade_core::{
     store::{EngineStore, Store},
 };
 use brigade_tests::{
-    bench::{one_hop, report, rounds, WARM_UP},
-    bot::BotProcess,
+    bench::{one_hop, report, rounds, Scene, WARM_UP},
     client::TestUser,
-    synapse::{random_string, Homeserver, Options},
+    synapse::random_string,
 };
 use matrix_sdk::ruma::{
     api::client::account::request_openid_token, OwnedRoomAliasId, OwnedRoomId, UserId,
@@ -132,15 +130,13 @@ fn a_year_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
 
 async fn bench() -> Result<()> {
     let samples = rounds(30);
-    let hs =
-        tokio::task::spawn_blocking(|| Homeserver::start(Options::federating(Ipv4Addr::LOCALHOST)))
-            .await??;
-    let binary = Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"));
-    let mut bot = BotProcess::new(binary, &hs, "").await?;
-    bot.start().await?;
-    let bot_id = UserId::parse(&bot.user_id)?;
-    let alice = TestUser::register(&hs, "alice").await?;
-    let bob = TestUser::register(&hs, "bob").await?;
+    let Scene {
+        hs,
+        mut bot,
+        bot_id,
+        alice,
+        bob,
+    } = Scene::start(Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))).await?;
     let triage_alias = format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name);
     let triage = alice.join(&triage_alias).await?;
     bob.join(&triage_alias).await?;

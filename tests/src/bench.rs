@@ -1,11 +1,57 @@
-//! What the benchmarks share: how many rounds, and how a measurement is printed.
+//! What the benchmarks share: the scene they start, how many rounds, and how a measurement is
+//! printed.
 
-use std::time::{Duration, Instant};
+use std::{
+    net::Ipv4Addr,
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use anyhow::Result;
-use matrix_sdk::ruma::RoomId;
+use matrix_sdk::ruma::{OwnedUserId, RoomId, UserId};
 
-use crate::client::TestUser;
+use crate::{
+    bot::BotProcess,
+    client::TestUser,
+    synapse::{Homeserver, Options},
+};
+
+/// One Synapse, the bot as its own process (started), and two people.
+#[derive(Debug)]
+pub struct Scene {
+    /// The homeserver.
+    pub hs: Homeserver,
+    /// The bot, running.
+    pub bot: BotProcess,
+    /// The bot's user ID.
+    pub bot_id: OwnedUserId,
+    /// Someone.
+    pub alice: TestUser,
+    /// Someone else.
+    pub bob: TestUser,
+}
+
+impl Scene {
+    /// Starts the scene with the bot `binary`.
+    pub async fn start(binary: &Path) -> Result<Self> {
+        let hs = tokio::task::spawn_blocking(|| {
+            Homeserver::start(Options::federating(Ipv4Addr::LOCALHOST))
+        })
+        .await??;
+        let mut bot = BotProcess::new(binary, &hs, "").await?;
+        bot.start().await?;
+        let bot_id = UserId::parse(&bot.user_id)?;
+        let alice = TestUser::register(&hs, "alice").await?;
+        let bob = TestUser::register(&hs, "bob").await?;
+        Ok(Self {
+            hs,
+            bot,
+            bot_id,
+            alice,
+            bob,
+        })
+    }
+}
 
 /// Rounds per measurement; `BRIGADE_BENCH_ROUNDS` sets fewer for a quick look.
 pub fn rounds(default: usize) -> usize {
