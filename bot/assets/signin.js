@@ -25,10 +25,29 @@
     return body;
   }
 
+  // A full Matrix ID names its server: pick that server's homeserver, if Brigade knows it.
+  const servers = Array.from(form.homeserver.options, (option) => option.dataset.server);
+  const serverOf = (user) => {
+    const match = /^@[^:]+:(.+)$/.exec(user);
+    return match ? match[1] : null;
+  };
+  form.user.addEventListener("input", () => {
+    say("");
+    const index = servers.indexOf(serverOf(form.user.value.trim()));
+    if (index >= 0) form.homeserver.selectedIndex = index;
+  });
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const homeserver = form.homeserver.value.replace(/\/+$/, "");
     const user = form.user.value.trim();
+    const server = serverOf(user);
+    if (server !== null && !servers.includes(server)) {
+      say("Brigade here signs in people of " + servers.join(", ") + ", not of " + server +
+        ". Open it as a widget in your Element instead.");
+      return;
+    }
+    if (server !== null) form.homeserver.selectedIndex = servers.indexOf(server);
+    const homeserver = form.homeserver.value.replace(/\/+$/, "");
     say("Signing in…");
     let login;
     try {

@@ -349,9 +349,12 @@ impl RawConfig {
                 return Err(ConfigError::PrivateTriageGroup(name.clone()));
             }
         }
-        let web = self
-            .web
-            .validate(self.http.listen, &self.matrix.homeserver_url)?;
+        let web = self.web.validate(
+            self.http.listen,
+            &server,
+            &self.matrix.homeserver_url,
+            &allowed_servers,
+        )?;
         let (oncall, handoffs) = oncall::validate_oncall(self.oncall)?;
         let routes = oncall::validate_routes(self.routes, &groups, &oncall)?;
         let incidents = self.incidents.validate(&groups)?;

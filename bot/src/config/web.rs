@@ -2,6 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use matrix_sdk::ruma::{OwnedServerName, ServerName};
 use serde::Deserialize;
 use url::Url;
 
@@ -21,6 +22,29 @@ pub(super) struct RawWeb {
     session_lifetime: Option<Duration>,
     widgets: Option<bool>,
     element_origins: Option<Vec<Url>>,
+    homeservers: Option<Vec<RawHomeserver>>,
+}
+
+/// `[[web.homeservers]]`: another allowed server whose people sign in on the standalone pages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHomeserver {
+    server: OwnedServerName,
+    url: Url,
+    federation_url: Option<Url>,
+}
+
+/// A homeserver whose people sign in on the standalone pages.
+#[derive(Debug, Clone)]
+pub struct SignInServer {
+    /// Its server name, the part after `:` in its people's IDs.
+    pub server: OwnedServerName,
+    /// Where its people's browsers reach it to sign in.
+    pub url: Url,
+    /// Where the bot asks it whose a sign-in token is, when not at its federation address:
+    /// the bot's own homeserver at `matrix.homeserver_url`, another where the operator named
+    /// one. Asked even at an internal address, since the operator chose it.
+    pub userinfo_url: Option<Url>,
 }
 
 /// `[web]`
@@ -29,8 +53,9 @@ pub struct WebConfig {
     /// Where people's browsers reach the bot's pages (links in messages, widget URLs; cookies
     /// are `Secure` when it is `https`).
     pub public_url: Url,
-    /// Where people's browsers reach the homeserver to sign in.
-    pub homeserver_url: Url,
+    /// The homeservers whose people sign in on the standalone pages: the bot's own first
+    /// (at `web.homeserver_url`), then those of `[[web.homeservers]]`.
+    pub homeservers: Vec<SignInServer>,
     /// How long a page stays signed in.
     pub session_lifetime: Duration,
     /// Whether the bot adds the report form to triage and the panel to incident rooms.
@@ -45,14 +70,22 @@ impl WebConfig {
     pub fn secure(&self) -> bool {
         self.public_url.scheme() == "https"
     }
+
+    /// Where the bot's own people sign in.
+    pub fn homeserver_url(&self) -> &Url {
+        &self.homeservers[0].url
+    }
 }
 
 impl RawWeb {
-    /// Pages default to the listening address and the bot's own homeserver URL.
+    /// Pages default to the listening address and the bot's own homeserver (`own`, reached by
+    /// the bot at `homeserver_url`); other homeservers must be of `allowed` servers.
     pub(super) fn validate(
         self,
         listen: SocketAddr,
+        own: &ServerName,
         homeserver_url: &Url,
+        allowed: &[OwnedServerName],
     ) -> Result<WebConfig, ConfigError> {
         let invalid = |key, reason: &str| ConfigError::Web {
             key,
@@ -63,13 +96,49 @@ impl RawWeb {
             None => Url::parse(&format!("http://{listen}/"))
                 .map_err(|_| invalid("public_url", "set it: the listening address makes no URL"))?,
         };
-        for (key, url) in [
+        let mut homeservers = vec![SignInServer {
+            server: own.to_owned(),
+            url: self
+                .homeserver_url
+                .unwrap_or_else(|| homeserver_url.clone()),
+            userinfo_url: Some(homeserver_url.clone()),
+        }];
+        for raw in self.homeservers.unwrap_or_default() {
+            let server = &raw.server;
+            let refused = |reason: String| invalid("homeservers", &reason);
+            if server == own {
+                return Err(refused(format!(
+                    "{server} is the bot's own server: its sign-in is web.homeserver_url"
+                )));
+            }
+            if !allowed.contains(server) {
+                return Err(refused(format!(
+                    "{server} is not one of access.allowed_servers, so its people could not sign in"
+                )));
+            }
+            if homeservers.iter().any(|known| &known.server == server) {
+                return Err(refused(format!("{server} is named twice")));
+            }
+            homeservers.push(SignInServer {
+                server: raw.server,
+                url: raw.url,
+                userinfo_url: raw.federation_url,
+            });
+        }
+        let mut urls = vec![
             ("public_url", &public_url),
-            (
-                "homeserver_url",
-                self.homeserver_url.as_ref().unwrap_or(homeserver_url),
-            ),
-        ] {
+            ("homeserver_url", &homeservers[0].url),
+        ];
+        for homeserver in &homeservers[1..] {
+            urls.push(("homeservers", &homeserver.url));
+            urls.extend(
+                homeserver
+                    .userinfo_url
+                    .iter()
+                    .map(|url| ("homeservers", url)),
+            );
+        }
+        for (key, url) in urls {
             if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                 return Err(invalid(key, "must be an http or https URL with a host"));
             }
@@ -104,9 +173,7 @@ impl RawWeb {
         }
         Ok(WebConfig {
             public_url,
-            homeserver_url: self
-                .homeserver_url
-                .unwrap_or_else(|| homeserver_url.clone()),
+            homeservers,
             session_lifetime,
             widgets: self.widgets.unwrap_or(true),
             element_origins,
@@ -116,19 +183,117 @@ impl RawWeb {
 
 #[cfg(test)]
 mod tests {
+    use matrix_sdk::ruma::server_name;
+
     use super::*;
 
     fn validate(raw: RawWeb) -> Result<WebConfig, ConfigError> {
         let homeserver = Url::parse("http://synapse:8008").expect("url");
-        raw.validate("127.0.0.1:9100".parse().expect("address"), &homeserver)
+        raw.validate(
+            "127.0.0.1:9100".parse().expect("address"),
+            server_name!("example.org"),
+            &homeserver,
+            &[
+                server_name!("example.org").to_owned(),
+                server_name!("partner.example").to_owned(),
+            ],
+        )
+    }
+
+    fn partner(server: &str, url: &str) -> RawHomeserver {
+        RawHomeserver {
+            server: server.try_into().expect("server name"),
+            url: Url::parse(url).expect("url"),
+            federation_url: None,
+        }
     }
 
     #[test]
     fn defaults_follow_the_listener_and_the_homeserver() {
         let web = validate(RawWeb::default()).expect("valid");
         assert_eq!(web.public_url.as_str(), "http://127.0.0.1:9100/");
-        assert_eq!(web.homeserver_url.as_str(), "http://synapse:8008/");
+        assert_eq!(web.homeserver_url().as_str(), "http://synapse:8008/");
+        assert_eq!(web.homeservers.len(), 1);
+        assert_eq!(
+            web.homeservers[0].userinfo_url.as_ref().map(Url::as_str),
+            Some("http://synapse:8008/")
+        );
         assert!(!web.secure());
+    }
+
+    #[test]
+    fn other_allowed_servers_sign_in_where_they_are_named() {
+        let web = validate(RawWeb {
+            homeserver_url: Some(Url::parse("https://matrix.example.org").expect("url")),
+            homeservers: Some(vec![partner(
+                "partner.example",
+                "https://matrix.partner.example",
+            )]),
+            ..RawWeb::default()
+        })
+        .expect("valid");
+        let servers: Vec<_> = web
+            .homeservers
+            .iter()
+            .map(|homeserver| (homeserver.server.as_str(), homeserver.url.as_str()))
+            .collect();
+        assert_eq!(
+            servers,
+            [
+                ("example.org", "https://matrix.example.org/"),
+                ("partner.example", "https://matrix.partner.example/")
+            ]
+        );
+        // The bot still asks its own server at the address it uses itself.
+        assert_eq!(
+            web.homeservers[0].userinfo_url.as_ref().map(Url::as_str),
+            Some("http://synapse:8008/")
+        );
+        assert!(web.homeservers[1].userinfo_url.is_none());
+    }
+
+    #[test]
+    fn refuses_homeservers_that_could_not_sign_anyone_in() {
+        for (homeservers, reason) in [
+            (
+                vec![partner(
+                    "elsewhere.example",
+                    "https://matrix.elsewhere.example",
+                )],
+                "elsewhere.example is not one of access.allowed_servers",
+            ),
+            (
+                vec![partner("example.org", "https://matrix.example.org")],
+                "example.org is the bot's own server",
+            ),
+            (
+                vec![
+                    partner("partner.example", "https://a.partner.example"),
+                    partner("partner.example", "https://b.partner.example"),
+                ],
+                "partner.example is named twice",
+            ),
+            (
+                vec![partner("partner.example", "file:///etc/passwd")],
+                "must be an http or https URL",
+            ),
+        ] {
+            let error = validate(RawWeb {
+                homeservers: Some(homeservers),
+                ..RawWeb::default()
+            })
+            .expect_err("refused");
+            assert!(
+                matches!(
+                    &error,
+                    ConfigError::Web {
+                        key: "homeservers",
+                        ..
+                    }
+                ) && error.to_string().contains(reason),
+                "{error}"
+            );
+        }
     }
 
     #[test]

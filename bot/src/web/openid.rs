@@ -4,7 +4,8 @@
 //!
 //! The lookup goes to a server the token's sender names, so it is fenced: only servers in
 //! `access.allowed_servers` are asked, and never at an internal address (loopback, private,
-//! link-local …) unless it is the bot's own homeserver, reached at its configured URL. Names
+//! link-local …) unless the operator named the address: the bot's own homeserver at its
+//! configured URL, another at its `web.homeservers` `federation_url`. Names
 //! are resolved once by a resolver that drops internal addresses, so a name cannot point
 //! somewhere else between the check and the connection, and redirects are not followed.
 
@@ -60,18 +61,19 @@ pub enum VerifyError {
 /// Exchanges OpenID tokens for user IDs.
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    own: OwnedServerName,
-    own_url: Url,
     allowed: Vec<OwnedServerName>,
-    /// For the bot's own homeserver, at its configured (often internal) address.
+    /// Servers asked where the operator said (the bot's own at its often internal address).
+    named: Vec<(OwnedServerName, Url)>,
+    /// For the servers at the addresses the operator named.
     direct: reqwest::Client,
     /// For every other server: internal addresses refused, no proxy, no redirects.
     guarded: reqwest::Client,
 }
 
 impl Verifier {
-    /// A verifier for users of `allowed`; `own` is reached at `own_url`.
-    pub fn new(own: OwnedServerName, own_url: Url, allowed: Vec<OwnedServerName>) -> Self {
+    /// A verifier for users of `allowed`; the `named` servers are asked at the URL given with
+    /// each, the others at their federation address.
+    pub fn new(allowed: Vec<OwnedServerName>, named: Vec<(OwnedServerName, Url)>) -> Self {
         let builder = || {
             reqwest::Client::builder()
                 .timeout(TIMEOUT)
@@ -79,9 +81,8 @@ impl Verifier {
                 .user_agent(concat!("brigade-bot/", env!("CARGO_PKG_VERSION")))
         };
         Self {
-            own,
-            own_url,
             allowed,
+            named,
             direct: builder().build().unwrap_or_default(),
             guarded: builder()
                 .no_proxy()
@@ -104,10 +105,10 @@ impl Verifier {
             server: server.to_owned(),
             reason,
         };
-        let (base, client) = if server == self.own {
-            (self.own_url.clone(), &self.direct)
-        } else {
-            (self.federation_url(server).await?, &self.guarded)
+        let named = self.named.iter().find(|(named, _)| named == server);
+        let (base, client) = match named {
+            Some((_, url)) => (url.clone(), &self.direct),
+            None => (self.federation_url(server).await?, &self.guarded),
         };
         let request = userinfo::Request::new(access_token.to_owned())
             .try_into_http_request::<Vec<u8>>(base.as_str().trim_end_matches('/'), (), ())
@@ -286,12 +287,21 @@ mod tests {
 
     fn verifier() -> Verifier {
         Verifier::new(
-            server_name!("example.org").to_owned(),
-            Url::parse("http://127.0.0.1:1/").expect("url"),
             vec![
                 server_name!("example.org").to_owned(),
                 server_name!("127.0.0.5:8448").to_owned(),
                 server_name!("10.1.2.3").to_owned(),
+                server_name!("partner.example").to_owned(),
+            ],
+            vec![
+                (
+                    server_name!("example.org").to_owned(),
+                    Url::parse("http://127.0.0.1:1/").expect("url"),
+                ),
+                (
+                    server_name!("partner.example").to_owned(),
+                    Url::parse("http://127.0.0.2:1/").expect("url"),
+                ),
             ],
         )
     }
@@ -387,12 +397,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_own_homeserver_is_asked_at_its_configured_url() {
-        // Nothing listens on port 1: the own server is asked there, internal or not.
-        let error = verifier()
-            .verify(server_name!("example.org"), "token")
-            .await
-            .expect_err("unreachable");
-        assert!(matches!(error, VerifyError::Unreachable { .. }), "{error}");
+    async fn named_homeservers_are_asked_at_their_configured_url() {
+        // Nothing listens on port 1: each is asked there, internal or not.
+        for server in [server_name!("example.org"), server_name!("partner.example")] {
+            let error = verifier()
+                .verify(server, "token")
+                .await
+                .expect_err("unreachable");
+            assert!(
+                matches!(error, VerifyError::Unreachable { .. }),
+                "{server}: {error}"
+            );
+        }
     }
 }

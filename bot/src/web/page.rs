@@ -130,8 +130,15 @@ pub fn signin(web: &WebConfig, why: &str) -> Markup {
                 label for="password" { "Password" }
                 input #password type="password" name="password" autocomplete="current-password" required;
                 label for="homeserver" { "Homeserver" span.hint { "Where you sign in to Element." } }
-                input #homeserver type="url" name="homeserver" required
-                    value=(web.homeserver_url.as_str().trim_end_matches('/'));
+                // The only ones the page may reach (`connect-src`); a full ID picks its own.
+                select #homeserver name="homeserver" {
+                    @for homeserver in &web.homeservers {
+                        option value=(homeserver.url.as_str().trim_end_matches('/'))
+                            data-server=(homeserver.server) {
+                            (homeserver.server)
+                        }
+                    }
+                }
                 button type="submit" { "Sign in" }
                 p #signin-status role="status" aria-live="polite" {}
             }
@@ -140,13 +147,19 @@ pub fn signin(web: &WebConfig, why: &str) -> Markup {
     }
 }
 
-/// The security headers of every page. Pages may be framed (as Element shows a widget) by
+/// The security headers of every page: nothing from elsewhere, but the homeservers people sign
+/// in to (`web.homeservers`), which the sign-in reaches. Pages may be framed (as Element shows a widget) by
 /// `web.element_origins`, or by any site when none are set: framed by another site, a page
 /// never gets the SameSite=Strict session cookie, so nothing can be done in a visitor's name
 /// by framing it, but a site posing as Element could sign the frame in as someone else, which
 /// naming the origins prevents.
 pub fn secure(mut response: Response, web: &WebConfig) -> Response {
-    let homeserver = web.homeserver_url.origin().ascii_serialization();
+    let homeservers: Vec<String> = web
+        .homeservers
+        .iter()
+        .map(|homeserver| homeserver.url.origin().ascii_serialization())
+        .collect();
+    let homeservers = homeservers.join(" ");
     let framers = if web.element_origins.is_empty() {
         "*".to_owned()
     } else {
@@ -154,7 +167,7 @@ pub fn secure(mut response: Response, web: &WebConfig) -> Response {
     };
     let policy = format!(
         "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
-         connect-src 'self' {homeserver}; form-action 'self'; base-uri 'none'; \
+         connect-src 'self' {homeservers}; form-action 'self'; base-uri 'none'; \
          frame-ancestors {framers}"
     );
     let headers = response.headers_mut();

@@ -46,11 +46,16 @@ impl WebState {
         store: Arc<dyn Store>,
         clock: Arc<dyn brigade_core::clock::Clock>,
     ) -> Self {
-        let verifier = openid::Verifier::new(
-            config.matrix.user_id.server_name().to_owned(),
-            config.matrix.homeserver_url.clone(),
-            config.access.allowed_servers.clone(),
-        );
+        let named = config
+            .web
+            .homeservers
+            .iter()
+            .filter_map(|homeserver| {
+                let url = homeserver.userinfo_url.clone()?;
+                Some((homeserver.server.clone(), url))
+            })
+            .collect();
+        let verifier = openid::Verifier::new(config.access.allowed_servers.clone(), named);
         Self {
             health,
             metrics,

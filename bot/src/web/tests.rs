@@ -174,6 +174,34 @@ async fn the_form_asks_a_stranger_to_sign_in_and_keeps_pages_private() {
 }
 
 #[tokio::test]
+async fn people_of_other_configured_homeservers_may_sign_in_there() {
+    let pages = Pages::with(
+        "[access]\nallowed_servers = [\"example.org\", \"partner.example\"]\n\
+         [[web.homeservers]]\nserver = \"partner.example\"\nurl = \"https://matrix.partner.example\"\n",
+    );
+    let (_, headers, body) = pages
+        .send(
+            Request::get("/report")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    for option in [
+        "<option value=\"http://127.0.0.1:8008\" data-server=\"example.org\">",
+        "<option value=\"https://matrix.partner.example\" data-server=\"partner.example\">",
+    ] {
+        assert!(body.contains(option), "{option}: {body}");
+    }
+    let policy = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        policy.contains("connect-src 'self' http://127.0.0.1:8008 https://matrix.partner.example;"),
+        "{policy}"
+    );
+}
+
+#[tokio::test]
 async fn a_signed_in_person_gets_the_form_with_every_configured_type() {
     let pages = Pages::new();
     let (token, csrf) = pages.signed_in();

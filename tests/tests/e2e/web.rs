@@ -306,6 +306,91 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
 }
 
 #[tokio::test]
+async fn a_partner_signs_in_at_their_own_homeserver_and_their_report_reaches_triage() -> Result<()>
+{
+    let (ours, theirs) = (&servers().first, &servers().second);
+    let extra = format!(
+        "[access]\nallowed_servers = [\"{ours}\", \"{theirs}\"]\n\
+         [[web.homeservers]]\nserver = \"{theirs}\"\nurl = \"{url}\"\nfederation_url = \"{url}\"\n",
+        ours = ours.server_name,
+        theirs = theirs.server_name,
+        url = theirs.url,
+    );
+    let desk = Desk::new(bot_binary(), &extra).await?;
+    let pat = TestUser::register(theirs, "pat").await?;
+    pat.client
+        .account()
+        .set_display_name(Some("Pat Partner"))
+        .await?;
+
+    let browser = Browser::start().await?;
+    browser
+        .client
+        .goto(&format!("http://{}/report", desk.bot.http))
+        .await?;
+    // Someone of a server Brigade signs nobody in at is told so, before any password is sent.
+    browser.find("#signin").await?;
+    browser.fill("#user", "@eve:elsewhere.example").await?;
+    browser.fill("#password", "anything").await?;
+    browser
+        .find("#signin button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    let status = browser.find("#signin-status").await?.text().await?;
+    ensure!(
+        status.contains(&format!(
+            "signs in people of {}, {}, not of elsewhere.example",
+            ours.server_name, theirs.server_name
+        )),
+        "{status}"
+    );
+    // Their full ID picks their own homeserver, where they sign in.
+    browser.fill("#user", pat.user_id.as_str()).await?;
+    let picked = browser.find("#homeserver").await?.prop("value").await?;
+    ensure!(picked.as_deref() == Some(theirs.url.as_str()), "{picked:?}");
+    browser.fill("#password", &pat.password).await?;
+    browser.screenshot("report-sign-in-partner-light").await?;
+    browser
+        .find("#signin button[type=submit]")
+        .await?
+        .click()
+        .await?;
+    browser.find("#summary").await?;
+    let text = browser.text().await?;
+    ensure!(text.contains("Signed in as Pat Partner"), "{text}");
+
+    let summary = "Our webhook calls to your API time out";
+    report(&browser, "customer", summary, "day", "").await?;
+    browser.find(".notice").await?;
+    let filed = desk
+        .alice
+        .wait_for_event(&desk.triage, "the partner's report in triage", |event| {
+            is_report(event, summary)
+        })
+        .await?;
+    ensure!(
+        body(&filed).starts_with(&format!("📝 Report from Pat Partner: {summary}"))
+            && filed["content"]["org.brigade.report"]["reporter"] == pat.user_id.as_str(),
+        "{filed}"
+    );
+    // Their receipt arrives over federation, in a DM on the bot's server, sent before they
+    // joined: read back from the room's history, as Element does.
+    let dm = invitation(&pat).await?;
+    pat.join(dm.as_str()).await?;
+    let receipt = wait_for("the partner's receipt", || async {
+        let history = pat.history(&dm).await.ok()?;
+        history
+            .into_iter()
+            .find(|event| body(event).starts_with("Thanks: your report"))
+    })
+    .await?;
+    ensure!(body(&receipt).contains(summary), "{receipt}");
+    browser.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_dashboard_shows_an_incident_declared_by_command_and_its_charts_once_resolved(
 ) -> Result<()> {
     let desk = Desk::new(bot_binary(), "").await?;
