@@ -38,7 +38,8 @@ set -a
 set +a
 export COMPOSE_PROJECT_NAME=brigade-test
 export SYNAPSE_PORT=18008 BOT_PORT=19100 BRIDGE_PORT=19200 ELEMENT_PORT=18080
-export PUBLIC_BASEURL="http://localhost:$SYNAPSE_PORT"
+export PUBLIC_BASEURL="http://localhost:$SYNAPSE_PORT" BOT_PUBLIC_URL="http://localhost:$BOT_PORT/" \
+  ELEMENT_PUBLIC_URL="http://localhost:$ELEMENT_PORT"
 
 compose_venv="${BRIGADE_COMPOSE_VENV:-$HOME/.cache/brigade/venv-compose}"
 compose() {
@@ -220,6 +221,8 @@ case "${1:-all}" in
     say "as people would"
     cargo run --quiet -p brigade-tests --bin brigade-docker-check -- \
       --homeserver "http://127.0.0.1:$SYNAPSE_PORT" --bridge "http://127.0.0.1:$BRIDGE_PORT" \
+      --bot "http://127.0.0.1:$BOT_PORT" --bot-public-url "$BOT_PUBLIC_URL" \
+      --homeserver-public-url "$PUBLIC_BASEURL" --element "$ELEMENT_PUBLIC_URL" \
       --server-name "$SERVER_NAME" --stack "$root/docker/test.sh"
     ;;
   *) echo "usage: docker/test.sh [all|images|up|down|compose …]" >&2; exit 2 ;;

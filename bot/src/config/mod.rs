@@ -689,6 +689,26 @@ mod tests {
     }
 
     #[test]
+    fn the_web_pages_are_placed_from_the_environment_as_the_compose_file_does() {
+        Jail::expect_with(|jail| {
+            jail.set_env("BRIGADE_WEB__PUBLIC_URL", "http://localhost:9100/");
+            jail.set_env("BRIGADE_WEB__HOMESERVER_URL", "http://localhost:8008");
+            jail.set_env(
+                "BRIGADE_WEB__ELEMENT_ORIGINS",
+                "[\"http://localhost:8080\"]",
+            );
+            let config = load_in_jail(jail, MINIMAL).expect("valid");
+            assert_eq!(config.web.public_url.as_str(), "http://localhost:9100/");
+            assert_eq!(
+                config.web.homeserver_url().as_str(),
+                "http://localhost:8008/"
+            );
+            assert_eq!(config.web.element_origins, ["http://localhost:8080"]);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_key_from_the_environment_is_named() {
         Jail::expect_with(|jail| {
             jail.set_env("BRIGADE_MATRIX__PASWORD", "typo");

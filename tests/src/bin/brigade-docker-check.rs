@@ -3,7 +3,9 @@
 //! port, invites the bot, declares an incident and joins its room; an alert sent to the
 //! bridge's published port appears in the alerts room; a command sent while the bot is stopped
 //! is answered once it is back, the bot having stopped cleanly on SIGTERM, and a restart keeps
-//! the bot's device; `down` and `up` keep the incident. `--stack` is the script, called back for
+//! the bot's device; `down` and `up` keep the incident. The incident's panel widget and the
+//! report form are placed where `.env` says browsers reach the bot, Synapse and Element.
+//! `--stack` is the script, called back for
 //! `compose …`, `healthy`, `exit-code`, `up` and `down`.
 
 use std::{path::PathBuf, process::Command, time::Duration};
@@ -25,6 +27,18 @@ struct Args {
     /// The bridge's published port.
     #[arg(long)]
     bridge: String,
+    /// The bot's published port.
+    #[arg(long)]
+    bot: String,
+    /// Where `.env` says browsers reach the bot (`BOT_PUBLIC_URL`).
+    #[arg(long)]
+    bot_public_url: String,
+    /// Where `.env` says browsers reach Synapse (`PUBLIC_BASEURL`).
+    #[arg(long)]
+    homeserver_public_url: String,
+    /// Where `.env` says browsers reach Element (`ELEMENT_PUBLIC_URL`).
+    #[arg(long)]
+    element: String,
     /// The stack's server name.
     #[arg(long)]
     server_name: String,
@@ -93,6 +107,7 @@ async fn main() -> Result<()> {
         "unexpected incident state {state}"
     );
     println!("declared INC-{} and joined {incident}", state["number"]);
+    pages_are_where_browsers_reach_them(&args, &admin, &incident).await?;
 
     alert_appears(&args, &admin).await?;
 
@@ -139,6 +154,53 @@ async fn main() -> Result<()> {
         "down and up changed the bot's devices"
     );
     println!("down and up kept the incident and the bot's device");
+    Ok(())
+}
+
+/// The incident's panel widget points at the bot's public URL, and the report form signs in at
+/// Synapse's and may be framed by Element only.
+async fn pages_are_where_browsers_reach_them(
+    args: &Args,
+    admin: &TestUser,
+    incident: &RoomId,
+) -> Result<()> {
+    let widget = admin
+        .state(incident, "im.vector.modular.widgets", "brigade-panel")
+        .await?
+        .context("the incident room has no panel widget")?;
+    let url = widget["url"].as_str().unwrap_or_default();
+    ensure!(
+        url.starts_with(&format!("{}incident/", args.bot_public_url)),
+        "the panel widget is at {url}, not under {}",
+        args.bot_public_url
+    );
+    let answer = reqwest::get(format!("{}/report", args.bot)).await?;
+    ensure!(
+        answer.status().is_success(),
+        "/report answered {}",
+        answer.status()
+    );
+    let policy = answer
+        .headers()
+        .get(reqwest::header::CONTENT_SECURITY_POLICY)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let page = answer.text().await?;
+    let homeserver = args.homeserver_public_url.trim_end_matches('/');
+    ensure!(
+        page.contains(&format!("<option value=\"{homeserver}\"")),
+        "the report form does not sign in at {homeserver}: {page}"
+    );
+    ensure!(
+        policy.contains(&format!("connect-src 'self' {homeserver};"))
+            && policy.contains(&format!("frame-ancestors 'self' {}", args.element)),
+        "the pages' policy is {policy}"
+    );
+    println!(
+        "the panel widget is under {} and the report form signs in at {homeserver}, framed by {} only",
+        args.bot_public_url, args.element
+    );
     Ok(())
 }
 
