@@ -21,6 +21,7 @@ pub mod oncall;
 pub mod render;
 pub mod report;
 pub mod stats;
+pub mod status;
 mod storage;
 pub mod web;
 
@@ -100,6 +101,15 @@ pub async fn run(
         store.clone(),
         clock.clone(),
     );
+    // The status page needs only the store: it is kept while the homeserver is away.
+    let status_site = Arc::new(status::writer::StatusSite::default());
+    let status_writing = tokio::spawn(status::writer::run(
+        status_site.clone(),
+        config.clone(),
+        store.clone(),
+        clock.clone(),
+        stop.clone(),
+    ));
     let http = tokio::spawn({
         let router = web::router(web.clone());
         let stop = stop.clone();
@@ -156,6 +166,7 @@ pub async fn run(
         rooms,
         room_version,
         publisher,
+        status: status_site,
         records: tokio::sync::Mutex::new(()),
         invitations: tokio::sync::Notify::new(),
         joining: std::sync::Mutex::default(),
@@ -190,6 +201,9 @@ pub async fn run(
     }
     if let Err(error) = publishing.await {
         tracing::warn!(%error, "publishing ended abnormally");
+    }
+    if let Err(error) = status_writing.await {
+        tracing::warn!(%error, "the status page's writer ended abnormally");
     }
     let served = http.await.map_err(std::io::Error::other)?;
     synced?;

@@ -123,7 +123,25 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
             let people: Vec<String> = people.iter().map(|person| who(person)).collect();
             format!("📟 Paged {} ({by})", people.join(", "))
         }
-        Happening::Update { text } => format!("📣 Update by {by}: {}", escape(text)),
+        Happening::Update {
+            text,
+            public: false,
+        } => format!("📣 Update by {by}: {}", escape(text)),
+        Happening::Update { text, public: true } => {
+            format!("🌐 Public update by {by}: {}", escape(text))
+        }
+        Happening::Affects {
+            component,
+            impact: Some(impact),
+        } => format!(
+            "🚧 Affects {}: {} ({by})",
+            escape(component),
+            impact.label().to_lowercase()
+        ),
+        Happening::Affects {
+            component,
+            impact: None,
+        } => format!("🟢 No longer affects {} ({by})", escape(component)),
         Happening::Shared { server } => {
             format!("🤝 Shared with {} ({by})", escape(server.as_str()))
         }

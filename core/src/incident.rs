@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use ruma::{OwnedEventId, OwnedRoomAliasId, OwnedRoomId, OwnedServerName, OwnedUserId, UserId};
 use serde::{Deserialize, Serialize};
 
-pub use crate::kinds::{IncidentError, IncidentNumber, Role, Severity, Status, Timestamps};
+pub use crate::kinds::{Impact, IncidentError, IncidentNumber, Role, Severity, Status, Timestamps};
 use crate::timeline::{self, Entry, Happening, TimelinePage};
 
 /// An incident as the bot keeps it and mirrors it into `org.brigade.incident` state.
@@ -51,6 +51,12 @@ pub struct Incident {
     /// The alert it was declared for, when the bot declared it for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<AlertOrigin>,
+    /// The status page's components it affects (`!inc affects`), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub affected: BTreeMap<String, Impact>,
+    /// Kept off the status page (`!inc public off`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlisted: bool,
 }
 
 /// The alert message an incident was declared for.
@@ -140,6 +146,8 @@ impl Incident {
             continued_in: None,
             shared: None,
             alert: declaration.alert,
+            affected: BTreeMap::new(),
+            unlisted: false,
         })
     }
 
@@ -262,7 +270,10 @@ impl Incident {
         self.log(
             update.at,
             &update.author,
-            Happening::Update { text: update.text },
+            Happening::Update {
+                text: update.text,
+                public: false,
+            },
         );
         Ok(())
     }
@@ -308,7 +319,7 @@ impl Incident {
         self.timeline
             .iter()
             .filter_map(|entry| match &entry.what {
-                Happening::Update { text } => Some(Update {
+                Happening::Update { text, .. } => Some(Update {
                     at: entry.at,
                     author: entry.by.clone(),
                     text: text.clone(),
@@ -340,7 +351,7 @@ impl Incident {
         self.commander == user || self.roles.values().any(|holder| holder == user)
     }
 
-    fn ensure_not_closed(&self) -> Result<(), IncidentError> {
+    pub(crate) fn ensure_not_closed(&self) -> Result<(), IncidentError> {
         if self.status == Status::Closed {
             return Err(IncidentError::Closed);
         }
@@ -716,7 +727,14 @@ mod tests {
             } else {
                 format!("update {n}")
             };
-            incident.log(n + 2, alice, Happening::Update { text });
+            incident.log(
+                n + 2,
+                alice,
+                Happening::Update {
+                    text,
+                    public: false,
+                },
+            );
         }
         let pages = incident.timeline_pages();
         for page in &pages {
@@ -738,6 +756,7 @@ mod tests {
             alice,
             Happening::Update {
                 text: "last".to_owned(),
+                public: false,
             },
         );
         let after = incident.timeline_pages();

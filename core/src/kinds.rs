@@ -211,6 +211,68 @@ pub struct Timestamps {
     pub closed: Option<u64>,
 }
 
+/// How badly an incident affects a component, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    /// Working, but slower or worse than usual.
+    Degraded,
+    /// Failing for some people or some of its work.
+    Partial,
+    /// Down.
+    Major,
+}
+
+impl Impact {
+    /// Every impact, least first, as `!inc affects` takes them.
+    pub const ALL: [Self; 3] = [Self::Degraded, Self::Partial, Self::Major];
+
+    /// The word `!inc affects` takes.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Degraded => "degraded",
+            Self::Partial => "partial",
+            Self::Major => "major",
+        }
+    }
+
+    /// What people read on the status page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Degraded => "Degraded performance",
+            Self::Partial => "Partial outage",
+            Self::Major => "Major outage",
+        }
+    }
+
+    /// The component status of the common status-page APIs (Atlassian Statuspage's).
+    pub fn api_status(self) -> &'static str {
+        match self {
+            Self::Degraded => "degraded_performance",
+            Self::Partial => "partial_outage",
+            Self::Major => "major_outage",
+        }
+    }
+}
+
+impl fmt::Display for Impact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Impact {
+    type Err = IncidentError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let lower = text.trim().to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|impact| impact.word() == lower)
+            .ok_or_else(|| IncidentError::UnknownImpact(text.to_owned()))
+    }
+}
+
 /// Why a change to an incident was refused. The messages are what people read after ❓.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IncidentError {
@@ -245,6 +307,17 @@ pub enum IncidentError {
     /// A private incident cannot be shared with another server.
     #[error("a private incident cannot be shared: its room never leaves this server, and nothing said in it may")]
     PrivateNotShared,
+    /// A private incident never appears on the status page.
+    #[error(
+        "a private incident is never on the status page: nothing said in it may leave its room"
+    )]
+    PrivateNotPublished,
+    /// What the status page shows of an incident changes only while it is ongoing.
+    #[error("the incident is {0}: what the status page shows of it no longer changes (reopen it with `!inc reopen`)")]
+    NotOngoing(Status),
+    /// An impact word that is not one of the impacts.
+    #[error("unknown impact `{0}`: use degraded, partial or major (or none, when it is no longer affected)")]
+    UnknownImpact(String),
 }
 
 /// The durations of the field, in milliseconds, from the core timestamps.

@@ -21,6 +21,7 @@ pub mod levels;
 pub mod oncall;
 pub mod record;
 pub mod secret;
+pub mod status;
 pub mod store;
 pub mod sync;
 #[cfg(any(test, feature = "testing"))]

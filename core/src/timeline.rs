@@ -9,7 +9,7 @@
 use ruma::{OwnedEventId, OwnedRoomId, OwnedServerName, OwnedUserId};
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::{Role, Severity, Status};
+use crate::kinds::{Impact, Role, Severity, Status};
 
 /// One automatic entry: something that happened to the incident, when and by whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +70,7 @@ impl Entry {
     /// The entry with its text (an update's, a follow-up's) cut to `chars` characters.
     pub fn cut_for_state(&self, chars: usize) -> Self {
         let mut entry = self.clone();
-        if let Happening::Update { text } | Happening::Followup { text, .. } = &mut entry.what {
+        if let Happening::Update { text, .. } | Happening::Followup { text, .. } = &mut entry.what {
             if let Some((at, _)) = text.char_indices().nth(chars) {
                 text.truncate(at);
                 text.push('…');
@@ -128,6 +128,17 @@ pub enum Happening {
     Update {
         /// What it says.
         text: String,
+        /// Written for the public: on the status page too (`!inc update --public`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        public: bool,
+    },
+    /// What the incident does to one of the status page's components changed.
+    Affects {
+        /// The component.
+        component: String,
+        /// How badly it is affected now; none when no longer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        impact: Option<Impact>,
     },
     /// The incident was shared with a partner organisation's server (SPEC §7).
     Shared {

@@ -34,11 +34,16 @@ pub struct Scene {
 impl Scene {
     /// Starts the scene with the bot `binary`.
     pub async fn start(binary: &Path) -> Result<Self> {
+        Self::start_with(binary, "").await
+    }
+
+    /// Starts the scene with the bot `binary` and `extra` configuration (TOML sections).
+    pub async fn start_with(binary: &Path, extra: &str) -> Result<Self> {
         let hs = tokio::task::spawn_blocking(|| {
             Homeserver::start(Options::federating(Ipv4Addr::LOCALHOST))
         })
         .await??;
-        let mut bot = BotProcess::new(binary, &hs, "").await?;
+        let mut bot = BotProcess::new(binary, &hs, extra).await?;
         bot.start().await?;
         let bot_id = UserId::parse(&bot.user_id)?;
         let alice = TestUser::register(&hs, "alice").await?;

@@ -42,6 +42,20 @@ pub struct Browser {
 impl Browser {
     /// Starts `chromedriver` on a free port and opens a Chromium session through it.
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Self::start`], with the browser preferring a dark colour scheme, as a person's
+    /// system set to dark does (for pages that follow `prefers-color-scheme` alone).
+    pub async fn start_dark() -> Result<Self> {
+        Self::start_with(&[
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0",
+        ])
+        .await
+    }
+
+    async fn start_with(extra: &[&str]) -> Result<Self> {
         let port = free_port(Ipv4Addr::LOCALHOST)?;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -51,7 +65,11 @@ impl Browser {
             .spawn()
             .context("starting chromedriver (Debian's chromium-driver)")?;
         let profile = tempfile::tempdir()?;
-        let mut args: Vec<String> = FLAGS.iter().map(|&flag| flag.to_owned()).collect();
+        let mut args: Vec<String> = FLAGS
+            .iter()
+            .chain(extra)
+            .map(|&flag| flag.to_owned())
+            .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({
             "goog:chromeOptions": { "binary": "/usr/bin/chromium", "args": args },

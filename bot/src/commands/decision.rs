@@ -6,7 +6,7 @@
 //! a [`Decided`] change out, so each decision is tested without a homeserver.
 
 use brigade_core::{
-    incident::{IncidentError, Update},
+    incident::{IncidentError, Role, Update},
     levels::MODERATOR_LEVEL,
     record::IncidentRecord,
 };
@@ -91,6 +91,8 @@ pub struct Decided {
     pub answer: String,
     /// A status update to post in the room (already in `next`'s updates).
     pub update: Option<Update>,
+    /// Whether the update is on the status page too.
+    pub public: bool,
     /// People whose power levels must follow their roles now.
     pub levels: Vec<OwnedUserId>,
 }
@@ -111,6 +113,7 @@ impl Decided {
             next,
             answer: answer.into(),
             update: None,
+            public: false,
             levels: Vec::new(),
         }
     }
@@ -124,6 +127,20 @@ impl Decided {
         };
         self.next.incident.add_update(update.clone())?;
         self.update = Some(update);
+        Ok(self)
+    }
+
+    /// The change with an update for the public: posted in the room as any update, and on the
+    /// status page.
+    pub fn with_public_update(mut self, text: String, asked: Asked<'_>) -> Result<Self, Refusal> {
+        let update = Update {
+            at: asked.at,
+            author: asked.by.to_owned(),
+            text,
+        };
+        self.next.incident.add_public_update(update.clone())?;
+        self.update = Some(update);
+        self.public = true;
         Ok(self)
     }
 }
@@ -141,6 +158,32 @@ pub(super) fn a_person(user: &UserId, joined: bool, brigade: &UserId) -> Result<
         )));
     }
     Ok(())
+}
+
+/// Whether `sender` may speak for `record`'s incident in public at their power `level`: its
+/// commander, whoever has its comms role, or a moderator (50 and up).
+pub fn may_speak(
+    record: &IncidentRecord,
+    sender: &UserId,
+    level: i64,
+    command: &str,
+    names: &Names,
+) -> Result<(), Refusal> {
+    let comms = record.incident.roles.get(&Role::Comms);
+    if record.incident.commander == sender
+        || comms.is_some_and(|comms| comms == sender)
+        || level >= MODERATOR_LEVEL
+    {
+        return Ok(());
+    }
+    let comms = match comms {
+        Some(comms) => format!(", comms ({})", names.pill(comms)),
+        None => String::new(),
+    };
+    Err(Refusal::new(format!(
+        "only the commander ({}){comms} or a moderator (power level {MODERATOR_LEVEL} or more) may use `!inc {command}`: it speaks for the incident in public",
+        names.pill(&record.incident.commander)
+    )))
 }
 
 /// Whether `sender` may direct `record`'s incident at their power `level`: its commander, or a

@@ -24,6 +24,9 @@ pub enum Who {
     /// The incident's commander, or a moderator (power level 50 or more): the commands that
     /// direct the incident.
     Directors,
+    /// The commander, whoever has the comms role, or a moderator: the commands that speak for
+    /// the incident in public (the status page).
+    Spokespeople,
 }
 
 /// A command the bot knows, with what `!inc help` says about it and where it runs.

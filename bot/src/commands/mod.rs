@@ -7,6 +7,7 @@
 //! carries decisions out and turns their [`Answer`] into a ✅ or ❓ reaction and a threaded
 //! reply.
 
+mod affects;
 mod args;
 mod close;
 mod decision;
@@ -21,6 +22,7 @@ mod oncall;
 mod page;
 mod postmortem;
 mod private;
+mod public;
 mod reopen;
 mod role;
 mod sev;
@@ -34,7 +36,8 @@ mod widget;
 use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
-pub use decision::{may_direct, Answer, Asked, Decided, Refusal};
+pub use affects::AffectsArgs;
+pub use decision::{may_direct, may_speak, Answer, Asked, Decided, Refusal};
 pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;
@@ -45,11 +48,13 @@ pub use share::ShareArgs;
 /// The commands' decisions, by command.
 pub mod decide {
     pub use super::{
-        close::decide as close, declare::decide as declare, declare::from_report,
-        followup::decide as followup, lead::decide as lead, list::shown as list,
-        page::people as page, private::decide as private, private::moved as private_moved,
+        affects::decide as affects, affects::listing as affects_listing, close::decide as close,
+        declare::decide as declare, declare::from_report, followup::decide as followup,
+        lead::decide as lead, list::shown as list, page::people as page,
+        private::decide as private, private::moved as private_moved, public::decide as public,
         reopen::decide as reopen, role::decide as role, sev::decide as sev, share::decide as share,
         status::decide as status, summary::decide as summary, update::decide as update,
+        update::decide_public as update_public,
     };
 }
 
@@ -64,6 +69,8 @@ pub const COMMANDS: &[CommandInfo] = &[
     role::INFO,
     page::INFO,
     update::INFO,
+    affects::INFO,
+    public::INFO,
     summary::INFO,
     timeline::INFO,
     followup::INFO,
@@ -111,6 +118,12 @@ pub enum Command {
     Page(Vec<PageTarget>),
     /// `!inc update <text>`
     Update(String),
+    /// `!inc update --public <text>`
+    PublicUpdate(String),
+    /// `!inc affects [<component> [impact]]`
+    Affects(AffectsArgs),
+    /// `!inc public off|on`
+    Public(bool),
     /// `!inc summary <text>`
     Summary(String),
     /// `!inc timeline`
@@ -146,7 +159,9 @@ impl Command {
             Self::Lead(_) => &lead::INFO,
             Self::Role(..) => &role::INFO,
             Self::Page(_) => &page::INFO,
-            Self::Update(_) => &update::INFO,
+            Self::Update(_) | Self::PublicUpdate(_) => &update::INFO,
+            Self::Affects(_) => &affects::INFO,
+            Self::Public(_) => &public::INFO,
             Self::Summary(_) => &summary::INFO,
             Self::Timeline => &timeline::INFO,
             Self::Followup(_) => &followup::INFO,
@@ -165,11 +180,16 @@ impl Command {
         self.info().name
     }
 
-    /// Who may run this command: as its [`CommandInfo`] says, except that `!inc share` alone
-    /// only reads what the incident is shared with, which anyone may ask.
+    /// Who may run this command: as its [`CommandInfo`] says, except that `!inc share` and
+    /// `!inc affects` alone only read, which anyone may, and a public update speaks for the
+    /// incident.
     pub fn who(&self) -> Who {
         match self {
-            Self::Share(ShareArgs { server: None, .. }) => Who::Anyone,
+            Self::Share(ShareArgs { server: None, .. })
+            | Self::Affects(AffectsArgs {
+                component: None, ..
+            }) => Who::Anyone,
+            Self::PublicUpdate(_) => Who::Spokespeople,
             other => other.info().who,
         }
     }
@@ -211,7 +231,12 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "lead" => lead::parse(arguments, server).map(Command::Lead),
         "role" => role::parse(arguments, server).map(|(role, user)| Command::Role(role, user)),
         "page" => page::parse(arguments, server).map(Command::Page),
-        "update" => update::parse(arguments).map(Command::Update),
+        "update" => update::parse(arguments).map(|(text, public)| match public {
+            true => Command::PublicUpdate(text),
+            false => Command::Update(text),
+        }),
+        "affects" => affects::parse(arguments).map(Command::Affects),
+        "public" => public::parse(arguments).map(Command::Public),
         "summary" => summary::parse(arguments).map(Command::Summary),
         "timeline" => timeline::parse(arguments).map(|()| Command::Timeline),
         "followup" | "follow-up" => followup::parse(arguments, server).map(Command::Followup),

@@ -88,6 +88,9 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// A `[status]` key that is unusable.
+    #[error("status.{0}")]
+    Status(String),
     /// `rooms.private_triage_group` names no `[[groups]]` entry.
     #[error("rooms.private_triage_group: `{0}` is not the name of a [[groups]] entry")]
     PrivateTriageGroup(String),

@@ -12,6 +12,7 @@ mod forward;
 mod oncall;
 mod partners;
 mod sections;
+mod status;
 mod web;
 
 use std::{
@@ -40,6 +41,7 @@ pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRu
 pub use oncall::{Handoff, Route, RouteTarget};
 pub use partners::Partner;
 pub use sections::*;
+pub use status::{Component, StatusConfig};
 pub use web::WebConfig;
 
 /// Environment variables that override configuration keys start with this; the section and the
@@ -92,6 +94,8 @@ pub struct Config {
     pub partners: Vec<Partner>,
     /// Incidents declared for alerts.
     pub alerts: AlertsConfig,
+    /// The public status page.
+    pub status: StatusConfig,
 }
 
 impl Config {
@@ -118,6 +122,8 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     web: web::RawWeb,
+    #[serde(default)]
+    status: status::RawStatus,
     #[serde(default)]
     profile: RawProfile,
     #[serde(default)]
@@ -362,6 +368,7 @@ impl RawConfig {
         let reminders = self.reminders.validate();
         let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
         let alerts = alerts::validate_alerts(self.alerts, &oncall, &server)?;
+        let status = self.status.validate(&self.storage.path)?;
 
         Ok(Config {
             matrix: MatrixConfig {
@@ -399,6 +406,7 @@ impl RawConfig {
             forward,
             partners,
             alerts,
+            status,
         })
     }
 }

@@ -33,6 +33,8 @@ pub struct Bot {
     pub room_version: RoomVersionId,
     /// Brings incident rooms in step with their records.
     pub publisher: Publisher,
+    /// Asks for the status page to be built again.
+    pub status: Arc<crate::status::writer::StatusSite>,
     /// Held while an incident record is read, changed and written back.
     pub records: tokio::sync::Mutex<()>,
     /// Wakes the sender of queued invitations when some are queued.

@@ -114,8 +114,13 @@ impl<'a> Change<'a> {
     pub async fn carry_out(&self, decided: Decided) -> Result<Answer, ActionError> {
         if let Some(update) = &decided.update {
             let names = names::of(self.room, [update.author.as_ref()]).await;
+            let heading = if decided.public {
+                "🌐 **Public update on"
+            } else {
+                "📣 **Update on"
+            };
             let message = format!(
-                "📣 **Update on {}** ({}, {}): {}",
+                "{heading} {}** ({}, {}): {}",
                 decided.next.incident.number,
                 render::clock(update.at),
                 names.pill(&update.author),

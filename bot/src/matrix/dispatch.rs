@@ -5,13 +5,14 @@
 //!
 //! [`CommandInfo`]: crate::commands::CommandInfo
 
-use brigade_core::record::IncidentRecord;
+use brigade_core::{incident::Role, record::IncidentRecord};
 use matrix_sdk::ruma::{events::room::power_levels::UserPowerLevel, UserId};
 
 use super::{bot::Bot, change::Change, error::ActionError, exec, lookup, names, partners};
 use crate::{
     commands::{
-        self, decide, may_direct, Answer, Command, ParseError, Refusal, Scope, Who, COMMANDS,
+        self, decide, may_direct, may_speak, Answer, Command, ParseError, Refusal, Scope, Who,
+        COMMANDS,
     },
     oncall,
 };
@@ -105,10 +106,19 @@ async fn in_incident(
         std::iter::once(change.sender).chain(command.person()),
     )
     .await;
-    // The commander directs without their level being read.
-    if command.who() == Who::Directors && record.incident.commander != change.sender {
-        let level = level(change, change.sender).await?;
-        may_direct(&record, change.sender, level, command.name(), &names)?;
+    // The commander directs without their level being read, and speaks as comms does.
+    let commander = record.incident.commander == change.sender;
+    let comms = record.incident.roles.get(&Role::Comms) == Some(&change.sender.to_owned());
+    match command.who() {
+        Who::Directors if !commander => {
+            let level = level(change, change.sender).await?;
+            may_direct(&record, change.sender, level, command.name(), &names)?;
+        }
+        Who::Spokespeople if !commander && !comms => {
+            let level = level(change, change.sender).await?;
+            may_speak(&record, change.sender, level, command.name(), &names)?;
+        }
+        _ => {}
     }
     let (bot, asked) = (change.bot, change.asked());
     let brigade = &bot.config.matrix.user_id;
@@ -139,6 +149,19 @@ async fn in_incident(
                 .carry_out(decide::update(&record, text, asked)?)
                 .await
         }
+        Command::PublicUpdate(text) => {
+            change
+                .carry_out(decide::update_public(&record, text, asked)?)
+                .await
+        }
+        Command::Affects(args) if args.component.is_none() => Ok(Answer::done(
+            decide::affects_listing(&record, &bot.config.status)?,
+        )),
+        Command::Affects(args) => {
+            let decided = decide::affects(&record, args, &bot.config.status, asked)?;
+            change.carry_out(decided).await
+        }
+        Command::Public(listed) => change.carry_out(decide::public(&record, listed)?).await,
         Command::Summary(text) => change.carry_out(decide::summary(&record, text)?).await,
         Command::Followup(args) => {
             change

@@ -76,6 +76,8 @@ pub async fn run(bot: &Bot, Queue(mut queue): Queue, shutdown: CancellationToken
         while let Ok(room) = queue.try_recv() {
             rooms.insert(room);
         }
+        // The records are stored: the status page follows them whether the rooms can or not.
+        bot.status.changed();
         for room_id in rooms {
             match publish(bot, &room_id, Records::Free).await {
                 Ok(()) => {

@@ -1,6 +1,7 @@
 //! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
 //! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}`, with `/session` for signing in
-//! and `/assets/…` for the stylesheet and scripts.
+//! and `/assets/…` for the stylesheet and scripts; the public status page at `/status/`
+//! (SPEC §15).
 
 mod assets;
 mod auth;
@@ -12,6 +13,7 @@ mod panel;
 mod report;
 pub mod session;
 mod state;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +41,9 @@ pub fn router(state: WebState) -> Router {
         .route("/dashboard", get(dashboard::show))
         .route("/incident/{room}", get(panel::show).post(panel::act))
         .route("/assets/{name}", get(assets::serve))
+        .route("/status", get(status::root))
+        .route("/status/", get(status::index))
+        .route("/status/{name}", get(status::file))
         .with_state(state)
 }
 

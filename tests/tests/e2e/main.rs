@@ -13,4 +13,5 @@ mod oncall;
 mod postmortem;
 mod private;
 mod share;
+mod status;
 mod web;
