@@ -57,6 +57,9 @@ pub struct Incident {
     /// Kept off the status page (`!inc public off`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unlisted: bool,
+    /// What the status page calls it (`!inc public title`); the title is for the room only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_title: Option<String>,
 }
 
 /// The alert message an incident was declared for.
@@ -148,6 +151,7 @@ impl Incident {
             alert: declaration.alert,
             affected: BTreeMap::new(),
             unlisted: false,
+            public_title: None,
         })
     }
 

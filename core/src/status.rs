@@ -70,6 +70,34 @@ impl Incident {
         Ok(true)
     }
 
+    /// Names the incident on the status page. False when it was so named already.
+    pub fn set_public_title(&mut self, title: &str) -> Result<bool, IncidentError> {
+        if self.private {
+            return Err(IncidentError::PrivateNotPublished);
+        }
+        let title = title.trim();
+        if self.public_title.as_deref() == Some(title) {
+            return Ok(false);
+        }
+        self.public_title = Some(title.to_owned());
+        Ok(true)
+    }
+
+    /// What the status page calls the incident: its public title, or what it does to its
+    /// components (`Partial outage of Checkout`), never the title people gave it in the room.
+    pub fn page_title(&self) -> String {
+        if let Some(title) = &self.public_title {
+            return title.clone();
+        }
+        match self.affected.values().max() {
+            Some(impact) => {
+                let names: Vec<&str> = self.affected.keys().map(String::as_str).collect();
+                format!("{} of {}", impact.label(), names.join(", "))
+            }
+            None => "Service disruption".to_owned(),
+        }
+    }
+
     /// Whether the status page shows the incident: not private, not hidden, and tied to a
     /// component or given a public update.
     pub fn published(&self) -> bool {

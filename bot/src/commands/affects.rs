@@ -1,6 +1,6 @@
 //! `!inc affects [<component> [degraded|partial|major|none]]`
 
-use brigade_core::{record::IncidentRecord, status::Impact};
+use brigade_core::{incident::IncidentError, record::IncidentRecord, status::Impact};
 
 use super::{
     args,
@@ -89,6 +89,11 @@ pub fn decide(
     };
     if next.incident.unlisted {
         answer.push_str(" (once listed again: the incident is off the page, `!inc public on`)");
+    } else if next.incident.public_title.is_none() {
+        answer.push_str(&format!(
+            "; it calls the incident “{}” (`!inc public title <text>` names it: the title stays in the room)",
+            next.incident.page_title()
+        ));
     }
     Ok(Decided::new(next, answer))
 }
@@ -111,6 +116,9 @@ fn unknown(typed: &str, status: &StatusConfig) -> String {
 
 /// `!inc affects` alone: the components, and what this incident does to each.
 pub fn listing(record: &IncidentRecord, status: &StatusConfig) -> Result<String, Refusal> {
+    if record.incident.private {
+        return Err(IncidentError::PrivateNotPublished.into());
+    }
     if status.components.is_empty() {
         return Err(Refusal::new(unknown("", status)));
     }
@@ -178,9 +186,12 @@ mod tests {
             decided.next.incident.affected.get("Search API"),
             Some(&Impact::Major)
         );
-        assert_eq!(
-            decided.answer,
-            "The status page shows Search API: major outage"
+        assert!(
+            decided.answer.starts_with(
+                "The status page shows Search API: major outage; it calls the incident “Major outage of Search API”"
+            ),
+            "{}",
+            decided.answer
         );
         let refused = decide(&record, args("billing"), &status(), asked()).expect_err("unknown");
         assert_eq!(

@@ -213,6 +213,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_commander_comms_and_moderators_speak_in_public_and_no_one_else() {
+        let mut record = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        let carol = user_id!("@carol:example.org");
+        record.incident.roles.insert(Role::Comms, carol.to_owned());
+        let names = Names::new();
+        let speaks = |who: &UserId, level| may_speak(&record, who, level, "update", &names);
+        assert!(
+            speaks(user_id!("@alice:example.org"), 0).is_ok(),
+            "the commander"
+        );
+        assert!(speaks(carol, 0).is_ok(), "comms");
+        assert!(speaks(user_id!("@mod:example.org"), MODERATOR_LEVEL).is_ok());
+        let refused = speaks(user_id!("@dan:example.org"), 0).expect_err("refused");
+        assert!(refused.text.contains("comms"), "{refused}");
+    }
+
+    #[test]
     fn the_commander_and_moderators_direct_and_others_are_refused() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let commander = record.incident.commander.clone();

@@ -43,6 +43,7 @@ pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;
 pub use info::{CommandInfo, ParseError, Scope, Who, PREFIXES};
 pub use page::{PageTarget, Paged};
+pub use public::PublicArgs;
 pub use share::ShareArgs;
 
 /// The commands' decisions, by command.
@@ -122,8 +123,8 @@ pub enum Command {
     PublicUpdate(String),
     /// `!inc affects [<component> [impact]]`
     Affects(AffectsArgs),
-    /// `!inc public off|on`
-    Public(bool),
+    /// `!inc public off|on|title <text>`
+    Public(PublicArgs),
     /// `!inc summary <text>`
     Summary(String),
     /// `!inc timeline`

@@ -1,4 +1,4 @@
-//! `!inc public off|on`
+//! `!inc public off|on|title <text>`
 
 use brigade_core::record::IncidentRecord;
 
@@ -10,23 +10,55 @@ use super::{
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "public",
-    arguments: "off|on",
-    summary: "take the incident off the status page, or list it again",
+    arguments: "off|on|title <text>",
+    summary: "take the incident off the status page, list it again, or name it there (the title stays in the room)",
     scope: Scope::Incident,
     who: Who::Spokespeople,
     in_shared_room: false,
 };
 
-pub(super) fn parse(rest: &str) -> Result<bool, ParseError> {
-    match rest.trim().to_ascii_lowercase().as_str() {
-        "on" => Ok(true),
-        "off" => Ok(false),
+/// What `!inc public` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicArgs {
+    /// `on` or `off`.
+    Listed(bool),
+    /// `title <text>`.
+    Title(String),
+}
+
+pub(super) fn parse(rest: &str) -> Result<PublicArgs, ParseError> {
+    let (word, text) = args::split_word(rest);
+    match (word.map(str::to_ascii_lowercase).as_deref(), text) {
+        (Some("on"), None) => Ok(PublicArgs::Listed(true)),
+        (Some("off"), None) => Ok(PublicArgs::Listed(false)),
+        (Some("title"), Some(text)) => {
+            if text.chars().count() > MAX_TITLE {
+                return Err(ParseError::Invalid(format!(
+                    "a public title is at most {MAX_TITLE} characters"
+                )));
+            }
+            Ok(PublicArgs::Title(text.to_owned()))
+        }
         _ => Err(args::usage(&INFO)),
     }
 }
 
-/// `!inc public off|on`: whether the status page lists the incident.
-pub fn decide(record: &IncidentRecord, listed: bool) -> Result<Decided, Refusal> {
+/// The longest public title: a heading on the page and in feed readers.
+const MAX_TITLE: usize = 120;
+
+/// `!inc public off|on|title`: whether and how the status page shows the incident.
+pub fn decide(record: &IncidentRecord, args: PublicArgs) -> Result<Decided, Refusal> {
+    let listed = match args {
+        PublicArgs::Listed(listed) => listed,
+        PublicArgs::Title(title) => {
+            let mut next = record.clone();
+            if !next.incident.set_public_title(&title)? {
+                return Err(Refusal::new("the status page calls it that already"));
+            }
+            let answer = format!("The status page calls this incident “{title}”");
+            return Ok(Decided::new(next, answer));
+        }
+    };
     let mut next = record.clone();
     if !next.incident.set_listed(listed)? {
         return Err(Refusal::new(if listed {
@@ -64,12 +96,39 @@ mod tests {
                 user_id!("@a:example.org"),
             )
             .expect("affected");
-        let hidden = decide(&record, false).expect("hidden");
+        let hidden = decide(&record, PublicArgs::Listed(false)).expect("hidden");
         assert!(!hidden.next.incident.published());
-        assert!(decide(&hidden.next, false).is_err());
-        let listed = decide(&hidden.next, true).expect("listed");
+        assert!(decide(&hidden.next, PublicArgs::Listed(false)).is_err());
+        let listed = decide(&hidden.next, PublicArgs::Listed(true)).expect("listed");
         assert_eq!(listed.answer, "The incident is on the status page again");
-        assert_eq!(parse(" OFF "), Ok(false));
+        assert_eq!(parse(" OFF "), Ok(PublicArgs::Listed(false)));
         assert!(parse("maybe").is_err());
+        assert!(parse("on please").is_err());
+    }
+
+    #[test]
+    fn the_page_names_an_incident_by_what_it_does_until_given_a_public_title() {
+        let mut record = testing::record(1, "db-3 down after Bob's deploy", Severity::Sev2, 1_000);
+        record
+            .incident
+            .affect(
+                "Checkout",
+                Some(Impact::Partial),
+                2_000,
+                user_id!("@a:example.org"),
+            )
+            .expect("affected");
+        assert_eq!(record.incident.page_title(), "Partial outage of Checkout");
+        let named = decide(
+            &record,
+            parse("title Payments fail for some customers").expect("parsed"),
+        )
+        .expect("named");
+        assert_eq!(
+            named.next.incident.page_title(),
+            "Payments fail for some customers"
+        );
+        assert!(parse("title").is_err());
+        assert!(parse(&format!("title {}", "x".repeat(121))).is_err());
     }
 }

@@ -53,11 +53,34 @@ pub fn decide_public(
     text: String,
     asked: Asked<'_>,
 ) -> Result<Decided, Refusal> {
+    if names_someone(&text) {
+        return Err(Refusal::new(
+            "a public update names no one (everyone reads the status page): write it without Matrix IDs or mentions",
+        ));
+    }
     let mut answer = "Update posted here, on the headline and on the status page".to_owned();
     if record.incident.unlisted {
         answer = "Update posted here and on the headline; the status page shows it once the incident is listed again (`!inc public on`)".to_owned();
     }
-    Decided::new(record.clone(), answer).with_public_update(text, asked)
+    let decided = Decided::new(record.clone(), answer).with_public_update(text, asked)?;
+    if decided.next.incident.public_title.is_none() && !decided.next.incident.unlisted {
+        let answer = format!(
+            "{}; it calls the incident “{}” (`!inc public title <text>` names it: the title stays in the room)",
+            decided.answer,
+            decided.next.incident.page_title()
+        );
+        return Ok(Decided { answer, ..decided });
+    }
+    Ok(decided)
+}
+
+/// Whether `text` holds a Matrix user ID (a typed one, or a mention pill's).
+fn names_someone(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || "()<>[]\"',;".contains(c))
+        .any(|word| {
+            let word = word.trim_end_matches(['.', '!', '?']);
+            word.starts_with('@') && matrix_sdk::ruma::UserId::parse(word).is_ok()
+        })
 }
 
 #[cfg(test)]
@@ -112,5 +135,9 @@ mod tests {
             Ok(("mind the --publicity".to_owned(), false))
         );
         assert!(parse("--public").is_err(), "a public update of nothing");
+        let named = decide_public(&record, "Thanks to @bob:example.org.".to_owned(), asked)
+            .expect_err("names someone");
+        assert!(named.text.contains("names no one"), "{named}");
+        assert!(decide_public(&record, "Mail me@example.org".to_owned(), asked).is_ok());
     }
 }

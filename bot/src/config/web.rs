@@ -119,6 +119,15 @@ impl RawWeb {
             if homeservers.iter().any(|known| &known.server == server) {
                 return Err(refused(format!("{server} is named twice")));
             }
+            // What answers there is believed about who its people are: not over plain HTTP
+            // across a network.
+            if let Some(url) = &raw.federation_url {
+                if url.scheme() == "http" && !on_this_network(url) {
+                    return Err(refused(format!(
+                        "{server}: federation_url must be https unless it is a loopback or private address"
+                    )));
+                }
+            }
             homeservers.push(SignInServer {
                 server: raw.server,
                 url: raw.url,
@@ -178,6 +187,16 @@ impl RawWeb {
             widgets: self.widgets.unwrap_or(true),
             element_origins,
         })
+    }
+}
+
+/// Whether `url`'s host is this machine or a private network address.
+fn on_this_network(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_private(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unique_local(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
     }
 }
 
@@ -276,6 +295,15 @@ mod tests {
             (
                 vec![partner("partner.example", "file:///etc/passwd")],
                 "must be an http or https URL",
+            ),
+            (
+                vec![RawHomeserver {
+                    federation_url: Some(
+                        Url::parse("http://matrix.partner.example:8448").expect("url"),
+                    ),
+                    ..partner("partner.example", "https://matrix.partner.example")
+                }],
+                "federation_url must be https",
             ),
         ] {
             let error = validate(RawWeb {

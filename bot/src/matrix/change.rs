@@ -164,6 +164,8 @@ impl<'a> Change<'a> {
     ) -> Result<(), ActionError> {
         next.next_version(self.cause, answer);
         self.bot.store.save_incident(&next).await?;
+        // The status page follows the store at once, whatever the homeserver does next.
+        self.bot.status.changed();
         Ok(())
     }
 }

@@ -161,7 +161,7 @@ async fn in_incident(
             let decided = decide::affects(&record, args, &bot.config.status, asked)?;
             change.carry_out(decided).await
         }
-        Command::Public(listed) => change.carry_out(decide::public(&record, listed)?).await,
+        Command::Public(args) => change.carry_out(decide::public(&record, args)?).await,
         Command::Summary(text) => change.carry_out(decide::summary(&record, text)?).await,
         Command::Followup(args) => {
             change

@@ -175,7 +175,6 @@ fn public_incident(config: &StatusConfig, record: &IncidentRecord) -> PublicInci
     let incident = &record.incident;
     let mut status = Status::Investigating;
     let mut updates = Vec::new();
-    let mut last_affected = incident.affected.clone();
     let mut updated = incident.timestamps.declared;
     for entry in &incident.timeline {
         match &entry.what {
@@ -191,25 +190,17 @@ fn public_incident(config: &StatusConfig, record: &IncidentRecord) -> PublicInci
                 });
                 updated = updated.max(entry.at);
             }
-            Happening::Affects { component, impact } => {
-                updated = updated.max(entry.at);
-                // A resolved incident shows what it affected, though it affects nothing now.
-                if let Some(impact) = impact {
-                    last_affected.insert(component.clone(), *impact);
-                }
-            }
+            Happening::Affects { .. } => updated = updated.max(entry.at),
             _ => {}
         }
     }
-    let affected_now = if incident.ongoing() {
-        incident.affected.clone()
-    } else {
-        last_affected
-    };
     updates.reverse();
-    let affected = affected_now
-        .into_iter()
-        .filter_map(|(name, impact)| Some((config.component(&name)?.clone(), impact)))
+    // Resolving leaves what it affected as it was, so a past incident shows it too; a component
+    // no longer configured is left out.
+    let affected = incident
+        .affected
+        .iter()
+        .filter_map(|(name, impact)| Some((config.component(name)?.clone(), *impact)))
         .collect();
     let status = match incident.status {
         Status::Closed => Status::Resolved,
@@ -217,7 +208,7 @@ fn public_incident(config: &StatusConfig, record: &IncidentRecord) -> PublicInci
     };
     PublicIncident {
         number: incident.number,
-        title: incident.title.clone(),
+        title: incident.page_title(),
         severity: incident.severity,
         status,
         declared: incident.timestamps.declared,

@@ -668,3 +668,51 @@ async fn only_the_named_element_may_frame_the_pages() {
         "frame-ancestors 'self' https://element.example.org"
     );
 }
+
+#[tokio::test]
+async fn the_status_page_serves_its_own_files_only_and_none_before_they_are_written() {
+    let directory = tempfile::tempdir().expect("a directory");
+    let pages = Pages::with(&format!(
+        "[status]\ndirectory = \"{}\"\n[[status.components]]\nname = \"Checkout\"\n",
+        directory.path().display()
+    ));
+    let get = |path: &str| Request::get(path).body(Body::empty()).expect("request");
+    let (status, headers, _) = pages.send(get("/status")).await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(headers[header::LOCATION], "/status/");
+    let (status, _, _) = pages.send(get("/status/")).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "nothing written yet"
+    );
+
+    std::fs::write(directory.path().join("bot.toml"), "password = 1").expect("a stray file");
+    let written = crate::status::writer::write(&pages.state.config, pages.state.store.as_ref(), 0)
+        .await
+        .expect("written");
+    assert_eq!(written, crate::status::FILES.len());
+    let again = crate::status::writer::write(&pages.state.config, pages.state.store.as_ref(), 0)
+        .await
+        .expect("written");
+    assert_eq!(again, 0, "files that did not change are not written again");
+    let (status, headers, body) = pages.send(get("/status/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(headers[header::CACHE_CONTROL], "public, no-cache");
+    assert!(body.contains("All systems operational"), "{body}");
+    let (status, headers, _) = pages.send(get("/status/feed.atom")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/atom+xml; charset=utf-8"
+    );
+    for path in [
+        "/status/bot.toml",
+        "/status/..%2Fbot.toml",
+        "/status/.index.html.partial",
+    ] {
+        let (status, _, _) = pages.send(get(path)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}

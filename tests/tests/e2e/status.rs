@@ -95,6 +95,12 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
         .command(&bob, room, "!inc update --public All fine", "❓")
         .await?;
     ensure!(refused.contains("only the commander"), "{refused}");
+    // The page names the incident by what it does until it is given a public title; the
+    // title people gave it stays in the room.
+    let named = desk
+        .command(alice, room, "!inc public title Card payments fail", "✅")
+        .await?;
+    ensure!(named.contains("“Card payments fail”"), "{named}");
     let public = "We are looking into failed card payments";
     desk.command(alice, room, &format!("!inc update --public {public}"), "✅")
         .await?;
@@ -139,11 +145,17 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     let text = browser.text().await?;
     ensure!(
         text.contains("Partial outage")
-            && text.contains("Payments fail for EU customers")
+            && text.contains("Card payments fail")
             && text.contains(public),
         "{text}"
     );
-    for hidden in [internal, "Signing key", "Keys rotated", alice.name.as_str()] {
+    for hidden in [
+        internal,
+        "EU customers",
+        "Signing key",
+        "Keys rotated",
+        alice.name.as_str(),
+    ] {
         ensure!(!text.contains(hidden), "the page shows {hidden}: {text}");
     }
     let checkout = browser.find("#component-checkout").await?.text().await?;
@@ -163,13 +175,26 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     ensure!(said == public, "{xml}");
     ensure!(
         entry.title.as_ref().map(|title| title.content.as_str())
-            == Some("Payments fail for EU customers: Investigating"),
+            == Some("Card payments fail: Investigating"),
         "{xml}"
     );
     ensure!(
         !xml.contains(internal) && !xml.contains("Signing key"),
         "{xml}"
     );
+
+    // Hidden, it leaves the page and its component; listed again, it is back.
+    desk.command(alice, room, "!inc public off", "✅").await?;
+    summary_when(&desk, "the hidden incident off the page", |summary| {
+        summary["incidents"].as_array().is_some_and(Vec::is_empty)
+            && component_status(summary, "Checkout") == "operational"
+    })
+    .await?;
+    desk.command(alice, room, "!inc public on", "✅").await?;
+    summary_when(&desk, "the incident listed again", |summary| {
+        component_status(summary, "Checkout") == "partial_outage"
+    })
+    .await?;
 
     // Resolving it restores the component; the incident moves to the past ones.
     desk.command(alice, room, "!inc status resolved", "✅")
@@ -203,7 +228,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
             .first()
             .and_then(|entry| entry.title.as_ref())
             .map(|title| title.content.as_str())
-            == Some("Payments fail for EU customers: Resolved"),
+            == Some("Card payments fail: Resolved"),
         "{xml}"
     );
     Ok(())
