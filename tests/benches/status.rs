@@ -117,6 +117,12 @@ async fn bench() -> Result<()> {
         .context("an alias in the answer")?
         .to_owned();
     let room = alice.join(&alias).await?;
+    // Members of the Incidents space may join its incident rooms.
+    bob.join(&format!(
+        "#{}-incidents:{}",
+        bot.rooms_prefix, hs.server_name
+    ))
+    .await?;
     bob.join(&alias).await?;
     alice
         .send_text(&room, "!inc affects Checkout major")
