@@ -16,18 +16,17 @@ use std::{
 };
 
 use anyhow::{ensure, Context, Result};
-use brigade_bot::{config::Config, keys, status::Site};
+use brigade_bot::{config::Config, status::Site};
 use brigade_core::{
     incident::{Declaration, Incident, IncidentNumber, Severity, Status, Update},
-    record::IncidentRecord,
     status::Impact,
     store::{EngineStore, Store},
 };
 use brigade_tests::{
-    bench::{one_hop, report, rounds, Scene, WARM_UP},
+    bench::{one_hop, report, rounds, store_shown, Scene, WARM_UP},
     client::body,
 };
-use matrix_sdk::ruma::{OwnedRoomAliasId, OwnedRoomId, UserId};
+use matrix_sdk::ruma::UserId;
 
 const STATUS: &str = "[status]\ntitle = \"Bench status\"\n\
     [[status.components]]\nname = \"Checkout\"\n[[status.components]]\nname = \"Search API\"\n";
@@ -70,16 +69,7 @@ fn ninety_days_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
                     text: format!("We are looking into {component} ({n})"),
                 })?;
                 incident.set_status(Status::Resolved, declared + 3_600_000, bot)?;
-                let room = OwnedRoomId::try_from(format!("!past{n}:bench.invalid"))?;
-                let alias = OwnedRoomAliasId::try_from(format!("#inc-past-{n}:bench.invalid"))?;
-                let record = IncidentRecord::new(incident.clone(), room.clone(), alias);
-                store.save_incident(&record).await?;
-                let shown = keys::Published {
-                    version: record.version,
-                    incident,
-                    timeline_paged: true,
-                };
-                keys::published(&room).set(&store, &shown).await?;
+                store_shown(&store, incident, &format!("past-{n}")).await?;
             }
             anyhow::Ok(())
         })

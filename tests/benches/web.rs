@@ -17,20 +17,16 @@ use std::{
 };
 
 use anyhow::{ensure, Context, Result};
-use brigade_bot::keys;
 use brigade_core::{
     incident::{Declaration, Incident, IncidentNumber, Severity, Status},
-    record::IncidentRecord,
-    store::{EngineStore, Store},
+    store::EngineStore,
 };
 use brigade_tests::{
-    bench::{one_hop, report, rounds, Scene, WARM_UP},
+    bench::{one_hop, report, rounds, store_shown, Scene, WARM_UP},
     client::TestUser,
     synapse::random_string,
 };
-use matrix_sdk::ruma::{
-    api::client::account::request_openid_token, OwnedRoomAliasId, OwnedRoomId, UserId,
-};
+use matrix_sdk::ruma::{api::client::account::request_openid_token, UserId};
 use serde_json::json;
 
 fn main() -> Result<()> {
@@ -111,17 +107,7 @@ fn a_year_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
                 ] {
                     incident.set_status(status, declared + 60_000 * (after + n % 30), bot)?;
                 }
-                let room = OwnedRoomId::try_from(format!("!old{n}:bench.invalid"))?;
-                let alias = OwnedRoomAliasId::try_from(format!("#inc-old-{n}:bench.invalid"))?;
-                let record = IncidentRecord::new(incident.clone(), room.clone(), alias);
-                store.save_incident(&record).await?;
-                // Shown already, as a year's rooms would be: nothing to publish at start-up.
-                let shown = keys::Published {
-                    version: record.version,
-                    incident,
-                    timeline_paged: true,
-                };
-                keys::published(&room).set(&store, &shown).await?;
+                store_shown(&store, incident, &format!("old-{n}")).await?;
             }
             anyhow::Ok(())
         })

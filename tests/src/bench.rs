@@ -96,3 +96,27 @@ pub fn report(what: &str, samples: &mut [Duration]) -> Duration {
     );
     at(0.5)
 }
+
+/// Stores `incident` in the bot's `store` under room `!<name>:bench.invalid`, as shown in its
+/// room already (as a year's rooms would be: nothing to publish at start-up).
+pub async fn store_shown(
+    store: &brigade_core::store::EngineStore,
+    incident: brigade_core::incident::Incident,
+    name: &str,
+) -> Result<()> {
+    use brigade_core::{record::IncidentRecord, store::Store};
+    use matrix_sdk::ruma::{OwnedRoomAliasId, OwnedRoomId};
+    let room = OwnedRoomId::try_from(format!("!{name}:bench.invalid"))?;
+    let alias = OwnedRoomAliasId::try_from(format!("#inc-{name}:bench.invalid"))?;
+    let record = IncidentRecord::new(incident.clone(), room.clone(), alias);
+    store.save_incident(&record).await?;
+    let shown = brigade_bot::keys::Published {
+        version: record.version,
+        incident,
+        timeline_paged: true,
+    };
+    brigade_bot::keys::published(&room)
+        .set(store, &shown)
+        .await?;
+    Ok(())
+}

@@ -119,28 +119,30 @@ impl Decided {
     }
 
     /// The change with a status update to post: `text`, by whoever asked.
-    pub fn with_update(mut self, text: String, asked: Asked<'_>) -> Result<Self, Refusal> {
-        let update = Update {
-            at: asked.at,
-            author: asked.by.to_owned(),
-            text,
-        };
-        self.next.incident.add_update(update.clone())?;
-        self.update = Some(update);
-        Ok(self)
+    pub fn with_update(self, text: String, asked: Asked<'_>) -> Result<Self, Refusal> {
+        self.posting(text, asked, false)
     }
 
     /// The change with an update for the public: posted in the room as any update, and on the
     /// status page.
-    pub fn with_public_update(mut self, text: String, asked: Asked<'_>) -> Result<Self, Refusal> {
+    pub fn with_public_update(self, text: String, asked: Asked<'_>) -> Result<Self, Refusal> {
+        self.posting(text, asked, true)
+    }
+
+    fn posting(mut self, text: String, asked: Asked<'_>, public: bool) -> Result<Self, Refusal> {
         let update = Update {
             at: asked.at,
             author: asked.by.to_owned(),
             text,
         };
-        self.next.incident.add_public_update(update.clone())?;
+        let incident = &mut self.next.incident;
+        if public {
+            incident.add_public_update(update.clone())?;
+        } else {
+            incident.add_update(update.clone())?;
+        }
         self.update = Some(update);
-        self.public = true;
+        self.public = public;
         Ok(self)
     }
 }
