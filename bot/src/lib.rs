@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod desk;
 pub mod filing;
+pub mod git;
 pub mod keys;
 pub mod markdown;
 pub mod matrix;
@@ -110,6 +111,11 @@ pub async fn run(
         clock.clone(),
         stop.clone(),
     ));
+    let status_pushing = tokio::spawn(status::push::run(
+        status_site.clone(),
+        config.clone(),
+        stop.clone(),
+    ));
     let http = tokio::spawn({
         let router = web::router(web.clone());
         let stop = stop.clone();
@@ -129,14 +135,7 @@ pub async fn run(
         () = stop.cancelled() => return Ok(()),
     };
     matrix::profile::apply(&client, store.as_ref(), &config.profile).await;
-    let rooms = matrix::rooms::ensure(
-        &client,
-        config.matrix.user_id.server_name(),
-        &config.rooms,
-        &config.access.allowed_servers,
-        config.access.allow_ip_literals,
-    )
-    .await?;
+    let rooms = matrix::rooms::ensure(&client, &config).await?;
     let room_version = match &config.incidents.room_version {
         Some(version) => version.clone(),
         None => {
@@ -204,6 +203,9 @@ pub async fn run(
     }
     if let Err(error) = status_writing.await {
         tracing::warn!(%error, "the status page's writer ended abnormally");
+    }
+    if let Err(error) = status_pushing.await {
+        tracing::warn!(%error, "the status page's pusher ended abnormally");
     }
     let served = http.await.map_err(std::io::Error::other)?;
     synced?;

@@ -14,7 +14,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use tokio::process::{Child, Command};
 
-use crate::synapse::{free_port, workspace_root};
+use crate::{
+    client::TestUser,
+    synapse::{free_port, workspace_root},
+};
 
 /// The flags that keep Chromium headless and quiet on a closed network.
 const FLAGS: [&str; 10] = [
@@ -116,6 +119,20 @@ impl Browser {
         let field = self.find(css).await?;
         field.clear().await?;
         field.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Signs `user` in on the page open, with the username alone (their homeserver is the
+    /// form's first), and waits for `ready` on the signed-in page.
+    pub async fn sign_in(&self, user: &TestUser, ready: &str) -> Result<()> {
+        self.find("#signin").await?;
+        self.fill("#user", user.user_id.localpart()).await?;
+        self.fill("#password", &user.password).await?;
+        self.find("#signin button[type=submit]")
+            .await?
+            .click()
+            .await?;
+        self.find(ready).await?;
         Ok(())
     }
 

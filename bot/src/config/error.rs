@@ -89,8 +89,13 @@ pub enum ConfigError {
         reason: String,
     },
     /// A `[status]` key that is unusable.
-    #[error("status.{0}")]
-    Status(String),
+    #[error("status.{key}: {reason}")]
+    Status {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// `rooms.private_triage_group` names no `[[groups]]` entry.
     #[error("rooms.private_triage_group: `{0}` is not the name of a [[groups]] entry")]
     PrivateTriageGroup(String),

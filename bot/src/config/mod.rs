@@ -368,7 +368,7 @@ impl RawConfig {
         let reminders = self.reminders.validate();
         let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
         let alerts = alerts::validate_alerts(self.alerts, &oncall, &server)?;
-        let status = self.status.validate(&self.storage.path)?;
+        let status = self.status.validate(&self.storage.path, &server)?;
 
         Ok(Config {
             matrix: MatrixConfig {

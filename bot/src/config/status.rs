@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use matrix_sdk::ruma::{RoomAliasId, ServerName};
 use serde::Deserialize;
 
 use super::error::ConfigError;
@@ -14,6 +15,9 @@ const MAX_NAME_CHARS: usize = 64;
 pub(super) struct RawStatus {
     title: Option<String>,
     directory: Option<PathBuf>,
+    git: Option<String>,
+    git_branch: Option<String>,
+    room: Option<String>,
     #[serde(default)]
     components: Vec<RawComponent>,
 }
@@ -35,6 +39,20 @@ pub struct StatusConfig {
     pub directory: PathBuf,
     /// What the page shows the state of, in the order configured.
     pub components: Vec<Component>,
+    /// Where the site is pushed after every change, if anywhere.
+    pub git: Option<GitTarget>,
+    /// The alias localpart of the public room the bot announces public updates in, if any.
+    pub room: Option<String>,
+}
+
+/// `status.git` and `status.git_branch`: a repository the site is pushed to, for static
+/// hosting away from the infrastructure it describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitTarget {
+    /// A URL (`https://…`, `ssh://…`, `git@host:path`, `file://…`) or an absolute path.
+    pub remote: String,
+    /// The branch written to.
+    pub branch: String,
 }
 
 /// `[[status.components]]`: something people outside use, whose state the page shows.
@@ -62,32 +80,40 @@ impl StatusConfig {
 
 impl RawStatus {
     /// The site is written under the store's directory unless placed elsewhere.
-    pub(super) fn validate(self, storage: &Path) -> Result<StatusConfig, ConfigError> {
-        let invalid = |reason: String| ConfigError::Status(reason);
+    pub(super) fn validate(
+        self,
+        storage: &Path,
+        server: &ServerName,
+    ) -> Result<StatusConfig, ConfigError> {
+        let invalid = |reason: String| ConfigError::Status {
+            key: "components",
+            reason,
+        };
         let title = self.title.unwrap_or_else(|| "Status".to_owned());
         if title.trim().is_empty() {
-            return Err(invalid("title: must not be empty".to_owned()));
+            return Err(ConfigError::Status {
+                key: "title",
+                reason: "must not be empty".to_owned(),
+            });
         }
         let mut components: Vec<Component> = Vec::new();
         for raw in self.components {
             let name = raw.name.trim().to_owned();
             if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
                 return Err(invalid(format!(
-                    "components: a name must be 1 to {MAX_NAME_CHARS} characters, not `{name}`"
+                    "a name must be 1 to {MAX_NAME_CHARS} characters, not `{name}`"
                 )));
             }
             let id = slug(&name);
             if id.is_empty() {
-                return Err(invalid(format!(
-                    "components: `{name}` needs a letter or a digit"
-                )));
+                return Err(invalid(format!("`{name}` needs a letter or a digit")));
             }
             if components
                 .iter()
                 .any(|known| known.name.eq_ignore_ascii_case(&name) || known.id == id)
             {
                 return Err(invalid(format!(
-                    "components: `{name}` is named twice (names are compared in any case)"
+                    "`{name}` is named twice (names are compared in any case)"
                 )));
             }
             components.push(Component {
@@ -97,12 +123,72 @@ impl RawStatus {
                 description: raw.description.filter(|text| !text.trim().is_empty()),
             });
         }
+        let git = match self.git {
+            Some(remote) => Some(git_target(remote, self.git_branch)?),
+            None if self.git_branch.is_some() => {
+                return Err(ConfigError::Status {
+                    key: "git_branch",
+                    reason: "needs `status.git`, the repository it is a branch of".to_owned(),
+                })
+            }
+            None => None,
+        };
+        if let Some(room) = &self.room {
+            if room.is_empty() || RoomAliasId::parse(format!("#{room}:{server}")).is_err() {
+                return Err(ConfigError::Status {
+                    key: "room",
+                    reason: format!("`{room}` is not a valid room alias localpart"),
+                });
+            }
+        }
         Ok(StatusConfig {
             title,
             directory: self.directory.unwrap_or_else(|| storage.join("status")),
             components,
+            git,
+            room: self.room,
         })
     }
+}
+
+/// The repository and branch, if git could take them: a remote is a URL, `host:path` or an
+/// absolute path (a relative one would depend on where the bot was started); a branch is a
+/// plain name.
+fn git_target(remote: String, branch: Option<String>) -> Result<GitTarget, ConfigError> {
+    let remote = remote.trim().to_owned();
+    let scp_like = remote
+        .split_once(':')
+        .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/'));
+    if remote.is_empty()
+        || remote.starts_with('-')
+        || remote.chars().any(char::is_whitespace)
+        || !(remote.contains("://") || scp_like || Path::new(&remote).is_absolute())
+    {
+        return Err(ConfigError::Status {
+            key: "git",
+            reason: format!(
+                "`{}` is not a repository git can push to: give a URL (https://, ssh://, \
+                 file://), host:path or an absolute path",
+                crate::git::without_credentials(&remote, &remote)
+            ),
+        });
+    }
+    let branch = branch.unwrap_or_else(|| "main".to_owned());
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./".contains(c);
+    if branch.is_empty()
+        || branch.starts_with(['-', '/', '.'])
+        || branch.ends_with(['/', '.'])
+        || branch.contains("..")
+        || branch.contains("//")
+        || branch.ends_with(".lock")
+        || !branch.chars().all(plain)
+    {
+        return Err(ConfigError::Status {
+            key: "git_branch",
+            reason: format!("`{branch}` is not a branch name git accepts"),
+        });
+    }
+    Ok(GitTarget { remote, branch })
 }
 
 /// `Search API` → `search-api`: letters and digits in lower case, the rest one `-`.
@@ -122,6 +208,10 @@ fn slug(name: &str) -> String {
 mod tests {
     use super::*;
 
+    fn server() -> &'static ServerName {
+        <&ServerName>::try_from("example.org").expect("a server name")
+    }
+
     fn component(name: &str) -> RawComponent {
         RawComponent {
             name: name.to_owned(),
@@ -136,7 +226,7 @@ mod tests {
             components: vec![component("Search API"), component("Checkout")],
             ..RawStatus::default()
         }
-        .validate(Path::new("/var/lib/brigade"))
+        .validate(Path::new("/var/lib/brigade"), server())
         .expect("valid");
         assert_eq!(status.title, "Status");
         assert_eq!(status.directory, Path::new("/var/lib/brigade/status"));
@@ -171,9 +261,67 @@ mod tests {
                 components,
                 ..RawStatus::default()
             }
-            .validate(Path::new("data"))
+            .validate(Path::new("data"), server())
             .expect_err("refused");
             assert!(error.to_string().contains(reason), "{error}");
         }
+    }
+
+    #[test]
+    fn the_site_is_pushed_where_git_can_push_and_nowhere_else() {
+        for remote in [
+            "https://git.example.org/ops/status.git",
+            "ssh://git@git.example.org/ops/status.git",
+            "git@git.example.org:ops/status.git",
+            "file:///srv/git/status.git",
+            "/srv/git/status.git",
+        ] {
+            let target = git_target(remote.to_owned(), None).expect(remote);
+            assert_eq!(
+                (target.remote.as_str(), target.branch.as_str()),
+                (remote, "main")
+            );
+        }
+        assert_eq!(
+            git_target("/srv/status.git".to_owned(), Some("gh-pages".to_owned()))
+                .expect("valid")
+                .branch,
+            "gh-pages"
+        );
+        for (remote, branch, reason) in [
+            (
+                "status.git",
+                None,
+                "status.git: `status.git` is not a repository",
+            ),
+            ("", None, "is not a repository"),
+            ("--upload-pack=evil", None, "is not a repository"),
+            (
+                "https://brigade:s3cret@example.org/s.git x",
+                None,
+                "`https://***@example.org/s.git x`",
+            ),
+            (
+                "/srv/s.git",
+                Some("gh pages"),
+                "status.git_branch: `gh pages`",
+            ),
+            ("/srv/s.git", Some("../main"), "not a branch name"),
+            ("/srv/s.git", Some("main.lock"), "not a branch name"),
+            ("/srv/s.git", Some("-f"), "not a branch name"),
+        ] {
+            let error = git_target(remote.to_owned(), branch.map(str::to_owned)).expect_err(remote);
+            assert!(error.to_string().contains(reason), "{error}");
+        }
+        let error = RawStatus {
+            git_branch: Some("main".to_owned()),
+            ..RawStatus::default()
+        }
+        .validate(Path::new("data"), server())
+        .expect_err("a branch of nothing");
+        assert!(
+            error.to_string().starts_with("status.git_branch: needs"),
+            "{error}"
+        );
     }
 }

@@ -41,6 +41,7 @@ use super::{
     lookup, names,
     publisher::Queue,
     reply::{notice, transaction_id},
+    status_room,
 };
 use crate::{
     keys::{self, Published},
@@ -248,9 +249,10 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         }
         Ok::<_, ActionError>(posted)
     };
+    let announced = status_room::announce(bot, before, &record);
     // Every part is tried, whichever fails: a refused state event must not hold back the name.
-    let (name, topic, state, summary, headline, space, archive, shared) =
-        tokio::join!(name, topic, state, summary, headline, space, archive, shared);
+    let (name, topic, state, summary, headline, space, archive, shared, announced) =
+        tokio::join!(name, topic, state, summary, headline, space, archive, shared, announced);
     // What was posted is kept even when another part failed: the next try edits it rather
     // than posting it again.
     let posted =
@@ -275,7 +277,11 @@ pub async fn publish(bot: &Bot, room_id: &RoomId, records: Records) -> Result<()
         }
     }
     summary.and(headline).and(shared)?;
-    name.and(topic).and(state).and(space).and(archive)?;
+    name.and(topic)
+        .and(state)
+        .and(space)
+        .and(archive)
+        .and(announced)?;
     set_published(bot, &record, true).await?;
     let elapsed_ms = started.elapsed().as_millis();
     debug!(%room_id, version = record.version, elapsed_ms, "incident room published");

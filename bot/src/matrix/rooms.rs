@@ -9,15 +9,12 @@
 use matrix_sdk::{
     ruma::{
         api::{
-            client::{
-                room::{
-                    create_room::{
-                        v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
-                        RoomPowerLevelsContentOverride,
-                    },
-                    Visibility,
+            client::room::{
+                create_room::{
+                    v3::{CreationContent, Request as CreateRoomRequest, RoomPreset},
+                    RoomPowerLevelsContentOverride,
                 },
-                state::get_state_events,
+                Visibility,
             },
             error::ErrorKind,
         },
@@ -28,14 +25,14 @@ use matrix_sdk::{
         int,
         room::RoomType,
         serde::Raw,
-        OwnedRoomAliasId, OwnedRoomId, OwnedServerName, RoomAliasId, RoomVersionId, ServerName,
+        OwnedRoomAliasId, OwnedRoomId, RoomAliasId, ServerName,
     },
     Client, Room, RoomState,
 };
 use tracing::info;
 
-use super::room_state::server_acl;
-use crate::config::RoomsConfig;
+use super::{owner, room_state::server_acl};
+use crate::config::Config;
 
 /// The standard rooms, by ID.
 #[derive(Debug, Clone)]
@@ -52,6 +49,8 @@ pub struct StandardRooms {
     pub archive: OwnedRoomId,
     /// Where reports of private types land: invitation only, encrypted.
     pub private_triage: OwnedRoomId,
+    /// Where the status page's public updates are announced (`status.room`), if anywhere.
+    pub status: Option<OwnedRoomId>,
 }
 
 /// Why the standard rooms could not be set up.
@@ -104,6 +103,9 @@ struct Spec<'a> {
     invite_only: bool,
     /// End-to-end encrypted from its creation.
     encrypted: bool,
+    /// For anyone: listed in the room directory, readable without joining, open to every
+    /// server.
+    public: bool,
 }
 
 const SPACE: Spec = Spec {
@@ -114,6 +116,7 @@ const SPACE: Spec = Spec {
     space: true,
     invite_only: false,
     encrypted: false,
+    public: false,
 };
 const TRIAGE: Spec = Spec {
     key: "rooms.triage",
@@ -123,6 +126,7 @@ const TRIAGE: Spec = Spec {
     space: false,
     invite_only: false,
     encrypted: false,
+    public: false,
 };
 const PRIVATE_TRIAGE: Spec = Spec {
     key: "rooms.private_triage",
@@ -132,6 +136,7 @@ const PRIVATE_TRIAGE: Spec = Spec {
     space: false,
     invite_only: true,
     encrypted: true,
+    public: false,
 };
 const ANNOUNCEMENTS: Spec = Spec {
     key: "rooms.announcements",
@@ -141,6 +146,7 @@ const ANNOUNCEMENTS: Spec = Spec {
     space: false,
     invite_only: false,
     encrypted: false,
+    public: false,
 };
 const POSTMORTEMS: Spec = Spec {
     key: "rooms.postmortems",
@@ -150,6 +156,7 @@ const POSTMORTEMS: Spec = Spec {
     space: false,
     invite_only: false,
     encrypted: false,
+    public: false,
 };
 const ARCHIVE: Spec = Spec {
     key: "rooms.archive",
@@ -159,17 +166,38 @@ const ARCHIVE: Spec = Spec {
     space: true,
     invite_only: false,
     encrypted: false,
+    public: false,
 };
 
-/// Finds or creates every standard room on `server` and links them to the space.
-pub async fn ensure(
-    client: &Client,
-    server: &ServerName,
-    config: &RoomsConfig,
-    allowed: &[OwnedServerName],
-    allow_ip_literals: bool,
-) -> Result<StandardRooms, RoomsError> {
-    let acl = server_acl(server, allowed, allow_ip_literals);
+/// Finds or creates every standard room on the bot's server and links them to the space; and
+/// the status page's public room where `status.room` names one, outside the space.
+pub async fn ensure(client: &Client, config: &Config) -> Result<StandardRooms, RoomsError> {
+    let server = config.matrix.user_id.server_name();
+    let access = &config.access;
+    let acl = server_acl(server, &access.allowed_servers, access.allow_ip_literals);
+    let status = match &config.status.room {
+        Some(localpart) => {
+            let topic = format!(
+                "Public updates from {}status/, posted by Brigade",
+                config.web.public_url
+            );
+            let spec = Spec {
+                key: "status.room",
+                name: &config.status.title,
+                topic: &topic,
+                read_only: true,
+                space: false,
+                invite_only: false,
+                encrypted: false,
+                public: true,
+            };
+            let alias = alias(server, &spec, localpart)?;
+            let room = ensure_room(client, &alias, &spec, &acl).await?;
+            Some(room.room_id().to_owned())
+        }
+        None => None,
+    };
+    let config = &config.rooms;
     let space_alias = alias(server, &SPACE, &config.space)?;
     let space = ensure_room(client, &space_alias, &SPACE, &acl).await?;
     let child = |spec: &'static Spec<'static>, localpart: &str| {
@@ -195,6 +223,7 @@ pub async fn ensure(
         postmortems,
         archive,
         private_triage,
+        status,
     })
 }
 
@@ -229,73 +258,24 @@ async fn owned(
     }
 }
 
-/// Whether the standard room `room` is the bot's: it made it, with no other creator, or,
-/// before room version 12 made creators untouchable, it is above everyone else there (the
-/// default level included). Read from the homeserver, which has the room's state even when
-/// the bot has only just joined.
+/// Whether the standard room `room` is the bot's ([`owner::other_creator`]).
 async fn ours(
     client: &Client,
     room: &Room,
     alias: &RoomAliasId,
     spec: &Spec<'_>,
 ) -> Result<(), RoomsError> {
-    let me = client
-        .user_id()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let state = client
-        .send(get_state_events::v3::Request::new(
-            room.room_id().to_owned(),
-        ))
+    let creator = owner::other_creator(client, room)
         .await
         .map_err(|error| failed("reading the state of", alias)(error.into()))?;
-    let events: Vec<serde_json::Value> = state
-        .room_state
-        .iter()
-        .filter_map(|event| event.deserialize_as().ok())
-        .collect();
-    let of_type = |kind: &str| events.iter().find(|event| event["type"] == kind);
-    let create = of_type("m.room.create");
-    let creator = create
-        .and_then(|create| create["sender"].as_str())
-        .unwrap_or("someone")
-        .to_owned();
-    // Every creator holds the room's highest power: the bot must be the only one.
-    let others_create = create
-        .and_then(|create| create["content"]["additional_creators"].as_array())
-        .is_some_and(|creators| creators.iter().any(|user| user != me.as_str()));
-    if creator == me && !others_create {
-        return Ok(());
+    match creator {
+        None => Ok(()),
+        Some(creator) => Err(RoomsError::NotOurs {
+            key: spec.key,
+            alias: alias.to_owned(),
+            creator,
+        }),
     }
-    let creators_privileged = create
-        .and_then(|create| create["content"]["room_version"].as_str())
-        .and_then(|version| RoomVersionId::try_from(version).ok())
-        .and_then(|version| version.rules())
-        .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
-    let levels = of_type("m.room.power_levels").map(|levels| &levels["content"]);
-    // Before room version 12 the creator is only as strong as its level: the bot must be
-    // above everyone else, the default included, so that nobody can undo what it sets.
-    let users_default = levels
-        .and_then(|levels| levels["users_default"].as_i64())
-        .unwrap_or(0);
-    let mine = levels
-        .and_then(|levels| levels["users"][me.as_str()].as_i64())
-        .unwrap_or(users_default);
-    let others_top = levels
-        .and_then(|levels| levels["users"].as_object())
-        .into_iter()
-        .flatten()
-        .filter(|(user, _)| user.as_str() != me)
-        .filter_map(|(_, level)| level.as_i64())
-        .fold(users_default, i64::max);
-    if !creators_privileged && !others_create && levels.is_some() && mine > others_top {
-        return Ok(());
-    }
-    Err(RoomsError::NotOurs {
-        key: spec.key,
-        alias: alias.to_owned(),
-        creator,
-    })
 }
 
 fn failed(what: &'static str, alias: &RoomAliasId) -> impl FnOnce(matrix_sdk::Error) -> RoomsError {
@@ -344,20 +324,28 @@ async fn ensure_room(
     } else {
         RoomPreset::PublicChat
     });
-    request.visibility = Visibility::Private;
-    request.initial_state = vec![Raw::new(acl)
-        .map_err(|error| failed("creating", alias)(error.into()))?
-        .cast_unchecked()];
+    let raw = |value: &serde_json::Value| {
+        Raw::new(value)
+            .map(Raw::cast_unchecked)
+            .map_err(|error| failed("creating", alias)(error.into()))
+    };
+    if spec.public {
+        request.visibility = Visibility::Public;
+        let readable = serde_json::json!({
+            "type": "m.room.history_visibility", "state_key": "",
+            "content": {"history_visibility": "world_readable"},
+        });
+        request.initial_state = vec![raw(&readable)?];
+    } else {
+        request.visibility = Visibility::Private;
+        request.initial_state = vec![raw(acl)?];
+    }
     if spec.encrypted {
         let encryption = serde_json::json!({
             "type": "m.room.encryption", "state_key": "",
             "content": {"algorithm": "m.megolm.v1.aes-sha2"},
         });
-        request.initial_state.push(
-            Raw::new(&encryption)
-                .map_err(|error| failed("creating", alias)(error.into()))?
-                .cast_unchecked(),
-        );
+        request.initial_state.push(raw(&encryption)?);
     }
     if spec.space {
         let mut creation = CreationContent::new();
@@ -417,6 +405,7 @@ pub async fn ensure_standing(
         space: false,
         invite_only: true,
         encrypted: false,
+        public: false,
     };
     ensure_room(client, alias, &spec, acl).await
 }

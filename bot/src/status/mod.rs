@@ -12,11 +12,13 @@
 mod api;
 mod feed;
 mod page;
+pub mod push;
 mod site;
 #[cfg(test)]
 mod tests;
 pub mod writer;
 
+pub use page::status_word;
 pub use site::{ComponentState, PublicIncident, PublicUpdate, Site};
 
 /// The files of the site, by name, as they are written and served.

@@ -167,6 +167,21 @@ impl Site {
             Some(Impact::Major) => "Major outage",
         }
     }
+
+    /// The site in a line, as of its last change: `Partial outage: 2 ongoing incidents (as of
+    /// 2026-12-02T10:40:00Z)`.
+    pub fn summary(&self) -> String {
+        let ongoing = match self.ongoing.len() {
+            0 => String::new(),
+            1 => ": 1 ongoing incident".to_owned(),
+            n => format!(": {n} ongoing incidents"),
+        };
+        format!(
+            "{}{ongoing} (as of {})",
+            self.headline(),
+            rfc3339(self.updated)
+        )
+    }
 }
 
 /// What the public is told of `record`: its public updates with the status each was posted

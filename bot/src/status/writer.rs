@@ -6,7 +6,7 @@
 use std::{
     io,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -23,10 +23,13 @@ const REBUILD_EVERY: Duration = Duration::from_secs(60 * 60);
 /// After a failure to write, the next try.
 const RETRY: Duration = Duration::from_secs(30);
 
-/// Asks for the site to be built again.
+/// Asks for the site to be built again, and tells the pusher it was.
 #[derive(Debug, Default)]
 pub struct StatusSite {
     changed: Notify,
+    pub(super) written: Notify,
+    /// What the written site says, as a commit's message.
+    pub(super) written_summary: Mutex<String>,
 }
 
 impl StatusSite {
@@ -45,11 +48,18 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let directory = &config.status.directory;
+    let mut first = true;
     loop {
         let wait = match write(&config, store.as_ref(), clock.now_millis()).await {
-            Ok(0) => REBUILD_EVERY,
-            Ok(files) => {
-                info!(files, directory = %directory.display(), "the status page changed");
+            Ok((files, summary)) => {
+                if files > 0 {
+                    info!(files, directory = %directory.display(), "the status page changed");
+                }
+                if files > 0 || first {
+                    *site.written_summary.lock().expect("not poisoned") = summary;
+                    site.written.notify_one();
+                }
+                first = false;
                 REBUILD_EVERY
             }
             Err(error) => {
@@ -65,10 +75,16 @@ pub async fn run(
     }
 }
 
-/// Builds the site at `now` and writes the files that changed; how many did.
-pub async fn write(config: &Config, store: &dyn Store, now: u64) -> Result<usize, io::Error> {
+/// Builds the site at `now` and writes the files that changed; how many did, and what the site
+/// says in a line.
+pub async fn write(
+    config: &Config,
+    store: &dyn Store,
+    now: u64,
+) -> Result<(usize, String), io::Error> {
     let records = store.incidents().await.map_err(io::Error::other)?;
     let site = Site::build(&config.status, &config.web.public_url, &records, now);
+    let summary = site.summary();
     let directory = config.status.directory.clone();
     tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&directory)?;
@@ -78,7 +94,7 @@ pub async fn write(config: &Config, store: &dyn Store, now: u64) -> Result<usize
                 written += 1;
             }
         }
-        Ok(written)
+        Ok((written, summary))
     })
     .await
     .map_err(io::Error::other)?

@@ -4,7 +4,7 @@
 
 use axum::{
     extract::{Query, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use brigade_core::record::IncidentRecord;
@@ -13,7 +13,7 @@ use tracing::error;
 
 use super::{
     chart,
-    page::{self, document, secure, signin, PageQuery},
+    page::{document, secure, signin, unavailable, when, PageQuery, People},
     state::WebState,
 };
 use crate::{
@@ -47,12 +47,8 @@ pub async fn show(
         Ok(records) => records,
         Err(error) => {
             error!(%error, "cannot read the incidents for the dashboard");
-            let body = html! { h1 { "Dashboard" } div.card.alert role="alert" { p { "Brigade cannot read its incidents just now; reload in a moment." } } };
-            let page = document("Dashboard", "/dashboard", query.theme, Some(&session), body);
-            return secure(
-                (StatusCode::SERVICE_UNAVAILABLE, page).into_response(),
-                &state.config.web,
-            );
+            let page = unavailable("Dashboard", "/dashboard", query.theme, &session);
+            return secure(page, &state.config.web);
         }
     };
     let now = state.clock.now_millis();
@@ -69,47 +65,15 @@ pub async fn show(
         .collect();
     // Most recently resolved first.
     recent.sort_by_key(|record| std::cmp::Reverse(record.incident.timestamps.resolved));
-    // Only the private incidents about to be listed need a membership read.
-    let private: Vec<_> = open
-        .iter()
-        .chain(&recent)
-        .filter(|record| record.incident.private)
-        .map(|record| record.room_id.clone())
-        .collect();
-    let desk = state.desk.get();
-    let member_of = match desk {
-        Some(desk) => desk.joined(&session.user_id, &private).await,
-        None => Vec::new(),
-    };
-    let visible =
-        |record: &&&IncidentRecord| !record.incident.private || member_of.contains(&record.room_id);
-    let open: Vec<&IncidentRecord> = open.iter().filter(visible).copied().collect();
-    let recent: Vec<&IncidentRecord> = recent
-        .iter()
-        .filter(visible)
-        .take(RECENT)
-        .copied()
-        .collect();
+    let open = state.visible(&session.user_id, open).await;
+    let mut recent = state.visible(&session.user_id, recent).await;
+    recent.truncate(RECENT);
     // The commanders the open table shows, each looked up once.
-    let mut names = Vec::new();
-    if let Some(desk) = desk {
-        for record in &open {
-            let commander = &record.incident.commander;
-            if !names.iter().any(|(user, _, _)| user == commander) {
-                let name = desk.display_name(commander).await;
-                let avatar = desk.avatar(commander).await;
-                names.push((commander.clone(), name, avatar));
-            }
-        }
-    }
-    let name_of = |record: &IncidentRecord| -> Markup {
-        let commander = &record.incident.commander;
-        let known = names.iter().find(|(user, _, _)| user == commander);
-        let name = known
-            .and_then(|(_, name, _)| name.clone())
-            .unwrap_or_else(|| commander.to_string());
-        page::person(&name, known.and_then(|(_, _, avatar)| avatar.as_deref()))
-    };
+    let commanders: Vec<_> = open
+        .iter()
+        .map(|record| record.incident.commander.clone())
+        .collect();
+    let people = People::of(state.desk.get(), &commanders).await;
 
     let weeks = stats::weekly(&records, now, WEEKS);
     let severities = stats::by_severity(&records);
@@ -134,7 +98,7 @@ pub async fn show(
                                 td { (severity(record)) }
                                 td { (title(record)) }
                                 td.status { (record.incident.status) }
-                                td { (name_of(record)) }
+                                td { (people.person(&record.incident.commander)) }
                                 td.num { (duration(now.saturating_sub(record.incident.timestamps.declared))) }
                             }
                         }
@@ -192,13 +156,9 @@ fn severity(record: &IncidentRecord) -> Markup {
 /// The title, with a lock for a private incident (listed only to its members).
 fn title(record: &IncidentRecord) -> Markup {
     html! {
-        @if record.incident.private { span title="Private: only its members see it" { "🔒 " } }
         (record.incident.title)
+        @if record.incident.private { " " span.tag.private title="Only its members see it" { "Private" } }
     }
-}
-
-fn when(millis: u64) -> Markup {
-    html! { time datetime=(format_utc(millis, "%Y-%m-%dT%H:%M:%SZ")) { (format_utc(millis, "%Y-%m-%d %H:%M UTC")) } }
 }
 
 fn cell(spread: Option<Spread>) -> Markup {

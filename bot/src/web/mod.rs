@@ -1,5 +1,5 @@
 //! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
-//! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}`, with `/session` for signing in
+//! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}` and `/status/internal`, with `/session` for signing in
 //! and `/assets/…` for the stylesheet and scripts; the public status page at `/status/`
 //! (SPEC §15).
 
@@ -7,6 +7,7 @@ mod assets;
 mod auth;
 mod chart;
 mod dashboard;
+mod internal;
 pub mod openid;
 mod page;
 mod panel;
@@ -43,6 +44,7 @@ pub fn router(state: WebState) -> Router {
         .route("/assets/{name}", get(assets::serve))
         .route("/status", get(status::root))
         .route("/status/", get(status::index))
+        .route("/status/internal", get(internal::show))
         .route("/status/{name}", get(status::file))
         .with_state(state)
 }

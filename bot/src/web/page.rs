@@ -2,15 +2,22 @@
 //! card, and the headers that keep pages private (no caching of pages that hold a CSRF value,
 //! a content security policy that allows nothing from elsewhere).
 
+use std::sync::Arc;
+
 use axum::{
-    http::{header, HeaderValue},
-    response::Response,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
 };
+use matrix_sdk::ruma::{OwnedUserId, UserId};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde::Deserialize;
 
 use super::{assets, session::Session};
-use crate::{config::WebConfig, desk::Avatar};
+use crate::{
+    config::WebConfig,
+    desk::{Avatar, Desk},
+    render::format_utc,
+};
 
 /// Brigade's mark, a flame, inline so that no emoji font is needed and nothing is fetched.
 const LOGO: &str = "<svg viewBox=\"0 0 24 24\" aria-hidden=\"true\"><path d=\"M12 2c1 4 6 6 6 12a6 6 0 0 1-12 0c0-3 2-5 3-7 0 2 1 3 2 3 0-3 0-5 1-8z\"/></svg>";
@@ -37,7 +44,11 @@ pub struct PageQuery {
 }
 
 /// The pages the header links to: path and name.
-const PAGES: [(&str, &str); 2] = [("/report", "Report a problem"), ("/dashboard", "Dashboard")];
+const PAGES: [(&str, &str); 3] = [
+    ("/report", "Report a problem"),
+    ("/dashboard", "Dashboard"),
+    ("/status/internal", "Status"),
+];
 
 /// A whole page at `path`: `body` under the header.
 pub fn document(
@@ -103,6 +114,53 @@ pub fn face(name: &str, avatar: Option<&Avatar>) -> Markup {
 /// A person as the pages name them: their avatar circle and their name.
 pub fn person(name: &str, avatar: Option<&Avatar>) -> Markup {
     html! { span.person { (face(name, avatar)) (name) } }
+}
+
+/// The people a page names, each looked up once: their display name and avatar, or their
+/// Matrix ID while the bot cannot say.
+#[derive(Debug, Default)]
+pub struct People(Vec<(OwnedUserId, Option<String>, Option<Arc<Avatar>>)>);
+
+impl People {
+    /// Looks up `users` through `desk` (nobody before the bot has connected).
+    pub async fn of(desk: Option<&Arc<dyn Desk>>, users: &[OwnedUserId]) -> Self {
+        let mut people = Self::default();
+        let Some(desk) = desk else {
+            return people;
+        };
+        for user in users {
+            if !people.0.iter().any(|(known, _, _)| known == user) {
+                let name = desk.display_name(user).await;
+                let avatar = desk.avatar(user).await;
+                people.0.push((user.clone(), name, avatar));
+            }
+        }
+        people
+    }
+
+    /// `user` as the pages show a person.
+    pub fn person(&self, user: &UserId) -> Markup {
+        let known = self.0.iter().find(|(known, _, _)| known == user);
+        let name = known
+            .and_then(|(_, name, _)| name.clone())
+            .unwrap_or_else(|| user.to_string());
+        person(&name, known.and_then(|(_, _, avatar)| avatar.as_deref()))
+    }
+}
+
+/// A moment, in UTC; local-time.js shows it in the reader's time zone.
+pub fn when(millis: u64) -> Markup {
+    html! { time datetime=(format_utc(millis, "%Y-%m-%dT%H:%M:%SZ")) { (format_utc(millis, "%Y-%m-%d %H:%M UTC")) } }
+}
+
+/// The page `title` at `path` when the store cannot be read: try again in a moment.
+pub fn unavailable(title: &str, path: &str, theme: Theme, viewer: &Session) -> Response {
+    let body = html! {
+        h1 { (title) }
+        div.card.alert role="alert" { p { "Brigade cannot read its incidents just now; reload in a moment." } }
+    };
+    let page = document(title, path, theme, Some(viewer), body);
+    (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
 }
 
 /// The first letter of a name, for the avatar circle.

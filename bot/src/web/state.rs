@@ -5,7 +5,8 @@ use std::{
     time::Duration,
 };
 
-use brigade_core::store::Store;
+use brigade_core::{record::IncidentRecord, store::Store};
+use matrix_sdk::ruma::UserId;
 
 use super::{openid, session};
 use crate::{
@@ -70,5 +71,27 @@ impl WebState {
             desk: Arc::default(),
             config,
         }
+    }
+
+    /// Of `records`, those `user_id` may see: a private incident only while they are joined
+    /// to its room, as the bot reads it (nobody's before the bot has connected).
+    pub async fn visible<'a>(
+        &self,
+        user_id: &UserId,
+        records: Vec<&'a IncidentRecord>,
+    ) -> Vec<&'a IncidentRecord> {
+        let private: Vec<_> = records
+            .iter()
+            .filter(|record| record.incident.private)
+            .map(|record| record.room_id.clone())
+            .collect();
+        let member_of = match self.desk.get() {
+            Some(desk) if !private.is_empty() => desk.joined(user_id, &private).await,
+            _ => Vec::new(),
+        };
+        records
+            .into_iter()
+            .filter(|record| !record.incident.private || member_of.contains(&record.room_id))
+            .collect()
     }
 }

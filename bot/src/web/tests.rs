@@ -688,13 +688,15 @@ async fn the_status_page_serves_its_own_files_only_and_none_before_they_are_writ
     );
 
     std::fs::write(directory.path().join("bot.toml"), "password = 1").expect("a stray file");
-    let written = crate::status::writer::write(&pages.state.config, pages.state.store.as_ref(), 0)
-        .await
-        .expect("written");
+    let (written, _) =
+        crate::status::writer::write(&pages.state.config, pages.state.store.as_ref(), 0)
+            .await
+            .expect("written");
     assert_eq!(written, crate::status::FILES.len());
-    let again = crate::status::writer::write(&pages.state.config, pages.state.store.as_ref(), 0)
-        .await
-        .expect("written");
+    let (again, _) =
+        crate::status::writer::write(&pages.state.config, pages.state.store.as_ref(), 0)
+            .await
+            .expect("written");
     assert_eq!(again, 0, "files that did not change are not written again");
     let (status, headers, body) = pages.send(get("/status/")).await;
     assert_eq!(status, StatusCode::OK);

@@ -3,14 +3,15 @@
 //! JSON follow, showing only what was said for the public. Screenshots go to
 //! `target/screenshots/`.
 
-use std::path::Path;
+use std::{os::unix::fs::PermissionsExt, path::Path};
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     browser::Browser,
     client::TestUser,
-    desk::{until, Desk},
+    desk::{eventually, until, Desk},
     servers::shared as servers,
+    synapse::random_string,
 };
 use serde_json::Value;
 
@@ -231,5 +232,278 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
             == Some("Card payments fail: Resolved"),
         "{xml}"
     );
+    Ok(())
+}
+
+/// `git` with `args` in `dir`, its output; failing unless it succeeds.
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Operator")
+        .env("GIT_AUTHOR_EMAIL", "ops@example.org")
+        .env("GIT_COMMITTER_NAME", "Operator")
+        .env("GIT_COMMITTER_EMAIL", "ops@example.org")
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// Waits until the repository's `main` holds what the bot serves, file for file.
+async fn pushed_as_served(desk: &Desk, repository: &Path, what: &str) -> Result<()> {
+    until(
+        what,
+        || async {
+            let mut differing = Vec::new();
+            for name in [
+                "index.html",
+                "status.css",
+                "feed.atom",
+                "summary.json",
+                "incidents.json",
+            ] {
+                let pushed =
+                    git(repository, &["show", &format!("main:{name}")]).unwrap_or_default();
+                if pushed != served(desk, name).await? {
+                    differing.push(name);
+                }
+            }
+            Ok(differing)
+        },
+        Vec::is_empty,
+    )
+    .await
+    .map(drop)
+}
+
+#[tokio::test]
+async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_kept_trying(
+) -> Result<()> {
+    // A bare repository as a static host's would be: it has a file of its own, and refuses
+    // pushes while it is "closed for maintenance".
+    let scratch = tempfile::tempdir()?;
+    let repository = scratch.path().join("status.git");
+    git(
+        scratch.path(),
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            "status.git",
+        ],
+    )?;
+    let checkout = scratch.path().join("checkout");
+    git(
+        scratch.path(),
+        &["clone", "--quiet", "status.git", "checkout"],
+    )?;
+    std::fs::write(checkout.join("CNAME"), "status.example.org\n")?;
+    git(&checkout, &["add", "CNAME"])?;
+    git(&checkout, &["commit", "--quiet", "-m", "Custom domain"])?;
+    git(&checkout, &["push", "--quiet", "origin", "HEAD:main"])?;
+    let closed = scratch.path().join("closed");
+    std::fs::write(&closed, "")?;
+    let hook = repository.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nif [ -e '{}' ]; then echo 'closed for maintenance' >&2; exit 1; fi\n",
+            closed.display()
+        ),
+    )?;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
+
+    let config = COMPONENTS.replace(
+        "[status]\n",
+        &format!(
+            "[status]\ngit = \"{}\"\ngit_branch = \"main\"\n",
+            repository.display()
+        ),
+    );
+    let desk = Desk::new(bot_binary(), &config).await?;
+    let alice = &desk.alice;
+    let incident = desk.declare("Checkout down --sev 1").await?;
+    desk.command(alice, &incident.room, "!inc affects Checkout major", "✅")
+        .await?;
+    let public = "Checkout is down; we are on it";
+    desk.command(
+        alice,
+        &incident.room,
+        &format!("!inc update --public {public}"),
+        "✅",
+    )
+    .await?;
+    summary_when(&desk, "the public update served", |summary| {
+        summary["incidents"][0]["incident_updates"][0]["body"] == public
+    })
+    .await?;
+    // The refusal is reported and tried again; the served page does not wait for it.
+    eventually("the refused push in the log", || {
+        desk.bot.log().contains("closed for maintenance")
+    })
+    .await?;
+    ensure!(
+        git(&repository, &["log", "--format=%s", "main"])? == "Custom domain\n",
+        "nothing reached the closed repository"
+    );
+
+    std::fs::remove_file(&closed)?;
+    pushed_as_served(&desk, &repository, "the ongoing incident pushed").await?;
+    let pushed = git(&repository, &["show", "main:summary.json"])?;
+    ensure!(pushed.contains(public), "{pushed}");
+    let tree = git(&repository, &["ls-tree", "--name-only", "main"])?;
+    ensure!(
+        tree.contains("CNAME\n"),
+        "the repository's own file is kept: {tree}"
+    );
+    let head = git(&repository, &["log", "-1", "--format=%an <%ae>|%s", "main"])?;
+    let bot = desk.bot_id();
+    ensure!(
+        head.starts_with(&format!(
+            "Brigade <{}@{}>|Major outage: 1 ongoing incident (as of ",
+            bot.localpart(),
+            bot.server_name()
+        )),
+        "{head}"
+    );
+
+    desk.command(alice, &incident.room, "!inc status resolved", "✅")
+        .await?;
+    summary_when(&desk, "all operational", |summary| {
+        summary["status"]["indicator"] == "none"
+    })
+    .await?;
+    pushed_as_served(&desk, &repository, "the resolution pushed").await?;
+    // Every commit changed something: nothing was pushed twice.
+    let trees = git(&repository, &["log", "--format=%T", "main"])?;
+    let trees: Vec<&str> = trees.lines().collect();
+    ensure!(
+        trees.windows(2).all(|pair| pair[0] != pair[1]),
+        "a commit without a change: {trees:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn staff_see_internal_updates_signed_in_and_subscribers_read_the_public_ones_in_matrix(
+) -> Result<()> {
+    let localpart = format!("status-{}", random_string(6).to_lowercase());
+    let config = COMPONENTS.replace("[status]\n", &format!("[status]\nroom = \"{localpart}\"\n"));
+    let desk = Desk::new(bot_binary(), &config).await?;
+    let alice = &desk.alice;
+    let bob = TestUser::register(&servers().first, "bob").await?;
+    // A subscriber of another organisation, over federation: the room is public.
+    let subscriber = TestUser::register(&servers().second, "subscriber").await?;
+    let alias = format!("#{localpart}:{}", servers().first.server_name);
+    let status_room = subscriber.join(&alias).await?;
+
+    let incident = desk.declare("db-3 lost its disk --sev 2").await?;
+    let room = &incident.room;
+    let internal = "db-3 failed over, Bob is on it";
+    desk.command(alice, room, &format!("!inc update {internal}"), "✅")
+        .await?;
+    desk.command(alice, room, "!inc affects Checkout degraded", "✅")
+        .await?;
+    let public = "Checkout is slow; we are on it";
+    desk.command(alice, room, &format!("!inc update --public {public}"), "✅")
+        .await?;
+    let secret = desk
+        .declare("Signing key leaked --type security --sev 1")
+        .await?;
+    desk.command(alice, &secret.room, "!inc update Keys rotated", "✅")
+        .await?;
+    // The staff page, signed in: every open incident with its internal updates; a private one
+    // only to its members.
+    let page = format!("http://{}/status/internal", desk.bot.http);
+    let anonymous = reqwest::get(&page).await?.text().await?;
+    ensure!(
+        anonymous.contains("Sign in") && !anonymous.contains("Signing key"),
+        "{anonymous}"
+    );
+    let browser = Browser::start().await?;
+    browser.client.goto(&page).await?;
+    browser.sign_in(alice, "#public-title").await?;
+    // Every command was answered after its change was stored: the page has them all.
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("Signing key leaked")
+            && text.contains("db-3 lost its disk")
+            && text.contains(internal)
+            && text.contains(public)
+            && text.contains("Keys rotated")
+            && text.contains("never: the incident is private")
+            && text.contains("“Degraded performance of Checkout”"),
+        "{text}"
+    );
+    let checkout = browser.find("#component-checkout").await?.text().await?;
+    ensure!(checkout.contains("Degraded performance"), "{checkout}");
+    browser.screenshot("status-internal-light").await?;
+    browser.stop().await?;
+
+    let browser = Browser::start_dark().await?;
+    browser.client.goto(&page).await?;
+    browser.sign_in(&bob, "#public-title").await?;
+    let text = browser.text().await?;
+    ensure!(
+        text.contains("db-3 lost its disk") && text.contains(internal),
+        "{text}"
+    );
+    ensure!(
+        !text.contains("Signing key") && !text.contains("Keys rotated"),
+        "{text}"
+    );
+    browser.screenshot("status-internal-dark").await?;
+    browser.stop().await?;
+
+    desk.command(alice, room, "!inc status resolved", "✅")
+        .await?;
+
+    // The status room tells the public what the page does, in order, and nothing else.
+    let said = until(
+        "the resolution in the status room",
+        || async {
+            let events = subscriber.history(&status_room).await?;
+            Ok(events
+                .iter()
+                .filter(|event| event["type"] == "m.room.message")
+                .map(|event| brigade_tests::client::body(event).to_owned())
+                .collect::<Vec<_>>())
+        },
+        |said: &Vec<String>| said.iter().any(|body| body.contains("is resolved")),
+    )
+    .await?;
+    ensure!(said.len() == 3, "{said:#?}");
+    ensure!(
+        said[0].contains("Degraded performance of Checkout")
+            && said[0].contains("Checkout · Degraded performance"),
+        "{said:#?}"
+    );
+    ensure!(
+        said[1].contains(public) && said[1].contains("Investigating"),
+        "{said:#?}"
+    );
+    ensure!(said[2].contains("is resolved"), "{said:#?}");
+    let all = said.join("\n");
+    for hidden in [
+        internal,
+        "db-3",
+        "Signing key",
+        "Keys rotated",
+        alice.name.as_str(),
+    ] {
+        ensure!(
+            !all.contains(hidden),
+            "the status room shows {hidden}: {all}"
+        );
+    }
+    // Only the bot posts there.
+    let refused = subscriber.send_text(&status_room, "hello?").await;
+    ensure!(refused.is_err(), "a subscriber posted in the status room");
+
     Ok(())
 }

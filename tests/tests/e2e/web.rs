@@ -89,7 +89,7 @@ async fn a_person_signs_in_on_the_report_form_and_the_report_reaches_triage_and_
     browser.screenshot("report-sign-in-dark").await?;
     browser.client.goto(&page).await?;
     browser.screenshot("report-sign-in-light").await?;
-    sign_in_at(&browser, &rita, "#summary").await?;
+    browser.sign_in(&rita, "#summary").await?;
     let text = browser.text().await?;
     ensure!(text.contains("Signed in as Rita Reporter"), "{text}");
     // Her avatar, a thumbnail the page carries (a widget's image requests carry no session).
@@ -398,7 +398,7 @@ async fn the_dashboard_shows_an_incident_declared_by_command_and_its_charts_once
     let browser = Browser::start().await?;
     let page = format!("http://{}/dashboard", desk.bot.http);
     browser.client.goto(&page).await?;
-    sign_in_at(&browser, &desk.alice, "#open-title").await?;
+    browser.sign_in(&desk.alice, "#open-title").await?;
     let text = browser.text().await?;
     ensure!(
         text.contains("Open incidents") && text.contains("Checkout answers slowly"),
@@ -463,7 +463,7 @@ async fn the_panel_acts_as_the_signed_in_person_and_refuses_what_the_command_wou
     let browser = Browser::start().await?;
     let page = format!("http://{}/incident/{}", desk.bot.http, incident.room);
     browser.client.goto(&page).await?;
-    sign_in_at(&browser, &bob, "#actions-title").await?;
+    browser.sign_in(&bob, "#actions-title").await?;
     let text = browser.text().await?;
     ensure!(
         text.contains("Payments time out") && text.contains("SEV3"),
@@ -507,7 +507,7 @@ async fn the_panel_acts_as_the_signed_in_person_and_refuses_what_the_command_wou
         .click()
         .await?;
     browser.client.goto(&format!("{page}?theme=dark")).await?;
-    sign_in_at(&browser, &desk.alice, "#actions-title").await?;
+    browser.sign_in(&desk.alice, "#actions-title").await?;
     browser
         .find("#status")
         .await?
@@ -703,20 +703,6 @@ async fn the_panel_is_an_element_widget_signed_in_by_the_widget_api() -> Result<
     )
     .await?;
     browser.stop().await?;
-    Ok(())
-}
-
-/// Signs `user` in on the page open in `browser` and waits for `ready` on the signed-in page.
-async fn sign_in_at(browser: &Browser, user: &TestUser, ready: &str) -> Result<()> {
-    browser.find("#signin").await?;
-    browser.fill("#user", user.user_id.localpart()).await?;
-    browser.fill("#password", &user.password).await?;
-    browser
-        .find("#signin button[type=submit]")
-        .await?
-        .click()
-        .await?;
-    browser.find(ready).await?;
     Ok(())
 }
 

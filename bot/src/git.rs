@@ -1,0 +1,285 @@
+//! Publishing files to a git repository with the `git` program, so that whatever the operator
+//! has set up for git (SSH keys, credential helpers, a proxy) is what the bot uses.
+//!
+//! The repository the bot keeps is bare, in its storage directory; the files it publishes live
+//! in a directory of their own, used as the work tree. Each publication starts from the remote
+//! branch as it is, so the remote is the one truth: files others put there (a `CNAME`, a
+//! README) are kept, a commit is made only when the published files differ from the remote's,
+//! and publishing again after a crash or a failed push does nothing twice.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use tokio::process::Command;
+use tracing::debug;
+
+/// A git command taking longer than this (a remote that hangs) is stopped and fails.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where and as whom files are published.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    /// The bare repository the bot keeps.
+    pub git_dir: PathBuf,
+    /// The directory holding the files, in the layout they have in the repository.
+    pub work_tree: PathBuf,
+    /// The remote repository: a URL or a path.
+    pub remote: String,
+    /// The branch published to.
+    pub branch: String,
+    /// The commits' author and committer.
+    pub author: Author,
+}
+
+/// Who the commits are by.
+#[derive(Debug, Clone)]
+pub struct Author {
+    /// The name.
+    pub name: String,
+    /// The address.
+    pub email: String,
+}
+
+/// What a publication did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// The remote holds these files already.
+    Unchanged,
+    /// This commit is now the remote branch's head.
+    Pushed(String),
+}
+
+/// Why publishing failed: the git command and what it said, with any credentials in the
+/// remote's URL left out.
+#[derive(Debug, thiserror::Error)]
+#[error("git {command}: {message}")]
+pub struct GitError {
+    command: String,
+    message: String,
+}
+
+impl Publisher {
+    /// Commits `paths` (relative to the work tree) onto the remote branch and pushes them,
+    /// unless the remote has them already.
+    pub async fn publish(&self, paths: &[&str], message: &str) -> Result<Published, GitError> {
+        self.prepare().await?;
+        let remote_head = self.remote_head().await?;
+        if let Some(head) = &remote_head {
+            let refspec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
+            self.git(&["fetch", "--quiet", "--no-tags", "origin", &refspec])
+                .await?;
+            // The index (and the branch) become the remote's; the files stay as they are.
+            self.git(&["reset", "--quiet", "--mixed", head]).await?;
+        }
+        let mut add = vec!["add", "--"];
+        add.extend_from_slice(paths);
+        self.git(&add).await?;
+        let differs = self.succeeds(&["diff", "--cached", "--quiet"]).await? == Some(false);
+        let unborn = self.local_head().await?.is_none();
+        if differs || unborn {
+            self.git(&["commit", "--quiet", "--no-verify", "-m", message])
+                .await?;
+        }
+        let head = self.local_head().await?.ok_or_else(|| GitError {
+            command: "commit".to_owned(),
+            message: "no commit was made".to_owned(),
+        })?;
+        if remote_head.as_deref() == Some(head.as_str()) {
+            return Ok(Published::Unchanged);
+        }
+        let target = format!("HEAD:refs/heads/{}", self.branch);
+        self.git(&["push", "--quiet", "origin", &target]).await?;
+        debug!(commit = %head, branch = %self.branch, "pushed");
+        Ok(Published::Pushed(head))
+    }
+
+    /// The bare repository exists and its `origin` is the configured remote.
+    async fn prepare(&self) -> Result<(), GitError> {
+        if !self.git_dir.join("HEAD").exists() {
+            tokio::fs::create_dir_all(&self.git_dir)
+                .await
+                .map_err(|error| GitError {
+                    command: "init".to_owned(),
+                    message: format!("{}: {error}", self.git_dir.display()),
+                })?;
+            let output = self
+                .output(
+                    "init",
+                    self.command()
+                        .args(["init", "--quiet", "--bare"])
+                        .arg(&self.git_dir),
+                )
+                .await?;
+            if !output.status.success() {
+                return Err(self.failed("init", &output));
+            }
+        }
+        let initial = format!("refs/heads/{}", self.branch);
+        self.git(&["symbolic-ref", "HEAD", &initial]).await?;
+        if self.succeeds(&["remote", "get-url", "origin"]).await? == Some(true) {
+            self.git(&["remote", "set-url", "origin", &self.remote])
+                .await?;
+        } else {
+            self.git(&["remote", "add", "origin", &self.remote]).await?;
+        }
+        Ok(())
+    }
+
+    /// The remote branch's head, or `None` while it has no such branch.
+    async fn remote_head(&self) -> Result<Option<String>, GitError> {
+        let branch = format!("refs/heads/{}", self.branch);
+        let output = self
+            .run(&["ls-remote", "--exit-code", "origin", &branch])
+            .await?;
+        match output.status.code() {
+            Some(0) => Ok(String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .next()
+                .map(str::to_owned)),
+            // `--exit-code`: the remote answered and has no such branch.
+            Some(2) => Ok(None),
+            _ => Err(self.failed("ls-remote", &output)),
+        }
+    }
+
+    /// The local branch's head, or `None` before the first commit.
+    async fn local_head(&self) -> Result<Option<String>, GitError> {
+        let output = self
+            .run(&["rev-parse", "--quiet", "--verify", "HEAD^{commit}"])
+            .await?;
+        Ok(output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+    }
+
+    /// Whether `args` succeed: `Some(true)` or `Some(false)` by the exit code; an error if git
+    /// could not run or was stopped.
+    async fn succeeds(&self, args: &[&str]) -> Result<Option<bool>, GitError> {
+        let output = self.run(args).await?;
+        Ok(output.status.code().map(|code| code == 0))
+    }
+
+    /// Runs `args`, failing unless they succeed.
+    async fn git(&self, args: &[&str]) -> Result<(), GitError> {
+        let output = self.run(args).await?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(self.failed(args[0], &output))
+        }
+    }
+
+    /// Runs `args` on the bot's repository and the published files.
+    async fn run(&self, args: &[&str]) -> Result<std::process::Output, GitError> {
+        let mut command = self.command();
+        command
+            .arg("--git-dir")
+            .arg(&self.git_dir)
+            .arg("--work-tree")
+            .arg(&self.work_tree)
+            .args(args);
+        self.output(args[0], &mut command).await
+    }
+
+    /// `git`, as the author, never asking anyone anything.
+    fn command(&self) -> Command {
+        let mut command = Command::new("git");
+        command
+            .current_dir(existing(&self.work_tree, &self.git_dir))
+            // Never wait for a password nobody will type.
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+            .env("LC_ALL", "C")
+            .env("GIT_AUTHOR_NAME", &self.author.name)
+            .env("GIT_AUTHOR_EMAIL", &self.author.email)
+            .env("GIT_COMMITTER_NAME", &self.author.name)
+            .env("GIT_COMMITTER_EMAIL", &self.author.email)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// What `command` did, unless it could not run or took too long.
+    async fn output(
+        &self,
+        name: &str,
+        command: &mut Command,
+    ) -> Result<std::process::Output, GitError> {
+        let output = tokio::time::timeout(COMMAND_TIMEOUT, command.output())
+            .await
+            .map_err(|_| GitError {
+                command: name.to_owned(),
+                message: format!("no answer in {} s", COMMAND_TIMEOUT.as_secs()),
+            })?
+            .map_err(|error| GitError {
+                command: name.to_owned(),
+                message: format!("cannot run git: {error}"),
+            })?;
+        Ok(output)
+    }
+
+    fn failed(&self, command: &str, output: &std::process::Output) -> GitError {
+        let said = String::from_utf8_lossy(&output.stderr);
+        let said = said
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("hint:"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        GitError {
+            command: command.to_owned(),
+            message: without_credentials(&said, &self.remote),
+        }
+    }
+}
+
+/// The work tree if it exists, else the repository: git needs a directory to run in.
+fn existing<'a>(work_tree: &'a Path, git_dir: &'a Path) -> &'a Path {
+    if work_tree.is_dir() {
+        work_tree
+    } else {
+        git_dir.parent().unwrap_or(git_dir)
+    }
+}
+
+/// `text` with the user information of `remote` (`https://user:token@host/…`) replaced, so
+/// that a token in the URL never reaches a log.
+pub fn without_credentials(text: &str, remote: &str) -> String {
+    let Some((_, rest)) = remote.split_once("://") else {
+        return text.to_owned();
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((userinfo, _)) if !userinfo.is_empty() => text.replace(userinfo, "***"),
+        _ => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_remote_never_reach_a_message() {
+        let remote = "https://brigade:s3cret@git.example.org/status.git";
+        assert_eq!(
+            without_credentials(
+                "fatal: unable to access 'https://brigade:s3cret@git.example.org/status.git/'",
+                remote
+            ),
+            "fatal: unable to access 'https://***@git.example.org/status.git/'"
+        );
+        assert_eq!(
+            without_credentials("fatal: no", "git@example.org:status.git"),
+            "fatal: no"
+        );
+        assert_eq!(
+            without_credentials("fatal: no", "/srv/git/status.git"),
+            "fatal: no"
+        );
+    }
+}
