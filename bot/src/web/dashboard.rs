@@ -13,7 +13,7 @@ use tracing::error;
 
 use super::{
     chart,
-    page::{document, secure, signin, unavailable, when, PageQuery, People},
+    page::{document, secure, signed_out, unavailable, when, PageQuery, People},
     state::WebState,
 };
 use crate::{
@@ -35,13 +35,14 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     let Some((_, session, _)) = state.sessions.of_request(&headers) else {
-        let body = html! {
-            h1 { "Dashboard" }
-            p.lead { "Open and recent incidents, and how fast they were handled." }
-            (signin(&state.config.web, "The dashboard shows what you may see in Matrix."))
-        };
-        let page = document("Dashboard", "/dashboard", query.theme, None, body);
-        return secure(page.into_response(), &state.config.web);
+        return signed_out(
+            &state.config.web,
+            "Dashboard",
+            "/dashboard",
+            query.theme,
+            "Open and recent incidents, and how fast they were handled.",
+            "The dashboard shows what you may see in Matrix.",
+        );
     };
     let records = match state.store.incidents().await {
         Ok(records) => records,

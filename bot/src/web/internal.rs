@@ -13,7 +13,7 @@ use maud::{html, Markup};
 use tracing::error;
 
 use super::{
-    page::{document, secure, signin, unavailable, when, PageQuery, People},
+    page::{document, secure, signed_out, unavailable, when, PageQuery, People},
     state::WebState,
 };
 use crate::{render::permalink, status::Site};
@@ -28,13 +28,14 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     let Some((_, session, _)) = state.sessions.of_request(&headers) else {
-        let body = html! {
-            h1 { (TITLE) }
-            p.lead { "Every open incident with its internal updates, and what the public status page says." }
-            (signin(&state.config.web, "This page shows what you may see in Matrix."))
-        };
-        let page = document(TITLE, PATH, query.theme, None, body);
-        return secure(page.into_response(), &state.config.web);
+        return signed_out(
+            &state.config.web,
+            TITLE,
+            PATH,
+            query.theme,
+            "Every open incident with its internal updates, and what the public status page says.",
+            "This page shows what you may see in Matrix.",
+        );
     };
     let records = match state.store.incidents().await {
         Ok(records) => records,

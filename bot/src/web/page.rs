@@ -153,6 +153,27 @@ pub fn when(millis: u64) -> Markup {
     html! { time datetime=(format_utc(millis, "%Y-%m-%dT%H:%M:%SZ")) { (format_utc(millis, "%Y-%m-%d %H:%M UTC")) } }
 }
 
+/// The page `title` at `path` for someone not signed in: what it is (`lead`), and the
+/// sign-in card saying why it needs one.
+pub fn signed_out(
+    web: &WebConfig,
+    title: &str,
+    path: &str,
+    theme: Theme,
+    lead: &str,
+    why: &str,
+) -> Response {
+    let body = html! {
+        h1 { (title) }
+        p.lead { (lead) }
+        (signin(web, why))
+    };
+    secure(
+        document(title, path, theme, None, body).into_response(),
+        web,
+    )
+}
+
 /// The page `title` at `path` when the store cannot be read: try again in a moment.
 pub fn unavailable(title: &str, path: &str, theme: Theme, viewer: &Session) -> Response {
     let body = html! {
