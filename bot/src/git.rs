@@ -190,9 +190,9 @@ impl Publisher {
         let mut command = Command::new("git");
         command
             .current_dir(existing(&self.work_tree, &self.git_dir))
-            // Never wait for a password nobody will type.
+            // Never wait for a password nobody will type (ssh has no terminal either: stdin is
+            // closed, and a command that hangs is stopped).
             .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
             .env("LC_ALL", "C")
             .env("GIT_AUTHOR_NAME", &self.author.name)
             .env("GIT_AUTHOR_EMAIL", &self.author.email)
@@ -246,17 +246,26 @@ fn existing<'a>(work_tree: &'a Path, git_dir: &'a Path) -> &'a Path {
     }
 }
 
-/// `text` with the user information of `remote` (`https://user:token@host/…`) replaced, so
-/// that a token in the URL never reaches a log.
+/// `text` with the secret of `remote` left out, so that a token in the URL never reaches a
+/// log: over http(s) the whole user information (`https://token@host`, `https://user:token@`),
+/// elsewhere the password alone (`ssh://git@host` names a user, not a secret).
 pub fn without_credentials(text: &str, remote: &str) -> String {
-    let Some((_, rest)) = remote.split_once("://") else {
+    let Some((scheme, rest)) = remote.split_once("://") else {
         return text.to_owned();
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    match authority.rsplit_once('@') {
-        Some((userinfo, _)) if !userinfo.is_empty() => text.replace(userinfo, "***"),
-        _ => text.to_owned(),
-    }
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return text.to_owned();
+    };
+    let shown = if scheme.starts_with("http") {
+        "***".to_owned()
+    } else {
+        match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***"),
+            None => return text.to_owned(),
+        }
+    };
+    text.replace(&format!("{userinfo}@"), &format!("{shown}@"))
 }
 
 #[cfg(test)]
@@ -276,6 +285,26 @@ mod tests {
         assert_eq!(
             without_credentials("fatal: no", "git@example.org:status.git"),
             "fatal: no"
+        );
+        let ssh = "ssh://git@git.example.org/ops/status.git";
+        assert_eq!(
+            without_credentials("git push: no access to ssh://git@git.example.org/ops", ssh),
+            "git push: no access to ssh://git@git.example.org/ops",
+            "a user name is not a secret"
+        );
+        assert_eq!(
+            without_credentials(
+                "at ssh://git:hunter2@git.example.org/",
+                "ssh://git:hunter2@git.example.org/s.git"
+            ),
+            "at ssh://git:***@git.example.org/"
+        );
+        assert_eq!(
+            without_credentials(
+                "at https://ghp_token@github.com/o/s.git",
+                "https://ghp_token@github.com/o/s.git"
+            ),
+            "at https://***@github.com/o/s.git"
         );
         assert_eq!(
             without_credentials("fatal: no", "/srv/git/status.git"),

@@ -369,6 +369,27 @@ impl RawConfig {
         let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
         let alerts = alerts::validate_alerts(self.alerts, &oncall, &server)?;
         let status = self.status.validate(&self.storage.path, &server)?;
+        // The status room is public: sharing an alias with a standard room would make that
+        // room the public one.
+        if let Some(room) = &status.room {
+            let standard = [
+                &rooms.space,
+                &rooms.triage,
+                &rooms.announcements,
+                &rooms.postmortems,
+                &rooms.archive,
+                &rooms.private_triage,
+            ];
+            if standard
+                .iter()
+                .any(|localpart| localpart.eq_ignore_ascii_case(room))
+            {
+                return Err(ConfigError::Status {
+                    key: "room",
+                    reason: format!("`{room}` is the alias of a standard room ([rooms]); the status room needs its own"),
+                });
+            }
+        }
 
         Ok(Config {
             matrix: MatrixConfig {
@@ -898,6 +919,23 @@ mod tests {
             let error = load_in_jail(jail, &toml).expect_err("refused");
             assert!(
                 matches!(error, ConfigError::RoomAlias { key: "triage", .. }),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_public_status_room_never_takes_a_standard_rooms_alias() {
+        Jail::expect_with(|jail| {
+            let toml = format!(
+                "{MINIMAL}\n[rooms]\nprivate_triage = \"secret\"\n[status]\nroom = \"secret\"\n"
+            );
+            let error = load_in_jail(jail, &toml).expect_err("refused");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("status.room: `secret` is the alias of a standard room"),
                 "{error}"
             );
             Ok(())

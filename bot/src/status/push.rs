@@ -45,7 +45,12 @@ pub async fn run(site: Arc<StatusSite>, config: Arc<Config>, shutdown: Cancellat
         let mut retry = FIRST_RETRY;
         loop {
             let message = site.written_summary.lock().expect("not poisoned").clone();
-            match publisher.publish(&files, &message).await {
+            // Stopping never waits for a remote: a git command dropped is killed.
+            let published = tokio::select! {
+                () = shutdown.cancelled() => return,
+                published = publisher.publish(&files, &message) => published,
+            };
+            match published {
                 Ok(Published::Unchanged) => {
                     debug!(%remote, "the pushed status page is current");
                     break;
