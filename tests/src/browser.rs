@@ -132,7 +132,29 @@ impl Browser {
             .await?
             .click()
             .await?;
-        self.find(ready).await?;
+        if let Err(error) = self.find(ready).await {
+            // What the sign-in said, if it failed.
+            let said = match self.client.find(Locator::Css("#signin-status")).await {
+                Ok(status) => status.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            return Err(error.context(format!(
+                "signing in as {} at {} (the page says: {said:?})",
+                user.user_id,
+                self.client.current_url().await?
+            )));
+        }
+        Ok(())
+    }
+
+    /// Signs the person out with the page's button and waits for the sign-in form it leads
+    /// to: a page opened before that might still show them signed in.
+    pub async fn sign_out(&self) -> Result<()> {
+        self.find("form[action='/session/end'] button")
+            .await?
+            .click()
+            .await?;
+        self.find("#signin").await?;
         Ok(())
     }
 

@@ -501,11 +501,7 @@ async fn the_panel_acts_as_the_signed_in_person_and_refuses_what_the_command_wou
     );
 
     // The commander signs in and sets the status and the severity.
-    browser
-        .find("form[action='/session/end'] button")
-        .await?
-        .click()
-        .await?;
+    browser.sign_out().await?;
     browser.client.goto(&format!("{page}?theme=dark")).await?;
     browser.sign_in(&desk.alice, "#actions-title").await?;
     browser
