@@ -67,12 +67,18 @@ impl Publisher {
     pub async fn publish(&self, paths: &[&str], message: &str) -> Result<Published, GitError> {
         self.prepare().await?;
         let remote_head = self.remote_head().await?;
+        let branch = format!("refs/heads/{}", self.branch);
         if let Some(head) = &remote_head {
-            let refspec = format!("+refs/heads/{0}:refs/remotes/origin/{0}", self.branch);
-            self.git(&["fetch", "--quiet", "--no-tags", "origin", &refspec])
+            let refspec = format!("+{branch}:refs/remotes/origin/{}", self.branch);
+            self.git(&["fetch", "--quiet", "--no-tags", &self.remote, &refspec])
                 .await?;
             // The index (and the branch) become the remote's; the files stay as they are.
             self.git(&["reset", "--quiet", "--mixed", head]).await?;
+        } else {
+            // A remote without the branch gets a first commit of the files alone, whatever
+            // was published before (to a branch since deleted, or to another one).
+            self.git(&["update-ref", "-d", &branch]).await?;
+            self.git(&["read-tree", "--empty"]).await?;
         }
         let mut add = vec!["add", "--"];
         add.extend_from_slice(paths);
@@ -90,13 +96,16 @@ impl Publisher {
         if remote_head.as_deref() == Some(head.as_str()) {
             return Ok(Published::Unchanged);
         }
-        let target = format!("HEAD:refs/heads/{}", self.branch);
-        self.git(&["push", "--quiet", "origin", &target]).await?;
+        let target = format!("HEAD:{branch}");
+        self.git(&["push", "--quiet", &self.remote, &target])
+            .await?;
         debug!(commit = %head, branch = %self.branch, "pushed");
         Ok(Published::Pushed(head))
     }
 
-    /// The bare repository exists and its `origin` is the configured remote.
+    /// The bare repository exists, on the configured branch. The remote is named on each
+    /// command, never kept in the repository's configuration, where a token in its URL would
+    /// lie in the storage directory.
     async fn prepare(&self) -> Result<(), GitError> {
         if !self.git_dir.join("HEAD").exists() {
             tokio::fs::create_dir_all(&self.git_dir)
@@ -119,11 +128,9 @@ impl Publisher {
         }
         let initial = format!("refs/heads/{}", self.branch);
         self.git(&["symbolic-ref", "HEAD", &initial]).await?;
+        // Kept there by earlier versions.
         if self.succeeds(&["remote", "get-url", "origin"]).await? == Some(true) {
-            self.git(&["remote", "set-url", "origin", &self.remote])
-                .await?;
-        } else {
-            self.git(&["remote", "add", "origin", &self.remote]).await?;
+            self.git(&["remote", "remove", "origin"]).await?;
         }
         Ok(())
     }
@@ -132,7 +139,7 @@ impl Publisher {
     async fn remote_head(&self) -> Result<Option<String>, GitError> {
         let branch = format!("refs/heads/{}", self.branch);
         let output = self
-            .run(&["ls-remote", "--exit-code", "origin", &branch])
+            .run(&["ls-remote", "--exit-code", &self.remote, &branch])
             .await?;
         match output.status.code() {
             Some(0) => Ok(String::from_utf8_lossy(&output.stdout)
@@ -270,7 +277,170 @@ pub fn without_credentials(text: &str, remote: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::process::Command as Sync;
+
     use super::*;
+
+    /// Runs git in `dir`, returning what it printed.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Sync::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Someone")
+            .env("GIT_AUTHOR_EMAIL", "someone@example.org")
+            .env("GIT_COMMITTER_NAME", "Someone")
+            .env("GIT_COMMITTER_EMAIL", "someone@example.org")
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "git {args:?}: {output:?}");
+        String::from_utf8(output.stdout).expect("text")
+    }
+
+    /// A bare remote, the site's files and a publisher of them to `branch`.
+    fn setup(root: &Path, branch: &str) -> Publisher {
+        git(
+            root,
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                "remote.git",
+            ],
+        );
+        let site = root.join("site");
+        std::fs::create_dir_all(&site).expect("site");
+        std::fs::write(site.join("index.html"), "all good").expect("written");
+        Publisher {
+            git_dir: root.join("status.git"),
+            work_tree: site,
+            remote: format!("file://{}", root.join("remote.git").display()),
+            branch: branch.to_owned(),
+            author: Author {
+                name: "Brigade".to_owned(),
+                email: "brigade@example.org".to_owned(),
+            },
+        }
+    }
+
+    /// The files of `branch` in the remote, and their text.
+    fn remote_files(root: &Path, branch: &str) -> Vec<(String, String)> {
+        let remote = root.join("remote.git");
+        git(&remote, &["ls-tree", "--name-only", branch])
+            .lines()
+            .map(|name| {
+                let text = git(&remote, &["show", &format!("{branch}:{name}")]);
+                (name.to_owned(), text)
+            })
+            .collect()
+    }
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_remote_without_the_branch_gets_it_and_nothing_is_pushed_twice() {
+        let root = tempfile::tempdir().expect("a directory");
+        let publisher = setup(root.path(), "main");
+        let Published::Pushed(first) = publisher
+            .publish(&["index.html"], "First")
+            .await
+            .expect("pushed")
+        else {
+            panic!("an empty remote gets the site");
+        };
+        assert_eq!(
+            remote_files(root.path(), "main"),
+            files(&[("index.html", "all good")])
+        );
+        assert_eq!(
+            publisher
+                .publish(&["index.html"], "Again")
+                .await
+                .expect("done"),
+            Published::Unchanged
+        );
+        let log = git(
+            &root.path().join("remote.git"),
+            &["log", "--format=%H %an %s", "main"],
+        );
+        assert_eq!(log.trim(), format!("{first} Brigade First"));
+    }
+
+    #[tokio::test]
+    async fn files_others_push_are_kept_and_the_remote_is_never_stored() {
+        let root = tempfile::tempdir().expect("a directory");
+        let publisher = setup(root.path(), "main");
+        // Someone else's commit is there first, as is a remote kept by an earlier version.
+        let other = root.path().join("other");
+        git(
+            root.path(),
+            &["clone", "--quiet", &publisher.remote, "other"],
+        );
+        std::fs::write(other.join("CNAME"), "status.example.org").expect("written");
+        git(&other, &["add", "CNAME"]);
+        git(&other, &["commit", "--quiet", "-m", "Our domain"]);
+        git(&other, &["push", "--quiet", "origin", "HEAD:main"]);
+        git(root.path(), &["init", "--quiet", "--bare", "status.git"]);
+        git(
+            &root.path().join("status.git"),
+            &[
+                "remote",
+                "add",
+                "origin",
+                "https://brigade:s3cret@example.org/s.git",
+            ],
+        );
+
+        publisher
+            .publish(&["index.html"], "Site")
+            .await
+            .expect("pushed");
+        assert_eq!(
+            remote_files(root.path(), "main"),
+            files(&[("CNAME", "status.example.org"), ("index.html", "all good")])
+        );
+        let config = std::fs::read_to_string(root.path().join("status.git/config")).expect("read");
+        assert!(
+            !config.contains("s3cret") && !config.contains("remote.git"),
+            "{config}"
+        );
+
+        // A change of branch to one the remote lacks starts it from the files alone.
+        let pages = Publisher {
+            branch: "site/pages".to_owned(),
+            ..publisher
+        };
+        std::fs::write(pages.work_tree.join("index.html"), "degraded").expect("written");
+        pages
+            .publish(&["index.html"], "Pages")
+            .await
+            .expect("pushed");
+        assert_eq!(
+            remote_files(root.path(), "site/pages"),
+            files(&[("index.html", "degraded")])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_push_says_why_without_the_token() {
+        let root = tempfile::tempdir().expect("a directory");
+        let publisher = Publisher {
+            // Nothing listens on port 1.
+            remote: "https://brigade:s3cret@127.0.0.1:1/status.git".to_owned(),
+            ..setup(root.path(), "main")
+        };
+        let error = publisher
+            .publish(&["index.html"], "Site")
+            .await
+            .expect_err("nowhere to push")
+            .to_string();
+        assert!(error.starts_with("git ls-remote: "), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
+    }
 
     #[test]
     fn credentials_in_the_remote_never_reach_a_message() {

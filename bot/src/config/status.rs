@@ -174,14 +174,16 @@ fn git_target(remote: String, branch: Option<String>) -> Result<GitTarget, Confi
         });
     }
     let branch = branch.unwrap_or_else(|| "main".to_owned());
+    // `git check-ref-format --branch`, for the characters allowed here: no part of the path is
+    // empty, hidden or a lock file.
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./".contains(c);
-    if branch.is_empty()
-        || branch.starts_with(['-', '/', '.'])
-        || branch.ends_with(['/', '.'])
+    let part = |part: &str| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock");
+    if branch == "HEAD"
+        || branch.starts_with('-')
+        || branch.ends_with('.')
         || branch.contains("..")
-        || branch.contains("//")
-        || branch.ends_with(".lock")
         || !branch.chars().all(plain)
+        || !branch.split('/').all(part)
     {
         return Err(ConfigError::Status {
             key: "git_branch",
@@ -282,12 +284,14 @@ mod tests {
                 (remote, "main")
             );
         }
-        assert_eq!(
-            git_target("/srv/status.git".to_owned(), Some("gh-pages".to_owned()))
-                .expect("valid")
-                .branch,
-            "gh-pages"
-        );
+        for branch in ["gh-pages", "site/v1.2", "HEADS"] {
+            assert_eq!(
+                git_target("/srv/status.git".to_owned(), Some(branch.to_owned()))
+                    .expect(branch)
+                    .branch,
+                branch
+            );
+        }
         for (remote, branch, reason) in [
             (
                 "status.git",
@@ -309,6 +313,13 @@ mod tests {
             ("/srv/s.git", Some("../main"), "not a branch name"),
             ("/srv/s.git", Some("main.lock"), "not a branch name"),
             ("/srv/s.git", Some("-f"), "not a branch name"),
+            ("/srv/s.git", Some("pages/.hidden"), "not a branch name"),
+            ("/srv/s.git", Some("old.lock/pages"), "not a branch name"),
+            ("/srv/s.git", Some("pages//site"), "not a branch name"),
+            ("/srv/s.git", Some("/pages"), "not a branch name"),
+            ("/srv/s.git", Some("pages/"), "not a branch name"),
+            ("/srv/s.git", Some("HEAD"), "not a branch name"),
+            ("/srv/s.git", Some(""), "not a branch name"),
         ] {
             let error = git_target(remote.to_owned(), branch.map(str::to_owned)).expect_err(remote);
             assert!(error.to_string().contains(reason), "{error}");
