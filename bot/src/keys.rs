@@ -21,6 +21,7 @@
 //! | `forward.done.<message/emoji/target>` | the copy a forward made | event ID |
 //! | `oncall.shift.<team>` | the shift last announced (`<who>\0<until>`, or empty) | text |
 //! | `profile.avatar_sha256` | the avatar file last uploaded | hex |
+//! | `status_room.<room>` | how far the status room was told of the incident | JSON |
 //! | `decrypt.held` | events held until their room keys arrive | JSON |
 
 use std::{collections::BTreeMap, fmt, marker::PhantomData, str::FromStr};
@@ -244,6 +245,22 @@ pub fn undecrypted() -> Key<Vec<HeldEvent>, Json> {
 /// The SHA-256 (hex) of the avatar file last uploaded.
 pub fn avatar() -> Key<String, Text> {
     Key::new("profile.avatar_sha256")
+}
+
+/// How far the status room (`status.room`) was told of the incident in `room`.
+pub fn status_room_told(room: &RoomId) -> Key<StatusRoomTold, Json> {
+    Key::new(format!("status_room.{room}"))
+}
+
+/// How far the status room was told of an incident.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusRoomTold {
+    /// The timeline entries before this one were announced, or passed over as nothing the
+    /// page shows.
+    pub seen: usize,
+    /// Whether anything was announced: once it was, what follows is told even when the page
+    /// no longer lists the incident (its last component operational again).
+    pub told: bool,
 }
 
 /// A report filed in a triage room, and its incident once declared.
@@ -496,6 +513,18 @@ mod tests {
         assert_eq!(
             avatar().get(store).await.expect("read").as_deref(),
             Some("ab12")
+        );
+        let told = StatusRoomTold {
+            seen: 4,
+            told: true,
+        };
+        status_room_told(&room)
+            .set(store, &told)
+            .await
+            .expect("set");
+        assert_eq!(
+            status_room_told(&room).get(store).await.expect("read"),
+            Some(told)
         );
     }
 

@@ -13,6 +13,7 @@ use brigade_tests::{
     servers::shared as servers,
     synapse::random_string,
 };
+use matrix_sdk::ruma::RoomId;
 use serde_json::Value;
 
 fn bot_binary() -> &'static Path {
@@ -389,12 +390,29 @@ async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_ke
     Ok(())
 }
 
+/// The messages in `room` once there are `count`, oldest first.
+async fn said_in(user: &TestUser, room: &RoomId, count: usize) -> Result<Vec<String>> {
+    until(
+        &format!("{count} messages in the status room"),
+        || async {
+            let events = user.history(room).await?;
+            Ok(events
+                .iter()
+                .filter(|event| event["type"] == "m.room.message")
+                .map(|event| brigade_tests::client::body(event).to_owned())
+                .collect::<Vec<_>>())
+        },
+        |said: &Vec<String>| said.len() >= count,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn staff_see_internal_updates_signed_in_and_subscribers_read_the_public_ones_in_matrix(
 ) -> Result<()> {
     let localpart = format!("status-{}", random_string(6).to_lowercase());
     let config = COMPONENTS.replace("[status]\n", &format!("[status]\nroom = \"{localpart}\"\n"));
-    let desk = Desk::new(bot_binary(), &config).await?;
+    let mut desk = Desk::new(bot_binary(), &config).await?;
     let alice = &desk.alice;
     let bob = TestUser::register(&servers().first, "bob").await?;
     // A subscriber of another organisation, over federation: the room is public.
@@ -460,34 +478,67 @@ async fn staff_see_internal_updates_signed_in_and_subscribers_read_the_public_on
     browser.screenshot("status-internal-dark").await?;
     browser.stop().await?;
 
-    desk.command(alice, room, "!inc status resolved", "✅")
-        .await?;
+    // A private incident gives the page nothing to show.
+    for command in [
+        "!inc affects Checkout major",
+        "!inc update --public Keys are safe",
+    ] {
+        desk.command(alice, &secret.room, command, "❓").await?;
+    }
 
     // The status room tells the public what the page does, in order, and nothing else.
-    let said = until(
-        "the resolution in the status room",
-        || async {
-            let events = subscriber.history(&status_room).await?;
-            Ok(events
-                .iter()
-                .filter(|event| event["type"] == "m.room.message")
-                .map(|event| brigade_tests::client::body(event).to_owned())
-                .collect::<Vec<_>>())
-        },
-        |said: &Vec<String>| said.iter().any(|body| body.contains("is resolved")),
+    let said = |count| said_in(&subscriber, &status_room, count);
+    let first = said(2).await?;
+    ensure!(
+        first[0].contains("Degraded performance of Checkout")
+            && first[0].contains("Checkout · Degraded performance"),
+        "{first:#?}"
+    );
+    ensure!(
+        first[1].contains(public) && first[1].contains("Investigating"),
+        "{first:#?}"
+    );
+
+    // Hidden, an incident's public updates wait; nor does a restart tell anything twice.
+    desk.command(alice, room, "!inc public off", "✅").await?;
+    let meanwhile = "A fix is deployed";
+    desk.command(
+        alice,
+        room,
+        &format!("!inc update --public {meanwhile}"),
+        "✅",
     )
     .await?;
-    ensure!(said.len() == 3, "{said:#?}");
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+    // Subscribers hear a component is operational again, though the page then no longer lists
+    // the incident, which did nothing else.
+    let search = desk.declare("Search index is stale").await?;
+    desk.command(alice, &search.room, "!inc affects Search API partial", "✅")
+        .await?;
+    said(3).await?;
+    desk.command(alice, &search.room, "!inc affects Search API none", "✅")
+        .await?;
+    let second = said(4).await?;
     ensure!(
-        said[0].contains("Degraded performance of Checkout")
-            && said[0].contains("Checkout · Degraded performance"),
-        "{said:#?}"
+        second[2].contains("Search API · Partial outage")
+            && second[3].contains("Search API is operational again"),
+        "{second:#?}"
     );
     ensure!(
-        said[1].contains(public) && said[1].contains("Investigating"),
-        "{said:#?}"
+        !second.iter().any(|body| body.contains(meanwhile)),
+        "{second:#?}"
     );
-    ensure!(said[2].contains("is resolved"), "{said:#?}");
+    // Listed again, what the page now shows is told.
+    desk.command(alice, room, "!inc public on", "✅").await?;
+    said(5).await?;
+    desk.command(alice, room, "!inc status resolved", "✅")
+        .await?;
+    let said = said(6).await?;
+    ensure!(said.len() == 6, "{said:#?}");
+    ensure!(said[..2] == first[..], "{said:#?}");
+    ensure!(said[4].contains(meanwhile), "{said:#?}");
+    ensure!(said[5].contains("is resolved"), "{said:#?}");
     let all = said.join("\n");
     for hidden in [
         internal,
