@@ -80,6 +80,21 @@ pub struct Alert {
     /// Where the sender shows it (Alertmanager's and Grafana's `generatorURL`, PagerDuty's
     /// incident page, the generic `url`): the full text when the message is cut.
     pub link: Option<String>,
+    /// The status page component it names (a `component` label or field), as written: the
+    /// bot reads it against its page.
+    pub component: Option<String>,
+    /// How badly (an `impact` label or field), as written.
+    pub impact: Option<String>,
+}
+
+/// The longest component or impact kept with an alert, in characters.
+const MAX_LABEL_CHARS: usize = 128;
+
+/// A label's `value` as an alert carries it: trimmed, at most [`MAX_LABEL_CHARS`], none when
+/// empty.
+pub fn label(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.chars().take(MAX_LABEL_CHARS).collect())
 }
 
 /// The longest link kept with an alert, in bytes.

@@ -89,6 +89,14 @@ pub struct AlertContent {
     pub last_seen: u64,
     /// Whether its route asks the bot to declare an incident for it.
     pub auto_declare: bool,
+    /// The status page component it names (its `component` label), as the sender wrote it:
+    /// the bot reads it against its page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// How badly it says the component is affected (its `impact` label: `degraded`,
+    /// `partial` or `major`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
 }
 
 impl AlertContent {
@@ -120,9 +128,13 @@ mod tests {
             first_seen: 1,
             last_seen: 2,
             auto_declare: true,
+            component: Some("Checkout".to_owned()),
+            impact: None,
         };
         let json = serde_json::to_value(&alert).expect("serialized");
         assert_eq!(json["status"], "firing");
+        assert_eq!(json["component"], "Checkout");
+        assert!(json.get("impact").is_none(), "{json}");
         assert_eq!(json["severity"], "SEV1");
         assert_eq!(
             serde_json::from_value::<AlertContent>(json).expect("read"),

@@ -110,6 +110,9 @@ pub struct Declaration {
     pub started: Option<u64>,
     /// The alert it is declared for, if any.
     pub alert: Option<AlertOrigin>,
+    /// The status page component it affects from the start, and how badly (an alert's
+    /// `component` label).
+    pub affects: Option<(String, Impact)>,
 }
 
 impl Incident {
@@ -130,14 +133,14 @@ impl Incident {
                 severity: declaration.severity,
             },
         };
-        Ok(Self {
+        let mut incident = Self {
             number,
             title,
             severity: declaration.severity,
             kind: declaration.kind,
             status: Status::Investigating,
             private: declaration.private,
-            commander: declaration.declarer,
+            commander: declaration.declarer.clone(),
             roles: BTreeMap::new(),
             summary: String::new(),
             timestamps: Timestamps {
@@ -152,7 +155,11 @@ impl Incident {
             affected: BTreeMap::new(),
             unlisted: false,
             public_title: None,
-        })
+        };
+        if let Some((component, impact)) = declaration.affects {
+            incident.affect(&component, Some(impact), now, &declaration.declarer)?;
+        }
+        Ok(incident)
     }
 
     /// Adds an automatic entry to the timeline.
@@ -478,6 +485,38 @@ mod tests {
     }
 
     #[test]
+    fn a_declaration_may_affect_a_component_from_the_start() {
+        let alice = owned_user_id!("@alice:example.org");
+        let declaration = Declaration {
+            title: "Checkout slow".to_owned(),
+            severity: Severity::Sev2,
+            kind: "operations".to_owned(),
+            private: false,
+            declarer: alice.clone(),
+            started: None,
+            alert: None,
+            affects: Some(("Checkout".to_owned(), Impact::Partial)),
+        };
+        let incident = Incident::declare(IncidentNumber(1), declaration, 5).expect("declared");
+        assert_eq!(incident.affected.get("Checkout"), Some(&Impact::Partial));
+        assert_eq!(
+            incident
+                .timeline
+                .last()
+                .map(|entry| (&entry.what, entry.at, &entry.by)),
+            Some((
+                &Happening::Affects {
+                    component: "Checkout".to_owned(),
+                    impact: Some(Impact::Partial)
+                },
+                5,
+                &alice
+            ))
+        );
+        assert!(incident.published());
+    }
+
+    #[test]
     fn declaring_needs_a_title() {
         let declaration = Declaration {
             title: "   ".to_owned(),
@@ -487,6 +526,7 @@ mod tests {
             declarer: owned_user_id!("@alice:example.org"),
             started: None,
             alert: None,
+            affects: None,
         };
         let declared = Incident::declare(IncidentNumber(1), declaration, 0);
         assert_eq!(declared, Err(IncidentError::EmptyTitle));
@@ -720,6 +760,7 @@ mod tests {
                 declarer: alice.to_owned(),
                 started: None,
                 alert: None,
+                affects: None,
             },
             1,
         )

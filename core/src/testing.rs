@@ -18,6 +18,7 @@ pub fn record(number: u64, title: &str, severity: Severity, declared: u64) -> In
         declarer: owned_user_id!("@alice:example.org"),
         started: None,
         alert: None,
+        affects: None,
     };
     let incident = Incident::declare(IncidentNumber(number), declaration, declared)
         .expect("the fixture's declaration is valid");

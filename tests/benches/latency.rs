@@ -708,6 +708,7 @@ fn bare_room(
         declarer: commander.to_owned(),
         started: None,
         alert: None,
+        affects: None,
     };
     let incident = Incident::declare(IncidentNumber(round as u64), declaration, 0)?;
     let alias = RoomAliasId::parse(format!(

@@ -53,6 +53,7 @@ fn ninety_days_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
                     declarer: bot.to_owned(),
                     started: None,
                     alert: None,
+                    affects: None,
                 };
                 let mut incident =
                     Incident::declare(IncidentNumber(1000 + n), declaration, declared)?;

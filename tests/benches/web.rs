@@ -96,6 +96,7 @@ fn a_year_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
                     declarer: bot.to_owned(),
                     started: None,
                     alert: None,
+                    affects: None,
                 };
                 let mut incident =
                     Incident::declare(IncidentNumber(1000 + n), declaration, declared)?;

@@ -4,6 +4,7 @@
 // matrix-sdk's futures are deep enough to overflow the compiler's default limit when spawned.
 #![recursion_limit = "256"]
 
+pub mod alertmanager;
 pub mod bench;
 pub mod bot;
 pub mod bridge;

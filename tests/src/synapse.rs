@@ -21,7 +21,7 @@ use rand::{distributions::Alphanumeric, Rng};
 use serde_json::{json, Value};
 
 /// Where homeservers are created when no directory is given.
-fn scratch_root() -> PathBuf {
+pub fn scratch_root() -> PathBuf {
     workspace_root().join("target").join("brigade-e2e")
 }
 

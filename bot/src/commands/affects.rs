@@ -64,7 +64,7 @@ pub fn decide(
         return Err(Refusal::new(format!("usage: `{}`", INFO.usage())));
     };
     let Some(component) = status.component(&typed) else {
-        return Err(Refusal::new(unknown(&typed, status)));
+        return Err(Refusal::new(status.unknown(&typed)));
     };
     let mut next = record.clone();
     let changed = next
@@ -98,29 +98,13 @@ pub fn decide(
     Ok(Decided::new(next, answer))
 }
 
-fn unknown(typed: &str, status: &StatusConfig) -> String {
-    if status.components.is_empty() {
-        return "the status page has no components: an operator adds them as [[status.components]]"
-            .to_owned();
-    }
-    let names: Vec<&str> = status
-        .components
-        .iter()
-        .map(|component| component.name.as_str())
-        .collect();
-    format!(
-        "unknown component `{typed}`: the status page has {}",
-        names.join(", ")
-    )
-}
-
 /// `!inc affects` alone: the components, and what this incident does to each.
 pub fn listing(record: &IncidentRecord, status: &StatusConfig) -> Result<String, Refusal> {
     if record.incident.private {
         return Err(IncidentError::PrivateNotPublished.into());
     }
     if status.components.is_empty() {
-        return Err(Refusal::new(unknown("", status)));
+        return Err(Refusal::new(status.unknown("")));
     }
     let lines: Vec<String> = status
         .components
@@ -196,7 +180,7 @@ mod tests {
         let refused = decide(&record, args("billing"), &status(), asked()).expect_err("unknown");
         assert_eq!(
             refused.text,
-            "unknown component `billing`: the status page has Search API, Checkout"
+            "unknown component “billing”: the status page has Search API, Checkout"
         );
         let again = decide(&decided.next, args("Search API major"), &status(), asked())
             .expect_err("unchanged");

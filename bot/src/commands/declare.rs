@@ -124,6 +124,7 @@ pub fn decide(
         declarer: asked.by.to_owned(),
         started,
         alert: None,
+        affects: None,
     })
 }
 

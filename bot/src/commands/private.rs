@@ -57,6 +57,7 @@ pub fn decide(record: &IncidentRecord) -> Result<Declaration, Refusal> {
                 .unwrap_or(incident.timestamps.declared),
         ),
         alert: None,
+        affects: None,
     })
 }
 

@@ -6,6 +6,7 @@ use matrix_sdk::ruma::{RoomAliasId, ServerName};
 use serde::Deserialize;
 
 use super::error::ConfigError;
+use crate::markdown::escape;
 
 /// The longest component name: it is a word in `!inc affects` and a row on the page.
 const MAX_NAME_CHARS: usize = 64;
@@ -75,6 +76,26 @@ impl StatusConfig {
         self.components.iter().find(|component| {
             component.name.eq_ignore_ascii_case(name) || component.id == name.to_lowercase()
         })
+    }
+
+    /// Why `typed` names no component: what the page has instead (Markdown: `typed` may come
+    /// from an alert's label).
+    pub fn unknown(&self, typed: &str) -> String {
+        if self.components.is_empty() {
+            return "the status page has no components: an operator adds them as \
+                    [[status.components]]"
+                .to_owned();
+        }
+        let names: Vec<String> = self
+            .components
+            .iter()
+            .map(|component| escape(&component.name))
+            .collect();
+        format!(
+            "unknown component “{}”: the status page has {}",
+            escape(typed),
+            names.join(", ")
+        )
     }
 }
 

@@ -11,7 +11,7 @@
 
 use brigade_core::{
     events::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
-    incident::{AlertOrigin, Declaration},
+    incident::{AlertOrigin, Declaration, Impact},
     record::IncidentRecord,
     store::Outcome,
 };
@@ -41,7 +41,7 @@ use super::{
     reply::{notice, transaction_id},
 };
 use crate::{
-    config::{AlertCommander, Config},
+    config::{AlertCommander, Config, StatusConfig},
     keys::{self, AlertDeclared},
     oncall, render,
 };
@@ -225,6 +225,7 @@ async fn declare(
         }
     };
     let config = &bot.config.incidents;
+    let (affects, affects_note) = affects(&bot.config.status, alert);
     let declaration = Declaration {
         title: alert.title.clone(),
         severity: alert.severity.unwrap_or(config.default_severity),
@@ -237,6 +238,7 @@ async fn declare(
             event_id: message.original.clone(),
             alert: alert.identity(),
         }),
+        affects,
     };
     let change = Change::for_alert(bot, room, cause, u64::from(sent.get()));
     let record: IncidentRecord = match open(&change, declaration).await {
@@ -261,16 +263,57 @@ async fn declare(
     };
     key.set(bot.store.as_ref(), &declared).await?;
     let names = names::of(room, [commander.as_ref()]).await;
-    let text = format!(
+    let mut text = format!(
         "🚑 Declared **{}** for this alert: [{}]({}). {} is in command and invited.",
         record.incident.number,
         record.alias,
         render::permalink(&record.alias),
         names.pill(&commander)
     );
+    if let Some(note) = affects_note {
+        text.push_str(&format!(" {note}"));
+    }
     say(room, cause, &message.original, &text).await?;
     info!(incident = %record.incident.number, alert = %alert.identity(), "incident declared for an alert");
     Ok(Outcome::Done)
+}
+
+/// What `alert` does to the status page (its `component` and `impact`), and what to say of
+/// it: where the page shows it, or why it does not.
+fn affects(
+    status: &StatusConfig,
+    alert: &AlertContent,
+) -> (Option<(String, Impact)>, Option<String>) {
+    let Some(typed) = &alert.component else {
+        return (None, None);
+    };
+    let Some(component) = status.component(typed) else {
+        let why = status.unknown(typed);
+        return (
+            None,
+            Some(format!("The status page does not show it: {why}.")),
+        );
+    };
+    let name = &component.name;
+    let (impact, note) = match &alert.impact {
+        None => (Impact::Degraded, String::new()),
+        Some(word) => match word.parse() {
+            Ok(impact) => (impact, String::new()),
+            Err(_) => (
+                Impact::Degraded,
+                format!(
+                    " (its impact `{}` is none of degraded, partial, major)",
+                    render::escape(word)
+                ),
+            ),
+        },
+    };
+    let said = format!(
+        "The status page shows {}: {}{note}.",
+        render::escape(name),
+        impact.label().to_lowercase()
+    );
+    (Some((name.clone(), impact)), Some(said))
 }
 
 /// Whether `alert` calls for a declaration now, given the episode the bot last acted on for
@@ -328,6 +371,8 @@ mod tests {
             first_seen,
             last_seen: first_seen,
             auto_declare: true,
+            component: None,
+            impact: None,
         }
     }
 
@@ -348,6 +393,47 @@ mod tests {
         assert!(
             calls_for_a_declaration(Some(1), false, &alert(5)),
             "a new episode, incident over"
+        );
+    }
+
+    #[test]
+    fn an_alert_ties_its_incident_to_the_component_it_names() {
+        let config = Config::for_tests(
+            "[status]\n[[status.components]]\nname = \"Checkout\"\n\
+             [[status.components]]\nname = \"Search API\"\n",
+        );
+        let named = |component: Option<&str>, impact: Option<&str>| {
+            let alert = AlertContent {
+                component: component.map(str::to_owned),
+                impact: impact.map(str::to_owned),
+                ..alert(1)
+            };
+            affects(&config.status, &alert)
+        };
+        assert_eq!(named(None, Some("major")), (None, None));
+        assert_eq!(
+            named(Some("search-api"), Some("Major")),
+            (
+                Some(("Search API".to_owned(), Impact::Major)),
+                Some("The status page shows Search API: major outage.".to_owned())
+            )
+        );
+        assert_eq!(
+            named(Some("checkout"), None).0,
+            Some(("Checkout".to_owned(), Impact::Degraded)),
+            "degraded unless said"
+        );
+        let (shown, said) = named(Some("Checkout"), Some("*worse*"));
+        assert_eq!(shown, Some(("Checkout".to_owned(), Impact::Degraded)));
+        assert_eq!(
+            said.as_deref(),
+            Some("The status page shows Checkout: degraded performance (its impact `\\*worse\\*` is none of degraded, partial, major).")
+        );
+        let (shown, said) = named(Some("Billing [x](https://evil)"), Some("major"));
+        assert_eq!(shown, None);
+        assert_eq!(
+            said.as_deref(),
+            Some("The status page does not show it: unknown component “Billing \\[x\\](https://evil)”: the status page has Checkout, Search API.")
         );
     }
 

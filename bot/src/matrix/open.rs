@@ -66,6 +66,8 @@ pub async fn open(
         None => {
             let record = IncidentRecord::new(incident, room.room_id().to_owned(), alias);
             bot.store.save_incident(&record).await?;
+            // An incident may be on the status page from the start (an alert's component).
+            bot.status.changed();
             record
         }
     };

@@ -1,4 +1,5 @@
-//! Brigade's own signed JSON: `{"title", "severity", "body", "fingerprint", "status", "url"}`, with
+//! Brigade's own signed JSON: `{"title", "severity", "body", "fingerprint", "status", "url",
+//! "component", "impact"}`, with
 //! `X-Brigade-Timestamp: <Unix seconds>` and `X-Brigade-Signature: sha256=<hex HMAC-SHA256 of
 //! "<timestamp>.<body>">`: the timestamp is signed, so a captured request can be replayed only
 //! within the window, and there only once.
@@ -8,8 +9,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::auth::{verify_hmac, Delivery};
+use brigade_core::incident::Impact;
+
 use crate::alert::{
-    severity_word, Alert, AlertStatus, AuthError, PayloadError, REPLAY_WINDOW_MILLIS,
+    label, severity_word, Alert, AlertStatus, AuthError, PayloadError, REPLAY_WINDOW_MILLIS,
 };
 
 /// Checks the signature of the timestamp and body, and that the timestamp is fresh at
@@ -47,13 +50,15 @@ struct Generic {
     url: Option<url::Url>,
     fingerprint: Option<String>,
     status: Option<AlertStatus>,
+    component: Option<String>,
+    impact: Option<String>,
 }
 
-/// `{"title", "severity", "body", "fingerprint", "status"}`.
+/// `{"title", "severity", "body", "fingerprint", "status", "url", "component", "impact"}`.
 pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
     let generic: Generic = serde_json::from_value(json).map_err(|error| {
         PayloadError::new(format!(
-            "not a generic alert ({{\"title\", \"severity\", \"body\", \"fingerprint\", \"status\", \"url\"}}): {error}"
+            "not a generic alert ({{\"title\", \"severity\", \"body\", \"fingerprint\", \"status\", \"url\", \"component\", \"impact\"}}): {error}"
         ))
     })?;
     if generic.title.trim().is_empty() {
@@ -66,6 +71,15 @@ pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
                 .ok_or_else(|| PayloadError::new(format!("unknown severity `{word}`")))?,
         ),
     };
+    // What the page has is the bot's to say; how badly is one of three words.
+    let impact = generic.impact.as_deref().and_then(label);
+    if let Some(word) = &impact {
+        word.parse::<Impact>().map_err(|_| {
+            PayloadError::new(format!(
+                "unknown impact `{word}`: degraded, partial or major"
+            ))
+        })?;
+    }
     let fingerprint = generic
         .fingerprint
         .unwrap_or_else(|| hex::encode(&Sha256::digest(generic.title.as_bytes())[..8]));
@@ -76,5 +90,7 @@ pub fn parse(json: Value) -> Result<Vec<Alert>, PayloadError> {
         severity,
         body: generic.body,
         link: generic.url.and_then(|url| crate::alert::link(url.as_str())),
+        component: generic.component.as_deref().and_then(label),
+        impact,
     }])
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::alert::{bounded_fingerprint, link, severity_word, Alert, AlertStatus, PayloadError};
+use crate::alert::{
+    bounded_fingerprint, label, link, severity_word, Alert, AlertStatus, PayloadError,
+};
 
 /// Alertmanager and Grafana: `alerts`, each with `status`, `labels`, `annotations` and a
 /// `fingerprint` (made from the labels when missing).
@@ -50,6 +52,8 @@ pub fn grouped(json: &Value, what: &str) -> Result<Vec<Alert>, PayloadError> {
                 severity: labels.get("severity").and_then(|word| severity_word(word)),
                 body: text("description").unwrap_or_default(),
                 link: alert["generatorURL"].as_str().and_then(link),
+                component: labels.get("component").and_then(|value| label(value)),
+                impact: labels.get("impact").and_then(|value| label(value)),
             })
         })
         .collect()

@@ -379,6 +379,42 @@ mod tests {
         assert_eq!(alerts[1].status, AlertStatus::Resolved);
         assert_eq!(alerts[1].title, "Slow");
         assert_eq!(alerts[1].fingerprint.len(), 16, "made from the labels");
+        assert_eq!((&alerts[0].component, &alerts[0].impact), (&None, &None));
+    }
+
+    #[test]
+    fn the_component_and_impact_labels_travel_as_written() {
+        let long = "c".repeat(500);
+        let body = format!(
+            r#"{{"version":"4","status":"firing","alerts":[
+            {{"status":"firing","labels":{{"alertname":"Slow","component":" Checkout ","impact":"worse"}},"annotations":{{}}}},
+            {{"status":"firing","labels":{{"alertname":"Long","component":"{long}","impact":""}},"annotations":{{}}}}]}}"#
+        );
+        let alerts = parse(Source::Alertmanager, body.as_bytes()).expect("valid");
+        assert_eq!(alerts[0].component.as_deref(), Some("Checkout"));
+        assert_eq!(
+            alerts[0].impact.as_deref(),
+            Some("worse"),
+            "the bot says what it makes of it"
+        );
+        assert_eq!(alerts[1].component.as_ref().map(String::len), Some(128));
+        assert_eq!(alerts[1].impact, None);
+        let alerts = parse(
+            Source::Generic,
+            br#"{"title":"Queue stuck","component":"Search API","impact":"Major"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            (alerts[0].component.as_deref(), alerts[0].impact.as_deref()),
+            (Some("Search API"), Some("Major"))
+        );
+        // Brigade's own JSON is refused what no sender could mean.
+        let error = parse(Source::Generic, br#"{"title":"Q","impact":"worse"}"#)
+            .expect_err("no such impact");
+        assert_eq!(
+            error.to_string(),
+            "unknown impact `worse`: degraded, partial or major"
+        );
     }
 
     #[test]

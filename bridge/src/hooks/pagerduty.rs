@@ -86,5 +86,7 @@ pub fn parse(json: &Value) -> Result<Vec<Alert>, PayloadError> {
         severity,
         body: String::new(),
         link: data["html_url"].as_str().and_then(crate::alert::link),
+        component: None,
+        impact: None,
     }])
 }

@@ -101,6 +101,8 @@ mod tests {
                 severity,
                 body: String::new(),
                 link: None,
+                component: None,
+                impact: None,
                 status: AlertStatus::Firing,
                 count: 1,
                 first_seen: 1,

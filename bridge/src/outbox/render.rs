@@ -113,6 +113,8 @@ fn render(
         first_seen: record.first_seen,
         last_seen: record.last_seen,
         auto_declare,
+        component: record.component.clone(),
+        impact: record.impact.clone(),
     });
     content
 }

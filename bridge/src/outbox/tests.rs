@@ -34,6 +34,8 @@ fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
         severity: None,
         body: String::new(),
         link: None,
+        component: None,
+        impact: None,
     }
 }
 
@@ -143,6 +145,8 @@ async fn an_alert_too_long_for_a_message_is_cut_to_fit_and_its_edits_still_go_th
         title: "<&>".repeat(2_000),
         body: "<\u{1}\"&".repeat(50_000),
         link: Some("https://prometheus.example.org/graph?g0.expr=up".to_owned()),
+        component: None,
+        impact: None,
         ..alert("big", status)
     };
     accept(

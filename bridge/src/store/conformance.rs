@@ -13,6 +13,8 @@ pub(super) fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
         severity: None,
         body: String::new(),
         link: None,
+        component: None,
+        impact: None,
     }
 }
 

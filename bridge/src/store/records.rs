@@ -23,6 +23,12 @@ pub struct AlertRecord {
     /// Where its sender shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The status page component it names, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// How badly, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
     /// Firing or resolved.
     pub status: AlertStatus,
     /// How many times it was received in this episode (since it last started firing).
@@ -168,6 +174,8 @@ pub(super) fn next(
             record.severity = alert.severity.or(record.severity);
             record.body.clone_from(&alert.body);
             record.link.clone_from(&alert.link);
+            record.component.clone_from(&alert.component);
+            record.impact.clone_from(&alert.impact);
             record.last_seen = now;
             record.version += 1;
             record
@@ -194,6 +202,8 @@ pub(super) fn next(
                 severity: alert.severity,
                 body: alert.body.clone(),
                 link: alert.link.clone(),
+                component: alert.component.clone(),
+                impact: alert.impact.clone(),
                 status: alert.status,
                 count: u64::from(alert.status == AlertStatus::Firing),
                 first_seen,

@@ -7,6 +7,9 @@ use std::{os::unix::fs::PermissionsExt, path::Path};
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
+    alertmanager::Alertmanager,
+    bot::BotProcess,
+    bridge::BridgeProcess,
     browser::Browser,
     client::TestUser,
     desk::{eventually, until, Desk},
@@ -14,7 +17,7 @@ use brigade_tests::{
     synapse::random_string,
 };
 use matrix_sdk::ruma::RoomId;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn bot_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
@@ -25,18 +28,22 @@ const COMPONENTS: &str = "[status]\ntitle = \"Example status\"\n\
     [[status.components]]\nname = \"Search API\"\ngroup = \"Partners\"\n";
 
 /// The status page as the bot serves it: the text of `name` under `/status/`.
-async fn served(desk: &Desk, name: &str) -> Result<String> {
-    let answer = reqwest::get(format!("http://{}/status/{name}", desk.bot.http)).await?;
+async fn served(bot: &BotProcess, name: &str) -> Result<String> {
+    let answer = reqwest::get(format!("http://{}/status/{name}", bot.http)).await?;
     ensure!(answer.status().is_success(), "{name}: {}", answer.status());
     Ok(answer.text().await?)
 }
 
 /// Waits until the page's `summary.json` satisfies `holds`, and returns it.
-async fn summary_when(desk: &Desk, what: &str, holds: impl Fn(&Value) -> bool) -> Result<Value> {
+async fn summary_when(
+    bot: &BotProcess,
+    what: &str,
+    holds: impl Fn(&Value) -> bool,
+) -> Result<Value> {
     until(
         what,
         || async {
-            serde_json::from_str::<Value>(&served(desk, "summary.json").await?).map_err(Into::into)
+            serde_json::from_str::<Value>(&served(bot, "summary.json").await?).map_err(Into::into)
         },
         holds,
     )
@@ -61,7 +68,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     let desk = Desk::new(bot_binary(), COMPONENTS).await?;
     let alice = &desk.alice;
     let bob = TestUser::register(&servers().first, "bob").await?;
-    let empty = summary_when(&desk, "the empty page", |summary| {
+    let empty = summary_when(&desk.bot, "the empty page", |summary| {
         summary["status"]["indicator"] == "none"
     })
     .await?;
@@ -79,7 +86,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
         .command(alice, room, "!inc affects Billing", "❓")
         .await?;
     ensure!(
-        unknown.contains("unknown component `Billing`: the status page has Checkout, Search API"),
+        unknown.contains("unknown component “Billing”: the status page has Checkout, Search API"),
         "{unknown}"
     );
     let affected = desk
@@ -129,7 +136,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     ensure!(private.contains("never on the status page"), "{private}");
 
     let summary = summary_when(
-        &desk,
+        &desk.bot,
         "Checkout partly down with the public update",
         |summary| summary["incidents"][0]["incident_updates"][0]["body"] == public,
     )
@@ -165,7 +172,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     browser.screenshot("status-ongoing-light").await?;
 
     // The feed, read by a feed parser as a subscriber's reader would.
-    let xml = served(&desk, "feed.atom").await?;
+    let xml = served(&desk.bot, "feed.atom").await?;
     let feed = feed_rs::parser::parse(xml.as_bytes()).context("the Atom feed")?;
     ensure!(feed.feed_type == feed_rs::model::FeedType::Atom, "{xml}");
     let entry = feed.entries.first().context("an entry")?;
@@ -187,13 +194,13 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
 
     // Hidden, it leaves the page and its component; listed again, it is back.
     desk.command(alice, room, "!inc public off", "✅").await?;
-    summary_when(&desk, "the hidden incident off the page", |summary| {
+    summary_when(&desk.bot, "the hidden incident off the page", |summary| {
         summary["incidents"].as_array().is_some_and(Vec::is_empty)
             && component_status(summary, "Checkout") == "operational"
     })
     .await?;
     desk.command(alice, room, "!inc public on", "✅").await?;
-    summary_when(&desk, "the incident listed again", |summary| {
+    summary_when(&desk.bot, "the incident listed again", |summary| {
         component_status(summary, "Checkout") == "partial_outage"
     })
     .await?;
@@ -201,7 +208,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     // Resolving it restores the component; the incident moves to the past ones.
     desk.command(alice, room, "!inc status resolved", "✅")
         .await?;
-    let summary = summary_when(&desk, "all operational again", |summary| {
+    let summary = summary_when(&desk.bot, "all operational again", |summary| {
         summary["status"]["indicator"] == "none"
     })
     .await?;
@@ -223,7 +230,7 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     dark.find("#history").await?;
     dark.screenshot("status-resolved-dark").await?;
     dark.stop().await?;
-    let xml = served(&desk, "feed.atom").await?;
+    let xml = served(&desk.bot, "feed.atom").await?;
     let feed = feed_rs::parser::parse(xml.as_bytes()).context("the Atom feed")?;
     ensure!(
         feed.entries
@@ -269,7 +276,7 @@ async fn pushed_as_served(desk: &Desk, repository: &Path, what: &str) -> Result<
             ] {
                 let pushed =
                     git(repository, &["show", &format!("main:{name}")]).unwrap_or_default();
-                if pushed != served(desk, name).await? {
+                if pushed != served(&desk.bot, name).await? {
                     differing.push(name);
                 }
             }
@@ -339,7 +346,7 @@ async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_ke
         "✅",
     )
     .await?;
-    summary_when(&desk, "the public update served", |summary| {
+    summary_when(&desk.bot, "the public update served", |summary| {
         summary["incidents"][0]["incident_updates"][0]["body"] == public
     })
     .await?;
@@ -375,7 +382,7 @@ async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_ke
 
     desk.command(alice, &incident.room, "!inc status resolved", "✅")
         .await?;
-    summary_when(&desk, "all operational", |summary| {
+    summary_when(&desk.bot, "all operational", |summary| {
         summary["status"]["indicator"] == "none"
     })
     .await?;
@@ -556,5 +563,124 @@ async fn staff_see_internal_updates_signed_in_and_subscribers_read_the_public_on
     let refused = subscriber.send_text(&status_room, "hello?").await;
     ensure!(refused.is_err(), "a subscriber posted in the status room");
 
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_from_alertmanager_shows_the_component_its_labels_name_on_the_page() -> Result<()>
+{
+    let secret = random_string(24);
+    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+    let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
+    let hooks = format!(
+        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+         secret = \"{secret}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
+         auto_declare = \"SEV1\"\n"
+    );
+    let bridge_binary = Path::new(env!("CARGO_BIN_EXE_brigade-bridge-e2e"));
+    let mut bridge =
+        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary, &hooks)).await??;
+    bridge.start().await?;
+    let hs = &bridge.homeserver;
+    let password = random_string(16);
+    let alice_id = hs.register(&alice_name, &password, false).await?;
+    let mut bot = BotProcess::named(
+        bot_binary(),
+        hs,
+        &bot_name,
+        &format!(
+            "[alerts]\ncommander = \"{alice_id}\"\nbridge_registration = \"{}\"\n{COMPONENTS}",
+            bridge.dir.join("registration.yaml").display()
+        ),
+    )
+    .await?;
+    bot.start().await?;
+    let alice = TestUser::login(hs, &alice_name, &password).await?;
+    // Prometheus's alerts as Alertmanager groups and sends them, with its own authorization.
+    let alertmanager =
+        Alertmanager::start(&bridge.url("/hooks/alertmanager/prod"), &secret).await?;
+    let checkout = json!({
+        "alertname": "CheckoutErrors", "severity": "critical",
+        "component": "checkout", "impact": "partial",
+    });
+    let summary = json!({"summary": "Checkout answers 5xx to 30% of payments"});
+    alertmanager
+        .post(checkout.clone(), summary.clone(), false)
+        .await?;
+    let room = format!("#alerts-prod:{}", hs.server_name);
+    let alerts = until("the alerts room", || alice.join(&room), |_| true)
+        .await
+        .with_context(|| format!("{}\n{}", bridge.log(), alertmanager.log()))?;
+    let declared = |what: &'static str| {
+        let (alice, alerts, bot) = (&alice, &alerts, &bot);
+        async move {
+            alice
+                .wait_for_event(alerts, "the bot's declaration under the alert", |event| {
+                    event["sender"] == bot.user_id.as_str()
+                        && !event["content"]["m.relates_to"]["m.in_reply_to"].is_null()
+                        && brigade_tests::client::body(event).contains(what)
+                })
+                .await
+                .map(|event| brigade_tests::client::body(&event).to_owned())
+                .with_context(|| bot.log())
+        }
+    };
+    let reply = declared("Declared **INC-1**").await?;
+    ensure!(
+        reply.contains("The status page shows Checkout: partial outage."),
+        "{reply}"
+    );
+    let alias = reply
+        .split(['[', ']'])
+        .find(|part| part.starts_with("#inc-"))
+        .context("the incident's alias in the reply")?
+        .to_owned();
+    let page = summary_when(&bot, "Checkout partly down", |summary| {
+        component_status(summary, "Checkout") == "partial_outage"
+    })
+    .await?;
+    ensure!(
+        component_status(&page, "Search API") == "operational"
+            && page["incidents"][0]["name"] == "Partial outage of Checkout",
+        "{page}"
+    );
+    // Only the page's public title is shown: never the alert's text.
+    ensure!(!page.to_string().contains("5xx"), "{page}");
+
+    // A component the page does not have: the incident is declared, and told why the page
+    // does not show it.
+    let unknown = json!({
+        "alertname": "LedgerLag", "severity": "critical", "component": "Billing",
+    });
+    alertmanager
+        .post(unknown, json!({"summary": "The ledger lags"}), false)
+        .await?;
+    let reply = declared("Declared **INC-2**").await?;
+    ensure!(
+        reply.contains(
+            "The status page does not show it: unknown component “Billing”: the status page has Checkout, Search API."
+        ),
+        "{reply}"
+    );
+
+    // Resolved in Alertmanager, the incident hears of it; the page waits for people.
+    alertmanager.post(checkout, summary, true).await?;
+    let incident = alice.join(&alias).await?;
+    alice
+        .wait_for_event(&incident, "the alert's resolution", |event| {
+            brigade_tests::client::body(event)
+                .contains("The alert this incident was declared for has resolved")
+        })
+        .await?;
+    let page = summary_when(&bot, "the page as it was", |summary| {
+        summary["incidents"]
+            .as_array()
+            .is_some_and(|all| all.len() == 1)
+    })
+    .await?;
+    ensure!(
+        component_status(&page, "Checkout") == "partial_outage",
+        "{page}"
+    );
     Ok(())
 }
