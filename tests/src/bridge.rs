@@ -13,6 +13,8 @@ use std::{
 use anyhow::{bail, Result};
 
 use crate::{
+    bot::BotProcess,
+    client::TestUser,
     process::Supervised,
     synapse::{free_port, random_string, Homeserver, Options},
 };
@@ -138,5 +140,58 @@ impl BridgeProcess {
     /// The URL of `path` on the bridge.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
+    }
+}
+
+/// A bridge with one Alertmanager route, `prod` (into `#alerts-prod`, declaring at SEV1, its
+/// webhooks authorized by `secret`), and a bot that believes its alerts and gives incidents
+/// declared for them to Alice, who is in the route's room.
+#[derive(Debug)]
+pub struct AlertDesk {
+    /// The bot; first, so that it stops before the homeserver.
+    pub bot: BotProcess,
+    /// The commander of incidents declared for alerts.
+    pub alice: TestUser,
+    /// The bridge and its homeserver.
+    pub bridge: BridgeProcess,
+}
+
+impl AlertDesk {
+    /// Starts both; `webhooks` goes before the route (a `[webhooks]` table), `bot_extra` after
+    /// the bot's `[alerts]`.
+    pub async fn start(
+        bridge_binary: &'static Path,
+        bot_binary: &Path,
+        secret: &str,
+        webhooks: &str,
+        bot_extra: &str,
+    ) -> Result<Self> {
+        let alice_name = format!("alice-{}", random_string(6).to_lowercase());
+        let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
+        let hooks = format!(
+            "{webhooks}[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
+             secret = \"{secret}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
+             auto_declare = \"SEV1\"\n"
+        );
+        let mut bridge =
+            tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary, &hooks))
+                .await??;
+        bridge.start().await?;
+        let hs = &bridge.homeserver;
+        let password = random_string(16);
+        let alice_id = hs.register(&alice_name, &password, false).await?;
+        let mut bot = BotProcess::named(
+            bot_binary,
+            hs,
+            &bot_name,
+            &format!(
+                "[alerts]\ncommander = \"{alice_id}\"\nbridge_registration = \"{}\"\n{bot_extra}",
+                bridge.dir.join("registration.yaml").display()
+            ),
+        )
+        .await?;
+        bot.start().await?;
+        let alice = TestUser::login(hs, &alice_name, &password).await?;
+        Ok(Self { bot, alice, bridge })
     }
 }

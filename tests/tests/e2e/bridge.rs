@@ -6,8 +6,7 @@ use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
-    bot::BotProcess,
-    bridge::BridgeProcess,
+    bridge::{AlertDesk, BridgeProcess},
     client::{body, current_content, TestUser},
     desk::{until, Desk},
     synapse::random_string,
@@ -653,32 +652,20 @@ fn declarations(user: &TestUser, room: &RoomId, bot: &str, alert: &str) -> Vec<V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sev1_alert_declares_one_incident_linked_both_ways_and_hears_once_of_its_resolution(
 ) -> Result<()> {
-    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
-    let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
-    let hooks = format!(
-        "[webhooks]\nburst_after = 5\n\
-         [[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
-         secret = \"{AM_SECRET}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
-         auto_declare = \"SEV1\"\n"
-    );
-    let mut bridge =
-        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary(), &hooks)).await??;
-    bridge.start().await?;
-    let hs = &bridge.homeserver;
-    let password = random_string(16);
-    let alice_id = hs.register(&alice_name, &password, false).await?;
-    let mut bot = BotProcess::named(
+    let AlertDesk {
+        mut bot,
+        alice,
+        mut bridge,
+    } = AlertDesk::start(
+        bridge_binary(),
         bot_binary(),
-        hs,
-        &bot_name,
-        &format!(
-            "[alerts]\ncommander = \"{alice_id}\"\nbridge_registration = \"{}\"\n",
-            bridge.dir.join("registration.yaml").display()
-        ),
+        AM_SECRET,
+        "[webhooks]\nburst_after = 5\n",
+        "",
     )
     .await?;
-    bot.start().await?;
-    let alice = TestUser::login(hs, &alice_name, &password).await?;
+    let hs = &bridge.homeserver;
+    let (alice_id, alice_name) = (&alice.user_id, alice.user_id.localpart());
     let http = reqwest::Client::new();
     let prod = bridge.url("/hooks/alertmanager/prod");
 
@@ -707,7 +694,7 @@ async fn a_sev1_alert_declares_one_incident_linked_both_ways_and_hears_once_of_i
         .await
         .with_context(|| bot.log())?;
     ensure!(
-        body(&reply).contains("Declared **INC-1**") && body(&reply).contains(alice_name.as_str()),
+        body(&reply).contains("Declared **INC-1**") && body(&reply).contains(alice_name),
         "the declaration: {reply}"
     );
     let incident_alias = body(&reply)

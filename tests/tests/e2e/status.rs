@@ -9,7 +9,7 @@ use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     alertmanager::Alertmanager,
     bot::BotProcess,
-    bridge::BridgeProcess,
+    bridge::AlertDesk,
     browser::Browser,
     client::TestUser,
     desk::{eventually, until, Desk},
@@ -570,32 +570,15 @@ async fn staff_see_internal_updates_signed_in_and_subscribers_read_the_public_on
 async fn an_alert_from_alertmanager_shows_the_component_its_labels_name_on_the_page() -> Result<()>
 {
     let secret = random_string(24);
-    let alice_name = format!("alice-{}", random_string(6).to_lowercase());
-    let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
-    let hooks = format!(
-        "[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
-         secret = \"{secret}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
-         auto_declare = \"SEV1\"\n"
-    );
-    let bridge_binary = Path::new(env!("CARGO_BIN_EXE_brigade-bridge-e2e"));
-    let mut bridge =
-        tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary, &hooks)).await??;
-    bridge.start().await?;
-    let hs = &bridge.homeserver;
-    let password = random_string(16);
-    let alice_id = hs.register(&alice_name, &password, false).await?;
-    let mut bot = BotProcess::named(
+    let AlertDesk { bot, alice, bridge } = AlertDesk::start(
+        Path::new(env!("CARGO_BIN_EXE_brigade-bridge-e2e")),
         bot_binary(),
-        hs,
-        &bot_name,
-        &format!(
-            "[alerts]\ncommander = \"{alice_id}\"\nbridge_registration = \"{}\"\n{COMPONENTS}",
-            bridge.dir.join("registration.yaml").display()
-        ),
+        &secret,
+        "",
+        COMPONENTS,
     )
     .await?;
-    bot.start().await?;
-    let alice = TestUser::login(hs, &alice_name, &password).await?;
+    let hs = &bridge.homeserver;
     // Prometheus's alerts as Alertmanager groups and sends them, with its own authorization.
     let alertmanager =
         Alertmanager::start(&bridge.url("/hooks/alertmanager/prod"), &secret).await?;
