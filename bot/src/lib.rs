@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod desk;
+pub mod escalation;
 pub mod filing;
 pub mod git;
 pub mod keys;

@@ -119,10 +119,33 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
             )
         }
         Happening::Role { role, to } => format!("🎭 Role {role} to {} ({by})", who(to)),
-        Happening::Paged { people } => {
+        Happening::Paged {
+            people,
+            escalations,
+        } => {
             let people: Vec<String> = people.iter().map(|person| who(person)).collect();
-            format!("📟 Paged {} ({by})", people.join(", "))
+            let steps: Vec<String> = escalations
+                .iter()
+                .map(|step| format!("escalation {}, level {}", escape(&step.policy), step.level))
+                .collect();
+            let how = if steps.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", steps.join("; "))
+            };
+            format!("📟 Paged {} ({by}{how})", people.join(", "))
         }
+        Happening::EscalationEnded {
+            policy,
+            acknowledged: true,
+        } => format!("🛑 Escalation {} stopped by {by}", escape(policy)),
+        Happening::EscalationEnded {
+            policy,
+            acknowledged: false,
+        } => format!(
+            "🛑 Escalation {} ended: nobody acknowledged",
+            escape(policy)
+        ),
         Happening::Update {
             text,
             public: false,

@@ -51,6 +51,66 @@ pub struct IncidentRecord {
     /// The routes (by their `!inc page` argument) already suggested or paged for this incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routed: Vec<String>,
+    /// The escalation policies paging until someone acknowledges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalation>,
+}
+
+impl Escalation {
+    /// The level (from 0) and the repeat count of the step after this one, for a policy of
+    /// `levels` levels that pages its last `repeat` more times; `None` when it has run out.
+    pub fn next(&self, levels: usize, repeat: u32) -> Option<(usize, u32)> {
+        let last = levels.saturating_sub(1);
+        if self.level < last {
+            Some((self.level + 1, self.repeats))
+        } else if self.repeats < repeat {
+            Some((last, self.repeats + 1))
+        } else {
+            None
+        }
+    }
+}
+
+/// What an acknowledgement did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// It was the incident's first.
+    pub first: bool,
+    /// The escalation policies it stopped.
+    pub stopped: Vec<String>,
+}
+
+impl Acknowledgement {
+    /// Whether it changed anything.
+    pub fn changed(&self) -> bool {
+        self.first || !self.stopped.is_empty()
+    }
+}
+
+/// An escalation policy running for an incident (SPEC §14): a page started it; each level is
+/// paged in turn until someone acknowledges one of its pages (or the incident), the last level
+/// repeated as the policy says. Stored, so its timers outlive a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The policy, by name.
+    pub policy: String,
+    /// The event that started it: its steps' transaction IDs derive from it, so a step a crash
+    /// interrupted is sent again as the same message.
+    pub cause: OwnedEventId,
+    /// The level paged last, from 0.
+    pub level: usize,
+    /// How many times the last level was paged again.
+    #[serde(default)]
+    pub repeats: u32,
+    /// Steps taken, the first page included.
+    pub steps: u32,
+    /// When the next step is due unless someone acknowledges (milliseconds since the epoch).
+    pub due: u64,
+    /// Its pages: 👀 on one of them stops it.
+    pub pages: Vec<OwnedEventId>,
+    /// Who asked for the next step now (`!inc escalate`), if someone did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hurried_by: Option<OwnedUserId>,
 }
 
 /// An event whose change is stored, and the answer it got.
@@ -83,6 +143,7 @@ impl IncidentRecord {
             flags: Vec::new(),
             thanks: Vec::new(),
             routed: Vec::new(),
+            escalations: Vec::new(),
         }
     }
 
@@ -107,6 +168,38 @@ impl IncidentRecord {
         self.summary_event.as_deref() == Some(event_id)
             || self.pages.iter().any(|page| page == event_id)
     }
+
+    /// `by` acknowledges at `at`, reacting 👀 on `on` (`None`: `!inc ack`, the panel): the
+    /// incident, if nobody had, and the escalations that stops (those that sent `on`, or every
+    /// one when it is the summary or `None`), each ended in the timeline.
+    pub fn acknowledge(
+        &mut self,
+        at: u64,
+        by: &UserId,
+        on: Option<&ruma::EventId>,
+    ) -> Acknowledgement {
+        let first = self.incident.acknowledge(at, by);
+        let everything = on.is_none() || on == self.summary_event.as_deref();
+        let (stopped, running): (Vec<Escalation>, Vec<Escalation>) =
+            std::mem::take(&mut self.escalations)
+                .into_iter()
+                .partition(|escalation| {
+                    everything || escalation.pages.iter().any(|page| Some(&**page) == on)
+                });
+        self.escalations = running;
+        let stopped: Vec<String> = stopped
+            .into_iter()
+            .map(|escalation| escalation.policy)
+            .collect();
+        for policy in &stopped {
+            let ended = Happening::EscalationEnded {
+                policy: policy.clone(),
+                acknowledged: true,
+            };
+            self.incident.log(at, by, ended);
+        }
+        Acknowledgement { first, stopped }
+    }
 }
 
 impl IncidentRecord {
@@ -121,7 +214,7 @@ impl IncidentRecord {
             match &entry.what {
                 Happening::Commander { from, to } => people.extend([from, to]),
                 Happening::Role { to, .. } => people.push(to),
-                Happening::Paged { people: paged } => people.extend(paged),
+                Happening::Paged { people: paged, .. } => people.extend(paged),
                 Happening::Followup {
                     owner: Some(owner), ..
                 } => people.push(owner),
@@ -175,7 +268,10 @@ impl IncidentRecord {
         view.incident.timeline.retain(|entry| {
             !matches!(
                 entry.what,
-                Happening::Role { .. } | Happening::Paged { .. } | Happening::Followup { .. }
+                Happening::Role { .. }
+                    | Happening::Paged { .. }
+                    | Happening::EscalationEnded { .. }
+                    | Happening::Followup { .. }
             )
         });
         view
@@ -279,6 +375,78 @@ mod tests {
         incident::{Severity, Status},
         testing,
     };
+
+    fn escalation(policy: &str, page: &str) -> Escalation {
+        let page = OwnedEventId::try_from(page).expect("an event ID");
+        Escalation {
+            policy: policy.to_owned(),
+            cause: page.clone(),
+            level: 0,
+            repeats: 0,
+            steps: 1,
+            due: 0,
+            pages: vec![page],
+            hurried_by: None,
+        }
+    }
+
+    #[test]
+    fn an_escalation_walks_its_levels_then_repeats_the_last_then_runs_out() {
+        let mut walking = escalation("db", "$p:x");
+        let mut steps = Vec::new();
+        while let Some((level, repeats)) = walking.next(3, 2) {
+            steps.push((level, repeats));
+            (walking.level, walking.repeats) = (level, repeats);
+        }
+        assert_eq!(steps, [(1, 0), (2, 0), (2, 1), (2, 2)]);
+        let mut shrunk = escalation("db", "$p:x");
+        shrunk.level = 5;
+        assert_eq!(
+            shrunk.next(2, 1),
+            Some((1, 1)),
+            "fewer levels since: the last"
+        );
+        assert_eq!(escalation("db", "$p:x").next(1, 0), None);
+    }
+
+    #[test]
+    fn an_acknowledgement_stops_the_escalations_of_its_page_or_all_of_them() {
+        let mut record = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        record.summary_event = Some(owned_event_id!("$summary:x"));
+        record.escalations = vec![escalation("db", "$db:x"), escalation("web", "$web:x")];
+        let bob = owned_user_id!("@bob:x");
+        let first = record.acknowledge(2_000, &bob, Some(&owned_event_id!("$other:x")));
+        assert_eq!(
+            first,
+            Acknowledgement {
+                first: true,
+                stopped: Vec::new()
+            },
+            "a page of neither stops neither"
+        );
+        let web = record.acknowledge(3_000, &bob, Some(&owned_event_id!("$web:x")));
+        assert_eq!(web.stopped, ["web"]);
+        assert!(!web.first);
+        record.escalations.push(escalation("web", "$web2:x"));
+        let all = record.acknowledge(4_000, &bob, Some(&owned_event_id!("$summary:x")));
+        assert_eq!(all.stopped, ["db", "web"], "the summary stops every one");
+        assert!(!record.acknowledge(5_000, &bob, None).changed());
+        let ended = record
+            .incident
+            .timeline
+            .iter()
+            .filter(|entry| {
+                matches!(
+                    entry.what,
+                    Happening::EscalationEnded {
+                        acknowledged: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(ended, 3);
+    }
 
     fn message(id: &str, at: u64, body: &str) -> Message {
         Message {

@@ -123,6 +123,18 @@ pub enum Happening {
     Paged {
         /// Who.
         people: Vec<OwnedUserId>,
+        /// The steps of escalation policies this page was, if any: the first level of each
+        /// policy it started, or the next level of a running one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        escalations: Vec<Step>,
+    },
+    /// An escalation policy stopped paging: acknowledged (by the entry's author), or out of
+    /// levels with nobody acknowledging.
+    EscalationEnded {
+        /// The policy.
+        policy: String,
+        /// Whether someone acknowledged; false when it ran out of levels.
+        acknowledged: bool,
     },
     /// A status update (`!inc update`, or a note with a status change).
     Update {
@@ -153,6 +165,15 @@ pub enum Happening {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owner: Option<OwnedUserId>,
     },
+}
+
+/// One step of an escalation policy (SPEC §14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The policy.
+    pub policy: String,
+    /// The level paged, from 1.
+    pub level: u32,
 }
 
 /// A message flagged for the timeline with 📌 (or a configured alias).

@@ -38,7 +38,8 @@ fn modules(root: &Path) -> BTreeMap<ModulePath, (PathBuf, syn::File)> {
     let mut queue = vec![(ModulePath::new(), root.to_owned())];
     while let Some((path, file)) = queue.pop() {
         let text = std::fs::read_to_string(&file).expect("a readable source file");
-        let parsed = syn::parse_file(&text).expect("source that parses");
+        let parsed = syn::parse_file(&text)
+            .unwrap_or_else(|error| panic!("{} does not parse: {error}", file.display()));
         // A module's children live beside `lib.rs`/`mod.rs`, or in a directory named after it.
         let dir = match file.file_name().and_then(|name| name.to_str()) {
             Some("lib.rs" | "mod.rs") => file.parent().expect("a directory").to_owned(),

@@ -7,11 +7,13 @@
 //! carries decisions out and turns their [`Answer`] into a ✅ or ❓ reaction and a threaded
 //! reply.
 
+mod ack;
 mod affects;
 mod args;
 mod close;
 mod decision;
 mod declare;
+mod escalate;
 mod followup;
 mod forward;
 mod help;
@@ -42,19 +44,21 @@ pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;
 pub use info::{CommandInfo, ParseError, Scope, Who, PREFIXES};
-pub use page::{PageTarget, Paged};
+pub use page::{PageTarget, Paged, Paging};
 pub use public::PublicArgs;
 pub use share::ShareArgs;
 
 /// The commands' decisions, by command.
 pub mod decide {
     pub use super::{
-        affects::decide as affects, affects::listing as affects_listing, close::decide as close,
-        declare::decide as declare, declare::from_report, followup::decide as followup,
-        lead::decide as lead, list::shown as list, page::people as page,
-        private::decide as private, private::moved as private_moved, public::decide as public,
-        reopen::decide as reopen, role::decide as role, sev::decide as sev, share::decide as share,
-        status::decide as status, summary::decide as summary, update::decide as update,
+        ack::decide as ack, ack::stopped as escalations_stopped, affects::decide as affects,
+        affects::listing as affects_listing, close::decide as close, declare::decide as declare,
+        declare::from_report, escalate::decide as escalate, followup::decide as followup,
+        lead::decide as lead, list::shown as list, page::level_targets, page::paging as page,
+        page::people as page_people, private::decide as private, private::moved as private_moved,
+        public::decide as public, reopen::decide as reopen, role::decide as role,
+        sev::decide as sev, share::decide as share, status::decide as status,
+        summary::decide as summary, update::decide as update,
         update::decide_public as update_public,
     };
 }
@@ -69,6 +73,8 @@ pub const COMMANDS: &[CommandInfo] = &[
     lead::INFO,
     role::INFO,
     page::INFO,
+    ack::INFO,
+    escalate::INFO,
     update::INFO,
     affects::INFO,
     public::INFO,
@@ -115,8 +121,12 @@ pub enum Command {
     Lead(OwnedUserId),
     /// `!inc role <role> @user`
     Role(Role, OwnedUserId),
-    /// `!inc page <group|@user>…`
+    /// `!inc page <group|policy|oncall:team|@user>…`
     Page(Vec<PageTarget>),
+    /// `!inc ack`
+    Ack,
+    /// `!inc escalate`
+    Escalate,
     /// `!inc update <text>`
     Update(String),
     /// `!inc update --public <text>`
@@ -160,6 +170,8 @@ impl Command {
             Self::Lead(_) => &lead::INFO,
             Self::Role(..) => &role::INFO,
             Self::Page(_) => &page::INFO,
+            Self::Ack => &ack::INFO,
+            Self::Escalate => &escalate::INFO,
             Self::Update(_) | Self::PublicUpdate(_) => &update::INFO,
             Self::Affects(_) => &affects::INFO,
             Self::Public(_) => &public::INFO,
@@ -232,6 +244,8 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "lead" => lead::parse(arguments, server).map(Command::Lead),
         "role" => role::parse(arguments, server).map(|(role, user)| Command::Role(role, user)),
         "page" => page::parse(arguments, server).map(Command::Page),
+        "ack" | "acknowledge" => ack::parse(arguments).map(|()| Command::Ack),
+        "escalate" => escalate::parse(arguments).map(|()| Command::Escalate),
         "update" => update::parse(arguments).map(|(text, public)| match public {
             true => Command::PublicUpdate(text),
             false => Command::Update(text),
@@ -341,7 +355,7 @@ mod tests {
         assert_eq!(
             parsed("!inc page dba @bob dba"),
             Ok(Command::Page(vec![
-                PageTarget::Group("dba".to_owned()),
+                PageTarget::Named("dba".to_owned()),
                 PageTarget::User(owned_user_id!("@bob:example.org")),
             ]))
         );

@@ -1,4 +1,4 @@
-//! `!inc page <group|oncall:team|@user>…`
+//! `!inc page <group|policy|oncall:team|@user>…`
 
 use jiff::Timestamp;
 use matrix_sdk::ruma::{OwnedUserId, ServerName};
@@ -8,12 +8,12 @@ use super::{
     decision::Refusal,
     info::{CommandInfo, ParseError, Scope, Who},
 };
-use crate::config::Config;
+use crate::config::{Config, Level};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "page",
-    arguments: "<group|oncall:team|@user>…",
-    summary: "invite and notify a configured group, whoever is on call for a team, or people (commander or moderators)",
+    arguments: "<group|policy|oncall:team|@user>…",
+    summary: "invite and notify a configured group, whoever is on call for a team, or people; an escalation policy pages its levels until someone reacts 👀 (commander or moderators)",
     scope: Scope::Incident,
     who: Who::Directors,
     in_shared_room: false,
@@ -22,8 +22,8 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 /// Whom `!inc page` reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageTarget {
-    /// A configured group, by name (checked when run).
-    Group(String),
+    /// A configured group or escalation policy, by name (checked when run).
+    Named(String),
     /// Whoever is on call for a team now (checked when run).
     OnCall(String),
     /// One person.
@@ -43,7 +43,7 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Vec<PageTarget>, 
             }
             PageTarget::OnCall(team.to_owned())
         } else {
-            PageTarget::Group(word.to_owned())
+            PageTarget::Named(word.to_owned())
         };
         if !targets.contains(&target) {
             targets.push(target);
@@ -57,6 +57,48 @@ pub(super) fn parse(rest: &str, server: &ServerName) -> Result<Vec<PageTarget>, 
 
 /// Someone a page reaches, and why (the group or on-call they were paged as).
 pub type Paged = (OwnedUserId, Option<String>);
+
+/// What a page does: whom it reaches now, and the escalation policies it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging {
+    /// Whom it reaches now, each once.
+    pub people: Vec<Paged>,
+    /// The escalation policies it starts, by name: their first levels are among `people`.
+    pub policies: Vec<String>,
+}
+
+/// What paging `targets` does at `now`: a policy's name, or a team whose `[[oncall]]` names
+/// one, starts that policy and reaches its first level; the rest as [`people`] says.
+pub fn paging(targets: &[PageTarget], config: &Config, now: Timestamp) -> Result<Paging, Refusal> {
+    let mut reached = Vec::with_capacity(targets.len());
+    let mut policies: Vec<String> = Vec::new();
+    for target in targets {
+        let policy = match target {
+            PageTarget::Named(name) => config.policy(name),
+            PageTarget::OnCall(team) => config.team_policy(team),
+            PageTarget::User(_) => None,
+        };
+        let Some(policy) = policy else {
+            reached.push(target.clone());
+            continue;
+        };
+        if !policies.contains(&policy.name) {
+            policies.push(policy.name.clone());
+        }
+        reached.extend(level_targets(policy.level(0), config)?);
+    }
+    Ok(Paging {
+        people: people(&reached, config, now)?,
+        policies,
+    })
+}
+
+/// Whom `level` pages, as targets.
+pub fn level_targets(level: &Level, config: &Config) -> Result<Vec<PageTarget>, Refusal> {
+    // The words were checked when the configuration was loaded.
+    parse(&level.page.join(" "), config.matrix.user_id.server_name())
+        .map_err(|error| Refusal::new(format!("the escalation level cannot be paged: {error}")))
+}
 
 /// Whom `targets` reach at `now`, each once, in order; refused when a team is unknown, then
 /// when a team has nobody on call, then when a group is unknown (in that order, whatever order
@@ -88,7 +130,7 @@ pub fn people(
         })?;
         on_call.push((who.who, format!("on call for {}", rotation.team())));
     }
-    let unknown = |target: &PageTarget| matches!(target, PageTarget::Group(name) if config.group(name).is_none());
+    let unknown = |target: &PageTarget| matches!(target, PageTarget::Named(name) if config.group(name).is_none());
     if targets.iter().any(unknown) {
         return Err(unknown_groups(config, targets));
     }
@@ -102,7 +144,7 @@ pub fn people(
                 .map(|(who, why)| (who, Some(why)))
                 .into_iter()
                 .collect(),
-            PageTarget::Group(name) => config
+            PageTarget::Named(name) => config
                 .group(name)
                 .map(|group| {
                     group
@@ -140,7 +182,7 @@ fn unknown_groups(config: &Config, targets: &[PageTarget]) -> Refusal {
     let unknown: Vec<&str> = targets
         .iter()
         .filter_map(|target| match target {
-            PageTarget::Group(name) if config.group(name).is_none() => Some(name.as_str()),
+            PageTarget::Named(name) if config.group(name).is_none() => Some(name.as_str()),
             _ => None,
         })
         .collect();
@@ -154,9 +196,21 @@ fn unknown_groups(config: &Config, targets: &[PageTarget]) -> Refusal {
             .collect();
         format!("groups: {}", names.join(", "))
     };
+    if config.escalation.is_empty() {
+        return Refusal::new(format!(
+            "no group named `{}` ({known})",
+            unknown.join("`, `")
+        ));
+    }
+    let policies: Vec<&str> = config
+        .escalation
+        .iter()
+        .map(|policy| policy.name.as_str())
+        .collect();
     Refusal::new(format!(
-        "no group named `{}` ({known})",
-        unknown.join("`, `")
+        "no group or escalation policy named `{}` ({known}; policies: {})",
+        unknown.join("`, `"),
+        policies.join(", ")
     ))
 }
 
@@ -174,7 +228,7 @@ mod tests {
         );
         let now: Timestamp = "2026-12-01T10:00:00Z".parse().expect("a time");
         let targets = [
-            PageTarget::Group("DBA".to_owned()),
+            PageTarget::Named("DBA".to_owned()),
             PageTarget::OnCall("db".to_owned()),
             PageTarget::User(owned_user_id!("@bob:example.org")),
         ];
@@ -187,7 +241,7 @@ mod tests {
         );
         assert_eq!(people[0].1.as_deref(), Some("dba"));
 
-        let unknown = people_refused(&config, &[PageTarget::Group("dns".to_owned())], now);
+        let unknown = people_refused(&config, &[PageTarget::Named("dns".to_owned())], now);
         assert!(
             unknown.contains("no group named `dns` (groups: dba)"),
             "{unknown}"
@@ -196,7 +250,7 @@ mod tests {
         assert!(team.contains("no on-call team `web` (teams: db)"), "{team}");
         // Whatever the order typed, an unknown team is named before an unknown group.
         let both = [
-            PageTarget::Group("sre".to_owned()),
+            PageTarget::Named("sre".to_owned()),
             PageTarget::OnCall("nope".to_owned()),
         ];
         let first = people_refused(&config, &both, now);

@@ -71,6 +71,9 @@ pub enum ConfigError {
     /// An `[[oncall]]` entry that is unusable.
     #[error("oncall: {0}")]
     OnCall(String),
+    /// An `[[escalation]]` policy that is unusable, or a reference to one that does not exist.
+    #[error("escalation: {0}")]
+    Escalation(String),
     /// A `[[routes]]` entry that is unusable.
     #[error("routes: {0}")]
     Route(String),

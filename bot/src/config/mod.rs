@@ -8,6 +8,7 @@
 mod alerts;
 mod bridge;
 mod error;
+mod escalation;
 mod forward;
 mod oncall;
 mod partners;
@@ -37,8 +38,9 @@ pub use alerts::{AlertCommander, AlertsConfig};
 pub use bridge::BridgeRegistration;
 pub use brigade_core::secret::Secret;
 pub use error::ConfigError;
+pub use escalation::{Level, Policy};
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
-pub use oncall::{Handoff, Route, RouteTarget};
+pub use oncall::{Handoff, Route, RouteTarget, TeamPolicy};
 pub use partners::Partner;
 pub use sections::*;
 pub use status::{Component, StatusConfig};
@@ -86,6 +88,10 @@ pub struct Config {
     pub oncall: Vec<Rotation>,
     /// Where teams' handoffs are announced.
     pub handoffs: Vec<Handoff>,
+    /// Escalation policies, by name.
+    pub escalation: Vec<Policy>,
+    /// The policies teams' pages start.
+    pub team_policies: Vec<TeamPolicy>,
     /// Words that call for specialists.
     pub routes: Vec<Route>,
     /// Reaction forwarding rules for every room.
@@ -104,6 +110,22 @@ impl Config {
         self.oncall
             .iter()
             .find(|rotation| rotation.team().eq_ignore_ascii_case(name))
+    }
+
+    /// The escalation policy named `name` (any case).
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.escalation
+            .iter()
+            .find(|policy| policy.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The escalation policy that paging team `team`'s on-call starts, if it has one.
+    pub fn team_policy(&self, team: &str) -> Option<&Policy> {
+        let named = self
+            .team_policies
+            .iter()
+            .find(|known| known.team.eq_ignore_ascii_case(team))?;
+        self.policy(&named.policy)
     }
 
     /// The group named `name` (any case).
@@ -140,6 +162,8 @@ struct RawConfig {
     groups: Vec<RawGroup>,
     #[serde(default)]
     oncall: Vec<oncall::RawOnCall>,
+    #[serde(default)]
+    escalation: Vec<escalation::RawPolicy>,
     #[serde(default)]
     routes: Vec<oncall::RawRoute>,
     #[serde(default)]
@@ -361,8 +385,14 @@ impl RawConfig {
             &self.matrix.homeserver_url,
             &allowed_servers,
         )?;
-        let (oncall, handoffs) = oncall::validate_oncall(self.oncall)?;
-        let routes = oncall::validate_routes(self.routes, &groups, &oncall)?;
+        let (oncall, handoffs, team_policies) = oncall::validate_oncall(self.oncall)?;
+        let escalation = escalation::validate_escalation(self.escalation, &groups, &oncall)?;
+        for team in &team_policies {
+            escalation::check_reference(&escalation, &team.policy).map_err(|reason| {
+                ConfigError::OnCall(format!("team `{}`: escalation: {reason}", team.team))
+            })?;
+        }
+        let routes = oncall::validate_routes(self.routes, &groups, &oncall, &escalation)?;
         let incidents = self.incidents.validate(&groups)?;
         let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();
@@ -423,6 +453,8 @@ impl RawConfig {
             groups,
             oncall,
             handoffs,
+            escalation,
+            team_policies,
             routes,
             forward,
             partners,

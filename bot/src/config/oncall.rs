@@ -20,8 +20,18 @@ pub(super) struct RawOnCall {
     timezone: Option<String>,
     ical: Option<PathBuf>,
     handoff_room: Option<OwnedRoomOrAliasId>,
+    escalation: Option<String>,
     #[serde(default)]
     overrides: Vec<RawOverride>,
+}
+
+/// The escalation policy a team's page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamPolicy {
+    /// The team.
+    pub team: String,
+    /// The `[[escalation]]` policy paging `oncall:<team>` starts.
+    pub policy: String,
 }
 
 /// Where a team's handoffs are announced.
@@ -47,6 +57,7 @@ pub(super) struct RawRoute {
     keywords: Vec<String>,
     group: Option<String>,
     oncall: Option<String>,
+    escalation: Option<String>,
     #[serde(default)]
     page: bool,
 }
@@ -58,6 +69,8 @@ pub enum RouteTarget {
     Group(String),
     /// Whoever is on call for a team.
     OnCall(String),
+    /// An `[[escalation]]` policy.
+    Escalation(String),
 }
 
 /// `[[routes]]`: words that call for specialists.
@@ -75,7 +88,7 @@ impl Route {
     /// The `!inc page` argument that reaches this route's people.
     pub fn page_argument(&self) -> String {
         match &self.target {
-            RouteTarget::Group(name) => name.clone(),
+            RouteTarget::Group(name) | RouteTarget::Escalation(name) => name.clone(),
             RouteTarget::OnCall(team) => format!("oncall:{team}"),
         }
     }
@@ -101,11 +114,13 @@ fn invalid(team: &str, reason: impl std::fmt::Display) -> ConfigError {
     ConfigError::OnCall(format!("team `{team}`: {reason}"))
 }
 
-pub(super) fn validate_oncall(
-    raw: Vec<RawOnCall>,
-) -> Result<(Vec<Rotation>, Vec<Handoff>), ConfigError> {
+/// The rotations, where their handoffs are announced, and the policies their pages start.
+pub(super) type OnCallSection = (Vec<Rotation>, Vec<Handoff>, Vec<TeamPolicy>);
+
+pub(super) fn validate_oncall(raw: Vec<RawOnCall>) -> Result<OnCallSection, ConfigError> {
     let mut rotations: Vec<Rotation> = Vec::with_capacity(raw.len());
     let mut handoffs = Vec::new();
+    let mut policies = Vec::new();
     for team in raw {
         let name = team.team.as_str();
         if rotations
@@ -169,9 +184,15 @@ pub(super) fn validate_oncall(
                 room,
             });
         }
+        if let Some(policy) = team.escalation {
+            policies.push(TeamPolicy {
+                team: team.team.clone(),
+                policy,
+            });
+        }
         rotations.push(rotation);
     }
-    Ok((rotations, handoffs))
+    Ok((rotations, handoffs, policies))
 }
 
 /// The shifts of an iCalendar file: one event per shift, from `DTSTART` to `DTEND`, the
@@ -254,6 +275,7 @@ pub(super) fn validate_routes(
     raw: Vec<RawRoute>,
     groups: &[Group],
     rotations: &[Rotation],
+    policies: &[super::escalation::Policy],
 ) -> Result<Vec<Route>, ConfigError> {
     raw.into_iter()
         .map(|route| {
@@ -267,8 +289,13 @@ pub(super) fn validate_routes(
                     "keywords must list at least one word, none empty".to_owned(),
                 ));
             }
-            let target = match (route.group, route.oncall) {
-                (Some(group), None) => {
+            let target = match (route.group, route.oncall, route.escalation) {
+                (None, None, Some(policy)) => {
+                    super::escalation::check_reference(policies, &policy)
+                        .map_err(|reason| ConfigError::Route(format!("escalation: {reason}")))?;
+                    RouteTarget::Escalation(policy)
+                }
+                (Some(group), None, None) => {
                     if !groups
                         .iter()
                         .any(|known| known.name.eq_ignore_ascii_case(&group))
@@ -279,7 +306,7 @@ pub(super) fn validate_routes(
                     }
                     RouteTarget::Group(group)
                 }
-                (None, Some(team)) => {
+                (None, Some(team), None) => {
                     if !rotations
                         .iter()
                         .any(|known| known.team().eq_ignore_ascii_case(&team))
@@ -292,7 +319,7 @@ pub(super) fn validate_routes(
                 }
                 _ => {
                     return Err(ConfigError::Route(format!(
-                        "route for {} needs either `group` or `oncall`",
+                        "route for {} needs one of `group`, `oncall` and `escalation`",
                         keywords.join(", ")
                     )))
                 }

@@ -242,7 +242,7 @@ fn unusable_incident_settings_and_groups_are_named() {
         ("[[oncall]]\nteam = \"db\"\nmembers = [\"@a:x\"]\nstart = \"2026-01-05T08:00:00Z\"\n[[oncall.overrides]]\nwho = \"@b:x\"\nfrom = \"2026-01-06T00:00:00Z\"\nuntil = \"2026-01-08T00:00:00Z\"\n[[oncall.overrides]]\nwho = \"@c:x\"\nfrom = \"2026-01-07T00:00:00Z\"\nuntil = \"2026-01-09T00:00:00Z\"", "oncall: team `db`: the overrides for @b:x and @c:x overlap"),
         ("[[routes]]\nkeywords = [\"postgres\"]\ngroup = \"dba\"", "routes: no [[groups]] entry named `dba`"),
         ("[[routes]]\nkeywords = [\"postgres\"]\noncall = \"db\"", "routes: no [[oncall]] team named `db`"),
-        ("[[routes]]\nkeywords = [\"postgres\"]", "routes: route for postgres needs either `group` or `oncall`"),
+        ("[[routes]]\nkeywords = [\"postgres\"]", "routes: route for postgres needs one of `group`, `oncall` and `escalation`"),
         ("[[forward]]\nemoji = \"📌\"\nto = \"#pm:x\"", "forward: 📌 already means something to Brigade"),
         ("[[forward]]\nemoji = \"📝\"\nto = \"postmortems\"", "leading sigil is incorrect or missing for key \"default.forward.0.to\""),
         ("[[groups]]\nname = \"dba\"\nmembers = []", "groups: `dba` has no members"),
@@ -260,6 +260,54 @@ fn unusable_incident_settings_and_groups_are_named() {
                 .expect_err(extra)
                 .to_string();
             assert!(error.starts_with(expected), "{extra}: {error}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn escalation_policies_are_read_and_unusable_ones_named() {
+    const TEAMS: &str = "[[groups]]\nname = \"dba\"\nmembers = [\"@carol:x\"]\n\
+        [[oncall]]\nteam = \"db\"\nmembers = [\"@bob:x\"]\nstart = \"2026-01-05T08:00:00Z\"\n";
+    Jail::expect_with(|jail| {
+        let toml = format!(
+            "{MINIMAL}\n{TEAMS}escalation = \"db\"\n[[escalation]]\nname = \"db\"\nrepeat = 2\n\
+             [[escalation.levels]]\npage = [\"oncall:db\"]\nwait = \"5m\"\n\
+             [[escalation.levels]]\npage = [\"dba\", \"@dan:x\"]\nwait = \"10m\"\n\
+             [[routes]]\nkeywords = [\"postgres\"]\nescalation = \"DB\"\n"
+        );
+        let config = load_in_jail(jail, &toml).expect("valid");
+        let policy = config.team_policy("DB").expect("the team's policy");
+        assert_eq!(policy.repeat, 2);
+        assert_eq!(policy.levels[1].page, ["dba", "@dan:x"]);
+        assert_eq!(policy.levels[1].wait, Duration::from_secs(600));
+        assert_eq!(policy.level(7), &policy.levels[1], "the last one beyond");
+        assert_eq!(
+            config.routes[0].target,
+            RouteTarget::Escalation("DB".to_owned())
+        );
+        Ok(())
+    });
+    let policy = |levels: &str| format!("{TEAMS}[[escalation]]\nname = \"p\"\n{levels}");
+    let cases = [
+        (policy(""), "escalation: policy `p`: needs at least one [[escalation.levels]]"),
+        (policy("[[escalation.levels]]\npage = [\"dba\"]"), "escalation: policy `p`: level 1 has no `wait`"),
+        (policy("[[escalation.levels]]\npage = [\"dba\"]\nwait = \"0s\""), "escalation: policy `p`: level 1: `wait` must be longer than zero"),
+        (policy("[[escalation.levels]]\npage = []\nwait = \"1m\""), "escalation: policy `p`: level 1 pages nobody"),
+        (policy("[[escalation.levels]]\npage = [\"dba\"]\nwait = \"1m\"\n[[escalation.levels]]\npage = [\"oncall:web\"]\nwait = \"1m\""), "escalation: policy `p`: level 2: no [[oncall]] team named `web`"),
+        (policy("[[escalation.levels]]\npage = [\"sre\"]\nwait = \"1m\""), "escalation: policy `p`: level 1: `sre` is neither a [[groups]] name"),
+        (policy("[[escalation.levels]]\npage = [\"@dan\"]\nwait = \"1m\""), "escalation: policy `p`: level 1: `@dan` is not a Matrix user ID"),
+        (policy("[[escalation.levels]]\npage = [\"dba\"]\nwait = \"soon\""), "invalid value"),
+        (format!("{TEAMS}[[escalation]]\nname = \"dba\"\n[[escalation.levels]]\npage = [\"dba\"]\nwait = \"1m\""), "escalation: policy `dba`: a [[groups]] entry has the same name"),
+        (format!("{TEAMS}escalation = \"nope\""), "oncall: team `db`: escalation: no [[escalation]] policy named `nope`: none are configured"),
+        ("[[routes]]\nkeywords = [\"dns\"]\nescalation = \"nope\"".to_owned(), "routes: escalation: no [[escalation]] policy named `nope`"),
+    ];
+    for (extra, expected) in cases {
+        Jail::expect_with(|jail| {
+            let error = load_in_jail(jail, &format!("{MINIMAL}\n{extra}"))
+                .expect_err(&extra)
+                .to_string();
+            assert!(error.contains(expected), "{extra}: {error}");
             Ok(())
         });
     }

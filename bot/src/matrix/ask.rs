@@ -52,7 +52,7 @@ pub async fn question(
                 .iter()
                 .map(|keyword| (keyword.as_str(), team.as_str()))
                 .collect(),
-            RouteTarget::Group(_) => Vec::new(),
+            RouteTarget::Group(_) | RouteTarget::Escalation(_) => Vec::new(),
         });
     let Some(team) = oncall::question(&text.body, teams.chain(keywords)) else {
         return Ok(false);
@@ -143,12 +143,14 @@ async fn suggest(
     let source = format!("{}\u{0}{argument}", room.room_id());
     if route.page {
         let target = match &route.target {
-            RouteTarget::Group(name) => PageTarget::Group(name.clone()),
+            RouteTarget::Group(name) | RouteTarget::Escalation(name) => {
+                PageTarget::Named(name.clone())
+            }
             RouteTarget::OnCall(team) => PageTarget::OnCall(team.clone()),
         };
         let now = oncall::timestamp(bot.clock.now_millis());
-        let people = match decide::page(&[target], &bot.config, now) {
-            Ok(people) => people,
+        let paging = match decide::page(&[target], &bot.config, now) {
+            Ok(paging) => paging,
             Err(refusal) => {
                 warn!(route = %argument, %refusal, "nobody to page for a route");
                 return Ok(());
@@ -163,7 +165,7 @@ async fn suggest(
             .with_transaction_id(transaction_id(&source, "route"))
             .await?;
         record.routed.push(argument.clone());
-        page(change, record, &people, &format!("page-{argument}")).await?;
+        page(change, record, &paging, &format!("page-{argument}")).await?;
         info!(route = %argument, keyword, "paged on a keyword");
         return Ok(());
     }

@@ -69,7 +69,7 @@ async fn anywhere(change: &Change<'_>, command: Command) -> Result<Answer, Actio
             let people = oncall::people(&bot.config.oncall, now);
             let names = names::of_anyone(change.room, people.iter().map(|user| &**user)).await;
             Ok(
-                match oncall::answer(&bot.config.oncall, team.as_deref(), now, &names) {
+                match crate::escalation::answer(&bot.config, team.as_deref(), now, &names) {
                     Ok(text) => Answer::done(text),
                     Err(refusal) => Answer::refused(refusal),
                 },
@@ -169,6 +169,8 @@ async fn in_incident(
                 .await
         }
         Command::Page(targets) => exec::page::run(change, record, &targets).await,
+        Command::Ack => change.carry_out(decide::ack(&record, asked)?).await,
+        Command::Escalate => change.carry_out(decide::escalate(&record, asked)?).await,
         Command::Timeline => Ok(Answer::done(
             exec::postmortem::timeline(bot, change.room, &record).await,
         )),

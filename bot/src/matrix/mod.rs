@@ -16,6 +16,7 @@ mod checkpoint;
 mod command;
 mod dispatch;
 mod error;
+mod escalation;
 mod exec;
 mod forward;
 mod handoffs;

@@ -9,7 +9,7 @@ use brigade_core::{
 use matrix_sdk::{
     ruma::{
         events::{reaction::OriginalSyncReactionEvent, relation::Reply, room::message::Relation},
-        OwnedUserId, UserId,
+        EventId, OwnedUserId, UserId,
     },
     Room,
 };
@@ -191,7 +191,13 @@ pub async fn act_as(
     }
     let refused = refused_command(change.bot, change.sender);
     let names = names::of_incident(change.room, &record, [change.sender]).await;
-    let reacted = decide(&record, key, change.sender, change.sent, refused, &names);
+    let reacted = decide(
+        &record,
+        key,
+        (change.sender, change.sent, change.about),
+        refused,
+        &names,
+    );
     let Some(next) = reacted.next else {
         return Ok(reacted.said.map_or(Reaction::Nothing, Reaction::Refused));
     };
@@ -217,8 +223,7 @@ struct Reacted {
 fn decide(
     record: &IncidentRecord,
     key: &str,
-    by: &UserId,
-    at: u64,
+    (by, at, on): (&UserId, u64, Option<&EventId>),
     refused_group: Option<&str>,
     names: &Names,
 ) -> Reacted {
@@ -231,14 +236,25 @@ fn decide(
         levels: Vec::new(),
     };
     if key == ACKNOWLEDGE {
-        if !next.incident.acknowledge(at, by) {
+        let acknowledged = next.acknowledge(at, by, on);
+        if !acknowledged.changed() {
             debug!("already acknowledged");
             return nothing;
         }
-        let said = format!(
-            "👀 {who} is looking into it: {number} acknowledged at {}",
-            render::clock(at)
-        );
+        let mut said = if acknowledged.first {
+            format!(
+                "👀 {who} is looking into it: {number} acknowledged at {}",
+                render::clock(at)
+            )
+        } else {
+            format!("👀 {who} is on it")
+        };
+        if !acknowledged.stopped.is_empty() {
+            said.push_str(&format!(
+                "; {}",
+                crate::commands::decide::escalations_stopped(&acknowledged.stopped)
+            ));
+        }
         return Reacted {
             next: Some(next),
             said: Some(said),
@@ -300,7 +316,7 @@ fn refused_command<'a>(bot: &'a Bot, user: &UserId) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
-    use brigade_core::{incident::Severity, testing};
+    use brigade_core::{incident::Severity, testing, timeline::Happening};
     use matrix_sdk::ruma::user_id;
 
     use super::*;
@@ -309,7 +325,13 @@ mod tests {
     fn the_first_eyes_acknowledge_and_later_ones_change_nothing() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let bob = user_id!("@bob:example.org");
-        let first = decide(&record, ACKNOWLEDGE, bob, 2_000, None, &Names::new());
+        let first = decide(
+            &record,
+            ACKNOWLEDGE,
+            (bob, 2_000, None),
+            None,
+            &Names::new(),
+        );
         let next = first.next.expect("acknowledged");
         assert_eq!(next.incident.timestamps.acknowledged, Some(2_000));
         assert!(first
@@ -319,8 +341,7 @@ mod tests {
         let again = decide(
             &next,
             ACKNOWLEDGE,
-            user_id!("@carol:example.org"),
-            3_000,
+            (user_id!("@carol:example.org"), 3_000, None),
             None,
             &Names::new(),
         );
@@ -335,10 +356,73 @@ mod tests {
     }
 
     #[test]
+    fn eyes_on_an_escalations_page_stop_it_though_the_incident_was_acknowledged() {
+        let mut record = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        record
+            .incident
+            .acknowledge(1_500, user_id!("@dan:example.org"));
+        let page =
+            |n: u32| matrix_sdk::ruma::OwnedEventId::try_from(format!("$page{n}:example.org"));
+        let (db, web) = (page(1).expect("id"), page(2).expect("id"));
+        for (policy, page) in [("db", &db), ("web", &web)] {
+            record.escalations.push(brigade_core::record::Escalation {
+                policy: policy.to_owned(),
+                cause: page.clone(),
+                level: 0,
+                repeats: 0,
+                steps: 1,
+                due: 10_000,
+                pages: vec![page.clone()],
+                hurried_by: None,
+            });
+            record.pages.push(page.clone());
+        }
+        let bob = user_id!("@bob:example.org");
+        let reacted = decide(
+            &record,
+            ACKNOWLEDGE,
+            (bob, 2_000, Some(&db)),
+            None,
+            &Names::new(),
+        );
+        let next = reacted.next.expect("the db escalation stopped");
+        let running: Vec<&str> = next.escalations.iter().map(|e| e.policy.as_str()).collect();
+        assert_eq!(running, ["web"], "the other policy pages on");
+        assert_eq!(
+            next.incident.timestamps.acknowledged,
+            Some(1_500),
+            "the first stays"
+        );
+        let said = crate::names::plain(&reacted.said.expect("said"));
+        assert_eq!(
+            said,
+            "👀 @bob:example.org is on it; escalation **db** stopped"
+        );
+        assert!(matches!(
+            &next.incident.timeline.last().expect("logged").what,
+            Happening::EscalationEnded { policy, acknowledged: true } if policy == "db"
+        ));
+        let again = decide(
+            &next,
+            ACKNOWLEDGE,
+            (bob, 3_000, Some(&db)),
+            None,
+            &Names::new(),
+        );
+        assert_eq!(again.next, None, "stopped once");
+    }
+
+    #[test]
     fn an_ambulance_takes_command_unless_the_group_says_no() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let carol = user_id!("@carol:example.org");
-        let taken = decide(&record, TAKE_COMMAND, carol, 2_000, None, &Names::new());
+        let taken = decide(
+            &record,
+            TAKE_COMMAND,
+            (carol, 2_000, None),
+            None,
+            &Names::new(),
+        );
         assert_eq!(
             taken.next.map(|next| next.incident.commander),
             Some(carol.to_owned())
@@ -350,8 +434,7 @@ mod tests {
         let refused = decide(
             &record,
             TAKE_COMMAND,
-            carol,
-            2_000,
+            (carol, 2_000, None),
             Some("sre"),
             &Names::new(),
         );
@@ -363,8 +446,7 @@ mod tests {
         let already = decide(
             &record,
             TAKE_COMMAND,
-            &commander,
-            2_000,
+            (&commander, 2_000, None),
             None,
             &Names::new(),
         );

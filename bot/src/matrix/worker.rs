@@ -27,8 +27,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    alerts, ask, bot::Bot, change::Change, checkpoint, command, error::ActionError, forward,
-    handoffs, invites, prune, publish, reaction, reminders, responder, timeline, undecrypted,
+    alerts, ask, bot::Bot, change::Change, checkpoint, command, error::ActionError, escalation,
+    forward, handoffs, invites, prune, publish, reaction, reminders, responder, timeline,
+    undecrypted,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -109,6 +110,9 @@ async fn handle(bot: &Arc<Bot>, work: Work, shutdown: &CancellationToken) {
             let _records = bot.records.lock().await;
             if let Err(error) = reminders::check(bot).await {
                 error!(%error, "could not send reminders; trying again at the next tick");
+            }
+            if let Err(error) = escalation::check(bot).await {
+                error!(%error, "could not take escalation steps; trying again at the next tick");
             }
             if let Err(error) = handoffs::check(bot).await {
                 error!(%error, "could not announce a handoff; trying again at the next tick");

@@ -7,6 +7,7 @@
 
 mod bot;
 mod bridge;
+mod escalation;
 mod forward;
 mod lifecycle;
 mod oncall;

@@ -1,9 +1,13 @@
 //! `!inc page`: whoever the targets name is invited (if not in the room yet) and mentioned in one
-//! `m.text` message (`m.notice` never notifies), which 👀 acknowledges. Users of other servers
-//! are invited from the background queue (see `partners`), never while the worker waits.
+//! `m.text` message (`m.notice` never notifies), which 👀 acknowledges. A target that names an
+//! escalation policy starts it (`super::super::escalation` pages its next levels). Users of other
+//! servers are invited from the background queue (see `partners`), never while the worker waits.
 
-use brigade_core::{record::IncidentRecord, timeline::Happening};
-use matrix_sdk::ruma::{events::room::member::MembershipState, OwnedUserId};
+use brigade_core::{
+    record::{Escalation, IncidentRecord},
+    timeline::{Happening, Step},
+};
+use matrix_sdk::ruma::{events::room::member::MembershipState, OwnedEventId, OwnedUserId};
 use tracing::warn;
 
 use super::super::{
@@ -13,8 +17,8 @@ use super::super::{
     reply::{mentioning, transaction_id},
 };
 use crate::{
-    commands::{decide, Answer, PageTarget, Paged},
-    oncall, render,
+    commands::{decide, Answer, PageTarget, Paged, Paging},
+    oncall, render, report,
 };
 
 /// Pages whom `targets` name.
@@ -24,20 +28,106 @@ pub async fn run(
     targets: &[PageTarget],
 ) -> Result<Answer, ActionError> {
     let now = oncall::timestamp(change.bot.clock.now_millis());
-    let people = decide::page(targets, &change.bot.config, now)?;
-    let text = page(change, record, &people, "page").await?;
+    let paging = decide::page(targets, &change.bot.config, now)?;
+    let text = page(change, record, &paging, "page").await?;
     Ok(Answer::done(text))
 }
 
-/// Invites `people` who are not in the room and mentions them all; stores the page in the
-/// timeline with the change. `purpose` keeps the message's transaction ID apart from other pages
-/// the same event causes. Returns the answer.
+/// Pages whom `paging` reaches and starts its escalation policies (one already running for the
+/// incident goes on as it is); stores the page in the timeline with the change. `purpose` keeps
+/// the message's transaction ID apart from other pages the same event causes. Returns the answer.
 pub async fn page(
     change: &Change<'_>,
     mut next: IncidentRecord,
-    people: &[Paged],
+    paging: &Paging,
     purpose: &str,
 ) -> Result<String, ActionError> {
+    let bot = change.bot;
+    let now = bot.clock.now_millis();
+    let (starting, running): (Vec<&String>, Vec<&String>) =
+        paging.policies.iter().partition(|policy| {
+            !next
+                .escalations
+                .iter()
+                .any(|escalation| escalation.policy.eq_ignore_ascii_case(policy))
+        });
+    let mut notes = Vec::new();
+    for name in &starting {
+        let Some(policy) = bot.config.policy(name) else {
+            continue;
+        };
+        let wait = report::duration(millis(policy.level(0).wait));
+        notes.push(if policy.levels.len() > 1 || policy.repeat > 0 {
+            format!(
+                "Escalation **{}**: the next level is paged in {wait} unless someone reacts 👀.",
+                policy.name
+            )
+        } else {
+            format!(
+                "Escalation **{}**: paged again in {wait} unless someone reacts 👀.",
+                policy.name
+            )
+        });
+    }
+    let sent = send(change, &next, &paging.people, purpose, &notes.join(" ")).await?;
+    if !next.pages.contains(&sent.event_id) {
+        next.pages.push(sent.event_id.clone());
+    }
+    let mut steps = Vec::with_capacity(starting.len());
+    for name in &starting {
+        let Some(policy) = bot.config.policy(name) else {
+            continue;
+        };
+        next.escalations.push(Escalation {
+            policy: policy.name.clone(),
+            cause: change.cause.to_owned(),
+            level: 0,
+            repeats: 0,
+            steps: 1,
+            due: now.saturating_add(millis(policy.level(0).wait)),
+            pages: vec![sent.event_id.clone()],
+            hurried_by: None,
+        });
+        steps.push(Step {
+            policy: policy.name.clone(),
+            level: 1,
+        });
+    }
+    let paged = Happening::Paged {
+        people: paging.people.iter().map(|(user, _)| user.clone()).collect(),
+        escalations: steps,
+    };
+    next.incident.log(change.sent, change.sender, paged);
+    let mut text = sent.said;
+    for policy in &starting {
+        text.push_str(&format!("; escalation **{policy}** started"));
+    }
+    for policy in &running {
+        text.push_str(&format!(
+            "; escalation **{policy}** was running already and goes on"
+        ));
+    }
+    change.commit(next, Some(text.clone())).await?;
+    Ok(text)
+}
+
+/// A page sent.
+pub struct Sent {
+    /// Its message: 👀 on it acknowledges.
+    pub event_id: OwnedEventId,
+    /// What to answer: who was paged, and who could not be invited or is invited later.
+    pub said: String,
+}
+
+/// Invites `people` who are not in the room and mentions them all in one message, `note` after
+/// the call; stores nothing.
+pub async fn send(
+    change: &Change<'_>,
+    record: &IncidentRecord,
+    people: &[Paged],
+    purpose: &str,
+    note: &str,
+) -> Result<Sent, ActionError> {
     let room = change.room;
     let own = change.bot.config.matrix.user_id.server_name();
     let mut not_invited = Vec::new();
@@ -68,7 +158,7 @@ pub async fn page(
         }
     }
     partners::queue_invites(change.bot, room.room_id(), &queued).await?;
-    let incident = &next.incident;
+    let incident = &record.incident;
     let names = names::of_anyone(room, people.iter().map(|(user, _)| user.as_ref())).await;
     let named_people = people
         .iter()
@@ -78,40 +168,44 @@ pub async fn page(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let text = format!(
+    let mut text = format!(
         "📟 **{}**: {} needs you: {named_people}. React 👀 when you are on it.",
         incident.number,
         render::escape(&incident.title),
     );
+    if !note.is_empty() {
+        text.push(' ');
+        text.push_str(note);
+    }
     let content = mentioning(&text, people.iter().map(|(user, _)| user.clone()));
     let sent = room
         .send(content)
         .with_transaction_id(transaction_id(change.cause, purpose))
         .await?;
-    if !next.pages.contains(&sent.response.event_id) {
-        next.pages.push(sent.response.event_id);
-    }
-    let paged = Happening::Paged {
-        people: people.iter().map(|(user, _)| user.clone()).collect(),
-    };
-    next.incident.log(change.sent, change.sender, paged);
     let named = |users: &[OwnedUserId]| {
         let named: Vec<String> = users.iter().map(|user| names.pill(user)).collect();
         named.join(", ")
     };
-    let mut text = format!("Paged {named_people}");
+    let mut said = format!("Paged {named_people}");
     if !not_invited.is_empty() {
-        text.push_str(&format!(
+        said.push_str(&format!(
             "; could not invite {} (their server refused)",
             named(&not_invited)
         ));
     }
     if !queued.is_empty() {
-        text.push_str(&format!(
+        said.push_str(&format!(
             "; the invitation of {} is sent in the background (their server may be slow or down; the bot keeps trying)",
             named(&queued)
         ));
     }
-    change.commit(next, Some(text.clone())).await?;
-    Ok(text)
+    Ok(Sent {
+        event_id: sent.response.event_id,
+        said,
+    })
+}
+
+/// `duration` in milliseconds, saturating.
+pub fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
