@@ -110,6 +110,15 @@ pub trait Desk: Send + Sync + fmt::Debug {
         key: &str,
     ) -> Result<Acted, DeskError>;
 
+    /// Acknowledges the incident in `room_id` as `user_id`, who followed an acknowledge link the
+    /// bot sent them (they may only be invited to the room). `key` names the link: it acts once.
+    async fn acknowledge_by_link(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+        key: &str,
+    ) -> Result<Acted, DeskError>;
+
     /// Posts `report` in triage (or private triage) and DMs the reporter. `key` names this
     /// submission: the same key files once, however often it is sent.
     async fn file(&self, report: &Report, key: &str) -> Result<Filed, DeskError>;

@@ -16,8 +16,8 @@ pub fn policy_line(policy: &Policy) -> String {
         .levels
         .iter()
         .map(|level| {
-            let millis = u64::try_from(level.wait.as_millis()).unwrap_or(u64::MAX);
-            format!("`{}` {}", level.page.join(" "), report::duration(millis))
+            let wait = report::duration(report::millis(level.wait));
+            format!("`{}` {wait}", level.page.join(" "))
         })
         .collect();
     let repeat = match policy.repeat {

@@ -149,6 +149,25 @@ impl<T, E: Encoding<T>> Key<T, E> {
     }
 }
 
+/// The key acknowledge links are signed with (hex), made on first use.
+pub fn ack_key() -> Key<String, Text> {
+    Key::new("ack_link.key")
+}
+
+/// An acknowledge link that has acted (by [`crate::ack_link::used_id`]), and what it did.
+pub fn ack_used(id: &str) -> Key<AckUsed, Json> {
+    Key::new(format!("ack_link.used.{id}"))
+}
+
+/// What an acknowledge link did when it was followed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckUsed {
+    /// When (milliseconds since the epoch).
+    pub at: u64,
+    /// What Brigade answered.
+    pub said: String,
+}
+
 /// The time (milliseconds since the epoch) up to which every event is handled.
 pub fn checkpoint() -> Key<u64, Text> {
     Key::new("sync.checkpoint_millis")

@@ -7,6 +7,7 @@
 // build from scratch computes their layouts past the default limit of 128.
 #![recursion_limit = "256"]
 
+pub mod ack_link;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -189,6 +190,11 @@ pub async fn run(
         let stop = stop.clone();
         async move { matrix::publish::run(&bot, published, stop).await }
     });
+    let notifying = tokio::spawn({
+        let bot = bot.clone();
+        let stop = stop.clone();
+        async move { matrix::notify::run(&bot, stop).await }
+    });
     let inviting = tokio::spawn({
         let bot = bot.clone();
         let stop = stop.clone();
@@ -196,6 +202,9 @@ pub async fn run(
     });
     let synced = matrix::sync::run(bot, stop.clone()).await;
     stop.cancel();
+    if let Err(error) = notifying.await {
+        tracing::warn!(%error, "notifications ended abnormally");
+    }
     if let Err(error) = inviting.await {
         tracing::warn!(%error, "partner invitations ended abnormally");
     }

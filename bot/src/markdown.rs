@@ -1,4 +1,23 @@
-//! Markdown from text people typed: escaped so it renders as typed, in messages and pages.
+//! Markdown from text people typed: escaped so it renders as typed, in messages and pages; and
+//! the text a reader sees of Markdown the bot wrote, for pages that show its answers.
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+/// What a reader sees of `markdown`: its words without the marks (`**`, escapes, links' targets,
+/// HTML tags such as pills', whose names stay), paragraphs and line breaks as new lines.
+pub fn text(markdown: &str) -> String {
+    let mut text = String::with_capacity(markdown.len());
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(words) | Event::Code(words) => text.push_str(&words),
+            Event::SoftBreak => text.push(' '),
+            Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Item) => text.push('\n'),
+            Event::Start(Tag::Item) => text.push_str("• "),
+            _ => {}
+        }
+    }
+    text.trim_end().to_owned()
+}
 
 /// Markdown metacharacters in text people typed, escaped so a title renders as typed: an `&`
 /// too where it would begin a character reference (`&#x202E;` would turn the text around).
@@ -38,6 +57,23 @@ mod tests {
         assert_eq!(
             escape("&#x202E;evil &amp; co"),
             "\\&\\#x202E;evil \\&amp; co"
+        );
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn the_text_of_an_answer_has_no_marks() {
+        assert_eq!(
+            text("👀 <a href=\"https://matrix.to/#/@bob:x\">Bob \\*B\\*</a> is on it; escalation **db** stopped"),
+            "👀 Bob *B* is on it; escalation db stopped"
+        );
+        assert_eq!(
+            text("Status → `identified`  \nsaid \\# twice"),
+            "Status → identified\nsaid # twice"
         );
     }
 }

@@ -33,6 +33,11 @@ impl Links<'_> {
     }
 }
 
+/// `duration` in milliseconds, saturating.
+pub fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// `45s`, `3m`, `1h 02m`, `2d 03h`.
 pub fn duration(millis: u64) -> String {
     let seconds = millis / 1000;
@@ -134,6 +139,12 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
                 format!(": {}", steps.join("; "))
             };
             format!("📟 Paged {} ({by}{how})", people.join(", "))
+        }
+        Happening::Notified { person, channel } => {
+            format!(
+                "📧 Notified {} by {channel}, their page unacknowledged",
+                who(person)
+            )
         }
         Happening::EscalationEnded {
             policy,

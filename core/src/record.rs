@@ -111,6 +111,41 @@ pub struct Escalation {
     /// Who asked for the next step now (`!inc escalate`), if someone did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hurried_by: Option<OwnedUserId>,
+    /// When the people the last step paged are notified outside Matrix, unless someone
+    /// acknowledges first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_at: Option<u64>,
+    /// The notifications of the last step, one per person with a channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// A notification outside Matrix owed to one person paged by an escalation step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Who.
+    pub user: OwnedUserId,
+    /// Sent (the channel accepted it).
+    #[serde(default)]
+    pub sent: bool,
+    /// Failed tries so far.
+    #[serde(default)]
+    pub failures: u32,
+    /// Not to be tried again before (milliseconds since the epoch).
+    #[serde(default)]
+    pub retry_at: u64,
+}
+
+impl Notice {
+    /// A notification owed to `user`, not tried yet.
+    pub fn new(user: OwnedUserId) -> Self {
+        Self {
+            user,
+            sent: false,
+            failures: 0,
+            retry_at: 0,
+        }
+    }
 }
 
 /// An event whose change is stored, and the answer it got.
@@ -215,6 +250,7 @@ impl IncidentRecord {
                 Happening::Commander { from, to } => people.extend([from, to]),
                 Happening::Role { to, .. } => people.push(to),
                 Happening::Paged { people: paged, .. } => people.extend(paged),
+                Happening::Notified { person, .. } => people.push(person),
                 Happening::Followup {
                     owner: Some(owner), ..
                 } => people.push(owner),
@@ -271,6 +307,7 @@ impl IncidentRecord {
                 Happening::Role { .. }
                     | Happening::Paged { .. }
                     | Happening::EscalationEnded { .. }
+                    | Happening::Notified { .. }
                     | Happening::Followup { .. }
             )
         });
@@ -387,6 +424,8 @@ mod tests {
             due: 0,
             pages: vec![page],
             hurried_by: None,
+            notify_at: None,
+            notices: Vec::new(),
         }
     }
 

@@ -128,6 +128,13 @@ pub enum Happening {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         escalations: Vec<Step>,
     },
+    /// Someone paged by an escalation was notified outside Matrix, their page unacknowledged.
+    Notified {
+        /// Who.
+        person: OwnedUserId,
+        /// How: `email`.
+        channel: String,
+    },
     /// An escalation policy stopped paging: acknowledged (by the entry's author), or out of
     /// levels with nobody acknowledging.
     EscalationEnded {

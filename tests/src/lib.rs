@@ -15,5 +15,6 @@ pub mod fuzzing;
 pub mod process;
 pub mod proxy;
 pub mod servers;
+pub mod smtp;
 pub mod synapse;
 pub mod wait;

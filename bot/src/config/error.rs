@@ -74,6 +74,14 @@ pub enum ConfigError {
     /// An `[[escalation]]` policy that is unusable, or a reference to one that does not exist.
     #[error("escalation: {0}")]
     Escalation(String),
+    /// Something in `[notify]` is unusable.
+    #[error("notify.{key}: {reason}")]
+    Notify {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A `[[routes]]` entry that is unusable.
     #[error("routes: {0}")]
     Route(String),

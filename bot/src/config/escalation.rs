@@ -26,6 +26,8 @@ struct RawLevel {
     page: Vec<String>,
     #[serde(default, with = "humantime_serde")]
     wait: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    notify_after: Option<Duration>,
 }
 
 /// An escalation policy.
@@ -46,6 +48,9 @@ pub struct Level {
     pub page: Vec<String>,
     /// How long it waits for an acknowledgement before the next level.
     pub wait: Duration,
+    /// How long its page may go unacknowledged in Matrix before the people it paged are
+    /// notified outside Matrix too (`[notify]`).
+    pub notify_after: Duration,
 }
 
 impl Policy {
@@ -54,6 +59,9 @@ impl Policy {
         &self.levels[level.min(self.levels.len() - 1)]
     }
 }
+
+/// How long a page waits for an acknowledgement in Matrix before notifications go out.
+const DEFAULT_NOTIFY_AFTER: Duration = Duration::from_secs(2 * 60);
 
 /// The most a policy may repeat its last level: beyond that it pages forever in practice.
 const MAX_REPEAT: u32 = 100;
@@ -132,6 +140,7 @@ pub(super) fn validate_escalation(
             levels.push(Level {
                 page: level.page,
                 wait,
+                notify_after: level.notify_after.unwrap_or(DEFAULT_NOTIFY_AFTER),
             });
         }
         policies.push(Policy {

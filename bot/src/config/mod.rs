@@ -10,6 +10,7 @@ mod bridge;
 mod error;
 mod escalation;
 mod forward;
+mod notify;
 mod oncall;
 mod partners;
 mod sections;
@@ -40,6 +41,7 @@ pub use brigade_core::secret::Secret;
 pub use error::ConfigError;
 pub use escalation::{Level, Policy};
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
+pub use notify::{EmailConfig, NotifyConfig, Person};
 pub use oncall::{Handoff, Route, RouteTarget, TeamPolicy};
 pub use partners::Partner;
 pub use sections::*;
@@ -92,6 +94,8 @@ pub struct Config {
     pub escalation: Vec<Policy>,
     /// The policies teams' pages start.
     pub team_policies: Vec<TeamPolicy>,
+    /// How paged people are reached outside Matrix.
+    pub notify: NotifyConfig,
     /// Words that call for specialists.
     pub routes: Vec<Route>,
     /// Reaction forwarding rules for every room.
@@ -164,6 +168,8 @@ struct RawConfig {
     oncall: Vec<oncall::RawOnCall>,
     #[serde(default)]
     escalation: Vec<escalation::RawPolicy>,
+    #[serde(default)]
+    notify: notify::RawNotify,
     #[serde(default)]
     routes: Vec<oncall::RawRoute>,
     #[serde(default)]
@@ -393,6 +399,7 @@ impl RawConfig {
             })?;
         }
         let routes = oncall::validate_routes(self.routes, &groups, &oncall, &escalation)?;
+        let notify = self.notify.validate()?;
         let incidents = self.incidents.validate(&groups)?;
         let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();
@@ -455,6 +462,7 @@ impl RawConfig {
             handoffs,
             escalation,
             team_policies,
+            notify,
             routes,
             forward,
             partners,

@@ -15,11 +15,15 @@ use super::{
     bot::Bot,
     change::Change,
     error::ActionError,
-    exec::page::{millis, send},
-    names,
+    exec::page::send,
+    names, notify,
     reply::{mentioning, notice, transaction_id},
 };
-use crate::{commands::decide, oncall, report};
+use crate::{
+    commands::decide,
+    oncall,
+    report::{self, millis},
+};
 
 /// Takes the steps that are due at the bot's current time, one per incident per tick. An
 /// incident whose step cannot be taken now is tried again at the next tick; the others go on.
@@ -138,6 +142,8 @@ async fn step(
             let sent = send(&change, next, &people, &purpose, &note).await?;
             let current = &mut next.escalations[at];
             current.pages.push(sent.event_id.clone());
+            current.notify_at = Some(now.saturating_add(millis(policy.level(level).notify_after)));
+            current.notices = notify::owed(&bot.config, &people);
             next.pages.push(sent.event_id);
             let paged = Happening::Paged {
                 people: people.into_iter().map(|(user, _)| user).collect(),
@@ -151,7 +157,10 @@ async fn step(
         }
         Err(refusal) => {
             // Nobody to reach at this level (nobody on call): on to the next one at once.
-            next.escalations[at].due = now;
+            let current = &mut next.escalations[at];
+            current.due = now;
+            current.notify_at = None;
+            current.notices.clear();
             let text = format!(
                 "📟 Escalation **{name}** for {number}, level {shown} of {of}: nobody to page ({}); going on.",
                 refusal.text

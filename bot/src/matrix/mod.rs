@@ -23,6 +23,7 @@ mod handoffs;
 mod invites;
 mod lookup;
 mod names;
+pub mod notify;
 mod once;
 pub mod open;
 mod owner;

@@ -7,7 +7,9 @@
 //! ID derived from the person, the room and the form's key. A press sent twice is then one
 //! change, and the notice one transaction.
 
-use matrix_sdk::ruma::{EventId, OwnedEventId, RoomId, UserId};
+use matrix_sdk::ruma::{
+    events::room::member::MembershipState, EventId, OwnedEventId, RoomId, UserId,
+};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -15,7 +17,7 @@ use super::{
     change::Change,
     dispatch,
     error::ActionError,
-    lookup, names,
+    names,
     reaction::{self, Reaction},
     reply::{notice, transaction_id},
 };
@@ -35,20 +37,44 @@ fn cause(user_id: &UserId, room_id: &RoomId, key: &str) -> Result<OwnedEventId, 
     EventId::parse(format!("$brigade-panel-{}", hex::encode(&digest[..16]))).map_err(failed)
 }
 
-/// Carries out `action` in `room_id` as `user_id`.
+/// Where a press comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The incident panel: its people, joined to the room.
+    Panel,
+    /// An acknowledge link in a notification: someone the bot paged, who may only be invited.
+    Link,
+}
+
+/// Carries out `action` in `room_id` as `user_id`, pressed from `origin`.
 pub async fn act(
     bot: &Bot,
     room_id: &RoomId,
     user_id: &UserId,
     action: &Action,
-    key: &str,
+    (key, origin): (&str, Origin),
 ) -> Result<Acted, DeskError> {
     let Some(room) = bot.client.get_room(room_id) else {
         return Ok(Acted::Refused("Brigade is not in this room".to_owned()));
     };
-    if !lookup::is_joined(&room, user_id).await.map_err(failed)? {
+    let member = room.get_member(user_id).await.map_err(failed)?;
+    let membership = member.as_ref().map(|member| member.membership());
+    let allowed = match origin {
+        Origin::Panel => membership == Some(&MembershipState::Join),
+        Origin::Link => matches!(
+            membership,
+            Some(MembershipState::Join | MembershipState::Invite)
+        ),
+    };
+    if !allowed {
         return Ok(Acted::Refused(
-            "only people in the incident's room act on it: join it in Element first".to_owned(),
+            match origin {
+                Origin::Panel => {
+                    "only people in the incident's room act on it: join it in Element first"
+                }
+                Origin::Link => "you are no longer in the incident's room, so Brigade did nothing",
+            }
+            .to_owned(),
         ));
     }
     // Like the worker's commands and reactions: one change to the records at a time.
@@ -106,18 +132,19 @@ pub async fn act(
         Answer::Done(said) => {
             let said = said.unwrap_or_else(|| "Done".to_owned());
             let names = names::of(&room, [user_id]).await;
-            let text = format!(
-                "{said}\n\n(from the incident panel, by {})",
-                names.pill(user_id)
-            );
+            let from = match origin {
+                Origin::Panel => "the incident panel",
+                Origin::Link => "an acknowledge link in a notification",
+            };
+            let text = format!("{said}\n\n(from {from}, by {})", names.pill(user_id));
             room.send(notice(&text))
                 .with_transaction_id(transaction_id(&cause, "panel"))
                 .await
                 .map_err(failed)?;
             bot.publisher.publish(room_id);
-            // The page shows text: people by name, not as the room's pills.
-            Ok(Acted::Done(crate::names::plain(&said)))
+            // The page shows text: people by name, no Markdown marks.
+            Ok(Acted::Done(crate::markdown::text(&said)))
         }
-        Answer::Refused(refusal) => Ok(Acted::Refused(crate::names::plain(&refusal.text))),
+        Answer::Refused(refusal) => Ok(Acted::Refused(crate::markdown::text(&refusal.text))),
     }
 }

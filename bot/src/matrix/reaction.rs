@@ -374,6 +374,8 @@ mod tests {
                 due: 10_000,
                 pages: vec![page.clone()],
                 hurried_by: None,
+                notify_at: None,
+                notices: Vec::new(),
             });
             record.pages.push(page.clone());
         }

@@ -109,7 +109,18 @@ impl Desk for MatrixDesk {
         action: &Action,
         key: &str,
     ) -> Result<Acted, DeskError> {
-        super::panel::act(&self.bot, room_id, user_id, action, key).await
+        let press = (key, super::panel::Origin::Panel);
+        super::panel::act(&self.bot, room_id, user_id, action, press).await
+    }
+
+    async fn acknowledge_by_link(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+        key: &str,
+    ) -> Result<Acted, DeskError> {
+        let press = (key, super::panel::Origin::Link);
+        super::panel::act(&self.bot, room_id, user_id, &Action::Acknowledge, press).await
     }
 
     async fn display_name(&self, user_id: &UserId) -> Option<String> {

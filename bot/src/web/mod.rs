@@ -1,8 +1,10 @@
 //! The bot's HTTP server: `/healthz` and `/metrics` for operators; the pages people sign in
 //! to (SPEC §10): `/report`, `/dashboard`, `/incident/{room}` and `/status/internal`, with `/session` for signing in
-//! and `/assets/…` for the stylesheet and scripts; the public status page at `/status/`
+//! and `/assets/…` for the stylesheet and scripts; `/ack/{token}` for the acknowledge links of
+//! notifications (SPEC §14); the public status page at `/status/`
 //! (SPEC §15).
 
+mod ack;
 mod assets;
 mod auth;
 mod chart;
@@ -42,6 +44,7 @@ pub fn router(state: WebState) -> Router {
         .route("/dashboard", get(dashboard::show))
         .route("/incident/{room}", get(panel::show).post(panel::act))
         .route("/assets/{name}", get(assets::serve))
+        .route("/ack/{token}", get(ack::show).post(ack::acknowledge))
         .route("/status", get(status::root))
         .route("/status/", get(status::index))
         .route("/status/internal", get(internal::show))

@@ -34,6 +34,7 @@ use crate::{
 struct Recorder {
     filed: Mutex<Vec<(Report, String)>>,
     acted: Mutex<Vec<(OwnedUserId, Action)>>,
+    linked: Mutex<Vec<(OwnedRoomId, OwnedUserId)>>,
 }
 
 #[async_trait::async_trait]
@@ -55,6 +56,16 @@ impl Desk for Recorder {
     ) -> Result<Acted, DeskError> {
         lock(&self.acted).push((user_id.to_owned(), action.clone()));
         Ok(Acted::Done(format!("{action:?}")))
+    }
+
+    async fn acknowledge_by_link(
+        &self,
+        room_id: &RoomId,
+        user_id: &UserId,
+        _: &str,
+    ) -> Result<Acted, DeskError> {
+        lock(&self.linked).push((room_id.to_owned(), user_id.to_owned()));
+        Ok(Acted::Done("INC-1 acknowledged".to_owned()))
     }
 
     async fn display_name(&self, _: &UserId) -> Option<String> {
@@ -717,4 +728,83 @@ async fn the_status_page_serves_its_own_files_only_and_none_before_they_are_writ
         let (status, _, _) = pages.send(get(path)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
+}
+
+#[tokio::test]
+async fn an_acknowledge_link_shows_what_it_does_acts_once_and_refuses_forgeries() {
+    let pages = Pages::new();
+    let store = pages.state.store.as_ref();
+    let mut record = brigade_core::testing::record(
+        7,
+        "Replica lag",
+        brigade_core::incident::Severity::Sev2,
+        1_000,
+    );
+    record.incident.private = true;
+    store.save_incident(&record).await.expect("saved");
+    let key = crate::ack_link::key(store).await.expect("a key");
+    let link = crate::ack_link::AckLink {
+        room: record.room_id.clone(),
+        user: user_id!("@dan:example.org").to_owned(),
+        policy: "db".to_owned(),
+        expires: pages.clock.now_millis() + 60_000,
+    };
+    let token = link.sign(&key);
+    let get = |path: String| Request::get(path).body(Body::empty()).expect("request");
+    let post = |path: String| Request::post(path).body(Body::empty()).expect("request");
+
+    let (status, headers, body) = pages.send(get(format!("/ack/{token}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("@dan:example.org") && body.contains("I'm on it"),
+        "{body}"
+    );
+    assert!(
+        body.contains("a private incident") && !body.contains("Replica lag"),
+        "{body}"
+    );
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    assert!(
+        lock(&pages.desk.linked).is_empty(),
+        "opening the link does nothing"
+    );
+
+    let (status, _, body) = pages.send(post(format!("/ack/{token}"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("INC-1 acknowledged"), "{body}");
+    let (status, _, body) = pages.send(post(format!("/ack/{token}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Already acknowledged"), "{body}");
+    assert_eq!(
+        lock(&pages.desk.linked).as_slice(),
+        [(
+            record.room_id.clone(),
+            user_id!("@dan:example.org").to_owned()
+        )],
+        "once, as the person the link names"
+    );
+
+    let mut other = link.clone();
+    other.user = user_id!("@mallory:example.org").to_owned();
+    let forged = format!(
+        "{}.{}",
+        other
+            .sign(b"not the key")
+            .split_once('.')
+            .expect("two parts")
+            .0,
+        token.split_once('.').expect("two parts").1
+    );
+    let (status, _, body) = pages.send(post(format!("/ack/{forged}"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("signature does not match"), "{body}");
+    pages.clock.advance(Duration::from_secs(61));
+    let late = crate::ack_link::AckLink {
+        policy: "web".to_owned(),
+        ..link
+    }
+    .sign(&key);
+    let (status, _, body) = pages.send(get(format!("/ack/{late}"))).await;
+    assert_eq!(status, StatusCode::GONE, "{body}");
+    assert_eq!(lock(&pages.desk.linked).len(), 1);
 }

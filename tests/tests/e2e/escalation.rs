@@ -1,15 +1,19 @@
 //! End-to-end: escalation policies (SPEC §14). A page nobody acknowledges walks every level at
 //! the configured times and ends telling the commander; `!inc escalate` hurries it; 👀 on a page
-//! or `!inc ack` stops it; a restart in the middle resumes at the right step, once. Real Synapse,
-//! people as matrix-sdk clients, short waits in the configuration.
+//! or `!inc ack` stops it; a restart in the middle resumes at the right step, once; a page left
+//! unacknowledged is mailed through a real SMTP server, and the mail's link, followed in
+//! Chromium, acknowledges once; a refusing mail server is reported and stops nothing. Real
+//! Synapse, people as matrix-sdk clients, short waits in the configuration.
 
 use std::{path::Path, time::Duration};
 
 use anyhow::{Context, Result};
 use brigade_tests::{
+    browser::Browser,
     client::{body, TestUser},
     desk::{incident_state, until, Desk},
     servers::shared as servers,
+    smtp::Smtp,
 };
 use matrix_sdk::ruma::RoomId;
 use serde_json::Value;
@@ -243,5 +247,146 @@ async fn a_restart_in_the_middle_resumes_at_the_next_step_once() -> Result<()> {
     assert_eq!(first.len(), 1, "the first page once: {first:?}");
     let refused = desk.command(&desk.alice, &room, "!inc ack", "❓").await?;
     assert!(refused.contains("acknowledged already"), "{refused}");
+    Ok(())
+}
+
+/// A desk whose policy `mail` pages Bob (who has an address) and Carol (who has none), and mails
+/// at once what goes unacknowledged; its SMTP server is `smtp`.
+async fn mailing_desk(bob: &TestUser, carol: &TestUser, smtp: &str) -> Result<Desk> {
+    let config = format!(
+        "[notify.email]\nsmtp = \"{smtp}\"\nfrom = \"Brigade <brigade@example.org>\"\n\
+         [[notify.people]]\nuser = \"{bob}\"\nemail = \"bob@example.org\"\n\
+         [[notify.people]]\nuser = \"{carol}\"\n\
+         [[escalation]]\nname = \"mail\"\n\
+         [[escalation.levels]]\npage = [\"{bob}\", \"{carol}\"]\nwait = \"4s\"\nnotify_after = \"0s\"\n\
+         [[escalation.levels]]\npage = [\"{carol}\"]\nwait = \"1h\"\n",
+        bob = bob.user_id,
+        carol = carol.user_id,
+    );
+    Desk::new(bot_binary(), &config).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unacknowledged_page_is_mailed_and_its_link_acknowledges_once() -> Result<()> {
+    let hs = &servers().first;
+    let smtp = Smtp::start().await?;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    let desk = mailing_desk(&bob, &carol, &smtp.url()).await?;
+    let alice = &desk.alice;
+    let incident = desk.declare("Payments failing").await?;
+    let room = &incident.room;
+    desk.command(alice, room, "!inc page mail", "✅").await?;
+
+    let mail = smtp
+        .wait_for_mail("Bob's notification", |mail| mail.to == ["bob@example.org"])
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert_eq!(mail.from, "brigade@example.org");
+    assert!(
+        mail.subject.contains("INC-1") && mail.subject.contains("Payments failing"),
+        "{mail:?}"
+    );
+    assert!(
+        mail.text.contains("escalation policy mail (level 1 of 2)"),
+        "{}",
+        mail.text
+    );
+    let link = mail
+        .text
+        .lines()
+        .find(|line| line.starts_with("http") && line.contains("/ack/"))
+        .context("an acknowledge link")?
+        .to_owned();
+    let notified = until(
+        "the notification in the timeline",
+        || entries(alice, room, "notified"),
+        |notified| !notified.is_empty(),
+    )
+    .await?;
+    assert_eq!(notified[0]["person"], bob.user_id.as_str());
+    assert_eq!(notified[0]["channel"], "email");
+    assert_eq!(
+        smtp.mails()?.len(),
+        1,
+        "Carol has no address; Bob is mailed once"
+    );
+
+    // Bob, only invited, follows the link: a page that says what it acknowledges, then does.
+    let browser = Browser::start().await?;
+    browser.client.goto(&link).await?;
+    browser.find("#acknowledge").await?;
+    let text = browser.text().await?;
+    assert!(
+        text.contains("Payments failing") && text.contains(bob.user_id.as_str()),
+        "{text}"
+    );
+    browser.screenshot("ack-link").await?;
+    browser.find("#acknowledge").await?.click().await?;
+    browser.find("p.done").await?;
+    browser.screenshot("ack-link-done").await?;
+    let said = alice
+        .wait_for_event(room, "the acknowledgement from the link", |event| {
+            body(event).contains("escalation **mail** stopped")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&said).contains("(from an acknowledge link in a notification, by"),
+        "{}",
+        body(&said)
+    );
+    let ended = until(
+        "the stop in the timeline",
+        || entries(alice, room, "escalation_ended"),
+        |ended| !ended.is_empty(),
+    )
+    .await?;
+    assert_eq!(ended[0]["by"], bob.user_id.as_str());
+
+    // Followed again, the link says what it did and does nothing more.
+    browser.client.goto(&link).await?;
+    browser.find("section.card").await?;
+    let again = browser.text().await?;
+    assert!(again.contains("Already acknowledged"), "{again}");
+    browser.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_server_that_refuses_is_reported_and_the_policy_goes_on() -> Result<()> {
+    let hs = &servers().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    // Nothing listens there.
+    let closed = brigade_tests::synapse::free_port(std::net::Ipv4Addr::LOCALHOST)?;
+    let desk = mailing_desk(&bob, &carol, &format!("smtp://127.0.0.1:{closed}")).await?;
+    let alice = &desk.alice;
+    let incident = desk.declare("Payments failing").await?;
+    let room = &incident.room;
+    desk.command(alice, room, "!inc page mail", "✅").await?;
+    let report = alice
+        .wait_for_event(room, "the failed mail reported", |event| {
+            body(event).starts_with("📧 The email to")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&report).contains(&bob.name) && body(&report).contains("the escalation goes on"),
+        "{}",
+        body(&report)
+    );
+    alice
+        .wait_for_event(room, "level 2 regardless", |event| {
+            body(event).contains("(Escalation **mail**, level 2 of 2")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    let reports = desk
+        .bot_posts(alice, room)
+        .iter()
+        .filter(|post| body(post).starts_with("📧"))
+        .count();
+    assert_eq!(reports, 1, "reported once, though retried");
     Ok(())
 }

@@ -18,7 +18,8 @@ use super::super::{
 };
 use crate::{
     commands::{decide, Answer, PageTarget, Paged, Paging},
-    oncall, render, report,
+    oncall, render,
+    report::{self, millis},
 };
 
 /// Pages whom `targets` name.
@@ -87,6 +88,8 @@ pub async fn page(
             due: now.saturating_add(millis(policy.level(0).wait)),
             pages: vec![sent.event_id.clone()],
             hurried_by: None,
+            notify_at: Some(now.saturating_add(millis(policy.level(0).notify_after))),
+            notices: super::super::notify::owed(&bot.config, &paging.people),
         });
         steps.push(Step {
             policy: policy.name.clone(),
@@ -203,9 +206,4 @@ pub async fn send(
         event_id: sent.response.event_id,
         said,
     })
-}
-
-/// `duration` in milliseconds, saturating.
-pub fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
