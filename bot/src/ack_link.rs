@@ -1,12 +1,12 @@
 //! Acknowledge links (SPEC §14): each notification outside Matrix carries a link that
-//! acknowledges the page it is about. The link names the person, the incident's room and the
-//! escalation step, expires, and is signed with a key only the bot holds (HMAC-SHA256), so the
+//! acknowledges the page it is about. The link names the person, the incident's room, the
+//! escalation policy and its page, expires, and is signed with a key only the bot holds (HMAC-SHA256), so the
 //! identity it carries is the bot's word, never the URL's; that each acts once is the page's
 //! part (`web::ack`), which stores every link it has acted on.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
-use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId};
+use matrix_sdk::ruma::{OwnedEventId, OwnedRoomId, OwnedUserId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +30,9 @@ pub struct AckLink {
     /// The escalation policy that paged them.
     #[serde(rename = "p")]
     pub policy: String,
+    /// The page it is about: following the link acknowledges as 👀 on it would.
+    #[serde(rename = "e")]
+    pub page: OwnedEventId,
     /// Until when it acknowledges (milliseconds since the epoch).
     #[serde(rename = "x")]
     pub expires: u64,
@@ -91,23 +94,32 @@ pub fn used_id(token: &str) -> String {
     hex::encode(&Sha256::digest(token.as_bytes())[..16])
 }
 
-/// The bot's signing key, made on first use and kept in the store.
-pub async fn key(store: &dyn Store) -> Result<Vec<u8>, KeyError> {
+/// The bot's signing key, if it has made one (at its start: [`ensure_key`]). One it cannot read
+/// is an error, never replaced: every link signed with it would stop working.
+pub async fn key(store: &dyn Store) -> Result<Option<Vec<u8>>, KeyError> {
     let stored = keys::ack_key();
-    if let Some(key) = stored.get_to_change(store).await? {
-        if let Ok(key) = hex::decode(&key) {
-            return Ok(key);
-        }
+    let Some(key) = stored.get_to_change(store).await? else {
+        return Ok(None);
+    };
+    hex::decode(&key)
+        .map(Some)
+        .map_err(|_| KeyError::Unreadable(stored.name().to_owned()))
+}
+
+/// Makes the bot's signing key if the store holds none yet; called once, at the start, before
+/// anything signs or checks a link.
+pub async fn ensure_key(store: &dyn Store) -> Result<(), KeyError> {
+    if key(store).await?.is_some() {
+        return Ok(());
     }
     let mut key = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut key);
-    stored.set(store, &hex::encode(key)).await?;
-    Ok(key.to_vec())
+    keys::ack_key().set(store, &hex::encode(key)).await
 }
 
 #[cfg(test)]
 mod tests {
-    use matrix_sdk::ruma::{owned_room_id, owned_user_id};
+    use matrix_sdk::ruma::{owned_event_id, owned_room_id, owned_user_id};
 
     use super::*;
 
@@ -116,6 +128,7 @@ mod tests {
             room: owned_room_id!("!inc:example.org"),
             user: owned_user_id!("@dan:example.org"),
             policy: "db".to_owned(),
+            page: owned_event_id!("$page:example.org"),
             expires: 10_000,
         }
     }

@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc};
 
 use base64::Engine;
 use brigade_core::incident::{Severity, Status};
-use matrix_sdk::ruma::{OwnedRoomId, RoomId, UserId};
+use matrix_sdk::ruma::{EventId, OwnedRoomId, RoomId, UserId};
 
 use crate::filing::{Filed, Report};
 
@@ -110,11 +110,12 @@ pub trait Desk: Send + Sync + fmt::Debug {
         key: &str,
     ) -> Result<Acted, DeskError>;
 
-    /// Acknowledges the incident in `room_id` as `user_id`, who followed an acknowledge link the
-    /// bot sent them (they may only be invited to the room). `key` names the link: it acts once.
+    /// Acknowledges the page `page` in `room_id` as `user_id`, as 👀 on it would: they followed
+    /// an acknowledge link the bot sent them (and may only be invited to the room). `key` names
+    /// the link: it acts once.
     async fn acknowledge_by_link(
         &self,
-        room_id: &RoomId,
+        (room_id, page): (&RoomId, &EventId),
         user_id: &UserId,
         key: &str,
     ) -> Result<Acted, DeskError>;

@@ -393,6 +393,17 @@ mod tests {
         checkpoint().set(store, &42).await.expect("set");
         assert_eq!(checkpoint().get(store).await.expect("read"), Some(42));
         declared(cause).set(store, &7).await.expect("set");
+        ack_key().set(store, &"00ff".to_owned()).await.expect("set");
+        assert_eq!(
+            ack_key().get(store).await.expect("read").as_deref(),
+            Some("00ff")
+        );
+        let used = AckUsed {
+            at: 5,
+            said: "INC-1 acknowledged".to_owned(),
+        };
+        ack_used("abc").set(store, &used).await.expect("set");
+        assert_eq!(ack_used("abc").get(store).await.expect("read"), Some(used));
         assert_eq!(declared(cause).get(store).await.expect("read"), Some(7));
         let filed = FiledReport {
             report: Report {

@@ -16,6 +16,7 @@ pub mod escalation;
 pub mod filing;
 pub mod git;
 pub mod keys;
+pub mod mail;
 pub mod markdown;
 pub mod matrix;
 pub mod metrics;
@@ -57,6 +58,9 @@ pub enum RunError {
     /// The store could not be opened.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The key of the acknowledge links could not be read or made.
+    #[error("acknowledge links' key: {0}")]
+    AckKey(#[from] keys::KeyError),
     /// The bot could not log in or restore its session.
     #[error(transparent)]
     Session(#[from] SessionError),
@@ -96,6 +100,7 @@ pub async fn run(
 
     storage::make_private(&config.storage.path).map_err(RunError::Storage)?;
     let store: Arc<dyn Store> = Arc::new(EngineStore::open(&config.storage.path.join(SLED_DIR))?);
+    ack_link::ensure_key(store.as_ref()).await?;
     // HTTP next: /healthz says "starting" while the bot logs in and syncs.
     let web = WebState::new(
         config.clone(),

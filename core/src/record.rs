@@ -56,21 +56,6 @@ pub struct IncidentRecord {
     pub escalations: Vec<Escalation>,
 }
 
-impl Escalation {
-    /// The level (from 0) and the repeat count of the step after this one, for a policy of
-    /// `levels` levels that pages its last `repeat` more times; `None` when it has run out.
-    pub fn next(&self, levels: usize, repeat: u32) -> Option<(usize, u32)> {
-        let last = levels.saturating_sub(1);
-        if self.level < last {
-            Some((self.level + 1, self.repeats))
-        } else if self.repeats < repeat {
-            Some((last, self.repeats + 1))
-        } else {
-            None
-        }
-    }
-}
-
 /// What an acknowledgement did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledgement {
@@ -118,6 +103,21 @@ pub struct Escalation {
     /// The notifications of the last step, one per person with a channel.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
+}
+
+impl Escalation {
+    /// The level (from 0) and the repeat count of the step after this one, for a policy of
+    /// `levels` levels that pages its last `repeat` more times; `None` when it has run out.
+    pub fn next(&self, levels: usize, repeat: u32) -> Option<(usize, u32)> {
+        let last = levels.saturating_sub(1);
+        if self.level < last {
+            Some((self.level + 1, self.repeats))
+        } else if self.repeats < repeat {
+            Some((last, self.repeats + 1))
+        } else {
+            None
+        }
+    }
 }
 
 /// A notification outside Matrix owed to one person paged by an escalation step.
@@ -637,6 +637,61 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<Entry>(json).expect("deserializes"),
             entry
+        );
+    }
+
+    #[test]
+    fn escalations_and_their_entries_round_trip_through_json() {
+        let mut record = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        let mut running = escalation("db", "$db:x");
+        running.hurried_by = Some(owned_user_id!("@alice:x"));
+        running.notify_at = Some(5_000);
+        running.notices = vec![Notice {
+            user: owned_user_id!("@dan:x"),
+            sent: false,
+            failures: 2,
+            retry_at: 9_000,
+        }];
+        record.escalations.push(running);
+        let alice = owned_user_id!("@alice:x");
+        for what in [
+            Happening::Paged {
+                people: vec![owned_user_id!("@dan:x")],
+                escalations: vec![crate::timeline::Step {
+                    policy: "db".to_owned(),
+                    level: 2,
+                }],
+            },
+            Happening::Notified {
+                person: owned_user_id!("@dan:x"),
+                channel: "email".to_owned(),
+            },
+            Happening::EscalationEnded {
+                policy: "db".to_owned(),
+                acknowledged: true,
+            },
+        ] {
+            record.incident.log(2_000, &alice, what);
+        }
+        let json = serde_json::to_string(&record).expect("serializes");
+        assert_eq!(
+            serde_json::from_str::<IncidentRecord>(&json).expect("deserializes"),
+            record
+        );
+        let kinds: Vec<String> = serde_json::from_str::<serde_json::Value>(&json).expect("json")
+            ["incident"]["timeline"]
+            .as_array()
+            .expect("a timeline")
+            .iter()
+            .filter_map(|entry| entry["kind"].as_str().map(str::to_owned))
+            .collect();
+        assert!(
+            kinds.ends_with(&[
+                "paged".to_owned(),
+                "notified".to_owned(),
+                "escalation_ended".to_owned()
+            ]),
+            "{kinds:?}"
         );
     }
 }

@@ -12,9 +12,9 @@ use super::{
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "escalate",
     arguments: "",
-    summary: "page the next level of the running escalation policies now",
+    summary: "page the next level of the running escalation policies now (commander or moderators)",
     scope: Scope::Incident,
-    who: Who::Anyone,
+    who: Who::Directors,
     in_shared_room: false,
 };
 
@@ -28,6 +28,13 @@ pub(super) fn parse(rest: &str) -> Result<(), ParseError> {
 
 /// `!inc escalate`: every running escalation is due at once; the bot's next tick pages it.
 pub fn decide(record: &IncidentRecord, asked: Asked<'_>) -> Result<Decided, Refusal> {
+    let incident = &record.incident;
+    if !incident.status.is_open() {
+        return Err(Refusal::new(format!(
+            "{} is {}: nothing escalates until it is reopened",
+            incident.number, incident.status
+        )));
+    }
     if record.escalations.is_empty() {
         return Err(Refusal::new(
             "no escalation policy is paging for this incident; start one with `!inc page <policy>`",
@@ -43,7 +50,7 @@ pub fn decide(record: &IncidentRecord, asked: Asked<'_>) -> Result<Decided, Refu
     Ok(Decided::new(
         next,
         format!(
-            "Escalating {} now: the next level is paged in a moment",
+            "Escalating {} now: its next step comes in a moment",
             policies.join(", ")
         ),
     ))

@@ -33,6 +33,8 @@ pub fn decide(record: &IncidentRecord, asked: Asked<'_>) -> Result<Decided, Refu
     let mut next = record.clone();
     next.incident
         .set_status(Status::Investigating, asked.at, asked.by)?;
+    // Paused while the incident was resolved, they would page at once, long after their time.
+    next.escalations.clear();
     Ok(Decided::new(
         next,
         format!("Reopened: {} is investigating again", incident.number),

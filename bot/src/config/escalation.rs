@@ -152,6 +152,27 @@ pub(super) fn validate_escalation(
     Ok(policies)
 }
 
+/// Whether each level mails before the next one comes: a level whose `notify_after` is not
+/// shorter than its `wait` would never mail anyone.
+pub(super) fn check_notify_after(policies: &[Policy]) -> Result<(), ConfigError> {
+    for policy in policies {
+        for (index, level) in policy.levels.iter().enumerate() {
+            if level.notify_after >= level.wait {
+                return Err(invalid(
+                    &policy.name,
+                    format!(
+                        "level {}: notify_after ({}) is not shorter than its wait ({}), so the next level would come before anyone is mailed; set a shorter notify_after",
+                        index + 1,
+                        humantime_serde::re::humantime::format_duration(level.notify_after),
+                        humantime_serde::re::humantime::format_duration(level.wait),
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether a level's `page` word names someone: a full Matrix ID, a known team's on-call, a
 /// known group.
 fn check_target(target: &str, groups: &[Group], rotations: &[Rotation]) -> Result<(), String> {

@@ -400,6 +400,9 @@ impl RawConfig {
         }
         let routes = oncall::validate_routes(self.routes, &groups, &oncall, &escalation)?;
         let notify = self.notify.validate()?;
+        if notify.email.is_some() {
+            escalation::check_notify_after(&escalation)?;
+        }
         let incidents = self.incidents.validate(&groups)?;
         let forward = forward::validate_forward(self.forward, &incidents)?;
         let reminders = self.reminders.validate();

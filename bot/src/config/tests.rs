@@ -289,6 +289,7 @@ fn escalation_policies_are_read_and_unusable_ones_named() {
         Ok(())
     });
     let policy = |levels: &str| format!("{TEAMS}[[escalation]]\nname = \"p\"\n{levels}");
+    const SMTP: &str = "[notify.email]\nsmtp = \"smtp://127.0.0.1:25\"\nfrom = \"b@x.org\"\n";
     let cases = [
         (policy(""), "escalation: policy `p`: needs at least one [[escalation.levels]]"),
         (policy("[[escalation.levels]]\npage = [\"dba\"]"), "escalation: policy `p`: level 1 has no `wait`"),
@@ -300,6 +301,14 @@ fn escalation_policies_are_read_and_unusable_ones_named() {
         (policy("[[escalation.levels]]\npage = [\"dba\"]\nwait = \"soon\""), "invalid value"),
         (format!("{TEAMS}[[escalation]]\nname = \"dba\"\n[[escalation.levels]]\npage = [\"dba\"]\nwait = \"1m\""), "escalation: policy `dba`: a [[groups]] entry has the same name"),
         (format!("{TEAMS}escalation = \"nope\""), "oncall: team `db`: escalation: no [[escalation]] policy named `nope`: none are configured"),
+        (format!("{SMTP}{}", policy("[[escalation.levels]]\npage = [\"dba\"]\nwait = \"1m\"")), "escalation: policy `p`: level 1: notify_after (2m) is not shorter than its wait (1m)"),
+        (format!("{SMTP}[[notify.people]]\nuser = \"@dan:x\"\nemail = \"dan@\""), "notify.people: @dan:x: `dan@` is not an email address"),
+        ("[[notify.people]]\nuser = \"@dan:x\"\nemail = \"dan@x.org\"".to_owned(), "notify.people: @dan:x has an email address, but [notify.email] is not set"),
+        (format!("{SMTP}[[notify.people]]\nuser = \"@dan:x\"\n[[notify.people]]\nuser = \"@dan:x\""), "notify.people: @dan:x is listed twice"),
+        ("[notify.email]\nsmtp = \"http://mail\"\nfrom = \"b@x.org\"".to_owned(), "notify.email.smtp: `http` is not an smtp:// or smtps:// URL"),
+        ("[notify.email]\nsmtp = \"smtp://me:secret@mail\"\nfrom = \"b@x.org\"".to_owned(), "notify.email.smtp: holds a login"),
+        ("[notify.email]\nsmtp = \"smtp://mail\"\nfrom = \"Brigade\"".to_owned(), "notify.email.from: `Brigade` is not a mailbox"),
+        ("[notify.email]\nsmtp = \"smtp://mail\"\nfrom = \"b@x.org\"\nusername = \"b\"".to_owned(), "notify.email.username: set both `username` and `password_file`"),
         ("[[routes]]\nkeywords = [\"dns\"]\nescalation = \"nope\"".to_owned(), "routes: escalation: no [[escalation]] policy named `nope`"),
     ];
     for (extra, expected) in cases {

@@ -9,7 +9,7 @@ use brigade_core::{
     timeline::{Happening, Step},
 };
 use matrix_sdk::Room;
-use tracing::{info, warn};
+use tracing::{info, instrument, warn};
 
 use super::{
     bot::Bot,
@@ -46,7 +46,12 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
             Err(error) if error.refusal().is_some() => {
                 // Refused for good (the bot may no longer post there): nobody can be paged.
                 warn!(room_id = %next.room_id, %error, "an escalation cannot page; it ends");
-                next.escalations.remove(at);
+                let ended = next.escalations.remove(at);
+                let ended = Happening::EscalationEnded {
+                    policy: ended.policy,
+                    acknowledged: false,
+                };
+                next.incident.log(now, &bot.config.matrix.user_id, ended);
             }
             Err(error) => {
                 warn!(room_id = %next.room_id, %error, "an escalation cannot page yet");
@@ -62,6 +67,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
 }
 
 /// Takes the next step of `next.escalations[at]`: its next level paged, or its end.
+#[instrument(skip_all, fields(incident = %next.incident.number, policy = %next.escalations[at].policy))]
 async fn step(
     bot: &Bot,
     room: &Room,
@@ -88,13 +94,20 @@ async fn step(
     let Some((level, repeats)) =
         policy.and_then(|policy| escalation.next(policy.levels.len(), policy.repeat))
     else {
-        let why = if policy.is_some() {
-            format!(
-                "nobody acknowledged its {} pages",
-                escalation.pages.len().max(1)
-            )
-        } else {
-            "its policy is no longer in the configuration".to_owned()
+        let pages = match escalation.pages.len() {
+            0 | 1 => "its page".to_owned(),
+            pages => format!("its {pages} pages"),
+        };
+        let why = match (policy, &escalation.hurried_by) {
+            (None, _) => "its policy is no longer in the configuration".to_owned(),
+            (Some(_), Some(user)) => {
+                let names = names::of(room, [user.as_ref()]).await;
+                format!(
+                    "{} escalated it past its last level, and nobody acknowledged {pages}",
+                    names.pill(user)
+                )
+            }
+            (Some(_), None) => format!("nobody acknowledged {pages}"),
         };
         let commander = &next.incident.commander;
         let names = names::of(room, [commander.as_ref()]).await;

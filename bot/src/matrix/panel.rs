@@ -39,11 +39,12 @@ fn cause(user_id: &UserId, room_id: &RoomId, key: &str) -> Result<OwnedEventId, 
 
 /// Where a press comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub enum Origin<'a> {
     /// The incident panel: its people, joined to the room.
     Panel,
-    /// An acknowledge link in a notification: someone the bot paged, who may only be invited.
-    Link,
+    /// An acknowledge link in a notification about the page `0`: someone the bot paged, who
+    /// may only be invited; it acknowledges as 👀 on that page would.
+    Link(&'a EventId),
 }
 
 /// Carries out `action` in `room_id` as `user_id`, pressed from `origin`.
@@ -52,7 +53,7 @@ pub async fn act(
     room_id: &RoomId,
     user_id: &UserId,
     action: &Action,
-    (key, origin): (&str, Origin),
+    (key, origin): (&str, Origin<'_>),
 ) -> Result<Acted, DeskError> {
     let Some(room) = bot.client.get_room(room_id) else {
         return Ok(Acted::Refused("Brigade is not in this room".to_owned()));
@@ -61,7 +62,7 @@ pub async fn act(
     let membership = member.as_ref().map(|member| member.membership());
     let allowed = match origin {
         Origin::Panel => membership == Some(&MembershipState::Join),
-        Origin::Link => matches!(
+        Origin::Link(_) => matches!(
             membership,
             Some(MembershipState::Join | MembershipState::Invite)
         ),
@@ -72,7 +73,9 @@ pub async fn act(
                 Origin::Panel => {
                     "only people in the incident's room act on it: join it in Element first"
                 }
-                Origin::Link => "you are no longer in the incident's room, so Brigade did nothing",
+                Origin::Link(_) => {
+                    "you are no longer in the incident's room, so Brigade did nothing"
+                }
             }
             .to_owned(),
         ));
@@ -89,7 +92,10 @@ pub async fn act(
         cause: &cause,
         sender: user_id,
         sent: bot.clock.now_millis(),
-        about: None,
+        about: match origin {
+            Origin::Panel => None,
+            Origin::Link(page) => Some(page),
+        },
     };
     let command = |command: Command| dispatch::run(&change, Ok(command));
     let answer = match action {
@@ -134,7 +140,7 @@ pub async fn act(
             let names = names::of(&room, [user_id]).await;
             let from = match origin {
                 Origin::Panel => "the incident panel",
-                Origin::Link => "an acknowledge link in a notification",
+                Origin::Link(_) => "an acknowledge link in a notification",
             };
             let text = format!("{said}\n\n(from {from}, by {})", names.pill(user_id));
             room.send(notice(&text))

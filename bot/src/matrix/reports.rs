@@ -14,7 +14,7 @@ use matrix_sdk::{
             room::{member::MembershipState, message::RoomMessageEventContent},
             Mentions,
         },
-        OwnedRoomId, RoomId, UserId,
+        EventId, OwnedRoomId, RoomId, UserId,
     },
     Room,
 };
@@ -115,11 +115,11 @@ impl Desk for MatrixDesk {
 
     async fn acknowledge_by_link(
         &self,
-        room_id: &RoomId,
+        (room_id, page): (&RoomId, &EventId),
         user_id: &UserId,
         key: &str,
     ) -> Result<Acted, DeskError> {
-        let press = (key, super::panel::Origin::Link);
+        let press = (key, super::panel::Origin::Link(page));
         super::panel::act(&self.bot, room_id, user_id, &Action::Acknowledge, press).await
     }
 

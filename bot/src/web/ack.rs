@@ -36,7 +36,13 @@ pub async fn show(State(state): State<WebState>, Path(token): Path<String>) -> R
         section.card {
             (about(&record))
             p { "You, " strong { (link.user) } ", were paged by the escalation policy "
-                strong { (link.policy) } " and nobody has acknowledged it yet." }
+                strong { (link.policy) } "." }
+            @if record.escalations.iter().any(|escalation| escalation.pages.contains(&link.page)) {
+                p { "Nobody has acknowledged it yet: it goes on paging until someone does." }
+            } @else {
+                p { "It is no longer paging (someone acknowledged it, or it ran its course); \
+                    acknowledging tells the room you are on it." }
+            }
             p.hint { "Acknowledging tells the incident's room that you are on it and stops the \
                 escalation, as 👀 on the page in Element does." }
             form method="post" {
@@ -61,7 +67,9 @@ pub async fn acknowledge(State(state): State<WebState>, Path(token): Path<String
         );
     };
     let id = ack_link::used_id(&token);
-    let acted = desk.acknowledge_by_link(&link.room, &link.user, &id).await;
+    let acted = desk
+        .acknowledge_by_link((&link.room, &link.page), &link.user, &id)
+        .await;
     match acted {
         Ok(Acted::Done(said)) => {
             let used = AckUsed {
@@ -100,14 +108,17 @@ pub async fn acknowledge(State(state): State<WebState>, Path(token): Path<String
 /// The link's claims and its incident, or the page saying why there is nothing to do.
 async fn read(state: &WebState, token: &str) -> Result<(AckLink, IncidentRecord), Response> {
     let store = state.store.as_ref();
-    let key = ack_link::key(store).await.map_err(|error| {
-        error!(%error, "cannot read the acknowledge links' key");
-        failure(
-            state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Brigade cannot read its store just now; try again in a moment.",
-        )
-    })?;
+    let unavailable = |why: &str| failure(state, StatusCode::SERVICE_UNAVAILABLE, why);
+    let key = match ack_link::key(store).await {
+        Ok(Some(key)) => key,
+        Ok(None) => return Err(unavailable("Brigade is starting: try again in a moment.")),
+        Err(error) => {
+            error!(%error, "cannot read the acknowledge links' key");
+            return Err(unavailable(
+                "Brigade cannot read its store just now; try again in a moment.",
+            ));
+        }
+    };
     let link = AckLink::verify(token, &key, state.clock.now_millis()).map_err(|why| {
         let status = match why {
             ack_link::LinkError::Expired => StatusCode::GONE,

@@ -16,7 +16,7 @@ use brigade_core::{
 };
 use http_body_util::BodyExt;
 use matrix_sdk::ruma::{
-    owned_event_id, owned_room_id, user_id, OwnedRoomId, OwnedUserId, RoomId, UserId,
+    owned_event_id, owned_room_id, user_id, EventId, OwnedRoomId, OwnedUserId, RoomId, UserId,
 };
 use tower::ServiceExt;
 
@@ -60,7 +60,7 @@ impl Desk for Recorder {
 
     async fn acknowledge_by_link(
         &self,
-        room_id: &RoomId,
+        (room_id, _): (&RoomId, &EventId),
         user_id: &UserId,
         _: &str,
     ) -> Result<Acted, DeskError> {
@@ -742,11 +742,18 @@ async fn an_acknowledge_link_shows_what_it_does_acts_once_and_refuses_forgeries(
     );
     record.incident.private = true;
     store.save_incident(&record).await.expect("saved");
-    let key = crate::ack_link::key(store).await.expect("a key");
+    crate::ack_link::ensure_key(store)
+        .await
+        .expect("a key made");
+    let key = crate::ack_link::key(store)
+        .await
+        .expect("readable")
+        .expect("made");
     let link = crate::ack_link::AckLink {
         room: record.room_id.clone(),
         user: user_id!("@dan:example.org").to_owned(),
         policy: "db".to_owned(),
+        page: owned_event_id!("$page"),
         expires: pages.clock.now_millis() + 60_000,
     };
     let token = link.sign(&key);

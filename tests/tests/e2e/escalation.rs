@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use brigade_tests::{
     browser::Browser,
     client::{body, TestUser},
-    desk::{incident_state, until, Desk},
+    desk::{eventually, incident_state, until, Desk},
     servers::shared as servers,
     smtp::Smtp,
 };
@@ -230,6 +230,9 @@ async fn a_restart_in_the_middle_resumes_at_the_next_step_once() -> Result<()> {
         })
         .await
         .with_context(|| desk.bot.log())?;
+    // Down again just after the step: it is not taken twice.
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
     let answer = desk.command(&desk.alice, &room, "!inc ack", "✅").await?;
     assert!(
         answer.contains("acknowledged at") && answer.contains("escalation **restart** stopped"),
@@ -250,15 +253,15 @@ async fn a_restart_in_the_middle_resumes_at_the_next_step_once() -> Result<()> {
     Ok(())
 }
 
-/// A desk whose policy `mail` pages Bob (who has an address) and Carol (who has none), and mails
-/// at once what goes unacknowledged; its SMTP server is `smtp`.
-async fn mailing_desk(bob: &TestUser, carol: &TestUser, smtp: &str) -> Result<Desk> {
+/// A desk whose policy `mail` pages Bob (who has an address) and Carol (who has none), mails at
+/// once what goes unacknowledged, and pages Carol alone after `wait`; its SMTP server is `smtp`.
+async fn mailing_desk(bob: &TestUser, carol: &TestUser, smtp: &str, wait: &str) -> Result<Desk> {
     let config = format!(
         "[notify.email]\nsmtp = \"{smtp}\"\nfrom = \"Brigade <brigade@example.org>\"\n\
          [[notify.people]]\nuser = \"{bob}\"\nemail = \"bob@example.org\"\n\
          [[notify.people]]\nuser = \"{carol}\"\n\
          [[escalation]]\nname = \"mail\"\n\
-         [[escalation.levels]]\npage = [\"{bob}\", \"{carol}\"]\nwait = \"4s\"\nnotify_after = \"0s\"\n\
+         [[escalation.levels]]\npage = [\"{bob}\", \"{carol}\"]\nwait = \"{wait}\"\nnotify_after = \"0s\"\n\
          [[escalation.levels]]\npage = [\"{carol}\"]\nwait = \"1h\"\n",
         bob = bob.user_id,
         carol = carol.user_id,
@@ -272,7 +275,7 @@ async fn an_unacknowledged_page_is_mailed_and_its_link_acknowledges_once() -> Re
     let smtp = Smtp::start().await?;
     let bob = TestUser::register(hs, "bob").await?;
     let carol = TestUser::register(hs, "carol").await?;
-    let desk = mailing_desk(&bob, &carol, &smtp.url()).await?;
+    let desk = mailing_desk(&bob, &carol, &smtp.url(), "1h").await?;
     let alice = &desk.alice;
     let incident = desk.declare("Payments failing").await?;
     let room = &incident.room;
@@ -360,7 +363,8 @@ async fn a_mail_server_that_refuses_is_reported_and_the_policy_goes_on() -> Resu
     let carol = TestUser::register(hs, "carol").await?;
     // Nothing listens there.
     let closed = brigade_tests::synapse::free_port(std::net::Ipv4Addr::LOCALHOST)?;
-    let desk = mailing_desk(&bob, &carol, &format!("smtp://127.0.0.1:{closed}")).await?;
+    // Level 1 waits long enough for a retry (5 s after the first failure) before level 2.
+    let desk = mailing_desk(&bob, &carol, &format!("smtp://127.0.0.1:{closed}"), "15s").await?;
     let alice = &desk.alice;
     let incident = desk.declare("Payments failing").await?;
     let room = &incident.room;
@@ -376,6 +380,15 @@ async fn a_mail_server_that_refuses_is_reported_and_the_policy_goes_on() -> Resu
         "{}",
         body(&report)
     );
+    eventually("a second try", || {
+        desk.bot
+            .log()
+            .matches("an email notification failed")
+            .count()
+            >= 2
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
     alice
         .wait_for_event(room, "level 2 regardless", |event| {
             body(event).contains("(Escalation **mail**, level 2 of 2")

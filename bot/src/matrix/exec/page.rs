@@ -74,11 +74,24 @@ pub async fn page(
     if !next.pages.contains(&sent.event_id) {
         next.pages.push(sent.event_id.clone());
     }
+    // A policy paged again while it runs goes on as it is; 👀 on this page stops it too.
+    for escalation in &mut next.escalations {
+        let again = running
+            .iter()
+            .any(|policy| escalation.policy.eq_ignore_ascii_case(policy));
+        if again && !escalation.pages.contains(&sent.event_id) {
+            escalation.pages.push(sent.event_id.clone());
+        }
+    }
     let mut steps = Vec::with_capacity(starting.len());
     for name in &starting {
         let Some(policy) = bot.config.policy(name) else {
             continue;
         };
+        // Mailed, if nobody acknowledges, are the people of the policy's level, not everyone
+        // the page reached.
+        let level = decide::level_targets(policy.level(0), &bot.config)
+            .and_then(|targets| decide::page_people(&targets, &bot.config, oncall::timestamp(now)));
         next.escalations.push(Escalation {
             policy: policy.name.clone(),
             cause: change.cause.to_owned(),
@@ -89,7 +102,7 @@ pub async fn page(
             pages: vec![sent.event_id.clone()],
             hurried_by: None,
             notify_at: Some(now.saturating_add(millis(policy.level(0).notify_after))),
-            notices: super::super::notify::owed(&bot.config, &paging.people),
+            notices: super::super::notify::owed(&bot.config, &level.unwrap_or_default()),
         });
         steps.push(Step {
             policy: policy.name.clone(),
