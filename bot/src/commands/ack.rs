@@ -22,11 +22,7 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 };
 
 pub(super) fn parse(rest: &str) -> Result<(), ParseError> {
-    if rest.trim().is_empty() {
-        Ok(())
-    } else {
-        Err(args::usage(&INFO))
-    }
+    args::bare(rest, &INFO)
 }
 
 /// `!inc ack` by `asked.by`.

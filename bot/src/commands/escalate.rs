@@ -19,11 +19,7 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 };
 
 pub(super) fn parse(rest: &str) -> Result<(), ParseError> {
-    if rest.trim().is_empty() {
-        Ok(())
-    } else {
-        Err(args::usage(&INFO))
-    }
+    args::bare(rest, &INFO)
 }
 
 /// `!inc escalate`: every running escalation is due at once; the bot's next tick pages it.
