@@ -1,6 +1,7 @@
 //! Escalation policies in words: the levels `!inc oncall` shows. Pure: the configuration and the
 //! time come in.
 
+use brigade_core::clock::millis;
 use jiff::Timestamp;
 
 use crate::{
@@ -16,7 +17,7 @@ pub fn policy_line(policy: &Policy) -> String {
         .levels
         .iter()
         .map(|level| {
-            let wait = report::duration(report::millis(level.wait));
+            let wait = report::duration(millis(level.wait));
             format!("`{}` {wait}", level.page.join(" "))
         })
         .collect();

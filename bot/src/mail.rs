@@ -1,6 +1,7 @@
 //! Mail for the notifications outside Matrix (SPEC §14): the SMTP transport (lettre) and the mail
 //! about a page nobody acknowledged. A private incident's title and alias stay out of it.
 
+use brigade_core::clock::millis;
 use std::time::Duration;
 
 use brigade_core::record::{Escalation, IncidentRecord};
@@ -129,7 +130,7 @@ fn exact(duration: Duration) -> String {
     if seconds >= 60 && !seconds.is_multiple_of(60) && seconds < 3600 {
         format!("{}m {:02}s", seconds / 60, seconds % 60)
     } else {
-        report::duration(report::millis(duration))
+        report::duration(millis(duration))
     }
 }
 

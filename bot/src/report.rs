@@ -33,11 +33,6 @@ impl Links<'_> {
     }
 }
 
-/// `duration` in milliseconds, saturating.
-pub fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// `45s`, `3m`, `1h 02m`, `2d 03h`.
 pub fn duration(millis: u64) -> String {
     let seconds = millis / 1000;

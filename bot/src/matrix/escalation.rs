@@ -4,6 +4,7 @@
 //! a step's messages have transaction IDs of its own, so a step a crash interrupted is sent again
 //! as the same messages and a restart neither skips nor repeats one.
 
+use brigade_core::clock::millis;
 use brigade_core::{
     record::IncidentRecord,
     timeline::{Happening, Step},
@@ -19,11 +20,7 @@ use super::{
     names, notify,
     reply::{mentioning, notice, transaction_id},
 };
-use crate::{
-    commands::decide,
-    oncall,
-    report::{self, millis},
-};
+use crate::{commands::decide, oncall, report};
 
 /// Takes the steps that are due at the bot's current time, one per incident per tick. An
 /// incident whose step cannot be taken now is tried again at the next tick; the others go on.

@@ -3,6 +3,7 @@
 //! escalation policy starts it (`super::super::escalation` pages its next levels). Users of other
 //! servers are invited from the background queue (see `partners`), never while the worker waits.
 
+use brigade_core::clock::millis;
 use brigade_core::{
     record::{Escalation, IncidentRecord},
     timeline::{Happening, Step},
@@ -18,8 +19,7 @@ use super::super::{
 };
 use crate::{
     commands::{decide, Answer, PageTarget, Paged, Paging},
-    oncall, render,
-    report::{self, millis},
+    oncall, render, report,
 };
 
 /// Pages whom `targets` name.
