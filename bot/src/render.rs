@@ -86,7 +86,10 @@ pub fn summary(record: &IncidentRecord, names: &Names) -> String {
     ));
     text.push_str(&format!(
         "**Commander** 🚑 {} · **Comms** {} · **Scribe** {} · **Liaison** {}  \n",
-        names.pill(&incident.commander),
+        match &incident.commander {
+            Some(commander) => names.pill(commander),
+            None => format!("{NOBODY}: react 🚑 to take command"),
+        },
         holder(incident, Role::Comms, names),
         holder(incident, Role::Scribe, names),
         holder(incident, Role::Liaison, names)
@@ -161,7 +164,7 @@ pub fn shared_summary(record: &IncidentRecord, names: &Names) -> String {
         incident.severity,
         incident.severity.emoji(),
         incident.status,
-        names.pill(&incident.commander),
+        commander(incident, names),
         date_time(incident.timestamps.declared)
     ));
     if let Some(resolved) = incident.timestamps.resolved {
@@ -209,7 +212,7 @@ pub fn headline(record: &IncidentRecord, names: &Names) -> String {
         escape(&incident.title),
         permalink(&record.alias),
         incident.status,
-        names.pill(&incident.commander)
+        commander(incident, names)
     );
     let updates = incident.updates();
     let shown = updates.len().saturating_sub(HEADLINE_UPDATES);
@@ -235,7 +238,7 @@ pub fn list_line(record: &IncidentRecord, names: &Names) -> String {
             permalink(&record.alias),
             incident.severity,
             incident.status,
-            names.pill(&incident.commander)
+            commander(incident, names)
         );
     }
     format!(
@@ -247,13 +250,30 @@ pub fn list_line(record: &IncidentRecord, names: &Names) -> String {
         incident.severity,
         escape(&incident.title),
         incident.status,
-        names.pill(&incident.commander)
+        commander(incident, names)
     )
+}
+
+/// Who commands an incident that nobody commands.
+pub const NOBODY: &str = "nobody yet";
+
+/// Whom the bot addresses, instead of the commander, in an incident nobody commands.
+pub const NOBODY_IN_COMMAND: &str = "Nobody is in command (🚑 on the summary takes it)";
+
+/// The commander's pill, or [`NOBODY`].
+pub fn commander(incident: &Incident, names: &Names) -> String {
+    incident
+        .commander
+        .as_deref()
+        .map_or_else(|| NOBODY.to_owned(), |user| names.pill(user))
 }
 
 /// The incident room's topic, the commander by name.
 pub fn topic(incident: &Incident, names: &Names) -> String {
-    incident.topic(&names.name(&incident.commander))
+    match &incident.commander {
+        Some(commander) => incident.topic(&names.name(commander)),
+        None => incident.topic("nobody in command"),
+    }
 }
 
 #[cfg(test)]

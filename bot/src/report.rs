@@ -11,7 +11,7 @@ use matrix_sdk::ruma::{OwnedUserId, RoomId, ServerName, UserId};
 
 use crate::{
     names::Names,
-    render::{date_time, escape, format_utc, status_mark},
+    render::{self, date_time, escape, format_utc, status_mark},
 };
 
 /// Where the links of a report point: the incident's room, reached through `via`.
@@ -111,12 +111,18 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
         Happening::Severity { from, to } => {
             format!("{} Severity {from} → **{to}** ({by})", to.emoji())
         }
-        Happening::Commander { from, to } => {
+        Happening::Commander {
+            from: Some(from),
+            to,
+        } => {
             format!(
                 "🚑 Command passed from {} to **{}** ({by})",
                 who(from),
                 who(to)
             )
+        }
+        Happening::Commander { from: None, to } => {
+            format!("🚑 **{}** took command ({by})", who(to))
         }
         Happening::Role { role, to } => format!("🎭 Role {role} to {} ({by})", who(to)),
         Happening::Paged {
@@ -282,7 +288,10 @@ pub fn postmortem(
         incident.kind,
         incident.status
     ));
-    let mut roles = vec![format!("**Commander** {}", names.pill(&incident.commander))];
+    let mut roles = vec![format!(
+        "**Commander** {}",
+        render::commander(incident, names)
+    )];
     for (role, holder) in &incident.roles {
         roles.push(format!("**{role}** {}", names.pill(holder)));
     }

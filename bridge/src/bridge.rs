@@ -25,6 +25,8 @@ pub struct Bridge {
     pub ready: AtomicBool,
     /// Set when a virtual user is invited somewhere: routes held back are tried again.
     pub retry_held: AtomicBool,
+    /// For the peers the bridge calls besides the homeserver (Alertmanager's API).
+    pub http: reqwest::Client,
 }
 
 /// A crash (exit 137, as after SIGKILL), for the end-to-end tests' fault injection.

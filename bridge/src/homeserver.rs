@@ -18,12 +18,13 @@ use ruma::{
             message::{get_message_events, send_message_event},
             profile::set_profile_field,
             room::create_room::{self, v3::RoomPreset},
+            state::get_state_event_for_key,
         },
         error::FromHttpResponseError,
         AppserviceUserIdentity, IncomingResponse, MatrixVersion, OutgoingRequest,
         OutgoingRequestAppserviceExt, SupportedVersions,
     },
-    events::MessageLikeEventType,
+    events::{MessageLikeEventType, StateEventType},
     profile::ProfileFieldValue,
     serde::Raw,
     OwnedEventId, OwnedRoomId, OwnedRoomOrAliasId, OwnedUserId, RoomAliasId, RoomId, TransactionId,
@@ -136,6 +137,13 @@ pub trait Homeserver: Send + Sync + std::fmt::Debug {
         room: &RoomId,
         since: u64,
     ) -> Result<Vec<Posted>, HomeserverError>;
+    /// `of`'s power level in `room`, read as `user`.
+    async fn power_level(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        of: &UserId,
+    ) -> Result<i64, HomeserverError>;
 }
 
 /// The homeserver over HTTP.
@@ -387,5 +395,29 @@ impl Homeserver for HttpHomeserver {
             }
         }
         Ok(posted)
+    }
+
+    async fn power_level(
+        &self,
+        user: &UserId,
+        room: &RoomId,
+        of: &UserId,
+    ) -> Result<i64, HomeserverError> {
+        let request = get_state_event_for_key::v3::Request::new(
+            room.to_owned(),
+            StateEventType::RoomPowerLevels,
+            String::new(),
+        );
+        let answer = self.send(request, Some(user), self.versions()).await?;
+        let levels: serde_json::Value = serde_json::from_str(answer.event_or_content.get())
+            .map_err(|error| HomeserverError::Build(error.to_string()))?;
+        let level = |value: &serde_json::Value| {
+            value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+        };
+        Ok(level(&levels["users"][of.as_str()])
+            .or_else(|| level(&levels["users_default"]))
+            .unwrap_or(0))
     }
 }

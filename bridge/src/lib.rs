@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod outbox;
 mod refusal;
 pub mod registration;
+pub mod silence;
 pub mod store;
 #[cfg(test)]
 mod testing;
@@ -78,6 +79,7 @@ pub async fn run(
         outbox: tokio::sync::Notify::new(),
         ready: AtomicBool::new(false),
         retry_held: AtomicBool::new(false),
+        http: reqwest::Client::new(),
     });
     let stop = CancellationToken::new();
     tokio::spawn({

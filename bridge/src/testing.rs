@@ -72,6 +72,7 @@ struct State {
     rejecting: Option<u16>,
     losing: bool,
     failing_reads: Option<u16>,
+    levels: HashMap<OwnedUserId, i64>,
 }
 
 /// A homeserver in memory: rooms by alias, joins, and messages with Synapse's idempotence (a
@@ -85,6 +86,11 @@ impl FakeHomeserver {
     /// Every message taken, in order.
     pub fn sent(&self) -> Vec<Sent> {
         lock(&self.state).sent.clone()
+    }
+
+    /// Gives `user` the power `level` in every room.
+    pub fn set_level(&self, user: &UserId, level: i64) {
+        lock(&self.state).levels.insert(user.to_owned(), level);
     }
 
     /// While `down`, every request fails as an unreachable homeserver's would (worth a retry).
@@ -284,6 +290,15 @@ impl Homeserver for FakeHomeserver {
             })
             .collect())
     }
+
+    async fn power_level(
+        &self,
+        _: &UserId,
+        _: &RoomId,
+        of: &UserId,
+    ) -> Result<i64, HomeserverError> {
+        Ok(self.up()?.levels.get(of).copied().unwrap_or(0))
+    }
 }
 
 /// A bridge with `config`, a memory store, `homeserver` and a test clock at a fixed time.
@@ -300,6 +315,7 @@ pub fn bridge(config: Config, homeserver: Arc<FakeHomeserver>) -> (Arc<Bridge>, 
         outbox: tokio::sync::Notify::new(),
         ready: AtomicBool::new(false),
         retry_held: AtomicBool::new(false),
+        http: reqwest::Client::new(),
     };
     (Arc::new(bridge), clock)
 }

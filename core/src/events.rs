@@ -97,6 +97,11 @@ pub struct AlertContent {
     /// `partial` or `major`), as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impact: Option<String>,
+    /// Whom the bot pages for the incident it declares (its route's `escalation` policy, or
+    /// `oncall:<team>`), in the words `!inc page` takes: the bot reads them against its own
+    /// configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
 }
 
 impl AlertContent {
@@ -130,11 +135,13 @@ mod tests {
             auto_declare: true,
             component: Some("Checkout".to_owned()),
             impact: None,
+            page: Some("db".to_owned()),
         };
         let json = serde_json::to_value(&alert).expect("serialized");
         assert_eq!(json["status"], "firing");
         assert_eq!(json["component"], "Checkout");
         assert!(json.get("impact").is_none(), "{json}");
+        assert_eq!(json["page"], "db");
         assert_eq!(json["severity"], "SEV1");
         assert_eq!(
             serde_json::from_value::<AlertContent>(json).expect("read"),

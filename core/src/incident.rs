@@ -29,8 +29,9 @@ pub struct Incident {
     /// Private incidents live in encrypted, unfederated rooms and say little in clear text.
     #[serde(default)]
     pub private: bool,
-    /// The one person in command.
-    pub commander: OwnedUserId,
+    /// The one person in command; nobody yet when the bot declared it for an alert with nobody
+    /// to command it (🚑 takes it).
+    pub commander: Option<OwnedUserId>,
     /// Comms, scribe and liaison, when assigned.
     #[serde(default)]
     pub roles: BTreeMap<Role, OwnedUserId>,
@@ -104,8 +105,11 @@ pub struct Declaration {
     pub kind: String,
     /// Whether it is private.
     pub private: bool,
-    /// Who declared it (the first commander).
+    /// Who declared it.
     pub declarer: OwnedUserId,
+    /// Who commands it from the start: the declarer, or nobody yet for an alert's incident
+    /// when nobody is configured to.
+    pub commander: Option<OwnedUserId>,
     /// When it started, if the declarer said.
     pub started: Option<u64>,
     /// The alert it is declared for, if any.
@@ -140,7 +144,7 @@ impl Incident {
             kind: declaration.kind,
             status: Status::Investigating,
             private: declaration.private,
-            commander: declaration.declarer.clone(),
+            commander: declaration.commander,
             roles: BTreeMap::new(),
             summary: String::new(),
             timestamps: Timestamps {
@@ -221,18 +225,23 @@ impl Incident {
         Ok(())
     }
 
-    /// Hands command to `user`; returns the previous commander.
+    /// Whether `user` is in command.
+    pub fn commanded_by(&self, user: &UserId) -> bool {
+        self.commander.as_deref() == Some(user)
+    }
+
+    /// Hands command to `user`; returns the previous commander, if there was one.
     pub fn set_commander(
         &mut self,
         user: OwnedUserId,
         now: u64,
         by: &UserId,
-    ) -> Result<OwnedUserId, IncidentError> {
+    ) -> Result<Option<OwnedUserId>, IncidentError> {
         self.ensure_not_closed()?;
-        if self.commander == user {
+        if self.commanded_by(&user) {
             return Err(IncidentError::Unchanged(format!("commanded by {user}")));
         }
-        let from = std::mem::replace(&mut self.commander, user.clone());
+        let from = self.commander.replace(user.clone());
         let what = Happening::Commander {
             from: from.clone(),
             to: user,
@@ -359,7 +368,7 @@ impl Incident {
 
     /// Whether `user` holds any role (commander included).
     pub fn has_role(&self, user: &UserId) -> bool {
-        self.commander == user || self.roles.values().any(|holder| holder == user)
+        self.commanded_by(user) || self.roles.values().any(|holder| holder == user)
     }
 
     pub(crate) fn ensure_not_closed(&self) -> Result<(), IncidentError> {
@@ -493,6 +502,7 @@ mod tests {
             kind: "operations".to_owned(),
             private: false,
             declarer: alice.clone(),
+            commander: Some(alice.clone()),
             started: None,
             alert: None,
             affects: Some(("Checkout".to_owned(), Impact::Partial)),
@@ -524,6 +534,7 @@ mod tests {
             kind: "operations".to_owned(),
             private: false,
             declarer: owned_user_id!("@alice:example.org"),
+            commander: Some(owned_user_id!("@alice:example.org")),
             started: None,
             alert: None,
             affects: None,
@@ -680,7 +691,7 @@ mod tests {
                 ruma::user_id!("@alice:example.org"),
             )
             .expect("handoff");
-        assert_eq!(previous, owned_user_id!("@alice:example.org"));
+        assert_eq!(previous, Some(owned_user_id!("@alice:example.org")));
         assert!(incident.has_role(ruma::user_id!("@bob:example.org")));
         assert!(!incident.has_role(ruma::user_id!("@alice:example.org")));
     }
@@ -758,6 +769,7 @@ mod tests {
                 kind: "operations".to_owned(),
                 private: false,
                 declarer: alice.to_owned(),
+                commander: Some(alice.to_owned()),
                 started: None,
                 alert: None,
                 affects: None,

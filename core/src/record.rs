@@ -242,12 +242,12 @@ impl IncidentRecord {
     /// names a rendering of it may show.
     pub fn people(&self) -> std::collections::BTreeSet<&UserId> {
         let incident = &self.incident;
-        let mut people: Vec<&OwnedUserId> = vec![&incident.commander];
+        let mut people: Vec<&OwnedUserId> = incident.commander.iter().collect();
         people.extend(incident.roles.values());
         for entry in &incident.timeline {
             people.push(&entry.by);
             match &entry.what {
-                Happening::Commander { from, to } => people.extend([from, to]),
+                Happening::Commander { from, to } => people.extend(from.iter().chain([to])),
                 Happening::Role { to, .. } => people.push(to),
                 Happening::Paged { people: paged, .. } => people.extend(paged),
                 Happening::Notified { person, .. } => people.push(person),

@@ -16,6 +16,7 @@ pub fn record(number: u64, title: &str, severity: Severity, declared: u64) -> In
         kind: "operations".to_owned(),
         private: false,
         declarer: owned_user_id!("@alice:example.org"),
+        commander: Some(owned_user_id!("@alice:example.org")),
         started: None,
         alert: None,
         affects: None,

@@ -107,8 +107,8 @@ pub enum Happening {
     },
     /// Command was handed over.
     Commander {
-        /// The commander before.
-        from: OwnedUserId,
+        /// The commander before, if there was one.
+        from: Option<OwnedUserId>,
         /// The commander after.
         to: OwnedUserId,
     },

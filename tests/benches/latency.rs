@@ -706,6 +706,7 @@ fn bare_room(
         kind: "operations".to_owned(),
         private: false,
         declarer: commander.to_owned(),
+        commander: Some(commander.to_owned()),
         started: None,
         alert: None,
         affects: None,

@@ -51,6 +51,7 @@ fn ninety_days_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
                     kind: "operations".to_owned(),
                     private: false,
                     declarer: bot.to_owned(),
+                    commander: Some(bot.to_owned()),
                     started: None,
                     alert: None,
                     affects: None,

@@ -94,6 +94,7 @@ fn a_year_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
                     kind: ["operations", "security", "product"][(n % 3) as usize].to_owned(),
                     private: n % 10 == 0,
                     declarer: bot.to_owned(),
+                    commander: Some(bot.to_owned()),
                     started: None,
                     alert: None,
                     affects: None,

@@ -31,6 +31,19 @@ impl Alertmanager {
     /// Starts an Alertmanager that sends every alert, grouped by `alertname` and sent at once
     /// (a second's wait), to `webhook` with `Authorization: Bearer <secret>`, resolutions too.
     pub async fn start(webhook: &str, secret: &str) -> Result<Self> {
+        Self::start_at(Self::address()?, webhook, secret).await
+    }
+
+    /// A free address for an Alertmanager's API, for a bridge that must know it first.
+    pub fn address() -> Result<SocketAddr> {
+        Ok(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            free_port(Ipv4Addr::LOCALHOST)?,
+        )))
+    }
+
+    /// As [`Self::start`], its API at `http`.
+    pub async fn start_at(http: SocketAddr, webhook: &str, secret: &str) -> Result<Self> {
         ensure!(
             Path::new(BINARY).exists(),
             "{BINARY} is missing: apt-get install prometheus-alertmanager"
@@ -40,7 +53,6 @@ impl Alertmanager {
             .prefix("alertmanager-")
             .tempdir_in(scratch_root())?
             .keep();
-        let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(Ipv4Addr::LOCALHOST)?));
         let config = dir.join("alertmanager.yml");
         // YAML takes JSON: the values need no quoting of their own.
         let receiver = json!({
@@ -99,6 +111,15 @@ impl Alertmanager {
             answer.text().await.unwrap_or_default()
         );
         Ok(())
+    }
+
+    /// What its API lists at `path` (`silences`, `alerts`): Alertmanager's own view.
+    pub async fn list(&self, path: &str) -> Result<Vec<Value>> {
+        let answer = reqwest::get(format!("http://{}/api/v2/{path}", self.http))
+            .await
+            .with_context(|| format!("listing Alertmanager's {path}"))?;
+        ensure!(answer.status().is_success(), "{path}: {}", answer.status());
+        Ok(answer.json().await?)
     }
 
     /// What it logged, for a failure's message.

@@ -156,6 +156,30 @@ pub struct AlertDesk {
     pub bridge: BridgeProcess,
 }
 
+/// How an [`AlertDesk`] differs from its defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct AlertSetup<'a> {
+    /// A `[webhooks]` table, before the route.
+    pub webhooks: &'a str,
+    /// More keys of the `prod` route.
+    pub route: &'a str,
+    /// More of the bot's configuration, after its `[alerts]`; `{alice}` stands for Alice's ID.
+    pub bot_extra: &'a str,
+    /// Whether Alice commands the incidents declared for alerts (`[alerts] commander`).
+    pub alice_commands: bool,
+}
+
+impl Default for AlertSetup<'_> {
+    fn default() -> Self {
+        Self {
+            webhooks: "",
+            route: "",
+            bot_extra: "",
+            alice_commands: true,
+        }
+    }
+}
+
 impl AlertDesk {
     /// Starts both; `webhooks` goes before the route (a `[webhooks]` table), `bot_extra` after
     /// the bot's `[alerts]`.
@@ -166,12 +190,30 @@ impl AlertDesk {
         webhooks: &str,
         bot_extra: &str,
     ) -> Result<Self> {
+        let setup = AlertSetup {
+            webhooks,
+            bot_extra,
+            ..AlertSetup::default()
+        };
+        Self::start_with(bridge_binary, bot_binary, secret, setup).await
+    }
+
+    /// Starts both as `setup` says.
+    pub async fn start_with(
+        bridge_binary: &'static Path,
+        bot_binary: &Path,
+        secret: &str,
+        setup: AlertSetup<'_>,
+    ) -> Result<Self> {
+        let AlertSetup {
+            webhooks, route, ..
+        } = setup;
         let alice_name = format!("alice-{}", random_string(6).to_lowercase());
         let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
         let hooks = format!(
             "{webhooks}[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
              secret = \"{secret}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\
-             auto_declare = \"SEV1\"\n"
+             auto_declare = \"SEV1\"\n{route}"
         );
         let mut bridge =
             tokio::task::spawn_blocking(move || BridgeProcess::new(bridge_binary, &hooks))
@@ -180,13 +222,19 @@ impl AlertDesk {
         let hs = &bridge.homeserver;
         let password = random_string(16);
         let alice_id = hs.register(&alice_name, &password, false).await?;
+        let commander = if setup.alice_commands {
+            format!("commander = \"{alice_id}\"\n")
+        } else {
+            String::new()
+        };
         let mut bot = BotProcess::named(
             bot_binary,
             hs,
             &bot_name,
             &format!(
-                "[alerts]\ncommander = \"{alice_id}\"\nbridge_registration = \"{}\"\n{bot_extra}",
-                bridge.dir.join("registration.yaml").display()
+                "[alerts]\n{commander}bridge_registration = \"{}\"\n{}",
+                bridge.dir.join("registration.yaml").display(),
+                setup.bot_extra.replace("{alice}", alice_id.as_str())
             ),
         )
         .await?;

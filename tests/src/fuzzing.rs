@@ -70,7 +70,7 @@ pub fn pagerduty_signature(data: &[u8]) {
 
 /// An appservice transaction's body.
 pub fn transaction(data: &[u8]) {
-    let _ = brigade_bridge::appservice::invitations("1", data.to_vec());
+    let _ = brigade_bridge::appservice::read("1", data.to_vec());
 }
 
 /// A configuration file of the bot (first byte even) or of the bridge (odd).

@@ -12,7 +12,7 @@ use brigade_core::{
 };
 use matrix_sdk::ruma::{OwnedUserId, UserId};
 
-use crate::names::Names;
+use crate::{names::Names, render};
 
 /// What the bot says back to a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +172,7 @@ pub fn may_speak(
     names: &Names,
 ) -> Result<(), Refusal> {
     let comms = record.incident.roles.get(&Role::Comms);
-    if record.incident.commander == sender
+    if record.incident.commanded_by(sender)
         || comms.is_some_and(|comms| comms == sender)
         || level >= MODERATOR_LEVEL
     {
@@ -184,7 +184,7 @@ pub fn may_speak(
     };
     Err(Refusal::new(format!(
         "only the commander ({}){comms} or a moderator (power level {MODERATOR_LEVEL} or more) may use `!inc {command}`: it speaks for the incident in public",
-        names.pill(&record.incident.commander)
+        render::commander(&record.incident, names)
     )))
 }
 
@@ -198,12 +198,12 @@ pub fn may_direct(
     command: &str,
     names: &Names,
 ) -> Result<(), Refusal> {
-    if record.incident.commander == sender || level >= MODERATOR_LEVEL {
+    if record.incident.commanded_by(sender) || level >= MODERATOR_LEVEL {
         return Ok(());
     }
     Err(Refusal::new(format!(
         "only the commander ({}) or a moderator (power level {MODERATOR_LEVEL} or more) may use `!inc {command}`",
-        names.pill(&record.incident.commander)
+        render::commander(&record.incident, names)
     )))
 }
 
@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn the_commander_and_moderators_direct_and_others_are_refused() {
         let record = testing::record(1, "DNS", Severity::Sev2, 1_000);
-        let commander = record.incident.commander.clone();
+        let commander = record.incident.commander.clone().expect("a commander");
         assert_eq!(
             may_direct(&record, &commander, 0, "sev", &Names::new()),
             Ok(())

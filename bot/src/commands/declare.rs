@@ -122,6 +122,7 @@ pub fn decide(
         private: args.private || config.private_types.contains(&kind),
         kind,
         declarer: asked.by.to_owned(),
+        commander: Some(asked.by.to_owned()),
         started,
         alert: None,
         affects: None,

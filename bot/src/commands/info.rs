@@ -77,4 +77,8 @@ pub enum ParseError {
     /// An argument that is not what the command takes, with what would work.
     #[error("{0}")]
     Invalid(String),
+    /// A command of the alert bridge's, which the bridge answers where it works; where to
+    /// use it.
+    #[error("{0}")]
+    Bridge(&'static str),
 }

@@ -42,15 +42,15 @@ pub fn decide(
     let previous = next
         .incident
         .set_commander(user.to_owned(), asked.at, asked.by)?;
+    let was = previous
+        .as_ref()
+        .map(|previous| format!(" (was {})", names.pill(previous)))
+        .unwrap_or_default();
     let mut decided = Decided::new(
         next,
-        format!(
-            "🚑 {} is now in command (was {})",
-            names.pill(user),
-            names.pill(&previous)
-        ),
+        format!("🚑 {} is now in command{was}", names.pill(user)),
     );
-    decided.levels = vec![user.to_owned(), previous];
+    decided.levels = std::iter::once(user.to_owned()).chain(previous).collect();
     Ok(decided)
 }
 
@@ -71,10 +71,13 @@ mod tests {
         let asked = Asked { by: bob, at: 2_000 };
         let decided =
             decide(&record, bob, true, brigade, asked, &Names::new()).expect("handed over");
-        assert_eq!(decided.next.incident.commander, bob);
+        assert!(decided.next.incident.commanded_by(bob));
         assert_eq!(
             decided.levels,
-            [bob.to_owned(), record.incident.commander.clone()]
+            [
+                bob.to_owned(),
+                record.incident.commander.clone().expect("a commander")
+            ]
         );
         assert!(
             decide(&record, bob, false, brigade, asked, &Names::new()).is_err(),

@@ -29,6 +29,7 @@ mod reopen;
 mod role;
 mod sev;
 mod share;
+mod silence;
 mod status;
 mod summary;
 mod timeline;
@@ -55,9 +56,9 @@ pub mod decide {
         affects::listing as affects_listing, close::decide as close, declare::decide as declare,
         declare::from_report, escalate::decide as escalate, followup::decide as followup,
         lead::decide as lead, list::shown as list, page::level_targets, page::paging as page,
-        page::people as page_people, private::decide as private, private::moved as private_moved,
-        public::decide as public, reopen::decide as reopen, role::decide as role,
-        sev::decide as sev, share::decide as share, status::decide as status,
+        page::people as page_people, page::targets as page_targets, private::decide as private,
+        private::moved as private_moved, public::decide as public, reopen::decide as reopen,
+        role::decide as role, sev::decide as sev, share::decide as share, status::decide as status,
         summary::decide as summary, update::decide as update,
         update::decide_public as update_public,
     };
@@ -88,6 +89,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     close::INFO,
     reopen::INFO,
     widget::INFO,
+    silence::INFO,
     help::INFO,
 ];
 
@@ -262,6 +264,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "close" => close::parse(arguments).map(|()| Command::Close),
         "reopen" => reopen::parse(arguments).map(|()| Command::Reopen),
         "widget" => widget::parse(arguments).map(Command::Widget),
+        "silence" | "unsilence" => Err(silence::elsewhere()),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })
 }

@@ -100,6 +100,13 @@ pub fn level_targets(level: &Level, config: &Config) -> Result<Vec<PageTarget>, 
         .map_err(|error| Refusal::new(format!("the escalation level cannot be paged: {error}")))
 }
 
+/// Whom `words` name, as `!inc page` reads them: words from outside the configuration (an
+/// alert's route), refused as a command's would be.
+pub fn targets(words: &str, config: &Config) -> Result<Vec<PageTarget>, Refusal> {
+    parse(words, config.matrix.user_id.server_name())
+        .map_err(|error| Refusal::new(error.to_string()))
+}
+
 /// Whom `targets` reach at `now`, each once, in order; refused when a team is unknown, then
 /// when a team has nobody on call, then when a group is unknown (in that order, whatever order
 /// the targets were typed in).

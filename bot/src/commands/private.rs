@@ -1,13 +1,14 @@
 //! `!inc private`
 
 use brigade_core::{incident::Declaration, record::IncidentRecord};
+use matrix_sdk::ruma::UserId;
 
 use super::{
     args,
     decision::{Decided, Refusal},
     info::{CommandInfo, ParseError, Scope, Who},
 };
-use crate::names::Names;
+use crate::{names::Names, render};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "private",
@@ -22,9 +23,10 @@ pub(super) fn parse(rest: &str) -> Result<(), ParseError> {
     args::bare(rest, &INFO)
 }
 
-/// `!inc private`: the companion private incident to declare (same title, severity and
-/// commander), unless `record`'s incident is private already, has moved, or is over.
-pub fn decide(record: &IncidentRecord) -> Result<Declaration, Refusal> {
+/// `!inc private` by `by`: the companion private incident to declare (same title, severity and
+/// commander, or `by` when nobody is in command), unless `record`'s incident is private
+/// already, has moved, or is over.
+pub fn decide(record: &IncidentRecord, by: &UserId) -> Result<Declaration, Refusal> {
     let incident = &record.incident;
     if incident.private {
         return Err(Refusal::new(format!(
@@ -49,7 +51,8 @@ pub fn decide(record: &IncidentRecord) -> Result<Declaration, Refusal> {
         severity: incident.severity,
         kind: incident.kind.clone(),
         private: true,
-        declarer: incident.commander.clone(),
+        declarer: by.to_owned(),
+        commander: Some(incident.commander.clone().unwrap_or_else(|| by.to_owned())),
         started: Some(
             incident
                 .timestamps
@@ -72,7 +75,7 @@ pub fn moved(record: &IncidentRecord, companion: &IncidentRecord, names: &Names)
         incident.number,
         companion.incident.number,
         companion.alias,
-        names.pill(&incident.commander)
+        render::commander(&companion.incident, names)
     );
     Decided::new(next, answer)
 }
@@ -90,16 +93,18 @@ mod tests {
     #[test]
     fn an_open_incident_moves_once_and_keeps_its_title_and_commander() {
         let record = testing::record(1, "Leaked key", Severity::Sev1, 1_000);
-        let declaration = decide(&record).expect("movable");
+        let moderator = user_id!("@mo:example.org");
+        let declaration = decide(&record, moderator).expect("movable");
         assert!(declaration.private);
         assert_eq!(declaration.title, "Leaked key");
-        assert_eq!(declaration.declarer, record.incident.commander);
+        assert_eq!(declaration.declarer, moderator);
+        assert_eq!(declaration.commander, record.incident.commander);
         assert_eq!(declaration.started, Some(1_000));
 
         let mut companion = testing::record(2, "Leaked key", Severity::Sev1, 2_000);
         companion.alias = owned_room_alias_id!("#inc-2:example.org");
         let moved = moved(&record, &companion, &Names::new());
-        assert!(decide(&moved.next)
+        assert!(decide(&moved.next, moderator)
             .expect_err("moved")
             .text
             .contains("already continues"));
@@ -109,12 +114,21 @@ mod tests {
             .incident
             .set_status(Status::Resolved, 3_000, user_id!("@alice:example.org"))
             .expect("resolved");
-        assert!(decide(&resolved).is_err());
+        assert!(decide(&resolved, moderator).is_err());
         let mut private = record;
         private.incident.private = true;
-        assert!(decide(&private)
+        assert!(decide(&private, moderator)
             .expect_err("private")
             .text
             .contains("private already"));
+    }
+
+    #[test]
+    fn an_incident_nobody_commands_moves_with_whoever_moves_it_in_command() {
+        let mut record = testing::record(1, "Leaked key", Severity::Sev1, 1_000);
+        record.incident.commander = None;
+        let moderator = user_id!("@mo:example.org");
+        let declaration = decide(&record, moderator).expect("movable");
+        assert_eq!(declaration.commander.as_deref(), Some(moderator));
     }
 }

@@ -1,7 +1,9 @@
 //! Incidents declared for alerts (SPEC §9). The bridge's virtual users post each alert's
 //! message with `org.brigade.alert`; when its route asks for an incident and it fires, the bot
-//! declares one: commanded by `[alerts] commander`, started when the alert began, its summary
-//! linking the alert's message, and a reply under the alert linking the incident's room.
+//! declares one: commanded by `[alerts] commander` (or by nobody yet, when it names nobody:
+//! 🚑 takes it), started when the alert began, its summary linking the alert's message, whom
+//! the alert's route names paged (an escalation policy, a team's on-call), and a reply under
+//! the alert linking the incident's room.
 //!
 //! Once per alert: not again while the incident declared for it is open, nor again in the same
 //! firing episode (repeats edit the alert's message; each edit is seen here). Alerts are
@@ -11,8 +13,7 @@
 
 use brigade_core::{
     events::{AlertContent, AlertStatus, ALERT_KEY, VIRTUAL_USER_PREFIX},
-    incident::{AlertOrigin, Declaration, Impact},
-    record::IncidentRecord,
+    incident::{AlertOrigin, Declaration},
     store::Outcome,
 };
 use matrix_sdk::{
@@ -35,15 +36,16 @@ use super::{
     bot::Bot,
     change::Change,
     error::ActionError,
-    names,
+    exec, names,
     once::{self, Claim},
     open::open,
     reply::{notice, transaction_id},
 };
 use crate::{
-    config::{AlertCommander, Config, StatusConfig},
+    commands::decide,
+    config::{AlertCommander, Config},
     keys::{self, AlertDeclared},
-    oncall, render,
+    oncall, render, status,
 };
 
 /// An alert's message (or an edit of it), as the bot reads it.
@@ -67,11 +69,22 @@ pub fn from_bridge(bot: &Bot, sender: &UserId) -> bool {
 
 /// Whether an alert `sender` posted in `room` is the bridge's, in one of its routes' rooms.
 fn believed(bot: &Bot, room: &Room, sender: &UserId) -> bool {
-    let Some(bridge) = &bot.config.alerts.bridge else {
-        return false;
-    };
+    bot.config
+        .alerts
+        .bridge
+        .as_ref()
+        .is_some_and(|bridge| bridge.is_bridge_user(sender))
+        && bridge_room(bot, room)
+}
+
+/// Whether `room` is one of the bridge's routes' rooms, by the registration the bot reads.
+pub fn bridge_room(bot: &Bot, room: &Room) -> bool {
     let alias = room.canonical_alias();
-    bridge.is_bridge_user(sender) && bridge.routes_to(room.room_id(), alias.as_deref())
+    bot.config
+        .alerts
+        .bridge
+        .as_ref()
+        .is_some_and(|bridge| bridge.routes_to(room.room_id(), alias.as_deref()))
 }
 
 /// Handles a message of the bridge's (`raw`): declares the incident an alert calls for.
@@ -207,31 +220,23 @@ async fn declare(
     }
 
     let now = oncall::timestamp(bot.clock.now_millis());
-    let commander = match commander(&bot.config, now) {
-        Ok(commander) => commander,
-        Err(reason) => {
-            let text = format!(
-                "🚨 No incident declared for this alert: {reason}. Declare one with `!inc declare {} --sev N`.",
-                render::escape(&alert.title)
-            );
-            say(room, cause, &message.original, &text).await?;
-            // Said once per episode: repeats are edits, each seen here.
-            let refused = AlertDeclared {
-                room: None,
-                episode: alert.first_seen,
-            };
-            key.set(bot.store.as_ref(), &refused).await?;
-            return Ok(Outcome::Refused);
-        }
+    // Nobody to command it is no reason to leave an alert unanswered: the incident starts
+    // unassigned, and 🚑 on its summary takes it.
+    let (commander, unassigned) = match commander(&bot.config, now) {
+        Ok(commander) => (Some(commander), None),
+        Err(reason) => (None, Some(reason)),
     };
     let config = &bot.config.incidents;
-    let (affects, affects_note) = affects(&bot.config.status, alert);
+    let (affects, affects_note) = status::labels::affects(&bot.config.status, alert);
     let declaration = Declaration {
         title: alert.title.clone(),
         severity: alert.severity.unwrap_or(config.default_severity),
         kind: config.types[0].clone(),
         private: false,
-        declarer: commander.clone(),
+        declarer: commander
+            .clone()
+            .unwrap_or_else(|| bot.config.matrix.user_id.clone()),
+        commander: commander.clone(),
         started: Some(alert.first_seen),
         alert: Some(AlertOrigin {
             room_id: room.room_id().to_owned(),
@@ -241,8 +246,8 @@ async fn declare(
         affects,
     };
     let change = Change::for_alert(bot, room, cause, u64::from(sent.get()));
-    let record: IncidentRecord = match open(&change, declaration).await {
-        Ok((record, _)) => record,
+    let (record, incident_room) = match open(&change, declaration).await {
+        Ok(opened) => opened,
         // The declaration itself refused (as a command's would be); anything else the
         // homeserver or the store did is left to the worker, to try again or settle.
         Err(ActionError::Refused(refusal)) => {
@@ -257,63 +262,84 @@ async fn declare(
         }
         Err(error) => return Err(error),
     };
+    let number = record.incident.number;
+    let paged = match &alert.page {
+        Some(words) => Some(page(&change, &incident_room, words).await?),
+        None => None,
+    };
+    // Stored once the incident is paged for: a crash before it declares again, which finds
+    // the room and the page made for this alert's message.
     let declared = AlertDeclared {
         room: Some(record.room_id.clone()),
         episode: alert.first_seen,
     };
     key.set(bot.store.as_ref(), &declared).await?;
-    let names = names::of(room, [commander.as_ref()]).await;
+    let names = names::of(room, commander.as_deref()).await;
     let mut text = format!(
-        "🚑 Declared **{}** for this alert: [{}]({}). {} is in command and invited.",
-        record.incident.number,
+        "🚑 Declared **{number}** for this alert: [{}]({}).",
         record.alias,
         render::permalink(&record.alias),
-        names.pill(&commander)
     );
+    match (&commander, &unassigned) {
+        (Some(commander), _) => text.push_str(&format!(
+            " {} is in command and invited.",
+            names.pill(commander)
+        )),
+        (None, Some(reason)) => text.push_str(&format!(
+            " Nobody is in command yet ({reason}): 🚑 on its summary takes it."
+        )),
+        (None, None) => {}
+    }
+    if let Some(paged) = paged {
+        text.push_str(&format!(" {paged}"));
+    }
     if let Some(note) = affects_note {
         text.push_str(&format!(" {note}"));
     }
     say(room, cause, &message.original, &text).await?;
-    info!(incident = %record.incident.number, alert = %alert.identity(), "incident declared for an alert");
+    info!(incident = %number, alert = %alert.identity(), unassigned = commander.is_none(), "incident declared for an alert");
     Ok(Outcome::Done)
 }
 
-/// What `alert` does to the status page (its `component` and `impact`), and what to say of
-/// it: where the page shows it, or why it does not.
-fn affects(
-    status: &StatusConfig,
-    alert: &AlertContent,
-) -> (Option<(String, Impact)>, Option<String>) {
-    let Some(typed) = &alert.component else {
-        return (None, None);
+/// Pages whom the alert's route names (`words`, as `!inc page` takes them) in the incident
+/// just declared in `incident_room`, as the alert's change; says what it did, or why nobody
+/// was paged. Paged once: a retry after a crash finds the change in the record.
+async fn page(
+    change: &Change<'_>,
+    incident_room: &Room,
+    words: &str,
+) -> Result<String, ActionError> {
+    let bot = change.bot;
+    let change = Change {
+        room: incident_room,
+        ..*change
     };
-    let Some(component) = status.component(typed) else {
-        let why = status.unknown(typed);
-        return (
-            None,
-            Some(format!("The status page does not show it: {why}.")),
-        );
+    // Read again: publishing the new room stored the summary's event in it.
+    let Some(record) = bot.store.incident(incident_room.room_id()).await? else {
+        return Ok(String::new());
     };
-    let name = &component.name;
-    let (impact, note) = match &alert.impact {
-        None => (Impact::Degraded, String::new()),
-        Some(word) => match word.parse() {
-            Ok(impact) => (impact, String::new()),
-            Err(_) => (
-                Impact::Degraded,
-                format!(
-                    " (its impact `{}` is none of degraded, partial, major)",
-                    render::escape(word)
-                ),
-            ),
-        },
-    };
-    let said = format!(
-        "The status page shows {}: {}{note}.",
-        render::escape(name),
-        impact.label().to_lowercase()
-    );
-    (Some((name.clone(), impact)), Some(said))
+    if record.applied(change.cause).is_some() {
+        return Ok(format!("Its route pages **{}**.", render::escape(words)));
+    }
+    let now = oncall::timestamp(bot.clock.now_millis());
+    let paging = decide::page_targets(words, &bot.config)
+        .and_then(|targets| decide::page(&targets, &bot.config, now));
+    match paging {
+        Ok(paging) => {
+            exec::page::page(&change, record, &paging, "alert-page").await?;
+            Ok(format!(
+                "Its route paged **{}** there.",
+                render::escape(words)
+            ))
+        }
+        Err(refusal) => {
+            warn!(page = words, %refusal, "an alert's route pages nobody");
+            Ok(format!(
+                "Its route pages `{}`, but nobody was paged: {refusal}.",
+                render::escape(words)
+            ))
+        }
+    }
 }
 
 /// Whether `alert` calls for a declaration now, given the episode the bot last acted on for
@@ -323,10 +349,10 @@ fn calls_for_a_declaration(last: Option<u64>, open: bool, alert: &AlertContent) 
     !open && last != Some(alert.first_seen)
 }
 
-/// Who commands an incident declared at `now`, or why nobody can.
+/// Who commands an incident declared at `now`, or why nobody does.
 fn commander(config: &Config, now: jiff::Timestamp) -> Result<OwnedUserId, String> {
     match &config.alerts.commander {
-        None => Err("`[alerts] commander` is not configured".to_owned()),
+        None => Err("`[alerts] commander` names nobody".to_owned()),
         Some(AlertCommander::User(user)) => Ok(user.clone()),
         Some(AlertCommander::OnCall(team)) => config
             .rotation(team)
@@ -373,6 +399,7 @@ mod tests {
             auto_declare: true,
             component: None,
             impact: None,
+            page: None,
         }
     }
 
@@ -397,53 +424,12 @@ mod tests {
     }
 
     #[test]
-    fn an_alert_ties_its_incident_to_the_component_it_names() {
-        let config = Config::for_tests(
-            "[status]\n[[status.components]]\nname = \"Checkout\"\n\
-             [[status.components]]\nname = \"Search API\"\n",
-        );
-        let named = |component: Option<&str>, impact: Option<&str>| {
-            let alert = AlertContent {
-                component: component.map(str::to_owned),
-                impact: impact.map(str::to_owned),
-                ..alert(1)
-            };
-            affects(&config.status, &alert)
-        };
-        assert_eq!(named(None, Some("major")), (None, None));
-        assert_eq!(
-            named(Some("search-api"), Some("Major")),
-            (
-                Some(("Search API".to_owned(), Impact::Major)),
-                Some("The status page shows Search API: major outage.".to_owned())
-            )
-        );
-        assert_eq!(
-            named(Some("checkout"), None).0,
-            Some(("Checkout".to_owned(), Impact::Degraded)),
-            "degraded unless said"
-        );
-        let (shown, said) = named(Some("Checkout"), Some("*worse*"));
-        assert_eq!(shown, Some(("Checkout".to_owned(), Impact::Degraded)));
-        assert_eq!(
-            said.as_deref(),
-            Some("The status page shows Checkout: degraded performance (its impact `\\*worse\\*` is none of degraded, partial, major).")
-        );
-        let (shown, said) = named(Some("Billing [x](https://evil)"), Some("major"));
-        assert_eq!(shown, None);
-        assert_eq!(
-            said.as_deref(),
-            Some("The status page does not show it: unknown component “Billing \\[x\\](https://evil)”: the status page has Checkout, Search API.")
-        );
-    }
-
-    #[test]
     fn the_commander_is_the_configured_user_or_whoever_is_on_call() {
         let now: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().expect("a time");
         let none = Config::for_tests("");
         assert!(commander(&none, now)
             .expect_err("none")
-            .contains("not configured"));
+            .contains("names nobody"));
         let user = Config::for_tests("[alerts]\ncommander = \"@dan:example.org\"\n");
         assert_eq!(commander(&user, now).expect("a user"), "@dan:example.org");
         let team = Config::for_tests(

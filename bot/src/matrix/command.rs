@@ -11,6 +11,7 @@ use matrix_sdk::{
 use tracing::{info, instrument, warn};
 
 use super::{
+    alerts,
     bot::Bot,
     change::Change,
     dispatch,
@@ -111,6 +112,10 @@ pub async fn handle(
     let Some(parsed) = commands::parse(&body, message.sender.server_name()) else {
         return Ok(Seen::Chat);
     };
+    // The bridge answers its own commands in its routes' rooms.
+    if matches!(parsed, Err(commands::ParseError::Bridge(_))) && alerts::bridge_room(bot, room) {
+        return Ok(Seen::Command);
+    }
     fail::fail_point!("command-received", |_| super::bot::crash());
     let name = parsed.as_ref().map_or("unknown", commands::Command::name);
     match once::claim(bot, &message.event_id, message.origin_server_ts).await? {

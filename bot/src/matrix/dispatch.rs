@@ -107,7 +107,7 @@ async fn in_incident(
     )
     .await;
     // The commander directs without their level being read, and speaks as comms does.
-    let commander = record.incident.commander == change.sender;
+    let commander = record.incident.commanded_by(change.sender);
     let comms = record.incident.roles.get(&Role::Comms) == Some(&change.sender.to_owned());
     match command.who() {
         Who::Directors if !commander => {

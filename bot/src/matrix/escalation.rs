@@ -20,7 +20,7 @@ use super::{
     names, notify,
     reply::{mentioning, notice, transaction_id},
 };
-use crate::{commands::decide, oncall, report};
+use crate::{commands::decide, oncall, render, report};
 
 /// Takes the steps that are due at the bot's current time, one per incident per tick. An
 /// incident whose step cannot be taken now is tried again at the next tick; the others go on.
@@ -107,12 +107,15 @@ async fn step(
             (Some(_), None) => format!("nobody acknowledged {pages}"),
         };
         let commander = &next.incident.commander;
-        let names = names::of(room, [commander.as_ref()]).await;
+        let names = names::of(room, commander.as_deref()).await;
+        let who = match commander {
+            Some(commander) => names.pill(commander),
+            None => render::NOBODY_IN_COMMAND.to_owned(),
+        };
         let text = format!(
-            "📟 {}: escalation **{name}** for {number} has ended: {why}. Page someone with `!inc page`.",
-            names.pill(commander)
+            "📟 {who}: escalation **{name}** for {number} has ended: {why}. Page someone with `!inc page`."
         );
-        room.send(mentioning(&text, [commander.clone()]))
+        room.send(mentioning(&text, commander.clone()))
             .with_transaction_id(transaction_id(&escalation.cause, &purpose))
             .await?;
         next.escalations.remove(at);

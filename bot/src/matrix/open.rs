@@ -55,7 +55,7 @@ pub async fn open(
     let (number, resuming) = incident_number(bot, change.cause).await?;
     let incident = Incident::declare(number, declaration, sent).map_err(Refusal::from)?;
     // The commander by the name they go by where they declared, for the room's topic.
-    let names = names::of(change.room, [incident.commander.as_ref()]).await;
+    let names = names::of(change.room, incident.commander.as_deref()).await;
     let creating = std::time::Instant::now();
     let (room, alias) =
         create_room_with_an_alias(bot, &incident, &names, change.cause, sent, resuming).await?;
@@ -251,7 +251,7 @@ pub fn room_request(
     version: &RoomVersionId,
 ) -> Result<CreateRoomRequest, serde_json::Error> {
     let levels = json!({
-        "users": level_users(&incident.commander, creator, version),
+        "users": level_users(incident.commander.as_deref(), creator, version),
         "users_default": RESPONDER_LEVEL,
         "events_default": 0,
         "state_default": COMMANDER_LEVEL,
@@ -324,7 +324,7 @@ pub fn room_request(
     request.preset = Some(RoomPreset::PrivateChat);
     request.visibility = Visibility::Private;
     request.room_version = Some(version.clone());
-    request.invite = vec![incident.commander.clone()];
+    request.invite = incident.commander.iter().cloned().collect();
     request.power_level_content_override = Some(Raw::new(&levels)?.cast_unchecked());
     if incident.private {
         // Fixed at creation: no other homeserver ever takes part in the room.

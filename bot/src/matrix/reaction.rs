@@ -273,11 +273,14 @@ fn decide(
     match next.incident.set_commander(by.to_owned(), at, by) {
         Ok(previous) => Reacted {
             next: Some(next),
-            said: Some(format!(
-                "🚑 {who} takes command of {number} (was {})",
-                names.pill(&previous)
-            )),
-            levels: vec![by.to_owned(), previous],
+            said: Some(match &previous {
+                Some(previous) => format!(
+                    "🚑 {who} takes command of {number} (was {})",
+                    names.pill(previous)
+                ),
+                None => format!("🚑 {who} takes command of {number}"),
+            }),
+            levels: std::iter::once(by.to_owned()).chain(previous).collect(),
         },
         Err(error) => {
             debug!(%error, "take command changes nothing");
@@ -427,12 +430,10 @@ mod tests {
         );
         assert_eq!(
             taken.next.map(|next| next.incident.commander),
-            Some(carol.to_owned())
+            Some(Some(carol.to_owned()))
         );
-        assert_eq!(
-            taken.levels,
-            [carol.to_owned(), record.incident.commander.clone()]
-        );
+        let alice = record.incident.commander.clone().expect("a commander");
+        assert_eq!(taken.levels, [carol.to_owned(), alice.clone()]);
         let refused = decide(
             &record,
             TAKE_COMMAND,
@@ -444,11 +445,10 @@ mod tests {
         assert!(refused
             .said
             .is_some_and(|said| said.contains("only members of the group `sre`")));
-        let commander = record.incident.commander.clone();
         let already = decide(
             &record,
             TAKE_COMMAND,
-            (&commander, 2_000, None),
+            (&alice, 2_000, None),
             None,
             &Names::new(),
         );
@@ -456,5 +456,25 @@ mod tests {
             already.next, None,
             "the commander taking command changes nothing"
         );
+    }
+
+    #[test]
+    fn an_ambulance_takes_an_incident_nobody_commands() {
+        let mut record = testing::record(1, "Disk full", Severity::Sev1, 1_000);
+        record.incident.commander = None;
+        let carol = user_id!("@carol:example.org");
+        let taken = decide(
+            &record,
+            TAKE_COMMAND,
+            (carol, 2_000, None),
+            None,
+            &Names::new(),
+        );
+        let next = taken.next.expect("taken");
+        assert!(next.incident.commanded_by(carol));
+        assert_eq!(taken.levels, [carol.to_owned()], "nobody else's level");
+        assert!(taken
+            .said
+            .is_some_and(|said| said.ends_with("takes command of INC-1")));
     }
 }

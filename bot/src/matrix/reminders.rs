@@ -49,14 +49,17 @@ async fn remind(bot: &Bot, record: &IncidentRecord, due: u64) -> Result<(), Acti
         .last()
         .map_or(incident.timestamps.declared, |update| update.at);
     let commander = &incident.commander;
-    let names = names::of(&room, [commander.as_ref()]).await;
+    let names = names::of(&room, commander.as_deref()).await;
+    let who = match commander {
+        Some(commander) => names.pill(commander),
+        None => render::NOBODY_IN_COMMAND.to_owned(),
+    };
     let text = format!(
-        "⏰ {}: a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
-        names.pill(commander),
+        "⏰ {who}: a status update on {} is due (the last one was at {}). Post one with `!inc update <text>`: it goes here and on the headline.",
         incident.number,
         render::clock(last)
     );
-    let content = mentioning(&text, [commander.clone()]);
+    let content = mentioning(&text, commander.clone());
     room.send(content)
         .with_transaction_id(transaction_id(
             &format!("{}\u{0}{due}", record.room_id),

@@ -33,7 +33,8 @@ pub async fn handle(
         return Ok(());
     };
     let incident = &record.incident;
-    let first = incident.timestamps.acknowledged.is_none() && incident.commander != message.sender;
+    let first =
+        incident.timestamps.acknowledged.is_none() && !incident.commanded_by(&message.sender);
     if !first && record.applied(&message.event_id).is_none() {
         return Ok(());
     }

@@ -8,16 +8,18 @@ use brigade_core::{
 use matrix_sdk::ruma::{serde::Raw, Int, OwnedServerName, RoomVersionId, ServerName, UserId};
 use serde_json::json;
 
-/// The `users` of a new room's power levels: the commander at 100, and the bot (the room's
-/// creator) written down above them before room version 12. From 12 on the creator is above
-/// everyone without being listed, and refused in `users`.
+/// The `users` of a new room's power levels: the commander (if any) at 100, and the bot (the
+/// room's creator) written down above them before room version 12. From 12 on the creator is
+/// above everyone without being listed, and refused in `users`.
 pub fn level_users(
-    commander: &UserId,
+    commander: Option<&UserId>,
     creator: &UserId,
     version: &RoomVersionId,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut users = serde_json::Map::new();
-    users.insert(commander.to_string(), json!(COMMANDER_LEVEL));
+    if let Some(commander) = commander {
+        users.insert(commander.to_string(), json!(COMMANDER_LEVEL));
+    }
     let creator_privileged = version
         .rules()
         .is_some_and(|rules| rules.authorization.explicitly_privilege_room_creators);
@@ -31,7 +33,7 @@ pub fn level_users(
 
 /// The power level `user`'s roles give them in `incident`'s room (§6).
 pub fn level_of(incident: &Incident, user: &UserId) -> Int {
-    let level = if incident.commander == user {
+    let level = if incident.commanded_by(user) {
         COMMANDER_LEVEL
     } else if incident.has_role(user) {
         MODERATOR_LEVEL
@@ -93,10 +95,10 @@ mod tests {
             user_id!("@alice:example.org"),
             user_id!("@brigade:example.org"),
         );
-        let v11 = level_users(commander, bot, &RoomVersionId::V11);
+        let v11 = level_users(Some(commander), bot, &RoomVersionId::V11);
         assert_eq!(v11[commander.as_str()], json!(100));
         assert_eq!(v11[bot.as_str()], json!(150));
-        let v12 = level_users(commander, bot, &RoomVersionId::V12);
+        let v12 = level_users(Some(commander), bot, &RoomVersionId::V12);
         assert_eq!(
             v12.len(),
             1,
@@ -114,7 +116,10 @@ mod tests {
             .expect("assigned");
         let incident = &record.incident;
         assert_eq!(
-            level_of(incident, &incident.commander.clone()),
+            level_of(
+                incident,
+                incident.commander.as_deref().expect("a commander")
+            ),
             Int::from(100)
         );
         assert_eq!(level_of(incident, scribe), Int::from(50));

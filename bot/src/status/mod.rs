@@ -11,6 +11,7 @@
 
 mod api;
 mod feed;
+pub mod labels;
 mod page;
 pub mod push;
 mod site;

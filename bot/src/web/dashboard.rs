@@ -72,7 +72,7 @@ pub async fn show(
     // The commanders the open table shows, each looked up once.
     let commanders: Vec<_> = open
         .iter()
-        .map(|record| record.incident.commander.clone())
+        .filter_map(|record| record.incident.commander.clone())
         .collect();
     let people = People::of(state.desk.get(), &commanders).await;
 
@@ -99,7 +99,7 @@ pub async fn show(
                                 td { (severity(record)) }
                                 td { (title(record)) }
                                 td.status { (record.incident.status) }
-                                td { (people.person(&record.incident.commander)) }
+                                td { (people.commander(record.incident.commander.as_deref())) }
                                 td.num { (duration(now.saturating_sub(record.incident.timestamps.declared))) }
                             }
                         }

@@ -62,7 +62,10 @@ pub async fn show(
         .iter()
         .flat_map(|record| {
             let incident = &record.incident;
-            std::iter::once(incident.commander.clone())
+            incident
+                .commander
+                .clone()
+                .into_iter()
                 .chain(incident.timeline.iter().map(|entry| entry.by.clone()))
         })
         .collect();
@@ -123,7 +126,7 @@ fn incident(record: &IncidentRecord, people: &People) -> Markup {
             }
             p {
                 span class={ "sev sev-" (incident.severity.level()) } { (incident.severity) } " "
-                span.status { (incident.status) } " · commanded by " (people.person(&incident.commander))
+                span.status { (incident.status) } " · commanded by " (people.commander(incident.commander.as_deref()))
                 " · declared " (when(incident.timestamps.declared))
             }
             p.public { strong { "On the public page: " } (public(incident)) }

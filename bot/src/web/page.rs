@@ -146,6 +146,19 @@ impl People {
             .unwrap_or_else(|| user.to_string());
         person(&name, known.and_then(|(_, _, avatar)| avatar.as_deref()))
     }
+
+    /// An incident's commander as the pages show them, or that nobody is in command.
+    pub fn commander(&self, commander: Option<&UserId>) -> Markup {
+        match commander {
+            Some(user) => self.person(user),
+            None => nobody(),
+        }
+    }
+}
+
+/// What stands for the commander of an incident nobody commands.
+pub fn nobody() -> Markup {
+    html! { span.empty { "Nobody yet" } }
 }
 
 /// A moment, in UTC; local-time.js shows it in the reader's time zone.

@@ -254,7 +254,7 @@ async fn people(desk: &dyn Desk, record: &IncidentRecord) -> People {
     }
     let incident = &record.incident;
     let mut avatars = HashMap::new();
-    for user in std::iter::once(&incident.commander).chain(incident.roles.values()) {
+    for user in incident.commander.iter().chain(incident.roles.values()) {
         if let Some(avatar) = desk.avatar(user).await {
             avatars.insert(user.clone(), avatar);
         }
@@ -315,7 +315,7 @@ fn incident(
             section.card aria-labelledby="roles-title" {
                 h2 #roles-title { "Roles" }
                 table { tbody {
-                    tr { th { "🚑 Commander" } td { (person(&incident.commander)) } }
+                    tr { th { "🚑 Commander" } td { @match &incident.commander { Some(user) => (person(user)), None => (page::nobody()) } } }
                     @for role in Role::ALL {
                         tr { th { (role) } td { @match incident.roles.get(&role) { Some(user) => (person(user)), None => "—" } } }
                     }
@@ -338,7 +338,7 @@ fn incident(
                     @if incident.timestamps.acknowledged.is_none() {
                         (form("acknowledge", html! { button #acknowledge type="submit" { "👀 Acknowledge" } }))
                     }
-                    @if incident.commander != session.user_id {
+                    @if !incident.commanded_by(&session.user_id) {
                         (form("take_command", html! { button #take-command type="submit" { "🚑 Take command" } }))
                     }
                 }

@@ -16,7 +16,7 @@ use ruma::api::IncomingRequest;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::{alert::Source, bridge::Bridge, outbox::virtual_user, refusal::refusal};
+use crate::{alert::Source, bridge::Bridge, outbox::virtual_user, refusal::refusal, silence};
 
 /// The largest transaction taken: Synapse sends up to 100 events of up to 64 KiB and 100
 /// ephemeral ones, and retries a refused transaction for ever.
@@ -65,7 +65,8 @@ fn not_from_homeserver(bridge: &Bridge, headers: &HeaderMap) -> Option<Response>
 }
 
 /// `PUT /_matrix/app/v1/transactions/{txnId}`: read, acted on, acknowledged. The bridge acts on
-/// invitations of its virtual users: a route whose room refused it is tried again at once.
+/// silence commands in its routes' rooms (`crate::silence`), and on invitations of its virtual
+/// users: a route whose room refused it is tried again at once.
 /// Events are acted on once by event ID (Synapse retries a transaction, and restarts its IDs
 /// at 1), so a replayed transaction is answered the same and changes nothing.
 async fn transaction(
@@ -77,10 +78,20 @@ async fn transaction(
     if let Some(refusal) = not_from_homeserver(&bridge, &headers) {
         return refusal;
     }
-    let invitations = match invitations(&txn_id, body.to_vec()) {
-        Ok(invitations) => invitations,
+    let Transaction {
+        invitations,
+        messages,
+    } = match read(&txn_id, body.to_vec()) {
+        Ok(transaction) => transaction,
         Err(error) => return refusal(StatusCode::BAD_REQUEST, error),
     };
+    for message in &messages {
+        // Not acknowledged: the homeserver sends it again, and it is finished then.
+        if let Err(error) = silence::handle(&bridge, message).await {
+            tracing::warn!(%error, event_id = %message.event_id, "a silence command is not finished");
+            return refusal(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
+        }
+    }
     for (event_id, invited) in invitations {
         let ours = Source::ALL.iter().any(|source| {
             virtual_user(&bridge, *source).is_ok_and(|user| user.as_str() == invited)
@@ -108,9 +119,18 @@ async fn transaction(
     (StatusCode::OK, Json(json!({}))).into_response()
 }
 
-/// The invitations in the body of transaction `txn_id`: each invite's event ID and invited
-/// user, in order; or why it is not an appservice transaction.
-pub fn invitations(txn_id: &str, body: Vec<u8>) -> Result<Vec<(String, String)>, String> {
+/// What the bridge acts on in a transaction.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    /// Each invite's event ID and invited user, in order.
+    pub invitations: Vec<(String, String)>,
+    /// The text messages that may be commands of the bridge's, in order.
+    pub messages: Vec<silence::Message>,
+}
+
+/// What the body of transaction `txn_id` holds for the bridge, or why it is not an appservice
+/// transaction.
+pub fn read(txn_id: &str, body: Vec<u8>) -> Result<Transaction, String> {
     let request = http::Request::builder()
         .method(http::Method::PUT)
         .uri(format!("/_matrix/app/v1/transactions/{txn_id}"))
@@ -123,7 +143,31 @@ pub fn invitations(txn_id: &str, body: Vec<u8>) -> Result<Vec<(String, String)>,
         )
         .map_err(|error| format!("not an appservice transaction: {error}"))?;
     tracing::debug!(%txn_id, events = transaction.events.len(), "transaction from the homeserver");
-    Ok(transaction.events.iter().filter_map(invitation).collect())
+    Ok(Transaction {
+        invitations: transaction.events.iter().filter_map(invitation).collect(),
+        messages: transaction.events.iter().filter_map(command).collect(),
+    })
+}
+
+/// A text message that may be one of the bridge's commands (`!inc silence`, `!inc unsilence`).
+fn command(event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>) -> Option<silence::Message> {
+    let event: serde_json::Value = event.deserialize_as().ok()?;
+    let content = &event["content"];
+    if event["type"] != "m.room.message" || content["msgtype"] != "m.text" {
+        return None;
+    }
+    // An edit does not run a command again.
+    if content["m.relates_to"]["rel_type"] == "m.replace" {
+        return None;
+    }
+    let body = content["body"].as_str()?;
+    silence::parse(body).map(drop)?;
+    Some(silence::Message {
+        event_id: event["event_id"].as_str()?.to_owned(),
+        room_id: ruma::OwnedRoomId::try_from(event["room_id"].as_str()?).ok()?,
+        sender: ruma::OwnedUserId::try_from(event["sender"].as_str()?).ok()?,
+        body: body.to_owned(),
+    })
 }
 
 /// The event ID and the invited user, when `event` is an invitation.

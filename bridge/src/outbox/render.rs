@@ -27,13 +27,14 @@ const MAX_TITLE_CHARS: usize = 300;
 
 /// The alert's message: a line people read, and `org.brigade.alert` for the bot. It always
 /// fits in [`MAX_CONTENT_BYTES`]: a title or description too long for it is cut, saying so,
-/// with the sender's link to the full text when the payload gave one.
-pub fn message(record: &AlertRecord, auto_declare: bool) -> serde_json::Value {
+/// with the sender's link to the full text when the payload gave one. `asks` is what it asks
+/// of the bot: a declaration (and whom to page for it), or nothing.
+pub fn message(record: &AlertRecord, asks: Option<Option<&str>>) -> serde_json::Value {
     let title = cut(&record.title, MAX_TITLE_CHARS);
     let mut shown = record.body.chars().count();
     let mut link = record.link.as_deref();
     loop {
-        let content = render(record, &title, shown, link, auto_declare);
+        let content = render(record, &title, shown, link, asks);
         let size = serde_json::to_vec(&content).map_or(usize::MAX, |bytes| bytes.len());
         if size <= MAX_CONTENT_BYTES || (shown == 0 && link.is_none()) {
             return content;
@@ -62,7 +63,7 @@ fn render(
     title: &str,
     shown: usize,
     link: Option<&str>,
-    auto_declare: bool,
+    asks: Option<Option<&str>>,
 ) -> serde_json::Value {
     let severity = record
         .severity
@@ -112,9 +113,10 @@ fn render(
         count: record.count,
         first_seen: record.first_seen,
         last_seen: record.last_seen,
-        auto_declare,
+        auto_declare: asks.is_some(),
         component: record.component.clone(),
         impact: record.impact.clone(),
+        page: asks.flatten().map(str::to_owned),
     });
     content
 }

@@ -49,12 +49,10 @@ pub async fn deliver(
             .await?;
         return Ok(());
     }
-    let content = message(
-        record,
-        bridge
-            .config
-            .declares(record.source, &record.route, record.severity),
-    );
+    let asks = bridge
+        .config
+        .asks(record.source, &record.route, record.severity);
+    let content = message(record, asks);
     let mut original = record.event_id.clone();
     if original.is_none() && uncertain {
         let user = virtual_user(bridge, record.source)?;

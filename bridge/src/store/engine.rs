@@ -35,17 +35,20 @@ pub enum Tree {
     Events,
     /// Signed webhook deliveries accepted, by delivery ID, holding when they were made.
     Deliveries,
+    /// Silences made from chat, by Alertmanager's silence ID.
+    Silences,
 }
 
 impl Tree {
     /// Every tree.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Alerts,
         Self::Outbox,
         Self::Bursts,
         Self::Members,
         Self::Events,
         Self::Deliveries,
+        Self::Silences,
     ];
 
     /// The tree's name in the database.
@@ -57,6 +60,7 @@ impl Tree {
             Self::Members => "burst_members",
             Self::Events => "events",
             Self::Deliveries => "deliveries",
+            Self::Silences => "silences",
         }
     }
 }

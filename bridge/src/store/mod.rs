@@ -16,6 +16,7 @@
 mod engine;
 mod prune;
 mod records;
+pub mod silences;
 
 #[cfg(test)]
 mod conformance;

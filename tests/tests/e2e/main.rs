@@ -5,6 +5,7 @@
 // matrix-sdk's futures are deep enough to overflow the compiler's default limit when spawned.
 #![recursion_limit = "256"]
 
+mod alerting;
 mod bot;
 mod bridge;
 mod escalation;

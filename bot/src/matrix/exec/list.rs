@@ -27,7 +27,7 @@ pub async fn run(bot: &Bot, asker: &UserId, all: bool) -> Result<Answer, ActionE
             }
             members.push(record.room_id.clone());
         }
-        names.merge(names::of(&room, [record.incident.commander.as_ref()]).await);
+        names.merge(names::of(&room, record.incident.commander.as_deref()).await);
     }
     Ok(Answer::done(decide::list(
         &records,

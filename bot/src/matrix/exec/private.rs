@@ -8,9 +8,9 @@ use crate::commands::{decide, Answer};
 
 /// Opens the companion private incident of `record` and points to it.
 pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer, ActionError> {
-    let declaration = decide::private(record)?;
+    let declaration = decide::private(record, change.sender)?;
     let (companion, _) = open(change, declaration).await?;
-    let names = names::of_incident(change.room, record, []).await;
+    let names = names::of_incident(change.room, record, [change.sender]).await;
     change
         .carry_out(decide::private_moved(record, &companion, &names))
         .await

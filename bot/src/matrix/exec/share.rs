@@ -138,9 +138,11 @@ async fn create_room(
     ));
     request.preset = Some(RoomPreset::PrivateChat);
     request.room_version = Some(bot.room_version.clone());
-    request.invite = vec![incident.commander.clone()];
+    // Whoever shares an incident nobody commands holds the shared room.
+    let commander = incident.commander.as_deref().unwrap_or(change.sender);
+    request.invite = vec![commander.to_owned()];
     request.power_level_content_override =
-        Some(Raw::new(&levels(bot, &incident.commander))?.cast_unchecked());
+        Some(Raw::new(&levels(bot, commander))?.cast_unchecked());
     request.initial_state = raw_events(&[
         state("m.room.join_rules", json!({ "join_rule": "invite" })),
         state(
@@ -164,7 +166,7 @@ async fn create_room(
 /// the room's name takes more than a partner can ever have.
 fn levels(bot: &Bot, commander: &UserId) -> serde_json::Value {
     json!({
-        "users": level_users(commander, &bot.config.matrix.user_id, &bot.room_version),
+        "users": level_users(Some(commander), &bot.config.matrix.user_id, &bot.room_version),
         "users_default": 0,
         "events_default": 0,
         "state_default": MODERATOR_LEVEL,

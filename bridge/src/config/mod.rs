@@ -9,11 +9,19 @@ use figment::{
     providers::{Env, Format, Toml},
     Figment,
 };
-use ruma::{OwnedRoomOrAliasId, OwnedServerName, OwnedUserId, RoomAliasId};
+use ruma::OwnedServerName;
 use serde::Deserialize;
 use url::Url;
 
 use crate::alert::Source;
+
+mod error;
+mod hook;
+
+pub use error::ConfigError;
+pub use hook::Hook;
+
+use error::{secret, value};
 
 /// Environment variables that override keys start with this, section and key separated by a
 /// double underscore: `BRIGADE_BRIDGE_APPSERVICE__HS_TOKEN`.
@@ -82,62 +90,6 @@ pub struct WebhooksConfig {
     pub burst_after: usize,
 }
 
-/// A route: `POST /hooks/<source>/<name>`.
-#[derive(Debug, Clone)]
-pub struct Hook {
-    /// The route's name.
-    pub name: String,
-    /// What sends to it.
-    pub source: Source,
-    /// The room alerts go to (created, when an alias on our server that does not exist yet).
-    pub room: OwnedRoomOrAliasId,
-    /// The bearer token, or the signing key.
-    pub secret: Secret,
-    /// Who is invited when the bridge creates the room.
-    pub invite: Vec<OwnedUserId>,
-    /// Alerts at or above this severity ask the bot to declare an incident.
-    pub auto_declare: Option<Severity>,
-}
-
-/// Why a configuration was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file or the environment does not have the expected shape; figment names the key.
-    #[error("{0}")]
-    Invalid(#[from] Box<figment::Error>),
-    /// A secret given both inline and as a file, or neither.
-    #[error("{key}: give either `{key}` or `{key}_file`")]
-    SecretSource {
-        /// The key.
-        key: String,
-    },
-    /// A secret file that cannot be read or is empty.
-    #[error("{key}_file {path}: {problem}")]
-    SecretFile {
-        /// The key.
-        key: String,
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-    /// Anything else, with the key named.
-    #[error("{key}: {problem}")]
-    Value {
-        /// The key.
-        key: String,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
-fn value(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Value {
-        key: key.into(),
-        problem: problem.into(),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -147,7 +99,7 @@ struct RawConfig {
     #[serde(default)]
     webhooks: RawWebhooks,
     #[serde(default)]
-    hooks: Vec<RawHook>,
+    hooks: Vec<hook::RawHook>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,19 +135,6 @@ struct RawWebhooks {
     burst_after: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHook {
-    name: String,
-    source: Source,
-    room: OwnedRoomOrAliasId,
-    secret: Option<Secret>,
-    secret_file: Option<PathBuf>,
-    #[serde(default)]
-    invite: Vec<OwnedUserId>,
-    auto_declare: Option<String>,
-}
-
 impl Config {
     /// Reads `path`, applies `BRIGADE_BRIDGE_…` environment overrides and validates the result.
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
@@ -222,44 +161,26 @@ impl Config {
             .is_some_and(|(threshold, severity)| severity <= threshold)
     }
 
+    /// What an alert of `severity` on `source`'s route `route` asks of the bot: none, or a
+    /// declaration, with whom to page for it (`!inc page` words) when its route says.
+    pub fn asks(
+        &self,
+        source: Source,
+        route: &str,
+        severity: Option<Severity>,
+    ) -> Option<Option<&str>> {
+        self.declares(source, route, severity).then(|| {
+            self.hook(source, route)
+                .and_then(|hook| hook.page.as_deref())
+        })
+    }
+
     /// The hook at `POST /hooks/<source>/<name>`.
     pub fn hook(&self, source: Source, name: &str) -> Option<&Hook> {
         self.hooks
             .iter()
             .find(|hook| hook.source == source && hook.name == name)
     }
-}
-
-fn secret(key: &str, inline: Option<Secret>, file: Option<PathBuf>) -> Result<Secret, ConfigError> {
-    let secret = match (inline, file) {
-        (Some(secret), None) => secret,
-        (None, Some(path)) => match Secret::from_file(&path) {
-            Ok(Some(secret)) => secret,
-            Ok(None) => {
-                return Err(ConfigError::SecretFile {
-                    key: key.to_owned(),
-                    path,
-                    problem: "empty".to_owned(),
-                })
-            }
-            Err(error) => {
-                return Err(ConfigError::SecretFile {
-                    key: key.to_owned(),
-                    path,
-                    problem: error.to_string(),
-                })
-            }
-        },
-        _ => {
-            return Err(ConfigError::SecretSource {
-                key: key.to_owned(),
-            })
-        }
-    };
-    if secret.expose().trim().is_empty() {
-        return Err(value(key, "is empty"));
-    }
-    Ok(secret)
 }
 
 impl RawConfig {
@@ -306,53 +227,8 @@ impl RawConfig {
         let burst_after = self.webhooks.burst_after.unwrap_or(DEFAULT_BURST_AFTER);
         let mut hooks: Vec<Hook> = Vec::with_capacity(self.hooks.len());
         for (index, raw) in self.hooks.into_iter().enumerate() {
-            let key = format!("hooks[{index}]");
-            let usable = !raw.name.is_empty()
-                && raw
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !usable {
-                return Err(value(
-                    format!("{key}.name"),
-                    format!("`{}`: use letters, digits, - and _", raw.name),
-                ));
-            }
-            if hooks
-                .iter()
-                .any(|hook| hook.source == raw.source && hook.name == raw.name)
-            {
-                return Err(value(
-                    format!("{key}.name"),
-                    format!("a second {} route named `{}`", raw.source, raw.name),
-                ));
-            }
-            if let Ok(alias) = <&RoomAliasId>::try_from(&*raw.room) {
-                if alias.server_name() != server {
-                    return Err(value(
-                        format!("{key}.room"),
-                        format!(
-                            "{alias} is not on {server}: give its room ID, or an alias of ours"
-                        ),
-                    ));
-                }
-            }
-            let auto_declare = match raw.auto_declare {
-                None => None,
-                Some(text) => Some(
-                    text.parse::<Severity>()
-                        .map_err(|error| value(format!("{key}.auto_declare"), error.to_string()))?,
-                ),
-            };
-            let secret = secret(&format!("{key}.secret"), raw.secret, raw.secret_file)?;
-            hooks.push(Hook {
-                name: raw.name,
-                source: raw.source,
-                room: raw.room,
-                secret,
-                invite: raw.invite,
-                auto_declare,
-            });
+            let hook = raw.validate(index, &server, &hooks)?;
+            hooks.push(hook);
         }
         Ok(Config {
             homeserver: HomeserverConfig {
@@ -405,11 +281,37 @@ mod tests {
                 .hook(Source::Alertmanager, "prod")
                 .expect("the route");
             assert_eq!(hook.auto_declare, Some(Severity::Sev1));
+            assert_eq!(hook.page, None);
+            assert_eq!(hook.alertmanager, None);
             assert_eq!(config.webhooks.max_body_bytes, 1024 * 1024);
             assert_eq!(config.appservice.sender_localpart, "alert_bridge");
             assert!(
                 !format!("{config:?}").contains("hs-secret"),
                 "secrets stay out of Debug"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_route_pages_its_escalation_or_its_teams_on_call_for_what_it_declares() {
+        let hook = "[[hooks]]\nsource = \"alertmanager\"\nroom = \"#alerts:example.org\"\nsecret = \"s\"\nauto_declare = \"SEV2\"\n";
+        Jail::expect_with(|jail| {
+            let config = load(
+                jail,
+                &format!("{MINIMAL}\n{hook}name = \"db\"\nescalation = \"dba\"\nalertmanager_url = \"http://127.0.0.1:9093/am\"\n{hook}name = \"web\"\noncall = \"web\"\n"),
+            )
+            .expect("valid");
+            let asks = |route, severity| config.asks(Source::Alertmanager, route, Some(severity));
+            assert_eq!(asks("db", Severity::Sev1), Some(Some("dba")));
+            assert_eq!(asks("web", Severity::Sev2), Some(Some("oncall:web")));
+            assert_eq!(asks("web", Severity::Sev3), None, "below the threshold");
+            let silencing = config
+                .hook(Source::Alertmanager, "db")
+                .and_then(|hook| hook.alertmanager.as_ref());
+            assert_eq!(
+                silencing.map(|url| url.join("api/v2/silences").expect("joined").to_string()),
+                Some("http://127.0.0.1:9093/am/api/v2/silences".to_owned())
             );
             Ok(())
         });
@@ -426,6 +328,11 @@ mod tests {
             ("[[hooks]]\nname = \"p\"\nsource = \"generic\"\nroom = \"#a:elsewhere.org\"\nsecret = \"s\"".to_owned(), "hooks[0].room: #a:elsewhere.org is not on example.org"),
             (format!("{hook}name = \"p\"\nsecret = \"s\"\nbogus = 1"), "unknown field: found `bogus`"),
             (format!("{hook}name = \"p\"\nsecret = \"s\"\n{hook}name = \"p\"\nsecret = \"t\""), "hooks[1].name: a second alertmanager route named `p`"),
+            ("[[hooks]]\nname = \"p\"\nsource = \"grafana\"\nroom = \"#a:example.org\"\nsecret = \"s\"\nalertmanager_url = \"http://am:9093\"".to_owned(), "hooks[0].alertmanager_url: only an alertmanager route silences, not a grafana one"),
+            (format!("{hook}name = \"p\"\nsecret = \"s\"\nalertmanager_url = \"ftp://am\""), "hooks[0].alertmanager_url: `ftp://am/` is not"),
+            (format!("{hook}name = \"p\"\nsecret = \"s\"\nescalation = \"db\""), "hooks[0].escalation: it pages for the incident the bot declares: set `auto_declare` too"),
+            (format!("{hook}name = \"p\"\nsecret = \"s\"\nauto_declare = \"SEV1\"\noncall = \"d b\""), "hooks[0].oncall: `d b` is not a name"),
+            (format!("{hook}name = \"p\"\nsecret = \"s\"\nauto_declare = \"SEV1\"\noncall = \"db\"\nescalation = \"db\""), "hooks[0].escalation: give `escalation` or `oncall`, not both"),
         ];
         for (extra, expected) in cases {
             Jail::expect_with(|jail| {
