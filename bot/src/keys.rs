@@ -154,6 +154,24 @@ pub fn ack_key() -> Key<String, Text> {
     Key::new("ack_link.key")
 }
 
+/// The covers taken in chat (`!inc cover`) that have not ended, every team's.
+pub fn covers() -> Key<Vec<Cover>, Json> {
+    Key::new("oncall.covers")
+}
+
+/// A cover as kept: who is on call for a team, from when until when (milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cover {
+    /// The team.
+    pub team: String,
+    /// Who covers.
+    pub who: OwnedUserId,
+    /// From when.
+    pub from: u64,
+    /// Until when (exclusive).
+    pub until: u64,
+}
+
 /// An acknowledge link that has acted (by [`crate::ack_link::used_id`]), and what it did.
 pub fn ack_used(id: &str) -> Key<AckUsed, Json> {
     Key::new(format!("ack_link.used.{id}"))

@@ -101,6 +101,8 @@ pub async fn run(
     storage::make_private(&config.storage.path).map_err(RunError::Storage)?;
     let store: Arc<dyn Store> = Arc::new(EngineStore::open(&config.storage.path.join(SLED_DIR))?);
     ack_link::ensure_key(store.as_ref()).await?;
+    // Covers taken in chat before a restart hold again.
+    matrix::restore_covers(store.as_ref(), &config).await?;
     // HTTP next: /healthz says "starting" while the bot logs in and syncs.
     let web = WebState::new(
         config.clone(),
@@ -157,8 +159,7 @@ pub async fn run(
     info!(%room_version, "incident rooms use this room version");
     match &config.alerts.bridge {
         Some(bridge) => info!(registration = %bridge.path.display(), "alerts are believed from the bridge this registration names"),
-        None if config.alerts.commander.is_some() => warn!("[alerts] commander is set but bridge_registration is not: no alert is believed, so none declares an incident"),
-        None => info!("no [alerts] bridge_registration: alerts in rooms are not acted on"),
+        None => info!("no [alerts] bridge_registration: alerts in rooms are not acted on, so none declares an incident"),
     }
 
     let (publisher, published) = matrix::publisher::Publisher::new();

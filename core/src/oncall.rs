@@ -3,10 +3,13 @@
 //! A rotation hands over every `shift_hours` from its first handoff, in member order. Shifts
 //! that are whole days hand over at the same wall-clock time in the team's time zone, across
 //! daylight-saving changes (a weekly 09:00 Paris handoff stays at 09:00); other shifts are
-//! counted in absolute hours. Overrides put someone else on call for a while.
+//! counted in absolute hours. Overrides put someone else on call for a while; covers, taken in
+//! chat while the bot runs (`!inc cover`), come before them.
+
+use std::sync::{Arc, PoisonError, RwLock};
 
 use jiff::{tz::TimeZone, SignedDuration, Span, Timestamp, ZonedDateTime};
-use ruma::OwnedUserId;
+use ruma::{OwnedUserId, UserId};
 
 /// The longest shift: a (leap) year.
 const MAX_SHIFT_HOURS: u32 = 24 * 366;
@@ -57,6 +60,8 @@ pub struct Rotation {
     team: String,
     schedule: Schedule,
     overrides: Vec<Override>,
+    /// Covers taken in chat, in order, shared by every copy of the rotation.
+    covers: Arc<RwLock<Vec<Override>>>,
 }
 
 /// Where the shifts come from.
@@ -114,6 +119,7 @@ impl Rotation {
             team: team.to_owned(),
             schedule,
             overrides: in_order(team, overrides)?,
+            covers: Arc::default(),
         })
     }
 
@@ -135,6 +141,7 @@ impl Rotation {
                 zone,
             },
             overrides: in_order(team, overrides)?,
+            covers: Arc::default(),
         })
     }
 
@@ -175,20 +182,49 @@ impl Rotation {
         }
     }
 
-    /// Who is on call at `at` (overrides first), and until when: the end of their override or
-    /// shift, or the start of an override that cuts the shift short.
+    /// Who is on call at `at` (covers first, then overrides), and until when: the end of
+    /// their cover, override or shift, or the start of one that cuts it short.
     fn who(&self, at: Timestamp) -> Option<(OwnedUserId, Timestamp, bool)> {
-        if let Some(active) = self.overrides.iter().find(|o| o.from <= at && at < o.until) {
+        let covers = self.covers.read().unwrap_or_else(PoisonError::into_inner);
+        let starts = || {
+            covers
+                .iter()
+                .chain(&self.overrides)
+                .map(|o| o.from)
+                .filter(move |from| at < *from)
+        };
+        let cut = |end: Timestamp| starts().filter(|from| *from < end).min().unwrap_or(end);
+        if let Some(active) = covers.iter().find(|o| o.from <= at && at < o.until) {
             return Some((active.who.clone(), active.until, true));
         }
+        if let Some(active) = self.overrides.iter().find(|o| o.from <= at && at < o.until) {
+            return Some((active.who.clone(), cut(active.until), true));
+        }
         let (who, end) = self.scheduled(at)?;
-        let until = self
-            .overrides
-            .iter()
-            .map(|o| o.from)
-            .find(|from| at < *from && *from < end)
-            .unwrap_or(end);
-        Some((who.clone(), until, false))
+        Some((who.clone(), cut(end), false))
+    }
+
+    /// Puts `cover` ahead of the schedule and the overrides; the covers it overlaps end.
+    pub fn cover(&self, cover: Override) {
+        let mut covers = self.covers.write().unwrap_or_else(PoisonError::into_inner);
+        covers.retain(|o| o.until <= cover.from || cover.until <= o.from);
+        covers.push(cover);
+        covers.sort_by_key(|o| o.from);
+    }
+
+    /// The covers that have not ended by `now`, forgetting the rest.
+    pub fn covers(&self, now: Timestamp) -> Vec<Override> {
+        let mut covers = self.covers.write().unwrap_or_else(PoisonError::into_inner);
+        covers.retain(|o| now < o.until);
+        covers.clone()
+    }
+
+    /// Whether `user` takes turns in the rotation (its members, or a listed shift's people).
+    pub fn takes_turns(&self, user: &UserId) -> bool {
+        match &self.schedule {
+            Schedule::Cycle { members, .. } => members.iter().any(|member| member == user),
+            Schedule::Listed { shifts, .. } => shifts.iter().any(|shift| shift.who == user),
+        }
     }
 
     /// Who is on call at `at`, until when, and who is next; `None` when nobody is.
@@ -209,9 +245,11 @@ impl Rotation {
             Schedule::Listed { shifts, .. } => shifts.as_slice(),
             Schedule::Cycle { .. } => &[],
         };
+        let covers = self.covers.read().unwrap_or_else(PoisonError::into_inner);
         listed
             .iter()
             .chain(&self.overrides)
+            .chain(covers.iter())
             .map(|shift| shift.from)
             .filter(|from| *from > at)
             .min()
@@ -387,6 +425,50 @@ mod tests {
                 .expect("someone on call")
                 .next,
             Some(dora)
+        );
+    }
+
+    #[test]
+    fn a_cover_comes_before_overrides_for_every_copy_and_ends_the_covers_it_overlaps() {
+        let olga = owned_user_id!("@olga:example.org");
+        let carl = owned_user_id!("@carl:example.org");
+        let rotation = weekly(vec![Override {
+            who: olga.clone(),
+            from: at("2026-01-07T08:00:00Z"),
+            until: at("2026-01-08T08:00:00Z"),
+        }]);
+        let copy = rotation.clone();
+        let cover = |who: &OwnedUserId, from: &str, until: &str| Override {
+            who: who.clone(),
+            from: at(from),
+            until: at(until),
+        };
+        rotation.cover(cover(&carl, "2026-01-07T10:00:00Z", "2026-01-07T12:00:00Z"));
+        let during = copy
+            .on_call(at("2026-01-07T11:00:00Z"))
+            .expect("someone on call");
+        assert_eq!(
+            (&during.who, during.overridden),
+            (&carl, true),
+            "the copy sees it"
+        );
+        assert_eq!(during.until, at("2026-01-07T12:00:00Z"));
+        assert_eq!(during.next, Some(olga.clone()), "the override resumes");
+        let before = copy
+            .on_call(at("2026-01-07T09:00:00Z"))
+            .expect("someone on call");
+        assert_eq!(before.who, olga);
+        assert_eq!(before.until, at("2026-01-07T10:00:00Z"), "cut by the cover");
+        assert!(rotation.takes_turns(ruma::user_id!("@dora:example.org")));
+        assert!(!rotation.takes_turns(&carl));
+
+        // A newer cover replaces the one it overlaps; ended ones are forgotten.
+        let dora = owned_user_id!("@dora:example.org");
+        rotation.cover(cover(&dora, "2026-01-07T11:00:00Z", "2026-01-07T13:00:00Z"));
+        rotation.cover(cover(&carl, "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"));
+        assert_eq!(
+            rotation.covers(at("2026-01-06T00:00:00Z")),
+            [cover(&dora, "2026-01-07T11:00:00Z", "2026-01-07T13:00:00Z")]
         );
     }
 

@@ -11,6 +11,7 @@ mod ack;
 mod affects;
 mod args;
 mod close;
+mod cover;
 mod decision;
 mod declare;
 mod escalate;
@@ -40,6 +41,7 @@ use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
 pub use affects::AffectsArgs;
+pub use cover::{CoverArgs, Covered};
 pub use decision::{may_direct, may_speak, Answer, Asked, Decided, Refusal};
 pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
@@ -53,12 +55,13 @@ pub use share::ShareArgs;
 pub mod decide {
     pub use super::{
         ack::decide as ack, ack::stopped as escalations_stopped, affects::decide as affects,
-        affects::listing as affects_listing, close::decide as close, declare::decide as declare,
-        declare::from_report, escalate::decide as escalate, followup::decide as followup,
-        lead::decide as lead, list::shown as list, page::level_targets, page::paging as page,
-        page::people as page_people, page::targets as page_targets, private::decide as private,
-        private::moved as private_moved, public::decide as public, reopen::decide as reopen,
-        role::decide as role, sev::decide as sev, share::decide as share, status::decide as status,
+        affects::listing as affects_listing, close::decide as close, cover::decide as cover,
+        declare::decide as declare, declare::from_report, escalate::decide as escalate,
+        followup::decide as followup, lead::decide as lead, list::shown as list,
+        page::level_targets, page::paging as page, page::people as page_people,
+        page::targets as page_targets, private::decide as private, private::moved as private_moved,
+        public::decide as public, reopen::decide as reopen, role::decide as role,
+        sev::decide as sev, share::decide as share, status::decide as status,
         summary::decide as summary, update::decide as update,
         update::decide_public as update_public,
     };
@@ -69,6 +72,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     declare::INFO,
     list::INFO,
     oncall::INFO,
+    cover::INFO,
     status::INFO,
     sev::INFO,
     lead::INFO,
@@ -157,6 +161,8 @@ pub enum Command {
     Reopen,
     /// `!inc widget off|on`
     Widget(bool),
+    /// `!inc cover <@user|me> [for 2h] [team]`
+    Cover(CoverArgs),
 }
 
 impl Command {
@@ -187,6 +193,7 @@ impl Command {
             Self::Close => &close::INFO,
             Self::Reopen => &reopen::INFO,
             Self::Widget(_) => &widget::INFO,
+            Self::Cover(_) => &cover::INFO,
         }
     }
 
@@ -214,6 +221,9 @@ impl Command {
     pub fn person(&self) -> Option<&UserId> {
         match self {
             Self::Lead(user) | Self::Role(_, user) => Some(user),
+            Self::Cover(CoverArgs {
+                who: Some(user), ..
+            }) => Some(user),
             Self::Followup(FollowupArgs {
                 owner: Some(owner), ..
             }) => Some(owner),
@@ -241,6 +251,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "declare" => declare::parse(arguments).map(Command::Declare),
         "list" => list::parse(arguments).map(|all| Command::List { all }),
         "oncall" | "on-call" => oncall::parse(arguments).map(Command::OnCall),
+        "cover" => cover::parse(arguments, server).map(Command::Cover),
         "status" => status::parse(arguments).map(|(to, note)| Command::Status { to, note }),
         "sev" | "severity" => sev::parse(arguments).map(Command::Sev),
         "lead" => lead::parse(arguments, server).map(Command::Lead),

@@ -171,7 +171,7 @@ pub fn people(
     Ok(people)
 }
 
-fn unknown_team(config: &Config, team: &str) -> Refusal {
+pub(super) fn unknown_team(config: &Config, team: &str) -> Refusal {
     let teams: Vec<&str> = config
         .oncall
         .iter()

@@ -27,8 +27,8 @@ pub enum AlertCommander {
 /// `[alerts]`
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertsConfig {
-    /// Who commands incidents declared for alerts; without it, alerts that ask for an incident
-    /// get a notice saying none was declared and why.
+    /// Who commands incidents declared for alerts; without it, they start with nobody in
+    /// command (🚑 takes it).
     pub commander: Option<AlertCommander>,
     /// The bridge's registration: alerts are believed only from its users in its routes' rooms.
     /// Without it, no alert is acted on.

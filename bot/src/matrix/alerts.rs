@@ -327,6 +327,8 @@ async fn page(
     match paging {
         Ok(paging) => {
             exec::page::page(&change, record, &paging, "alert-page").await?;
+            // The page is in the record: the room's state and summary follow.
+            bot.publisher.publish(incident_room.room_id());
             Ok(format!(
                 "Its route paged **{}** there.",
                 render::escape(words)
@@ -335,7 +337,7 @@ async fn page(
         Err(refusal) => {
             warn!(page = words, %refusal, "an alert's route pages nobody");
             Ok(format!(
-                "Its route pages `{}`, but nobody was paged: {refusal}.",
+                "Its route pages **{}**, but nobody was paged: {refusal}.",
                 render::escape(words)
             ))
         }

@@ -18,7 +18,7 @@ use super::{
     error::ActionError,
     exec::page::send,
     names, notify,
-    reply::{mentioning, notice, transaction_id},
+    reply::{mentioning, mentioning_the_room, notice, transaction_id},
 };
 use crate::{commands::decide, oncall, render, report};
 
@@ -115,7 +115,12 @@ async fn step(
         let text = format!(
             "📟 {who}: escalation **{name}** for {number} has ended: {why}. Page someone with `!inc page`."
         );
-        room.send(mentioning(&text, commander.clone()))
+        let content = match commander {
+            Some(commander) => mentioning(&text, [commander.clone()]),
+            // Nobody answers for it: everyone in the room is told.
+            None => mentioning_the_room(&text),
+        };
+        room.send(content)
             .with_transaction_id(transaction_id(&escalation.cause, &purpose))
             .await?;
         next.escalations.remove(at);

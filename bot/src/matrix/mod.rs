@@ -49,3 +49,5 @@ mod timeline;
 mod undecrypted;
 pub mod widgets;
 mod worker;
+
+pub use exec::cover::restore as restore_covers;

@@ -52,6 +52,13 @@ pub fn mentioning(
         .add_mentions(Mentions::with_user_ids(people))
 }
 
+/// A message from Markdown that notifies everyone in the room (`@room`): for what nobody in
+/// particular answers for, such as an escalation that ran out in an incident nobody commands.
+pub fn mentioning_the_room(markdown: &str) -> RoomMessageEventContent {
+    by_name(RoomMessageEventContent::text_markdown(markdown))
+        .add_mentions(Mentions::with_room_mention())
+}
+
 /// `content` with people in its plain body by the names its pills read.
 fn by_name(mut content: RoomMessageEventContent) -> RoomMessageEventContent {
     match &mut content.msgtype {

@@ -153,8 +153,9 @@ fn page(
         (Some(policy), None) => ("escalation", policy),
         (None, Some(team)) => ("oncall", format!("oncall:{team}")),
     };
-    let name = page.trim_start_matches("oncall:");
-    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == ',') {
+    let name = page.strip_prefix("oncall:").unwrap_or(&page);
+    if name.is_empty() || name.contains(':') || name.chars().any(|c| c.is_whitespace() || c == ',')
+    {
         return Err(value(
             format!("{key}.{field}"),
             format!("`{name}` is not a name of the bot's configuration"),

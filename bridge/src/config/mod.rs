@@ -332,6 +332,7 @@ mod tests {
             (format!("{hook}name = \"p\"\nsecret = \"s\"\nalertmanager_url = \"ftp://am\""), "hooks[0].alertmanager_url: `ftp://am/` is not"),
             (format!("{hook}name = \"p\"\nsecret = \"s\"\nescalation = \"db\""), "hooks[0].escalation: it pages for the incident the bot declares: set `auto_declare` too"),
             (format!("{hook}name = \"p\"\nsecret = \"s\"\nauto_declare = \"SEV1\"\noncall = \"d b\""), "hooks[0].oncall: `d b` is not a name"),
+            (format!("{hook}name = \"p\"\nsecret = \"s\"\nauto_declare = \"SEV1\"\noncall = \"oncall:db\""), "hooks[0].oncall: `oncall:db` is not a name"),
             (format!("{hook}name = \"p\"\nsecret = \"s\"\nauto_declare = \"SEV1\"\noncall = \"db\"\nescalation = \"db\""), "hooks[0].escalation: give `escalation` or `oncall`, not both"),
         ];
         for (extra, expected) in cases {

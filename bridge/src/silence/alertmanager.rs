@@ -64,19 +64,20 @@ impl Alertmanager {
             .map_err(|error| AlertmanagerError::Unreachable(error.to_string()))
     }
 
-    /// Makes a silence of `matchers` from now for `lasting`, by `created_by`, saying `comment`;
-    /// returns its ID.
+    /// Makes a silence of `matchers` over `(from, until)` (milliseconds since the Unix epoch),
+    /// by `created_by`, saying `comment`; returns its ID.
     pub async fn create(
         &self,
         matchers: &[Matcher],
-        lasting: Duration,
+        (from, until): (u64, u64),
         created_by: &str,
         comment: &str,
     ) -> Result<String, AlertmanagerError> {
-        let now = jiff::Timestamp::now();
-        let ends = now
-            .checked_add(jiff::SignedDuration::try_from(lasting).unwrap_or_default())
-            .unwrap_or(now);
+        let at = |millis: u64| {
+            jiff::Timestamp::from_millisecond(i64::try_from(millis).unwrap_or(i64::MAX))
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        };
+        let (now, ends) = (at(from), at(until));
         let matchers: Vec<_> = matchers
             .iter()
             .map(|matcher| {
@@ -124,6 +125,23 @@ impl Alertmanager {
             .into_iter()
             .filter(|silence| silence.status.state != "expired")
             .collect())
+    }
+
+    /// Whether silence `id` holds now or later (false when it expired or Alertmanager never
+    /// had it).
+    pub async fn holds(&self, id: &str) -> Result<bool, AlertmanagerError> {
+        let answer = self
+            .http
+            .get(self.url(&format!("api/v2/silence/{id}"))?)
+            .timeout(TIMEOUT)
+            .send()
+            .await
+            .map_err(|error| AlertmanagerError::Unreachable(error.to_string()))?;
+        if answer.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        let silence: Silence = read(Ok(answer)).await?;
+        Ok(silence.status.state != "expired")
     }
 
     /// Ends silence `id` now.

@@ -40,14 +40,14 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// Whether it plainly matches an alert without its label: Alertmanager refuses a silence
-    /// of such matchers alone, which would silence nearly everything.
-    fn matches_empty(&self) -> bool {
+    /// Whether it keeps a silence to some alerts: a label must have a value, or match a
+    /// pattern that is more than "anything". Negative matchers alone match nearly every alert.
+    fn narrows(&self) -> bool {
+        const ANYTHING: [&str; 6] = ["", ".*", ".+", "(.*)", "(.+)", "^.*$"];
         match (self.is_equal, self.is_regex) {
-            (true, false) => self.value.is_empty(),
-            (false, false) => !self.value.is_empty(),
-            (true, true) => matches!(self.value.as_str(), "" | ".*"),
-            (false, true) => !matches!(self.value.as_str(), "" | ".*"),
+            (true, false) => !self.value.is_empty(),
+            (true, true) => !ANYTHING.contains(&self.value.as_str()),
+            (false, _) => false,
         }
     }
 }
@@ -125,8 +125,11 @@ fn silence(rest: &str) -> Result<Asked, String> {
         .iter()
         .map(|word| matcher(word))
         .collect::<Result<Vec<_>, _>>()?;
-    if matchers.iter().all(Matcher::matches_empty) {
-        return Err("that would silence every alert: name something it matches".to_owned());
+    if !matchers.iter().any(Matcher::narrows) {
+        return Err(
+            "that would silence nearly every alert: name a label's value it must have (`alertname=\"DiskFull\"`)"
+                .to_owned(),
+        );
     }
     Ok(Asked::Silence { matchers, lasting })
 }
@@ -330,8 +333,10 @@ mod tests {
             ("!inc silence a=b for 30d", "longer than a week"),
             ("!inc silence for 2h", "at least one matcher"),
             ("!inc silence a=~\".*\"", "every alert"),
+            ("!inc silence a=~\".+\"", "every alert"),
             ("!inc silence a=\"\"", "every alert"),
             ("!inc silence a!=b", "every alert"),
+            ("!inc silence a!=\"\" b!~x", "every alert"),
             ("!inc unsilence", "which silence?"),
             ("!inc unsilence <script>", "not a silence ID"),
         ];

@@ -23,7 +23,6 @@ pub use alertmanager::{Alertmanager, AlertmanagerError};
 pub use command::{parse, Asked, Matcher};
 
 use crate::{
-    alert::Source,
     bridge::Bridge,
     config::Hook,
     homeserver::HomeserverError,
@@ -59,7 +58,7 @@ pub enum SilenceError {
     Homeserver(#[from] HomeserverError),
 }
 
-/// Carries out `message` if it is a silence command in a silencing route's room, once.
+/// Carries out `message` if it is a silence command in a route's room, once.
 pub async fn handle(bridge: &Bridge, message: &Message) -> Result<(), SilenceError> {
     let Some(asked) = parse(&message.body) else {
         return Ok(());
@@ -67,21 +66,29 @@ pub async fn handle(bridge: &Bridge, message: &Message) -> Result<(), SilenceErr
     if bridge.store.seen(&message.event_id)? {
         return Ok(());
     }
-    let Some(hook) = silencing_hook(bridge, &message.room_id).await? else {
+    let Some(hook) = route_of(bridge, &message.room_id).await? else {
         return Ok(());
     };
-    let Some(url) = &hook.alertmanager else {
-        return Ok(());
-    };
-    let alertmanager = Alertmanager::new(bridge.http.clone(), url.clone());
-    let answer = match asked {
-        Err(reason) => format!("🔕 Nothing silenced: {reason}."),
-        Ok(asked) => match allowed(bridge, hook, message).await? {
-            Err(refusal) => refusal,
-            Ok(()) => act(bridge, &alertmanager, message, asked).await?,
+    // People of other servers get no answer: nothing of theirs makes the bridge speak.
+    if message.sender.server_name() != bridge.config.homeserver.server_name {
+        info!(sender = %message.sender, "a silence command from another server: ignored");
+        return settle(bridge, message).await;
+    }
+    let answer = match allowed(bridge, hook, message).await? {
+        Err(refusal) => refusal,
+        Ok(()) => match (&hook.alertmanager, asked) {
+            (None, _) => format!(
+                "🔕 The route {}/{} does not silence: its `[[hooks]]` entry names no `alertmanager_url`.",
+                hook.source, hook.name
+            ),
+            (Some(_), Err(reason)) => format!("🔕 Nothing silenced: {reason}."),
+            (Some(url), Ok(asked)) => {
+                let alertmanager = Alertmanager::new(bridge.http.clone(), url.clone());
+                act(bridge, &alertmanager, message, asked).await?
+            }
         },
     };
-    let user = virtual_user(bridge, Source::Alertmanager)?;
+    let user = virtual_user(bridge, hook.source)?;
     let content = json!({
         "msgtype": "m.notice",
         "body": answer,
@@ -90,10 +97,24 @@ pub async fn handle(bridge: &Bridge, message: &Message) -> Result<(), SilenceErr
         "m.relates_to": { "m.in_reply_to": { "event_id": message.event_id } },
     });
     let txn_id = OwnedTransactionId::from(format!("silence-{}", digest(&message.event_id)));
-    bridge
+    match bridge
         .homeserver
         .send_message(&user, &message.room_id, &txn_id, content)
-        .await?;
+        .await
+    {
+        Ok(_) => {}
+        // A room that refuses the route's user for good: what was done stays done, and the
+        // homeserver's other transactions are not held behind this one.
+        Err(error) if error.for_good() => {
+            warn!(%error, event_id = %message.event_id, "the answer to a silence command was refused");
+        }
+        Err(error) => return Err(error.into()),
+    }
+    settle(bridge, message).await
+}
+
+/// Stores `message` as handled.
+async fn settle(bridge: &Bridge, message: &Message) -> Result<(), SilenceError> {
     bridge
         .store
         .first_time(&message.event_id, bridge.clock.now_millis())
@@ -101,25 +122,27 @@ pub async fn handle(bridge: &Bridge, message: &Message) -> Result<(), SilenceErr
     Ok(())
 }
 
-/// The Alertmanager route whose room is `room_id` and that silences, if any.
-async fn silencing_hook<'a>(
+/// The route whose room is `room_id`, if any: one that silences first.
+async fn route_of<'a>(
     bridge: &'a Bridge,
     room_id: &RoomId,
 ) -> Result<Option<&'a Hook>, HomeserverError> {
-    let user = virtual_user(bridge, Source::Alertmanager)?;
+    let mut found = None;
     for hook in &bridge.config.hooks {
-        if hook.source != Source::Alertmanager || hook.alertmanager.is_none() {
-            continue;
-        }
+        let user = virtual_user(bridge, hook.source)?;
         let room = match <&RoomAliasId>::try_from(&*hook.room) {
             Ok(alias) => bridge.homeserver.resolve_alias(&user, alias).await?,
             Err(_) => RoomId::parse(hook.room.as_str()).ok(),
         };
-        if room.as_deref() == Some(room_id) {
+        if room.as_deref() != Some(room_id) {
+            continue;
+        }
+        if hook.alertmanager.is_some() {
             return Ok(Some(hook));
         }
+        found.get_or_insert(hook);
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Whether the sender may silence `hook`'s alerts, or the refusal to say.
@@ -129,20 +152,20 @@ async fn allowed(
     message: &Message,
 ) -> Result<Result<(), String>, HomeserverError> {
     let sender = &message.sender;
-    if sender.server_name() != bridge.config.homeserver.server_name {
-        return Ok(Err(format!(
-            "🔕 Only people of {} silence its alerts.",
-            bridge.config.homeserver.server_name
-        )));
-    }
     if hook.invite.contains(sender) {
         return Ok(Ok(()));
     }
-    let user = virtual_user(bridge, Source::Alertmanager)?;
-    let level = bridge
+    let user = virtual_user(bridge, hook.source)?;
+    let level = match bridge
         .homeserver
         .power_level(&user, &message.room_id, sender)
-        .await?;
+        .await
+    {
+        Ok(level) => level,
+        // The route's user cannot read the room's levels: nobody is a moderator to it.
+        Err(error) if error.for_good() => 0,
+        Err(error) => return Err(error),
+    };
     if level >= SILENCER_LEVEL {
         return Ok(Ok(()));
     }
@@ -163,11 +186,19 @@ async fn act(
     let room = message.room_id.as_str();
     match asked {
         Asked::List => {
-            let silences = bridge.store.silences_of(room, now)?;
+            let mut silences = bridge.store.silences_of(room, now)?;
+            // Alertmanager's word on what still holds: a silence may be expired there.
+            let note = match alertmanager.current().await {
+                Ok(current) => {
+                    silences.retain(|kept| current.iter().any(|held| held.id == kept.id));
+                    String::new()
+                }
+                Err(error) => format!(" ({error}: as this room last knew them)"),
+            };
             if silences.is_empty() {
-                return Ok("🔕 No silence made here holds now.".to_owned());
+                return Ok(format!("🔕 No silence made here holds now{note}."));
             }
-            let mut text = "🔕 Silences made here:".to_owned();
+            let mut text = format!("🔕 Silences made here{note}:");
             for silence in silences {
                 text.push_str(&format!(
                     "\n- `{}` {} until {} (by {})",
@@ -185,14 +216,14 @@ async fn act(
                 .map(Matcher::to_string)
                 .collect::<Vec<_>>()
                 .join(" ");
-            let id = match made(alertmanager, message, &matchers, lasting).await {
+            let ends = now.saturating_add(u64::try_from(lasting.as_millis()).unwrap_or(u64::MAX));
+            let id = match made(alertmanager, message, &matchers, (now, ends)).await {
                 Ok(id) => id,
                 Err(error) => {
                     warn!(%error, "a silence from chat was not made");
                     return Ok(format!("🔕 Nothing silenced: {error}."));
                 }
             };
-            let ends = now.saturating_add(u64::try_from(lasting.as_millis()).unwrap_or(u64::MAX));
             let record = SilenceRecord {
                 id: id.clone(),
                 room_id: room.to_owned(),
@@ -221,9 +252,19 @@ async fn act(
                 ));
             };
             if record.ended_by.is_none() {
-                if let Err(error) = alertmanager.expire(&id).await {
-                    warn!(%error, silence = %id, "a silence was not ended");
-                    return Ok(format!("🔕 The silence `{id}` still holds: {error}."));
+                // Ended already (in Alertmanager, by its time, or before a crash here): said
+                // so, not tried again.
+                match alertmanager.holds(&id).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        if let Err(error) = alertmanager.expire(&id).await {
+                            warn!(%error, silence = %id, "a silence was not ended");
+                            return Ok(format!("🔕 The silence `{id}` still holds: {error}."));
+                        }
+                    }
+                    Err(error) => {
+                        return Ok(format!("🔕 The silence `{id}` still holds: {error}."));
+                    }
                 }
                 record.ended_by = Some(message.sender.to_string());
                 bridge.store.keep_silence(&record).await?;
@@ -238,27 +279,41 @@ async fn act(
     }
 }
 
-/// The silence made for `message`: the one a try before a crash made (its comment names the
-/// event), or a new one.
+/// The silence made for `message` over `(from, until)`: the one a try before a crash made
+/// (its comment names the event), or a new one. A try whose answer was lost (a timeout) is
+/// looked for again before it is said to have failed.
 async fn made(
     alertmanager: &Alertmanager,
     message: &Message,
     matchers: &[Matcher],
-    lasting: Duration,
+    (from, until): (u64, u64),
 ) -> Result<String, AlertmanagerError> {
     let marker = format!("({})", message.event_id);
-    if let Some(earlier) = alertmanager
-        .current()
-        .await?
-        .into_iter()
-        .find(|silence| silence.comment.ends_with(&marker))
-    {
-        return Ok(earlier.id);
+    let earlier = || async {
+        Ok::<_, AlertmanagerError>(
+            alertmanager
+                .current()
+                .await?
+                .into_iter()
+                .find(|silence| silence.comment.ends_with(&marker))
+                .map(|silence| silence.id),
+        )
+    };
+    if let Some(id) = earlier().await? {
+        return Ok(id);
     }
     let comment = format!("Silenced from Matrix by {} {marker}", message.sender);
-    alertmanager
-        .create(matchers, lasting, message.sender.as_str(), &comment)
+    match alertmanager
+        .create(matchers, (from, until), message.sender.as_str(), &comment)
         .await
+    {
+        Ok(id) => Ok(id),
+        Err(error @ AlertmanagerError::Unreachable(_)) => match earlier().await {
+            Ok(Some(id)) => Ok(id),
+            _ => Err(error),
+        },
+        Err(error) => Err(error),
+    }
 }
 
 /// `millis` as the time of day, in UTC.
@@ -306,6 +361,7 @@ mod tests {
 
     use super::*;
     use crate::{
+        alert::Source,
         homeserver::Homeserver,
         testing::{self, FakeHomeserver},
     };
@@ -343,6 +399,7 @@ mod tests {
         let (bridge, homeserver) = silencing();
         let hook = &bridge.config.hooks[0];
         homeserver.set_level(user_id!("@mo:example.org"), 50);
+        // A moderator of another server is nobody to this route (`handle` ignores them).
         homeserver.set_level(user_id!("@pat:partner.org"), 100);
         let allowed = |sender: &str| {
             let (bridge, message) = (bridge.clone(), message(sender, "!inc silence a=b"));
@@ -356,10 +413,6 @@ mod tests {
         assert_eq!(allowed("@mo:example.org").await, Ok(()), "a moderator");
         let refused = allowed("@dan:example.org").await.expect_err("level 0");
         assert!(refused.contains("power level 50"), "{refused}");
-        let refused = allowed("@pat:partner.org")
-            .await
-            .expect_err("another server");
-        assert!(refused.contains("Only people of example.org"), "{refused}");
     }
 
     #[tokio::test]
@@ -389,6 +442,12 @@ mod tests {
             .silences_of("!ops:example.org", 0)
             .expect("read")
             .is_empty());
+
+        // Someone of another server: no answer at all.
+        handle(&bridge, &message("@pat:partner.org", "!inc silence a=b"))
+            .await
+            .expect("ignored");
+        assert_eq!(homeserver.sent().len(), 1);
 
         // Not a command of the bridge's, or a malformed one: said why, nothing asked of
         // Alertmanager.

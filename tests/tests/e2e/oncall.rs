@@ -276,3 +276,90 @@ async fn a_handoff_is_announced_once_in_the_teams_room() -> Result<()> {
     assert_eq!(notices, 1);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cover_taken_in_chat_puts_someone_on_call_for_pages_and_across_a_restart() -> Result<()> {
+    let hs = &servers().first;
+    let dan = TestUser::register(hs, "dan").await?;
+    let dora = TestUser::register(hs, "dora").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    // Dan's shift of the db rotation began an hour ago.
+    let config = format!(
+        "[[oncall]]\nteam = \"db\"\nmembers = [\"{dan}\", \"{dora}\"]\nstart = \"{start}\"\nshift_hours = 168\n",
+        dan = dan.user_id,
+        dora = dora.user_id,
+        start = hours_from_now(-1)?,
+    );
+    let mut desk = Desk::new(bot_binary(), &config).await?;
+    let bot_id = OwnedUserId::try_from(desk.bot.user_id.as_str())?;
+    let direct = dan.create_room("Brigade", &[&bot_id]).await?;
+    dan.wait_for_membership(&direct, &bot_id, "join").await?;
+
+    // Alice is not in the rotation: she cannot hand it over.
+    let alice = &desk.alice;
+    let refused = desk
+        .command(
+            alice,
+            &desk.triage,
+            &format!("!inc cover {} db", carol.user_id),
+            "❓",
+        )
+        .await?;
+    assert!(refused.contains("only the members of **db**"), "{refused}");
+    let refused = desk
+        .command(&dan, &direct, "!inc cover @carol for 30d", "❓")
+        .await?;
+    assert!(refused.contains("two weeks at most"), "{refused}");
+
+    // Dan hands the next two hours to Carol, in a direct message; the team is the one he is
+    // on call for.
+    let answer = desk
+        .command(
+            &dan,
+            &direct,
+            &format!("!inc cover {} for 2h", carol.user_id),
+            "✅",
+        )
+        .await?;
+    assert!(
+        answer.contains(&format!(
+            "{} is on call for **db** instead of {} until",
+            carol.name, dan.name
+        )),
+        "{answer}"
+    );
+    let answer = desk
+        .command(alice, &desk.triage, "!inc oncall db", "✅")
+        .await?;
+    assert!(
+        answer.contains(&format!("**db**: {} (override) until", carol.name))
+            && answer.contains(&format!("then {}", dan.name)),
+        "{answer}"
+    );
+
+    // A page of the team's on-call reaches Carol.
+    let incident = desk.declare("Replica lag --sev 2").await?;
+    let room = &incident.room;
+    let answer = desk
+        .command(alice, room, "!inc page oncall:db", "✅")
+        .await?;
+    assert!(
+        answer.contains(&format!("{} (on call for db)", carol.name)),
+        "{answer}"
+    );
+    alice
+        .wait_for_membership(room, &carol.user_id, "invite")
+        .await?;
+
+    // The cover is kept: after a restart Carol is still on call.
+    desk.bot.terminate().await?;
+    desk.bot.start().await?;
+    let answer = desk
+        .command(&desk.alice, &desk.triage, "!inc oncall db", "✅")
+        .await?;
+    assert!(
+        answer.contains(&format!("**db**: {} (override)", carol.name)),
+        "{answer}"
+    );
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! no file here: [`super::change::Change::carry_out`] carries their decisions out.
 
 pub mod close;
+pub mod cover;
 pub mod declare;
 pub mod forward;
 pub mod list;
