@@ -178,6 +178,25 @@ async fn a_silence_made_from_chat_stops_alertmanagers_notifications_until_unsile
         .await
         .with_context(|| alertmanager.log())?;
 
+    // Someone the route does not invite, at level 0 in the room: refused, nothing made.
+    let bob = brigade_tests::client::TestUser::register(hs, "bob").await?;
+    alice
+        .client
+        .get_room(&alerts)
+        .context("the alerts room")?
+        .invite_user_by_id(&bob.user_id)
+        .await?;
+    bob.join(alerts.as_str()).await?;
+    let refused = bob
+        .send_text(&alerts, "!inc silence alertname=DiskFull")
+        .await?;
+    let said = answer_to(&alice, &alerts, &refused, &bridge).await?;
+    anyhow::ensure!(
+        said.contains("only the people this alert route invites, or moderators of this room (power level 50 or more)"),
+        "{said}"
+    );
+    anyhow::ensure!(alertmanager.list("silences").await?.is_empty());
+
     // Malformed: said why, nothing made; the bot leaves the bridge's commands to it.
     let typo = alice.send_text(&alerts, "!inc silence DiskFull").await?;
     let said = answer_to(&alice, &alerts, &typo, &bridge).await?;
@@ -260,11 +279,13 @@ async fn a_silence_made_from_chat_stops_alertmanagers_notifications_until_unsile
         .into_iter()
         .filter(|event| {
             event["sender"] == bot.user_id.as_str()
-                && [&typo, &asked, &listed, &ended].iter().any(|command| {
-                    event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
-                        == command.as_str()
-                        || event["content"]["m.relates_to"]["event_id"] == command.as_str()
-                })
+                && [&refused, &typo, &asked, &listed, &ended]
+                    .iter()
+                    .any(|command| {
+                        event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"]
+                            == command.as_str()
+                            || event["content"]["m.relates_to"]["event_id"] == command.as_str()
+                    })
         })
         .collect();
     anyhow::ensure!(bot_answers.is_empty(), "{bot_answers:?}");
