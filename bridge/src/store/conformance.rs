@@ -1,6 +1,7 @@
 //! One conformance suite, run over every storage engine: what the outbox and the webhooks rely
 //! on, whichever engine holds it.
 
+use super::silences::SilenceRecord;
 use super::*;
 use crate::alert::AlertStatus;
 
@@ -234,6 +235,46 @@ async fn burst_ids_never_repeat(store: Store) {
     assert_ne!(first, second);
 }
 
+async fn a_rooms_silences_are_its_own_and_current_only(store: Store) {
+    let silence = |id: &str, room: &str, ends| SilenceRecord {
+        id: id.to_owned(),
+        room_id: room.to_owned(),
+        matchers: "alertname=\"DiskFull\"".to_owned(),
+        ends,
+        by: "@alice:example.org".to_owned(),
+        ended_by: None,
+    };
+    for record in [
+        silence("a", "!ops", 5_000),
+        silence("b", "!ops", 3_000),
+        silence("c", "!other", 5_000),
+        silence("d", "!ops", 1_000),
+    ] {
+        store.keep_silence(&record).await.expect("kept");
+    }
+    let mut ended = silence("e", "!ops", 9_000);
+    ended.ended_by = Some("@bob:example.org".to_owned());
+    store.keep_silence(&ended).await.expect("kept");
+    let ids: Vec<String> = store
+        .silences_of("!ops", 2_000)
+        .expect("read")
+        .into_iter()
+        .map(|record| record.id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["b", "a"],
+        "soonest first; ended and past ones left out"
+    );
+    assert_eq!(
+        store.silence("c").expect("read"),
+        Some(silence("c", "!other", 5_000))
+    );
+    assert!(!store.seen("$e").expect("read"));
+    assert!(store.first_time("$e", 1).await.expect("stored"));
+    assert!(store.seen("$e").expect("read"));
+}
+
 /// Runs each case over a fresh store of each engine.
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
@@ -264,6 +305,7 @@ conformance!(
     settled_and_refused_entries_leave_the_outbox,
     burst_ids_never_repeat,
     a_mark_without_its_alert_is_garbage_and_settled,
+    a_rooms_silences_are_its_own_and_current_only,
 );
 
 #[tokio::test]
