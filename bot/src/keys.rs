@@ -154,6 +154,22 @@ pub fn ack_key() -> Key<String, Text> {
     Key::new("ack_link.key")
 }
 
+/// How `user` asked, in a direct message with the bot (`!inc notify`), to be reached outside
+/// Matrix; ahead of `[[notify.people]]`.
+pub fn notify_setting(user: &matrix_sdk::ruma::UserId) -> Key<NotifySetting, Json> {
+    Key::new(format!("notify.person.{user}"))
+}
+
+/// How someone asked to be reached outside Matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifySetting {
+    /// By email, at this address (checked when set).
+    Email(String),
+    /// Not outside Matrix, whatever the configuration says.
+    Off,
+}
+
 /// The covers taken in chat (`!inc cover`) that have not ended, every team's.
 pub fn covers() -> Key<Vec<Cover>, Json> {
     Key::new("oncall.covers")

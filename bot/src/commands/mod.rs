@@ -21,6 +21,7 @@ mod help;
 mod info;
 mod lead;
 mod list;
+mod notify;
 mod oncall;
 mod page;
 mod postmortem;
@@ -47,6 +48,7 @@ pub use declare::DeclareArgs;
 pub use followup::FollowupArgs;
 pub use forward::ForwardArgs;
 pub use info::{CommandInfo, ParseError, Scope, Who, PREFIXES};
+pub use notify::NotifyArgs;
 pub use page::{PageTarget, Paged, Paging};
 pub use public::PublicArgs;
 pub use share::ShareArgs;
@@ -73,6 +75,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     list::INFO,
     oncall::INFO,
     cover::INFO,
+    notify::INFO,
     status::INFO,
     sev::INFO,
     lead::INFO,
@@ -163,6 +166,8 @@ pub enum Command {
     Widget(bool),
     /// `!inc cover <@user|me> [for 2h] [team]`
     Cover(CoverArgs),
+    /// `!inc notify [email <address>|off]`
+    Notify(NotifyArgs),
 }
 
 impl Command {
@@ -194,6 +199,7 @@ impl Command {
             Self::Reopen => &reopen::INFO,
             Self::Widget(_) => &widget::INFO,
             Self::Cover(_) => &cover::INFO,
+            Self::Notify(_) => &notify::INFO,
         }
     }
 
@@ -252,6 +258,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "list" => list::parse(arguments).map(|all| Command::List { all }),
         "oncall" | "on-call" => oncall::parse(arguments).map(Command::OnCall),
         "cover" => cover::parse(arguments, server).map(Command::Cover),
+        "notify" => notify::parse(arguments).map(Command::Notify),
         "status" => status::parse(arguments).map(|(to, note)| Command::Status { to, note }),
         "sev" | "severity" => sev::parse(arguments).map(Command::Sev),
         "lead" => lead::parse(arguments, server).map(Command::Lead),

@@ -83,7 +83,7 @@ pub async fn question(
 }
 
 /// A room with the bot and one person, that is none of Brigade's own rooms.
-async fn is_direct(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
+pub async fn is_direct(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
     let rooms = &bot.rooms;
     let own = [
         &rooms.space,

@@ -77,6 +77,7 @@ async fn anywhere(change: &Change<'_>, command: Command) -> Result<Answer, Actio
         }
         Command::Forward(args) => exec::forward::run(change, args).await,
         Command::Cover(args) => exec::cover::run(change, args).await,
+        Command::Notify(args) => exec::notify::run(change, args).await,
         other => Ok(not_an_incident_room(&other)),
     }
 }

@@ -158,10 +158,11 @@ async fn step(
             };
             let note = format!("(Escalation **{name}**, level {shown} of {of}: {why}.)");
             let sent = send(&change, next, &people, &purpose, &note).await?;
+            let notices = notify::owed(bot, &people).await?;
             let current = &mut next.escalations[at];
             current.pages.push(sent.event_id.clone());
             current.notify_at = Some(now.saturating_add(millis(policy.level(level).notify_after)));
-            current.notices = notify::owed(&bot.config, &people);
+            current.notices = notices;
             next.pages.push(sent.event_id);
             let paged = Happening::Paged {
                 people: people.into_iter().map(|(user, _)| user).collect(),

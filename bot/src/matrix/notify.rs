@@ -13,7 +13,8 @@ use brigade_core::{
     record::{Escalation, IncidentRecord, Notice},
     timeline::Happening,
 };
-use matrix_sdk::ruma::{OwnedUserId, RoomId};
+use lettre::Address;
+use matrix_sdk::ruma::{OwnedUserId, RoomId, UserId};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, instrument, warn};
 
@@ -26,7 +27,8 @@ use super::{
 use crate::{
     ack_link::{self, AckLink},
     commands::Paged,
-    config::{Config, EmailConfig},
+    config::EmailConfig,
+    keys::{self, KeyError, NotifySetting},
     mail::{self, MailError, Mailer},
 };
 
@@ -37,17 +39,30 @@ const FIRST_BACKOFF_MILLIS: u64 = 5_000;
 const MAX_BACKOFF_MILLIS: u64 = 5 * 60 * 1000;
 
 /// The notifications owed to those of `people` who can be reached outside Matrix.
-pub fn owed(config: &Config, people: &[Paged]) -> Vec<Notice> {
-    people
-        .iter()
-        .filter(|(user, _)| {
-            config
+pub async fn owed(bot: &Bot, people: &[Paged]) -> Result<Vec<Notice>, KeyError> {
+    let mut owed = Vec::new();
+    for (user, _) in people {
+        if address(bot, user).await?.is_some() {
+            owed.push(Notice::new(user.clone()));
+        }
+    }
+    Ok(owed)
+}
+
+/// Where `user` gets email: where they said in a direct message (`!inc notify`), or else
+/// `[[notify.people]]`; none when they turned it off or nobody said.
+pub async fn address(bot: &Bot, user: &UserId) -> Result<Option<Address>, KeyError> {
+    Ok(
+        match keys::notify_setting(user).get(bot.store.as_ref()).await? {
+            Some(NotifySetting::Email(address)) => address.parse().ok(),
+            Some(NotifySetting::Off) => None,
+            None => bot
+                .config
                 .notify
-                .person(user)
-                .is_some_and(|person| person.email.is_some())
-        })
-        .map(|(user, _)| Notice::new(user.clone()))
-        .collect()
+                .person(&user.to_owned())
+                .and_then(|person| person.email.clone()),
+        },
+    )
 }
 
 /// Sends the notifications that fall due, until `stop`. Without `[notify.email]`, nothing. The
@@ -142,11 +157,10 @@ async fn deliver(
     (record, escalation): (&IncidentRecord, &Escalation),
     user: &OwnedUserId,
 ) -> Result<(), MailError> {
-    let address = bot
-        .config
-        .notify
-        .person(user)
-        .and_then(|person| person.email.clone())
+    let address = address(bot, user)
+        .await
+        .ok()
+        .flatten()
         .ok_or(MailError::NoAddress)?;
     let page = escalation.pages.last().ok_or(MailError::NoPage)?;
     let link = AckLink {

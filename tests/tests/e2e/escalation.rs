@@ -403,3 +403,71 @@ async fn a_mail_server_that_refuses_is_reported_and_the_policy_goes_on() -> Resu
     assert_eq!(reports, 1, "reported once, though retried");
     Ok(())
 }
+
+/// A direct message between `user` and the bot.
+async fn direct(
+    user: &TestUser,
+    bot: &matrix_sdk::ruma::OwnedUserId,
+) -> Result<matrix_sdk::ruma::OwnedRoomId> {
+    let room = user.create_room("Brigade", &[bot]).await?;
+    user.wait_for_membership(&room, bot, "join").await?;
+    Ok(room)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_person_sets_their_own_address_or_turns_mail_off_in_a_direct_message() -> Result<()> {
+    let hs = &servers().first;
+    let smtp = Smtp::start().await?;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    // The configuration has Bob's address and not Carol's.
+    let desk = mailing_desk(&bob, &carol, &smtp.url(), "1h").await?;
+    let alice = &desk.alice;
+    let bot_id = matrix_sdk::ruma::OwnedUserId::try_from(desk.bot.user_id.as_str())?;
+
+    // Not in a shared room, and not a malformed address.
+    let refused = desk
+        .command(
+            alice,
+            &desk.triage,
+            "!inc notify email alice@example.org",
+            "❓",
+        )
+        .await?;
+    assert!(refused.contains("works in a direct message"), "{refused}");
+    let carols = direct(&carol, &bot_id).await?;
+    let refused = desk
+        .command(&carol, &carols, "!inc notify email carol", "❓")
+        .await?;
+    assert!(refused.contains("is not an email address"), "{refused}");
+
+    let answer = desk
+        .command(&carol, &carols, "!inc notify email carol@example.org", "✅")
+        .await?;
+    assert!(answer.contains("emailed to carol@example.org"), "{answer}");
+    let bobs = direct(&bob, &bot_id).await?;
+    let answer = desk.command(&bob, &bobs, "!inc notify off", "✅").await?;
+    assert!(answer.contains("Matrix only"), "{answer}");
+    let answer = desk.command(&bob, &bobs, "!inc notify", "✅").await?;
+    assert!(answer.contains("Matrix only"), "{answer}");
+
+    // Paged, unacknowledged: Carol is mailed where she said, Bob not at all.
+    let incident = desk.declare("Payments failing").await?;
+    desk.command(alice, &incident.room, "!inc page mail", "✅")
+        .await?;
+    smtp.wait_for_mail("Carol's notification", |mail| {
+        mail.to == ["carol@example.org"]
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    // The notification's entry in the timeline is the barrier: Bob's would have come with it.
+    until(
+        "Carol's notification in the timeline",
+        || entries(alice, &incident.room, "notified"),
+        |notified| !notified.is_empty(),
+    )
+    .await?;
+    let to: Vec<Vec<String>> = smtp.mails()?.into_iter().map(|mail| mail.to).collect();
+    assert_eq!(to, [["carol@example.org"]], "Bob turned mail off");
+    Ok(())
+}

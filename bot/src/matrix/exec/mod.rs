@@ -8,6 +8,7 @@ pub mod cover;
 pub mod declare;
 pub mod forward;
 pub mod list;
+pub mod notify;
 pub mod page;
 pub mod postmortem;
 pub mod private;

@@ -92,6 +92,7 @@ pub async fn page(
         // the page reached.
         let level = decide::level_targets(policy.level(0), &bot.config)
             .and_then(|targets| decide::page_people(&targets, &bot.config, oncall::timestamp(now)));
+        let notices = super::super::notify::owed(bot, &level.unwrap_or_default()).await?;
         next.escalations.push(Escalation {
             policy: policy.name.clone(),
             cause: change.cause.to_owned(),
@@ -102,7 +103,7 @@ pub async fn page(
             pages: vec![sent.event_id.clone()],
             hurried_by: None,
             notify_at: Some(now.saturating_add(millis(policy.level(0).notify_after))),
-            notices: super::super::notify::owed(&bot.config, &level.unwrap_or_default()),
+            notices,
         });
         steps.push(Step {
             policy: policy.name.clone(),
