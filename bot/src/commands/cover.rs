@@ -91,6 +91,13 @@ pub fn decide<'a>(
     names: &Names,
 ) -> Result<Covered<'a>, Refusal> {
     let who = args.who.as_deref().unwrap_or(sender);
+    // Whoever is on call is invited where pages go, private incidents included.
+    if !config.access.allows(who) || who.as_str() == config.matrix.user_id.as_str() {
+        return Err(Refusal::new(format!(
+            "{} cannot be on call: only people of the servers Brigade takes commands from can",
+            names.pill(who)
+        )));
+    }
     let rotation = team(args, sender, who, config, now)?;
     let on_call = rotation.on_call(now);
     let current = on_call.as_ref().map(|on_call| &*on_call.who);
@@ -290,5 +297,18 @@ mod tests {
             .expect_err("already")
             .text
             .contains("already"));
+        // Pages reach whoever is on call: never someone of a server Brigade does not serve,
+        // nor the bot.
+        for outsider in ["@mallory:evil.example", "@brigade:example.org"] {
+            let refused = decide(
+                &args(Some(outsider), None, None),
+                dora,
+                &config,
+                now,
+                &names,
+            )
+            .expect_err(outsider);
+            assert!(refused.text.contains("cannot be on call"), "{refused}");
+        }
     }
 }

@@ -114,8 +114,14 @@ async fn round(bot: &Bot, mailer: &Mailer, email: &EmailConfig) -> Result<(), Ac
                 if !still_owed(bot, &record.room_id, escalation, &owed.user).await? {
                     continue;
                 }
-                let outcome =
-                    deliver(bot, mailer, email, &key, (&record, escalation), &owed.user).await;
+                // Turned off (or their address removed) since they were paged: not mailed,
+                // and nothing failed.
+                let Some(address) = address(bot, &owed.user).await? else {
+                    forget(bot, &record.room_id, escalation, &owed.user).await?;
+                    continue;
+                };
+                let to = (&owed.user, address);
+                let outcome = deliver(bot, mailer, email, &key, (&record, escalation), to).await;
                 settle(bot, &record.room_id, escalation, &owed.user, outcome).await?;
             }
         }
@@ -155,13 +161,8 @@ async fn deliver(
     email: &EmailConfig,
     key: &[u8],
     (record, escalation): (&IncidentRecord, &Escalation),
-    user: &OwnedUserId,
+    (user, address): (&OwnedUserId, Address),
 ) -> Result<(), MailError> {
-    let address = address(bot, user)
-        .await
-        .ok()
-        .flatten()
-        .ok_or(MailError::NoAddress)?;
     let page = escalation.pages.last().ok_or(MailError::NoPage)?;
     let link = AckLink {
         room: record.room_id.clone(),
@@ -182,6 +183,32 @@ async fn deliver(
     let server = bot.config.matrix.user_id.server_name();
     let id = mail::id(escalation, user);
     mail::send(mailer, email, (address, server), text, &id).await
+}
+
+/// Drops the notification `user` was owed of `escalation`'s step: they are reached in Matrix
+/// only now.
+async fn forget(
+    bot: &Bot,
+    room_id: &RoomId,
+    escalation: &Escalation,
+    user: &OwnedUserId,
+) -> Result<(), ActionError> {
+    let _records = bot.records.lock().await;
+    let Some(mut record) = bot.store.incident(room_id).await? else {
+        return Ok(());
+    };
+    let Some(current) = record
+        .escalations
+        .iter_mut()
+        .find(|known| same_step(known, escalation))
+    else {
+        return Ok(());
+    };
+    current.notices.retain(|owed| &owed.user != user);
+    record.version += 1;
+    bot.store.save_incident(&record).await?;
+    info!(incident = %record.incident.number, %user, "no address to mail any more: not notified");
+    Ok(())
 }
 
 /// Stores what came of mailing `user` about `escalation`'s step, if that step is still the

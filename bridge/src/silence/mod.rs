@@ -74,15 +74,15 @@ pub async fn handle(bridge: &Bridge, message: &Message) -> Result<(), SilenceErr
         info!(sender = %message.sender, "a silence command from another server: ignored");
         return settle(bridge, message).await;
     }
-    let answer = match allowed(bridge, hook, message).await? {
-        Err(refusal) => refusal,
-        Ok(()) => match (&hook.alertmanager, asked) {
-            (None, _) => format!(
-                "🔕 The route {}/{} does not silence: its `[[hooks]]` entry names no `alertmanager_url`.",
-                hook.source, hook.name
-            ),
-            (Some(_), Err(reason)) => format!("🔕 Nothing silenced: {reason}."),
-            (Some(url), Ok(asked)) => {
+    let answer = match &hook.alertmanager {
+        None => format!(
+            "🔕 The route {}/{} does not silence: its `[[hooks]]` entry names no `alertmanager_url`.",
+            hook.source, hook.name
+        ),
+        Some(url) => match (allowed(bridge, hook, message).await?, asked) {
+            (Err(refusal), _) => refusal,
+            (Ok(()), Err(reason)) => format!("🔕 Nothing silenced: {reason}."),
+            (Ok(()), Ok(asked)) => {
                 let alertmanager = Alertmanager::new(bridge.http.clone(), url.clone());
                 act(bridge, &alertmanager, message, asked).await?
             }
@@ -255,7 +255,14 @@ async fn act(
                 // Ended already (in Alertmanager, by its time, or before a crash here): said
                 // so, not tried again.
                 match alertmanager.holds(&id).await {
-                    Ok(false) => {}
+                    Ok(false) => {
+                        record.ended_by = Some("its end time, or Alertmanager".to_owned());
+                        bridge.store.keep_silence(&record).await?;
+                        return Ok(format!(
+                            "🔔 Silence `{id}` ({}) had already ended: its alerts notify.",
+                            record.matchers
+                        ));
+                    }
                     Ok(true) => {
                         if let Err(error) = alertmanager.expire(&id).await {
                             warn!(%error, silence = %id, "a silence was not ended");

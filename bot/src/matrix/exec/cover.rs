@@ -16,7 +16,8 @@ use crate::{
 /// Covers as `args` says, or says why not.
 pub async fn run(change: &Change<'_>, args: CoverArgs) -> Result<Answer, ActionError> {
     let bot = change.bot;
-    let now = oncall::timestamp(bot.clock.now_millis());
+    // From when it was asked: a command finished after a restart covers the same hours.
+    let now = oncall::timestamp(change.sent);
     let mut people = oncall::people(&bot.config.oncall, now);
     people.extend([change.sender.to_owned()]);
     people.extend(args.who.clone());
