@@ -3,6 +3,7 @@
 use ruma::{owned_room_alias_id, owned_room_id, owned_user_id};
 
 use crate::{
+    events::{AlertContent, AlertStatus},
     incident::{Declaration, Incident, IncidentNumber, Severity},
     record::IncidentRecord,
 };
@@ -28,4 +29,24 @@ pub fn record(number: u64, title: &str, severity: Severity, declared: u64) -> In
         owned_room_id!("!room:example.org"),
         owned_room_alias_id!("#inc:example.org"),
     )
+}
+
+/// A firing Alertmanager alert, "Disk full" on route `prod`, first seen at `first_seen`, whose
+/// route asks for an incident.
+pub fn alert(first_seen: u64) -> AlertContent {
+    AlertContent {
+        source: "alertmanager".to_owned(),
+        route: "prod".to_owned(),
+        fingerprint: "f".to_owned(),
+        status: AlertStatus::Firing,
+        severity: None,
+        title: "Disk full".to_owned(),
+        count: 1,
+        first_seen,
+        last_seen: first_seen,
+        auto_declare: true,
+        component: None,
+        impact: None,
+        page: None,
+    }
 }

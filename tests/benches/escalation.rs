@@ -23,11 +23,11 @@ use anyhow::{Context, Result};
 use brigade_core::{
     incident::{Declaration, Incident, IncidentNumber, Severity},
     record::{Escalation, IncidentRecord},
-    store::{EngineStore, Store},
+    store::EngineStore,
 };
 use brigade_tests::{
     alertmanager::Alertmanager,
-    bench::{report, rounds, WARM_UP},
+    bench::{report, rounds, store_record_shown, WARM_UP},
     bot::BotProcess,
     bridge::{AlertDesk, AlertSetup},
     smtp::Smtp,
@@ -209,7 +209,7 @@ async fn running_policies(path: &Path, bot: &UserId, count: u64) -> Result<()> {
         let incident = Incident::declare(IncidentNumber(10_000 + n), declaration, now)?;
         let room = OwnedRoomId::try_from(format!("!policy-{n}:bench.invalid"))?;
         let alias = OwnedRoomAliasId::try_from(format!("#inc-policy-{n}:bench.invalid"))?;
-        let mut record = IncidentRecord::new(incident.clone(), room.clone(), alias);
+        let mut record = IncidentRecord::new(incident, room, alias);
         let page = OwnedEventId::try_from(format!("$page-{n}"))?;
         record.escalations.push(Escalation {
             policy: "mail".to_owned(),
@@ -223,15 +223,7 @@ async fn running_policies(path: &Path, bot: &UserId, count: u64) -> Result<()> {
             notify_at: Some(now + 24 * 3600 * 1000),
             notices: Vec::new(),
         });
-        store.save_incident(&record).await?;
-        let shown = brigade_bot::keys::Published {
-            version: record.version,
-            incident,
-            timeline_paged: true,
-        };
-        brigade_bot::keys::published(&room)
-            .set(&store, &shown)
-            .await?;
+        store_record_shown(&store, &record).await?;
     }
     Ok(())
 }

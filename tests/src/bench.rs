@@ -104,18 +104,26 @@ pub async fn store_shown(
     incident: brigade_core::incident::Incident,
     name: &str,
 ) -> Result<()> {
-    use brigade_core::{record::IncidentRecord, store::Store};
+    use brigade_core::record::IncidentRecord;
     use matrix_sdk::ruma::{OwnedRoomAliasId, OwnedRoomId};
     let room = OwnedRoomId::try_from(format!("!{name}:bench.invalid"))?;
     let alias = OwnedRoomAliasId::try_from(format!("#inc-{name}:bench.invalid"))?;
-    let record = IncidentRecord::new(incident.clone(), room.clone(), alias);
-    store.save_incident(&record).await?;
+    store_record_shown(store, &IncidentRecord::new(incident, room, alias)).await
+}
+
+/// Stores `record` in the bot's `store`, as shown in its room already.
+pub async fn store_record_shown(
+    store: &brigade_core::store::EngineStore,
+    record: &brigade_core::record::IncidentRecord,
+) -> Result<()> {
+    use brigade_core::store::Store;
+    store.save_incident(record).await?;
     let shown = brigade_bot::keys::Published {
         version: record.version,
-        incident,
+        incident: record.incident.clone(),
         timeline_paged: true,
     };
-    brigade_bot::keys::published(&room)
+    brigade_bot::keys::published(&record.room_id)
         .set(store, &shown)
         .await?;
     Ok(())

@@ -383,27 +383,9 @@ async fn say(
 
 #[cfg(test)]
 mod tests {
-    use brigade_core::events::AlertStatus;
+    use brigade_core::testing::alert;
 
     use super::*;
-
-    fn alert(first_seen: u64) -> AlertContent {
-        AlertContent {
-            source: "alertmanager".to_owned(),
-            route: "prod".to_owned(),
-            fingerprint: "f".to_owned(),
-            status: AlertStatus::Firing,
-            severity: None,
-            title: "Disk full".to_owned(),
-            count: 1,
-            first_seen,
-            last_seen: first_seen,
-            auto_declare: true,
-            component: None,
-            impact: None,
-            page: None,
-        }
-    }
 
     #[test]
     fn an_alert_declares_once_per_episode_and_not_while_its_incident_is_open() {

@@ -185,6 +185,16 @@ async fn deliver(
     mail::send(mailer, email, (address, server), text, &id).await
 }
 
+/// `escalation`'s step among the stored `escalations`, if it is still the escalation's.
+fn step_of<'a>(
+    escalations: &'a mut [Escalation],
+    escalation: &Escalation,
+) -> Option<&'a mut Escalation> {
+    escalations
+        .iter_mut()
+        .find(|known| same_step(known, escalation))
+}
+
 /// Drops the notification `user` was owed of `escalation`'s step: they are reached in Matrix
 /// only now.
 async fn forget(
@@ -197,11 +207,7 @@ async fn forget(
     let Some(mut record) = bot.store.incident(room_id).await? else {
         return Ok(());
     };
-    let Some(current) = record
-        .escalations
-        .iter_mut()
-        .find(|known| same_step(known, escalation))
-    else {
+    let Some(current) = step_of(&mut record.escalations, escalation) else {
         return Ok(());
     };
     current.notices.retain(|owed| &owed.user != user);
@@ -226,11 +232,7 @@ async fn settle(
     let Some(mut record) = bot.store.incident(room_id).await? else {
         return Ok(());
     };
-    let Some(current) = record
-        .escalations
-        .iter_mut()
-        .find(|known| same_step(known, escalation))
-    else {
+    let Some(current) = step_of(&mut record.escalations, escalation) else {
         return Ok(());
     };
     let Some(owed) = current.notices.iter_mut().find(|owed| &owed.user == user) else {
