@@ -28,6 +28,7 @@ use std::{collections::BTreeMap, fmt, marker::PhantomData, str::FromStr};
 
 use brigade_core::{
     incident::Incident,
+    record::Channel,
     store::{Store, StoreError},
 };
 use matrix_sdk::ruma::{
@@ -160,14 +161,98 @@ pub fn notify_setting(user: &matrix_sdk::ruma::UserId) -> Key<NotifySetting, Jso
     Key::new(format!("notify.person.{user}"))
 }
 
-/// How someone asked to be reached outside Matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How someone asked, in a direct message (`!inc notify`), to be reached outside Matrix: each
+/// channel theirs to set, the configuration's where they said nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredSetting")]
+pub struct NotifySetting {
+    /// Email.
+    #[serde(default, skip_serializing_if = "Choice::is_unset")]
+    pub email: Choice,
+    /// ntfy.
+    #[serde(default, skip_serializing_if = "Choice::is_unset")]
+    pub ntfy: Choice,
+    /// The phone, through the SMS or voice gateway.
+    #[serde(default, skip_serializing_if = "Choice::is_unset")]
+    pub phone: Choice,
+}
+
+/// What someone said of one channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum NotifySetting {
-    /// By email, at this address (checked when set).
-    Email(String),
-    /// Not outside Matrix, whatever the configuration says.
+pub enum Choice {
+    /// Nothing: the configuration's address, if any.
+    #[default]
+    Unset,
+    /// Not on this channel, whatever the configuration says.
     Off,
+    /// At this address (checked when set, and again when used).
+    At(String),
+}
+
+impl Choice {
+    fn is_unset(&self) -> bool {
+        matches!(self, Self::Unset)
+    }
+}
+
+impl NotifySetting {
+    /// What was said of `channel`.
+    pub fn choice(&self, channel: Channel) -> &Choice {
+        match channel {
+            Channel::Email => &self.email,
+            Channel::Ntfy => &self.ntfy,
+            Channel::Phone => &self.phone,
+        }
+    }
+
+    /// Says `choice` of `channel`.
+    pub fn set(&mut self, channel: Channel, choice: Choice) {
+        match channel {
+            Channel::Email => self.email = choice,
+            Channel::Ntfy => self.ntfy = choice,
+            Channel::Phone => self.phone = choice,
+        }
+    }
+}
+
+/// A setting as stored: by channel, or as the first version kept it (email or off).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredSetting {
+    Channels {
+        #[serde(default)]
+        email: Choice,
+        #[serde(default)]
+        ntfy: Choice,
+        #[serde(default)]
+        phone: Choice,
+    },
+    First(FirstSetting),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FirstSetting {
+    Email(String),
+    Off,
+}
+
+impl From<StoredSetting> for NotifySetting {
+    fn from(stored: StoredSetting) -> Self {
+        match stored {
+            StoredSetting::Channels { email, ntfy, phone } => Self { email, ntfy, phone },
+            StoredSetting::First(FirstSetting::Email(address)) => Self {
+                email: Choice::At(address),
+                ..Self::default()
+            },
+            StoredSetting::First(FirstSetting::Off) => Self {
+                email: Choice::Off,
+                ntfy: Choice::Off,
+                phone: Choice::Off,
+            },
+        }
+    }
 }
 
 /// The covers taken in chat (`!inc cover`) that have not ended, every team's.
@@ -827,5 +912,24 @@ mod tests {
             rules.get_to_change(&store).await.expect("readable"),
             Some(Vec::new())
         );
+    }
+
+    #[test]
+    fn notify_settings_of_the_first_version_read_as_channels() {
+        let read = |json: &str| serde_json::from_str::<NotifySetting>(json).expect(json);
+        let first = read(r#"{"email":"dan@example.org"}"#);
+        assert_eq!(first.email, Choice::At("dan@example.org".to_owned()));
+        assert_eq!(first.ntfy, Choice::Unset);
+        let off = read(r#""off""#);
+        assert!(Channel::ALL
+            .iter()
+            .all(|&channel| off.choice(channel) == &Choice::Off));
+        let mut now = NotifySetting::default();
+        now.set(Channel::Ntfy, Choice::At("dan-pages".to_owned()));
+        now.set(Channel::Email, Choice::Off);
+        let json = serde_json::to_string(&now).expect("serializes");
+        assert_eq!(json, r#"{"email":"off","ntfy":{"at":"dan-pages"}}"#);
+        assert_eq!(read(&json), now);
+        assert_eq!(read("{}"), NotifySetting::default());
     }
 }

@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod ack_link;
+pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -16,12 +17,12 @@ pub mod escalation;
 pub mod filing;
 pub mod git;
 pub mod keys;
-pub mod mail;
 pub mod markdown;
 pub mod matrix;
 pub mod metrics;
 pub mod names;
 pub mod oncall;
+pub mod reach;
 pub mod render;
 pub mod report;
 pub mod stats;

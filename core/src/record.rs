@@ -120,11 +120,42 @@ impl Escalation {
     }
 }
 
-/// A notification outside Matrix owed to one person paged by an escalation step.
+/// How a notification outside Matrix is sent (SPEC §14).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A mail over SMTP.
+    #[default]
+    Email,
+    /// A push through an ntfy server, to the person's topic.
+    Ntfy,
+    /// A signed webhook to an SMS or voice gateway, naming the person's phone number.
+    Phone,
+}
+
+impl Channel {
+    /// Every channel, in the order they are told.
+    pub const ALL: [Self; 3] = [Self::Email, Self::Ntfy, Self::Phone];
+
+    /// Its name in commands, the configuration and the timeline.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Ntfy => "ntfy",
+            Self::Phone => "phone",
+        }
+    }
+}
+
+/// A notification outside Matrix owed to one person paged by an escalation step, on one
+/// channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
     /// Who.
     pub user: OwnedUserId,
+    /// How (email, for notices stored before there were others).
+    #[serde(default)]
+    pub channel: Channel,
     /// Sent (the channel accepted it).
     #[serde(default)]
     pub sent: bool,
@@ -137,10 +168,11 @@ pub struct Notice {
 }
 
 impl Notice {
-    /// A notification owed to `user`, not tried yet.
-    pub fn new(user: OwnedUserId) -> Self {
+    /// A notification owed to `user` on `channel`, not tried yet.
+    pub fn new(user: OwnedUserId, channel: Channel) -> Self {
         Self {
             user,
+            channel,
             sent: false,
             failures: 0,
             retry_at: 0,
@@ -648,6 +680,7 @@ mod tests {
         running.notify_at = Some(5_000);
         running.notices = vec![Notice {
             user: owned_user_id!("@dan:x"),
+            channel: Channel::Ntfy,
             sent: false,
             failures: 2,
             retry_at: 9_000,
@@ -693,5 +726,13 @@ mod tests {
             ]),
             "{kinds:?}"
         );
+    }
+
+    #[test]
+    fn a_notice_stored_before_channels_is_an_email() {
+        let notice: Notice =
+            serde_json::from_str(r#"{"user":"@dan:x","sent":true}"#).expect("deserializes");
+        assert_eq!(notice.channel, Channel::Email);
+        assert!(notice.sent);
     }
 }

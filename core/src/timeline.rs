@@ -132,7 +132,7 @@ pub enum Happening {
     Notified {
         /// Who.
         person: OwnedUserId,
-        /// How: `email`.
+        /// How: `email`, `ntfy` or `phone` (`brigade_core::record::Channel::name`).
         channel: String,
     },
     /// An escalation policy stopped paging: acknowledged (by the entry's author), or out of

@@ -12,6 +12,8 @@ pub mod browser;
 pub mod client;
 pub mod desk;
 pub mod fuzzing;
+pub mod gateway;
+pub mod ntfy;
 pub mod process;
 pub mod proxy;
 pub mod servers;

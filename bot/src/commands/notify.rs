@@ -1,14 +1,17 @@
-//! `!inc notify [email <address>|off]`, in a direct message with the bot: how the sender is
-//! reached outside Matrix when a page of theirs goes unacknowledged.
+//! `!inc notify [email <address>|ntfy <topic>|phone <number>|<channel> off|off]`, in a direct
+//! message with the bot: how the sender is reached outside Matrix when a page of theirs goes
+//! unacknowledged.
 
+use brigade_core::record::Channel;
 use lettre::Address;
 
 use super::info::{CommandInfo, ParseError, Scope, Who};
+use crate::reach;
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "notify",
-    arguments: "[email <address>|off]",
-    summary: "in a direct message with the bot: be emailed at this address when a page of yours goes unacknowledged, or not at all; alone, how you are reached",
+    arguments: "[email <address>|ntfy <topic>|phone <number>|<channel> off|off]",
+    summary: "in a direct message with the bot: be reached this way when a page of yours goes unacknowledged, or no longer; alone, how you are reached",
     scope: Scope::Anywhere,
     who: Who::Anyone,
     in_shared_room: false,
@@ -19,29 +22,57 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 pub enum NotifyArgs {
     /// How the sender is reached now.
     Show,
-    /// By email at this address.
-    Email(Address),
-    /// Not outside Matrix.
+    /// On `channel` at `to` (checked as far as it can be without the configuration), or not
+    /// on it when `None`.
+    Set {
+        /// Which channel.
+        channel: Channel,
+        /// The address, topic or number.
+        to: Option<String>,
+    },
+    /// Not outside Matrix at all.
     Off,
 }
 
 pub(super) fn parse(rest: &str) -> Result<NotifyArgs, ParseError> {
-    match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
-        [] => Ok(NotifyArgs::Show),
-        ["off"] => Ok(NotifyArgs::Off),
-        ["email", address] => address.parse().map(NotifyArgs::Email).map_err(|_| {
-            ParseError::Invalid(format!(
-                "`{address}` is not an email address such as `dan@example.org`"
-            ))
-        }),
-        ["ntfy" | "webhook", ..] => Err(ParseError::Invalid(
-            "only email is sent outside Matrix in this version: `!inc notify email <address>`"
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let channel = match words.first() {
+        None => return Ok(NotifyArgs::Show),
+        Some(&"off") if words.len() == 1 => return Ok(NotifyArgs::Off),
+        Some(&"webhook" | &"sms") => return Err(ParseError::Invalid(
+            "the SMS and voice gateway calls a phone number: `!inc notify phone +44 20 7946 0958`"
                 .to_owned(),
         )),
-        _ => Err(ParseError::Usage {
-            usage: INFO.usage(),
-        }),
-    }
+        Some(word) => Channel::ALL
+            .into_iter()
+            .find(|channel| channel.name() == *word)
+            .ok_or_else(|| ParseError::Usage {
+                usage: INFO.usage(),
+            })?,
+    };
+    let to = match (channel, &words[1..]) {
+        (_, ["off"]) => None,
+        (Channel::Email, [address]) => Some(
+            address
+                .parse::<Address>()
+                .map_err(|_| {
+                    ParseError::Invalid(format!(
+                        "`{address}` is not an email address such as `dan@example.org`"
+                    ))
+                })?
+                .to_string(),
+        ),
+        (Channel::Ntfy, [topic]) => Some((*topic).to_owned()),
+        (Channel::Phone, number @ [_, ..]) => {
+            Some(reach::phone(&number.join(" ")).map_err(ParseError::Invalid)?)
+        }
+        _ => {
+            return Err(ParseError::Usage {
+                usage: INFO.usage(),
+            })
+        }
+    };
+    Ok(NotifyArgs::Set { channel, to })
 }
 
 #[cfg(test)]
@@ -49,20 +80,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_address_off_or_nothing() {
+    fn each_channel_an_address_or_off() {
+        let set = |channel, to: Option<&str>| NotifyArgs::Set {
+            channel,
+            to: to.map(str::to_owned),
+        };
         assert_eq!(parse(""), Ok(NotifyArgs::Show));
         assert_eq!(parse("off"), Ok(NotifyArgs::Off));
-        assert_eq!(
-            parse("email dan@example.org"),
-            Ok(NotifyArgs::Email(
-                "dan@example.org".parse().expect("an address")
-            ))
-        );
+        for (rest, expected) in [
+            (
+                "email dan@example.org",
+                set(Channel::Email, Some("dan@example.org")),
+            ),
+            ("email off", set(Channel::Email, None)),
+            ("ntfy dan-pages", set(Channel::Ntfy, Some("dan-pages"))),
+            ("ntfy off", set(Channel::Ntfy, None)),
+            (
+                "phone +44 20 7946 0958",
+                set(Channel::Phone, Some("+442079460958")),
+            ),
+            ("phone off", set(Channel::Phone, None)),
+        ] {
+            assert_eq!(parse(rest), Ok(expected), "{rest}");
+        }
         for (rest, expected) in [
             ("email dan", "is not an email address"),
             ("email <dan@example.org>", "is not an email address"),
-            ("ntfy https://ntfy.sh/x", "only email"),
-            ("sms 123", "usage"),
+            ("phone 020 7946 0958", "international form"),
+            ("webhook https://x", "calls a phone number"),
+            ("ntfy", "usage"),
+            ("ntfy a b", "usage"),
+            ("email", "usage"),
+            ("pager 123", "usage"),
         ] {
             let error = parse(rest).expect_err(rest).to_string();
             assert!(error.contains(expected), "{rest}: {error}");

@@ -161,7 +161,7 @@ pub(super) fn check_notify_after(policies: &[Policy]) -> Result<(), ConfigError>
                 return Err(invalid(
                     &policy.name,
                     format!(
-                        "level {}: notify_after ({}) is not shorter than its wait ({}), so the next level would come before anyone is mailed; set a shorter notify_after",
+                        "level {}: notify_after ({}) is not shorter than its wait ({}), so the next level would come before anyone is notified outside Matrix; set a shorter notify_after",
                         index + 1,
                         humantime_serde::re::humantime::format_duration(level.notify_after),
                         humantime_serde::re::humantime::format_duration(level.wait),

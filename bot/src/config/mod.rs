@@ -41,7 +41,7 @@ pub use brigade_core::secret::Secret;
 pub use error::ConfigError;
 pub use escalation::{Level, Policy};
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
-pub use notify::{EmailConfig, NotifyConfig, Person};
+pub use notify::{EmailConfig, NotifyConfig, NtfyConfig, Person, WebhookConfig};
 pub use oncall::{Handoff, Route, RouteTarget, TeamPolicy};
 pub use partners::Partner;
 pub use sections::*;
@@ -400,7 +400,7 @@ impl RawConfig {
         }
         let routes = oncall::validate_routes(self.routes, &groups, &oncall, &escalation)?;
         let notify = self.notify.validate()?;
-        if notify.email.is_some() {
+        if notify.any() {
             escalation::check_notify_after(&escalation)?;
         }
         let incidents = self.incidents.validate(&groups)?;

@@ -1,5 +1,6 @@
 //! `[notify]`: how paged people are reached outside Matrix when an escalation level's page goes
-//! unacknowledged (SPEC §14): email over SMTP, and each person's address.
+//! unacknowledged (SPEC §14): email over SMTP, pushes through an ntfy server, a signed webhook
+//! for an SMS or voice gateway, and where each person is reached on each.
 
 use std::path::PathBuf;
 
@@ -10,13 +11,30 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::ConfigError;
+use crate::reach;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNotify {
     email: Option<RawEmail>,
+    ntfy: Option<RawNtfy>,
+    webhook: Option<RawWebhook>,
     #[serde(default)]
     people: Vec<RawPerson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNtfy {
+    url: Url,
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    url: Url,
+    secret_file: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +51,8 @@ struct RawEmail {
 struct RawPerson {
     user: OwnedUserId,
     email: Option<String>,
+    ntfy: Option<String>,
+    phone: Option<String>,
 }
 
 /// How the bot sends email.
@@ -47,6 +67,24 @@ pub struct EmailConfig {
     pub credentials: Option<(String, Secret)>,
 }
 
+/// The ntfy server the bot pushes to.
+#[derive(Debug, Clone)]
+pub struct NtfyConfig {
+    /// Its base URL: every topic is under it.
+    pub url: Url,
+    /// The access token sent as `Authorization: Bearer`, if the server wants one.
+    pub token: Option<Secret>,
+}
+
+/// The webhook of an SMS or voice gateway, signed as Standard Webhooks says.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Where each notification is posted.
+    pub url: Url,
+    /// The signing secret, `whsec_` and its base64.
+    pub secret: Secret,
+}
+
 /// How one person is reached outside Matrix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
@@ -54,6 +92,10 @@ pub struct Person {
     pub user: OwnedUserId,
     /// Their email address.
     pub email: Option<Address>,
+    /// Their ntfy topic's name, on `[notify.ntfy]`'s server.
+    pub ntfy: Option<String>,
+    /// Their phone number (E.164), for `[notify.webhook]`'s gateway.
+    pub phone: Option<String>,
 }
 
 /// `[notify]`.
@@ -61,6 +103,10 @@ pub struct Person {
 pub struct NotifyConfig {
     /// Email over SMTP, when configured.
     pub email: Option<EmailConfig>,
+    /// Pushes through ntfy, when configured.
+    pub ntfy: Option<NtfyConfig>,
+    /// The SMS or voice gateway's webhook, when configured.
+    pub webhook: Option<WebhookConfig>,
     /// Each person's channels.
     pub people: Vec<Person>,
 }
@@ -69,6 +115,11 @@ impl NotifyConfig {
     /// How `user` is reached, if the configuration says.
     pub fn person(&self, user: &OwnedUserId) -> Option<&Person> {
         self.people.iter().find(|person| &person.user == user)
+    }
+
+    /// Whether any channel outside Matrix is configured.
+    pub fn any(&self) -> bool {
+        self.email.is_some() || self.ntfy.is_some() || self.webhook.is_some()
     }
 }
 
@@ -79,12 +130,51 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The secret in the file at `path`, for `key`.
+fn secret_file(key: &'static str, path: &std::path::Path) -> Result<Secret, ConfigError> {
+    match Secret::from_file(path) {
+        Ok(Some(secret)) => Ok(secret),
+        Ok(None) => Err(invalid(key, format!("{} is empty", path.display()))),
+        Err(error) => Err(invalid(
+            key,
+            format!("cannot read {}: {error}", path.display()),
+        )),
+    }
+}
+
+/// A URL the bot posts to: http or https, with a host and no login in it.
+fn http_url(key: &'static str, url: &Url) -> Result<(), ConfigError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(
+            key,
+            format!("`{}` is not an http:// or https:// URL", url.scheme()),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(key, "names no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            key,
+            "holds a login: put the secret in a file (`token_file`, `secret_file`) instead",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `person`'s address for `channel` when its section is not configured.
+fn unconfigured(user: &OwnedUserId, channel: &str, section: &str) -> ConfigError {
+    invalid(
+        "people",
+        format!("{user} has {channel}, but [notify.{section}] is not set: the bot would have nothing to send it through"),
+    )
+}
+
 impl RawNotify {
     pub(super) fn validate(self) -> Result<NotifyConfig, ConfigError> {
-        let email = match self.email {
-            Some(email) => Some(email.validate()?),
-            None => None,
-        };
+        let email = self.email.map(RawEmail::validate).transpose()?;
+        let ntfy = self.ntfy.map(RawNtfy::validate).transpose()?;
+        let webhook = self.webhook.map(RawWebhook::validate).transpose()?;
         let mut people: Vec<Person> = Vec::with_capacity(self.people.len());
         for person in self.people {
             let user = person.user;
@@ -100,21 +190,84 @@ impl RawNotify {
                         )
                     })?;
                     if email.is_none() {
-                        return Err(invalid(
-                            "people",
-                            format!("{user} has an email address, but [notify.email] is not set: the bot would have no server to send it through"),
-                        ));
+                        return Err(unconfigured(&user, "an email address", "email"));
                     }
                     Some(address)
                 }
                 None => None,
             };
+            let topic = match (person.ntfy, &ntfy) {
+                (Some(text), Some(server)) => Some(
+                    reach::ntfy_topic(&server.url, &text)
+                        .map_err(|reason| invalid("people", format!("{user}: {reason}")))?,
+                ),
+                (Some(_), None) => return Err(unconfigured(&user, "an ntfy topic", "ntfy")),
+                (None, _) => None,
+            };
+            let phone = match person.phone {
+                Some(text) if webhook.is_some() => Some(
+                    reach::phone(&text)
+                        .map_err(|reason| invalid("people", format!("{user}: {reason}")))?,
+                ),
+                Some(_) => return Err(unconfigured(&user, "a phone number", "webhook")),
+                None => None,
+            };
             people.push(Person {
                 user,
                 email: address,
+                ntfy: topic,
+                phone,
             });
         }
-        Ok(NotifyConfig { email, people })
+        Ok(NotifyConfig {
+            email,
+            ntfy,
+            webhook,
+            people,
+        })
+    }
+}
+
+impl RawNtfy {
+    fn validate(self) -> Result<NtfyConfig, ConfigError> {
+        http_url("ntfy.url", &self.url)?;
+        if self.url.query().is_some() || self.url.fragment().is_some() {
+            return Err(invalid(
+                "ntfy.url",
+                "is the server's address: no `?` or `#` part",
+            ));
+        }
+        let token = self
+            .token_file
+            .map(|path| secret_file("ntfy.token_file", &path))
+            .transpose()?;
+        Ok(NtfyConfig {
+            url: self.url,
+            token,
+        })
+    }
+}
+
+impl RawWebhook {
+    fn validate(self) -> Result<WebhookConfig, ConfigError> {
+        http_url("webhook.url", &self.url)?;
+        let secret = secret_file("webhook.secret_file", &self.secret_file)?;
+        let encoded = secret.expose().strip_prefix("whsec_").unwrap_or_default();
+        if base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+            .map_or(true, |key| key.len() < 24)
+        {
+            return Err(invalid(
+                "webhook.secret_file",
+                format!(
+                    "{} does not hold a Standard Webhooks secret: `whsec_` and the base64 of at least 24 random bytes (`echo whsec_$(openssl rand -base64 32)`)",
+                    self.secret_file.display()
+                ),
+            ));
+        }
+        Ok(WebhookConfig {
+            url: self.url,
+            secret,
+        })
     }
 }
 
@@ -146,22 +299,7 @@ impl RawEmail {
         })?;
         let credentials = match (self.username, self.password_file) {
             (Some(username), Some(path)) => {
-                let password = match Secret::from_file(&path) {
-                    Ok(Some(password)) => password,
-                    Ok(None) => {
-                        return Err(invalid(
-                            "email.password_file",
-                            format!("{} is empty", path.display()),
-                        ))
-                    }
-                    Err(error) => {
-                        return Err(invalid(
-                            "email.password_file",
-                            format!("cannot read {}: {error}", path.display()),
-                        ))
-                    }
-                };
-                Some((username, password))
+                Some((username, secret_file("email.password_file", &path)?))
             }
             (None, None) => None,
             _ => {

@@ -290,6 +290,8 @@ fn escalation_policies_are_read_and_unusable_ones_named() {
     });
     let policy = |levels: &str| format!("{TEAMS}[[escalation]]\nname = \"p\"\n{levels}");
     const SMTP: &str = "[notify.email]\nsmtp = \"smtp://127.0.0.1:25\"\nfrom = \"b@x.org\"\n";
+    const NTFY: &str = "[notify.ntfy]\nurl = \"https://ntfy.example.org\"\n";
+    const HOOK: &str = "[notify.webhook]\nurl = \"https://sms.example.org/brigade\"\nsecret_file = \"hook-secret\"\n";
     let cases = [
         (policy(""), "escalation: policy `p`: needs at least one [[escalation.levels]]"),
         (policy("[[escalation.levels]]\npage = [\"dba\"]"), "escalation: policy `p`: level 1 has no `wait`"),
@@ -310,9 +312,21 @@ fn escalation_policies_are_read_and_unusable_ones_named() {
         ("[notify.email]\nsmtp = \"smtp://mail\"\nfrom = \"Brigade\"".to_owned(), "notify.email.from: `Brigade` is not a mailbox"),
         ("[notify.email]\nsmtp = \"smtp://mail\"\nfrom = \"b@x.org\"\nusername = \"b\"".to_owned(), "notify.email.username: set both `username` and `password_file`"),
         ("[[routes]]\nkeywords = [\"dns\"]\nescalation = \"nope\"".to_owned(), "routes: escalation: no [[escalation]] policy named `nope`"),
+        ("[[notify.people]]\nuser = \"@dan:x\"\nntfy = \"dan\"".to_owned(), "notify.people: @dan:x has an ntfy topic, but [notify.ntfy] is not set"),
+        (format!("{NTFY}[[notify.people]]\nuser = \"@dan:x\"\nntfy = \"https://ntfy.sh/dan\""), "notify.people: @dan:x: `https://ntfy.sh/dan` is not a topic on this bot's ntfy server, https://ntfy.example.org"),
+        (format!("{NTFY}[[notify.people]]\nuser = \"@dan:x\"\nntfy = \"dan/pages\""), "notify.people: @dan:x: `dan/pages` is not an ntfy topic"),
+        ("[notify.ntfy]\nurl = \"ftp://ntfy\"".to_owned(), "notify.ntfy.url: `ftp` is not an http:// or https:// URL"),
+        ("[notify.ntfy]\nurl = \"https://tk:secret@ntfy\"".to_owned(), "notify.ntfy.url: holds a login"),
+        ("[notify.ntfy]\nurl = \"https://ntfy\"\ntoken_file = \"missing\"".to_owned(), "notify.ntfy.token_file: cannot read missing"),
+        ("[[notify.people]]\nuser = \"@dan:x\"\nphone = \"+442079460958\"".to_owned(), "notify.people: @dan:x has a phone number, but [notify.webhook] is not set"),
+        (format!("{HOOK}[[notify.people]]\nuser = \"@dan:x\"\nphone = \"07946 0958\""), "notify.people: @dan:x: `07946 0958` is not a phone number in international form"),
+        ("[notify.webhook]\nurl = \"https://sms\"\nsecret_file = \"weak-secret\"".to_owned(), "notify.webhook.secret_file: weak-secret does not hold a Standard Webhooks secret"),
+        ("[notify.webhook]\nurl = \"https://sms\"".to_owned(), "missing field `secret_file`"),
     ];
     for (extra, expected) in cases {
         Jail::expect_with(|jail| {
+            jail.create_file("hook-secret", HOOK_SECRET)?;
+            jail.create_file("weak-secret", "whsec_c2hvcnQ=")?;
             let error = load_in_jail(jail, &format!("{MINIMAL}\n{extra}"))
                 .expect_err(&extra)
                 .to_string();
@@ -320,6 +334,43 @@ fn escalation_policies_are_read_and_unusable_ones_named() {
             Ok(())
         });
     }
+}
+
+/// A Standard Webhooks secret: `whsec_` and the base64 of 32 bytes.
+const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw9ax4QBZpwFg=\n";
+
+#[test]
+fn each_person_has_a_topic_on_the_ntfy_server_and_a_phone_number_for_the_gateway() {
+    Jail::expect_with(|jail| {
+        jail.create_file("hook-secret", HOOK_SECRET)?;
+        jail.create_file("ntfy-token", "tk_abc\n")?;
+        let config = load_in_jail(
+            jail,
+            &format!(
+                "{MINIMAL}\n[notify.ntfy]\nurl = \"https://ntfy.example.org/\"\ntoken_file = \"ntfy-token\"\n\
+                 [notify.webhook]\nurl = \"https://sms.example.org/brigade\"\nsecret_file = \"hook-secret\"\n\
+                 [[notify.people]]\nuser = \"@dan:x\"\nntfy = \"https://ntfy.example.org/dan-pages\"\nphone = \"+44 20 7946 0958\"\n"
+            ),
+        )
+        .expect("valid");
+        let notify = &config.notify;
+        assert!(notify.any());
+        assert_eq!(
+            notify
+                .ntfy
+                .as_ref()
+                .and_then(|ntfy| ntfy.token.as_ref())
+                .map(|token| token.expose()),
+            Some("tk_abc")
+        );
+        let dan = notify
+            .person(&"@dan:x".try_into().expect("an ID"))
+            .expect("dan");
+        assert_eq!(dan.ntfy.as_deref(), Some("dan-pages"));
+        assert_eq!(dan.phone.as_deref(), Some("+442079460958"));
+        assert_eq!(dan.email, None);
+        Ok(())
+    });
 }
 
 #[test]

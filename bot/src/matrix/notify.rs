@@ -1,22 +1,21 @@
 //! Notifications outside Matrix (SPEC §14): when an escalation step's page goes unacknowledged
-//! in Matrix for its level's `notify_after`, each person it paged who has an address in
-//! `[notify]` gets an email (`crate::mail`) with a link that acknowledges. Sent from a task of
-//! its own, so a slow or absent mail server never holds up commands; each mail is sent only if
-//! the record, read again just before, still owes it, and stored as sent once the server
-//! accepted it (a crash in between sends that one mail again, under the same Message-ID). A
-//! refused mail is retried with backoff and reported in the room once; the escalation goes on
-//! regardless.
+//! in Matrix for its level's `notify_after`, each person it paged is told on each channel they
+//! are reached on (`crate::channels`: email, ntfy, the SMS and voice gateway), with a link that
+//! acknowledges. Sent from a task of its own, so a slow or absent server never holds up
+//! commands; each notification is sent only if the record, read again just before, still owes
+//! it, and stored as sent once its server accepted it (a crash in between sends that one again,
+//! under the same Message-ID or `webhook-id`). A refused one is retried with backoff and
+//! reported in the room once; the escalation goes on regardless.
 
 use std::time::Duration;
 
 use brigade_core::{
-    record::{Escalation, IncidentRecord, Notice},
+    record::{Channel, Escalation, IncidentRecord, Notice},
     timeline::Happening,
 };
-use lettre::Address;
 use matrix_sdk::ruma::{OwnedUserId, RoomId, UserId};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, instrument, warn};
+use tracing::{info, instrument, warn};
 
 use super::{
     bot::Bot,
@@ -26,10 +25,10 @@ use super::{
 };
 use crate::{
     ack_link::{self, AckLink},
+    channels::{error::ChannelError, message, Channels},
     commands::Paged,
-    config::EmailConfig,
-    keys::{self, KeyError, NotifySetting},
-    mail::{self, MailError, Mailer},
+    keys::{self, Choice, KeyError},
+    reach::{self, Target},
 };
 
 /// How often the task looks for notifications that are due.
@@ -38,47 +37,74 @@ const ROUND: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF_MILLIS: u64 = 5_000;
 const MAX_BACKOFF_MILLIS: u64 = 5 * 60 * 1000;
 
-/// The notifications owed to those of `people` who can be reached outside Matrix.
+/// The notifications owed to those of `people` who can be reached outside Matrix: one for each
+/// configured channel they are reached on.
 pub async fn owed(bot: &Bot, people: &[Paged]) -> Result<Vec<Notice>, KeyError> {
     let mut owed = Vec::new();
     for (user, _) in people {
-        if address(bot, user).await?.is_some() {
-            owed.push(Notice::new(user.clone()));
+        for target in targets(bot, user).await? {
+            owed.push(Notice::new(user.clone(), target.channel()));
         }
     }
     Ok(owed)
 }
 
-/// Where `user` gets email: where they said in a direct message (`!inc notify`), or else
-/// `[[notify.people]]`; none when they turned it off or nobody said.
-pub async fn address(bot: &Bot, user: &UserId) -> Result<Option<Address>, KeyError> {
-    Ok(
-        match keys::notify_setting(user).get(bot.store.as_ref()).await? {
-            Some(NotifySetting::Email(address)) => address.parse().ok(),
-            Some(NotifySetting::Off) => None,
-            None => bot
-                .config
-                .notify
-                .person(&user.to_owned())
-                .and_then(|person| person.email.clone()),
-        },
-    )
+/// Where `user` is reached on each configured channel: where they said in a direct message
+/// (`!inc notify`), or else `[[notify.people]]`; on none they turned off.
+pub async fn targets(bot: &Bot, user: &UserId) -> Result<Vec<Target>, KeyError> {
+    let notify = &bot.config.notify;
+    let setting = keys::notify_setting(user)
+        .get(bot.store.as_ref())
+        .await?
+        .unwrap_or_default();
+    let person = notify.person(&user.to_owned());
+    let mut targets = Vec::new();
+    for channel in Channel::ALL {
+        let target = match (setting.choice(channel), channel) {
+            (Choice::Off, _) => None,
+            (Choice::At(address), Channel::Email) => address.parse().ok().map(Target::Email),
+            (Choice::At(topic), Channel::Ntfy) => notify
+                .ntfy
+                .as_ref()
+                .and_then(|ntfy| reach::ntfy_topic(&ntfy.url, topic).ok())
+                .map(Target::Ntfy),
+            (Choice::At(number), Channel::Phone) => Some(Target::Phone(number.clone())),
+            (Choice::Unset, Channel::Email) => {
+                person.and_then(|person| person.email.clone().map(Target::Email))
+            }
+            (Choice::Unset, Channel::Ntfy) => {
+                person.and_then(|person| person.ntfy.clone().map(Target::Ntfy))
+            }
+            (Choice::Unset, Channel::Phone) => {
+                person.and_then(|person| person.phone.clone().map(Target::Phone))
+            }
+        };
+        let configured = match channel {
+            Channel::Email => notify.email.is_some(),
+            Channel::Ntfy => notify.ntfy.is_some(),
+            Channel::Phone => notify.webhook.is_some(),
+        };
+        targets.extend(target.filter(|_| configured));
+    }
+    Ok(targets)
 }
 
-/// Sends the notifications that fall due, until `stop`. Without `[notify.email]`, nothing. The
-/// first round waits for the first sync, so that what was acknowledged while the bot was down
-/// is seen before anyone is mailed about it.
+/// Where `user` is reached on `channel`, if they still are.
+async fn target(bot: &Bot, user: &UserId, channel: Channel) -> Result<Option<Target>, KeyError> {
+    Ok(targets(bot, user)
+        .await?
+        .into_iter()
+        .find(|target| target.channel() == channel))
+}
+
+/// Sends the notifications that fall due, until `stop`. Without a channel configured,
+/// nothing. The first round waits for the first sync, so that what was acknowledged while the
+/// bot was down is seen before anyone is told about it.
 pub async fn run(bot: &Bot, stop: CancellationToken) {
-    let Some(email) = &bot.config.notify.email else {
+    if !bot.config.notify.any() {
         return;
-    };
-    let mailer = match mail::mailer(email) {
-        Ok(mailer) => mailer,
-        Err(error) => {
-            error!(%error, "notify.email.smtp cannot be used: no email notifications");
-            return;
-        }
-    };
+    }
+    let channels = Channels::new(&bot.config.notify);
     let mut interval = tokio::time::interval(ROUND);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -89,14 +115,14 @@ pub async fn run(bot: &Bot, stop: CancellationToken) {
         if bot.health.sync_lag_seconds().is_none() {
             continue;
         }
-        if let Err(error) = round(bot, &mailer, email).await {
+        if let Err(error) = round(bot, &channels).await {
             warn!(%error, "could not send notifications; trying again shortly");
         }
     }
 }
 
 /// One look at the open incidents: every notification due now is tried once.
-async fn round(bot: &Bot, mailer: &Mailer, email: &EmailConfig) -> Result<(), ActionError> {
+async fn round(bot: &Bot, channels: &Channels) -> Result<(), ActionError> {
     let now = bot.clock.now_millis();
     let Some(key) = ack_link::key(bot.store.as_ref()).await? else {
         return Ok(());
@@ -110,31 +136,46 @@ async fn round(bot: &Bot, mailer: &Mailer, email: &EmailConfig) -> Result<(), Ac
                 if owed.sent || owed.retry_at > now {
                     continue;
                 }
+                let whom = (&owed.user, owed.channel);
                 // Acknowledged, or on to its next level, since the round began: not owed.
-                if !still_owed(bot, &record.room_id, escalation, &owed.user).await? {
+                if !still_owed(bot, &record.room_id, escalation, whom).await? {
                     continue;
                 }
-                // Turned off (or their address removed) since they were paged: not mailed,
-                // and nothing failed.
-                let Some(address) = address(bot, &owed.user).await? else {
-                    forget(bot, &record.room_id, escalation, &owed.user).await?;
+                // Turned off (or their address removed) since they were paged: not told, and
+                // nothing failed.
+                let Some(target) = target(bot, &owed.user, owed.channel).await? else {
+                    forget(bot, &record.room_id, escalation, whom).await?;
                     continue;
                 };
-                let to = (&owed.user, address);
-                let outcome = deliver(bot, mailer, email, &key, (&record, escalation), to).await;
-                settle(bot, &record.room_id, escalation, &owed.user, outcome).await?;
+                let outcome = deliver(
+                    bot,
+                    channels,
+                    &key,
+                    (&record, escalation),
+                    (&owed.user, target),
+                )
+                .await;
+                settle(bot, &record.room_id, escalation, whom, outcome).await?;
             }
         }
     }
     Ok(())
 }
 
-/// Whether the stored record still owes `user` the notification of `escalation`'s step.
+/// Who is told, on which channel.
+type Whom<'a> = (&'a OwnedUserId, Channel);
+
+/// Whether `notice` is the one owed to `whom`.
+fn is(notice: &Notice, (user, channel): Whom<'_>) -> bool {
+    &notice.user == user && notice.channel == channel
+}
+
+/// Whether the stored record still owes `whom` the notification of `escalation`'s step.
 async fn still_owed(
     bot: &Bot,
     room_id: &RoomId,
     escalation: &Escalation,
-    user: &OwnedUserId,
+    whom: Whom<'_>,
 ) -> Result<bool, ActionError> {
     let Some(record) = bot.store.incident(room_id).await? else {
         return Ok(false);
@@ -144,7 +185,7 @@ async fn still_owed(
         .iter()
         .filter(|known| same_step(known, escalation))
         .flat_map(|known| &known.notices)
-        .any(|owed| &owed.user == user && !owed.sent))
+        .any(|owed| is(owed, whom) && !owed.sent))
 }
 
 fn same_step(known: &Escalation, escalation: &Escalation) -> bool {
@@ -153,36 +194,34 @@ fn same_step(known: &Escalation, escalation: &Escalation) -> bool {
         && known.steps == escalation.steps
 }
 
-/// Mails `user` about `escalation`'s unacknowledged page in `record`'s incident.
-#[instrument(skip_all, fields(incident = %record.incident.number, policy = %escalation.policy, %user))]
+/// Tells `user` at `target` about `escalation`'s unacknowledged page in `record`'s incident.
+#[instrument(skip_all, fields(incident = %record.incident.number, policy = %escalation.policy, %user, channel = target.channel().name()))]
 async fn deliver(
     bot: &Bot,
-    mailer: &Mailer,
-    email: &EmailConfig,
+    channels: &Channels,
     key: &[u8],
     (record, escalation): (&IncidentRecord, &Escalation),
-    (user, address): (&OwnedUserId, Address),
-) -> Result<(), MailError> {
-    let page = escalation.pages.last().ok_or(MailError::NoPage)?;
+    (user, target): (&OwnedUserId, Target),
+) -> Result<(), ChannelError> {
+    let page = escalation.pages.last().ok_or(ChannelError::NoPage)?;
+    let now = bot.clock.now_millis();
     let link = AckLink {
         room: record.room_id.clone(),
         user: user.clone(),
         policy: escalation.policy.clone(),
         page: page.clone(),
-        expires: bot
-            .clock
-            .now_millis()
-            .saturating_add(ack_link::LIFETIME_MILLIS),
+        expires: now.saturating_add(ack_link::LIFETIME_MILLIS),
     };
     let url = bot
         .config
         .web
         .public_url
         .join(&format!("ack/{}", link.sign(key)))?;
-    let text = mail::page_mail(&bot.config, record, escalation, url.as_str());
+    let notice = message::page_notice(&bot.config, record, escalation, user, url.as_str());
     let server = bot.config.matrix.user_id.server_name();
-    let id = mail::id(escalation, user);
-    mail::send(mailer, email, (address, server), text, &id).await
+    channels
+        .send(&bot.config.notify, server, target, &notice, now)
+        .await
 }
 
 /// `escalation`'s step among the stored `escalations`, if it is still the escalation's.
@@ -195,13 +234,13 @@ fn step_of<'a>(
         .find(|known| same_step(known, escalation))
 }
 
-/// Drops the notification `user` was owed of `escalation`'s step: they are reached in Matrix
-/// only now.
+/// Drops the notification `whom` was owed of `escalation`'s step: they are not reached on that
+/// channel any more.
 async fn forget(
     bot: &Bot,
     room_id: &RoomId,
     escalation: &Escalation,
-    user: &OwnedUserId,
+    whom: Whom<'_>,
 ) -> Result<(), ActionError> {
     let _records = bot.records.lock().await;
     let Some(mut record) = bot.store.incident(room_id).await? else {
@@ -210,23 +249,25 @@ async fn forget(
     let Some(current) = step_of(&mut record.escalations, escalation) else {
         return Ok(());
     };
-    current.notices.retain(|owed| &owed.user != user);
+    current.notices.retain(|owed| !is(owed, whom));
     record.version += 1;
     bot.store.save_incident(&record).await?;
-    info!(incident = %record.incident.number, %user, "no address to mail any more: not notified");
+    let (user, channel) = whom;
+    info!(incident = %record.incident.number, %user, channel = channel.name(), "not reached there any more: not notified");
     Ok(())
 }
 
-/// Stores what came of mailing `user` about `escalation`'s step, if that step is still the
+/// Stores what came of telling `whom` about `escalation`'s step, if that step is still the
 /// escalation's (an acknowledgement or the next level may have come meanwhile); a first failure
 /// is reported in the room.
 async fn settle(
     bot: &Bot,
     room_id: &RoomId,
     escalation: &Escalation,
-    user: &OwnedUserId,
-    outcome: Result<(), MailError>,
+    whom: Whom<'_>,
+    outcome: Result<(), ChannelError>,
 ) -> Result<(), ActionError> {
+    let (user, channel) = whom;
     let now = bot.clock.now_millis();
     let _records = bot.records.lock().await;
     let Some(mut record) = bot.store.incident(room_id).await? else {
@@ -235,7 +276,7 @@ async fn settle(
     let Some(current) = step_of(&mut record.escalations, escalation) else {
         return Ok(());
     };
-    let Some(owed) = current.notices.iter_mut().find(|owed| &owed.user == user) else {
+    let Some(owed) = current.notices.iter_mut().find(|owed| is(owed, whom)) else {
         return Ok(());
     };
     let failed = match outcome {
@@ -243,13 +284,13 @@ async fn settle(
             owed.sent = true;
             let notified = Happening::Notified {
                 person: user.clone(),
-                channel: "email".to_owned(),
+                channel: channel.name().to_owned(),
             };
             record
                 .incident
                 .log(now, &bot.config.matrix.user_id, notified);
             record.version += 1;
-            info!(incident = %record.incident.number, %user, "notified by email");
+            info!(incident = %record.incident.number, %user, channel = channel.name(), "notified");
             None
         }
         Err(error) => {
@@ -258,17 +299,22 @@ async fn settle(
                 .saturating_mul(1 << (owed.failures - 1).min(16))
                 .min(MAX_BACKOFF_MILLIS);
             owed.retry_at = now.saturating_add(backoff);
-            warn!(incident = %record.incident.number, %user, %error, failures = owed.failures, "an email notification failed");
+            warn!(incident = %record.incident.number, %user, channel = channel.name(), %error, failures = owed.failures, "a notification failed");
             (owed.failures == 1).then_some(error)
         }
     };
-    let told = mail::id(escalation, user);
+    let told = format!("{}-{}", message::id(escalation, user), channel.name());
     bot.store.save_incident(&record).await?;
     bot.publisher.publish(room_id);
     if let (Some(error), Some(room)) = (failed, bot.client.get_room(room_id)) {
         let names = names::of(&room, [user.as_ref()]).await;
+        let what = match channel {
+            Channel::Email => "📧 The email",
+            Channel::Ntfy => "📱 The ntfy push",
+            Channel::Phone => "☎️ The SMS or voice gateway's notification",
+        };
         let text = format!(
-            "📧 The email to {} about {} failed: {error}. Brigade keeps trying; the escalation goes on.",
+            "{what} to {} about {} failed: {error}. Brigade keeps trying; the escalation goes on.",
             names.pill(user),
             record.incident.number
         );

@@ -11,6 +11,7 @@ mod bridge;
 mod escalation;
 mod forward;
 mod lifecycle;
+mod notify;
 mod oncall;
 mod postmortem;
 mod private;

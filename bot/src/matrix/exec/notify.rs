@@ -1,12 +1,15 @@
-//! `!inc notify`: each person's own way to be reached outside Matrix, kept in the store ahead
+//! `!inc notify`: each person's own ways to be reached outside Matrix, kept in the store ahead
 //! of `[[notify.people]]`, set only in a direct message (an address stays out of shared rooms).
 
+use brigade_core::record::Channel;
 use tracing::info;
 
 use super::super::{ask, change::Change, error::ActionError, notify};
 use crate::{
     commands::{Answer, NotifyArgs},
-    keys::{self, NotifySetting},
+    config::NotifyConfig,
+    keys::{self, Choice},
+    reach::{self, Target},
 };
 
 /// Sets or shows how the sender is reached.
@@ -17,35 +20,119 @@ pub async fn run(change: &Change<'_>, args: NotifyArgs) -> Result<Answer, Action
             "`!inc notify` works in a direct message with the bot, so that your address stays out of shared rooms",
         ));
     }
+    let notify = &bot.config.notify;
     let key = keys::notify_setting(change.sender);
-    let mailing = bot.config.notify.email.is_some();
+    let mut setting = key.get(bot.store.as_ref()).await?.unwrap_or_default();
     let text = match args {
-        NotifyArgs::Show => match notify::address(bot, change.sender).await? {
-            Some(address) if mailing => format!(
-                "📧 A page of yours left unacknowledged is emailed to {address}. `!inc notify off` stops it."
-            ),
-            Some(address) => format!(
-                "📧 Your address is {address}, but this bot sends no email (`[notify.email]` is not configured)."
-            ),
-            None => "📧 You are reached in Matrix only. `!inc notify email <address>` adds email.".to_owned(),
-        },
-        NotifyArgs::Email(address) => {
-            key.set(bot.store.as_ref(), &NotifySetting::Email(address.to_string()))
-                .await?;
-            info!(user = %change.sender, "set an email address to be notified at");
-            let more = if mailing {
+        NotifyArgs::Show => {
+            let targets = notify::targets(bot, change.sender).await?;
+            if targets.is_empty() {
+                format!("You are reached in Matrix only. {}", offer(notify))
+            } else {
+                let lines: Vec<String> = targets
+                    .iter()
+                    .map(|target| describe(notify, target))
+                    .collect();
+                format!(
+                    "A page of yours left unacknowledged reaches you:\n{}\n`!inc notify <channel> off` or `!inc notify off` stops it.",
+                    lines.join("\n")
+                )
+            }
+        }
+        NotifyArgs::Set { channel, to: None } => {
+            setting.set(channel, Choice::Off);
+            key.set(bot.store.as_ref(), &setting).await?;
+            info!(user = %change.sender, channel = channel.name(), "turned a channel off");
+            format!(
+                "You are no longer reached by {} outside Matrix, whatever the configuration says.",
+                channel.name()
+            )
+        }
+        NotifyArgs::Set {
+            channel,
+            to: Some(address),
+        } => {
+            let target = match (channel, &notify.ntfy) {
+                (Channel::Email, _) => address
+                    .parse()
+                    .map(Target::Email)
+                    .map_err(|_| format!("`{address}` is not an email address")),
+                (Channel::Ntfy, Some(ntfy)) => {
+                    reach::ntfy_topic(&ntfy.url, &address).map(Target::Ntfy)
+                }
+                (Channel::Ntfy, None) => Err(
+                    "this bot pushes to no ntfy server (`[notify.ntfy]` is not configured)"
+                        .to_owned(),
+                ),
+                (Channel::Phone, _) => Ok(Target::Phone(address)),
+            };
+            let target = match target {
+                Ok(target) => target,
+                Err(reason) => return Ok(Answer::refused(reason)),
+            };
+            let stored = match &target {
+                Target::Email(address) => address.to_string(),
+                Target::Ntfy(topic) | Target::Phone(topic) => topic.clone(),
+            };
+            setting.set(channel, Choice::At(stored));
+            key.set(bot.store.as_ref(), &setting).await?;
+            info!(user = %change.sender, channel = channel.name(), "set where to be notified");
+            let configured = match channel {
+                Channel::Email => notify.email.is_some(),
+                Channel::Ntfy => notify.ntfy.is_some(),
+                Channel::Phone => notify.webhook.is_some(),
+            };
+            let more = if configured {
                 ""
             } else {
-                " This bot sends no email yet (`[notify.email]` is not configured)."
+                " This bot sends nothing that way yet (its `[notify]` does not configure it)."
             };
-            format!("📧 A page of yours left unacknowledged will be emailed to {address}.{more}")
+            format!(
+                "A page of yours left unacknowledged will reach you: {}.{more}",
+                describe(notify, &target)
+            )
         }
         NotifyArgs::Off => {
-            key.set(bot.store.as_ref(), &NotifySetting::Off).await?;
+            for channel in Channel::ALL {
+                setting.set(channel, Choice::Off);
+            }
+            key.set(bot.store.as_ref(), &setting).await?;
             info!(user = %change.sender, "turned notifications outside Matrix off");
-            "📧 You are reached in Matrix only from now on, whatever the configuration says."
+            "You are reached in Matrix only from now on, whatever the configuration says."
                 .to_owned()
         }
     };
     Ok(Answer::done(text))
+}
+
+/// One way someone is reached, in words.
+fn describe(notify: &NotifyConfig, target: &Target) -> String {
+    match (target, &notify.ntfy) {
+        (Target::Email(address), _) => format!("📧 email to {address}"),
+        (Target::Ntfy(topic), Some(ntfy)) => format!(
+            "📱 ntfy push to {} (subscribe to it in the ntfy app)",
+            reach::ntfy_url(&ntfy.url, topic)
+        ),
+        (Target::Ntfy(topic), None) => format!("📱 ntfy push to the topic {topic}"),
+        (Target::Phone(number), _) => {
+            format!("☎️ the SMS or voice gateway, at {number}")
+        }
+    }
+}
+
+/// What the sender could set, from what this bot sends.
+fn offer(notify: &NotifyConfig) -> String {
+    let ways: Vec<&str> = [
+        (notify.email.is_some(), "`email <address>`"),
+        (notify.ntfy.is_some(), "`ntfy <topic>`"),
+        (notify.webhook.is_some(), "`phone <number>`"),
+    ]
+    .into_iter()
+    .filter_map(|(configured, way)| configured.then_some(way))
+    .collect();
+    if ways.is_empty() {
+        "This bot sends nothing outside Matrix.".to_owned()
+    } else {
+        format!("`!inc notify` with {} adds a way.", ways.join(" or "))
+    }
 }
