@@ -71,6 +71,7 @@ struct State {
     down: bool,
     rejecting: Option<u16>,
     losing: bool,
+    losing_threads: bool,
     failing_reads: Option<u16>,
     levels: HashMap<OwnedUserId, i64>,
 }
@@ -112,6 +113,11 @@ impl FakeHomeserver {
     /// breaks after the homeserver stored it: the sender must not know it was sent.
     pub fn lose_answers(&self, losing: bool) {
         lock(&self.state).losing = losing;
+    }
+
+    /// Like [`Self::lose_answers`], for messages in a thread only.
+    pub fn lose_thread_answers(&self, losing: bool) {
+        lock(&self.state).losing_threads = losing;
     }
 
     /// Forgets which transactions it took, as Synapse does on a restart (appservice users
@@ -251,13 +257,14 @@ impl Homeserver for FakeHomeserver {
         let event_id =
             OwnedEventId::try_from(format!("$event{}", state.sent.len())).expect("an event ID");
         state.transactions.insert(key, event_id.clone());
+        let threaded = content["m.relates_to"]["rel_type"] == "m.thread";
         state.sent.push(Sent {
             user: user.to_owned(),
             room: room.to_owned(),
             content,
             event_id: event_id.clone(),
         });
-        if state.losing {
+        if state.losing || (state.losing_threads && threaded) {
             return Err(HomeserverError::Refused {
                 status: 504,
                 message: "gateway timeout".to_owned(),

@@ -6,6 +6,8 @@
 //! - `org.brigade.alert`: in the content of an alert's message (and of each edit), posted by one
 //!   of the bridge's virtual users: [`AlertContent`].
 //! - `org.brigade.alert_burst`: in a burst message's content, the counts: [`BurstContent`].
+//! - `org.brigade.alert_burst_list`: in the content of a burst's full list (in a thread under
+//!   the burst's message), which burst it is of: [`BurstListContent`].
 //! - `org.brigade.forwarded`: in a forwarded copy's content, where it came from
 //!   (`{"room_id", "event_id"}` of the original).
 
@@ -47,6 +49,25 @@ pub struct BurstContent {
     pub started: u64,
     /// When one of its alerts was last received.
     pub last_seen: u64,
+}
+
+/// The key of [`BurstListContent`] in the content of a burst's full list, posted in a thread
+/// under the burst's message.
+pub const BURST_LIST_KEY: &str = "org.brigade.alert_burst_list";
+
+/// Which burst a full list is of: its route and when it began, as in its [`BurstContent`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BurstListContent {
+    /// The route's source.
+    pub source: String,
+    /// The route's name.
+    pub route: String,
+    /// When the burst began (milliseconds since the Unix epoch).
+    pub started: u64,
+    /// How many alerts the burst holds.
+    pub alerts: usize,
+    /// How many of them the list names (the rest do not fit in one message).
+    pub listed: usize,
 }
 
 /// The key of [`AlertContent`] in a message's content.

@@ -210,6 +210,8 @@ impl Outbox {
                         version: 0,
                         shown: 0,
                         event_id: None,
+                        list_shown: 0,
+                        list_event_id: None,
                     });
                     id
                 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use brigade_core::events::{ALERT_KEY, BURST_KEY};
+use brigade_core::events::{ALERT_KEY, BURST_KEY, BURST_LIST_KEY};
 use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
@@ -69,6 +69,23 @@ impl LookedBack {
         self.find(bridge, user, room, burst.started, is_it).await
     }
 
+    /// The full list `user` posted in `room` for `burst`, if there is one.
+    pub async fn burst_list(
+        &mut self,
+        bridge: &Bridge,
+        user: &UserId,
+        room: &RoomId,
+        burst: &BurstRecord,
+    ) -> Result<Option<Posted>, HomeserverError> {
+        let is_it = |content: &Value| {
+            let list = &content[BURST_LIST_KEY];
+            list["source"] == burst.source.name()
+                && list["route"] == burst.route.as_str()
+                && list["started"] == burst.started
+        };
+        self.find(bridge, user, room, burst.started, is_it).await
+    }
+
     /// The first post (not an edit) among `user`'s messages in `room` since a little before
     /// `began` that `is_it`, read back once for every such question.
     async fn find(
@@ -108,6 +125,7 @@ mod tests {
         tests::{fire, post_with_its_answer_lost, posts, setup},
         Outbox,
     };
+    use crate::alert::{AlertStatus, Source};
 
     #[tokio::test]
     async fn a_post_taken_before_the_homeserver_restarted_is_not_posted_again() {
@@ -171,6 +189,72 @@ mod tests {
             edits[0].content["m.new_content"]["org.brigade.alert"]["count"],
             2
         );
+        assert_eq!(bridge.store.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_burst_and_its_list_taken_before_a_restart_are_not_posted_again() {
+        let (bridge, homeserver, clock) = setup();
+        let alerts: Vec<_> = (0..5)
+            .map(|n| super::super::tests::alert(&format!("f{n}"), AlertStatus::Firing))
+            .collect();
+        super::super::tests::accept(&bridge, Source::Generic, "prod", &alerts).await;
+        // Every answer is lost, round after round, until everything was taken once.
+        let mut outbox = Outbox::new(&bridge).expect("outbox");
+        homeserver.lose_answers(true);
+        for _ in 0..8 {
+            let _lost = outbox.deliver_all(&bridge).await;
+            clock.advance(std::time::Duration::from_secs(1));
+        }
+        homeserver.lose_answers(false);
+        homeserver.forget_transactions();
+        let mut outbox = Outbox::new(&bridge).expect("outbox after a restart");
+        for _ in 0..4 {
+            outbox.deliver_all(&bridge).await.expect("delivered");
+            clock.advance(std::time::Duration::from_secs(1));
+        }
+        let sent = homeserver.sent();
+        let bursts = posts(&sent)
+            .into_iter()
+            .filter(|sent| !sent.content["org.brigade.alert_burst"].is_null())
+            .count();
+        let lists = sent
+            .iter()
+            .filter(|sent| sent.content["m.relates_to"]["rel_type"] == "m.thread")
+            .count();
+        assert_eq!((bursts, lists), (1, 1), "{sent:#?}");
+        assert_eq!(bridge.store.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_list_taken_before_a_restart_is_found_and_edited_not_posted_again() {
+        let (bridge, homeserver, clock) = setup();
+        let alerts: Vec<_> = (0..5)
+            .map(|n| super::super::tests::alert(&format!("f{n}"), AlertStatus::Firing))
+            .collect();
+        super::super::tests::accept(&bridge, Source::Generic, "prod", &alerts).await;
+        let mut outbox = Outbox::new(&bridge).expect("outbox");
+        homeserver.lose_thread_answers(true);
+        assert!(
+            outbox.deliver_all(&bridge).await.is_err(),
+            "the list's answer was lost"
+        );
+        homeserver.lose_thread_answers(false);
+        homeserver.forget_transactions();
+        clock.advance(std::time::Duration::from_secs(1));
+        let mut outbox = Outbox::new(&bridge).expect("outbox after a restart");
+        outbox.deliver_all(&bridge).await.expect("delivered");
+        let sent = homeserver.sent();
+        let lists: Vec<_> = sent
+            .iter()
+            .filter(|sent| sent.content["m.relates_to"]["rel_type"] == "m.thread")
+            .collect();
+        assert_eq!(lists.len(), 1, "{sent:#?}");
+        let edited = sent.iter().any(|sent| {
+            sent.content["m.relates_to"]["rel_type"] == "m.replace"
+                && sent.content["m.relates_to"]["event_id"] == lists[0].event_id.as_str()
+        });
+        assert!(edited, "brought in step by an edit: {sent:#?}");
         assert_eq!(bridge.store.depth(), 0);
     }
 }

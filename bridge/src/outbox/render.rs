@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use brigade_core::{
-    events::{AlertContent, BurstContent, ALERT_KEY, BURST_KEY},
+    events::{AlertContent, BurstContent, BurstListContent, ALERT_KEY, BURST_KEY, BURST_LIST_KEY},
     html::escape,
     incident::Severity,
 };
@@ -166,6 +166,8 @@ pub fn burst_message(burst: &BurstRecord, members: &[AlertRecord]) -> serde_json
         body.push_str(&format!("\nMost firing: {most}"));
         html.push_str(&format!("<br>Most firing: {}", escape(&most)));
     }
+    body.push_str("\nEvery alert and its state: in this message's thread.");
+    html.push_str("<br><em>Every alert and its state: in this message's thread.</em>");
     let mut content = text(body, html);
     content[BURST_KEY] = json!(BurstContent {
         source: burst.source.name().to_owned(),
@@ -177,6 +179,94 @@ pub fn burst_message(burst: &BurstRecord, members: &[AlertRecord]) -> serde_json
         severity: worst,
         started: burst.started,
         last_seen,
+    });
+    content
+}
+
+/// How much of a description a line of a burst's list shows, in characters.
+const LIST_DESCRIPTION_CHARS: usize = 100;
+
+/// The full list of a burst's alerts, for the thread under its message: firing first (worst
+/// first, then the latest), then resolved, each with its state, severity, repeats, since when
+/// and the start of its description. It always fits in [`MAX_CONTENT_BYTES`]: what does not
+/// fit is counted at the end.
+pub fn burst_list(burst: &BurstRecord, members: &[AlertRecord]) -> serde_json::Value {
+    let in_burst = |record: &AlertRecord| record.placement == Some(Placement::Burst(burst.id));
+    let firing = |record: &AlertRecord| in_burst(record) && record.status == AlertStatus::Firing;
+    let mut ordered: Vec<&AlertRecord> = members.iter().collect();
+    ordered.sort_by(|a, b| {
+        firing(b)
+            .cmp(&firing(a))
+            .then(a.severity.is_none().cmp(&b.severity.is_none()))
+            .then(a.severity.cmp(&b.severity))
+            .then(b.last_seen.cmp(&a.last_seen))
+            .then(a.title.cmp(&b.title))
+    });
+    let heading = format!(
+        "Every alert of this burst ({}), firing first; kept current:",
+        members.len()
+    );
+    let mut body = heading.clone();
+    let mut items = String::new();
+    // Room for the heading, the count of those left out, the structured part and the
+    // envelope, with a margin.
+    let budget = MAX_CONTENT_BYTES - 2 * heading.len() - 1024;
+    let mut listed = 0;
+    for record in &ordered {
+        let (mark, state) = if firing(record) {
+            ("🔥", "firing")
+        } else {
+            ("✅", "resolved")
+        };
+        let title = cut(&record.title, MAX_TITLE_CHARS / 3);
+        let mut facts = vec![state.to_owned()];
+        facts.extend(record.severity.map(|severity| severity.to_string()));
+        if record.count > 1 {
+            facts.push(format!("×{}", record.count));
+        }
+        facts.push(format!("since {}", clock(record.first_seen)));
+        let facts = facts.join(" · ");
+        let description = record.body.lines().find(|line| !line.trim().is_empty());
+        let about = description.map(|line| cut(line.trim(), LIST_DESCRIPTION_CHARS));
+        let line = match &about {
+            Some(about) => format!("{mark} {title} · {facts} · {about}"),
+            None => format!("{mark} {title} · {facts}"),
+        };
+        let item = match &about {
+            Some(about) => format!(
+                "<li>{mark} <strong>{}</strong> · {facts} · {}</li>",
+                escape(&title),
+                escape(about)
+            ),
+            None => format!(
+                "<li>{mark} <strong>{}</strong> · {facts}</li>",
+                escape(&title)
+            ),
+        };
+        // The plain text counted twice, as JSON may escape much of it; the HTML is escaped
+        // already.
+        if 2 * (body.len() + 1 + line.len()) + items.len() + item.len() > budget {
+            break;
+        }
+        body.push('\n');
+        body.push_str(&line);
+        items.push_str(&item);
+        listed += 1;
+    }
+    let mut html = format!("{}<ul>{items}</ul>", escape(&heading));
+    let left = ordered.len() - listed;
+    if left > 0 {
+        let note = format!("… and {left} more, too many for one message.");
+        body.push_str(&format!("\n{note}"));
+        html.push_str(&format!("<p><em>{}</em></p>", escape(&note)));
+    }
+    let mut content = text(body, html);
+    content[BURST_LIST_KEY] = json!(BurstListContent {
+        source: burst.source.name().to_owned(),
+        route: burst.route.clone(),
+        started: burst.started,
+        alerts: members.len(),
+        listed,
     });
     content
 }
@@ -201,4 +291,97 @@ fn clock(millis: u64) -> String {
         seconds / 60 % 60,
         seconds % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::Source;
+
+    fn burst() -> BurstRecord {
+        BurstRecord {
+            id: 7,
+            source: Source::Alertmanager,
+            route: "db".to_owned(),
+            room_id: "!r:example.org".to_owned(),
+            started: 1_000,
+            version: 3,
+            shown: 0,
+            event_id: None,
+            list_shown: 0,
+            list_event_id: None,
+        }
+    }
+
+    fn member(n: usize, status: AlertStatus, severity: Option<Severity>) -> AlertRecord {
+        AlertRecord {
+            source: Source::Alertmanager,
+            route: "db".to_owned(),
+            fingerprint: format!("f{n}"),
+            title: format!("Disk full {n}"),
+            severity,
+            body: format!("\ndb-{n} is at 95% \"and rising\"\nmore"),
+            link: None,
+            component: None,
+            impact: None,
+            status,
+            count: 2,
+            first_seen: 3_600_000 + n as u64,
+            last_seen: 3_600_000 + n as u64,
+            version: 1,
+            shown: 1,
+            event_id: None,
+            placement: Some(Placement::Burst(7)),
+            ended: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_bursts_list_names_every_alert_firing_and_worst_first() {
+        let members = [
+            member(1, AlertStatus::Resolved, Some(Severity::Sev1)),
+            member(2, AlertStatus::Firing, None),
+            member(3, AlertStatus::Firing, Some(Severity::Sev2)),
+        ];
+        let content = burst_list(&burst(), &members);
+        let body = content["body"].as_str().expect("a body");
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Every alert of this burst (3), firing first; kept current:",
+                "🔥 Disk full 3 · firing · SEV2 · ×2 · since 01:00:00 UTC · db-3 is at 95% \"and rising\"",
+                "🔥 Disk full 2 · firing · ×2 · since 01:00:00 UTC · db-2 is at 95% \"and rising\"",
+                "✅ Disk full 1 · resolved · SEV1 · ×2 · since 01:00:00 UTC · db-1 is at 95% \"and rising\"",
+            ]
+        );
+        let html = content["formatted_body"].as_str().expect("HTML");
+        assert!(
+            html.contains("<li>🔥 <strong>Disk full 3</strong>"),
+            "{html}"
+        );
+        assert!(html.contains("&quot;and rising&quot;"), "{html}");
+        assert_eq!(content[BURST_LIST_KEY]["listed"], 3);
+        assert_eq!(content[BURST_LIST_KEY]["started"], 1_000);
+    }
+
+    #[test]
+    fn a_list_too_long_for_one_message_counts_the_rest() {
+        let members: Vec<AlertRecord> = (0..2_000)
+            .map(|n| member(n, AlertStatus::Firing, Some(Severity::Sev3)))
+            .collect();
+        let content = burst_list(&burst(), &members);
+        let size = serde_json::to_vec(&content).expect("serializes").len();
+        assert!(size <= MAX_CONTENT_BYTES, "{size}");
+        let listed = content[BURST_LIST_KEY]["listed"].as_u64().expect("listed");
+        assert!(listed > 50 && listed < 2_000, "{listed}");
+        let body = content["body"].as_str().expect("a body");
+        assert!(
+            body.ends_with(&format!(
+                "… and {} more, too many for one message.",
+                2_000 - listed
+            )),
+            "{body}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! from the alert (or burst), its episode and its version, so a send retried after a crash or
 //! an outage is one message, not two.
 
-use brigade_core::events::{ALERT_KEY, BURST_KEY};
+use brigade_core::events::{ALERT_KEY, BURST_KEY, BURST_LIST_KEY};
 use ruma::{OwnedRoomId, OwnedTransactionId};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -14,7 +14,7 @@ use super::{
     error::DeliveryError,
     posted::LookedBack,
     prepare::virtual_user,
-    render::{burst_message, message},
+    render::{burst_list, burst_message, message},
 };
 use crate::{
     alert::Source,
@@ -92,7 +92,8 @@ pub async fn deliver(
     Ok(())
 }
 
-/// Brings a burst's message in step with its alerts, like [`deliver`].
+/// Brings a burst's message in step with its alerts, like [`deliver`]; then the full list in
+/// the message's thread.
 pub async fn deliver_burst(
     bridge: &Bridge,
     burst: &BurstRecord,
@@ -102,23 +103,49 @@ pub async fn deliver_burst(
     let room_id = OwnedRoomId::try_from(burst.room_id.as_str())
         .map_err(|error| HomeserverError::Build(error.to_string()))?;
     let members = bridge.store.burst_members(burst.id)?;
-    let content = burst_message(burst, &members);
+    let root = match &burst.event_id {
+        // Shown already (a crash came before the list, or the list alone is behind).
+        Some(event_id) if burst.shown >= burst.version => event_id.clone(),
+        _ => deliver_burst_message(bridge, burst, &members, (&room_id, uncertain), looked).await?,
+    };
+    if burst.list_event_id.is_none() || burst.list_shown < burst.version {
+        deliver_burst_list(
+            bridge,
+            burst,
+            &members,
+            (&room_id, &root, uncertain),
+            looked,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Brings the burst's message in step; answers its event ID.
+async fn deliver_burst_message(
+    bridge: &Bridge,
+    burst: &BurstRecord,
+    members: &[AlertRecord],
+    (room_id, uncertain): (&OwnedRoomId, bool),
+    looked: &mut LookedBack,
+) -> Result<String, DeliveryError> {
+    let content = burst_message(burst, members);
     let key = Pending::Burst(burst.id).name();
     let mut original = burst.event_id.clone();
     if original.is_none() && uncertain {
         let user = virtual_user(bridge, burst.source)?;
-        let found = looked.burst(bridge, &user, &room_id, burst).await;
+        let found = looked.burst(bridge, &user, room_id, burst).await;
         if let Some(posted) = found.map_err(DeliveryError::look_back)? {
             info!(burst = burst.id, event_id = %posted.event_id, "an uncertain post had been taken: not posted again");
+            let event_id = posted.event_id.to_string();
             if posted.content == content {
-                let event_id = posted.event_id.as_str();
                 bridge
                     .store
-                    .burst_delivered(burst.id, burst.version, event_id)
+                    .burst_delivered(burst.id, burst.version, &event_id)
                     .await?;
-                return Ok(());
+                return Ok(event_id);
             }
-            original = Some(posted.event_id.to_string());
+            original = Some(event_id);
         }
     }
     let target = Target {
@@ -129,14 +156,67 @@ pub async fn deliver_burst(
         original: original.as_deref(),
     };
     let started = std::time::Instant::now();
-    let event_id = send(bridge, &room_id, &target, content).await?;
+    let event_id = send(bridge, room_id, &target, content).await?;
     bridge.metrics.delivered(started.elapsed(), burst.started);
     let shown = target.shown(uncertain);
     bridge
         .store
         .burst_delivered(burst.id, shown, &event_id)
         .await?;
+    Ok(event_id)
+}
+
+/// Brings the burst's full list in step: posted in the thread of its message `root`, edited
+/// after, as the message is.
+async fn deliver_burst_list(
+    bridge: &Bridge,
+    burst: &BurstRecord,
+    members: &[AlertRecord],
+    (room_id, root, uncertain): (&OwnedRoomId, &str, bool),
+    looked: &mut LookedBack,
+) -> Result<(), DeliveryError> {
+    let content = burst_list(burst, members);
+    let key = format!("{}\u{0}list", Pending::Burst(burst.id).name());
+    let mut original = burst.list_event_id.clone();
+    if original.is_none() && uncertain {
+        let user = virtual_user(bridge, burst.source)?;
+        let found = looked.burst_list(bridge, &user, room_id, burst).await;
+        if let Some(posted) = found.map_err(DeliveryError::look_back)? {
+            info!(burst = burst.id, event_id = %posted.event_id, "an uncertain list had been taken: not posted again");
+            original = Some(posted.event_id.to_string());
+        }
+    }
+    let content = if original.is_none() {
+        in_thread(content, root)
+    } else {
+        content
+    };
+    let target = Target {
+        source: burst.source,
+        key: &key,
+        episode: burst.started,
+        version: burst.version,
+        original: original.as_deref(),
+    };
+    let event_id = send(bridge, room_id, &target, content).await?;
+    let shown = target.shown(uncertain);
+    bridge
+        .store
+        .burst_list_delivered(burst.id, shown, &event_id)
+        .await?;
     Ok(())
+}
+
+/// `content` as the first message of the thread under `root`, shown as a reply to it by
+/// clients without threads.
+fn in_thread(mut content: serde_json::Value, root: &str) -> serde_json::Value {
+    content["m.relates_to"] = json!({
+        "rel_type": "m.thread",
+        "event_id": root,
+        "is_falling_back": true,
+        "m.in_reply_to": { "event_id": root },
+    });
+    content
 }
 
 /// The message an alert or a burst shows, at one version.
@@ -199,7 +279,7 @@ fn edit(content: serde_json::Value, original: &str) -> serde_json::Value {
         "body": format!("* {}", content["body"].as_str().unwrap_or_default()),
         "m.relates_to": { "rel_type": "m.replace", "event_id": original },
     });
-    for key in [ALERT_KEY, BURST_KEY] {
+    for key in [ALERT_KEY, BURST_KEY, BURST_LIST_KEY] {
         if let Some(value) = content.get(key) {
             edit[key] = value.clone();
         }

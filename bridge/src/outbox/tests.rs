@@ -26,7 +26,7 @@ room = "#db:example.org"
 secret = "s"
 "##;
 
-fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
+pub(super) fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
     Alert {
         fingerprint: fingerprint.to_owned(),
         status,
@@ -39,7 +39,7 @@ fn alert(fingerprint: &str, status: AlertStatus) -> Alert {
     }
 }
 
-async fn accept(bridge: &Bridge, source: Source, route: &str, alerts: &[Alert]) {
+pub(super) async fn accept(bridge: &Bridge, source: Source, route: &str, alerts: &[Alert]) {
     let now = bridge.clock.now_millis();
     bridge
         .store
@@ -203,9 +203,24 @@ async fn beyond_its_share_a_rooms_alerts_are_counted_in_one_burst_edited_at_most
         .into_iter()
         .filter(|sent| !sent.content["org.brigade.alert_burst"].is_null())
         .collect();
-    assert_eq!(homeserver.sent().len(), 4, "three of their own and a burst");
+    assert_eq!(
+        homeserver.sent().len(),
+        5,
+        "three of their own, a burst and its list"
+    );
     assert_eq!(bursts.len(), 1);
     assert_eq!(bursts[0].content["org.brigade.alert_burst"]["alerts"], 2);
+    let list = homeserver
+        .sent()
+        .into_iter()
+        .find(|sent| !sent.content["org.brigade.alert_burst_list"].is_null())
+        .expect("the list");
+    assert_eq!(list.content["m.relates_to"]["rel_type"], "m.thread");
+    assert_eq!(
+        list.content["m.relates_to"]["event_id"],
+        bursts[0].event_id.as_str()
+    );
+    assert_eq!(list.content["org.brigade.alert_burst_list"]["listed"], 2);
 
     accept(
         &bridge,
@@ -219,14 +234,26 @@ async fn beyond_its_share_a_rooms_alerts_are_counted_in_one_burst_edited_at_most
         later.is_some_and(|wait| wait <= Duration::from_secs(1)),
         "{later:?}"
     );
-    assert_eq!(homeserver.sent().len(), 4, "not edited within the second");
+    assert_eq!(homeserver.sent().len(), 5, "not edited within the second");
     clock.advance(Duration::from_secs(1));
     outbox.deliver_all(&bridge).await.expect("delivered");
-    let edit = homeserver.sent().pop().expect("the edit");
+    let sent = homeserver.sent();
+    let [.., edit, list_edit] = sent.as_slice() else {
+        panic!("two edits: {sent:?}");
+    };
     assert_eq!(
         edit.content["m.new_content"]["org.brigade.alert_burst"]["resolved"],
         1
     );
+    assert_eq!(
+        list_edit.content["m.relates_to"]["event_id"],
+        list.event_id.as_str()
+    );
+    let listed = list_edit.content["m.new_content"]["body"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(listed.contains("✅ ") && listed.contains("🔥 "), "{listed}");
+    assert_eq!(bridge.store.depth(), 0, "both in step");
 }
 
 #[tokio::test]

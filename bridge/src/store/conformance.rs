@@ -30,6 +30,8 @@ fn new_burst(id: u64) -> BurstRecord {
         version: 0,
         shown: 0,
         event_id: None,
+        list_shown: 0,
+        list_event_id: None,
     }
 }
 
@@ -115,6 +117,15 @@ async fn a_placed_burst_carries_its_alerts_and_their_changes(store: Store) {
     );
 
     store.burst_delivered(id, 1, "$b").await.expect("delivered");
+    assert_eq!(
+        store.pending().expect("pending"),
+        vec![Pending::Burst(id), Pending::Alert(keys[0].clone())],
+        "its full list is behind"
+    );
+    store
+        .burst_list_delivered(id, 1, "$l")
+        .await
+        .expect("delivered");
     assert_eq!(
         store.pending().expect("pending"),
         vec![Pending::Alert(keys[0].clone())]

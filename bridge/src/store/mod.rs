@@ -13,6 +13,7 @@
 //! counted in a burst message when its room has had its share of messages (see
 //! [`Placement`]). A placement is never taken back, so an alert is never both.
 
+mod bursts;
 mod engine;
 mod prune;
 mod records;
@@ -264,84 +265,6 @@ impl Store {
                 if let Placement::Burst(_) = placement {
                     // Its burst carries it from now on.
                     self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
-                }
-            }
-            self.wrote();
-        }
-        self.flush().await
-    }
-
-    /// Burst `id`'s record.
-    pub fn burst(&self, id: u64) -> Result<Option<BurstRecord>, StoreError> {
-        let key = burst_key(id);
-        let Some(bytes) = self.engine.get(Tree::Bursts.name(), key.as_bytes())? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| StoreError::Corrupt { key, source })
-    }
-
-    /// The alerts placed in burst `id`, as they are now (an alert that has since begun a new
-    /// episode is included: its episode in the burst ended resolved). A membership whose
-    /// placement a crash cut short is not one: that alert is placed again.
-    pub fn burst_members(&self, id: u64) -> Result<Vec<AlertRecord>, StoreError> {
-        let mut members = Vec::new();
-        for (member, episode) in self
-            .engine
-            .scan_prefix(Tree::Members.name(), &id.to_be_bytes())?
-        {
-            let key = String::from_utf8_lossy(&member[8..]).into_owned();
-            let episode = episode.as_slice().try_into().map_or(0, u64::from_be_bytes);
-            if let Some(record) = self.alert(&key)? {
-                let placed = record.placement == Some(Placement::Burst(id));
-                if placed || record.first_seen != episode {
-                    members.push(record);
-                }
-            }
-        }
-        Ok(members)
-    }
-
-    /// Marks burst `id` for delivery with a new version; called with `writing` held.
-    fn touch_burst(&self, id: u64) -> Result<(), StoreError> {
-        let key = burst_key(id);
-        if let Some(mut burst) = self.burst(id)? {
-            burst.version += 1;
-            self.engine
-                .insert(Tree::Outbox.name(), key.as_bytes(), &[])?;
-            self.engine
-                .insert(Tree::Bursts.name(), key.as_bytes(), &encode(&key, &burst)?)?;
-        }
-        Ok(())
-    }
-
-    /// Records that burst `id`'s message shows `shown` (posted as `event_id`), and takes it out
-    /// of the outbox unless it changed meanwhile; durable when this returns.
-    pub async fn burst_delivered(
-        &self,
-        id: u64,
-        shown: u64,
-        event_id: &str,
-    ) -> Result<(), StoreError> {
-        {
-            let _writing = self.writing.lock().await;
-            let key = burst_key(id);
-            match self.burst(id)? {
-                None => {
-                    self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
-                }
-                Some(mut burst) => {
-                    burst.shown = burst.shown.max(shown);
-                    burst.event_id = Some(event_id.to_owned());
-                    self.engine.insert(
-                        Tree::Bursts.name(),
-                        key.as_bytes(),
-                        &encode(&key, &burst)?,
-                    )?;
-                    if burst.shown >= burst.version {
-                        self.engine.remove(Tree::Outbox.name(), key.as_bytes())?;
-                    }
                 }
             }
             self.wrote();

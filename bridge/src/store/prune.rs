@@ -70,10 +70,7 @@ impl Store {
     /// alerts went with it.
     fn forget_burst(&self, burst: &BurstRecord, before: u64) -> Result<Option<usize>, StoreError> {
         let key = burst_key(burst.id);
-        if burst.started >= before
-            || burst.shown < burst.version
-            || self.outboxed(key.as_bytes())?
-        {
+        if burst.started >= before || !burst.in_step() || self.outboxed(key.as_bytes())? {
             return Ok(None);
         }
         let placement = Some(Placement::Burst(burst.id));
@@ -168,6 +165,8 @@ mod tests {
             version: 0,
             shown: 0,
             event_id: None,
+            list_shown: 0,
+            list_event_id: None,
         };
         store
             .place(&[(key.clone(), started, Placement::Burst(id))], &[burst])
@@ -180,6 +179,10 @@ mod tests {
         let burst = store.burst(id).expect("read").expect("stored");
         store
             .burst_delivered(id, burst.version, "$burst")
+            .await
+            .expect("delivered");
+        store
+            .burst_list_delivered(id, burst.version, "$list")
             .await
             .expect("delivered");
     }

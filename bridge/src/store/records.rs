@@ -102,6 +102,19 @@ pub struct BurstRecord {
     pub shown: u64,
     /// Its message, once posted.
     pub event_id: Option<String>,
+    /// The version the full list in its message's thread shows.
+    #[serde(default)]
+    pub list_shown: u64,
+    /// The full list, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_event_id: Option<String>,
+}
+
+impl BurstRecord {
+    /// Whether its message and its list both show its latest version.
+    pub fn in_step(&self) -> bool {
+        self.shown >= self.version && self.list_shown >= self.version
+    }
 }
 
 /// What the outbox holds: an alert whose own message is behind, or a burst whose message is.

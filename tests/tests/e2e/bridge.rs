@@ -878,6 +878,36 @@ async fn alerts_beyond_a_rooms_share_are_summarised_in_one_burst_message() -> Re
         own.len() == 5 && bursts.len() == 1 && bursts[0]["firing"] == 55,
         "5 messages and one burst of 55: {own:?} {bursts:?}"
     );
+    // Every alert of the burst, one click away: the list in the burst message's thread.
+    let list = until(
+        "the burst's list to name 55 firing",
+        || burst_list(&alice, &bulk_room),
+        |list| list.as_ref().is_some_and(|list| list.count("🔥 ") == 55),
+    )
+    .await
+    .with_context(|| bridge.log())?
+    .context("a list")?;
+    let titles: std::collections::HashSet<&str> = list
+        .text
+        .lines()
+        .filter_map(|line| line.strip_prefix("🔥 Disk full on "))
+        .filter_map(|line| line.split(' ').next())
+        .collect();
+    ensure!(
+        list.text.starts_with("Every alert of this burst (55)") && titles.len() == 55,
+        "each alert by name: {}",
+        list.text
+    );
+    ensure!(
+        list.burst_text.contains("in this message's thread"),
+        "the burst says where: {}",
+        list.burst_text
+    );
+    let threads = threads(&alice, &bulk_room).await?;
+    ensure!(
+        threads.contains(&list.root),
+        "the homeserver has the burst message as a thread's root: {threads:?}"
+    );
     // One more joins the open burst; then all resolve.
     let late = vec![("b60".to_owned(), "firing", "warning")];
     ensure!(deliver_webhook(&http, &bulk, webhook(&late)).await? == 202);
@@ -899,7 +929,85 @@ async fn alerts_beyond_a_rooms_share_are_summarised_in_one_burst_message() -> Re
         own.len() == 5 && bursts[0]["alerts"] == 56 && bursts[0]["firing"] == 0,
         "after resolving: {own:?} {bursts:?}"
     );
+    let resolved = until(
+        "the burst's list to show 56 resolved",
+        || burst_list(&alice, &bulk_room),
+        |list| list.as_ref().is_some_and(|list| list.count("✅ ") == 56),
+    )
+    .await
+    .with_context(|| bridge.log())?
+    .context("a list")?;
+    ensure!(resolved.root == list.root && resolved.count("🔥 ") == 0);
     Ok(())
+}
+
+/// A burst's full list, as the room's history shows it.
+#[derive(Debug)]
+struct BurstList {
+    /// The burst message: the thread's root.
+    root: String,
+    /// The burst message's text, as last edited.
+    burst_text: String,
+    /// The list's text, as last edited.
+    text: String,
+}
+
+impl BurstList {
+    /// How many of its lines start with `mark`.
+    fn count(&self, mark: &str) -> usize {
+        self.text
+            .lines()
+            .filter(|line| line.starts_with(mark))
+            .count()
+    }
+}
+
+/// The first burst's full list in `room`, once posted in its message's thread.
+async fn burst_list(user: &TestUser, room: &RoomId) -> Result<Option<BurstList>> {
+    let history = user.history(room).await?;
+    let Some(list) = history.iter().find(|event| {
+        !event["content"]["org.brigade.alert_burst_list"].is_null()
+            && event["content"]["m.relates_to"]["rel_type"] == "m.thread"
+    }) else {
+        return Ok(None);
+    };
+    let root = list["content"]["m.relates_to"]["event_id"]
+        .as_str()
+        .context("a root")?
+        .to_owned();
+    let text = |id: &str| -> Result<String> {
+        let content = current_content(&history, id).context("a message")?;
+        Ok(content["body"].as_str().unwrap_or_default().to_owned())
+    };
+    let id = list["event_id"].as_str().context("an event ID")?;
+    Ok(Some(BurstList {
+        burst_text: text(&root)?,
+        text: text(id)?,
+        root,
+    }))
+}
+
+/// The roots of `room`'s threads, as the homeserver lists them to Element.
+async fn threads(user: &TestUser, room: &RoomId) -> Result<Vec<String>> {
+    let token = user.client.access_token().context("signed in")?;
+    let url = user
+        .client
+        .homeserver()
+        .join(&format!("_matrix/client/v1/rooms/{room}/threads"))?;
+    let answer: Value = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(answer["chunk"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|event| event["event_id"].as_str().map(str::to_owned))
+        .collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
