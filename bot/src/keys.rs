@@ -927,8 +927,12 @@ mod tests {
         let mut now = NotifySetting::default();
         now.set(Channel::Ntfy, Choice::At("dan-pages".to_owned()));
         now.set(Channel::Email, Choice::Off);
+        now.set(Channel::Phone, Choice::At("+442079460958".to_owned()));
         let json = serde_json::to_string(&now).expect("serializes");
-        assert_eq!(json, r#"{"email":"off","ntfy":{"at":"dan-pages"}}"#);
+        assert_eq!(
+            json,
+            r#"{"email":"off","ntfy":{"at":"dan-pages"},"phone":{"at":"+442079460958"}}"#
+        );
         assert_eq!(read(&json), now);
         assert_eq!(read("{}"), NotifySetting::default());
     }

@@ -168,6 +168,11 @@ pub struct Notice {
 }
 
 impl Notice {
+    /// Whether it is the one owed to `user` on `channel`.
+    pub fn is_for(&self, user: &UserId, channel: Channel) -> bool {
+        self.user == user && self.channel == channel
+    }
+
     /// A notification owed to `user` on `channel`, not tried yet.
     pub fn new(user: OwnedUserId, channel: Channel) -> Self {
         Self {

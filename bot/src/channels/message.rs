@@ -26,7 +26,7 @@ pub struct PageNotice {
     pub severity: String,
     /// The incident's title, unless it is private.
     pub title: Option<String>,
-    /// The policy that paged, and the level (from 1) of how many.
+    /// The policy that paged.
     pub policy: String,
     /// The level, from 1.
     pub level: usize,
@@ -142,11 +142,20 @@ pub fn id(escalation: &Escalation, user: &UserId) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use brigade_core::{incident::Severity, testing};
     use matrix_sdk::ruma::{owned_event_id, user_id};
 
     use super::*;
+
+    /// Dan's notice about INC-4, "Leaked keys at Acme", private or not.
+    pub(crate) fn notice(private: bool) -> PageNotice {
+        let config = Config::for_tests("");
+        let mut record = testing::record(4, "Leaked keys at Acme", Severity::Sev1, 1_000);
+        record.incident.private = private;
+        let dan = user_id!("@dan:example.org");
+        page_notice(&config, &record, &escalation(), dan, "https://b/ack/t")
+    }
 
     fn escalation() -> Escalation {
         Escalation {

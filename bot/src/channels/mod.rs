@@ -20,12 +20,12 @@ use crate::{config::NotifyConfig, reach::Target};
 #[derive(Debug)]
 pub struct Channels {
     mailer: Option<Mailer>,
-    http: reqwest::Client,
+    http: Option<reqwest::Client>,
 }
 
 impl Channels {
-    /// The clients for what `notify` configures. A mail server that cannot be used is said
-    /// once here, and each mail then fails as unconfigured.
+    /// The clients for what `notify` configures. One that cannot be made is said once here,
+    /// and each notification on its channel then fails saying so.
     pub fn new(notify: &NotifyConfig) -> Self {
         let mailer = notify.email.as_ref().and_then(|email| {
             mail::mailer(email)
@@ -34,10 +34,12 @@ impl Channels {
                 })
                 .ok()
         });
-        Self {
-            mailer,
-            http: http::client(),
-        }
+        let http = http::client()
+            .inspect_err(|error| {
+                error!(%error, "no HTTP client: no ntfy or webhook notifications");
+            })
+            .ok();
+        Self { mailer, http }
     }
 
     /// Sends `notice` to `target` as `notify` says, from the bot of `server`, at `now_millis`.
@@ -51,9 +53,14 @@ impl Channels {
     ) -> Result<(), ChannelError> {
         match target {
             Target::Email(address) => {
-                let (Some(mailer), Some(email)) = (&self.mailer, &notify.email) else {
-                    return Err(ChannelError::Unconfigured("email"));
-                };
+                let email = notify
+                    .email
+                    .as_ref()
+                    .ok_or(ChannelError::Unconfigured("email"))?;
+                let mailer = self
+                    .mailer
+                    .as_ref()
+                    .ok_or(ChannelError::Unusable("email"))?;
                 mail::send(mailer, email, (address, server), notice).await
             }
             Target::Ntfy(topic) => {
@@ -61,14 +68,19 @@ impl Channels {
                     .ntfy
                     .as_ref()
                     .ok_or(ChannelError::Unconfigured("ntfy"))?;
-                ntfy::send(&self.http, ntfy, &topic, notice).await
+                let http = self.http.as_ref().ok_or(ChannelError::Unusable("ntfy"))?;
+                ntfy::send(http, ntfy, &topic, notice).await
             }
             Target::Phone(phone) => {
                 let hook = notify
                     .webhook
                     .as_ref()
                     .ok_or(ChannelError::Unconfigured("webhook"))?;
-                webhook::send(&self.http, hook, &phone, notice, now_millis).await
+                let http = self
+                    .http
+                    .as_ref()
+                    .ok_or(ChannelError::Unusable("webhook"))?;
+                webhook::send(http, hook, &phone, notice, now_millis).await
             }
         }
     }

@@ -31,14 +31,9 @@ struct Action<'a> {
     clear: bool,
 }
 
-/// Pushes `notice` to `topic` on `ntfy`'s server.
-pub async fn send(
-    client: &reqwest::Client,
-    ntfy: &NtfyConfig,
-    topic: &str,
-    notice: &PageNotice,
-) -> Result<(), ChannelError> {
-    let publish = Publish {
+/// The push of `notice` to `topic`.
+fn publish<'a>(topic: &'a str, notice: &'a PageNotice) -> Publish<'a> {
+    Publish {
         topic,
         title: notice.heading(),
         message: notice.why(),
@@ -59,8 +54,18 @@ pub async fn send(
                 clear: false,
             },
         ],
-    };
-    let mut request = client.post(ntfy.url.clone()).json(&publish);
+    }
+}
+
+/// Pushes `notice` to `topic` on `ntfy`'s server. No key makes a push sent twice one (ntfy has
+/// none): a crash between the push and its record sends it again.
+pub async fn send(
+    client: &reqwest::Client,
+    ntfy: &NtfyConfig,
+    topic: &str,
+    notice: &PageNotice,
+) -> Result<(), ChannelError> {
+    let mut request = client.post(ntfy.url.clone()).json(&publish(topic, notice));
     if let Some(token) = &ntfy.token {
         request = request.bearer_auth(token.expose());
     }
@@ -70,36 +75,22 @@ pub async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::message::tests::notice;
 
     #[test]
-    fn a_push_is_ntfys_json() {
-        let publish = Publish {
-            topic: "dan-pages",
-            title: "INC-4 · SEV1 · DNS".to_owned(),
-            message: "You were paged".to_owned(),
-            priority: URGENT,
-            tags: ["rotating_light"],
-            click: "https://matrix.to/#/%23inc-4:x",
-            actions: [
-                Action {
-                    action: "view",
-                    label: "Acknowledge",
-                    url: "https://b/ack/t",
-                    clear: true,
-                },
-                Action {
-                    action: "view",
-                    label: "Open the room",
-                    url: "https://matrix.to/#/%23inc-4:x",
-                    clear: false,
-                },
-            ],
-        };
-        let json = serde_json::to_value(&publish).expect("serializes");
+    fn a_push_is_ntfys_json_and_a_private_one_names_no_title() {
+        let json = serde_json::to_value(publish("dan-pages", &notice(false))).expect("serializes");
         assert_eq!(json["topic"], "dan-pages");
+        assert_eq!(json["title"], "INC-4 · SEV1 · Leaked keys at Acme");
         assert_eq!(json["priority"], 5);
+        assert_eq!(json["tags"][0], "rotating_light");
         assert_eq!(json["actions"][0]["action"], "view");
         assert_eq!(json["actions"][0]["url"], "https://b/ack/t");
-        assert_eq!(json["tags"][0], "rotating_light");
+        assert_eq!(json["click"], json["actions"][1]["url"]);
+        let private = serde_json::to_string(&publish("dan-pages", &notice(true))).expect("JSON");
+        assert!(
+            !private.contains("Leaked") && !private.contains("inc:example.org"),
+            "{private}"
+        );
     }
 }

@@ -40,16 +40,9 @@ struct Data<'a> {
     room_url: &'a str,
 }
 
-/// Posts `notice` to the gateway, for `phone`, signed at `now_millis`.
-pub async fn send(
-    client: &reqwest::Client,
-    hook: &WebhookConfig,
-    phone: &str,
-    notice: &PageNotice,
-    now_millis: u64,
-) -> Result<(), ChannelError> {
-    let seconds = i64::try_from(now_millis / 1000).unwrap_or(i64::MAX);
-    let event = Event {
+/// The event telling the gateway of `notice`, for `phone`, at `seconds`.
+fn event<'a>(phone: &'a str, notice: &'a PageNotice, seconds: i64) -> Event<'a> {
+    Event {
         r#type: PAGE_UNACKNOWLEDGED,
         timestamp: jiff::Timestamp::from_second(seconds)
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -68,8 +61,19 @@ pub async fn send(
             acknowledge_url: &notice.ack_url,
             room_url: &notice.room_url,
         },
-    };
-    let body = serde_json::to_vec(&event).expect("an event serializes");
+    }
+}
+
+/// Posts `notice` to the gateway, for `phone`, signed at `now_millis`.
+pub async fn send(
+    client: &reqwest::Client,
+    hook: &WebhookConfig,
+    phone: &str,
+    notice: &PageNotice,
+    now_millis: u64,
+) -> Result<(), ChannelError> {
+    let seconds = i64::try_from(now_millis / 1000).unwrap_or(i64::MAX);
+    let body = serde_json::to_vec(&event(phone, notice, seconds)).expect("an event serializes");
     let signature = Webhook::new(hook.secret.expose())?.sign(&notice.id, seconds, &body)?;
     let response = client
         .post(hook.url.clone())
@@ -81,4 +85,29 @@ pub async fn send(
         .send()
         .await?;
     http::accepted("the gateway", response).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::message::tests::notice;
+
+    #[test]
+    fn the_event_names_the_number_and_a_private_one_no_title() {
+        let json = serde_json::to_value(event("+442079460958", &notice(false), 1_700_000_000))
+            .expect("serializes");
+        assert_eq!(json["type"], PAGE_UNACKNOWLEDGED);
+        assert_eq!(json["timestamp"], "2023-11-14T22:13:20Z");
+        assert_eq!(json["data"]["phone"], "+442079460958");
+        assert_eq!(json["data"]["title"], "Leaked keys at Acme");
+        assert_eq!(json["data"]["level"], 1);
+        let private = notice(true);
+        let text =
+            serde_json::to_string(&event("+442079460958", &private, 1_700_000_000)).expect("JSON");
+        assert!(
+            !text.contains("Leaked") && !text.contains("inc:example.org"),
+            "{text}"
+        );
+        assert!(text.contains(r#""private":true"#), "{text}");
+    }
 }

@@ -6,7 +6,7 @@ use brigade_core::record::Channel;
 use lettre::Address;
 
 use super::info::{CommandInfo, ParseError, Scope, Who};
-use crate::reach;
+use crate::reach::{self, Target};
 
 pub(super) const INFO: CommandInfo = CommandInfo {
     name: "notify",
@@ -22,13 +22,13 @@ pub(super) const INFO: CommandInfo = CommandInfo {
 pub enum NotifyArgs {
     /// How the sender is reached now.
     Show,
-    /// On `channel` at `to` (checked as far as it can be without the configuration), or not
-    /// on it when `None`.
+    /// On `channel` at `to`, or not on it when `None`. An ntfy topic is as written: only the
+    /// configuration says which server's it must be.
     Set {
         /// Which channel.
         channel: Channel,
         /// The address, topic or number.
-        to: Option<String>,
+        to: Option<Target>,
     },
     /// Not outside Matrix at all.
     Off,
@@ -52,20 +52,17 @@ pub(super) fn parse(rest: &str) -> Result<NotifyArgs, ParseError> {
     };
     let to = match (channel, &words[1..]) {
         (_, ["off"]) => None,
-        (Channel::Email, [address]) => Some(
-            address
-                .parse::<Address>()
-                .map_err(|_| {
-                    ParseError::Invalid(format!(
-                        "`{address}` is not an email address such as `dan@example.org`"
-                    ))
-                })?
-                .to_string(),
-        ),
-        (Channel::Ntfy, [topic]) => Some((*topic).to_owned()),
-        (Channel::Phone, number @ [_, ..]) => {
-            Some(reach::phone(&number.join(" ")).map_err(ParseError::Invalid)?)
+        (Channel::Email, [address]) => {
+            Some(Target::Email(address.parse::<Address>().map_err(|_| {
+                ParseError::Invalid(format!(
+                    "`{address}` is not an email address such as `dan@example.org`"
+                ))
+            })?))
         }
+        (Channel::Ntfy, [topic]) => Some(Target::Ntfy((*topic).to_owned())),
+        (Channel::Phone, number @ [_, ..]) => Some(Target::Phone(
+            reach::phone(&number.join(" ")).map_err(ParseError::Invalid)?,
+        )),
         _ => {
             return Err(ParseError::Usage {
                 usage: INFO.usage(),
@@ -81,24 +78,21 @@ mod tests {
 
     #[test]
     fn each_channel_an_address_or_off() {
-        let set = |channel, to: Option<&str>| NotifyArgs::Set {
-            channel,
-            to: to.map(str::to_owned),
-        };
+        let set = |channel, to| NotifyArgs::Set { channel, to };
+        let dan = "dan@example.org".parse().expect("an address");
+        let topic = Target::Ntfy("dan-pages".to_owned());
+        let number = Target::Phone("+442079460958".to_owned());
         assert_eq!(parse(""), Ok(NotifyArgs::Show));
         assert_eq!(parse("off"), Ok(NotifyArgs::Off));
         for (rest, expected) in [
             (
                 "email dan@example.org",
-                set(Channel::Email, Some("dan@example.org")),
+                set(Channel::Email, Some(Target::Email(dan))),
             ),
             ("email off", set(Channel::Email, None)),
-            ("ntfy dan-pages", set(Channel::Ntfy, Some("dan-pages"))),
+            ("ntfy dan-pages", set(Channel::Ntfy, Some(topic))),
             ("ntfy off", set(Channel::Ntfy, None)),
-            (
-                "phone +44 20 7946 0958",
-                set(Channel::Phone, Some("+442079460958")),
-            ),
+            ("phone +44 20 7946 0958", set(Channel::Phone, Some(number))),
             ("phone off", set(Channel::Phone, None)),
         ] {
             assert_eq!(parse(rest), Ok(expected), "{rest}");

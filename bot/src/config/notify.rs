@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use brigade_core::secret::Secret;
+use brigade_core::{record::Channel, secret::Secret};
 use lettre::{message::Mailbox, Address};
 use matrix_sdk::ruma::OwnedUserId;
 use serde::Deserialize;
@@ -119,7 +119,18 @@ impl NotifyConfig {
 
     /// Whether any channel outside Matrix is configured.
     pub fn any(&self) -> bool {
-        self.email.is_some() || self.ntfy.is_some() || self.webhook.is_some()
+        Channel::ALL
+            .into_iter()
+            .any(|channel| self.configures(channel))
+    }
+
+    /// Whether `channel` is configured.
+    pub fn configures(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email.is_some(),
+            Channel::Ntfy => self.ntfy.is_some(),
+            Channel::Phone => self.webhook.is_some(),
+        }
     }
 }
 

@@ -52,23 +52,30 @@ pub async fn owed(bot: &Bot, people: &[Paged]) -> Result<Vec<Notice>, KeyError> 
 /// Where `user` is reached on each configured channel: where they said in a direct message
 /// (`!inc notify`), or else `[[notify.people]]`; on none they turned off.
 pub async fn targets(bot: &Bot, user: &UserId) -> Result<Vec<Target>, KeyError> {
+    let mut targets = said(bot, user).await?;
+    targets.retain(|target| bot.config.notify.configures(target.channel()));
+    Ok(targets)
+}
+
+/// Where `user` would be reached on each channel, configured or not.
+pub async fn said(bot: &Bot, user: &UserId) -> Result<Vec<Target>, KeyError> {
     let notify = &bot.config.notify;
     let setting = keys::notify_setting(user)
         .get(bot.store.as_ref())
         .await?
         .unwrap_or_default();
     let person = notify.person(&user.to_owned());
-    let mut targets = Vec::new();
-    for channel in Channel::ALL {
-        let target = match (setting.choice(channel), channel) {
+    let targets = Channel::ALL.into_iter().filter_map(|channel| {
+        // What was stored is checked again: the configuration may have changed since.
+        match (setting.choice(channel), channel) {
             (Choice::Off, _) => None,
             (Choice::At(address), Channel::Email) => address.parse().ok().map(Target::Email),
-            (Choice::At(topic), Channel::Ntfy) => notify
-                .ntfy
-                .as_ref()
-                .and_then(|ntfy| reach::ntfy_topic(&ntfy.url, topic).ok())
-                .map(Target::Ntfy),
-            (Choice::At(number), Channel::Phone) => Some(Target::Phone(number.clone())),
+            (Choice::At(topic), Channel::Ntfy) => match &notify.ntfy {
+                Some(ntfy) => reach::ntfy_topic(&ntfy.url, topic).ok(),
+                None => Some(topic.clone()),
+            }
+            .map(Target::Ntfy),
+            (Choice::At(number), Channel::Phone) => reach::phone(number).ok().map(Target::Phone),
             (Choice::Unset, Channel::Email) => {
                 person.and_then(|person| person.email.clone().map(Target::Email))
             }
@@ -78,15 +85,9 @@ pub async fn targets(bot: &Bot, user: &UserId) -> Result<Vec<Target>, KeyError> 
             (Choice::Unset, Channel::Phone) => {
                 person.and_then(|person| person.phone.clone().map(Target::Phone))
             }
-        };
-        let configured = match channel {
-            Channel::Email => notify.email.is_some(),
-            Channel::Ntfy => notify.ntfy.is_some(),
-            Channel::Phone => notify.webhook.is_some(),
-        };
-        targets.extend(target.filter(|_| configured));
-    }
-    Ok(targets)
+        }
+    });
+    Ok(targets.collect())
 }
 
 /// Where `user` is reached on `channel`, if they still are.
@@ -165,11 +166,6 @@ async fn round(bot: &Bot, channels: &Channels) -> Result<(), ActionError> {
 /// Who is told, on which channel.
 type Whom<'a> = (&'a OwnedUserId, Channel);
 
-/// Whether `notice` is the one owed to `whom`.
-fn is(notice: &Notice, (user, channel): Whom<'_>) -> bool {
-    &notice.user == user && notice.channel == channel
-}
-
 /// Whether the stored record still owes `whom` the notification of `escalation`'s step.
 async fn still_owed(
     bot: &Bot,
@@ -185,7 +181,7 @@ async fn still_owed(
         .iter()
         .filter(|known| same_step(known, escalation))
         .flat_map(|known| &known.notices)
-        .any(|owed| is(owed, whom) && !owed.sent))
+        .any(|owed| owed.is_for(whom.0, whom.1) && !owed.sent))
 }
 
 fn same_step(known: &Escalation, escalation: &Escalation) -> bool {
@@ -249,7 +245,7 @@ async fn forget(
     let Some(current) = step_of(&mut record.escalations, escalation) else {
         return Ok(());
     };
-    current.notices.retain(|owed| !is(owed, whom));
+    current.notices.retain(|owed| !owed.is_for(whom.0, whom.1));
     record.version += 1;
     bot.store.save_incident(&record).await?;
     let (user, channel) = whom;
@@ -276,7 +272,11 @@ async fn settle(
     let Some(current) = step_of(&mut record.escalations, escalation) else {
         return Ok(());
     };
-    let Some(owed) = current.notices.iter_mut().find(|owed| is(owed, whom)) else {
+    let Some(owed) = current
+        .notices
+        .iter_mut()
+        .find(|owed| owed.is_for(whom.0, whom.1))
+    else {
         return Ok(());
     };
     let failed = match outcome {
@@ -314,9 +314,10 @@ async fn settle(
             Channel::Phone => "☎️ The SMS or voice gateway's notification",
         };
         let text = format!(
-            "{what} to {} about {} failed: {error}. Brigade keeps trying; the escalation goes on.",
+            "{what} to {} about {} failed: {}. Brigade keeps trying; the escalation goes on.",
             names.pill(user),
-            record.incident.number
+            record.incident.number,
+            error.for_room(),
         );
         if let Err(error) = room
             .send(notice(&text))

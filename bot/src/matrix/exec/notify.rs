@@ -50,39 +50,29 @@ pub async fn run(change: &Change<'_>, args: NotifyArgs) -> Result<Answer, Action
         }
         NotifyArgs::Set {
             channel,
-            to: Some(address),
+            to: Some(asked),
         } => {
-            let target = match (channel, &notify.ntfy) {
-                (Channel::Email, _) => address
-                    .parse()
-                    .map(Target::Email)
-                    .map_err(|_| format!("`{address}` is not an email address")),
-                (Channel::Ntfy, Some(ntfy)) => {
-                    reach::ntfy_topic(&ntfy.url, &address).map(Target::Ntfy)
+            let target = match (asked, &notify.ntfy) {
+                (Target::Ntfy(topic), Some(ntfy)) => match reach::ntfy_topic(&ntfy.url, &topic) {
+                    Ok(topic) => Target::Ntfy(topic),
+                    Err(reason) => return Ok(Answer::refused(reason)),
+                },
+                (Target::Ntfy(_), None) => {
+                    return Ok(Answer::refused(
+                        "this bot pushes to no ntfy server (`[notify.ntfy]` is not configured)",
+                    ))
                 }
-                (Channel::Ntfy, None) => Err(
-                    "this bot pushes to no ntfy server (`[notify.ntfy]` is not configured)"
-                        .to_owned(),
-                ),
-                (Channel::Phone, _) => Ok(Target::Phone(address)),
-            };
-            let target = match target {
-                Ok(target) => target,
-                Err(reason) => return Ok(Answer::refused(reason)),
+                (other, _) => other,
             };
             let stored = match &target {
                 Target::Email(address) => address.to_string(),
-                Target::Ntfy(topic) | Target::Phone(topic) => topic.clone(),
+                Target::Ntfy(topic) => topic.clone(),
+                Target::Phone(number) => number.clone(),
             };
             setting.set(channel, Choice::At(stored));
             key.set(bot.store.as_ref(), &setting).await?;
             info!(user = %change.sender, channel = channel.name(), "set where to be notified");
-            let configured = match channel {
-                Channel::Email => notify.email.is_some(),
-                Channel::Ntfy => notify.ntfy.is_some(),
-                Channel::Phone => notify.webhook.is_some(),
-            };
-            let more = if configured {
+            let more = if notify.configures(channel) {
                 ""
             } else {
                 " This bot sends nothing that way yet (its `[notify]` does not configure it)."
