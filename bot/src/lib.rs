@@ -177,6 +177,7 @@ pub async fn run(
         status: status_site,
         records: tokio::sync::Mutex::new(()),
         invitations: tokio::sync::Notify::new(),
+        notices: tokio::sync::Notify::new(),
         joining: std::sync::Mutex::default(),
         pruned: std::sync::atomic::AtomicU64::new(0),
         undecrypted: tokio::sync::Mutex::default(),

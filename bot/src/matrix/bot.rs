@@ -39,12 +39,28 @@ pub struct Bot {
     pub records: tokio::sync::Mutex<()>,
     /// Wakes the sender of queued invitations when some are queued.
     pub invitations: tokio::sync::Notify,
+    /// Wakes the sender of notifications outside Matrix when a stored page owes some, so
+    /// that one due at once (`notify_after = 0`) waits for no tick.
+    pub notices: tokio::sync::Notify,
     /// Rooms whose invitation of the bot is being answered (in the background).
     pub joining: std::sync::Mutex<std::collections::HashSet<matrix_sdk::ruma::OwnedRoomId>>,
     /// When the store was last pruned of what can no longer be replayed (0: not yet).
     pub pruned: std::sync::atomic::AtomicU64,
     /// The events held until they can be decrypted.
     pub undecrypted: tokio::sync::Mutex<Undecrypted>,
+}
+
+impl Bot {
+    /// Wakes the sender of notifications if `record`, just stored, owes any.
+    pub fn owes_notices(&self, record: &brigade_core::record::IncidentRecord) {
+        let owes = record
+            .escalations
+            .iter()
+            .any(|escalation| escalation.notices.iter().any(|notice| !notice.sent));
+        if owes {
+            self.notices.notify_one();
+        }
+    }
 }
 
 /// The events held until they can be decrypted (kept in the store too), and which of them are

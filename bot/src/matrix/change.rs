@@ -166,6 +166,7 @@ impl<'a> Change<'a> {
         self.bot.store.save_incident(&next).await?;
         // The status page follows the store at once, whatever the homeserver does next.
         self.bot.status.changed();
+        self.bot.owes_notices(&next);
         Ok(())
     }
 }

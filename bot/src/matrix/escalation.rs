@@ -58,6 +58,7 @@ pub async fn check(bot: &Bot) -> Result<(), ActionError> {
         next.version += 1;
         bot.store.save_incident(&next).await?;
         bot.status.changed();
+        bot.owes_notices(&next);
         bot.publisher.publish(&next.room_id);
     }
     Ok(())

@@ -111,6 +111,7 @@ pub async fn run(bot: &Bot, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = interval.tick() => {}
+            () = bot.notices.notified() => {}
             () = stop.cancelled() => return,
         }
         if bot.health.sync_lag_seconds().is_none() {

@@ -6,7 +6,11 @@
 //! sled locks it, and opening it twice fails with [`StoreError::Engine`]. The trees, keys and
 //! encodings are those of the first release.
 
-use std::{path::Path, sync::Arc};
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use async_trait::async_trait;
 use ruma::{EventId, OwnedEventId, RoomId};
@@ -15,6 +19,7 @@ use super::contract::{Handled, Store, StoreError};
 use crate::{
     engine::{Engine, EngineError, MemoryEngine, SledEngine},
     record::IncidentRecord,
+    sync::lock,
 };
 
 const HANDLED_TREE: &str = "handled";
@@ -37,7 +42,14 @@ pub struct EngineStore {
     /// Held while the incident counter is read and written back, so that two callers never get
     /// the same number.
     counting: Arc<tokio::sync::Mutex<()>>,
+    /// The open incidents as last read, by key, with the bytes they were decoded from: the
+    /// periodic tasks read every open incident each second, and only what changed since (its
+    /// bytes differ) is decoded again.
+    decoded: Arc<Mutex<Decoded>>,
 }
+
+/// Records by key, each with the bytes it was decoded from.
+type Decoded = HashMap<Vec<u8>, (Vec<u8>, IncidentRecord)>;
 
 fn engine_error(error: EngineError) -> StoreError {
     StoreError::Engine(error.0)
@@ -60,6 +72,7 @@ impl EngineStore {
         let store = Self {
             engine,
             counting: Arc::default(),
+            decoded: Arc::default(),
         };
         store.index_open_incidents()?;
         Ok(store)
@@ -263,6 +276,8 @@ impl Store for EngineStore {
 
     async fn open_incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut open = Vec::new();
+        let mut decoded = lock(&self.decoded);
+        let mut kept = HashMap::with_capacity(decoded.len());
         for key in self.engine.keys(OPEN_TREE).map_err(engine_error)? {
             let Some(bytes) = self
                 .engine
@@ -272,15 +287,20 @@ impl Store for EngineStore {
                 self.engine.remove(OPEN_TREE, &key).map_err(engine_error)?;
                 continue;
             };
-            let record = decode_incident(&String::from_utf8_lossy(&key), &bytes)?;
+            let record = match decoded.remove(&key) {
+                Some((read, record)) if read == bytes => record,
+                _ => decode_incident(&String::from_utf8_lossy(&key), &bytes)?,
+            };
             if record.incident.status.is_open() {
-                open.push(record);
+                open.push(record.clone());
+                kept.insert(key, (bytes, record));
             } else {
                 // Left by a crash between a closing record and its index: durable with the
                 // next write, and taken out again if a crash loses it.
                 self.engine.remove(OPEN_TREE, &key).map_err(engine_error)?;
             }
         }
+        *decoded = kept;
         open.sort_by_key(|record| record.incident.number);
         Ok(open)
     }
@@ -443,5 +463,42 @@ mod tests {
             "every incident includes the spoiled one"
         );
         assert_eq!(store.open_incidents().await.expect("open"), vec![open]);
+    }
+
+    /// The open incidents, read again, are what is stored now: one changed since (by this
+    /// store or by a write underneath it) is decoded again, one closed leaves.
+    #[tokio::test]
+    async fn the_open_incidents_read_again_show_every_change() {
+        use crate::{incident::Severity, incident::Status, testing};
+
+        let store = EngineStore::in_memory();
+        let mut first = testing::record(1, "DNS", Severity::Sev2, 1_000);
+        store.save_incident(&first).await.expect("save");
+        let mut second = testing::record(2, "Disk", Severity::Sev3, 1_000);
+        second.room_id = ruma::owned_room_id!("!second:x");
+        store.save_incident(&second).await.expect("save");
+        assert_eq!(store.open_incidents().await.expect("open").len(), 2);
+
+        first.incident.title = "DNS again".to_owned();
+        store.save_incident(&first).await.expect("save");
+        second.version = 9;
+        let bytes = serde_json::to_vec(&second).expect("serializes");
+        store
+            .engine
+            .insert(INCIDENTS_TREE, second.room_id.as_bytes(), &bytes)
+            .expect("written underneath");
+        let open = store.open_incidents().await.expect("open");
+        assert_eq!(open[0].incident.title, "DNS again");
+        assert_eq!(open[1].version, 9);
+
+        let alice = ruma::user_id!("@alice:example.org");
+        first
+            .incident
+            .set_status(Status::Resolved, 2_000, alice)
+            .expect("resolved");
+        store.save_incident(&first).await.expect("save");
+        let open = store.open_incidents().await.expect("open");
+        assert_eq!(open.len(), 1);
+        assert_eq!(lock(&store.decoded).len(), 1, "the closed one is not kept");
     }
 }
