@@ -137,6 +137,7 @@ async fn prune_every_hour(bridge: &Bridge, stop: &CancellationToken) {
                 alerts = forgotten.alerts,
                 bursts = forgotten.bursts,
                 events = forgotten.events,
+                silences = forgotten.silences,
                 "forgot what is over"
             ),
             Err(error) => warn!(%error, "cannot forget what is over; trying again in an hour"),

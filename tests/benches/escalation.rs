@@ -6,11 +6,11 @@
 //! - an alert posted to Alertmanager until its on-call's mail is accepted by the SMTP server
 //!   (the route's escalation policy, `notify_after = 0`), next to the same alert until its
 //!   message reaches the on-call's Matrix client (Alertmanager → bridge → Synapse), which the
-//!   mail's path includes;
+//!   mail's path includes (with, beyond it, the incident's declaration and its page);
 //! - the bot's resident memory and CPU while idle with 1,000 more running escalation policies
 //!   (1,000 open incidents, each with a policy waiting for its next level), next to the same
-//!   bot with only the rounds' own: what each running policy costs. The notification task
-//!   looks once a second, so the mail's figure carries up to a second of that wait.
+//!   bot with only the rounds' own: what each running policy costs (three tasks look at the
+//!   open incidents once a second: escalation timers, notifications, reminders).
 
 #![recursion_limit = "256"]
 

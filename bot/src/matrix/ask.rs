@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use brigade_core::record::IncidentRecord;
 use matrix_sdk::{
-    ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent},
+    ruma::events::room::{
+        history_visibility::HistoryVisibility,
+        join_rules::JoinRule,
+        message::{MessageType, OriginalSyncRoomMessageEvent},
+    },
     Room, RoomMemberships,
 };
 use tracing::{info, warn};
@@ -82,7 +86,9 @@ pub async fn question(
     Ok(true)
 }
 
-/// A room with the bot and one person, that is none of Brigade's own rooms.
+/// A room with the bot and one person, that is none of Brigade's own rooms, that nobody else
+/// can join or read without an invitation, and to which nobody else is invited or knocking:
+/// what is said there stays between the two.
 pub async fn is_direct(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
     let rooms = &bot.rooms;
     let own = [
@@ -97,10 +103,17 @@ pub async fn is_direct(bot: &Bot, room: &Room) -> Result<bool, ActionError> {
     {
         return Ok(false);
     }
+    let closed = matches!(
+        room.join_rule(),
+        None | Some(JoinRule::Invite | JoinRule::Private)
+    );
+    if !closed || room.history_visibility() == Some(HistoryVisibility::WorldReadable) {
+        return Ok(false);
+    }
     // Asked of the members list (fetched when the sync did not carry it), not of the room
     // summary, which Synapse sends only with lazy-loaded members.
-    let joined = room.members(RoomMemberships::JOIN).await?;
-    Ok(joined.len() == 2)
+    let present = RoomMemberships::JOIN | RoomMemberships::INVITE | RoomMemberships::KNOCK;
+    Ok(room.members(present).await?.len() == 2)
 }
 
 /// Suggests (or pages) the people of every route `text` matches in the incident of the

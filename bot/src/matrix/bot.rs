@@ -51,12 +51,16 @@ pub struct Bot {
 }
 
 impl Bot {
-    /// Wakes the sender of notifications if `record`, just stored, owes any.
+    /// Wakes the sender of notifications if `record`, just stored, owes one now.
     pub fn owes_notices(&self, record: &brigade_core::record::IncidentRecord) {
-        let owes = record
-            .escalations
-            .iter()
-            .any(|escalation| escalation.notices.iter().any(|notice| !notice.sent));
+        let now = self.clock.now_millis();
+        let owes = record.escalations.iter().any(|escalation| {
+            escalation.notify_at.is_some_and(|at| at <= now)
+                && escalation
+                    .notices
+                    .iter()
+                    .any(|notice| !notice.sent && notice.retry_at <= now)
+        });
         if owes {
             self.notices.notify_one();
         }

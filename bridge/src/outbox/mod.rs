@@ -210,7 +210,7 @@ impl Outbox {
                         version: 0,
                         shown: 0,
                         event_id: None,
-                        list_shown: 0,
+                        list_shown: Some(0),
                         list_event_id: None,
                     });
                     id

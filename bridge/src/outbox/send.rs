@@ -103,12 +103,23 @@ pub async fn deliver_burst(
     let room_id = OwnedRoomId::try_from(burst.room_id.as_str())
         .map_err(|error| HomeserverError::Build(error.to_string()))?;
     let members = bridge.store.burst_members(burst.id)?;
-    let root = match &burst.event_id {
+    let list_behind =
+        burst.list_event_id.is_none() || burst.list_shown.unwrap_or(0) < burst.version;
+    let root = match (&burst.event_id, &burst.list_event_id) {
+        // Both shown already: a crash came between the record and the outbox's clearing.
+        (Some(_), Some(list)) if burst.shown >= burst.version && !list_behind => {
+            let shown = burst.list_shown.unwrap_or(burst.version);
+            bridge
+                .store
+                .burst_list_delivered(burst.id, shown, list)
+                .await?;
+            return Ok(());
+        }
         // Shown already (a crash came before the list, or the list alone is behind).
-        Some(event_id) if burst.shown >= burst.version => event_id.clone(),
+        (Some(event_id), _) if burst.shown >= burst.version => event_id.clone(),
         _ => deliver_burst_message(bridge, burst, &members, (&room_id, uncertain), looked).await?,
     };
-    if burst.list_event_id.is_none() || burst.list_shown < burst.version {
+    if list_behind {
         deliver_burst_list(
             bridge,
             burst,

@@ -41,12 +41,16 @@ pub struct Matcher {
 
 impl Matcher {
     /// Whether it keeps a silence to some alerts: a label must have a value, or match a
-    /// pattern that is more than "anything". Negative matchers alone match nearly every alert.
+    /// pattern that neither matches a missing label (Alertmanager refuses a silence whose
+    /// matchers all do) nor any value at all. Negative matchers alone match nearly every
+    /// alert.
     fn narrows(&self) -> bool {
-        const ANYTHING: [&str; 6] = ["", ".*", ".+", "(.*)", "(.+)", "^.*$"];
         match (self.is_equal, self.is_regex) {
             (true, false) => !self.value.is_empty(),
-            (true, true) => !ANYTHING.contains(&self.value.as_str()),
+            (true, true) => anchored(&self.value).is_ok_and(|pattern| {
+                let values = ["x", "any value at all", "0", "-"];
+                !pattern.is_match("") && !values.iter().all(|value| pattern.is_match(value))
+            }),
             (false, _) => false,
         }
     }
@@ -207,7 +211,7 @@ fn matcher(word: &str) -> Result<Matcher, String> {
         None => value.to_owned(),
     };
     if is_regex {
-        regex_syntax(&value).map_err(|error| format!("`{word}`: {error}"))?;
+        anchored(&value).map_err(|error| format!("`{word}`: {error}"))?;
     }
     Ok(Matcher {
         name: name.to_owned(),
@@ -217,27 +221,19 @@ fn matcher(word: &str) -> Result<Matcher, String> {
     })
 }
 
-/// Whether `pattern` is a regular expression at all: Alertmanager refuses the silence
-/// otherwise. Its RE2 is stricter still; what it refuses, it says.
-fn regex_syntax(pattern: &str) -> Result<(), String> {
-    let mut depth = 0_i32;
-    let mut escaped = false;
-    for c in pattern.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ => {}
-        }
-        if depth < 0 {
-            return Err("a `)` closes nothing".to_owned());
-        }
-    }
-    if depth != 0 || escaped {
-        return Err("the regular expression is not closed".to_owned());
-    }
-    Ok(())
+/// `pattern` as Alertmanager matches it: anchored at both ends. Alertmanager's RE2 and the
+/// `regex` crate read the same syntax (neither has backreferences or lookaround); what RE2
+/// refuses still, Alertmanager says.
+fn anchored(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|error| match error {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .rfind(|line| line.starts_with("error:"))
+            .map_or(text.clone(), |line| {
+                line.trim_start_matches("error: ").to_owned()
+            }),
+        other => other.to_string(),
+    })
 }
 
 /// `30m`, `2h`, `1d`, `90s`: how long, up to [`LONGEST`].
@@ -326,7 +322,10 @@ mod tests {
             ("!inc silence DiskFull", "is not a matcher"),
             ("!inc silence 9x=1", "`9x` is not a label name"),
             ("!inc silence a=\"b", "a quote is not closed"),
-            ("!inc silence a=~\"(b\"", "not closed"),
+            ("!inc silence a=~\"(b\"", "unclosed group"),
+            ("!inc silence a=~\"b|\"", "every alert"),
+            ("!inc silence a=~\"(?:.*)\"", "every alert"),
+            ("!inc silence a=~\"x(\"", "unclosed group"),
             ("!inc silence a=b for", "`for` takes one duration"),
             ("!inc silence a=b for 2 hours", "`for` takes one duration"),
             ("!inc silence a=b for 2w", "is not a duration"),

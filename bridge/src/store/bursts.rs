@@ -78,7 +78,7 @@ impl Store {
         event_id: &str,
     ) -> Result<(), StoreError> {
         self.burst_shown(id, |burst| {
-            burst.list_shown = burst.list_shown.max(shown);
+            burst.list_shown = Some(burst.list_shown.unwrap_or(0).max(shown));
             burst.list_event_id = Some(event_id.to_owned());
         })
         .await

@@ -30,7 +30,7 @@ fn new_burst(id: u64) -> BurstRecord {
         version: 0,
         shown: 0,
         event_id: None,
-        list_shown: 0,
+        list_shown: Some(0),
         list_event_id: None,
     }
 }

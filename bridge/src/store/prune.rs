@@ -1,5 +1,6 @@
 //! Forgetting what is over: alerts resolved long ago whose messages say so, the bursts that
-//! counted only such alerts, and homeserver events seen long ago. What is firing, behind in
+//! counted only such alerts, silences that ended long ago, and homeserver events seen long
+//! ago. What is firing, behind in
 //! the outbox or recent is kept, so the store grows with the alerts that are live, not with
 //! every alert there ever was.
 //!
@@ -12,7 +13,8 @@
 use brigade_core::clock::millis;
 
 use super::{
-    records::burst_key, AlertRecord, BurstRecord, Forgotten, Placement, Store, StoreError, Tree,
+    records::burst_key, silences::SilenceRecord, AlertRecord, BurstRecord, Forgotten, Placement,
+    Store, StoreError, Tree,
 };
 use crate::alert::AlertStatus;
 
@@ -47,6 +49,17 @@ impl Store {
                 if own && self.is_over(&key, &record, before)? {
                     self.engine.remove(Tree::Alerts.name(), &key)?;
                     forgotten.alerts += 1;
+                }
+            }
+            // A silence that ended a week ago is not listed, and `unsilence` has nothing to
+            // end; forgotten, it is "not one of this room's" to both.
+            for (key, bytes) in self.engine.scan_prefix(Tree::Silences.name(), b"")? {
+                let Some(silence) = readable::<SilenceRecord>(&key, &bytes) else {
+                    continue;
+                };
+                if silence.ends < before {
+                    self.engine.remove(Tree::Silences.name(), &key)?;
+                    forgotten.silences += 1;
                 }
             }
             let before = now.saturating_sub(millis(EVENTS_KEPT));
@@ -165,7 +178,7 @@ mod tests {
             version: 0,
             shown: 0,
             event_id: None,
-            list_shown: 0,
+            list_shown: Some(0),
             list_event_id: None,
         };
         store
@@ -213,6 +226,17 @@ mod tests {
 
         assert!(store.first_time("$old", 1_000).await.expect("read"));
         assert!(store.first_time("$new", 7 * DAY).await.expect("read"));
+        let silence = |id: &str, ends| SilenceRecord {
+            id: id.to_owned(),
+            room_id: "!r:example.org".to_owned(),
+            matchers: "alertname=DiskFull".to_owned(),
+            ends,
+            by: "@alice:example.org".to_owned(),
+            ended_by: None,
+        };
+        for record in [silence("ended", 1_000), silence("lately", 7 * DAY)] {
+            store.keep_silence(&record).await.expect("kept");
+        }
 
         let now = 2_000 + 7 * DAY + 1;
         let forgotten = store.prune(now).await.expect("pruned");
@@ -221,9 +245,12 @@ mod tests {
             Forgotten {
                 alerts: 2,
                 bursts: 1,
-                events: 1
+                events: 1,
+                silences: 1,
             }
         );
+        assert_eq!(store.silence("ended").expect("read"), None);
+        assert!(store.silence("lately").expect("read").is_some());
         for gone in [&over, &done_member] {
             assert_eq!(store.alert(gone).expect("read"), None, "{gone}");
         }

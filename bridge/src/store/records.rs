@@ -70,6 +70,8 @@ pub struct Forgotten {
     pub bursts: usize,
     /// Homeserver events.
     pub events: usize,
+    /// Silences made from chat.
+    pub silences: usize,
 }
 
 /// Where an alert's episode is shown.
@@ -102,9 +104,10 @@ pub struct BurstRecord {
     pub shown: u64,
     /// Its message, once posted.
     pub event_id: Option<String>,
-    /// The version the full list in its message's thread shows.
+    /// The version the full list in its message's thread shows; `None` for a burst stored
+    /// before there were lists, in step without one until it changes.
     #[serde(default)]
-    pub list_shown: u64,
+    pub list_shown: Option<u64>,
     /// The full list, once posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_event_id: Option<String>,
@@ -113,7 +116,7 @@ pub struct BurstRecord {
 impl BurstRecord {
     /// Whether its message and its list both show its latest version.
     pub fn in_step(&self) -> bool {
-        self.shown >= self.version && self.list_shown >= self.version
+        self.shown >= self.version && self.list_shown.is_none_or(|shown| shown >= self.version)
     }
 }
 

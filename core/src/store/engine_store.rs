@@ -276,7 +276,9 @@ impl Store for EngineStore {
 
     async fn open_incidents(&self) -> Result<Vec<IncidentRecord>, StoreError> {
         let mut open = Vec::new();
-        let mut decoded = lock(&self.decoded);
+        // Taken out while the store is read, so that no other reader waits on the lock; two
+        // at once decode what changed twice, and the last one's is kept.
+        let mut decoded = std::mem::take(&mut *lock(&self.decoded));
         let mut kept = HashMap::with_capacity(decoded.len());
         for key in self.engine.keys(OPEN_TREE).map_err(engine_error)? {
             let Some(bytes) = self
@@ -300,7 +302,7 @@ impl Store for EngineStore {
                 self.engine.remove(OPEN_TREE, &key).map_err(engine_error)?;
             }
         }
-        *decoded = kept;
+        *lock(&self.decoded) = kept;
         open.sort_by_key(|record| record.incident.number);
         Ok(open)
     }
