@@ -4,7 +4,8 @@
 //! gateway that verifies it with that specification's own library; a gateway that refuses is
 //! reported once and tried again under the same `webhook-id`; the push's acknowledge link
 //! acknowledges, once. People set their own topic and number in a direct message, only on the
-//! bot's ntfy server. Real Synapse, people as matrix-sdk clients.
+//! bot's ntfy server; a private incident's title reaches neither. Real Synapse, people as
+//! matrix-sdk clients.
 
 use std::{collections::BTreeSet, path::Path};
 
@@ -238,7 +239,7 @@ async fn an_unacknowledged_page_reaches_ntfy_and_the_signed_gateway_and_a_link_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_person_sets_their_topic_and_number_in_a_direct_message_on_the_bots_server_only(
+async fn each_person_sets_their_topic_and_number_in_a_direct_message_and_private_titles_stay_out(
 ) -> Result<()> {
     let hs = &servers().first;
     let ntfy = Ntfy::start(Some(TOKEN)).await?;
@@ -310,5 +311,29 @@ async fn each_person_sets_their_topic_and_number_in_a_direct_message_on_the_bots
     assert_eq!(deliveries.len(), 1, "Bob's phone once");
     let event: Value = serde_json::from_slice(&deliveries[0].body)?;
     assert_eq!(event["data"]["user"], bob.user_id.as_str());
+
+    // A private incident's page: neither the push nor the gateway hears its title.
+    let secret = "Leaked keys at Acme";
+    let private = desk
+        .declare(&format!("{secret} --type security --sev 1"))
+        .await?;
+    desk.command(alice, &private.room, "!inc page push", "✅")
+        .await?;
+    let push = pushes(&ntfy, "carol-pages", 2)
+        .await
+        .with_context(|| desk.bot.log())?
+        .remove(1);
+    let deliveries = wait_for("the private page at the gateway", || async {
+        let received = gateway.received();
+        (received.len() >= 2).then_some(received)
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    let event: Value = serde_json::from_slice(&deliveries[1].body)?;
+    assert_eq!(push["title"], "INC-2 · SEV1 · a private incident", "{push}");
+    assert_eq!(event["data"]["private"], true, "{event}");
+    for told in [push.to_string(), event.to_string()] {
+        assert!(!told.contains("Leaked") && !told.contains("Acme"), "{told}");
+    }
     Ok(())
 }
