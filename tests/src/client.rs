@@ -324,6 +324,24 @@ impl TestUser {
             .await?)
     }
 
+    /// The answer to a GET of the client-server API at `path` (after `_matrix/client/`) as
+    /// this user, read as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value> {
+        let token = self.client.access_token().context("no access token")?;
+        let url = self
+            .client
+            .homeserver()
+            .join(&format!("_matrix/client/{path}"))?;
+        Ok(reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
     /// Every event of `room_id` from its start, oldest first, read back from the homeserver
     /// (`/messages`): unlike [`Self::events`], nothing a busy sync left out is missing.
     pub async fn history(&self, room_id: &RoomId) -> Result<Vec<Value>> {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use brigade_core::events::{ALERT_KEY, BURST_KEY, BURST_LIST_KEY};
+use brigade_core::events::ALERT_KEY;
 use ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 use serde_json::Value;
 
@@ -52,36 +52,21 @@ impl LookedBack {
             .await
     }
 
-    /// The message `user` posted in `room` for `burst`, if there is one.
+    /// The message `user` posted in `room` for `burst` with its identity under `key`: the
+    /// burst's own (`brigade_core::events::BURST_KEY`) or its list's (`BURST_LIST_KEY`), if
+    /// there is one.
     pub async fn burst(
         &mut self,
         bridge: &Bridge,
-        user: &UserId,
-        room: &RoomId,
+        (user, room): (&UserId, &RoomId),
         burst: &BurstRecord,
+        key: &str,
     ) -> Result<Option<Posted>, HomeserverError> {
         let is_it = |content: &Value| {
-            let counts = &content[BURST_KEY];
-            counts["source"] == burst.source.name()
-                && counts["route"] == burst.route.as_str()
-                && counts["started"] == burst.started
-        };
-        self.find(bridge, user, room, burst.started, is_it).await
-    }
-
-    /// The full list `user` posted in `room` for `burst`, if there is one.
-    pub async fn burst_list(
-        &mut self,
-        bridge: &Bridge,
-        user: &UserId,
-        room: &RoomId,
-        burst: &BurstRecord,
-    ) -> Result<Option<Posted>, HomeserverError> {
-        let is_it = |content: &Value| {
-            let list = &content[BURST_LIST_KEY];
-            list["source"] == burst.source.name()
-                && list["route"] == burst.route.as_str()
-                && list["started"] == burst.started
+            let identity = &content[key];
+            identity["source"] == burst.source.name()
+                && identity["route"] == burst.route.as_str()
+                && identity["started"] == burst.started
         };
         self.find(bridge, user, room, burst.started, is_it).await
     }

@@ -145,7 +145,9 @@ async fn deliver_burst_message(
     let mut original = burst.event_id.clone();
     if original.is_none() && uncertain {
         let user = virtual_user(bridge, burst.source)?;
-        let found = looked.burst(bridge, &user, room_id, burst).await;
+        let found = looked
+            .burst(bridge, (&user, room_id), burst, BURST_KEY)
+            .await;
         if let Some(posted) = found.map_err(DeliveryError::look_back)? {
             info!(burst = burst.id, event_id = %posted.event_id, "an uncertain post had been taken: not posted again");
             let event_id = posted.event_id.to_string();
@@ -191,7 +193,9 @@ async fn deliver_burst_list(
     let mut original = burst.list_event_id.clone();
     if original.is_none() && uncertain {
         let user = virtual_user(bridge, burst.source)?;
-        let found = looked.burst_list(bridge, &user, room_id, burst).await;
+        let found = looked
+            .burst(bridge, (&user, room_id), burst, BURST_LIST_KEY)
+            .await;
         if let Some(posted) = found.map_err(DeliveryError::look_back)? {
             info!(burst = burst.id, event_id = %posted.event_id, "an uncertain list had been taken: not posted again");
             original = Some(posted.event_id.to_string());

@@ -989,19 +989,7 @@ async fn burst_list(user: &TestUser, room: &RoomId) -> Result<Option<BurstList>>
 
 /// The roots of `room`'s threads, as the homeserver lists them to Element.
 async fn threads(user: &TestUser, room: &RoomId) -> Result<Vec<String>> {
-    let token = user.client.access_token().context("signed in")?;
-    let url = user
-        .client
-        .homeserver()
-        .join(&format!("_matrix/client/v1/rooms/{room}/threads"))?;
-    let answer: Value = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let answer = user.get(&format!("v1/rooms/{room}/threads")).await?;
     Ok(answer["chunk"]
         .as_array()
         .into_iter()

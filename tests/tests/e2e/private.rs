@@ -17,7 +17,6 @@ use matrix_sdk::ruma::{
     events::room::{EncryptedFile, MediaSource},
     OwnedRoomId, RoomId,
 };
-use serde_json::Value;
 
 fn bot_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))
@@ -37,19 +36,7 @@ fn shows_title(text: &str) -> bool {
 /// what the homeserver sent beside the decrypted event, so the timeline JSON has the clear type
 /// while the homeserver only ever had `m.room.encrypted`.
 async fn sent_encrypted(user: &TestUser, room: &RoomId, id: &str) -> Result<bool> {
-    let token = user.client.access_token().context("no access token")?;
-    let url = format!(
-        "{}_matrix/client/v3/rooms/{room}/event/{id}",
-        user.client.homeserver()
-    );
-    let event: Value = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let event = user.get(&format!("v3/rooms/{room}/event/{id}")).await?;
     Ok(event["type"] == "m.room.encrypted" && event["content"]["ciphertext"].is_string())
 }
 
