@@ -29,6 +29,10 @@ impl Target {
 
 /// The longest topic name ntfy accepts.
 const TOPIC_MAX: usize = 64;
+/// The names ntfy keeps for its own pages and API, and refuses as topics.
+const RESERVED_TOPICS: [&str; 10] = [
+    "docs", "static", "file", "app", "metrics", "account", "settings", "signup", "login", "v1",
+];
 
 /// `text` as a phone number for the SMS and voice gateway: E.164, `+` and 7 to 15 digits, the
 /// spaces, dots, dashes and brackets people write in between dropped.
@@ -76,6 +80,11 @@ pub fn ntfy_topic(server: &Url, text: &str) -> Result<String, String> {
     {
         return Err(format!(
             "`{text}` is not an ntfy topic: letters, digits, `-` and `_`, at most {TOPIC_MAX}"
+        ));
+    }
+    if RESERVED_TOPICS.contains(&topic.as_str()) {
+        return Err(format!(
+            "`{topic}` is a name ntfy keeps for itself: choose another topic"
         ));
     }
     Ok(topic)
@@ -135,6 +144,7 @@ mod tests {
             ("https://ntfy.example.org/a/b", "is not an ntfy topic"),
             ("dan pages", "is not an ntfy topic"),
             ("", "is not an ntfy topic"),
+            ("docs", "ntfy keeps for itself"),
         ] {
             let error = ntfy_topic(&server, text).expect_err(text);
             assert!(error.contains(expected), "{text}: {error}");

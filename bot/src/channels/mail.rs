@@ -66,3 +66,19 @@ pub fn text(notice: &PageNotice) -> (String, String) {
     );
     (notice.subject(), body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::message::tests::notice;
+
+    #[test]
+    fn the_mail_has_its_link_on_a_line_of_its_own_and_a_private_one_no_title() {
+        let (subject, body) = text(&notice(false));
+        assert_eq!(subject, "[Brigade] INC-4 (SEV1): Leaked keys at Acme");
+        assert!(body.contains("\nhttps://b/ack/t\n"), "{body}");
+        let (subject, body) = text(&notice(true));
+        assert_eq!(subject, "[Brigade] INC-4 (SEV1, private) needs you");
+        assert!(!body.contains("Leaked"), "{body}");
+    }
+}

@@ -86,13 +86,13 @@ impl PageNotice {
     }
 }
 
-/// The notification to `user` about `escalation`'s page in `record`'s incident, with the link
-/// `ack_url` that acknowledges it.
+/// The notification to `user` about `escalation`'s page in `record`'s incident at `now`, with
+/// the link `ack_url` that acknowledges it.
 pub fn page_notice(
     config: &Config,
     record: &IncidentRecord,
     escalation: &Escalation,
-    user: &UserId,
+    (user, now): (&UserId, u64),
     ack_url: &str,
 ) -> PageNotice {
     let incident = &record.incident;
@@ -100,6 +100,11 @@ pub fn page_notice(
     let levels = policy.map_or(1, |policy| policy.levels.len());
     let after = policy.map_or(Duration::ZERO, |policy| {
         policy.level(escalation.level).notify_after
+    });
+    // How long since the page, to the second: a retry tells the time it has been.
+    let waited = escalation.notify_at.map_or(after, |due| {
+        let paged = due.saturating_sub(millis(after));
+        Duration::from_secs(now.saturating_sub(paged) / 1000)
     });
     let room_url = if incident.private {
         format!("https://matrix.to/#/{}", record.room_id)
@@ -115,7 +120,7 @@ pub fn page_notice(
         policy: escalation.policy.clone(),
         level: escalation.level + 1,
         levels,
-        unacknowledged_for: (!after.is_zero()).then(|| exact(after)),
+        unacknowledged_for: (!waited.is_zero()).then(|| exact(waited)),
         ack_url: ack_url.to_owned(),
         room_url,
     }
@@ -154,7 +159,7 @@ pub(crate) mod tests {
         let mut record = testing::record(4, "Leaked keys at Acme", Severity::Sev1, 1_000);
         record.incident.private = private;
         let dan = user_id!("@dan:example.org");
-        page_notice(&config, &record, &escalation(), dan, "https://b/ack/t")
+        page_notice(&config, &record, &escalation(), (dan, 0), "https://b/ack/t")
     }
 
     fn escalation() -> Escalation {
@@ -179,7 +184,7 @@ pub(crate) mod tests {
         );
         let dan = user_id!("@dan:example.org");
         let mut record = testing::record(4, "Leaked keys at Acme", Severity::Sev1, 1_000);
-        let notice = page_notice(&config, &record, &escalation(), dan, "https://b/ack/t");
+        let notice = page_notice(&config, &record, &escalation(), (dan, 0), "https://b/ack/t");
         assert_eq!(
             notice.subject(),
             "[Brigade] INC-4 (SEV1): Leaked keys at Acme"
@@ -193,7 +198,7 @@ pub(crate) mod tests {
             "Brigade: INC-4 (SEV1) Leaked keys at Acme needs you; unacknowledged in Matrix for 1m 30s. Acknowledge: https://b/ack/t"
         );
         record.incident.private = true;
-        let notice = page_notice(&config, &record, &escalation(), dan, "https://b/ack/t");
+        let notice = page_notice(&config, &record, &escalation(), (dan, 0), "https://b/ack/t");
         assert_eq!(
             notice.subject(),
             "[Brigade] INC-4 (SEV1, private) needs you"
@@ -209,6 +214,21 @@ pub(crate) mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_retry_tells_how_long_it_has_been() {
+        let config = Config::for_tests(
+            "[[escalation]]\nname = \"db\"\n[[escalation.levels]]\npage = [\"@dan:example.org\"]\nwait = \"1h\"\nnotify_after = \"90s\"\n",
+        );
+        let record = testing::record(4, "DNS", Severity::Sev1, 1_000);
+        let mut paged = escalation();
+        // Paged at 10 s; due 90 s later; sent again ten minutes after the page.
+        paged.notify_at = Some(100_000);
+        let dan = user_id!("@dan:example.org");
+        let at = |now| page_notice(&config, &record, &paged, (dan, now), "https://b/ack/t");
+        assert_eq!(at(100_400).unacknowledged_for.as_deref(), Some("1m 30s"));
+        assert_eq!(at(610_000).unacknowledged_for.as_deref(), Some("10m"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use brigade_core::{record::Channel, secret::Secret};
 use lettre::{message::Mailbox, Address};
-use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::ruma::{OwnedUserId, UserId};
 use serde::Deserialize;
 use url::Url;
 
@@ -113,8 +113,8 @@ pub struct NotifyConfig {
 
 impl NotifyConfig {
     /// How `user` is reached, if the configuration says.
-    pub fn person(&self, user: &OwnedUserId) -> Option<&Person> {
-        self.people.iter().find(|person| &person.user == user)
+    pub fn person(&self, user: &UserId) -> Option<&Person> {
+        self.people.iter().find(|person| person.user == user)
     }
 
     /// Whether any channel outside Matrix is configured.

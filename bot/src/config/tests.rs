@@ -364,7 +364,7 @@ fn each_person_has_a_topic_on_the_ntfy_server_and_a_phone_number_for_the_gateway
             Some("tk_abc")
         );
         let dan = notify
-            .person(&"@dan:x".try_into().expect("an ID"))
+            .person(matrix_sdk::ruma::user_id!("@dan:x"))
             .expect("dan");
         assert_eq!(dan.ntfy.as_deref(), Some("dan-pages"));
         assert_eq!(dan.phone.as_deref(), Some("+442079460958"));

@@ -64,7 +64,7 @@ pub async fn said(bot: &Bot, user: &UserId) -> Result<Vec<Target>, KeyError> {
         .get(bot.store.as_ref())
         .await?
         .unwrap_or_default();
-    let person = notify.person(&user.to_owned());
+    let person = notify.person(user);
     let targets = Channel::ALL.into_iter().filter_map(|channel| {
         // What was stored is checked again: the configuration may have changed since.
         match (setting.choice(channel), channel) {
@@ -214,7 +214,7 @@ async fn deliver(
         .web
         .public_url
         .join(&format!("ack/{}", link.sign(key)))?;
-    let notice = message::page_notice(&bot.config, record, escalation, user, url.as_str());
+    let notice = message::page_notice(&bot.config, record, escalation, (user, now), url.as_str());
     let server = bot.config.matrix.user_id.server_name();
     channels
         .send(&bot.config.notify, server, target, &notice, now)

@@ -65,6 +65,8 @@ impl Store {
         self.burst_shown(id, |burst| {
             burst.shown = burst.shown.max(shown);
             burst.event_id = Some(event_id.to_owned());
+            // A burst stored before there were lists owes one from its first change on.
+            burst.list_shown.get_or_insert(0);
         })
         .await
     }

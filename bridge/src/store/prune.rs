@@ -1,8 +1,7 @@
 //! Forgetting what is over: alerts resolved long ago whose messages say so, the bursts that
 //! counted only such alerts, silences that ended long ago, and homeserver events seen long
-//! ago. What is firing, behind in
-//! the outbox or recent is kept, so the store grows with the alerts that are live, not with
-//! every alert there ever was.
+//! ago. What is firing, behind in the outbox or recent is kept, so the store grows with the
+//! alerts that are live, not with every alert there ever was.
 //!
 //! An alert forgotten and then received firing again starts a new episode with a new
 //! message, as it would have anyway (it had resolved); a resolution of it received again (no

@@ -337,3 +337,41 @@ async fn each_person_sets_their_topic_and_number_in_a_direct_message_and_private
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ntfy_server_that_refuses_the_bots_token_is_reported_once_and_the_phone_still_rings(
+) -> Result<()> {
+    let hs = &servers().first;
+    // The server wants another token than the bot's.
+    let ntfy = Ntfy::start(Some("tk_someoneelsesaccesstoken00")).await?;
+    let gateway = Gateway::start(0).await?;
+    let bob = TestUser::register(hs, "bob").await?;
+    let carol = TestUser::register(hs, "carol").await?;
+    let desk = pushing_desk(&bob, &carol, &ntfy, &gateway).await?;
+    let alice = &desk.alice;
+    let incident = desk.declare("Payments failing").await?;
+    let room = &incident.room;
+    desk.command(alice, room, "!inc page push", "✅").await?;
+    let report = alice
+        .wait_for_event(room, "the refused push reported", |event| {
+            body(event).starts_with("📱 The ntfy push to")
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+    assert!(
+        body(&report).contains(&bob.name)
+            && body(&report).contains("ntfy answered 401 Unauthorized.")
+            && body(&report).contains("the escalation goes on"),
+        "{}",
+        body(&report)
+    );
+    // The other channel is not held up by it.
+    let deliveries = wait_for("Bob's phone", || async {
+        let received = gateway.received();
+        (!received.is_empty()).then_some(received)
+    })
+    .await
+    .with_context(|| desk.bot.log())?;
+    assert_eq!(deliveries.len(), 1);
+    Ok(())
+}
