@@ -79,16 +79,43 @@ async fn pushes(ntfy: &Ntfy, topic: &str, count: usize) -> Result<Vec<Value>> {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unacknowledged_page_reaches_ntfy_and_the_signed_gateway_and_a_link_acknowledges_once(
-) -> Result<()> {
+/// The peers and people of a test: an ntfy server wanting `token`, a gateway refusing its first
+/// `refuse` requests, Bob and Carol, and their [`pushing_desk`].
+struct Pushing {
+    ntfy: Ntfy,
+    gateway: Gateway,
+    bob: TestUser,
+    carol: TestUser,
+    desk: Desk,
+}
+
+async fn pushing(token: &str, refuse: usize) -> Result<Pushing> {
     let hs = &servers().first;
-    let ntfy = Ntfy::start(Some(TOKEN)).await?;
-    // The gateway refuses the first two requests: reported once, and tried again.
-    let gateway = Gateway::start(2).await?;
+    let ntfy = Ntfy::start(Some(token)).await?;
+    let gateway = Gateway::start(refuse).await?;
     let bob = TestUser::register(hs, "bob").await?;
     let carol = TestUser::register(hs, "carol").await?;
     let desk = pushing_desk(&bob, &carol, &ntfy, &gateway).await?;
+    Ok(Pushing {
+        ntfy,
+        gateway,
+        bob,
+        carol,
+        desk,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unacknowledged_page_reaches_ntfy_and_the_signed_gateway_and_a_link_acknowledges_once(
+) -> Result<()> {
+    // The gateway refuses the first two requests: reported once, and tried again.
+    let Pushing {
+        ntfy,
+        gateway,
+        bob,
+        carol: _carol,
+        desk,
+    } = pushing(TOKEN, 2).await?;
     let alice = &desk.alice;
     let incident = desk.declare("Payments failing").await?;
     let room = &incident.room;
@@ -241,12 +268,13 @@ async fn an_unacknowledged_page_reaches_ntfy_and_the_signed_gateway_and_a_link_a
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_person_sets_their_topic_and_number_in_a_direct_message_and_private_titles_stay_out(
 ) -> Result<()> {
-    let hs = &servers().first;
-    let ntfy = Ntfy::start(Some(TOKEN)).await?;
-    let gateway = Gateway::start(0).await?;
-    let bob = TestUser::register(hs, "bob").await?;
-    let carol = TestUser::register(hs, "carol").await?;
-    let desk = pushing_desk(&bob, &carol, &ntfy, &gateway).await?;
+    let Pushing {
+        ntfy,
+        gateway,
+        bob,
+        carol,
+        desk,
+    } = pushing(TOKEN, 0).await?;
     let alice = &desk.alice;
     let bot_id = matrix_sdk::ruma::OwnedUserId::try_from(desk.bot.user_id.as_str())?;
     let carols = direct(&carol, &bot_id).await?;
@@ -341,13 +369,14 @@ async fn each_person_sets_their_topic_and_number_in_a_direct_message_and_private
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ntfy_server_that_refuses_the_bots_token_is_reported_once_and_the_phone_still_rings(
 ) -> Result<()> {
-    let hs = &servers().first;
     // The server wants another token than the bot's.
-    let ntfy = Ntfy::start(Some("tk_someoneelsesaccesstoken00")).await?;
-    let gateway = Gateway::start(0).await?;
-    let bob = TestUser::register(hs, "bob").await?;
-    let carol = TestUser::register(hs, "carol").await?;
-    let desk = pushing_desk(&bob, &carol, &ntfy, &gateway).await?;
+    let Pushing {
+        ntfy: _ntfy,
+        gateway,
+        bob,
+        carol: _carol,
+        desk,
+    } = pushing("tk_someoneelsesaccesstoken00", 0).await?;
     let alice = &desk.alice;
     let incident = desk.declare("Payments failing").await?;
     let room = &incident.room;
