@@ -23,6 +23,7 @@
 //! | `profile.avatar_sha256` | the avatar file last uploaded | hex |
 //! | `status_room.<room>` | how far the status room was told of the incident | JSON |
 //! | `decrypt.held` | events held until their room keys arrive | JSON |
+//! | `postmortem.unpushed` | final postmortems not yet in `[postmortems] git`, by room | JSON |
 
 use std::{collections::BTreeMap, fmt, marker::PhantomData, str::FromStr};
 
@@ -390,6 +391,25 @@ pub fn status_room_told(room: &RoomId) -> Key<StatusRoomTold, Json> {
     Key::new(format!("status_room.{room}"))
 }
 
+/// The final postmortems owed to the postmortem repository (`[postmortems] git`), by room.
+pub fn postmortems_unpushed() -> Key<BTreeMap<OwnedRoomId, Unpushed>, Json> {
+    Key::new("postmortem.unpushed")
+}
+
+/// A postmortem owed to the repository, kept until it is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unpushed {
+    /// `INC-7`, for the commit message and the room.
+    pub number: String,
+    /// Its path in the repository.
+    pub path: String,
+    /// The file.
+    pub document: String,
+    /// Whether the room was told that committing it failed.
+    #[serde(default)]
+    pub failure_told: bool,
+}
+
 /// How far the status room was told of an incident.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusRoomTold {
@@ -674,6 +694,23 @@ mod tests {
         assert_eq!(
             status_room_told(&room).get(store).await.expect("read"),
             Some(told)
+        );
+        let unpushed = BTreeMap::from([(
+            room.clone(),
+            Unpushed {
+                number: "INC-7".to_owned(),
+                path: "2026/11/INC-7-disk-full.md".to_owned(),
+                document: "---\nincident: \"INC-7\"\n---\n".to_owned(),
+                failure_told: true,
+            },
+        )]);
+        postmortems_unpushed()
+            .set(store, &unpushed)
+            .await
+            .expect("set");
+        assert_eq!(
+            postmortems_unpushed().get(store).await.expect("read"),
+            Some(unpushed)
         );
     }
 

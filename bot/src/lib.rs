@@ -22,6 +22,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod names;
 pub mod oncall;
+pub mod postmortem_repo;
 pub mod reach;
 pub mod render;
 pub mod report;
@@ -181,6 +182,7 @@ pub async fn run(
         joining: std::sync::Mutex::default(),
         pruned: std::sync::atomic::AtomicU64::new(0),
         undecrypted: tokio::sync::Mutex::default(),
+        postmortem_repo: postmortem_repo::Owed::default(),
     });
     let desk: Arc<dyn desk::Desk> = Arc::new(matrix::reports::MatrixDesk::new(bot.clone()));
     if web.desk.set(desk).is_err() {
@@ -203,6 +205,11 @@ pub async fn run(
         let stop = stop.clone();
         async move { matrix::notify::run(&bot, stop).await }
     });
+    let committing = tokio::spawn({
+        let bot = bot.clone();
+        let stop = stop.clone();
+        async move { matrix::postmortem_repo::run(&bot, stop).await }
+    });
     let inviting = tokio::spawn({
         let bot = bot.clone();
         let stop = stop.clone();
@@ -212,6 +219,9 @@ pub async fn run(
     stop.cancel();
     if let Err(error) = notifying.await {
         tracing::warn!(%error, "notifications ended abnormally");
+    }
+    if let Err(error) = committing.await {
+        tracing::warn!(%error, "committing postmortems ended abnormally");
     }
     if let Err(error) = inviting.await {
         tracing::warn!(%error, "partner invitations ended abnormally");

@@ -215,17 +215,9 @@ fn flag_text(flag: &Flag, links: Links<'_>, names: &Names) -> String {
 /// The core moments in order, each with the time since the one before, and the durations.
 fn key_moments(record: &IncidentRecord) -> String {
     let stamps = &record.incident.timestamps;
-    let moments = [
-        ("started", stamps.started),
-        ("declared", Some(stamps.declared)),
-        ("acknowledged", stamps.acknowledged),
-        ("mitigated", stamps.mitigated),
-        ("resolved", stamps.resolved),
-        ("closed", stamps.closed),
-    ];
     let mut parts = Vec::new();
     let mut previous: Option<u64> = None;
-    for (name, at) in moments {
+    for (name, at) in stamps.moments() {
         let Some(at) = at else { continue };
         match previous {
             Some(before) => parts.push(format!(

@@ -338,6 +338,18 @@ impl Timestamps {
         self.started.unwrap_or(self.declared).min(self.declared)
     }
 
+    /// Each core moment by name, in the order they come, those not reached yet `None`.
+    pub fn moments(&self) -> [(&'static str, Option<u64>); 6] {
+        [
+            ("started", self.started),
+            ("declared", Some(self.declared)),
+            ("acknowledged", self.acknowledged),
+            ("mitigated", self.mitigated),
+            ("resolved", self.resolved),
+            ("closed", self.closed),
+        ]
+    }
+
     /// Time to acknowledge, to mitigate and to resolve.
     pub fn durations(&self) -> Durations {
         let since = |at: Option<u64>| at.map(|at| at.saturating_sub(self.origin()));

@@ -13,6 +13,7 @@ pub mod client;
 pub mod desk;
 pub mod fuzzing;
 pub mod gateway;
+pub mod git;
 pub mod ntfy;
 pub mod process;
 pub mod proxy;

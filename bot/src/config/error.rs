@@ -107,6 +107,14 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// A `[postmortems]` key that is unusable.
+    #[error("postmortems.{key}: {reason}")]
+    Postmortems {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// `rooms.private_triage_group` names no `[[groups]]` entry.
     #[error("rooms.private_triage_group: `{0}` is not the name of a [[groups]] entry")]
     PrivateTriageGroup(String),

@@ -10,9 +10,11 @@ mod bridge;
 mod error;
 mod escalation;
 mod forward;
+mod git;
 mod notify;
 mod oncall;
 mod partners;
+mod postmortems;
 mod sections;
 mod status;
 mod web;
@@ -41,9 +43,11 @@ pub use brigade_core::secret::Secret;
 pub use error::ConfigError;
 pub use escalation::{Level, Policy};
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
+pub use git::GitTarget;
 pub use notify::{EmailConfig, NotifyConfig, NtfyConfig, Person, WebhookConfig};
 pub use oncall::{Handoff, Route, RouteTarget, TeamPolicy};
 pub use partners::Partner;
+pub use postmortems::PostmortemsConfig;
 pub use sections::*;
 pub use status::{Component, StatusConfig};
 pub use web::WebConfig;
@@ -106,6 +110,8 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// The public status page.
     pub status: StatusConfig,
+    /// Where final postmortems are committed.
+    pub postmortems: PostmortemsConfig,
 }
 
 impl Config {
@@ -150,6 +156,8 @@ struct RawConfig {
     web: web::RawWeb,
     #[serde(default)]
     status: status::RawStatus,
+    #[serde(default)]
+    postmortems: postmortems::RawPostmortems,
     #[serde(default)]
     profile: RawProfile,
     #[serde(default)]
@@ -409,6 +417,7 @@ impl RawConfig {
         let partners = partners::validate_partners(self.partners, &server, &allowed_servers)?;
         let alerts = alerts::validate_alerts(self.alerts, &oncall, &server)?;
         let status = self.status.validate(&self.storage.path, &server)?;
+        let postmortems = self.postmortems.validate()?;
         // The status room is public: sharing an alias with a standard room would make that
         // room the public one.
         if let Some(room) = &status.room {
@@ -471,6 +480,7 @@ impl RawConfig {
             partners,
             alerts,
             status,
+            postmortems,
         })
     }
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use matrix_sdk::ruma::{RoomAliasId, ServerName};
 use serde::Deserialize;
 
-use super::error::ConfigError;
+use super::{
+    error::ConfigError,
+    git::{self, GitTarget},
+};
 use crate::markdown::escape;
 
 /// The longest component name: it is a word in `!inc affects` and a row on the page.
@@ -44,16 +47,6 @@ pub struct StatusConfig {
     pub git: Option<GitTarget>,
     /// The alias localpart of the public room the bot announces public updates in, if any.
     pub room: Option<String>,
-}
-
-/// `status.git` and `status.git_branch`: a repository the site is pushed to, for static
-/// hosting away from the infrastructure it describes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitTarget {
-    /// A URL (`https://…`, `ssh://…`, `git@host:path`, `file://…`) or an absolute path.
-    pub remote: String,
-    /// The branch written to.
-    pub branch: String,
 }
 
 /// `[[status.components]]`: something people outside use, whose state the page shows.
@@ -144,16 +137,8 @@ impl RawStatus {
                 description: raw.description.filter(|text| !text.trim().is_empty()),
             });
         }
-        let git = match self.git {
-            Some(remote) => Some(git_target(remote, self.git_branch)?),
-            None if self.git_branch.is_some() => {
-                return Err(ConfigError::Status {
-                    key: "git_branch",
-                    reason: "needs `status.git`, the repository it is a branch of".to_owned(),
-                })
-            }
-            None => None,
-        };
+        let git = git::configured("status", self.git, self.git_branch)
+            .map_err(|git::Refused { key, reason }| ConfigError::Status { key, reason })?;
         if let Some(room) = &self.room {
             if room.is_empty() || RoomAliasId::parse(format!("#{room}:{server}")).is_err() {
                 return Err(ConfigError::Status {
@@ -170,48 +155,6 @@ impl RawStatus {
             room: self.room,
         })
     }
-}
-
-/// The repository and branch, if git could take them: a remote is a URL, `host:path` or an
-/// absolute path (a relative one would depend on where the bot was started); a branch is a
-/// plain name.
-fn git_target(remote: String, branch: Option<String>) -> Result<GitTarget, ConfigError> {
-    let remote = remote.trim().to_owned();
-    let scp_like = remote
-        .split_once(':')
-        .is_some_and(|(host, _)| !host.is_empty() && !host.contains('/'));
-    if remote.is_empty()
-        || remote.starts_with('-')
-        || remote.chars().any(char::is_whitespace)
-        || !(remote.contains("://") || scp_like || Path::new(&remote).is_absolute())
-    {
-        return Err(ConfigError::Status {
-            key: "git",
-            reason: format!(
-                "`{}` is not a repository git can push to: give a URL (https://, ssh://, \
-                 file://), host:path or an absolute path",
-                crate::git::without_credentials(&remote, &remote)
-            ),
-        });
-    }
-    let branch = branch.unwrap_or_else(|| "main".to_owned());
-    // `git check-ref-format --branch`, for the characters allowed here: no part of the path is
-    // empty, hidden or a lock file.
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./".contains(c);
-    let part = |part: &str| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock");
-    if branch == "HEAD"
-        || branch.starts_with('-')
-        || branch.ends_with('.')
-        || branch.contains("..")
-        || !branch.chars().all(plain)
-        || !branch.split('/').all(part)
-    {
-        return Err(ConfigError::Status {
-            key: "git_branch",
-            reason: format!("`{branch}` is not a branch name git accepts"),
-        });
-    }
-    Ok(GitTarget { remote, branch })
 }
 
 /// `Search API` → `search-api`: letters and digits in lower case, the rest one `-`.
@@ -291,60 +234,7 @@ mod tests {
     }
 
     #[test]
-    fn the_site_is_pushed_where_git_can_push_and_nowhere_else() {
-        for remote in [
-            "https://git.example.org/ops/status.git",
-            "ssh://git@git.example.org/ops/status.git",
-            "git@git.example.org:ops/status.git",
-            "file:///srv/git/status.git",
-            "/srv/git/status.git",
-        ] {
-            let target = git_target(remote.to_owned(), None).expect(remote);
-            assert_eq!(
-                (target.remote.as_str(), target.branch.as_str()),
-                (remote, "main")
-            );
-        }
-        for branch in ["gh-pages", "site/v1.2", "HEADS"] {
-            assert_eq!(
-                git_target("/srv/status.git".to_owned(), Some(branch.to_owned()))
-                    .expect(branch)
-                    .branch,
-                branch
-            );
-        }
-        for (remote, branch, reason) in [
-            (
-                "status.git",
-                None,
-                "status.git: `status.git` is not a repository",
-            ),
-            ("", None, "is not a repository"),
-            ("--upload-pack=evil", None, "is not a repository"),
-            (
-                "https://brigade:s3cret@example.org/s.git x",
-                None,
-                "`https://***@example.org/s.git x`",
-            ),
-            (
-                "/srv/s.git",
-                Some("gh pages"),
-                "status.git_branch: `gh pages`",
-            ),
-            ("/srv/s.git", Some("../main"), "not a branch name"),
-            ("/srv/s.git", Some("main.lock"), "not a branch name"),
-            ("/srv/s.git", Some("-f"), "not a branch name"),
-            ("/srv/s.git", Some("pages/.hidden"), "not a branch name"),
-            ("/srv/s.git", Some("old.lock/pages"), "not a branch name"),
-            ("/srv/s.git", Some("pages//site"), "not a branch name"),
-            ("/srv/s.git", Some("/pages"), "not a branch name"),
-            ("/srv/s.git", Some("pages/"), "not a branch name"),
-            ("/srv/s.git", Some("HEAD"), "not a branch name"),
-            ("/srv/s.git", Some(""), "not a branch name"),
-        ] {
-            let error = git_target(remote.to_owned(), branch.map(str::to_owned)).expect_err(remote);
-            assert!(error.to_string().contains(reason), "{error}");
-        }
+    fn a_branch_needs_its_repository() {
         let error = RawStatus {
             git_branch: Some("main".to_owned()),
             ..RawStatus::default()

@@ -48,6 +48,8 @@ pub struct Bot {
     pub pruned: std::sync::atomic::AtomicU64,
     /// The events held until they can be decrypted.
     pub undecrypted: tokio::sync::Mutex<Undecrypted>,
+    /// The final postmortems owed to `[postmortems] git`.
+    pub postmortem_repo: crate::postmortem_repo::Owed,
 }
 
 impl Bot {

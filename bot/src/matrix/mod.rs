@@ -29,6 +29,7 @@ pub mod open;
 mod owner;
 mod panel;
 pub mod partners;
+pub mod postmortem_repo;
 pub mod profile;
 mod profiles;
 mod prune;

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use brigade_tests::{
     client::{body, is_reaction, TestUser},
     desk::{incident_state, name, topic, until, Desk, Incident},
+    git::Remote,
     servers::shared as servers,
     wait::wait_for,
 };
@@ -534,5 +535,121 @@ async fn a_room_someone_else_made_is_not_rebuilt_as_an_incident() -> Result<()> 
         .command(&mallory, &fake, "!inc status resolved", "❓")
         .await?;
     assert!(answer.contains("works in an incident room"), "{answer}");
+    Ok(())
+}
+
+/// The bot's posts in `room` whose body contains `marker`, as Alice's client has them.
+fn bot_posts_with(desk: &Desk, room: &RoomId, marker: &str) -> usize {
+    desk.bot_posts(&desk.alice, room)
+        .iter()
+        .filter(|event| body(event).contains(marker))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_postmortem_is_committed_to_the_docs_repository_once_through_refusals_and_a_crash(
+) -> Result<()> {
+    // The docs repository: the operator's README, and pushes refused until it opens.
+    let docs = Remote::new("docs.git", "README.md", "# Docs\n")?;
+    docs.close()?;
+    let config = format!(
+        "[postmortems]\ngit = \"{}\"\ngit_directory = \"postmortems\"\n",
+        docs.path.display()
+    );
+    let bob = TestUser::register(&servers().first, "bob").await?;
+    let mut desk = Desk::new(bot_binary(), &config).await?;
+    let alice = &desk.alice;
+    // The month it is declared in (UTC), which names its folder.
+    let declared = jiff::Timestamp::now().strftime("%Y/%m").to_string();
+    let (room, _) = worked_incident(&desk, &bob).await?;
+    desk.command(alice, &room, "!inc status resolved", "✅")
+        .await?;
+    let answer = desk.command(alice, &room, "!inc close", "✅").await?;
+    assert!(
+        answer.contains("and goes to the postmortem repository"),
+        "{answer}"
+    );
+    let refused = bot_post(&desk, alice, &room, "could not be committed").await?;
+    let refused = body(&refused);
+    assert!(
+        refused.contains("INC-1") && refused.contains("closed for maintenance"),
+        "the refusal says why: {refused}"
+    );
+    assert_eq!(
+        docs.git(&["log", "--format=%s", "main"])?,
+        "Add README.md\n"
+    );
+
+    // A crash while it is owed; the repository opens while the bot is down.
+    desk.bot.kill()?;
+    docs.open()?;
+    desk.bot.start().await?;
+    let alice = &desk.alice;
+    let committed = bot_post(&desk, alice, &room, "📚 The postmortem of INC-1").await?;
+    let path = format!("postmortems/{declared}/INC-1-disk-full-on-db-1.md");
+    assert!(
+        body(&committed).contains(&format!("as `{path}` (commit `")),
+        "{}",
+        body(&committed)
+    );
+    let files = docs.git(&["ls-tree", "-r", "--name-only", "main"])?;
+    assert_eq!(files, format!("README.md\n{path}\n"), "the README is kept");
+    let log = docs.git(&["log", "--format=%an <%ae>|%s", "main"])?;
+    let bot = desk.bot_id();
+    assert_eq!(
+        log,
+        format!(
+            "Brigade <{}@{}>|INC-1: postmortem\nOperator <ops@example.org>|Add README.md\n",
+            bot.localpart(),
+            bot.server_name()
+        ),
+        "committed once, by the bot"
+    );
+
+    // The file: front matter, then the final report as the room's .md file has it.
+    let document = docs.show(&path);
+    let (front, report) = document
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n\n"))
+        .context("front matter")?;
+    for line in [
+        "incident: \"INC-1\"",
+        "title: \"Disk full on db-1\"",
+        "severity: \"SEV2\"",
+        "status: \"closed\"",
+        &format!("commander: \"{}\"", alice.user_id),
+        &format!(
+            "room: \"https://matrix.to/#/{room}?via={}\"",
+            bot.server_name()
+        ),
+    ] {
+        assert!(front.lines().any(|had| had == line), "{line} in:\n{front}");
+    }
+    for key in [
+        "declared: ",
+        "resolved: ",
+        "closed: ",
+        "seconds_to_resolve: ",
+    ] {
+        assert!(front.contains(key), "{key} in:\n{front}");
+    }
+    assert!(report.starts_with("# Postmortem: INC-1"), "{report}");
+    let final_report = bot_post(&desk, alice, &room, "# Postmortem: INC-1").await?;
+    assert_eq!(
+        timeline_lines(report).len(),
+        timeline_lines(body(&final_report)).len(),
+        "the file's timeline is the final report's: {report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "[{}](https://matrix.to/#/{})",
+            bob.name, bob.user_id
+        )),
+        "people are linked: {report}"
+    );
+    // Said once each, across the crash.
+    for marker in ["could not be committed", "📚 The postmortem of INC-1"] {
+        assert_eq!(bot_posts_with(&desk, &room, marker), 1, "{marker}");
+    }
     Ok(())
 }

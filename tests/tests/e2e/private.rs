@@ -8,6 +8,7 @@ use anyhow::{ensure, Context, Result};
 use brigade_tests::{
     client::{body, is_reaction, is_thread_reply, TestUser},
     desk::{eventually, incident_state, name, summary, topic, until, Desk},
+    git::Remote,
     proxy::ToDeviceProxy,
     servers::shared as servers,
     synapse::random_string,
@@ -403,7 +404,10 @@ async fn forwarding_out_of_a_private_room_obeys_the_leak_guard_and_files_stay_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it_there(
 ) -> Result<()> {
-    let mut desk = Desk::new(bot_binary(), "").await?;
+    // The postmortem repository gets open incidents' reports, never a private one's.
+    let docs = Remote::new("docs.git", "README.md", "# Docs\n")?;
+    let config = format!("[postmortems]\ngit = \"{}\"\n", docs.path.display());
+    let mut desk = Desk::new(bot_binary(), &config).await?;
     let (room, _) = declare_private(&desk).await?;
     // After a restart, the bot still decrypts what is said and answers in the encrypted room.
     desk.bot.kill()?;
@@ -421,6 +425,24 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
     )
     .await?;
     ensure!(!shows_title(&state.to_string()), "closed state: {state}");
+
+    // An open incident closed after it is committed; the private one never was.
+    let open = desk.declare("Slow builds --sev 3").await?;
+    answered(&desk, &open.room, "!inc status resolved").await?;
+    let closed = answered(&desk, &open.room, "!inc close").await?;
+    ensure!(closed.contains("postmortem repository"), "{closed}");
+    let files = until(
+        "the open incident's postmortem committed",
+        || async { docs.git(&["ls-tree", "-r", "--name-only", "main"]) },
+        |files| files.contains("-slow-builds.md"),
+    )
+    .await?;
+    ensure!(
+        files.lines().count() == 2,
+        "the README and one postmortem: {files}"
+    );
+    let history = docs.git(&["log", "-p", "main"])?;
+    ensure!(!shows_title(&history), "{history}");
     Ok(())
 }
 

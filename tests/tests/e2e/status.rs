@@ -3,7 +3,7 @@
 //! JSON follow, showing only what was said for the public. Screenshots go to
 //! `target/screenshots/`.
 
-use std::{os::unix::fs::PermissionsExt, path::Path};
+use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 use brigade_tests::{
@@ -13,6 +13,7 @@ use brigade_tests::{
     browser::Browser,
     client::TestUser,
     desk::{eventually, until, Desk},
+    git::Remote,
     servers::shared as servers,
     synapse::random_string,
 };
@@ -243,26 +244,8 @@ async fn the_status_page_shows_what_incidents_do_to_components_and_only_their_pu
     Ok(())
 }
 
-/// `git` with `args` in `dir`, its output; failing unless it succeeds.
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let output = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Operator")
-        .env("GIT_AUTHOR_EMAIL", "ops@example.org")
-        .env("GIT_COMMITTER_NAME", "Operator")
-        .env("GIT_COMMITTER_EMAIL", "ops@example.org")
-        .output()?;
-    ensure!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8(output.stdout)?)
-}
-
 /// Waits until the repository's `main` holds what the bot serves, file for file.
-async fn pushed_as_served(desk: &Desk, repository: &Path, what: &str) -> Result<()> {
+async fn pushed_as_served(desk: &Desk, repository: &Remote, what: &str) -> Result<()> {
     until(
         what,
         || async {
@@ -274,9 +257,7 @@ async fn pushed_as_served(desk: &Desk, repository: &Path, what: &str) -> Result<
                 "summary.json",
                 "incidents.json",
             ] {
-                let pushed =
-                    git(repository, &["show", &format!("main:{name}")]).unwrap_or_default();
-                if pushed != served(&desk.bot, name).await? {
+                if repository.show(name) != served(&desk.bot, name).await? {
                     differing.push(name);
                 }
             }
@@ -293,44 +274,14 @@ async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_ke
 ) -> Result<()> {
     // A bare repository as a static host's would be: it has a file of its own, and refuses
     // pushes while it is "closed for maintenance".
-    let scratch = tempfile::tempdir()?;
-    let repository = scratch.path().join("status.git");
-    git(
-        scratch.path(),
-        &[
-            "init",
-            "--quiet",
-            "--bare",
-            "--initial-branch=main",
-            "status.git",
-        ],
-    )?;
-    let checkout = scratch.path().join("checkout");
-    git(
-        scratch.path(),
-        &["clone", "--quiet", "status.git", "checkout"],
-    )?;
-    std::fs::write(checkout.join("CNAME"), "status.example.org\n")?;
-    git(&checkout, &["add", "CNAME"])?;
-    git(&checkout, &["commit", "--quiet", "-m", "Custom domain"])?;
-    git(&checkout, &["push", "--quiet", "origin", "HEAD:main"])?;
-    let closed = scratch.path().join("closed");
-    std::fs::write(&closed, "")?;
-    let hook = repository.join("hooks/pre-receive");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\nif [ -e '{}' ]; then echo 'closed for maintenance' >&2; exit 1; fi\n",
-            closed.display()
-        ),
-    )?;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
+    let repository = Remote::new("status.git", "CNAME", "status.example.org\n")?;
+    repository.close()?;
 
     let config = COMPONENTS.replace(
         "[status]\n",
         &format!(
             "[status]\ngit = \"{}\"\ngit_branch = \"main\"\n",
-            repository.display()
+            repository.path.display()
         ),
     );
     let desk = Desk::new(bot_binary(), &config).await?;
@@ -356,20 +307,20 @@ async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_ke
     })
     .await?;
     ensure!(
-        git(&repository, &["log", "--format=%s", "main"])? == "Custom domain\n",
+        repository.git(&["log", "--format=%s", "main"])? == "Add CNAME\n",
         "nothing reached the closed repository"
     );
 
-    std::fs::remove_file(&closed)?;
+    repository.open()?;
     pushed_as_served(&desk, &repository, "the ongoing incident pushed").await?;
-    let pushed = git(&repository, &["show", "main:summary.json"])?;
+    let pushed = repository.git(&["show", "main:summary.json"])?;
     ensure!(pushed.contains(public), "{pushed}");
-    let tree = git(&repository, &["ls-tree", "--name-only", "main"])?;
+    let tree = repository.git(&["ls-tree", "--name-only", "main"])?;
     ensure!(
         tree.contains("CNAME\n"),
         "the repository's own file is kept: {tree}"
     );
-    let head = git(&repository, &["log", "-1", "--format=%an <%ae>|%s", "main"])?;
+    let head = repository.git(&["log", "-1", "--format=%an <%ae>|%s", "main"])?;
     let bot = desk.bot_id();
     ensure!(
         head.starts_with(&format!(
@@ -388,7 +339,7 @@ async fn the_status_page_is_pushed_to_a_git_repository_after_every_change_and_ke
     .await?;
     pushed_as_served(&desk, &repository, "the resolution pushed").await?;
     // Every commit changed something: nothing was pushed twice.
-    let trees = git(&repository, &["log", "--format=%T", "main"])?;
+    let trees = repository.git(&["log", "--format=%T", "main"])?;
     let trees: Vec<&str> = trees.lines().collect();
     ensure!(
         trees.windows(2).all(|pair| pair[0] != pair[1]),

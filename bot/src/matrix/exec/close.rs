@@ -1,7 +1,8 @@
 //! `!inc close` (SPEC §4, §11): only once resolved. The final postmortem goes in the room, in
 //! `#postmortems` (not for a private incident) and, for the partners' part, in the shared room;
-//! then the incident is stored as closed and the publisher makes the room read-only and moves it
-//! to the archive (retrying until both hold). Every message carries a transaction ID derived
+//! it is kept as owed to `[postmortems] git` (not for a private incident either); then the
+//! incident is stored as closed, the publisher makes the room read-only and moves it to the
+//! archive (retrying until both hold), and the postmortem is committed. Every message carries a transaction ID derived
 //! from the command, so a close a crash interrupted posts nothing twice.
 
 use brigade_core::record::IncidentRecord;
@@ -17,7 +18,9 @@ use super::{
 };
 use crate::{
     commands::{decide, Answer},
-    report::Edition,
+    keys::Unpushed,
+    postmortem_repo,
+    report::{Edition, Links},
 };
 
 /// Closes `record`'s incident.
@@ -61,16 +64,35 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
             warn!("the bot is not in the postmortems room: the report is only in the incident room")
         }
     }
-    let posted = if private {
-        "here only (a private incident's report stays in its encrypted room)"
-    } else {
-        "here and in #postmortems"
+    // Owed before the close is stored, so that a crash in between loses nothing: the
+    // committer waits for the close.
+    let committed = bot.config.postmortems.git.is_some() && !private;
+    if committed {
+        let links = Links {
+            room: &next.room_id,
+            via: bot.config.matrix.user_id.server_name(),
+        };
+        let unpushed = Unpushed {
+            number: next.incident.number.to_string(),
+            path: postmortem_repo::path(&next, &bot.config.postmortems.directory),
+            document: postmortem_repo::document(&next, &crate::names::linked(&text), links),
+            failure_told: false,
+        };
+        bot.postmortem_repo
+            .keep(bot.store.as_ref(), &next.room_id, unpushed)
+            .await?;
+    }
+    let posted = match (private, committed) {
+        (true, _) => "here only (a private incident's report stays in its encrypted room)",
+        (false, true) => "here and in #postmortems, and goes to the postmortem repository",
+        (false, false) => "here and in #postmortems",
     };
     let answer = format!(
         "Closed {}: the postmortem is posted {posted}; the room is read-only now, its history kept",
         next.incident.number
     );
     change.commit(next, Some(answer.clone())).await?;
+    bot.postmortem_repo.wake();
     info!(incident = %record.incident.number, "incident closed");
     Ok(Answer::done(answer))
 }
