@@ -23,7 +23,7 @@
 //! | `profile.avatar_sha256` | the avatar file last uploaded | hex |
 //! | `status_room.<room>` | how far the status room was told of the incident | JSON |
 //! | `decrypt.held` | events held until their room keys arrive | JSON |
-//! | `postmortem.unpushed` | final postmortems not yet in `[postmortems] git`, by room | JSON |
+//! | `postmortem.owed` | final postmortems not yet in `[postmortems] git`, by room | JSON |
 
 use std::{collections::BTreeMap, fmt, marker::PhantomData, str::FromStr};
 
@@ -392,13 +392,13 @@ pub fn status_room_told(room: &RoomId) -> Key<StatusRoomTold, Json> {
 }
 
 /// The final postmortems owed to the postmortem repository (`[postmortems] git`), by room.
-pub fn postmortems_unpushed() -> Key<BTreeMap<OwnedRoomId, Unpushed>, Json> {
-    Key::new("postmortem.unpushed")
+pub fn postmortems_owed() -> Key<BTreeMap<OwnedRoomId, OwedPostmortem>, Json> {
+    Key::new("postmortem.owed")
 }
 
 /// A postmortem owed to the repository, kept until it is there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unpushed {
+pub struct OwedPostmortem {
     /// `INC-7`, for the commit message and the room.
     pub number: String,
     /// Its path in the repository.
@@ -695,22 +695,22 @@ mod tests {
             status_room_told(&room).get(store).await.expect("read"),
             Some(told)
         );
-        let unpushed = BTreeMap::from([(
+        let postmortem = BTreeMap::from([(
             room.clone(),
-            Unpushed {
+            OwedPostmortem {
                 number: "INC-7".to_owned(),
                 path: "2026/11/INC-7-disk-full.md".to_owned(),
                 document: "---\nincident: \"INC-7\"\n---\n".to_owned(),
                 failure_told: true,
             },
         )]);
-        postmortems_unpushed()
-            .set(store, &unpushed)
+        postmortems_owed()
+            .set(store, &postmortem)
             .await
             .expect("set");
         assert_eq!(
-            postmortems_unpushed().get(store).await.expect("read"),
-            Some(unpushed)
+            postmortems_owed().get(store).await.expect("read"),
+            Some(postmortem)
         );
     }
 

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use brigade_core::{incident::slug, kinds::Durations, record::IncidentRecord, store::Store};
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
+use serde::Serialize;
 use tokio::sync::{Mutex, Notify};
 
 use crate::{
-    keys::{self, KeyError, Unpushed},
+    keys::{self, KeyError, OwedPostmortem},
     render::format_utc,
     report::Links,
 };
@@ -24,17 +25,17 @@ pub struct Owed {
 }
 
 impl Owed {
-    /// Keeps `unpushed` (replacing what `room` owed before) until it is in the repository.
+    /// Keeps `postmortem` (replacing what `room` owed before) until it is in the repository.
     pub async fn keep(
         &self,
         store: &dyn Store,
         room: &RoomId,
-        unpushed: Unpushed,
+        postmortem: OwedPostmortem,
     ) -> Result<(), KeyError> {
         let _held = self.lock.lock().await;
-        let key = keys::postmortems_unpushed();
+        let key = keys::postmortems_owed();
         let mut owed = key.get_to_change(store).await?.unwrap_or_default();
-        owed.insert(room.to_owned(), unpushed);
+        owed.insert(room.to_owned(), postmortem);
         key.set(store, &owed).await
     }
 
@@ -52,9 +53,9 @@ impl Owed {
     pub async fn all(
         &self,
         store: &dyn Store,
-    ) -> Result<BTreeMap<OwnedRoomId, Unpushed>, KeyError> {
+    ) -> Result<BTreeMap<OwnedRoomId, OwedPostmortem>, KeyError> {
         let _held = self.lock.lock().await;
-        Ok(keys::postmortems_unpushed()
+        Ok(keys::postmortems_owed()
             .get_to_change(store)
             .await?
             .unwrap_or_default())
@@ -65,7 +66,7 @@ impl Owed {
         &self,
         store: &dyn Store,
         room: &RoomId,
-        pushed: &Unpushed,
+        pushed: &OwedPostmortem,
     ) -> Result<(), KeyError> {
         self.change(store, room, pushed, |owed| {
             owed.remove(room);
@@ -73,14 +74,14 @@ impl Owed {
         .await
     }
 
-    /// Records that the room was told of a failure to commit `unpushed`.
+    /// Records that the room was told of a failure to commit `postmortem`.
     pub async fn failure_told(
         &self,
         store: &dyn Store,
         room: &RoomId,
-        unpushed: &Unpushed,
+        postmortem: &OwedPostmortem,
     ) -> Result<(), KeyError> {
-        self.change(store, room, unpushed, |owed| {
+        self.change(store, room, postmortem, |owed| {
             if let Some(kept) = owed.get_mut(room) {
                 kept.failure_told = true;
             }
@@ -92,11 +93,11 @@ impl Owed {
         &self,
         store: &dyn Store,
         room: &RoomId,
-        was: &Unpushed,
-        change: impl FnOnce(&mut BTreeMap<OwnedRoomId, Unpushed>),
+        was: &OwedPostmortem,
+        change: impl FnOnce(&mut BTreeMap<OwnedRoomId, OwedPostmortem>),
     ) -> Result<(), KeyError> {
         let _held = self.lock.lock().await;
-        let key = keys::postmortems_unpushed();
+        let key = keys::postmortems_owed();
         let mut owed = key.get_to_change(store).await?.unwrap_or_default();
         if owed.get(room) == Some(was) {
             change(&mut owed);
@@ -124,57 +125,81 @@ pub fn path(record: &IncidentRecord, directory: &str) -> String {
     }
 }
 
-/// The file: front matter, then `markdown` (the final postmortem).
+/// The front matter of a postmortem's file, in this order.
+#[derive(Debug, Serialize)]
+struct FrontMatter<'a> {
+    incident: String,
+    title: &'a str,
+    severity: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commander: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    roles: BTreeMap<&'static str, &'a str>,
+    // The core moments reached, in RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started: Option<String>,
+    declared: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acknowledged: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mitigated: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds_to_acknowledge: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds_to_mitigate: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seconds_to_resolve: Option<u64>,
+    room: String,
+}
+
+/// `2026-11-28T09:30:00Z`.
+fn rfc3339(millis: u64) -> String {
+    format_utc(millis, "%Y-%m-%dT%H:%M:%SZ")
+}
+
+/// The file: YAML front matter, then `markdown` (the final postmortem).
 pub fn document(record: &IncidentRecord, markdown: &str, links: Links<'_>) -> String {
     let incident = &record.incident;
-    // Strings are written as JSON strings, which YAML reads as its double-quoted scalars.
-    let quoted = |text: &str| serde_json::Value::from(text).to_string();
-    let mut lines = vec![
-        "---".to_owned(),
-        format!("incident: {}", quoted(&incident.number.to_string())),
-        format!("title: {}", quoted(&incident.title)),
-        format!("severity: {}", quoted(&incident.severity.to_string())),
-        format!("type: {}", quoted(&incident.kind)),
-        format!("status: {}", quoted(&incident.status.to_string())),
-    ];
-    if let Some(commander) = &incident.commander {
-        lines.push(format!("commander: {}", quoted(commander.as_str())));
-    }
-    if !incident.roles.is_empty() {
-        lines.push("roles:".to_owned());
-        for (role, holder) in &incident.roles {
-            lines.push(format!("  {role}: {}", quoted(holder.as_str())));
-        }
-    }
     let stamps = &incident.timestamps;
-    for (name, at) in stamps.moments() {
-        if let Some(at) = at {
-            lines.push(format!("{name}: {}", format_utc(at, "%Y-%m-%dT%H:%M:%SZ")));
-        }
-    }
     let Durations {
         to_acknowledge,
         to_mitigate,
         to_resolve,
     } = stamps.durations();
-    for (name, took) in [
-        ("seconds_to_acknowledge", to_acknowledge),
-        ("seconds_to_mitigate", to_mitigate),
-        ("seconds_to_resolve", to_resolve),
-    ] {
-        if let Some(took) = took {
-            lines.push(format!("{name}: {}", took / 1000));
-        }
-    }
-    lines.push(format!(
-        "room: {}",
-        quoted(&format!(
-            "https://matrix.to/#/{}?via={}",
-            links.room, links.via
-        ))
-    ));
-    lines.push("---".to_owned());
-    format!("{}\n\n{}\n", lines.join("\n"), markdown.trim_end())
+    let seconds = |took: Option<u64>| took.map(|took| took / 1000);
+    let front = FrontMatter {
+        incident: incident.number.to_string(),
+        title: &incident.title,
+        severity: incident.severity.to_string(),
+        kind: &incident.kind,
+        status: incident.status.as_str(),
+        commander: incident.commander.as_ref().map(|user| user.as_str()),
+        roles: incident
+            .roles
+            .iter()
+            .map(|(role, holder)| (role.as_str(), holder.as_str()))
+            .collect(),
+        started: stamps.started.map(rfc3339),
+        declared: rfc3339(stamps.declared),
+        acknowledged: stamps.acknowledged.map(rfc3339),
+        mitigated: stamps.mitigated.map(rfc3339),
+        resolved: stamps.resolved.map(rfc3339),
+        closed: stamps.closed.map(rfc3339),
+        seconds_to_acknowledge: seconds(to_acknowledge),
+        seconds_to_mitigate: seconds(to_mitigate),
+        seconds_to_resolve: seconds(to_resolve),
+        room: format!("https://matrix.to/#/{}?via={}", links.room, links.via),
+    };
+    // Strings, numbers and maps only: serializing cannot fail.
+    let yaml = serde_yaml_ng::to_string(&front).unwrap_or_default();
+    format!("---\n{yaml}---\n\n{}\n", markdown.trim_end())
 }
 
 #[cfg(test)]
@@ -213,7 +238,9 @@ mod tests {
     #[test]
     fn the_front_matter_names_the_incident_its_people_and_its_times() {
         let alice = user_id!("@alice:example.org");
-        let mut record = testing::record(7, "Disk \"full\": db-1\nagain", Severity::Sev2, DECLARED);
+        // Quotes, a colon, a line break and characters YAML does not take as they are.
+        let title = "Disk \"full\": db-1\nagain \u{7f}\u{85}\u{2028} #1";
+        let mut record = testing::record(7, title, Severity::Sev2, DECLARED);
         record.incident.acknowledge(DECLARED + MINUTE, alice);
         record
             .incident
@@ -233,26 +260,49 @@ mod tests {
             .set_status(Status::Closed, DECLARED + 90 * MINUTE, alice)
             .expect("closed");
         let document = document(&record, "# Postmortem: INC-7\n\nText\n\n", links());
-        let expected = format!(
-            "---\n\
-             incident: \"INC-7\"\n\
-             title: \"Disk \\\"full\\\": db-1\\nagain\"\n\
-             severity: \"SEV2\"\n\
-             type: \"{kind}\"\n\
-             status: \"closed\"\n\
-             commander: \"@alice:example.org\"\n\
-             roles:\n  comms: \"@bob:example.org\"\n\
-             declared: 2026-11-28T09:30:00Z\n\
-             acknowledged: 2026-11-28T09:31:00Z\n\
-             resolved: 2026-11-28T10:35:00Z\n\
-             closed: 2026-11-28T11:00:00Z\n\
-             seconds_to_acknowledge: 60\n\
-             seconds_to_resolve: 3900\n\
-             room: \"https://matrix.to/#/!room:example.org?via=example.org\"\n\
-             ---\n\n\
-             # Postmortem: INC-7\n\nText\n",
-            kind = record.incident.kind
+        let (front, report) = document
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("---\n\n"))
+            .expect("front matter, then the report");
+        assert_eq!(report, "# Postmortem: INC-7\n\nText\n");
+        let front: serde_json::Value = serde_yaml_ng::from_str(front).expect("YAML");
+        assert_eq!(
+            front,
+            serde_json::json!({
+                "incident": "INC-7",
+                "title": title,
+                "severity": "SEV2",
+                "type": "operations",
+                "status": "closed",
+                "commander": "@alice:example.org",
+                "roles": { "comms": "@bob:example.org" },
+                "declared": "2026-11-28T09:30:00Z",
+                "acknowledged": "2026-11-28T09:31:00Z",
+                "resolved": "2026-11-28T10:35:00Z",
+                "closed": "2026-11-28T11:00:00Z",
+                "seconds_to_acknowledge": 60,
+                "seconds_to_resolve": 3900,
+                "room": "https://matrix.to/#/!room:example.org?via=example.org",
+            })
         );
-        assert_eq!(document, expected);
+        let keys: Vec<&str> = document
+            .lines()
+            .skip(1)
+            .take_while(|line| *line != "---")
+            .filter(|line| !line.starts_with(' '))
+            .filter_map(|line| line.split_once(':').map(|(key, _)| key))
+            .collect();
+        assert_eq!(
+            &keys[..6],
+            [
+                "incident",
+                "title",
+                "severity",
+                "type",
+                "status",
+                "commander"
+            ],
+            "{document}"
+        );
     }
 }

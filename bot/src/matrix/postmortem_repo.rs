@@ -1,6 +1,6 @@
 //! Commits each final postmortem to `[postmortems] git` (SPEC §16), off the command path.
 //!
-//! `!inc close` keeps the postmortem it posted as owed to the repository (`postmortem.unpushed`)
+//! `!inc close` keeps the postmortem it posted as owed to the repository (`postmortem.owed`)
 //! before the incident is stored as closed; this task commits what is owed for closed
 //! incidents and says so in the incident room. A failure is said there once and tried again,
 //! sooner at first, across restarts too. Committing starts from the remote branch as it is
@@ -12,7 +12,7 @@ use std::{path::Path, time::Duration};
 use brigade_core::incident::Status;
 use matrix_sdk::ruma::RoomId;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{
     bot::Bot,
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     git::{without_credentials, Author, GitError, Published, Publisher},
-    keys::{KeyError, Unpushed},
+    keys::{KeyError, OwedPostmortem},
     markdown::escape,
 };
 
@@ -90,20 +90,45 @@ async fn commit_owed(bot: &Bot, publisher: &Publisher, retry: Duration) -> bool 
         }
     };
     let mut settled = true;
-    for (room, unpushed) in owed {
-        // Kept before the close was stored: a close a crash interrupted is finished first.
+    for (room, postmortem) in owed {
+        // Kept before the close was stored: a close a crash interrupted is finished first,
+        // and one that did not go through (the incident reopened, or never closed) is dropped.
         match bot.store.incident(&room).await {
             Ok(Some(record)) if record.incident.status == Status::Closed => {}
-            Ok(_) => continue,
+            Ok(Some(record)) if record.incident.status == Status::Resolved => continue,
+            Ok(_) => {
+                info!(
+                    %room,
+                    incident = %postmortem.number,
+                    "the incident was not closed: its postmortem is no longer owed"
+                );
+                if let Err(error) = bot
+                    .postmortem_repo
+                    .done(bot.store.as_ref(), &room, &postmortem)
+                    .await
+                {
+                    error!(%error, %room, "cannot forget a postmortem no longer owed");
+                }
+                continue;
+            }
             Err(error) => {
                 error!(%error, %room, "cannot read the incident of an owed postmortem");
                 settled = false;
                 continue;
             }
         }
-        if let Err(error) = commit(bot, publisher, &room, &unpushed, retry).await {
-            warn!(%error, %room, incident = %unpushed.number, retry_in_s = retry.as_secs(), "cannot commit the postmortem yet");
-            settled = false;
+        match commit(bot, publisher, &room, &postmortem, retry).await {
+            Ok(()) => {}
+            Err(TryAgain::Uncommitted) => settled = false,
+            Err(error) => {
+                error!(
+                    %error,
+                    %room,
+                    incident = %postmortem.number,
+                    "cannot say or record where a postmortem is"
+                );
+                settled = false;
+            }
         }
     }
     settled
@@ -112,35 +137,52 @@ async fn commit_owed(bot: &Bot, publisher: &Publisher, retry: Duration) -> bool 
 /// Why one postmortem is not in the repository yet.
 #[derive(Debug, thiserror::Error)]
 enum CommitError {
+    /// git failed, or the remote refused.
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error("cannot write {path}: {source}")]
+    /// The file could not be written for git to take.
+    #[error("cannot write {path}")]
     File {
+        /// The file, in the repository.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
+}
+
+/// Why committing one postmortem must be tried again, beyond git's refusal (logged and said in
+/// the room before).
+#[derive(Debug, thiserror::Error)]
+enum TryAgain {
+    /// It is not committed yet.
+    #[error("not committed yet")]
+    Uncommitted,
+    /// The store failed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The room could not be told.
     #[error(transparent)]
     Action(#[from] ActionError),
 }
 
+/// Commits `postmortem` and says so in `room`; a failure is said there once (the next try
+/// `retry` from now).
 async fn commit(
     bot: &Bot,
     publisher: &Publisher,
     room: &RoomId,
-    unpushed: &Unpushed,
+    postmortem: &OwedPostmortem,
     retry: Duration,
-) -> Result<(), CommitError> {
-    let file = publisher.work_tree.join(&unpushed.path);
-    let message = format!("{}: postmortem", unpushed.number);
-    let published = match write(&file, &unpushed.document).await {
+) -> Result<(), TryAgain> {
+    let file = publisher.work_tree.join(&postmortem.path);
+    let message = format!("{}: postmortem", postmortem.number);
+    let published = match write(&file, &postmortem.document).await {
         Ok(()) => publisher
-            .publish(&[unpushed.path.as_str()], &message)
+            .publish(&[postmortem.path.as_str()], &message)
             .await
             .map_err(CommitError::from),
         Err(source) => Err(CommitError::File {
-            path: unpushed.path.clone(),
+            path: postmortem.path.clone(),
             source,
         }),
     };
@@ -153,49 +195,64 @@ async fn commit(
                 }
                 Published::Unchanged => String::new(),
             };
+            // The path is letters, digits and `-_./` only: a code span shows it as it is.
             say(
                 bot,
                 room,
-                unpushed,
+                postmortem,
                 "postmortem-committed",
                 &format!(
-                    "📚 The postmortem of {} is in the repository `{}`, as `{}`{commit}.",
-                    unpushed.number,
+                    "📚 The postmortem of {} is in the repository {}, as `{}`{commit}.",
+                    postmortem.number,
                     escape(&repository),
-                    unpushed.path
+                    postmortem.path
                 ),
             )
             .await?;
             bot.postmortem_repo
-                .done(bot.store.as_ref(), room, unpushed)
+                .done(bot.store.as_ref(), room, postmortem)
                 .await?;
             // The repository keeps it now.
-            let _ = tokio::fs::remove_file(&file).await;
-            info!(incident = %unpushed.number, path = %unpushed.path, "postmortem committed");
+            if let Err(error) = tokio::fs::remove_file(&file).await {
+                debug!(%error, path = %postmortem.path, "cannot remove a committed file");
+            }
+            info!(incident = %postmortem.number, path = %postmortem.path, "postmortem committed");
             Ok(())
         }
         Err(failed) => {
-            if !unpushed.failure_told {
+            let reason = match &failed {
+                CommitError::File { source, .. } => format!("{failed}: {source}"),
+                CommitError::Git(_) => failed.to_string(),
+            };
+            warn!(
+                error = %reason,
+                %room,
+                incident = %postmortem.number,
+                retry_in_s = retry.as_secs(),
+                "cannot commit the postmortem yet"
+            );
+            if !postmortem.failure_told {
                 say(
                     bot,
                     room,
-                    unpushed,
+                    postmortem,
                     "postmortem-commit-failed",
                     &format!(
-                        "⚠️ The postmortem of {} could not be committed to the repository `{}` \
-                         yet ({}). Trying again in {} s, and on: this room is told when it is in.",
-                        unpushed.number,
+                        "⚠️ The postmortem of {} could not be committed to the repository {} \
+                         yet ({}). Trying again in {} s, and on: this room is told when it is \
+                         in.",
+                        postmortem.number,
                         escape(&repository),
-                        escape(&failed.to_string()),
+                        escape(&reason),
                         retry.as_secs()
                     ),
                 )
                 .await?;
                 bot.postmortem_repo
-                    .failure_told(bot.store.as_ref(), room, unpushed)
+                    .failure_told(bot.store.as_ref(), room, postmortem)
                     .await?;
             }
-            Err(failed)
+            Err(TryAgain::Uncommitted)
         }
     }
 }
@@ -212,7 +269,7 @@ async fn write(file: &Path, document: &str) -> std::io::Result<()> {
 async fn say(
     bot: &Bot,
     room: &RoomId,
-    unpushed: &Unpushed,
+    postmortem: &OwedPostmortem,
     purpose: &str,
     markdown: &str,
 ) -> Result<(), ActionError> {
@@ -220,7 +277,7 @@ async fn say(
         warn!(%room, "the bot is not in the incident room to say where its postmortem is");
         return Ok(());
     };
-    let source = format!("{room}\u{0}{}", unpushed.path);
+    let source = format!("{room}\u{0}{}", postmortem.path);
     joined
         .send(notice(markdown))
         .with_transaction_id(transaction_id(&source, purpose))

@@ -2,8 +2,9 @@
 //! `#postmortems` (not for a private incident) and, for the partners' part, in the shared room;
 //! it is kept as owed to `[postmortems] git` (not for a private incident either); then the
 //! incident is stored as closed, the publisher makes the room read-only and moves it to the
-//! archive (retrying until both hold), and the postmortem is committed. Every message carries a transaction ID derived
-//! from the command, so a close a crash interrupted posts nothing twice.
+//! archive (retrying until both hold), and the postmortem is committed. Every message carries
+//! a transaction ID derived from the command, so a close a crash interrupted posts nothing
+//! twice.
 
 use brigade_core::record::IncidentRecord;
 use tracing::{info, warn};
@@ -18,7 +19,7 @@ use super::{
 };
 use crate::{
     commands::{decide, Answer},
-    keys::Unpushed,
+    keys::OwedPostmortem,
     postmortem_repo,
     report::{Edition, Links},
 };
@@ -72,14 +73,14 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
             room: &next.room_id,
             via: bot.config.matrix.user_id.server_name(),
         };
-        let unpushed = Unpushed {
+        let postmortem = OwedPostmortem {
             number: next.incident.number.to_string(),
             path: postmortem_repo::path(&next, &bot.config.postmortems.directory),
             document: postmortem_repo::document(&next, &crate::names::linked(&text), links),
             failure_told: false,
         };
         bot.postmortem_repo
-            .keep(bot.store.as_ref(), &next.room_id, unpushed)
+            .keep(bot.store.as_ref(), &next.room_id, postmortem)
             .await?;
     }
     let posted = match (private, committed) {
