@@ -323,6 +323,39 @@ impl Incident {
         Ok(true)
     }
 
+    /// Records that `by` put a call on `service` in the incident room.
+    pub fn call_started(
+        &mut self,
+        service: &str,
+        now: u64,
+        by: &UserId,
+    ) -> Result<(), IncidentError> {
+        self.ensure_not_closed()?;
+        let service = service.to_owned();
+        self.log(now, by, Happening::Call { service });
+        Ok(())
+    }
+
+    /// Records that `user` joined the room's call; false (nothing recorded) when they joined
+    /// it before, since the last call was put in the room, or the incident is closed.
+    pub fn call_joined(&mut self, now: u64, user: &UserId) -> bool {
+        if self.status == Status::Closed {
+            return false;
+        }
+        let call = self
+            .timeline
+            .iter()
+            .rposition(|entry| matches!(entry.what, Happening::Call { .. }))
+            .map_or(0, |at| at + 1);
+        let joined = self.timeline[call..]
+            .iter()
+            .any(|entry| entry.what == Happening::CallJoined && entry.by == user);
+        if !joined {
+            self.log(now, user, Happening::CallJoined);
+        }
+        !joined
+    }
+
     /// Records a follow-up: work for after the incident, closed or not.
     pub fn add_followup(
         &mut self,
@@ -476,6 +509,42 @@ mod tests {
 
     fn incident() -> Incident {
         crate::testing::record(42, "  Checkout latency ", Severity::Sev2, 1_000).incident
+    }
+
+    #[test]
+    fn who_joined_a_call_is_recorded_once_per_call() {
+        let alice = owned_user_id!("@alice:example.org");
+        let bob = owned_user_id!("@bob:example.org");
+        let mut incident = incident();
+        let joined = |incident: &Incident| {
+            incident
+                .timeline
+                .iter()
+                .filter(|entry| entry.what == Happening::CallJoined)
+                .map(|entry| entry.by.localpart().to_owned())
+                .collect::<Vec<_>>()
+        };
+        // A call someone started in Element Call, with no `!inc call`.
+        assert!(incident.call_joined(2_000, &bob));
+        assert!(!incident.call_joined(2_100, &bob), "a renewed membership");
+        incident
+            .call_started("Jitsi", 3_000, &alice)
+            .expect("a call");
+        assert!(incident.call_joined(3_100, &bob), "the new call");
+        assert!(incident.call_joined(3_200, &alice));
+        assert!(!incident.call_joined(3_300, &alice));
+        assert_eq!(joined(&incident), ["bob", "bob", "alice"]);
+        incident
+            .set_status(Status::Resolved, 4_000, &alice)
+            .expect("resolved");
+        incident
+            .set_status(Status::Closed, 5_000, &alice)
+            .expect("closed");
+        assert!(!incident.call_joined(6_000, &owned_user_id!("@carol:example.org")));
+        assert_eq!(
+            incident.call_started("Jitsi", 6_000, &alice),
+            Err(IncidentError::Closed)
+        );
     }
 
     #[test]

@@ -332,8 +332,8 @@ impl IncidentRecord {
 
     /// What partners in the shared room may see of the incident: its moments, status and
     /// updates (written for people outside), and the flags of messages said in the shared room.
-    /// Roles, pages, follow-ups, thanks and whatever was flagged in the incident's own room stay
-    /// inside.
+    /// Roles, pages, calls, follow-ups, thanks and whatever was flagged in the incident's own
+    /// room stay inside.
     pub fn shared_view(&self) -> IncidentRecord {
         let mut view = self.clone();
         view.flags.retain(|flag| flag.room.is_some());
@@ -345,6 +345,8 @@ impl IncidentRecord {
                     | Happening::Paged { .. }
                     | Happening::EscalationEnded { .. }
                     | Happening::Notified { .. }
+                    | Happening::Call { .. }
+                    | Happening::CallJoined
                     | Happening::Followup { .. }
             )
         });

@@ -164,6 +164,13 @@ pub enum Happening {
         /// The partner's server.
         server: OwnedServerName,
     },
+    /// A call was put in the incident room (`!inc call`).
+    Call {
+        /// Where: `Jitsi` or `Element Call`.
+        service: String,
+    },
+    /// The entry's author joined the room's call (seen by their call membership).
+    CallJoined,
     /// An action item for after the incident.
     Followup {
         /// What is to be done.

@@ -10,6 +10,7 @@
 mod ack;
 mod affects;
 mod args;
+mod call;
 mod close;
 mod cover;
 mod decision;
@@ -42,6 +43,7 @@ use brigade_core::incident::{Role, Severity, Status};
 use matrix_sdk::ruma::{OwnedUserId, ServerName, UserId};
 
 pub use affects::AffectsArgs;
+pub use call::Call;
 pub use cover::{CoverArgs, Covered};
 pub use decision::{may_direct, may_speak, Answer, Asked, Decided, Refusal};
 pub use declare::DeclareArgs;
@@ -57,13 +59,13 @@ pub use share::ShareArgs;
 pub mod decide {
     pub use super::{
         ack::decide as ack, ack::stopped as escalations_stopped, affects::decide as affects,
-        affects::listing as affects_listing, close::decide as close, cover::decide as cover,
-        declare::decide as declare, declare::from_report, escalate::decide as escalate,
-        followup::decide as followup, lead::decide as lead, list::shown as list,
-        page::level_targets, page::paging as page, page::people as page_people,
-        page::targets as page_targets, private::decide as private, private::moved as private_moved,
-        public::decide as public, reopen::decide as reopen, role::decide as role,
-        sev::decide as sev, share::decide as share, status::decide as status,
+        affects::listing as affects_listing, call::decide as call, call::started as call_started,
+        close::decide as close, cover::decide as cover, declare::decide as declare,
+        declare::from_report, escalate::decide as escalate, followup::decide as followup,
+        lead::decide as lead, list::shown as list, page::level_targets, page::paging as page,
+        page::people as page_people, page::targets as page_targets, private::decide as private,
+        private::moved as private_moved, public::decide as public, reopen::decide as reopen,
+        role::decide as role, sev::decide as sev, share::decide as share, status::decide as status,
         summary::decide as summary, update::decide as update,
         update::decide_public as update_public,
     };
@@ -96,6 +98,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     close::INFO,
     reopen::INFO,
     widget::INFO,
+    call::INFO,
     silence::INFO,
     help::INFO,
 ];
@@ -164,6 +167,8 @@ pub enum Command {
     Reopen,
     /// `!inc widget off|on`
     Widget(bool),
+    /// `!inc call`
+    Call,
     /// `!inc cover <@user|me> [for 2h] [team]`
     Cover(CoverArgs),
     /// `!inc notify [email <address>|off]`
@@ -198,6 +203,7 @@ impl Command {
             Self::Close => &close::INFO,
             Self::Reopen => &reopen::INFO,
             Self::Widget(_) => &widget::INFO,
+            Self::Call => &call::INFO,
             Self::Cover(_) => &cover::INFO,
             Self::Notify(_) => &notify::INFO,
         }
@@ -282,6 +288,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "close" => close::parse(arguments).map(|()| Command::Close),
         "reopen" => reopen::parse(arguments).map(|()| Command::Reopen),
         "widget" => widget::parse(arguments).map(Command::Widget),
+        "call" => call::parse(arguments).map(|()| Command::Call),
         "silence" | "unsilence" => Err(silence::elsewhere()),
         _ => Err(ParseError::Unknown(name.to_owned())),
     })

@@ -107,6 +107,14 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// A `[calls]` key that is unusable.
+    #[error("calls.{key}: {reason}")]
+    Calls {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A `[postmortems]` key that is unusable.
     #[error("postmortems.{key}: {reason}")]
     Postmortems {

@@ -7,6 +7,7 @@
 
 mod alerts;
 mod bridge;
+mod calls;
 mod error;
 mod escalation;
 mod forward;
@@ -40,6 +41,7 @@ use url::Url;
 pub use alerts::{AlertCommander, AlertsConfig};
 pub use bridge::BridgeRegistration;
 pub use brigade_core::secret::Secret;
+pub use calls::CallsConfig;
 pub use error::ConfigError;
 pub use escalation::{Level, Policy};
 pub use forward::{builtin as builtin_reaction, normal as normal_emoji, ForwardRule};
@@ -112,6 +114,8 @@ pub struct Config {
     pub status: StatusConfig,
     /// Where final postmortems are committed.
     pub postmortems: PostmortemsConfig,
+    /// Where incidents' calls are held.
+    pub calls: CallsConfig,
 }
 
 impl Config {
@@ -158,6 +162,8 @@ struct RawConfig {
     status: status::RawStatus,
     #[serde(default)]
     postmortems: postmortems::RawPostmortems,
+    #[serde(default)]
+    calls: calls::RawCalls,
     #[serde(default)]
     profile: RawProfile,
     #[serde(default)]
@@ -418,6 +424,7 @@ impl RawConfig {
         let alerts = alerts::validate_alerts(self.alerts, &oncall, &server)?;
         let status = self.status.validate(&self.storage.path, &server)?;
         let postmortems = self.postmortems.validate()?;
+        let calls = self.calls.validate()?;
         // The status room is public: sharing an alias with a standard room would make that
         // room the public one.
         if let Some(room) = &status.room {
@@ -481,6 +488,7 @@ impl RawConfig {
             alerts,
             status,
             postmortems,
+            calls,
         })
     }
 }

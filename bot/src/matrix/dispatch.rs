@@ -180,6 +180,7 @@ async fn in_incident(
         Command::Share(args) => exec::share::run(change, record, args).await,
         Command::Postmortem => exec::postmortem::draft(change, &record).await,
         Command::Close => exec::close::run(change, &record).await,
+        Command::Call => exec::call::run(change, &record).await,
         Command::Widget(on) => {
             super::widgets::set_panel(bot, change.room, on).await?;
             Ok(Answer::done(if on {

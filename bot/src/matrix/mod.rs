@@ -11,6 +11,7 @@
 mod alerts;
 mod ask;
 pub mod bot;
+mod calls;
 mod change;
 mod checkpoint;
 mod command;

@@ -15,6 +15,8 @@ use super::bot::Bot;
 pub const PANEL: &str = "brigade-panel";
 /// The state key (and widget ID) of the report form.
 pub const REPORT: &str = "brigade-report";
+/// The state key (and widget ID) of an incident's Jitsi call.
+pub const CALL: &str = "brigade-call";
 const WIDGETS: &str = "im.vector.modular.widgets";
 const LAYOUT: &str = "io.element.widgets.layout";
 /// Element passes its theme to widgets through this variable.
@@ -81,6 +83,69 @@ async fn relayout(room: &Room, id: &str, height: Option<u32>) -> Result<Value, m
         }
     }
     Ok(content)
+}
+
+/// The Jitsi widget of `conference` on `domain`, named `name`. Element shows it through its own
+/// Jitsi wrapper, from `data`; other clients open `url`.
+fn jitsi(domain: &str, conference: &str, name: &str, creator: &UserId) -> Value {
+    json!({
+        "id": CALL,
+        "type": "m.jitsi",
+        "name": name,
+        "url": format!("https://{domain}/{conference}"),
+        "data": { "domain": domain, "conferenceId": conference, "isAudioOnly": false },
+        "creatorUserId": creator,
+        "waitForIframeLoad": false,
+    })
+}
+
+/// The conference of the room's Jitsi call widget on `domain`, if it holds one.
+pub async fn jitsi_conference(
+    room: &Room,
+    domain: &str,
+) -> Result<Option<String>, matrix_sdk::Error> {
+    use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
+    let Some(RawAnySyncOrStrippedState::Sync(raw)) =
+        room.get_state_event(WIDGETS.into(), CALL).await?
+    else {
+        return Ok(None);
+    };
+    let event = raw.deserialize_as::<Value>().unwrap_or_default();
+    let data = &event["content"]["data"];
+    Ok((data["domain"] == domain)
+        .then(|| data["conferenceId"].as_str().map(str::to_owned))
+        .flatten())
+}
+
+/// Puts the Jitsi call on `domain` in `room` as a widget named `name`, pinned to the top bar
+/// beside what is there (the panel), each taking an equal share of its width.
+pub async fn put_jitsi(
+    bot: &Bot,
+    room: &Room,
+    domain: &str,
+    conference: &str,
+    name: &str,
+) -> Result<(), matrix_sdk::Error> {
+    let widget = jitsi(domain, conference, name, &bot.config.matrix.user_id);
+    room.send_state_event_raw(WIDGETS, CALL, widget).await?;
+    let mut pinned = relayout(room, CALL, Some(PANEL_HEIGHT)).await?;
+    if let Some(widgets) = pinned["widgets"].as_object_mut() {
+        // The others in their order, then the call.
+        let mut others: Vec<(String, i64)> = widgets
+            .iter()
+            .filter(|(id, place)| *id != CALL && place["container"] == "top")
+            .map(|(id, place)| (id.clone(), place["index"].as_i64().unwrap_or(0)))
+            .collect();
+        others.sort_by_key(|(_, index)| *index);
+        others.push((CALL.to_owned(), 0));
+        let width = 100 / others.len();
+        for (index, (id, _)) in others.iter().enumerate() {
+            widgets[id]["index"] = json!(index);
+            widgets[id]["width"] = json!(width);
+        }
+    }
+    room.send_state_event_raw(LAYOUT, "", pinned).await?;
+    Ok(())
 }
 
 /// Turns the panel on or off in `room`.

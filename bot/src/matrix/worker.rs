@@ -27,9 +27,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::{
-    alerts, ask, bot::Bot, change::Change, checkpoint, command, error::ActionError, escalation,
-    forward, handoffs, invites, prune, publish, reaction, reminders, responder, timeline,
-    undecrypted,
+    alerts, ask, bot::Bot, calls, change::Change, checkpoint, command, error::ActionError,
+    escalation, forward, handoffs, invites, prune, publish, reaction, reminders, responder,
+    timeline, undecrypted,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -235,6 +235,13 @@ async fn handle_event(
                 SyncStateEvent::Original(member),
             )) if member.content.membership == MembershipState::Join => {
                 worth_retrying(publish::summary_after_join(bot, &room).await)
+            }
+            AnySyncTimelineEvent::State(state)
+                if state.event_type().to_string() == calls::CALL_MEMBER =>
+            {
+                let sent = u64::from(state.origin_server_ts().get());
+                let cause = (state.event_id(), state.sender(), sent);
+                worth_retrying(calls::membership(bot, &room, raw, cause).await)
             }
             _ => None,
         };

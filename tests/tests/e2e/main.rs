@@ -8,6 +8,7 @@
 mod alerting;
 mod bot;
 mod bridge;
+mod calls;
 mod escalation;
 mod forward;
 mod lifecycle;

@@ -406,7 +406,10 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
 ) -> Result<()> {
     // The postmortem repository gets open incidents' reports, never a private one's.
     let docs = Remote::new("docs.git", "README.md", "# Docs\n")?;
-    let config = format!("[postmortems]\ngit = \"{}\"\n", docs.path.display());
+    let config = format!(
+        "[postmortems]\ngit = \"{}\"\n[calls]\njitsi_domain = \"meet.example.org\"\n",
+        docs.path.display()
+    );
     let mut desk = Desk::new(bot_binary(), &config).await?;
     let (room, _) = declare_private(&desk).await?;
     // After a restart, the bot still decrypts what is said and answers in the encrypted room.
@@ -414,6 +417,26 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
     desk.bot.start().await?;
     let answer = answered(&desk, &room, "!inc status identified").await?;
     ensure!(answer.contains("identified"), "status answer: {answer}");
+    // Its call's widget, in the room's clear state, names no title.
+    answered(&desk, &room, "!inc call").await?;
+    let widget = desk
+        .alice
+        .state(&room, "im.vector.modular.widgets", "brigade-call")
+        .await?
+        .context("the call's widget")?;
+    ensure!(
+        widget["data"]["conferenceId"]
+            .as_str()
+            .is_some_and(|conference| conference.starts_with("inc-")),
+        "{widget}"
+    );
+    let lower = widget.to_string().to_lowercase();
+    ensure!(
+        !["leaked", "signing", "buildhost"]
+            .iter()
+            .any(|word| lower.contains(word)),
+        "{widget}"
+    );
     let answer = answered(&desk, &room, "!inc status resolved").await?;
     ensure!(answer.contains("resolved"), "status answer: {answer}");
     let closed = answered(&desk, &room, "!inc close").await?;

@@ -3,6 +3,7 @@
 //! out what it decided. Commands whose change is only a new record, an update and levels have
 //! no file here: [`super::change::Change::carry_out`] carries their decisions out.
 
+pub mod call;
 pub mod close;
 pub mod cover;
 pub mod declare;
