@@ -29,6 +29,7 @@ pub mod report;
 pub mod stats;
 pub mod status;
 mod storage;
+pub mod transcript;
 pub mod web;
 
 use std::{future::Future, sync::Arc};

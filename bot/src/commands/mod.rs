@@ -36,6 +36,7 @@ mod silence;
 mod status;
 mod summary;
 mod timeline;
+mod transcript;
 mod update;
 mod widget;
 
@@ -94,6 +95,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     forward::INFO,
     share::INFO,
     postmortem::INFO,
+    transcript::INFO,
     private::INFO,
     close::INFO,
     reopen::INFO,
@@ -159,6 +161,8 @@ pub enum Command {
     Share(ShareArgs),
     /// `!inc postmortem`
     Postmortem,
+    /// `!inc transcript`
+    Transcript,
     /// `!inc private`
     Private,
     /// `!inc close`
@@ -199,6 +203,7 @@ impl Command {
             Self::Forward(_) => &forward::INFO,
             Self::Share(_) => &share::INFO,
             Self::Postmortem => &postmortem::INFO,
+            Self::Transcript => &transcript::INFO,
             Self::Private => &private::INFO,
             Self::Close => &close::INFO,
             Self::Reopen => &reopen::INFO,
@@ -284,6 +289,7 @@ pub fn parse(body: &str, server: &ServerName) -> Option<Result<Command, ParseErr
         "forward" => forward::parse(arguments).map(Command::Forward),
         "share" => share::parse(arguments).map(Command::Share),
         "postmortem" => postmortem::parse(arguments).map(|()| Command::Postmortem),
+        "transcript" => transcript::parse(arguments).map(|()| Command::Transcript),
         "private" => private::parse(arguments).map(|()| Command::Private),
         "close" => close::parse(arguments).map(|()| Command::Close),
         "reopen" => reopen::parse(arguments).map(|()| Command::Reopen),

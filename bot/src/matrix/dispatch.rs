@@ -179,6 +179,7 @@ async fn in_incident(
         Command::Private => exec::private::run(change, &record).await,
         Command::Share(args) => exec::share::run(change, record, args).await,
         Command::Postmortem => exec::postmortem::draft(change, &record).await,
+        Command::Transcript => exec::transcript::run(change, &record).await,
         Command::Close => exec::close::run(change, &record).await,
         Command::Call => exec::call::run(change, &record).await,
         Command::Widget(on) => {

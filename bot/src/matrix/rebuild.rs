@@ -161,7 +161,7 @@ async fn rebuild(
 }
 
 /// Every event of the room, oldest first.
-async fn history(room: &Room) -> Result<Vec<Raw<AnySyncTimelineEvent>>, ActionError> {
+pub(super) async fn history(room: &Room) -> Result<Vec<Raw<AnySyncTimelineEvent>>, ActionError> {
     let mut events = Vec::new();
     let mut pages = Pages::new(room);
     while let Some(page) = pages.next().await? {

@@ -411,7 +411,7 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
         docs.path.display()
     );
     let mut desk = Desk::new(bot_binary(), &config).await?;
-    let (room, _) = declare_private(&desk).await?;
+    let (room, number) = declare_private(&desk).await?;
     // After a restart, the bot still decrypts what is said and answers in the encrypted room.
     desk.bot.kill()?;
     desk.bot.start().await?;
@@ -431,6 +431,24 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
         "{widget}"
     );
     let lower = widget.to_string().to_lowercase();
+    // Its transcript is uploaded encrypted, readable in the room only.
+    answered(&desk, &room, "!inc transcript").await?;
+    let bot = desk.bot_id().to_owned();
+    let posted = desk
+        .alice
+        .wait_for_event(&room, "the transcript", |event| {
+            event["sender"] == bot.as_str() && body(event) == format!("{number}-transcript.md")
+        })
+        .await?;
+    ensure!(posted["content"]["url"].is_null(), "{posted}");
+    let encrypted: EncryptedFile = serde_json::from_value(posted["content"]["file"].clone())
+        .with_context(|| format!("the transcript is not encrypted: {posted}"))?;
+    let transcript = String::from_utf8(
+        desk.alice
+            .download(MediaSource::Encrypted(Box::new(encrypted)))
+            .await?,
+    )?;
+    ensure!(transcript.contains(TITLE), "read in the room: {transcript}");
     ensure!(
         !["leaked", "signing", "buildhost"]
             .iter()

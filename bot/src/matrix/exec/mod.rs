@@ -14,3 +14,4 @@ pub mod page;
 pub mod postmortem;
 pub mod private;
 pub mod share;
+pub mod transcript;
