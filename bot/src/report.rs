@@ -180,7 +180,9 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
         Happening::Shared { server } => {
             format!("🤝 Shared with {} ({by})", escape(server.as_str()))
         }
-        Happening::Call { service } => format!("📞 Call on {} started by {by}", escape(service)),
+        Happening::Call { service, .. } => {
+            format!("📞 Call on {} started by {by}", escape(service))
+        }
         Happening::CallJoined => format!("📞 {by} joined the call"),
         Happening::Followup { text, owner } => match owner {
             Some(owner) => format!("📝 Follow-up: {} (owner {})", escape(text), who(owner)),

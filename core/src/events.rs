@@ -137,6 +137,10 @@ impl AlertContent {
     }
 }
 
+/// The state people send to say they are in a room's Element Call (MSC3401's call membership,
+/// its state key naming the person and their device).
+pub const CALL_MEMBER: &str = "org.matrix.msc3401.call.member";
+
 #[cfg(test)]
 mod tests {
     use super::*;

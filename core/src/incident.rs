@@ -323,16 +323,24 @@ impl Incident {
         Ok(true)
     }
 
-    /// Records that `by` put a call on `service` in the incident room.
+    /// Records that `by` put a call on `service` (in Jitsi's `conference`) in the room.
     pub fn call_started(
         &mut self,
         service: &str,
+        conference: Option<String>,
         now: u64,
         by: &UserId,
     ) -> Result<(), IncidentError> {
         self.ensure_not_closed()?;
         let service = service.to_owned();
-        self.log(now, by, Happening::Call { service });
+        self.log(
+            now,
+            by,
+            Happening::Call {
+                service,
+                conference,
+            },
+        );
         Ok(())
     }
 
@@ -528,7 +536,7 @@ mod tests {
         assert!(incident.call_joined(2_000, &bob));
         assert!(!incident.call_joined(2_100, &bob), "a renewed membership");
         incident
-            .call_started("Jitsi", 3_000, &alice)
+            .call_started("Jitsi", None, 3_000, &alice)
             .expect("a call");
         assert!(incident.call_joined(3_100, &bob), "the new call");
         assert!(incident.call_joined(3_200, &alice));
@@ -542,7 +550,7 @@ mod tests {
             .expect("closed");
         assert!(!incident.call_joined(6_000, &owned_user_id!("@carol:example.org")));
         assert_eq!(
-            incident.call_started("Jitsi", 6_000, &alice),
+            incident.call_started("Jitsi", None, 6_000, &alice),
             Err(IncidentError::Closed)
         );
     }

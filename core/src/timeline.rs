@@ -168,6 +168,9 @@ pub enum Happening {
     Call {
         /// Where: `Jitsi` or `Element Call`.
         service: String,
+        /// The Jitsi conference's name, so that asking again keeps the call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conference: Option<String>,
     },
     /// The entry's author joined the room's call (seen by their call membership).
     CallJoined,

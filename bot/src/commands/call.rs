@@ -6,8 +6,9 @@ use brigade_core::{
     record::IncidentRecord,
     timeline::Happening,
 };
+use hmac::{Hmac, Mac};
 use matrix_sdk::ruma::{EventId, RoomId, ServerName};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use url::Url;
 
 use super::{
@@ -67,12 +68,13 @@ impl Call {
 }
 
 /// `!inc call`, asked by the event `cause` in `room` (reached through `via`): the call, or why
-/// there is none. Element Call where it is configured, else Jitsi.
+/// there is none. Element Call where it is configured, else Jitsi: the conference the record
+/// holds, or a new one whose name ends in what `secret` makes of `cause`.
 pub fn decide(
     record: &IncidentRecord,
     calls: &CallsConfig,
     (room, via): (&RoomId, &ServerName),
-    cause: &EventId,
+    (cause, secret): (&EventId, &[u8]),
 ) -> Result<Call, Refusal> {
     if record.incident.status == Status::Closed {
         return Err(Refusal::new(format!(
@@ -89,7 +91,7 @@ pub fn decide(
     match &calls.jitsi_domain {
         Some(domain) => Ok(Call::Jitsi {
             domain: domain.clone(),
-            conference: conference(record, cause),
+            conference: running(record).unwrap_or_else(|| conference(record, cause, secret)),
         }),
         None => Err(Refusal::new(
             "no call service is configured: an operator sets `calls.jitsi_domain` (a Jitsi \
@@ -98,13 +100,31 @@ pub fn decide(
     }
 }
 
+/// The Jitsi conference last put in the room, if any.
+fn running(record: &IncidentRecord) -> Option<String> {
+    record
+        .incident
+        .timeline
+        .iter()
+        .rev()
+        .find_map(|entry| match &entry.what {
+            Happening::Call {
+                conference: Some(conference),
+                ..
+            } => Some(conference.clone()),
+            _ => None,
+        })
+}
+
 /// `inc-7-disk-full-3f9c2a1b7d`: the incident (its number only when private, so the
-/// conference's name carries no title) and a part nobody outside the room can guess, from
-/// the command that started it, so that a command tried again names the same conference.
-fn conference(record: &IncidentRecord, cause: &EventId) -> String {
+/// conference's name carries no title) and a part nobody outside the bot can make, signed
+/// from the command that started it, so that a command tried again names the same conference.
+fn conference(record: &IncidentRecord, cause: &EventId, secret: &[u8]) -> String {
     let incident = &record.incident;
-    let digest = Sha256::digest(cause.as_str().as_bytes());
-    let unguessable = hex::encode(&digest[..5]);
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(b"call\0");
+    mac.update(cause.as_str().as_bytes());
+    let unguessable = hex::encode(&mac.finalize().into_bytes()[..5]);
     let number = incident.number.to_string().to_ascii_lowercase();
     let slug = if incident.private {
         String::new()
@@ -118,26 +138,24 @@ fn conference(record: &IncidentRecord, cause: &EventId) -> String {
     }
 }
 
-/// The record with `call` started by whoever asked, unless it is the call already running
-/// (`running`: the room's widget holds this call, or Element Call was started before).
-pub fn started(
-    record: &IncidentRecord,
-    call: &Call,
-    running: bool,
-    asked: Asked<'_>,
-) -> Option<IncidentRecord> {
+/// The record with `call` started by whoever asked, unless it is the call already in the
+/// room: the conference recorded, or Element Call started before.
+pub fn started(record: &IncidentRecord, call: &Call, asked: Asked<'_>) -> Option<IncidentRecord> {
     let service = call.service();
-    let before = record
-        .incident
-        .timeline
-        .iter()
-        .any(|entry| matches!(&entry.what, Happening::Call { service: was } if was == service));
-    if running && before {
+    let conference = match call {
+        Call::Jitsi { conference, .. } => Some(conference.clone()),
+        Call::ElementCall { .. } => None,
+    };
+    let before = record.incident.timeline.iter().any(|entry| {
+        matches!(&entry.what, Happening::Call { service: was, conference: had }
+            if was == service && *had == conference)
+    });
+    if before {
         return None;
     }
     let mut next = record.clone();
     next.incident
-        .call_started(service, asked.at, asked.by)
+        .call_started(service, conference, asked.at, asked.by)
         .ok()?;
     Some(next)
 }
@@ -156,6 +174,8 @@ mod tests {
         }
     }
 
+    const SECRET: &[u8] = b"the bot's own secret";
+
     fn room() -> (&'static RoomId, &'static ServerName) {
         (room_id!("!room:example.org"), server_name!("example.org"))
     }
@@ -163,7 +183,7 @@ mod tests {
     #[test]
     fn a_call_is_a_jitsi_conference_named_after_the_incident_and_no_one_can_guess() {
         let record = testing::record(7, "Disk full: db-1", Severity::Sev2, 1_000);
-        let cause = event_id!("$call");
+        let cause = (event_id!("$call"), SECRET);
         let call = decide(
             &record,
             &calls(Some("meet.example.org"), None),
@@ -199,7 +219,7 @@ mod tests {
                 &record,
                 &calls(Some("meet.example.org"), None),
                 room(),
-                event_id!("$again")
+                (event_id!("$again"), SECRET)
             ),
             Ok(call)
         );
@@ -217,6 +237,21 @@ mod tests {
             conference.starts_with("inc-7-") && !conference.contains("disk"),
             "{conference}"
         );
+        // Another bot (another secret) names another conference for the same command.
+        assert_ne!(
+            decide(
+                &record,
+                &calls(Some("meet.example.org"), None),
+                room(),
+                (event_id!("$call"), b"another secret".as_slice())
+            ),
+            decide(
+                &record,
+                &calls(Some("meet.example.org"), None),
+                room(),
+                cause
+            )
+        );
     }
 
     #[test]
@@ -226,7 +261,7 @@ mod tests {
             &record,
             &calls(Some("meet.example.org"), Some("https://call.example.org")),
             room(),
-            event_id!("$call"),
+            (event_id!("$call"), SECRET),
         )
         .expect("a call");
         assert_eq!(
@@ -239,8 +274,13 @@ mod tests {
     #[test]
     fn no_call_without_a_service_or_in_a_closed_incident() {
         let mut record = testing::record(7, "Disk full", Severity::Sev2, 1_000);
-        let refused = decide(&record, &calls(None, None), room(), event_id!("$call"))
-            .expect_err("no service");
+        let refused = decide(
+            &record,
+            &calls(None, None),
+            room(),
+            (event_id!("$call"), SECRET),
+        )
+        .expect_err("no service");
         assert!(refused.text.contains("`calls.jitsi_domain`"), "{refused}");
         let alice = user_id!("@alice:example.org");
         record
@@ -255,32 +295,34 @@ mod tests {
             &record,
             &calls(Some("meet.example.org"), None),
             room(),
-            event_id!("$call"),
+            (event_id!("$call"), SECRET),
         )
         .expect_err("closed");
         assert!(refused.text.contains("INC-7 is closed"), "{refused}");
     }
 
     #[test]
-    fn a_call_already_running_is_not_started_again() {
+    fn a_call_already_in_the_room_is_kept_and_not_started_again() {
         let record = testing::record(7, "Disk full", Severity::Sev2, 1_000);
         let asked = Asked {
             by: user_id!("@alice:example.org"),
             at: 2_000,
         };
-        let call = Call::Jitsi {
-            domain: "meet.example.org".to_owned(),
-            conference: "inc-7".to_owned(),
-        };
-        let next = started(&record, &call, false, asked).expect("started");
+        let jitsi = calls(Some("meet.example.org"), None);
+        let first = decide(&record, &jitsi, room(), (event_id!("$first"), SECRET)).expect("a call");
+        let next = started(&record, &first, asked).expect("started");
         assert!(matches!(
             &next.incident.timeline.last().expect("an entry").what,
-            Happening::Call { service } if service == "Jitsi"
+            Happening::Call { service, conference: Some(_) } if service == "Jitsi"
         ));
-        assert_eq!(started(&next, &call, true, asked), None, "running");
-        assert!(
-            started(&next, &call, false, asked).is_some(),
-            "the widget was removed"
-        );
+        // Asked again: the recorded conference, nothing new in the timeline.
+        let again = decide(&next, &jitsi, room(), (event_id!("$again"), SECRET)).expect("a call");
+        assert_eq!(again, first);
+        assert_eq!(started(&next, &again, asked), None);
+        // Element Call once configured: started once.
+        let element = calls(None, Some("https://call.example.org/"));
+        let call = decide(&next, &element, room(), (event_id!("$e"), SECRET)).expect("a call");
+        let after = started(&next, &call, asked).expect("started");
+        assert_eq!(started(&after, &call, asked), None);
     }
 }

@@ -61,9 +61,16 @@ impl RawCalls {
                 ));
             }
         }
+        // A folder: the call's page is under it, not beside it.
+        let element_call_url = self.element_call_url.map(|mut url| {
+            if !url.path().ends_with('/') {
+                url.set_path(&format!("{}/", url.path()));
+            }
+            url
+        });
         Ok(CallsConfig {
             jitsi_domain: self.jitsi_domain.map(|domain| domain.to_ascii_lowercase()),
-            element_call_url: self.element_call_url,
+            element_call_url,
         })
     }
 }
@@ -85,6 +92,13 @@ mod tests {
             .validate()
             .expect("valid");
         assert_eq!(config.jitsi_domain.as_deref(), Some("meet.example.org"));
+        let under = raw(None, Some("https://example.org/call"))
+            .validate()
+            .expect("valid");
+        assert_eq!(
+            under.element_call_url.map(String::from).as_deref(),
+            Some("https://example.org/call/")
+        );
         assert!(
             raw(Some("meet.example.org:8443"), Some("http://127.0.0.1:8080"))
                 .validate()

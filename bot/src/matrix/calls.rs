@@ -10,7 +10,7 @@ use tracing::info;
 
 use super::{bot::Bot, change::Change, error::ActionError};
 
-pub use super::exec::call::CALL_MEMBER;
+pub use brigade_core::events::CALL_MEMBER;
 
 /// Acts on a call membership `raw`, sent by `sender` at `sent` in `room`.
 pub async fn membership(

@@ -7,7 +7,7 @@
 //! `org.brigade.incident` state.
 
 use brigade_core::{
-    events::{INCIDENT_STATE, TIMELINE_STATE},
+    events::{CALL_MEMBER, INCIDENT_STATE, TIMELINE_STATE},
     incident::{Declaration, Incident, IncidentNumber},
     levels::{BOT_LEVEL, COMMANDER_LEVEL, MODERATOR_LEVEL, RESPONDER_LEVEL},
     record::IncidentRecord,
@@ -266,6 +266,8 @@ pub fn room_request(
             "m.room.pinned_events": MODERATOR_LEVEL,
             "m.room.history_visibility": COMMANDER_LEVEL,
             "m.room.tombstone": 150,
+            // Responders may say they are in the room's call (Element Call).
+            CALL_MEMBER: RESPONDER_LEVEL,
             // The room's durable record of the incident: Brigade's alone.
             INCIDENT_STATE: BOT_LEVEL,
             TIMELINE_STATE: BOT_LEVEL,

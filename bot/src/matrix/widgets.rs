@@ -93,28 +93,16 @@ fn jitsi(domain: &str, conference: &str, name: &str, creator: &UserId) -> Value 
         "type": "m.jitsi",
         "name": name,
         "url": format!("https://{domain}/{conference}"),
-        "data": { "domain": domain, "conferenceId": conference, "isAudioOnly": false },
+        // `roomName` is the conference's subject in Element's wrapper.
+        "data": {
+            "domain": domain,
+            "conferenceId": conference,
+            "isAudioOnly": false,
+            "roomName": name,
+        },
         "creatorUserId": creator,
         "waitForIframeLoad": false,
     })
-}
-
-/// The conference of the room's Jitsi call widget on `domain`, if it holds one.
-pub async fn jitsi_conference(
-    room: &Room,
-    domain: &str,
-) -> Result<Option<String>, matrix_sdk::Error> {
-    use matrix_sdk::deserialized_responses::RawAnySyncOrStrippedState;
-    let Some(RawAnySyncOrStrippedState::Sync(raw)) =
-        room.get_state_event(WIDGETS.into(), CALL).await?
-    else {
-        return Ok(None);
-    };
-    let event = raw.deserialize_as::<Value>().unwrap_or_default();
-    let data = &event["content"]["data"];
-    Ok((data["domain"] == domain)
-        .then(|| data["conferenceId"].as_str().map(str::to_owned))
-        .flatten())
 }
 
 /// Puts the Jitsi call on `domain` in `room` as a widget named `name`, pinned to the top bar

@@ -66,6 +66,7 @@ async fn a_jitsi_call_is_pinned_beside_the_panel_and_asked_again_stays_the_same(
     ensure!(widget["name"] == "Call · INC-1", "{widget}");
     ensure!(widget["data"]["domain"] == "meet.example.org", "{widget}");
     ensure!(widget["data"]["isAudioOnly"] == false, "{widget}");
+    ensure!(widget["data"]["roomName"] == "Call · INC-1", "{widget}");
     let conference = widget["data"]["conferenceId"]
         .as_str()
         .context("the conference")?
@@ -173,7 +174,6 @@ async fn element_call_is_linked_and_who_joins_it_is_in_the_timeline_once() -> Re
         "{levels}"
     );
 
-    // Bob joins, his membership is renewed, he leaves; Alice joins.
     let session = |user: &TestUser| {
         json!({
             "application": "m.call",
@@ -200,7 +200,9 @@ async fn element_call_is_linked_and_who_joins_it_is_in_the_timeline_once() -> Re
     };
     let mut renewed = session(&bob);
     renewed["expires"] = json!(28_800_000);
+    // Alice's leaving before she ever joined, Bob's renewal and his leaving add nothing.
     for (user, content) in [
+        (alice, json!({})),
         (&bob, session(&bob)),
         (&bob, renewed),
         (&bob, json!({})),

@@ -424,10 +424,13 @@ async fn after_a_restart_the_bot_still_works_in_the_encrypted_room_and_closes_it
         .state(&room, "im.vector.modular.widgets", "brigade-call")
         .await?
         .context("the call's widget")?;
+    // `inc-<number>-<ten hex digits>`: nothing else.
+    let conference = widget["data"]["conferenceId"].as_str().unwrap_or_default();
+    let digits = conference
+        .strip_prefix(&format!("{}-", number.to_lowercase()))
+        .unwrap_or_default();
     ensure!(
-        widget["data"]["conferenceId"]
-            .as_str()
-            .is_some_and(|conference| conference.starts_with("inc-")),
+        digits.len() == 10 && digits.chars().all(|c| c.is_ascii_hexdigit()),
         "{widget}"
     );
     let lower = widget.to_string().to_lowercase();

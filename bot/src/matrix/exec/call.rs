@@ -1,9 +1,10 @@
 //! `!inc call` (SPEC §16): a Jitsi conference in the room's top bar (an `m.jitsi` widget beside
 //! the panel), or Element Call for the room itself, its link posted for everyone. The call's
-//! start is a timeline entry; asked again, the call already in the room is posted again, not
-//! replaced. Element Call needs responders to announce their membership, so the room lets them.
+//! start is a timeline entry holding its conference; asked again, the call the record holds is
+//! put back and posted again, not replaced. Element Call needs responders to announce their
+//! membership: rooms are created letting them, and an older room is changed to.
 
-use brigade_core::{levels::RESPONDER_LEVEL, record::IncidentRecord};
+use brigade_core::{events::CALL_MEMBER, levels::RESPONDER_LEVEL, record::IncidentRecord};
 use matrix_sdk::{
     ruma::{events::room::power_levels::RoomPowerLevelsEventContent, Int},
     Room,
@@ -15,10 +16,10 @@ use super::super::{
     reply::{notice, transaction_id},
     widgets,
 };
-use crate::commands::{decide, Answer, Call};
-
-/// The state responders send to say they are in the room's Element Call.
-pub const CALL_MEMBER: &str = "org.matrix.msc3401.call.member";
+use crate::{
+    ack_link,
+    commands::{decide, Answer, Call},
+};
 
 /// Puts a call in `record`'s room.
 pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer, ActionError> {
@@ -27,22 +28,9 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
         change.room.room_id(),
         bot.config.matrix.user_id.server_name(),
     );
-    let mut call = decide::call(record, &bot.config.calls, room, change.cause)?;
+    let secret = ack_link::key(bot.store.as_ref()).await?.unwrap_or_default();
+    let call = decide::call(record, &bot.config.calls, room, (change.cause, &secret))?;
     let number = &record.incident.number;
-    let running = match &mut call {
-        Call::Jitsi { domain, conference } => {
-            // A call in the top bar already: everyone joins that one.
-            match widgets::jitsi_conference(change.room, domain).await? {
-                Some(existing) => {
-                    *conference = existing;
-                    true
-                }
-                None => false,
-            }
-        }
-        // Element Call is the room's own: there is only ever the one.
-        Call::ElementCall { .. } => true,
-    };
     let link = call.link();
     let text = match &call {
         Call::Jitsi { domain, conference } => {
@@ -67,7 +55,7 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
         "The call is on {}: its link is posted in this room.",
         call.service()
     );
-    if let Some(next) = decide::call_started(record, &call, running, change.asked()) {
+    if let Some(next) = decide::call_started(record, &call, change.asked()) {
         change.commit(next, Some(answer.clone())).await?;
     }
     Ok(Answer::done(answer))
