@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use brigade_core::{html::escape as html_escape, record::IncidentRecord};
-use matrix_sdk::ruma::{OwnedUserId, UserId};
+use matrix_sdk::ruma::{MxcUri, OwnedUserId, UserId};
 use serde_json::Value;
 
 use crate::{markdown::escape, names::Names, render::format_utc, report::Links};
@@ -36,7 +36,8 @@ pub fn file_names(record: &IncidentRecord) -> (String, String) {
 enum Said {
     /// Text, as last edited.
     Text(String),
-    /// A file, an image, a video or a sound: its name, and where it is unless encrypted.
+    /// A file, an image, a video or a sound: its name, and where it is unless encrypted (or
+    /// not the homeserver's media).
     File { name: String, url: Option<String> },
     /// Redacted.
     Removed,
@@ -85,6 +86,8 @@ pub fn transcript(
     let mut markdown = format!("# {}\n\n[The room]({room}) · {span}\n", escape(&heading));
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
          <p><a href=\"{room}\">The room</a> · {span}</p>\n",
         title = html_escape(&heading),
@@ -130,7 +133,20 @@ fn messages(events: &[Value]) -> Vec<Message> {
         ) else {
             continue;
         };
+        let redacted = event["unsigned"]["redacted_because"].is_object();
         let said = match event["type"].as_str() {
+            // Redacted, a reaction is gone; so is what could never be read.
+            Some("m.reaction" | "m.room.encrypted") if redacted => continue,
+            // An encrypted edit or reaction says its relation in the clear.
+            Some("m.room.encrypted")
+                if matches!(
+                    relation["rel_type"].as_str(),
+                    Some("m.replace" | "m.annotation")
+                ) =>
+            {
+                continue
+            }
+            Some("m.room.message") if redacted => Said::Removed,
             Some("m.room.message") if relation["rel_type"] == "m.replace" => {
                 if let Some(target) = relation["event_id"].as_str() {
                     edits.push((event, target.to_owned()));
@@ -195,24 +211,77 @@ fn messages(events: &[Value]) -> Vec<Message> {
     messages
 }
 
-/// What a message's `content` says. Redacted content has no `msgtype`.
+/// What a message's `content` says. Redacted content has no `msgtype`. A reply's quote of
+/// what it answers (its fallback, `> <@user> …`) is left out: that message is shown itself.
 fn said(content: &Value) -> Said {
     let body = content["body"].as_str().unwrap_or_default();
     match content["msgtype"].as_str() {
         None => Said::Removed,
         Some("m.file" | "m.image" | "m.video" | "m.audio") => Said::File {
             name: content["filename"].as_str().unwrap_or(body).to_owned(),
-            url: content["url"].as_str().map(str::to_owned),
+            // Only content of the homeserver: whatever else a sender put there is no link.
+            url: content["url"]
+                .as_str()
+                .filter(|url| <&MxcUri>::from(*url).is_valid())
+                .map(str::to_owned),
         },
+        Some(_) if content["m.relates_to"]["m.in_reply_to"].is_object() => {
+            let mut lines = body.lines().peekable();
+            if lines.peek().is_some_and(|line| line.starts_with("> <")) {
+                while lines.next_if(|line| line.starts_with('>')).is_some() {}
+                lines.next_if(|line| line.is_empty());
+            }
+            Said::Text(lines.collect::<Vec<_>>().join("\n"))
+        }
         Some(_) => Said::Text(body.to_owned()),
     }
+}
+
+/// `text` as one line of Markdown that reads as typed: line breaks (`\r` too) as spaces and
+/// every ASCII punctuation mark escaped, so nothing in it starts a list, a heading, a link or
+/// a code block.
+fn inline(text: &str) -> String {
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            line.push('\\');
+            line.push(c);
+        } else if c.is_control() {
+            line.push(' ');
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
+/// A message's text as Markdown lines: each [`inline`], its leading spaces kept as no-break
+/// spaces and an empty line shown as one, so the message stays one paragraph.
+fn text_lines(text: &str) -> Vec<String> {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    text.split('\n')
+        .map(|line| {
+            let body = line.trim_start();
+            let indent = "&nbsp;".repeat(line.chars().count() - body.chars().count());
+            let body = inline(body);
+            if indent.is_empty() && body.is_empty() {
+                "&nbsp;".to_owned()
+            } else {
+                format!("{indent}{body}")
+            }
+        })
+        .collect()
 }
 
 /// The messages outside threads, and each thread's replies by its root, oldest first. A reply
 /// whose root is not in the history is shown on its own.
 fn threads(messages: &[Message]) -> (Vec<&Message>, HashMap<&str, Vec<&Message>>) {
-    let known: std::collections::HashSet<&str> =
-        messages.iter().map(|message| message.id.as_str()).collect();
+    // A thread's root is a message outside threads.
+    let known: std::collections::HashSet<&str> = messages
+        .iter()
+        .filter(|message| message.thread.is_none())
+        .map(|message| message.id.as_str())
+        .collect();
     let mut roots = Vec::new();
     let mut replies: HashMap<&str, Vec<&Message>> = HashMap::new();
     for message in messages {
@@ -234,7 +303,10 @@ fn reaction_counts(message: &Message) -> String {
     message
         .reactions
         .iter()
-        .map(|(key, people)| format!("{key} {}", people.len()))
+        .map(|(key, people)| {
+            let key: String = key.chars().filter(|c| !c.is_control()).take(32).collect();
+            format!("{key} {}", people.len())
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -245,26 +317,26 @@ fn markdown_block(message: &Message, links: Links<'_>, names: &Names, quote: &st
         "**[{}]({}) · {}**{}",
         date_time(message.at),
         links.event(&message.id),
-        escape(&names.name(&message.author)),
+        inline(&names.name(&message.author)),
         if message.edited { " (edited)" } else { "" }
     )];
     match &message.said {
-        Said::Text(text) => lines.extend(text.lines().map(escape)),
+        Said::Text(text) => lines.extend(text_lines(text)),
         Said::File {
             name,
             url: Some(url),
-        } => lines.push(format!("📎 [{}]({url})", escape(name))),
+        } => lines.push(format!("📎 [{}](<{url}>)", inline(name))),
         Said::File { name, url: None } => {
-            lines.push(format!(
-                "📎 {} (encrypted: open it in the room)",
-                escape(name)
-            ));
+            lines.push(format!("📎 {} (open it in the room)", inline(name)));
         }
         Said::Removed => lines.push("_(removed)_".to_owned()),
         Said::Unreadable => lines.push("_(encrypted; the bot could not read it)_".to_owned()),
     }
     if !message.reactions.is_empty() {
-        lines.push(format!("_Reactions: {}_", reaction_counts(message)));
+        lines.push(format!(
+            "_Reactions: {}_",
+            inline(&reaction_counts(message))
+        ));
     }
     // One paragraph: a hard break between its lines.
     let lines: Vec<&str> = lines.iter().map(|line| line.trim_end()).collect();
@@ -290,7 +362,7 @@ fn html_block(message: &Message, links: Links<'_>, names: &Names) -> String {
             )
         }
         Said::File { name, url: None } => {
-            format!("📎 {} (encrypted: open it in the room)", html_escape(name))
+            format!("📎 {} (open it in the room)", html_escape(name))
         }
         Said::Removed => "<em>(removed)</em>".to_owned(),
         Said::Unreadable => "<em>(encrypted; the bot could not read it)</em>".to_owned(),
@@ -469,47 +541,107 @@ mod tests {
                 "m.room.encrypted",
                 json!({ "algorithm": "m.megolm.v1.aes-sha2" }),
             ),
+            // What could break out of a message: list and heading marks, a blank line, an
+            // indented block, a carriage return, a link for a file, a reply's fallback, a
+            // reaction's key, a reply in a thread to a reply.
+            text(
+                "$7",
+                "alice",
+                3_800,
+                "- not a list\n---\n\n    not code\rthe end",
+            ),
+            event(
+                "$8",
+                "bob",
+                3_810,
+                "m.room.message",
+                json!({
+                    "msgtype": "m.file", "body": "x.sh", "url": "javascript:alert(1)",
+                }),
+            ),
+            event(
+                "$9",
+                "bob",
+                3_820,
+                "m.room.message",
+                json!({
+                    "msgtype": "m.text",
+                    "body": "> <@alice:example.org> - not a list\n> more\n\nyes",
+                    "m.relates_to": { "m.in_reply_to": { "event_id": "$7" } },
+                }),
+            ),
+            event(
+                "$r5",
+                "bob",
+                3_830,
+                "m.reaction",
+                json!({
+                    "m.relates_to": {
+                        "rel_type": "m.annotation",
+                        "event_id": "$7",
+                        "key": "[x](https://evil)\n#",
+                    },
+                }),
+            ),
+            event(
+                "$10",
+                "alice",
+                3_840,
+                "m.room.message",
+                json!({
+                    "msgtype": "m.text",
+                    "body": "deeper",
+                    "m.relates_to": { "rel_type": "m.thread", "event_id": "$4" },
+                }),
+            ),
+            redacted(event("$11", "alice", 3_850, "m.room.message", json!({}))),
+            event(
+                "$r6",
+                "bob",
+                3_860,
+                "m.room.encrypted",
+                json!({
+                    "algorithm": "m.megolm.v1.aes-sha2",
+                    "m.relates_to": { "rel_type": "m.annotation", "event_id": "$7" },
+                }),
+            ),
+            redacted(event("$r7", "bob", 3_870, "m.reaction", json!({}))),
         ]
+    }
+
+    /// `event` as a homeserver serves it once redacted.
+    fn redacted(mut event: Value) -> Value {
+        event["unsigned"] = json!({ "redacted_because": { "type": "m.room.redaction" } });
+        event
     }
 
     #[test]
     fn a_scripted_room_reads_as_the_expected_markdown() {
         let record = testing::record(7, "Disk full", Severity::Sev2, START);
         let transcript = transcript(&record, &script(), links(), &names());
-        let link = |id: &str| format!("https://matrix.to/#/!room:example.org/{id}?via=example.org");
-        let expected = format!(
-            "# Transcript: INC-7 · Disk full\n\n\
-             [The room](https://matrix.to/#/!room:example.org?via=example.org) · 6 messages, \
-             2026-11-28 09:30:05 UTC to 2026-11-28 10:31:40 UTC\n\
-             \n\
-             **[2026-11-28 09:30:05 UTC]({}) · Alice**  \n\
-             db-1 is \\*down\\*  \n\
-             looking\n\
-             \n\
-             > **[2026-11-28 09:30:40 UTC]({}) · Bob \\<ops\\>**  \n\
-             > which disk?\n\
-             \n\
-             **[2026-11-28 09:30:20 UTC]({}) · Bob \\<ops\\>** (edited)  \n\
-             freed 42 GB  \n\
-             _Reactions: 🙏 2 · 🎉 1_\n\
-             \n\
-             **[2026-11-28 09:30:30 UTC]({}) · Bob \\<ops\\>**  \n\
-             _(removed)_\n\
-             \n\
-             **[2026-11-28 09:30:50 UTC]({}) · Alice**  \n\
-             📎 [df.txt](mxc://example.org/df)\n\
-             \n\
-             **[2026-11-28 10:31:40 UTC]({}) · Bob \\<ops\\>**  \n\
-             _(encrypted; the bot could not read it)_\n",
-            link("$1"),
-            link("$4"),
-            link("$2"),
-            link("$3"),
-            link("$5"),
-            link("$6"),
-        );
+        // Written by hand from the script, and read: what people see of the room.
+        let expected = include_str!("transcript_expected.md");
         assert_eq!(transcript.markdown, expected);
-        assert_eq!(transcript.messages, 6);
+        assert_eq!(transcript.messages, 11);
+        // Rendered, nothing people said became structure or a link.
+        use pulldown_cmark::{Event, Parser, Tag};
+        for event in Parser::new(&transcript.markdown) {
+            match event {
+                Event::Start(Tag::List(_) | Tag::CodeBlock(_) | Tag::Image { .. }) => {
+                    panic!("{event:?} in {}", transcript.markdown)
+                }
+                Event::Start(Tag::Heading { level, .. }) => {
+                    assert_eq!(level, pulldown_cmark::HeadingLevel::H1, "one heading")
+                }
+                Event::Start(Tag::Link { dest_url, .. }) => assert!(
+                    dest_url.starts_with("https://matrix.to/#/!room:example.org")
+                        || dest_url.starts_with("mxc://example.org/"),
+                    "{dest_url}"
+                ),
+                Event::Html(html) | Event::InlineHtml(html) => panic!("{html}"),
+                _ => {}
+            }
+        }
     }
 
     #[test]
@@ -536,7 +668,19 @@ mod tests {
         let thread = html.find("<section class=\"thread\">").expect("a thread");
         assert!(html[thread..].find("which disk?") < html[thread..].find("</section>"));
         assert!(html.find("looking") < Some(thread), "under its root");
-        for outside in ["<script", "http://", "src="] {
+        assert!(
+            html.contains("Content-Security-Policy\" content=\"default-src 'none'"),
+            "{html}"
+        );
+        assert!(html.contains("📎 x.sh (open it in the room)"), "{html}");
+        assert!(html.contains("[x](https://evil)#"), "a key as text: {html}");
+        for outside in [
+            "<script",
+            "http://",
+            "src=",
+            "javascript:",
+            "href=\"https://evil",
+        ] {
             assert!(!html.contains(outside), "{outside} in {html}");
         }
     }

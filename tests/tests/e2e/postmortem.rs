@@ -741,12 +741,24 @@ async fn a_transcript_is_the_rooms_whole_history_in_markdown_and_html() -> Resul
             .strftime("%Y-%m-%d %H:%M:%S UTC")
             .to_string())
     };
+    // Names as the file writes what people typed: every ASCII punctuation mark escaped.
+    let typed = |text: &str| {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_punctuation() {
+                    format!("\\{c}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+    };
     let header = |id: &OwnedEventId, who: &TestUser| -> Result<String> {
         Ok(format!(
             "[{}](https://matrix.to/#/{room}/{id}?via={}) · {}**",
             at(id)?,
             desk.bot_id().server_name(),
-            who.name
+            typed(&who.name)
         ))
     };
     let blocks: Vec<&str> = markdown.split("\n\n").collect();
@@ -760,13 +772,13 @@ async fn a_transcript_is_the_rooms_whole_history_in_markdown_and_html() -> Resul
     assert_eq!(
         block(&full)?,
         format!(
-            "**{} (edited)  \ndisk at 100% on db-1  \n_Reactions: 👍 2_",
+            "**{} (edited)  \ndisk at 100\\% on db\\-1  \n_Reactions: 👍 2_",
             header(&full, &bob)?
         )
     );
     assert_eq!(
         block(&question)?,
-        format!("> **{}  \n> which mount?", header(&question, alice)?),
+        format!("> **{}  \n> which mount\\?", header(&question, alice)?),
         "the reply under its root"
     );
     assert_eq!(
@@ -775,8 +787,10 @@ async fn a_transcript_is_the_rooms_whole_history_in_markdown_and_html() -> Resul
     );
     let file = block(&df)?;
     assert!(
-        file.starts_with(&format!("**{}  \n📎 [df.txt](mxc://", header(&df, &bob)?))
-            && file.ends_with("_Reactions: 🙏 1_"),
+        file.starts_with(&format!(
+            "**{}  \n📎 [df\\.txt](<mxc://",
+            header(&df, &bob)?
+        )) && file.ends_with("_Reactions: 🙏 1_"),
         "{file}"
     );
     let order: Vec<usize> = [&full, &question, &wrong, &df]
