@@ -151,7 +151,8 @@ impl<T, E: Encoding<T>> Key<T, E> {
     }
 }
 
-/// The key acknowledge links are signed with (hex), made on first use.
+/// The bot's secret (hex), made at its first start: acknowledge links are signed with it, and
+/// call conferences' names derived from it.
 pub fn ack_key() -> Key<String, Text> {
     Key::new("ack_link.key")
 }

@@ -135,8 +135,10 @@ fn messages(events: &[Value]) -> Vec<Message> {
         };
         let redacted = event["unsigned"]["redacted_because"].is_object();
         let said = match event["type"].as_str() {
-            // Redacted, a reaction is gone; so is what could never be read.
-            Some("m.reaction" | "m.room.encrypted") if redacted => continue,
+            // Redacted, a reaction is gone; an encrypted message (or, indistinguishably, an
+            // encrypted edit) shows as removed.
+            Some("m.reaction") if redacted => continue,
+            Some("m.room.message" | "m.room.encrypted") if redacted => Said::Removed,
             // An encrypted edit or reaction says its relation in the clear.
             Some("m.room.encrypted")
                 if matches!(
@@ -146,7 +148,6 @@ fn messages(events: &[Value]) -> Vec<Message> {
             {
                 continue
             }
-            Some("m.room.message") if redacted => Said::Removed,
             Some("m.room.message") if relation["rel_type"] == "m.replace" => {
                 if let Some(target) = relation["event_id"].as_str() {
                     edits.push((event, target.to_owned()));

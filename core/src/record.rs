@@ -680,6 +680,44 @@ mod tests {
     }
 
     #[test]
+    fn calls_and_who_joined_them_round_trip_through_json() {
+        for (what, json) in [
+            (
+                Happening::Call {
+                    service: "Jitsi".to_owned(),
+                    conference: Some("inc-1-dns-0a1b2c3d4e".to_owned()),
+                },
+                serde_json::json!({
+                    "at": 1, "by": "@alice:x", "kind": "call",
+                    "service": "Jitsi", "conference": "inc-1-dns-0a1b2c3d4e",
+                }),
+            ),
+            (
+                Happening::Call {
+                    service: "Element Call".to_owned(),
+                    conference: None,
+                },
+                serde_json::json!({ "at": 1, "by": "@alice:x", "kind": "call", "service": "Element Call" }),
+            ),
+            (
+                Happening::CallJoined,
+                serde_json::json!({ "at": 1, "by": "@alice:x", "kind": "call_joined" }),
+            ),
+        ] {
+            let entry = Entry {
+                at: 1,
+                by: owned_user_id!("@alice:x"),
+                what,
+            };
+            assert_eq!(serde_json::to_value(&entry).expect("serializes"), json);
+            assert_eq!(
+                serde_json::from_value::<Entry>(json).expect("deserializes"),
+                entry
+            );
+        }
+    }
+
+    #[test]
     fn escalations_and_their_entries_round_trip_through_json() {
         let mut record = testing::record(1, "DNS", Severity::Sev2, 1_000);
         let mut running = escalation("db", "$db:x");

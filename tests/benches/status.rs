@@ -15,17 +15,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 use brigade_bot::{config::Config, status::Site};
 use brigade_core::{
     incident::{Declaration, Incident, IncidentNumber, Severity, Status, Update},
     status::Impact,
     store::{EngineStore, Store},
 };
-use brigade_tests::{
-    bench::{one_hop, report, rounds, store_shown, Scene, WARM_UP},
-    client::body,
-};
+use brigade_tests::bench::{one_hop, report, rounds, store_shown, Scene, WARM_UP};
 use matrix_sdk::ruma::UserId;
 
 const STATUS: &str = "[status]\ntitle = \"Bench status\"\n\
@@ -80,42 +77,20 @@ fn ninety_days_of_incidents(path: &Path, bot: &UserId) -> Result<()> {
 
 async fn bench() -> Result<()> {
     let samples = rounds(30);
+    let mut scene =
+        Scene::start_with(Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e")), STATUS).await?;
+    scene.bot.terminate().await?;
+    let store_path = scene.bot.dir.join("data").join("brigade.sled");
+    ninety_days_of_incidents(&store_path, &scene.bot_id)?;
+    scene.bot.start().await?;
+
+    let room = scene.declare("Bench incident --sev 2").await?;
     let Scene {
-        hs,
         mut bot,
-        bot_id,
         alice,
         bob,
-    } = Scene::start_with(Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e")), STATUS).await?;
-    bot.terminate().await?;
-    let store_path = bot.dir.join("data").join("brigade.sled");
-    ninety_days_of_incidents(&store_path, &bot_id)?;
-    bot.start().await?;
-
-    let triage = alice
-        .join(&format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name))
-        .await?;
-    alice
-        .send_text(&triage, "!inc declare Bench incident --sev 2")
-        .await?;
-    let answer = alice
-        .wait_for_event(&triage, "the declaration's answer", |event| {
-            event["sender"] == bot_id.as_str() && body(event).contains("#inc-")
-        })
-        .await?;
-    let alias = body(&answer)
-        .split(['[', ']', '(', ')'])
-        .find(|part| part.starts_with("#inc-"))
-        .context("an alias in the answer")?
-        .to_owned();
-    let room = alice.join(&alias).await?;
-    // Members of the Incidents space may join its incident rooms.
-    bob.join(&format!(
-        "#{}-incidents:{}",
-        bot.rooms_prefix, hs.server_name
-    ))
-    .await?;
-    bob.join(&alias).await?;
+        ..
+    } = scene;
     alice
         .send_text(&room, "!inc affects Checkout major")
         .await?;

@@ -22,7 +22,7 @@ use brigade_tests::{
 use matrix_sdk::{
     attachment::AttachmentConfig,
     room::MessagesOptions,
-    ruma::{events::room::MediaSource, OwnedRoomId, RoomId},
+    ruma::{events::room::MediaSource, RoomId},
 };
 
 fn main() -> Result<()> {
@@ -53,46 +53,11 @@ async fn read_history(user: &TestUser, room: &RoomId) -> Result<usize> {
     }
 }
 
-/// Declares an incident from triage; its room, joined by Alice and Bob.
-async fn incident(scene: &Scene) -> Result<OwnedRoomId> {
-    let Scene {
-        hs,
-        bot,
-        bot_id,
-        alice,
-        bob,
-    } = scene;
-    let triage = alice
-        .join(&format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name))
-        .await?;
-    alice
-        .send_text(&triage, "!inc declare Long incident --sev 3")
-        .await?;
-    let answer = alice
-        .wait_for_event(&triage, "the declaration's answer", |event| {
-            event["sender"] == bot_id.as_str() && body(event).contains("#inc-")
-        })
-        .await?;
-    let alias = body(&answer)
-        .split(['[', ']', '(', ')'])
-        .find(|part| part.starts_with("#inc-"))
-        .context("an alias in the answer")?
-        .to_owned();
-    let room = alice.join(&alias).await?;
-    bob.join(&format!(
-        "#{}-incidents:{}",
-        bot.rooms_prefix, hs.server_name
-    ))
-    .await?;
-    bob.join(&alias).await?;
-    Ok(room)
-}
-
 async fn bench() -> Result<()> {
     let samples = rounds(3);
     let count = messages();
     let scene = Scene::start(Path::new(env!("CARGO_BIN_EXE_brigade-bot-e2e"))).await?;
-    let room = incident(&scene).await?;
+    let room = scene.declare("Long incident --sev 3").await?;
     let (alice, bob, bot_id) = (&scene.alice, &scene.bob, &scene.bot_id);
     let seeding = Instant::now();
     for number in 0..count {

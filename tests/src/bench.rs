@@ -7,12 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Result;
-use matrix_sdk::ruma::{OwnedUserId, RoomId, UserId};
+use anyhow::{Context, Result};
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomId, UserId};
 
 use crate::{
     bot::BotProcess,
-    client::TestUser,
+    client::{body, TestUser},
     synapse::{Homeserver, Options},
 };
 
@@ -55,6 +55,45 @@ impl Scene {
             alice,
             bob,
         })
+    }
+}
+
+impl Scene {
+    /// Alice declares `arguments` in triage; the incident's room, joined by Alice and, through
+    /// the Incidents space, by Bob.
+    pub async fn declare(&self, arguments: &str) -> Result<OwnedRoomId> {
+        let Self {
+            hs,
+            bot,
+            bot_id,
+            alice,
+            bob,
+        } = self;
+        let triage = alice
+            .join(&format!("#{}-triage:{}", bot.rooms_prefix, hs.server_name))
+            .await?;
+        alice
+            .send_text(&triage, &format!("!inc declare {arguments}"))
+            .await?;
+        let answer = alice
+            .wait_for_event(&triage, "the declaration's answer", |event| {
+                event["sender"] == bot_id.as_str() && body(event).contains("#inc-")
+            })
+            .await?;
+        let alias = body(&answer)
+            .split(['[', ']', '(', ')'])
+            .find(|part| part.starts_with("#inc-"))
+            .context("an alias in the answer")?
+            .to_owned();
+        let room = alice.join(&alias).await?;
+        // Members of the Incidents space may join its incident rooms.
+        bob.join(&format!(
+            "#{}-incidents:{}",
+            bot.rooms_prefix, hs.server_name
+        ))
+        .await?;
+        bob.join(&alias).await?;
+        Ok(room)
     }
 }
 

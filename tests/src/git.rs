@@ -56,6 +56,7 @@ impl Remote {
         )?;
         git(&checkout, &["push", "--quiet", "origin", "HEAD:main"])?;
         let gate = scratch.path().join("closed");
+        std::fs::create_dir_all(path.join("hooks"))?;
         let hook = path.join("hooks/pre-receive");
         std::fs::write(
             &hook,

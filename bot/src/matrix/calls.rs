@@ -1,5 +1,6 @@
 //! Who joins an incident room's Element Call (SPEC §16): each person's first call membership
-//! (`org.matrix.msc3401.call.member`) since the call was put in the room is a timeline entry.
+//! (`org.matrix.msc3401.call.member`) since the last call was put in the room (or since the
+//! incident began, for a call started in Element) is a timeline entry.
 
 use matrix_sdk::{
     ruma::{events::AnySyncTimelineEvent, serde::Raw, EventId, UserId},

@@ -1,6 +1,7 @@
 //! Brigade's pages as Element widgets (SPEC §10): the report form in triage, the incident panel
 //! in each incident room (`im.vector.modular.widgets`), each pinned to the room's top bar
-//! (`io.element.widgets.layout`). The panel's URL names no room: Element fills in
+//! (`io.element.widgets.layout`); and an incident's Jitsi call (SPEC §16), pinned beside the
+//! panel. The panel's URL names no room: Element fills in
 //! `$matrix_room_id`, so one definition fits every room and, in a private incident, the
 //! widget's state carries no title.
 

@@ -19,6 +19,7 @@ use super::super::{
 use crate::{
     ack_link,
     commands::{decide, Answer, Call},
+    keys::{self, KeyError},
 };
 
 /// Puts a call in `record`'s room.
@@ -28,7 +29,11 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
         change.room.room_id(),
         bot.config.matrix.user_id.server_name(),
     );
-    let secret = ack_link::key(bot.store.as_ref()).await?.unwrap_or_default();
+    // The bot's own secret, made at its start: never a name anyone could work out.
+    ack_link::ensure_key(bot.store.as_ref()).await?;
+    let secret = ack_link::key(bot.store.as_ref())
+        .await?
+        .ok_or_else(|| KeyError::Unreadable(keys::ack_key().name().to_owned()))?;
     let call = decide::call(record, &bot.config.calls, room, (change.cause, &secret))?;
     let number = &record.incident.number;
     let link = call.link();
