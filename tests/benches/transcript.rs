@@ -120,7 +120,7 @@ async fn bench() -> Result<()> {
     }
 
     println!("{:<52} {:>8} {:>8} {:>8}", "", "median", "p90", "max");
-    let floor = report("client: read the history, upload two files", &mut floors);
+    let floor = report("client: a hop, the history, two uploads", &mut floors);
     let transcript = report(
         "bot: `!inc transcript` -> both files seen",
         &mut transcripts,
