@@ -437,6 +437,22 @@ mod tests {
         )
     }
 
+    /// `sender`'s edit of `target` to say `body`, as Element sends it.
+    fn edit(id: &str, sender: &str, seconds: u64, target: &str, body: &str) -> Value {
+        event(
+            id,
+            sender,
+            seconds,
+            "m.room.message",
+            json!({
+                "msgtype": "m.text",
+                "body": format!("* {body}"),
+                "m.new_content": { "msgtype": "m.text", "body": body },
+                "m.relates_to": { "rel_type": "m.replace", "event_id": target },
+            }),
+        )
+    }
+
     /// A scripted room: talk, an edit (and one by someone else, ignored), a redaction, a
     /// thread, a file, reactions (one given twice), state and an unreadable message.
     fn script() -> Vec<Value> {
@@ -450,30 +466,8 @@ mod tests {
             ),
             text("$1", "alice", 5, "db-1 is *down*\nlooking"),
             text("$2", "bob", 20, "freed 4 GB"),
-            event(
-                "$2e",
-                "bob",
-                25,
-                "m.room.message",
-                json!({
-                    "msgtype": "m.text",
-                    "body": "* freed 42 GB",
-                    "m.new_content": { "msgtype": "m.text", "body": "freed 42 GB" },
-                    "m.relates_to": { "rel_type": "m.replace", "event_id": "$2" },
-                }),
-            ),
-            event(
-                "$2x",
-                "alice",
-                26,
-                "m.room.message",
-                json!({
-                    "msgtype": "m.text",
-                    "body": "* nothing",
-                    "m.new_content": { "msgtype": "m.text", "body": "nothing" },
-                    "m.relates_to": { "rel_type": "m.replace", "event_id": "$2" },
-                }),
-            ),
+            edit("$2e", "bob", 25, "$2", "freed 42 GB"),
+            edit("$2x", "alice", 26, "$2", "nothing"),
             event("$3", "bob", 30, "m.room.message", json!({})),
             event(
                 "$4",

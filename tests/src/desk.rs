@@ -139,6 +139,14 @@ impl Desk {
         Ok(Incident { room, alias })
     }
 
+    /// Alice pages `who` into the incident `room` (✅ awaited), and they join it.
+    pub async fn page_in(&self, room: &RoomId, who: &TestUser) -> Result<()> {
+        let page = format!("!inc page {}", who.user_id);
+        self.command(&self.alice, room, &page, "✅").await?;
+        who.join(room.as_str()).await?;
+        Ok(())
+    }
+
     /// The bot's messages in `room` that are not edits, reactions or answers in threads.
     pub fn bot_posts(&self, user: &TestUser, room: &RoomId) -> Vec<Value> {
         user.events(room)

@@ -145,9 +145,7 @@ async fn element_call_is_linked_and_who_joins_it_is_in_the_timeline_once() -> Re
     let alice = &desk.alice;
     let incident = desk.declare("Payments failing --sev 2").await?;
     let room = &incident.room;
-    desk.command(alice, room, &format!("!inc page {}", bob.user_id), "✅")
-        .await?;
-    bob.join(room.as_str()).await?;
+    desk.page_in(room, &bob).await?;
 
     let answer = desk.command(alice, room, "!inc call", "✅").await?;
     ensure!(answer.contains("The call is on Element Call"), "{answer}");

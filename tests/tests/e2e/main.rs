@@ -18,4 +18,5 @@ mod postmortem;
 mod private;
 mod share;
 mod status;
+mod transcript;
 mod web;

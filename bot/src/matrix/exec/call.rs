@@ -29,8 +29,8 @@ pub async fn run(change: &Change<'_>, record: &IncidentRecord) -> Result<Answer,
         change.room.room_id(),
         bot.config.matrix.user_id.server_name(),
     );
-    // The bot's own secret, made at its start: never a name anyone could work out.
-    ack_link::ensure_key(bot.store.as_ref()).await?;
+    // The bot's own secret, made at its start (`ack_link::ensure_key`): never a name anyone
+    // could work out, so its absence is an error, not an empty key.
     let secret = ack_link::key(bot.store.as_ref())
         .await?
         .ok_or_else(|| KeyError::Unreadable(keys::ack_key().name().to_owned()))?;
