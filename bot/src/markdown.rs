@@ -19,6 +19,23 @@ pub fn text(markdown: &str) -> String {
     text.trim_end().to_owned()
 }
 
+/// A Markdown link reading `text` (escaped) to `url`, when it is an `http(s)` URL (given by a
+/// peer such as a tracker); otherwise the text alone, so no other scheme becomes a link.
+pub fn link(text: &str, url: &str) -> String {
+    match web_url(url) {
+        // Parsed, a URL has no spaces or angle brackets left to end the destination.
+        Some(url) => format!("[{}](<{url}>)", escape(text)),
+        None => escape(text),
+    }
+}
+
+/// `url` parsed, when it is an `http(s)` URL: the only links made of what peers give.
+pub fn web_url(url: &str) -> Option<url::Url> {
+    url::Url::parse(url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "https" | "http"))
+}
+
 /// Markdown metacharacters in text people typed, escaped so a title renders as typed: an `&`
 /// too where it would begin a character reference (`&#x202E;` would turn the text around).
 pub fn escape(text: &str) -> String {

@@ -130,6 +130,23 @@ pub fn summary(record: &IncidentRecord, names: &Names) -> String {
             escape(&update.text)
         ));
     }
+    let followups = record.followups();
+    if !followups.is_empty() {
+        let done = followups.iter().filter(|followup| followup.done()).count();
+        text.push_str(&format!(
+            "\n\n📝 **Follow-ups** {} ({done} done)",
+            followups.len()
+        ));
+        for followup in &followups {
+            if let Some(ticket) = &followup.ticket {
+                text.push_str(&format!(
+                    " · 🎫 {}{}",
+                    crate::markdown::link(ticket.key, ticket.url),
+                    if ticket.closed { " ✅" } else { "" }
+                ));
+            }
+        }
+    }
     if let Some(shared) = &incident.shared {
         let servers: Vec<String> = shared.servers.iter().map(ToString::to_string).collect();
         text.push_str(&format!(

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use brigade_core::{
+    followup::Followup,
     record::IncidentRecord,
     timeline::{Entry, Flag, Happening, Line},
 };
@@ -184,11 +185,70 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
             format!("📞 Call on {} started by {by}", escape(service))
         }
         Happening::CallJoined => format!("📞 {by} joined the call"),
-        Happening::Followup { text, owner } => match owner {
-            Some(owner) => format!("📝 Follow-up: {} (owner {})", escape(text), who(owner)),
-            None => format!("📝 Follow-up: {}", escape(text)),
-        },
+        Happening::Followup { text, owner, due } => {
+            let mut line = format!("📝 Follow-up: {}", escape(text));
+            match (owner, due) {
+                (Some(owner), Some(due)) => {
+                    line.push_str(&format!(" (owner {}, due {due})", who(owner)));
+                }
+                (Some(owner), None) => line.push_str(&format!(" (owner {})", who(owner))),
+                (None, Some(due)) => line.push_str(&format!(" (due {due})")),
+                (None, None) => {}
+            }
+            line
+        }
+        Happening::Ticket {
+            followup,
+            tracker,
+            key,
+            url,
+        } => format!(
+            "🎫 Follow-up {followup} is ticket {} in {}",
+            crate::markdown::link(key, url),
+            escape(tracker)
+        ),
+        Happening::TicketState {
+            followup,
+            closed,
+            by_name,
+        } => {
+            let by_name = by_name
+                .as_deref()
+                .map(|name| format!(" by {}", escape(name)))
+                .unwrap_or_default();
+            if *closed {
+                format!("✅ Follow-up {followup}'s ticket was closed{by_name}")
+            } else {
+                format!("🔁 Follow-up {followup}'s ticket was reopened{by_name}")
+            }
+        }
     }
+}
+
+/// A follow-up as the postmortem and the summary list it: a box ticked once its ticket is
+/// closed, what, whose, by when, and its ticket's link.
+pub fn followup_line(followup: &Followup<'_>, names: &Names) -> String {
+    let mut line = format!(
+        "[{}] {}",
+        if followup.done() { "x" } else { " " },
+        escape(followup.text)
+    );
+    match followup.owner {
+        Some(owner) => line.push_str(&format!(" (owner {}", names.pill(owner))),
+        None => line.push_str(" (no owner yet"),
+    }
+    if let Some(due) = followup.due {
+        line.push_str(&format!(", due {due}"));
+    }
+    line.push(')');
+    if let Some(ticket) = &followup.ticket {
+        line.push_str(&format!(
+            " · 🎫 {}{}",
+            crate::markdown::link(ticket.key, ticket.url),
+            if ticket.closed { " (closed)" } else { "" }
+        ));
+    }
+    line
 }
 
 fn flag_text(flag: &Flag, links: Links<'_>, names: &Names) -> String {
@@ -309,10 +369,8 @@ pub fn postmortem(
     text.push_str("\n\n## Follow-ups\n\n");
     let followups: Vec<String> = record
         .followups()
-        .map(|(_, what, owner)| match owner {
-            Some(owner) => format!("- [ ] {} (owner {})", escape(what), names.pill(owner)),
-            None => format!("- [ ] {} (no owner yet)", escape(what)),
-        })
+        .iter()
+        .map(|followup| format!("- {}", followup_line(followup, names)))
         .collect();
     if followups.is_empty() {
         text.push_str("None recorded: `!inc followup <text> [--owner @user]` adds one.");
@@ -425,8 +483,7 @@ mod tests {
             .set_status(Status::Monitoring, DECLARED + 30 * MINUTE, &alice)
             .expect("a legal change");
         record.incident.add_followup(
-            "alert at 90%".to_owned(),
-            Some(bob.clone()),
+            ("alert at 90%".to_owned(), Some(bob.clone()), None),
             DECLARED + 31 * MINUTE,
             &alice,
         );

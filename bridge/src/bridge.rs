@@ -21,6 +21,8 @@ pub struct Bridge {
     pub clock: Arc<dyn Clock>,
     /// Wakes the outbox when alerts are accepted.
     pub outbox: tokio::sync::Notify,
+    /// Wakes the tickets' worker when a follow-up or a tracker's change comes in.
+    pub tickets: tokio::sync::Notify,
     /// Whether the homeserver has answered the bridge's ping.
     pub ready: AtomicBool,
     /// Set when a virtual user is invited somewhere: routes held back are tried again.

@@ -144,6 +144,14 @@ pub trait Homeserver: Send + Sync + std::fmt::Debug {
         room: &RoomId,
         of: &UserId,
     ) -> Result<i64, HomeserverError>;
+    /// The latest events of `event_type` that `sender` sent in `room`, read as `reader`,
+    /// newest first: at most a hundred.
+    async fn recent_events(
+        &self,
+        reader: &UserId,
+        room: &RoomId,
+        (sender, event_type): (&UserId, &str),
+    ) -> Result<Vec<serde_json::Value>, HomeserverError>;
 }
 
 /// The homeserver over HTTP.
@@ -419,5 +427,33 @@ impl Homeserver for HttpHomeserver {
         Ok(level(&levels["users"][of.as_str()])
             .or_else(|| level(&levels["users_default"]))
             .unwrap_or(0))
+    }
+
+    async fn recent_events(
+        &self,
+        reader: &UserId,
+        room: &RoomId,
+        (sender, event_type): (&UserId, &str),
+    ) -> Result<Vec<serde_json::Value>, HomeserverError> {
+        let mut filter = RoomEventFilter::default();
+        filter.senders = Some(vec![sender.to_owned()]);
+        filter.types = Some(vec![event_type.to_owned()]);
+        let mut request = get_message_events::v3::Request::backward(room.to_owned());
+        request.limit = ruma::uint!(100);
+        request.filter = filter;
+        let page = self.send(request, Some(reader), self.versions()).await?;
+        page.chunk
+            .iter()
+            .map(|event| {
+                event
+                    .deserialize_as::<serde_json::Value>()
+                    .map_err(|error| HomeserverError::Build(error.to_string()))
+            })
+            .filter(|event| {
+                event.as_ref().map_or(true, |event| {
+                    event["sender"] == sender.as_str() && event["type"] == event_type
+                })
+            })
+            .collect()
     }
 }

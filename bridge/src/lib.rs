@@ -19,6 +19,7 @@ pub mod silence;
 pub mod store;
 #[cfg(test)]
 mod testing;
+pub mod tickets;
 pub mod web;
 
 use std::{
@@ -77,6 +78,7 @@ pub async fn run(
         metrics: Metrics::new(),
         clock: Arc::new(SystemClock),
         outbox: tokio::sync::Notify::new(),
+        tickets: tokio::sync::Notify::new(),
         ready: AtomicBool::new(false),
         retry_held: AtomicBool::new(false),
         http: reqwest::Client::new(),
@@ -113,8 +115,14 @@ pub async fn run(
         let stop = stop.clone();
         async move { prune_every_hour(&bridge, &stop).await }
     });
+    let tickets = tokio::spawn({
+        let bridge = bridge.clone();
+        let stop = stop.clone();
+        async move { tickets::run(&bridge, stop).await }
+    });
     outbox::run(&bridge, stop.clone()).await;
     stop.cancel();
+    let _ = tickets.await;
     let _ = pinging.await;
     let _ = pruning.await;
     http.await.map_err(std::io::Error::other)??;

@@ -11,7 +11,7 @@ use axum::{
     Router,
 };
 
-use crate::{appservice, bridge::Bridge, hooks};
+use crate::{appservice, bridge::Bridge, hooks, tickets};
 
 #[cfg(test)]
 mod tests;
@@ -21,6 +21,7 @@ mod tests;
 pub fn router(bridge: Arc<Bridge>) -> Router {
     Router::new()
         .merge(hooks::routes())
+        .merge(tickets::webhook::routes())
         .merge(appservice::routes().layer(DefaultBodyLimit::max(appservice::MAX_TRANSACTION_BYTES)))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

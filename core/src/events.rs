@@ -10,6 +10,10 @@
 //!   the burst's message), which burst it is of: [`BurstListContent`].
 //! - `org.brigade.forwarded`: in a forwarded copy's content, where it came from
 //!   (`{"room_id", "event_id"}` of the original).
+//! - `org.brigade.followup`: in the content of the bot's answer to `!inc followup`, what the
+//!   bridge needs to open its ticket: [`FollowupContent`].
+//! - `org.brigade.ticket`: in the content of the bridge's messages about a follow-up's ticket
+//!   (opened, closed, reopened): [`TicketContent`].
 
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +144,67 @@ impl AlertContent {
 /// The state people send to say they are in a room's Element Call (MSC3401's call membership,
 /// its state key naming the person and their device).
 pub const CALL_MEMBER: &str = "org.matrix.msc3401.call.member";
+
+/// The key of [`FollowupContent`] in the bot's answer to `!inc followup`.
+pub const FOLLOWUP_KEY: &str = "org.brigade.followup";
+
+/// A follow-up the bot recorded, for the bridge to open its ticket (SPEC §16): the bridge
+/// believes it only from the bot it is configured to, in a room the bot invited it to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowupContent {
+    /// The incident: `INC-42`.
+    pub incident: String,
+    /// The incident's title.
+    pub title: String,
+    /// The incident's type: the bridge's default tracker for the type applies when `tracker`
+    /// names none.
+    pub kind: String,
+    /// The incident's severity.
+    pub severity: Severity,
+    /// The follow-up's number in the incident, from 1.
+    pub number: usize,
+    /// What is to be done.
+    pub text: String,
+    /// Who will do it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<ruma::OwnedUserId>,
+    /// By when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<jiff::civil::Date>,
+    /// The tracker asked for (`--ticket github`), as the bridge's configuration names it;
+    /// none for the type's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracker: Option<String>,
+    /// The incident room's link (`https://matrix.to/#/…`).
+    pub room_link: String,
+    /// The incident's page, where its timeline and postmortem are read, when the bot serves
+    /// pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+/// The key of [`TicketContent`] in the bridge's messages about a ticket.
+pub const TICKET_KEY: &str = "org.brigade.ticket";
+
+/// A follow-up's ticket, as the bridge says it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketContent {
+    /// The bot's message that asked for it (with its [`FollowupContent`]).
+    pub followup_event: ruma::OwnedEventId,
+    /// The follow-up's number in the incident.
+    pub followup: usize,
+    /// The tracker, as the bridge's configuration names it.
+    pub tracker: String,
+    /// How the tracker names the ticket: `acme/app#12`, `OPS-7`.
+    pub key: String,
+    /// The ticket's page.
+    pub url: String,
+    /// Whether it is closed (done) in the tracker.
+    pub closed: bool,
+    /// Who last closed or reopened it, as the tracker names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_name: Option<String>,
+}
 
 #[cfg(test)]
 mod tests {

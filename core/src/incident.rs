@@ -364,17 +364,6 @@ impl Incident {
         !joined
     }
 
-    /// Records a follow-up: work for after the incident, closed or not.
-    pub fn add_followup(
-        &mut self,
-        text: String,
-        owner: Option<OwnedUserId>,
-        now: u64,
-        by: &UserId,
-    ) {
-        self.log(now, by, Happening::Followup { text, owner });
-    }
-
     /// The status updates, oldest first.
     pub fn updates(&self) -> Vec<Update> {
         self.timeline

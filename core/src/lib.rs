@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod engine;
 pub mod events;
+pub mod followup;
 pub mod forward;
 #[cfg(feature = "http")]
 pub mod health;

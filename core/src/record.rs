@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     incident::Incident,
-    timeline::{Entry, Flag, Happening, Line, Message, Removed, Thanks},
+    timeline::{Flag, Happening, Line, Message, Removed, Thanks},
 };
 
 /// An incident with where it lives in Matrix: what the bot stores, keyed by room.
@@ -348,6 +348,8 @@ impl IncidentRecord {
                     | Happening::Call { .. }
                     | Happening::CallJoined
                     | Happening::Followup { .. }
+                    | Happening::Ticket { .. }
+                    | Happening::TicketState { .. }
             )
         });
         view
@@ -429,17 +431,6 @@ impl IncidentRecord {
         lines.sort_by_key(|line| (line.at(), matches!(line, Line::Flag(_))));
         lines
     }
-
-    /// The follow-ups, oldest first.
-    pub fn followups(&self) -> impl Iterator<Item = (&Entry, &str, Option<&OwnedUserId>)> {
-        self.incident
-            .timeline
-            .iter()
-            .filter_map(|entry| match &entry.what {
-                Happening::Followup { text, owner } => Some((entry, text.as_str(), owner.as_ref())),
-                _ => None,
-            })
-    }
 }
 
 #[cfg(test)]
@@ -450,6 +441,7 @@ mod tests {
     use crate::{
         incident::{Severity, Status},
         testing,
+        timeline::Entry,
     };
 
     fn escalation(policy: &str, page: &str) -> Escalation {
@@ -543,7 +535,7 @@ mod tests {
         let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
         record
             .incident
-            .add_followup("Buy disks".to_owned(), None, 2_000, &alice);
+            .add_followup(("Buy disks".to_owned(), None, None), 2_000, &alice);
         record.flag(
             message("$inside", 3_000, "our logs"),
             owned_event_id!("$r1"),
@@ -669,6 +661,7 @@ mod tests {
             what: Happening::Followup {
                 text: "add disk alerts".to_owned(),
                 owner: Some(owned_user_id!("@bob:example.org")),
+                due: Some(jiff::civil::date(2026, 12, 15)),
             },
         };
         let json = serde_json::to_value(&entry).expect("serializes");

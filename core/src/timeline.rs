@@ -181,6 +181,30 @@ pub enum Happening {
         /// Who will do it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owner: Option<OwnedUserId>,
+        /// By when.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<jiff::civil::Date>,
+    },
+    /// A follow-up's ticket was opened in a tracker, by the bridge (SPEC §16).
+    Ticket {
+        /// Which follow-up: its number, from 1, in the order they were recorded.
+        followup: usize,
+        /// The tracker, as the bridge's configuration names it.
+        tracker: String,
+        /// How the tracker names the ticket: `acme/app#12`, `OPS-7`.
+        key: String,
+        /// The ticket's page.
+        url: String,
+    },
+    /// A follow-up's ticket was closed (the work is done) or reopened in its tracker.
+    TicketState {
+        /// Which follow-up, by number.
+        followup: usize,
+        /// Closed, or open again.
+        closed: bool,
+        /// Who did it, as the tracker names them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by_name: Option<String>,
     },
 }
 

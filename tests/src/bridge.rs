@@ -159,7 +159,8 @@ pub struct AlertDesk {
 /// How an [`AlertDesk`] differs from its defaults.
 #[derive(Debug, Clone, Copy)]
 pub struct AlertSetup<'a> {
-    /// A `[webhooks]` table, before the route.
+    /// A `[webhooks]` table (or `[tickets]` and `[[trackers]]`), before the route; `{bot}`
+    /// stands for the bot's ID.
     pub webhooks: &'a str,
     /// More keys of the `prod` route.
     pub route: &'a str,
@@ -210,6 +211,7 @@ impl AlertDesk {
         } = setup;
         let alice_name = format!("alice-{}", random_string(6).to_lowercase());
         let bot_name = format!("brigade-{}", random_string(6).to_lowercase());
+        let webhooks = webhooks.replace("{bot}", &format!("@{bot_name}:{{server}}"));
         let hooks = format!(
             "{webhooks}[[hooks]]\nname = \"prod\"\nsource = \"alertmanager\"\nroom = \"#alerts-prod:{{server}}\"\n\
              secret = \"{secret}\"\ninvite = [\"@{alice_name}:{{server}}\", \"@{bot_name}:{{server}}\"]\n\

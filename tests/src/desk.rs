@@ -35,7 +35,13 @@ impl Desk {
         let mut bot = BotProcess::new(binary, hs, extra_config).await?;
         bot.start().await?;
         let alice = TestUser::register(hs, "alice").await?;
-        let alias = |room: &str| format!("#{}-{room}:{}", bot.rooms_prefix, hs.server_name);
+        Self::around(bot, alice).await
+    }
+
+    /// The desk of a running `bot`, Alice (on its server) joining its rooms.
+    pub async fn around(bot: BotProcess, alice: TestUser) -> Result<Self> {
+        let server = alice.user_id.server_name().to_owned();
+        let alias = |room: &str| format!("#{}-{room}:{server}", bot.rooms_prefix);
         let triage = alice.join(&alias("triage")).await?;
         let announcements = alice.join(&alias("announce")).await?;
         let space = alice.join(&alias("incidents")).await?;

@@ -48,7 +48,7 @@ pub use call::Call;
 pub use cover::{CoverArgs, Covered};
 pub use decision::{may_direct, may_speak, Answer, Asked, Decided, Refusal};
 pub use declare::DeclareArgs;
-pub use followup::FollowupArgs;
+pub use followup::{FollowupArgs, FollowupDecided, TicketAsked};
 pub use forward::ForwardArgs;
 pub use info::{CommandInfo, ParseError, Scope, Who, PREFIXES};
 pub use notify::NotifyArgs;
@@ -153,7 +153,7 @@ pub enum Command {
     Summary(String),
     /// `!inc timeline`
     Timeline,
-    /// `!inc followup <text> [--owner @user]`
+    /// `!inc followup <text> [--owner @user] [--due YYYY-MM-DD] [--ticket <tracker>|none]`
     Followup(FollowupArgs),
     /// `!inc forward …`
     Forward(ForwardArgs),
@@ -439,12 +439,14 @@ mod tests {
             Ok(Command::Followup(FollowupArgs {
                 text: "add a disk alert".to_owned(),
                 owner: Some(owned_user_id!("@bob:example.org")),
+                due: None,
+                ticket: TicketAsked::Default,
             }))
         );
         assert!(refusal("!inc followup --owner @bob").contains("usage"));
-        assert!(refusal("!inc followup x --owner").contains("`--owner` needs a user"));
+        assert!(refusal("!inc followup x --owner").contains("`--owner` needs @user"));
         assert!(refusal("!inc followup x --owner bob").contains("not a user"));
-        assert!(refusal("!inc followup x --ticket").contains("unknown option `--ticket`"));
+        assert!(refusal("!inc followup x --ticket").contains("`--ticket` needs <tracker>"));
     }
 
     #[test]

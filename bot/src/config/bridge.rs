@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use matrix_sdk::ruma::{RoomAliasId, RoomId, ServerName, UserId};
+use matrix_sdk::ruma::{OwnedUserId, RoomAliasId, RoomId, ServerName, UserId};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -40,7 +40,7 @@ pub struct BridgeRegistration {
     /// The file it was read from.
     pub path: PathBuf,
     /// The bridge's own user.
-    sender: String,
+    sender: OwnedUserId,
     /// Its exclusive user namespaces: nobody but the bridge is one of them.
     users: Vec<Regex>,
     /// Its routes' rooms, by alias and by ID.
@@ -93,16 +93,21 @@ impl BridgeRegistration {
         }
         Ok(Self {
             path: path.to_owned(),
-            sender: sender.to_string(),
+            sender,
             users,
             aliases: compile(raw.namespaces.aliases, false)?,
             rooms: compile(raw.namespaces.rooms, false)?,
         })
     }
 
+    /// The bridge's own user: it opens follow-ups' tickets (SPEC §16).
+    pub fn sender(&self) -> &UserId {
+        &self.sender
+    }
+
     /// Whether `user` is the bridge or one of its virtual users.
     pub fn is_bridge_user(&self, user: &UserId) -> bool {
-        user.as_str() == self.sender || self.users.iter().any(|users| users.is_match(user.as_str()))
+        *user == self.sender || self.users.iter().any(|users| users.is_match(user.as_str()))
     }
 
     /// Whether the room with `room_id` and `alias` (its canonical alias, which the homeserver

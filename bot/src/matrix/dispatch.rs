@@ -165,11 +165,7 @@ async fn in_incident(
         }
         Command::Public(args) => change.carry_out(decide::public(&record, args)?).await,
         Command::Summary(text) => change.carry_out(decide::summary(&record, text)?).await,
-        Command::Followup(args) => {
-            change
-                .carry_out(decide::followup(&record, args, asked, &names)?)
-                .await
-        }
+        Command::Followup(args) => exec::followup::run(change, &record, args).await,
         Command::Page(targets) => exec::page::run(change, record, &targets).await,
         Command::Ack => change.carry_out(decide::ack(&record, asked)?).await,
         Command::Escalate => change.carry_out(decide::escalate(&record, asked)?).await,

@@ -47,6 +47,7 @@ pub mod rooms;
 pub mod session;
 mod status_room;
 pub mod sync;
+mod tickets;
 mod timeline;
 mod undecrypted;
 pub mod widgets;

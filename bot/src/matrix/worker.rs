@@ -29,7 +29,7 @@ use tracing::{debug, error, warn};
 use super::{
     alerts, ask, bot::Bot, calls, change::Change, checkpoint, command, error::ActionError,
     escalation, forward, handoffs, invites, prune, publish, reaction, reminders, responder,
-    timeline, undecrypted,
+    tickets, timeline, undecrypted,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -190,17 +190,24 @@ async fn handle_event(
         let failed = match &event {
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
-            )) if alerts::from_bridge(bot, &message.sender) => worth_retrying(
-                alerts::handle(
-                    bot,
-                    &room,
-                    raw,
-                    &message.event_id,
-                    &message.sender,
-                    message.origin_server_ts,
-                )
-                .await,
-            ),
+            )) if alerts::from_bridge(bot, &message.sender) => match tickets::read(raw) {
+                Some(ticket) => {
+                    let sent = u64::from(message.origin_server_ts.get());
+                    let cause = (message.event_id.as_ref(), message.sender.as_ref(), sent);
+                    worth_retrying(tickets::handle(bot, &room, ticket, cause).await)
+                }
+                None => worth_retrying(
+                    alerts::handle(
+                        bot,
+                        &room,
+                        raw,
+                        &message.event_id,
+                        &message.sender,
+                        message.origin_server_ts,
+                    )
+                    .await,
+                ),
+            },
             AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
                 SyncMessageLikeEvent::Original(message),
             )) if matches!(message.content.relates_to, Some(Relation::Replacement(_))) => {

@@ -377,9 +377,20 @@ fn incident(
         }
         section.card aria-labelledby="followups-title" {
             h2 #followups-title { "Follow-ups" }
-            @let followups: Vec<_> = record.followups().collect();
+            @let followups = record.followups();
             @if followups.is_empty() { p.empty { "None yet: " code { "!inc followup <text>" } } } @else {
-                ul { @for (_, text, owner) in followups { li { (text) @if let Some(owner) = owner { " — " (name(owner)) } } } }
+                ul { @for followup in &followups { li {
+                    @if followup.done() { "✅ " }
+                    (followup.text)
+                    @if let Some(owner) = followup.owner { " — " (name(owner)) }
+                    @if let Some(due) = followup.due { " · due " (due.to_string()) }
+                    @if let Some(ticket) = &followup.ticket {
+                        " · "
+                        @if let Some(url) = crate::markdown::web_url(ticket.url) {
+                            a href=(url) rel="noopener noreferrer" { (ticket.key) }
+                        } @else { (ticket.key) }
+                    }
+                } } }
             }
         }
     }

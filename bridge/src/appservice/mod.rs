@@ -16,7 +16,9 @@ use ruma::api::IncomingRequest;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::{alert::Source, bridge::Bridge, outbox::virtual_user, refusal::refusal, silence};
+use crate::{
+    alert::Source, bridge::Bridge, outbox::virtual_user, refusal::refusal, silence, tickets,
+};
 
 /// The largest transaction taken: Synapse sends up to 100 events of up to 64 KiB and 100
 /// ephemeral ones, and retries a refused transaction for ever.
@@ -81,6 +83,7 @@ async fn transaction(
     let Transaction {
         invitations,
         messages,
+        followups,
     } = match read(&txn_id, body.to_vec()) {
         Ok(transaction) => transaction,
         Err(error) => return refusal(StatusCode::BAD_REQUEST, error),
@@ -92,7 +95,26 @@ async fn transaction(
             return refusal(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
         }
     }
-    for (event_id, invited) in invitations {
+    for followup in followups {
+        // Not acknowledged: the homeserver sends it again, and it is kept then.
+        if let Err(error) = tickets::take(&bridge, followup).await {
+            return refusal(StatusCode::INTERNAL_SERVER_ERROR, error.to_string());
+        }
+    }
+    for Invitation {
+        event_id,
+        invited,
+        inviter,
+        room_id,
+    } in invitations
+    {
+        if tickets::invited_by_the_bot(&bridge, (&invited, &inviter)) {
+            // Not acknowledged: the homeserver sends it again, and it is joined then.
+            if let Err(error) = tickets::join(&bridge, &room_id).await {
+                return refusal(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
+            }
+            continue;
+        }
         let ours = Source::ALL.iter().any(|source| {
             virtual_user(&bridge, *source).is_ok_and(|user| user.as_str() == invited)
         });
@@ -122,10 +144,25 @@ async fn transaction(
 /// What the bridge acts on in a transaction.
 #[derive(Debug, Default)]
 pub struct Transaction {
-    /// Each invite's event ID and invited user, in order.
-    pub invitations: Vec<(String, String)>,
+    /// The invitations, in order.
+    pub invitations: Vec<Invitation>,
     /// The text messages that may be commands of the bridge's, in order.
     pub messages: Vec<silence::Message>,
+    /// The follow-ups whose tickets are asked for, in order.
+    pub followups: Vec<tickets::FollowupEvent>,
+}
+
+/// Someone invited to a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// The invite's event ID.
+    pub event_id: String,
+    /// Who is invited.
+    pub invited: String,
+    /// Who invited them.
+    pub inviter: String,
+    /// The room.
+    pub room_id: String,
 }
 
 /// What the body of transaction `txn_id` holds for the bridge, or why it is not an appservice
@@ -146,6 +183,11 @@ pub fn read(txn_id: &str, body: Vec<u8>) -> Result<Transaction, String> {
     Ok(Transaction {
         invitations: transaction.events.iter().filter_map(invitation).collect(),
         messages: transaction.events.iter().filter_map(command).collect(),
+        followups: transaction
+            .events
+            .iter()
+            .filter_map(|event| tickets::followup(&event.deserialize_as().ok()?))
+            .collect(),
     })
 }
 
@@ -170,16 +212,19 @@ fn command(event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>) -> Option<s
     })
 }
 
-/// The event ID and the invited user, when `event` is an invitation.
-fn invitation(
-    event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>,
-) -> Option<(String, String)> {
+/// The invitation `event` is, if it is one.
+fn invitation(event: &ruma::serde::Raw<ruma::events::AnyTimelineEvent>) -> Option<Invitation> {
     let event: serde_json::Value = event.deserialize_as().ok()?;
     if event["type"] != "m.room.member" || event["content"]["membership"] != "invite" {
         return None;
     }
-    let invited = event["state_key"].as_str()?;
-    Some((event["event_id"].as_str()?.to_owned(), invited.to_owned()))
+    let text = |key: &str| event[key].as_str().map(str::to_owned);
+    Some(Invitation {
+        event_id: text("event_id")?,
+        invited: text("state_key")?,
+        inviter: text("sender")?,
+        room_id: text("room_id")?,
+    })
 }
 
 /// `GET /_matrix/app/v1/users/{userId}`: the virtual users of configured sources exist.

@@ -17,9 +17,11 @@ use crate::alert::Source;
 
 mod error;
 mod hook;
+mod tickets;
 
 pub use error::ConfigError;
 pub use hook::Hook;
+pub use tickets::{TicketsConfig, Tracker, TrackerKind};
 
 use error::{secret, value};
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// The routes alerts come in by.
     pub hooks: Vec<Hook>,
+    /// The trackers follow-ups become tickets in.
+    pub tickets: TicketsConfig,
 }
 
 /// `[homeserver]`
@@ -100,6 +104,10 @@ struct RawConfig {
     webhooks: RawWebhooks,
     #[serde(default)]
     hooks: Vec<hook::RawHook>,
+    #[serde(default)]
+    tickets: tickets::RawTickets,
+    #[serde(default)]
+    trackers: Vec<tickets::RawTracker>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +238,7 @@ impl RawConfig {
             let hook = raw.validate(index, &server, &hooks)?;
             hooks.push(hook);
         }
+        let tickets = self.tickets.validate(self.trackers, &server)?;
         Ok(Config {
             homeserver: HomeserverConfig {
                 url: self.homeserver.url,
@@ -251,6 +260,7 @@ impl RawConfig {
                 burst_after,
             },
             hooks,
+            tickets,
         })
     }
 }

@@ -5,7 +5,7 @@
 //! under one label, so that nobody can grow `/metrics` by asking.
 
 mod alertmanager;
-mod auth;
+pub(crate) mod auth;
 mod generic;
 mod grafana;
 mod grouped;

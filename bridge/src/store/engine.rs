@@ -37,11 +37,15 @@ pub enum Tree {
     Deliveries,
     /// Silences made from chat, by Alertmanager's silence ID.
     Silences,
+    /// Follow-ups' tickets, by the bot's follow-up event ID.
+    Tickets,
+    /// Which follow-up each ticket is of: tracker name, NUL, ticket key; holding the event ID.
+    TicketKeys,
 }
 
 impl Tree {
     /// Every tree.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Alerts,
         Self::Outbox,
         Self::Bursts,
@@ -49,6 +53,8 @@ impl Tree {
         Self::Events,
         Self::Deliveries,
         Self::Silences,
+        Self::Tickets,
+        Self::TicketKeys,
     ];
 
     /// The tree's name in the database.
@@ -61,6 +67,8 @@ impl Tree {
             Self::Events => "events",
             Self::Deliveries => "deliveries",
             Self::Silences => "silences",
+            Self::Tickets => "tickets",
+            Self::TicketKeys => "ticket_keys",
         }
     }
 }

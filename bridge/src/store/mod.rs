@@ -18,6 +18,7 @@ mod engine;
 mod prune;
 mod records;
 pub mod silences;
+pub mod tickets;
 
 #[cfg(test)]
 mod conformance;

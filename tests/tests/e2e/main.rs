@@ -18,5 +18,6 @@ mod postmortem;
 mod private;
 mod share;
 mod status;
+mod tickets;
 mod transcript;
 mod web;

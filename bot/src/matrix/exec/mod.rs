@@ -7,6 +7,7 @@ pub mod call;
 pub mod close;
 pub mod cover;
 pub mod declare;
+pub mod followup;
 pub mod forward;
 pub mod list;
 pub mod notify;
