@@ -88,7 +88,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let config = Arc::new(config);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = clock();
     let health = Arc::new(Health::new(clock.clone()));
     let metrics = Arc::new(Metrics::new());
     let stop = CancellationToken::new();
@@ -182,6 +182,7 @@ pub async fn run(
         notices: tokio::sync::Notify::new(),
         joining: std::sync::Mutex::default(),
         pruned: std::sync::atomic::AtomicU64::new(0),
+        overdue_checked: std::sync::atomic::AtomicU64::new(0),
         undecrypted: tokio::sync::Mutex::default(),
         postmortem_repo: postmortem_repo::Owed::default(),
     });
@@ -241,4 +242,20 @@ pub async fn run(
     served?;
     info!("stopped");
     Ok(())
+}
+
+/// The operating system's clock; in the end-to-end tests' build, `BRIGADE_E2E_DAYS_AHEAD` days
+/// ahead when set, to see what happens days later.
+fn clock() -> Arc<dyn Clock> {
+    #[cfg(feature = "failpoints")]
+    if let Some(days) = std::env::var("BRIGADE_E2E_DAYS_AHEAD")
+        .ok()
+        .and_then(|days| days.parse::<u64>().ok())
+    {
+        warn!(days, "the clock runs ahead, for a test");
+        return Arc::new(brigade_core::clock::AheadClock(
+            std::time::Duration::from_secs(days * 24 * 60 * 60),
+        ));
+    }
+    Arc::new(SystemClock)
 }

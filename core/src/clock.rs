@@ -52,6 +52,21 @@ impl Clock for SystemClock {
     }
 }
 
+/// The operating system's clock, a fixed time ahead: for end-to-end tests of what happens days
+/// later (an overdue follow-up) against real homeservers, which keep their own time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AheadClock(pub Duration);
+
+impl Clock for AheadClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + self.0
+    }
+
+    fn monotonic_millis(&self) -> u64 {
+        SystemClock.monotonic_millis()
+    }
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug)]
 pub struct TestClock {

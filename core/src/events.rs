@@ -149,7 +149,7 @@ pub const CALL_MEMBER: &str = "org.matrix.msc3401.call.member";
 pub const FOLLOWUP_KEY: &str = "org.brigade.followup";
 
 /// A follow-up the bot recorded, for the bridge to open its ticket (SPEC §16): the bridge
-/// believes it only from the bot it is configured to, in a room the bot invited it to.
+/// believes it only from the bot its `[tickets] bot` names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowupContent {
     /// The incident: `INC-42`.

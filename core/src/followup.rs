@@ -133,6 +133,20 @@ impl Incident {
 }
 
 impl IncidentRecord {
+    /// The follow-ups past their due date on `today` (UTC), not done, whose owner is not
+    /// reminded yet today.
+    pub fn overdue(&self, today: jiff::civil::Date) -> Vec<Followup<'_>> {
+        self.followups()
+            .into_iter()
+            .filter(|followup| {
+                followup.owner.is_some()
+                    && followup.due.is_some_and(|due| due < today)
+                    && !followup.done()
+                    && self.followups_reminded.get(&followup.number) != Some(&today)
+            })
+            .collect()
+    }
+
     /// The follow-ups, oldest first, each with its ticket as it stands.
     pub fn followups(&self) -> Vec<Followup<'_>> {
         let timeline = &self.incident.timeline;
@@ -251,5 +265,46 @@ mod tests {
             .incident
             .ticket_changed(2, false, None, (2_500, bridge)));
         assert!(!record.followups()[1].done(), "reopened");
+    }
+
+    #[test]
+    fn an_owned_follow_up_past_its_day_and_not_done_is_overdue_once_a_day() {
+        let mut record = testing::record(1, "Disk full", Severity::Sev2, 1_000);
+        let alice = user_id!("@alice:example.org");
+        let bob = ruma::owned_user_id!("@bob:example.org");
+        let due = jiff::civil::date(2026, 12, 15);
+        let incident = &mut record.incident;
+        incident.add_followup(("Owned".to_owned(), Some(bob.clone()), Some(due)), 1, alice);
+        incident.add_followup(("Nobody's".to_owned(), None, Some(due)), 2, alice);
+        incident.add_followup(("Undated".to_owned(), Some(bob.clone()), None), 3, alice);
+        incident.add_followup(("Done".to_owned(), Some(bob), Some(due)), 4, alice);
+        let ticket = (
+            "github".to_owned(),
+            "a/b#1".to_owned(),
+            "https://x/1".to_owned(),
+        );
+        assert!(incident.ticket_opened(4, ticket, 5, alice));
+        assert!(incident.ticket_changed(4, true, None, (6, alice)));
+        let numbers = |record: &crate::record::IncidentRecord, today| {
+            record
+                .overdue(today)
+                .iter()
+                .map(|followup| followup.number)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            numbers(&record, due),
+            Vec::<usize>::new(),
+            "due today: not yet"
+        );
+        let next_day = jiff::civil::date(2026, 12, 16);
+        assert_eq!(numbers(&record, next_day), vec![1]);
+        record.followups_reminded.insert(1, next_day);
+        assert_eq!(
+            numbers(&record, next_day),
+            Vec::<usize>::new(),
+            "once that day"
+        );
+        assert_eq!(numbers(&record, jiff::civil::date(2026, 12, 17)), vec![1]);
     }
 }

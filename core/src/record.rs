@@ -34,6 +34,10 @@ pub struct IncidentRecord {
     /// The due time of the last reminder sent, so each due time is reminded once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_for: Option<u64>,
+    /// The day (UTC) each overdue follow-up's owner was last reminded, by its number: once a
+    /// day.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub followups_reminded: std::collections::BTreeMap<usize, jiff::civil::Date>,
     /// Counts the changes people can see; the room is brought in step with each version.
     #[serde(default)]
     pub version: u64,
@@ -210,6 +214,7 @@ impl IncidentRecord {
             shared_summary_event: None,
             pages: Vec::new(),
             reminded_for: None,
+            followups_reminded: std::collections::BTreeMap::new(),
             version: 1,
             applied: Vec::new(),
             flags: Vec::new(),

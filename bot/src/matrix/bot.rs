@@ -46,6 +46,8 @@ pub struct Bot {
     pub joining: std::sync::Mutex<std::collections::HashSet<matrix_sdk::ruma::OwnedRoomId>>,
     /// When the store was last pruned of what can no longer be replayed (0: not yet).
     pub pruned: std::sync::atomic::AtomicU64,
+    /// The day (since the Unix epoch, UTC) overdue follow-ups were last all reminded.
+    pub overdue_checked: std::sync::atomic::AtomicU64,
     /// The events held until they can be decrypted.
     pub undecrypted: tokio::sync::Mutex<Undecrypted>,
     /// The final postmortems owed to `[postmortems] git`.

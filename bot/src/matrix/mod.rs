@@ -27,6 +27,7 @@ mod names;
 pub mod notify;
 mod once;
 pub mod open;
+mod overdue;
 mod owner;
 mod panel;
 pub mod partners;

@@ -39,6 +39,10 @@ pub async fn handle(
     let Some(record) = bot.store.incident(room.room_id()).await? else {
         return Ok(());
     };
+    // Seen again (after a restart): taken once.
+    if record.applied(cause).is_some() {
+        return Ok(());
+    }
     let mut next = record.clone();
     let number = ticket.followup;
     let opened = next.incident.ticket_opened(

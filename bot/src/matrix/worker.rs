@@ -28,8 +28,8 @@ use tracing::{debug, error, warn};
 
 use super::{
     alerts, ask, bot::Bot, calls, change::Change, checkpoint, command, error::ActionError,
-    escalation, forward, handoffs, invites, prune, publish, reaction, reminders, responder,
-    tickets, timeline, undecrypted,
+    escalation, forward, handoffs, invites, overdue, prune, publish, reaction, reminders,
+    responder, tickets, timeline, undecrypted,
 };
 
 /// How long in-flight work may go on after shutdown is asked for. Work cut off here is safe to
@@ -113,6 +113,9 @@ async fn handle(bot: &Arc<Bot>, work: Work, shutdown: &CancellationToken) {
             }
             if let Err(error) = escalation::check(bot).await {
                 error!(%error, "could not take escalation steps; trying again at the next tick");
+            }
+            if let Err(error) = overdue::check(bot).await {
+                error!(%error, "could not remind overdue follow-ups; trying again at the next tick");
             }
             if let Err(error) = handoffs::check(bot).await {
                 error!(%error, "could not announce a handoff; trying again at the next tick");

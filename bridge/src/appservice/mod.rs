@@ -67,8 +67,9 @@ fn not_from_homeserver(bridge: &Bridge, headers: &HeaderMap) -> Option<Response>
 }
 
 /// `PUT /_matrix/app/v1/transactions/{txnId}`: read, acted on, acknowledged. The bridge acts on
-/// silence commands in its routes' rooms (`crate::silence`), and on invitations of its virtual
-/// users: a route whose room refused it is tried again at once.
+/// silence commands in its routes' rooms (`crate::silence`), on the bot's follow-ups and its
+/// invitations to incident rooms (`crate::tickets`), and on invitations of its virtual users:
+/// a route whose room refused it is tried again at once.
 /// Events are acted on once by event ID (Synapse retries a transaction, and restarts its IDs
 /// at 1), so a replayed transaction is answered the same and changes nothing.
 async fn transaction(

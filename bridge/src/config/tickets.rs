@@ -13,8 +13,8 @@ use super::error::{secret, value, ConfigError};
 /// `[tickets]` with its trackers.
 #[derive(Debug, Clone, Default)]
 pub struct TicketsConfig {
-    /// The bot whose follow-ups are believed, in rooms it invited the bridge to; none: no
-    /// tickets.
+    /// The bot whose follow-ups are believed, and whose invitations to incident rooms the
+    /// bridge takes; none: no tickets.
     pub bot: Option<OwnedUserId>,
     /// Each incident type's tracker, when the follow-up names none.
     pub defaults: BTreeMap<String, String>,
@@ -179,6 +179,26 @@ impl RawTracker {
         if !matches!(url.scheme(), "https" | "http") || url.cannot_be_a_base() {
             return Err(value(key("url"), format!("`{url}` is not an http(s) URL")));
         }
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(address)) => address.is_loopback(),
+            Some(url::Host::Ipv6(address)) => address.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        };
+        if url.scheme() == "http" && !loopback {
+            return Err(value(
+                key("url"),
+                format!(
+                    "`{url}` is plain http: the token would cross the network in clear; use https"
+                ),
+            ));
+        }
+        if url.query().is_some() || !url.username().is_empty() || url.password().is_some() {
+            return Err(value(
+                key("url"),
+                "takes no query or credentials: the token goes in `token` or `token_file`",
+            ));
+        }
         if !url.path().ends_with('/') {
             url.set_path(&format!("{}/", url.path()));
         }
@@ -216,5 +236,103 @@ impl RawTracker {
             assignees: self.assignees,
             webhook_secret,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment's own error
+mod tests {
+    use figment::Jail;
+
+    use crate::{config::Config, testing::MINIMAL};
+
+    const TRACKER: &str = "[[trackers]]\nname = \"github\"\nkind = \"github\"\nrepository = \"acme/app\"\ntoken = \"t\"\n";
+
+    fn load(extra: &str) -> Result<Config, String> {
+        let mut loaded = Err(String::new());
+        Jail::expect_with(|jail| {
+            jail.create_file("bridge.toml", &format!("{MINIMAL}\n{extra}"))?;
+            loaded = Config::load(std::path::Path::new("bridge.toml")).map_err(|e| e.to_string());
+            Ok(())
+        });
+        loaded
+    }
+
+    #[test]
+    fn a_tracker_with_its_defaults() {
+        let config = load(&format!(
+            "[tickets]\nbot = \"@brigade:example.org\"\n[tickets.defaults]\noperations = \"github\"\n{TRACKER}"
+        ))
+        .expect("valid");
+        let tracker = config.tickets.tracker("github").expect("the tracker");
+        assert_eq!(tracker.url.as_str(), "https://api.github.com/");
+        assert_eq!(tracker.webhook_secret, None);
+        assert_eq!(config.tickets.defaults["operations"], "github");
+        assert!(!format!("{config:?}").contains("token = \"t\""));
+    }
+
+    #[test]
+    fn unusable_trackers_are_named() {
+        let bot = "[tickets]\nbot = \"@brigade:example.org\"\n";
+        let cases = [
+            (TRACKER.to_owned(), "tickets.bot: set it to the bot's user"),
+            (
+                format!("[tickets]\nbot = \"@brigade:elsewhere.org\"\n{TRACKER}"),
+                "tickets.bot: @brigade:elsewhere.org is not on example.org",
+            ),
+            (
+                format!(
+                    "{bot}{}",
+                    TRACKER.replace("\"github\"\nkind", "\"Git Hub\"\nkind")
+                ),
+                "trackers[0].name: `Git Hub` is not a name",
+            ),
+            (
+                format!(
+                    "{bot}{}",
+                    TRACKER.replace("\"github\"\nkind", "\"none\"\nkind")
+                ),
+                "trackers[0].name: `none` is not a name",
+            ),
+            (
+                format!("{bot}{TRACKER}{TRACKER}"),
+                "trackers[1].name: a second tracker named `github`",
+            ),
+            (
+                format!("{bot}{}", TRACKER.replace("acme/app", "acme")),
+                "trackers[0].repository: `acme` is not `owner/repository`",
+            ),
+            (
+                format!("{bot}{}", TRACKER.replace("acme/app", "acme/../x")),
+                "trackers[0].repository: `acme/../x` is not",
+            ),
+            (
+                format!("{bot}{}", TRACKER.replace("token = \"t\"\n", "")),
+                "trackers[0].token: give either",
+            ),
+            (
+                format!("{bot}{TRACKER}url = \"http://github.example.com/api/v3\"\n"),
+                "trackers[0].url: `http://github.example.com/api/v3` is plain http",
+            ),
+            (
+                format!("{bot}{TRACKER}url = \"https://user:pw@github.example.com/\"\n"),
+                "trackers[0].url: takes no query or credentials",
+            ),
+            (format!("{bot}{TRACKER}kind = \"jira\"\n"), "duplicate key"),
+            (
+                TRACKER.replace("kind = \"github\"", "kind = \"jira\""),
+                "unknown variant: found `jira`",
+            ),
+            (
+                format!("{bot}[tickets.defaults]\nsecurity = \"gitlab\"\n{TRACKER}"),
+                "tickets.defaults.security: no tracker is named `gitlab`",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let error = load(&extra).expect_err(&extra);
+            assert!(error.contains(expected), "{extra}\n→ {error}");
+        }
+        let loopback = load(&format!("{bot}{TRACKER}url = \"http://127.0.0.1:8080\"\n"));
+        assert!(loopback.is_ok(), "plain http on this machine: {loopback:?}");
     }
 }

@@ -115,26 +115,44 @@ impl Store {
         Ok(true)
     }
 
-    /// Keeps `record` as it now stands, and the way to it from its ticket's key; durable when
-    /// this returns.
-    pub async fn keep_ticket(&self, record: &TicketRecord) -> Result<(), StoreError> {
-        {
+    /// Changes the record of `followup_event` by `change`, read and written back under the
+    /// store's write lock, so that what the tickets' worker and a tracker's webhook change at
+    /// the same time both stay; durable when this returns. The record as changed, if there is
+    /// one.
+    pub async fn update_ticket(
+        &self,
+        followup_event: &str,
+        change: impl FnOnce(&mut TicketRecord),
+    ) -> Result<Option<TicketRecord>, StoreError> {
+        let record = {
             let _writing = self.writing.lock().await;
-            self.engine.insert(
-                Tree::Tickets.name(),
-                record.followup_event.as_bytes(),
-                &encode(&record.followup_event, record)?,
-            )?;
-            if let Some(ticket) = &record.ticket {
-                self.engine.insert(
-                    Tree::TicketKeys.name(),
-                    &ticket_key(&record.tracker, &ticket.key),
-                    record.followup_event.as_bytes(),
-                )?;
-            }
+            let Some(mut record) = self.ticket(followup_event)? else {
+                return Ok(None);
+            };
+            change(&mut record);
+            self.put_ticket(&record)?;
             self.wrote();
+            record
+        };
+        self.flush().await?;
+        Ok(Some(record))
+    }
+
+    /// Writes `record` and the way to it from its ticket's key; with `writing` held.
+    fn put_ticket(&self, record: &TicketRecord) -> Result<(), StoreError> {
+        self.engine.insert(
+            Tree::Tickets.name(),
+            record.followup_event.as_bytes(),
+            &encode(&record.followup_event, record)?,
+        )?;
+        if let Some(ticket) = &record.ticket {
+            self.engine.insert(
+                Tree::TicketKeys.name(),
+                &ticket_key(&record.tracker, &ticket.key),
+                record.followup_event.as_bytes(),
+            )?;
         }
-        self.flush().await
+        Ok(())
     }
 
     /// The record of the follow-up whose event is `followup_event`.

@@ -11,6 +11,13 @@ use crate::{config::Tracker, hooks::auth, store::tickets::Ticket};
 /// The API version asked for.
 const API_VERSION: &str = "2022-11-28";
 
+/// How long a request may take: one hung connection must not hold every ticket up.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How far back from a follow-up's taking a ticket made for it is looked for: the tracker's
+/// clock may differ from the bridge's.
+const FIND_MARGIN_MILLIS: i64 = 60 * 60 * 1000;
+
 /// An issue as GitHub answers it: what the bridge reads of it.
 #[derive(Debug, Deserialize)]
 struct Issue {
@@ -24,15 +31,24 @@ struct Issue {
 }
 
 impl Issue {
-    fn ticket(self, tracker: &Tracker) -> Ticket {
-        Ticket {
+    /// The ticket this issue is; its page only if it is a web page's URL.
+    fn ticket(self, tracker: &Tracker) -> Result<Ticket, TrackerError> {
+        let web = url::Url::parse(&self.html_url)
+            .is_ok_and(|url| matches!(url.scheme(), "https" | "http"));
+        if !web {
+            return Err(TrackerError::Refused(format!(
+                "GitHub gave the issue no web page: `{}`",
+                self.html_url
+            )));
+        }
+        Ok(Ticket {
             key: format!("{}#{}", tracker.repository, self.number),
             id: self.number.to_string(),
             url: self.html_url,
             closed: self.state == "closed",
             by_name: None,
             changed_at: self.updated_at,
-        }
+        })
     }
 }
 
@@ -51,6 +67,7 @@ fn request(
     }
     Ok(http
         .request(method, url)
+        .timeout(TIMEOUT)
         .bearer_auth(tracker.token.expose())
         .header(reqwest::header::ACCEPT, "application/vnd.github+json")
         .header("X-GitHub-Api-Version", API_VERSION)
@@ -60,10 +77,12 @@ fn request(
 /// What GitHub's answer means: its JSON, or why not, worth another try or not.
 async fn answer(response: reqwest::Response) -> Result<Value, TrackerError> {
     let status = response.status();
-    let limited = response
-        .headers()
+    // A primary rate limit says none remain; a secondary one says when to come back.
+    let headers = response.headers();
+    let limited = headers
         .get("x-ratelimit-remaining")
-        .is_some_and(|remaining| remaining == "0");
+        .is_some_and(|remaining| remaining == "0")
+        || headers.contains_key(reqwest::header::RETRY_AFTER);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if status.is_success() {
         return Ok(body);
@@ -102,7 +121,7 @@ pub async fn create(
         .map_err(unreachable)?;
     let issue: Issue = serde_json::from_value(answer(sent).await?)
         .map_err(|error| TrackerError::Unavailable(format!("GitHub's issue: {error}")))?;
-    Ok(issue.ticket(tracker))
+    issue.ticket(tracker)
 }
 
 /// The issue whose body holds `marker`, among those updated since `since` (milliseconds since
@@ -113,19 +132,18 @@ pub async fn find(
     marker: &str,
     since: u64,
 ) -> Result<Option<Ticket>, TrackerError> {
-    let since = jiff::Timestamp::from_millisecond(i64::try_from(since).unwrap_or(0) - 60_000)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let since = i64::try_from(since).unwrap_or(0) - FIND_MARGIN_MILLIS;
+    let since = jiff::Timestamp::from_millisecond(since).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let path = format!("repos/{}/issues", tracker.repository);
-    let mut base = vec![
+    // Not by label: GitHub drops the labels of a token that may not set them, and people
+    // change them.
+    let base = vec![
         ("state", "all".to_owned()),
         ("since", since.to_string()),
         ("sort", "created".to_owned()),
         ("direction", "desc".to_owned()),
         ("per_page", "100".to_owned()),
     ];
-    if !tracker.labels.is_empty() {
-        base.push(("labels", tracker.labels.join(",")));
-    }
     for page in 1..=10 {
         let mut query = base.clone();
         query.push(("page", page.to_string()));
@@ -142,7 +160,7 @@ pub async fn find(
                 .as_deref()
                 .is_some_and(|body| body.contains(marker))
         }) {
-            return Ok(Some(issue.ticket(tracker)));
+            return issue.ticket(tracker).map(Some);
         }
         if last {
             break;
@@ -152,8 +170,13 @@ pub async fn find(
 }
 
 fn unreachable(error: reqwest::Error) -> TrackerError {
-    // reqwest's error names the URL, never the token.
-    TrackerError::Unavailable(format!("GitHub did not answer: {error}"))
+    // Said in the room: without the URL (an Enterprise Server's is internal); never the token.
+    let why = if error.is_timeout() {
+        "no answer in time".to_owned()
+    } else {
+        error.without_url().to_string()
+    };
+    TrackerError::Unavailable(format!("GitHub did not answer: {why}"))
 }
 
 /// Why a webhook delivery is not read.

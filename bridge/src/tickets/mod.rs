@@ -43,7 +43,11 @@ const RETRY_MAX: Duration = Duration::from_secs(10 * 60);
 pub async fn run(bridge: &Bridge, shutdown: CancellationToken) {
     loop {
         let notified = bridge.tickets.notified();
-        let wait = match work(bridge).await {
+        let worked = tokio::select! {
+            () = shutdown.cancelled() => return,
+            worked = work(bridge) => worked,
+        };
+        let wait = match worked {
             Ok(wait) => wait,
             Err(error) => {
                 warn!(%error, "the tickets' store failed; trying again");
@@ -76,7 +80,7 @@ async fn work(bridge: &Bridge) -> Result<Option<Duration>, StoreError> {
             Err(Failure::Homeserver(error)) => {
                 warn!(%error, followup = %record.followup_event, "the room cannot be told of the ticket yet");
                 let wait = backoff(&mut record, bridge.clock.now_millis());
-                bridge.store.keep_ticket(&record).await?;
+                keep(bridge, &mut record).await?;
                 soonest = Some(soonest.map_or(wait, |at| at.min(wait)));
             }
         }
@@ -114,12 +118,12 @@ async fn step(bridge: &Bridge, record: &mut TicketRecord) -> Result<(), Failure>
                 info!(followup = %record.followup_event, key = %ticket.key, "ticket made");
                 record.ticket = Some(ticket);
                 record.failures = 0;
-                bridge.store.keep_ticket(record).await?;
+                keep(bridge, record).await?;
             }
             Err(TrackerError::Refused(why)) => {
                 warn!(followup = %record.followup_event, %why, "the tracker refused the ticket");
                 record.refused = Some(why);
-                bridge.store.keep_ticket(record).await?;
+                keep(bridge, record).await?;
             }
             Err(TrackerError::Unavailable(why)) => {
                 warn!(followup = %record.followup_event, %why, "the tracker failed; trying again");
@@ -129,7 +133,7 @@ async fn step(bridge: &Bridge, record: &mut TicketRecord) -> Result<(), Failure>
                     say(bridge, record, "retrying", said, None).await?;
                     record.told.retrying = true;
                 }
-                bridge.store.keep_ticket(record).await?;
+                keep(bridge, record).await?;
                 return Ok(());
             }
         }
@@ -139,7 +143,7 @@ async fn step(bridge: &Bridge, record: &mut TicketRecord) -> Result<(), Failure>
             let said = text::refused(record, why);
             say(bridge, record, "refused", said, None).await?;
             record.told.refused = true;
-            bridge.store.keep_ticket(record).await?;
+            keep(bridge, record).await?;
         }
         return Ok(());
     }
@@ -165,7 +169,7 @@ async fn step(bridge: &Bridge, record: &mut TicketRecord) -> Result<(), Failure>
             say(bridge, record, &purpose, said, Some(content)).await?;
             record.told.closed = Some(ticket.closed);
             record.told.changes += 1;
-            bridge.store.keep_ticket(record).await?;
+            keep(bridge, record).await?;
         }
     }
     Ok(())
@@ -177,6 +181,30 @@ fn tracker_kind(bridge: &Bridge, record: &TicketRecord) -> &'static str {
         .tickets
         .tracker(&record.tracker)
         .map_or("the tracker", |tracker| tracker.kind.display())
+}
+
+/// Keeps what the worker changed of `record` (whether a request was made, when to try next,
+/// the ticket once made, a refusal, what the room was told) and takes what the tracker's
+/// webhooks changed meanwhile (the ticket's state).
+async fn keep(bridge: &Bridge, record: &mut TicketRecord) -> Result<(), StoreError> {
+    let mine = record.clone();
+    let stored = bridge
+        .store
+        .update_ticket(&record.followup_event, |stored| {
+            stored.tried = mine.tried;
+            stored.next_try = mine.next_try;
+            stored.failures = mine.failures;
+            stored.refused.clone_from(&mine.refused);
+            stored.told = mine.told.clone();
+            if stored.ticket.is_none() {
+                stored.ticket.clone_from(&mine.ticket);
+            }
+        })
+        .await?;
+    if let Some(stored) = stored {
+        *record = stored;
+    }
+    Ok(())
 }
 
 /// Makes `record`'s ticket in `tracker`, or finds the one a lost answer made.
@@ -200,7 +228,7 @@ async fn make(
         }
     } else {
         record.tried = true;
-        bridge.store.keep_ticket(record).await?;
+        keep(bridge, record).await?;
     }
     let new = text::ticket(record, tracker, &marker);
     let made = match tracker.kind {

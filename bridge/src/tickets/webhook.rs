@@ -68,20 +68,34 @@ async fn receive(
         Ok(None) => return answer(StatusCode::OK, "not a follow-up's ticket"),
         Err(error) => return refusal(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     };
-    let mut record = record;
-    let Some(ticket) = record.ticket.as_mut() else {
-        return answer(StatusCode::OK, "not a follow-up's ticket");
-    };
-    // RFC 3339 times in UTC as trackers write them compare as text.
-    let older = matches!((&ticket.changed_at, &change.at), (Some(held), Some(at)) if at < held);
-    if older || ticket.closed == change.closed {
-        return answer(StatusCode::OK, "nothing changes");
-    }
-    ticket.closed = change.closed;
-    ticket.by_name = change.by_name;
-    ticket.changed_at = change.at;
-    if let Err(error) = bridge.store.keep_ticket(&record).await {
+    let mut changed = false;
+    let updated = bridge
+        .store
+        .update_ticket(&record.followup_event, |record| {
+            let Some(ticket) = record.ticket.as_mut() else {
+                return;
+            };
+            // RFC 3339 times in UTC, as trackers write them, compare as text.
+            let older =
+                matches!((&ticket.changed_at, &change.at), (Some(held), Some(at)) if at < held);
+            if older {
+                return;
+            }
+            if change.at.is_some() {
+                ticket.changed_at.clone_from(&change.at);
+            }
+            if ticket.closed != change.closed {
+                ticket.closed = change.closed;
+                ticket.by_name.clone_from(&change.by_name);
+                changed = true;
+            }
+        })
+        .await;
+    if let Err(error) = updated {
         return refusal(StatusCode::SERVICE_UNAVAILABLE, error.to_string());
+    }
+    if !changed {
+        return answer(StatusCode::OK, "nothing changes");
     }
     info!(tracker = %name, key = %change.key, closed = change.closed, "a ticket changed in its tracker");
     bridge.tickets.notify_one();

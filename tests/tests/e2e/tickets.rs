@@ -32,6 +32,7 @@ fn tickets_config(github: &Github, token: &str, webhook_secret: &str) -> String 
         "[tickets]\nbot = \"{{bot}}\"\n[tickets.defaults]\noperations = \"github\"\n\
          [[trackers]]\nname = \"github\"\nkind = \"github\"\nurl = \"{url}\"\nrepository = \"acme/app\"\n\
          token = \"{token}\"\nlabels = [\"incident-followup\"]\nwebhook_secret = \"{webhook_secret}\"\n\
+         [trackers.assignees]\n\"@bob:{{server}}\" = \"bob-gh\"\n\
          [[trackers]]\nname = \"broken\"\nkind = \"github\"\nurl = \"{url}\"\nrepository = \"acme/app\"\n\
          token = \"not-the-token\"\n",
         url = github.url
@@ -71,8 +72,11 @@ async fn timeline_lines(desk: &Desk, room: &RoomId, marker: &str, count: usize) 
         |found| *found >= count,
     )
     .await
-    .map(drop)
     .with_context(|| desk.bot.log())
+    .and_then(|found| {
+        ensure!(found == count, "{found} lines with {marker}, not {count}");
+        Ok(())
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,6 +158,10 @@ async fn a_follow_up_becomes_one_github_issue_and_its_closing_comes_back() -> Re
         "{text}"
     );
     ensure!(issue["labels"][0]["name"] == "incident-followup", "{issue}");
+    ensure!(
+        issue["assignees"][0]["login"] == "bob-gh",
+        "the owner's GitHub account: {issue}"
+    );
     let posts = github
         .requests()
         .iter()
@@ -262,6 +270,34 @@ async fn a_follow_up_becomes_one_github_issue_and_its_closing_comes_back() -> Re
     )
     .await?;
 
+    // Each was said once: Alice sees her own message after all of them.
+    let sent = alice.send_text(room, "that is all").await?;
+    alice
+        .wait_for_event(room, "Alice's own message", |event| {
+            event["event_id"] == sent.as_str()
+        })
+        .await?;
+    for said in [
+        "⏳ The ticket of follow-up 1",
+        "🎫 Follow-up 1 of INC-1",
+        "no tracker named `jira`",
+        "Bad credentials",
+        "✅ acme/app#1 was closed",
+        "🔁 acme/app#1 was reopened",
+    ] {
+        let times = alice
+            .events(room)
+            .iter()
+            .filter(|event| {
+                event["sender"]
+                    .as_str()
+                    .is_some_and(|sender| sender.starts_with("@alert_bridge:"))
+                    && body(event).contains(said)
+            })
+            .count();
+        ensure!(times == 1, "said {times} times: {said}");
+    }
+
     desk.command(alice, room, "!inc postmortem", "✅").await?;
     let bot = desk.bot_id().to_owned();
     let postmortem = alice
@@ -344,5 +380,80 @@ async fn a_bridge_killed_after_making_the_issue_finds_it_again_and_makes_no_seco
     .await?;
     let violations = github.violations();
     ensure!(violations.is_empty(), "{violations:#?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overdue_follow_up_reminds_its_owner_once_a_day() -> Result<()> {
+    let mut desk = Desk::new(bot_binary(), "").await?;
+    let hs = &brigade_tests::servers::shared().first;
+    let bob = TestUser::register(hs, "bob").await?;
+    let incident = desk.declare("Certificates expired --sev 2").await?;
+    let room = incident.room.clone();
+    desk.page_in(&room, &bob).await?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let owned = format!(
+        "!inc followup Renew by cron --owner {} --due {today}",
+        bob.user_id
+    );
+    desk.command(&desk.alice, &room, &owned, "✅").await?;
+    let unowned = format!("!inc followup Monitor expiry --due {today}");
+    desk.command(&desk.alice, &room, &unowned, "✅").await?;
+    let reminder = |event: &Value| {
+        body(event).starts_with("⏰") && body(event).contains("follow-up 1 of INC-1")
+    };
+
+    // Two days on: its owner is reminded, mentioned; the follow-up without one is not.
+    let checked = |log: String| log.matches("overdue follow-ups checked").count();
+    for (days, reminders) in [("2", 1), ("2", 1), ("3", 2)] {
+        desk.bot.kill()?;
+        desk.bot
+            .start_with_env(&[("BRIGADE_E2E_DAYS_AHEAD", days)])
+            .await?;
+        brigade_tests::desk::eventually("the day's check of overdue follow-ups", || {
+            checked(desk.bot.last_log()) >= 1
+        })
+        .await
+        .with_context(|| desk.bot.log())?;
+        // Whatever the bot said before its check ended comes before Bob's message, so Bob has
+        // it once he sees his own. (The bot's clock is ahead: it takes no commands now.)
+        let sent = bob.send_text(&room, &format!("after {days} days")).await?;
+        bob.wait_for_event(&room, "Bob's own message", |event| {
+            event["event_id"] == sent.as_str()
+        })
+        .await?;
+        let reminded: Vec<Value> = bob
+            .events(&room)
+            .into_iter()
+            .filter(|event| reminder(event))
+            .collect();
+        // Restarted the same day, the bot does not remind again; the next day it does.
+        ensure!(
+            reminded.len() == reminders,
+            "{} reminders after {days} days ahead",
+            reminded.len()
+        );
+        let seen = reminded.last().context("a reminder")?;
+        ensure!(
+            seen["content"]["m.mentions"]["user_ids"][0] == bob.user_id.as_str(),
+            "Bob is mentioned: {seen}"
+        );
+        ensure!(
+            body(seen).contains(&format!(
+                "was due on {today} and is not done: Renew by cron"
+            )),
+            "{}",
+            body(seen)
+        );
+    }
+    let unowned_reminded = bob
+        .events(&room)
+        .iter()
+        .any(|event| body(event).starts_with("⏰") && body(event).contains("follow-up 2"));
+    ensure!(!unowned_reminded, "nobody to remind of follow-up 2");
+    desk.bot.kill()?;
+    desk.bot.start().await?;
     Ok(())
 }

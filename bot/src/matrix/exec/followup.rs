@@ -10,7 +10,7 @@ use brigade_core::{
 };
 use matrix_sdk::ruma::{events::room::member::MembershipState, UserId};
 use serde_json::json;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::super::{change::Change, error::ActionError, names, reply::transaction_id};
 use crate::commands::{decide, Answer, FollowupArgs};
@@ -29,14 +29,26 @@ pub async fn run(
         .as_ref()
         .map(|bridge| bridge.sender());
     let names = names::of_anyone(change.room, args.owner.as_deref()).await;
-    let followup = decide::followup(
+    let mut followup = decide::followup(
         record,
         args.clone(),
         (change.asked(), &names),
         bridge.is_some(),
     )?;
     if let (Some(tracker), Some(bridge)) = (followup.ask_bridge, bridge) {
-        invite(change, bridge).await?;
+        if let Err(error) = invite(change, bridge).await {
+            if !super::super::error::for_good(&error) {
+                return Err(error.into());
+            }
+            // Refused for good: the follow-up is recorded all the same, without its ticket.
+            warn!(%error, "the bridge cannot be invited to the incident room");
+            followup.decided.answer.push_str(&format!(
+                "
+
+Its ticket cannot be asked for: the bridge cannot be invited here ({error})."
+            ));
+            return change.carry_out(followup.decided).await;
+        }
         let incident = &record.incident;
         let room = change.room.room_id();
         let content = FollowupContent {
@@ -72,7 +84,7 @@ pub async fn run(
 }
 
 /// Invites the bridge's user to the room, unless it is in or invited already.
-async fn invite(change: &Change<'_>, bridge: &UserId) -> Result<(), ActionError> {
+async fn invite(change: &Change<'_>, bridge: &UserId) -> Result<(), matrix_sdk::Error> {
     let member = change.room.get_member_no_sync(bridge).await?;
     let present = member.is_some_and(|member| {
         matches!(
