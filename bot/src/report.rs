@@ -225,8 +225,8 @@ fn entry_text(entry: &Entry, names: &Names) -> String {
     }
 }
 
-/// A follow-up as the postmortem and the summary list it: a box ticked once its ticket is
-/// closed, what, whose, by when, and its ticket's link.
+/// A follow-up as the postmortem lists it: a box ticked once its ticket is closed, what,
+/// whose, by when, and its ticket's link.
 pub fn followup_line(followup: &Followup<'_>, names: &Names) -> String {
     let mut line = format!(
         "[{}] {}",

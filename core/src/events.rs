@@ -183,6 +183,16 @@ pub struct FollowupContent {
     pub page: Option<String>,
 }
 
+/// Whether `name` can name a tracker (`--ticket <name>`, `[[trackers]] name`): 1 to 64
+/// lower-case letters, digits, `-` and `_`; `none` says no ticket.
+pub fn is_tracker_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name != "none"
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 /// The key of [`TicketContent`] in the bridge's messages about a ticket.
 pub const TICKET_KEY: &str = "org.brigade.ticket";
 

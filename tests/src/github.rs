@@ -96,6 +96,16 @@ impl Github {
         })
     }
 
+    /// A bridge's `[[trackers]]` table named `name` for this GitHub's repository, with `token`
+    /// and `extra` keys (TOML lines).
+    pub fn tracker(&self, name: &str, token: &str, extra: &str) -> String {
+        format!(
+            "[[trackers]]\nname = \"{name}\"\nkind = \"github\"\nurl = \"{}\"\n\
+             repository = \"{}/{}\"\ntoken = \"{token}\"\n{extra}",
+            self.url, self.shared.owner, self.shared.repo
+        )
+    }
+
     /// The issues, oldest first.
     pub fn issues(&self) -> Vec<Value> {
         lock(&self.shared.issues).clone()

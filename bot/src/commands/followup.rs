@@ -105,10 +105,7 @@ fn tracker(word: &str) -> Result<TicketAsked, ParseError> {
     if word == "none" {
         return Ok(TicketAsked::None);
     }
-    let name = word
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if word.is_empty() || word.len() > 64 || !name {
+    if !brigade_core::events::is_tracker_name(word) {
         return Err(ParseError::Invalid(format!(
             "`{word}` is not a tracker's name: give one of the bridge's trackers (such as `github`) or `none`"
         )));

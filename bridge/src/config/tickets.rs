@@ -157,13 +157,7 @@ impl RawTickets {
 impl RawTracker {
     fn validate(self, index: usize) -> Result<Tracker, ConfigError> {
         let key = |name: &str| format!("trackers[{index}].{name}");
-        let named = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !named || self.name == "none" {
+        if !brigade_core::events::is_tracker_name(&self.name) {
             return Err(value(
                 key("name"),
                 format!(

@@ -222,11 +222,15 @@ pub fn webhook(
     if !repository.eq_ignore_ascii_case(&tracker.repository) {
         return Ok(None);
     }
+    let issue = &payload["issue"];
     Ok(Some(TrackerChange {
         key: format!("{}#{number}", tracker.repository),
         closed,
         by_name: payload["sender"]["login"].as_str().map(str::to_owned),
-        at: payload["issue"]["updated_at"].as_str().map(str::to_owned),
+        at: issue["updated_at"].as_str().map(str::to_owned),
+        id: number.to_string(),
+        url: issue["html_url"].as_str().unwrap_or_default().to_owned(),
+        marked: issue["body"].as_str().and_then(super::text::marked),
     }))
 }
 

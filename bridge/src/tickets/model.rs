@@ -26,6 +26,13 @@ pub struct TrackerChange {
     pub by_name: Option<String>,
     /// When, by the tracker (RFC 3339).
     pub at: Option<String>,
+    /// The ticket's ID in the tracker's API.
+    pub id: String,
+    /// The ticket's page.
+    pub url: String,
+    /// The follow-up event its marker names, if its body still has the marker: a ticket
+    /// whose making the bridge has not recorded yet is found by it.
+    pub marked: Option<String>,
 }
 
 /// Why a tracker did not do what it was asked.

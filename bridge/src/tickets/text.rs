@@ -27,6 +27,15 @@ pub fn marker(followup_event: &str) -> String {
     format!("<!-- brigade-followup: {followup_event} -->")
 }
 
+/// The follow-up event the marker in `body` names, if it has one.
+pub fn marked(body: &str) -> Option<String> {
+    let (_, after) = body.split_once("<!-- brigade-followup: ")?;
+    let (event, _) = after.split_once(" -->")?;
+    ruma::EventId::parse(event)
+        .ok()
+        .map(|event| event.to_string())
+}
+
 /// The ticket for `record` in `tracker`, ending with `marker`.
 pub fn ticket(record: &TicketRecord, tracker: &Tracker, marker: &str) -> NewTicket {
     let followup = &record.followup;
@@ -164,4 +173,18 @@ pub fn notice(said: &Said) -> Value {
         "format": "org.matrix.custom.html",
         "formatted_body": said.html,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_names_its_follow_up_and_nothing_else() {
+        let event = "$7UiOvJ81E7kpcRl0ORpmizc2xCJUZC0bPTJAEEDWFZw";
+        let body = format!("Follow-up 1 …\n\n{}\n", marker(event));
+        assert_eq!(marked(&body).as_deref(), Some(event));
+        assert_eq!(marked("no marker"), None);
+        assert_eq!(marked("<!-- brigade-followup: not an event -->"), None);
+    }
 }

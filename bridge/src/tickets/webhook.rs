@@ -1,6 +1,8 @@
 //! `POST /tickets/<tracker>`: a tracker's signed webhook saying a ticket was closed or
 //! reopened. The follow-up's record changes (unless the delivery is older than what it holds),
-//! durably, before the tracker is answered; the room is told by the tickets' worker.
+//! durably, before the tracker is answered; the room is told by the tickets' worker. A ticket
+//! whose making the bridge has not recorded yet (its answer lost) is found by its marker, and
+//! recorded from the delivery.
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::github;
-use crate::{bridge::Bridge, config::TrackerKind, refusal::refusal};
+use crate::{bridge::Bridge, config::TrackerKind, refusal::refusal, store::tickets::Ticket};
 
 /// The trackers' webhooks.
 pub fn routes() -> Router<Arc<Bridge>> {
@@ -63,15 +65,38 @@ async fn receive(
         }
         Err(github::Unread::Malformed(why)) => return refusal(StatusCode::BAD_REQUEST, why),
     };
-    let record = match bridge.store.ticket_by_key(&name, &change.key) {
-        Ok(Some(record)) => record,
-        Ok(None) => return answer(StatusCode::OK, "not a follow-up's ticket"),
+    // By its key, or, when its making is not recorded yet, by its marker.
+    let found = match bridge.store.ticket_by_key(&name, &change.key) {
+        Ok(None) => match &change.marked {
+            Some(event) => bridge.store.ticket(event),
+            None => Ok(None),
+        },
+        found => found,
+    };
+    let record = match found {
+        Ok(Some(record)) if record.tracker == name => record,
+        Ok(_) => return answer(StatusCode::OK, "not a follow-up's ticket"),
         Err(error) => return refusal(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     };
+    let web =
+        url::Url::parse(&change.url).is_ok_and(|url| matches!(url.scheme(), "https" | "http"));
     let mut changed = false;
     let updated = bridge
         .store
         .update_ticket(&record.followup_event, |record| {
+            if record.ticket.is_none() && web {
+                record.ticket = Some(Ticket {
+                    key: change.key.clone(),
+                    id: change.id.clone(),
+                    url: change.url.clone(),
+                    closed: change.closed,
+                    by_name: change.by_name.clone(),
+                    changed_at: change.at.clone(),
+                });
+                record.refused = None;
+                changed = true;
+                return;
+            }
             let Some(ticket) = record.ticket.as_mut() else {
                 return;
             };

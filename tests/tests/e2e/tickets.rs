@@ -28,14 +28,14 @@ fn bridge_binary() -> &'static Path {
 /// `[tickets]` with operations incidents' follow-ups going to `github` (the fake, with
 /// `token`), and `broken` (the same fake, a token it refuses).
 fn tickets_config(github: &Github, token: &str, webhook_secret: &str) -> String {
+    let labels = format!(
+        "labels = [\"incident-followup\"]\nwebhook_secret = \"{webhook_secret}\"\n\
+         [trackers.assignees]\n\"@bob:{{server}}\" = \"bob-gh\"\n"
+    );
     format!(
-        "[tickets]\nbot = \"{{bot}}\"\n[tickets.defaults]\noperations = \"github\"\n\
-         [[trackers]]\nname = \"github\"\nkind = \"github\"\nurl = \"{url}\"\nrepository = \"acme/app\"\n\
-         token = \"{token}\"\nlabels = [\"incident-followup\"]\nwebhook_secret = \"{webhook_secret}\"\n\
-         [trackers.assignees]\n\"@bob:{{server}}\" = \"bob-gh\"\n\
-         [[trackers]]\nname = \"broken\"\nkind = \"github\"\nurl = \"{url}\"\nrepository = \"acme/app\"\n\
-         token = \"not-the-token\"\n",
-        url = github.url
+        "[tickets]\nbot = \"{{bot}}\"\n[tickets.defaults]\noperations = \"github\"\n{}{}",
+        github.tracker("github", token, &labels),
+        github.tracker("broken", "not-the-token", "")
     )
 }
 
@@ -322,8 +322,9 @@ async fn a_follow_up_becomes_one_github_issue_and_its_closing_comes_back() -> Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bridge_killed_after_making_the_issue_finds_it_again_and_makes_no_second() -> Result<()> {
     let token = random_string(20);
+    let webhook_secret = random_string(20);
     let github = Github::start("acme", "app", &token).await?;
-    let tickets = tickets_config(&github, &token, &random_string(20));
+    let tickets = tickets_config(&github, &token, &webhook_secret);
     let setup = AlertSetup {
         webhooks: &tickets,
         ..AlertSetup::default()
@@ -378,6 +379,42 @@ async fn a_bridge_killed_after_making_the_issue_finds_it_again_and_makes_no_seco
         1,
     )
     .await?;
+
+    // Made, its answer lost, GitHub failing after, and closed there before the bridge knows
+    // it made it: the webhook finds it by its marker, and it is not made again.
+    github.lose_next_answer();
+    desk.command(alice, room, "!inc followup Alert on checkout errors", "✅")
+        .await?;
+    brigade_tests::desk::eventually("the second issue made", || github.issues().len() == 2).await?;
+    github.fail_next(&[503; 4]);
+    let (_, closed) = github.set_state(2, true, "octocat")?;
+    let delivered = reqwest::Client::new()
+        .post(bridge.url("/tickets/github"))
+        .header("X-GitHub-Event", "issues")
+        .header(
+            "X-Hub-Signature-256",
+            github::signature(&webhook_secret, &closed),
+        )
+        .header("Content-Type", "application/json")
+        .body(closed)
+        .send()
+        .await?
+        .status()
+        .as_u16();
+    ensure!(delivered == 202, "{delivered}");
+    bridge_says(
+        alice,
+        room,
+        &bridge,
+        "🎫 Follow-up 2 of INC-1 is acme/app#2 in GitHub (closed)",
+    )
+    .await?;
+    let posts = github
+        .requests()
+        .iter()
+        .filter(|request| request.method == "POST")
+        .count();
+    ensure!(posts == 2, "one issue each: {:?}", github.requests());
     let violations = github.violations();
     ensure!(violations.is_empty(), "{violations:#?}");
     Ok(())
