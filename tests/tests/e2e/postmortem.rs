@@ -170,7 +170,7 @@ async fn flags_make_the_timeline_at_the_messages_times_and_flags_taken_back_leav
             "✅",
         )
         .await?;
-    assert!(answer.contains("Follow-up recorded"), "{answer}");
+    assert!(answer.contains("Follow-up 1 recorded"), "{answer}");
     // Flagged last, after the page, the statuses and the follow-up: it still goes where it was
     // sent, before them, because a flag takes the message's original time.
     alice.react(&room, file.as_str(), "📌").await?;
